@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { assertTenantId, InvalidArgumentError, InvalidTenantIdError, shardFor, tenantId, tenantKey } from '../../src/index.js';
+
+describe('shardFor', () => {
+  it("computes Discord's formula (id >> 22) % count", () => {
+    const id = '81384788765712384';
+    expect(shardFor(id, 4)).toBe(Number((BigInt(id) >> 22n) % 4n));
+    expect(shardFor(BigInt(id), 7)).toBe(Number((BigInt(id) >> 22n) % 7n));
+    expect(shardFor('0', 3)).toBe(0);
+  });
+
+  it('spreads ids created at different times over the shards', () => {
+    const shards = new Set<number>();
+    for (let ms = 0; ms < 16; ms++) shards.add(shardFor(((BigInt(ms) << 22n) | 123n).toString(), 4));
+    expect([...shards].sort()).toEqual([0, 1, 2, 3]);
+  });
+
+  it('rejects a count below 1 with ERR_INVALID_ARGUMENT', () => {
+    expect(() => shardFor('1', 0)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => shardFor('1', 1.5)).toThrow(InvalidArgumentError);
+  });
+
+  it('rejects ids that are not snowflakes with ERR_INVALID_TENANT_ID', () => {
+    for (const bad of ['', '-1', '01', '1e3', 'abc', '18446744073709551616']) {
+      expect(() => shardFor(bad, 2)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TENANT_ID' }));
+    }
+    expect(() => shardFor(-1n, 2)).toThrow(InvalidTenantIdError);
+  });
+});
+
+describe('tenant ids', () => {
+  it('accepts guild and user snowflakes', () => {
+    expect(tenantId('guild', '81384788765712384')).toEqual({ kind: 'guild', id: '81384788765712384' });
+    expect(tenantId('user', 5n)).toEqual({ kind: 'user', id: '5' });
+    expect(tenantKey({ kind: 'user', id: '5' })).toBe('user:5');
+  });
+
+  it('throws InvalidTenantIdError for anything else', () => {
+    for (const bad of [null, 1, 'guild:1', { kind: 'channel', id: '1' }, { kind: 'guild', id: 1 }, { kind: 'guild', id: 'x' }]) {
+      expect(() => assertTenantId(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TENANT_ID', name: 'InvalidTenantIdError' }));
+    }
+  });
+});

@@ -1,0 +1,133 @@
+import type { SwitchyardErrorOptions } from './SwitchyardError.js';
+import { SwitchyardError } from './SwitchyardError.js';
+
+// ---------------------------------------------------------------------------------------------
+// Task queues
+// ---------------------------------------------------------------------------------------------
+
+/** A pending task was removed with `worker.dequeue()` before it ran. */
+export class TaskDequeuedError extends SwitchyardError {
+  constructor(message = 'The task was dequeued before it ran; enqueue it again if it is still needed.', options: SwitchyardErrorOptions = {}) {
+    super('ERR_TASK_DEQUEUED', message, options);
+  }
+}
+
+/** The worker was killed: pending work is rejected and new work is refused. */
+export class WorkerKilledError extends SwitchyardError {
+  constructor(message = 'The worker was killed; create a new worker to run more tasks.', options: SwitchyardErrorOptions = {}) {
+    super('ERR_WORKER_KILLED', message, options);
+  }
+}
+
+/** A value given to a Switchyard function is not what it expected (wrong type, out of range). */
+export class InvalidArgumentError extends SwitchyardError {
+  constructor(message: string, options: SwitchyardErrorOptions = {}) {
+    super('ERR_INVALID_ARGUMENT', message, options);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Job pool
+// ---------------------------------------------------------------------------------------------
+
+/** The pool configuration is inconsistent (min > max, negative numbers, initial outside [min, max]). */
+export class PoolConfigError extends SwitchyardError {
+  constructor(message: string, options: SwitchyardErrorOptions = {}) {
+    super('ERR_POOL_CONFIG', message, options);
+  }
+}
+
+/** The pool has been closed; a closed pool cannot be started, resized or closed again. */
+export class PoolClosedError extends SwitchyardError {
+  constructor(message = 'The pool is closed; create a new Pool to run jobs again.', options: SwitchyardErrorOptions = {}) {
+    super('ERR_POOL_CLOSED', message, options);
+  }
+}
+
+/** The pool is already running a job; close it before starting another. */
+export class PoolRunningError extends SwitchyardError {
+  constructor(message = 'The pool is already running; close it before starting it again.', options: SwitchyardErrorOptions = {}) {
+    super('ERR_POOL_RUNNING', message, options);
+  }
+}
+
+/** The pool has not been started yet, so it cannot be resized or closed. */
+export class PoolNotRunningError extends SwitchyardError {
+  constructor(message = 'The pool is not running; call start(job) first.', options: SwitchyardErrorOptions = {}) {
+    super('ERR_POOL_NOT_RUNNING', message, options);
+  }
+}
+
+/** `more()` would go above the pool's `max`. */
+export class PoolMaxWorkersError extends SwitchyardError {
+  constructor(message: string, options: SwitchyardErrorOptions = {}) {
+    super('ERR_POOL_MAX_WORKERS', message, options);
+  }
+}
+
+/** `less()` would go below the pool's `min`. */
+export class PoolMinWorkersError extends SwitchyardError {
+  constructor(message: string, options: SwitchyardErrorOptions = {}) {
+    super('ERR_POOL_MIN_WORKERS', message, options);
+  }
+}
+
+/** `close({ timeoutMs })` gave up before every running job finished. */
+export class PoolCloseTimeoutError extends SwitchyardError {
+  constructor(message: string, options: SwitchyardErrorOptions = {}) {
+    super('ERR_POOL_CLOSE_TIMEOUT', message, options);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tenant-sharded workers
+// ---------------------------------------------------------------------------------------------
+
+/** A tenant id is not `{ kind: 'guild' | 'user', id: <snowflake as a decimal string> }`. */
+export class InvalidTenantIdError extends SwitchyardError {
+  constructor(message: string, options: SwitchyardErrorOptions = {}) {
+    super('ERR_INVALID_TENANT_ID', message, options);
+  }
+}
+
+/** An event cannot cross to a worker (not structured-cloneable: a function, a symbol, ...). */
+export class InvalidEventError extends SwitchyardError {
+  constructor(message: string, options: SwitchyardErrorOptions = {}) {
+    super('ERR_INVALID_EVENT', message, options);
+  }
+}
+
+/** `runScript` was called on a worker whose definition has no script engine. */
+export class ScriptsUnsupportedError extends SwitchyardError {
+  constructor(message = 'This worker has no script engine; pass `scriptEngine` to defineWorker() to run scripts.', options: SwitchyardErrorOptions = {}) {
+    super('ERR_SCRIPTS_UNSUPPORTED', message, options);
+  }
+}
+
+/** The thread or process running the event died while the event was in flight; it may have run. */
+export class WorkerCrashedError extends SwitchyardError {
+  constructor(message = 'The worker crashed while the event was in flight; it may or may not have run. Retry if the handler is idempotent.', options: SwitchyardErrorOptions = {}) {
+    super('ERR_WORKER_CRASHED', message, options);
+  }
+}
+
+/** The worker gave up restarting (too many consecutive failures) and accepts no more events. */
+export class WorkerUnavailableError extends SwitchyardError {
+  constructor(message = 'The worker is unavailable: it failed too many times in a row and will not be restarted.', options: SwitchyardErrorOptions = {}) {
+    super('ERR_WORKER_UNAVAILABLE', message, options);
+  }
+}
+
+/** A bounded buffer is full; slow down or raise its limit. */
+export class BackpressureError extends SwitchyardError {
+  constructor(message: string, options: SwitchyardErrorOptions = {}) {
+    super('ERR_BACKPRESSURE', message, options);
+  }
+}
+
+/** A message that crossed a boundary was malformed or of an unknown protocol version. */
+export class ProtocolError extends SwitchyardError {
+  constructor(message: string, options: SwitchyardErrorOptions = {}) {
+    super('ERR_PROTOCOL', message, options);
+  }
+}

@@ -1,0 +1,88 @@
+import { InvalidArgumentError, InvalidTenantIdError } from '../errors/errors.js';
+
+/** The kinds of tenant a worker serves: a Discord guild or a user (user-installed apps). */
+export type TenantKind = 'guild' | 'user';
+
+/**
+ * Who an event belongs to. `id` is a Discord snowflake written as a decimal string.
+ *
+ * @example
+ * ```ts
+ * const tenant: TenantId = { kind: 'guild', id: '81384788765712384' };
+ * ```
+ */
+export interface TenantId {
+  readonly kind: TenantKind;
+  readonly id: string;
+}
+
+const SNOWFLAKE = /^(0|[1-9][0-9]{0,19})$/;
+const MAX_SNOWFLAKE = (1n << 64n) - 1n;
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === null || typeof value !== 'object') return String(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** True when `id` is a snowflake: an unsigned 64-bit integer written in decimal without leading zeros. */
+export function isSnowflake(id: unknown): id is string {
+  return typeof id === 'string' && SNOWFLAKE.test(id) && BigInt(id) <= MAX_SNOWFLAKE;
+}
+
+/**
+ * Throws {@link InvalidTenantIdError} unless `tenant` is a valid {@link TenantId}.
+ */
+export function assertTenantId(tenant: unknown): asserts tenant is TenantId {
+  if (tenant === null || typeof tenant !== 'object') {
+    throw new InvalidTenantIdError(`Expected a tenant id { kind: 'guild' | 'user', id: string }, got ${describe(tenant)}.`);
+  }
+  const { kind, id } = tenant as { kind?: unknown; id?: unknown };
+  if (kind !== 'guild' && kind !== 'user') {
+    throw new InvalidTenantIdError(`Expected tenant kind 'guild' or 'user', got ${describe(kind)}.`);
+  }
+  if (!isSnowflake(id)) {
+    throw new InvalidTenantIdError(`Expected tenant id to be a Discord snowflake as a decimal string (an unsigned 64-bit integer), got ${describe(id)}.`);
+  }
+}
+
+/** Builds a validated {@link TenantId}. */
+export function tenantId(kind: TenantKind, id: string | bigint): TenantId {
+  const tenant = { kind, id: typeof id === 'bigint' ? id.toString() : id };
+  assertTenantId(tenant);
+  return tenant;
+}
+
+/** A string key that identifies a tenant in maps: `guild:123`. */
+export function tenantKey(tenant: TenantId): string {
+  return `${tenant.kind}:${tenant.id}`;
+}
+
+/**
+ * Discord's sharding formula: `(id >> 22) % count`. The upper bits of a snowflake are its
+ * creation time, so tenants created around the same time spread over different shards.
+ *
+ * @example
+ * ```ts
+ * shardFor('81384788765712384', 4); // 0..3, the same for every call
+ * ```
+ */
+export function shardFor(id: string | bigint, count: number): number {
+  if (!Number.isSafeInteger(count) || count < 1) {
+    throw new InvalidArgumentError(`Expected the shard count to be an integer >= 1, got ${describe(count)}.`);
+  }
+  let big: bigint;
+  if (typeof id === 'bigint') {
+    big = id;
+    if (big < 0n || big > MAX_SNOWFLAKE) throw new InvalidTenantIdError(`Expected a snowflake between 0 and 2^64-1, got ${big}n.`);
+  } else {
+    if (!isSnowflake(id)) throw new InvalidTenantIdError(`Expected a Discord snowflake as a decimal string, got ${describe(id)}.`);
+    big = BigInt(id);
+  }
+  return Number((big >> 22n) % BigInt(count));
+}

@@ -1,0 +1,80 @@
+import type { TenantId } from './TenantId.js';
+
+/** Options every dispatching call accepts. */
+export interface DispatchOptions {
+  /** Aborting it rejects the call with `AbortError`; an event aborted before it started never runs. */
+  signal?: AbortSignal;
+}
+
+/** What a worker (or a pool, summed) reports for status boards and metrics. */
+export interface WorkerStats {
+  /** The worker's id (for a pool: the pool's id). */
+  id: number;
+  /** Tenants whose state is held. */
+  tenants: number;
+  /** Events accepted but not finished (queued or running). */
+  queued: number;
+  /** Events whose handler finished, successfully or not. */
+  handled: number;
+  /** Events whose handler threw. */
+  failed: number;
+}
+
+/** A worker died (thread or process crash); in-flight events were failed with `WorkerCrashedError`. */
+export interface WorkerCrashInfo {
+  workerId: number;
+  cause: unknown;
+}
+
+/** A `dispatchNoWait` event failed; nobody awaits it, so the failure is reported here. */
+export interface DispatchErrorInfo {
+  workerId: number;
+  tenant: TenantId;
+  error: Error;
+}
+
+/** The events a {@link WorkerLike} emits; a `WorkerPool` re-emits its workers' events unchanged. */
+export interface WorkerLikeEvents {
+  /** The worker crashed and is being restarted. */
+  crash: [info: WorkerCrashInfo];
+  /** The worker gave up (too many consecutive failures): its tenants' events are rejected. */
+  fatal: [info: WorkerCrashInfo];
+  /** A fire-and-forget event failed. */
+  dispatchError: [info: DispatchErrorInfo];
+}
+
+/** A listener for one of the {@link WorkerLikeEvents}. */
+export type WorkerLikeListener<K extends keyof WorkerLikeEvents> = (...args: WorkerLikeEvents[K]) => void;
+
+/**
+ * What every topology implements: one worker in this thread (`LocalWorker`), in a thread
+ * (`ThreadWorker`), in a process (`ProcessWorker`), or a `WorkerPool` of any of them.
+ *
+ * @typeParam E - The events dispatched to tenants.
+ * @typeParam R - What handling one event resolves to.
+ */
+export interface WorkerLike<E = unknown, R = unknown> {
+  /** Position in its pool, from 0 (a pool's own id is 0 unless nested). */
+  readonly id: number;
+  /** How many workers this is: 1 for one worker, N for a pool. */
+  readonly size: number;
+  /** Handles `event` for `tenant` and resolves with what the handler returned (rejects with what it threw). */
+  dispatch(tenant: TenantId, event: E, options?: DispatchOptions): Promise<R>;
+  /**
+   * Hands `event` over without waiting for it. Throws at once when the event cannot be accepted
+   * (bad tenant or event, killed worker, full buffer); a handler failure is emitted as `dispatchError`.
+   */
+  dispatchNoWait(tenant: TenantId, event: E): void;
+  /** Runs `code` with the definition's script engine in `tenant`'s state. */
+  runScript(tenant: TenantId, name: string, code: string, event: E, options?: DispatchOptions): Promise<R>;
+  /** Forgets `tenant`'s state after the events already queued for it; the next event creates it again. */
+  dropTenant(tenant: TenantId, options?: DispatchOptions): Promise<void>;
+  /** Counters for status boards. */
+  stats(): WorkerStats;
+  /** Stops abruptly: queued events reject with `WorkerKilledError`, the worker's signal aborts. */
+  kill(reason?: unknown): Promise<void>;
+  /** Stops gracefully: accepts nothing new, finishes what was accepted, then releases everything. */
+  close(): Promise<void>;
+  on<K extends keyof WorkerLikeEvents>(event: K, listener: WorkerLikeListener<K>): this;
+  off<K extends keyof WorkerLikeEvents>(event: K, listener: WorkerLikeListener<K>): this;
+}

@@ -1,0 +1,101 @@
+import { InvalidArgumentError } from '../errors/errors.js';
+import type { TenantKv } from '../kv/KvStore.js';
+import type { TenantId } from './TenantId.js';
+
+/** What a worker's hooks are given about the worker they run in. */
+export interface WorkerContext {
+  /** The id of the worker (its position in the pool, from 0). */
+  readonly workerId: number;
+  /** Aborts when the worker is killed or closed; pass it to long-running work. */
+  readonly signal: AbortSignal;
+  /** The `workerData` given to the pool (thread and process topologies), `undefined` otherwise. */
+  readonly workerData: unknown;
+}
+
+/** What tenant hooks are given: the worker's context plus the tenant and its storage. */
+export interface TenantContext extends WorkerContext {
+  readonly tenant: TenantId;
+  /** This tenant's key-value storage, owned by the master. */
+  readonly kv: TenantKv;
+}
+
+/** Runs named scripts in a tenant's state (what the seed does with Luau templates). */
+export interface ScriptEngine<S, E, R> {
+  run(state: S, script: { name: string; code: string }, event: E, ctx: TenantContext): R | Promise<R>;
+}
+
+/**
+ * What a worker does for each tenant. Write it once; it runs unchanged in a `LocalWorker`,
+ * a thread (`@switchyard/pool-thread`) or a process (`@switchyard/pool-process`).
+ */
+export interface WorkerDefinition<S = unknown, E = unknown, R = unknown> {
+  /** Creates a tenant's state on its first event (and again after `dropTenant`). */
+  createTenant(tenant: TenantId, ctx: TenantContext): S | Promise<S>;
+  /** Handles one event; a tenant's events are handled strictly one after another, in order. */
+  onEvent(state: S, event: E, ctx: TenantContext): R | Promise<R>;
+  /** Releases a tenant's state when it is dropped or the worker closes. */
+  dropTenant?(state: S, ctx: TenantContext): void | Promise<void>;
+  /** Runs once when the worker starts, before its first event. */
+  startup?(ctx: WorkerContext): void | Promise<void>;
+  /** Enables `runScript`; without one it rejects with `ScriptsUnsupportedError`. */
+  scriptEngine?: ScriptEngine<S, E, R>;
+}
+
+const DEFINITION = Symbol.for('switchyard.workerDefinition');
+
+/** The event type of a definition. */
+export type EventOf<D> = D extends WorkerDefinition<any, infer E, any> ? E : never;
+/** The result type of a definition's handler, awaited. */
+export type ResultOf<D> = D extends WorkerDefinition<any, any, infer R> ? Awaited<R> : never;
+
+/**
+ * Describes what a worker does for each tenant, checked at once.
+ *
+ * @example
+ * ```ts
+ * export const counter = defineWorker({
+ *   createTenant: () => ({ seen: 0 }),
+ *   onEvent: (state, event: { type: string }) => ++state.seen,
+ * });
+ * ```
+ */
+export function defineWorker<S, E, R>(definition: WorkerDefinition<S, E, R>): WorkerDefinition<S, E, R> {
+  if (definition === null || typeof definition !== 'object') {
+    throw new InvalidArgumentError(`Expected a worker definition object, got ${definition === null ? 'null' : typeof definition}.`);
+  }
+  for (const hook of ['createTenant', 'onEvent'] as const) {
+    if (typeof definition[hook] !== 'function') {
+      throw new InvalidArgumentError(`Expected \`${hook}\` to be a function, got ${typeof definition[hook]}.`);
+    }
+  }
+  for (const hook of ['dropTenant', 'startup'] as const) {
+    if (definition[hook] !== undefined && typeof definition[hook] !== 'function') {
+      throw new InvalidArgumentError(`Expected \`${hook}\` to be a function or undefined, got ${typeof definition[hook]}.`);
+    }
+  }
+  if (definition.scriptEngine !== undefined && typeof definition.scriptEngine?.run !== 'function') {
+    throw new InvalidArgumentError('Expected `scriptEngine` to be an object with a `run(state, script, event, ctx)` function.');
+  }
+  const out = { ...definition };
+  Object.defineProperty(out, DEFINITION, { value: true });
+  return Object.freeze(out);
+}
+
+/** True when `value` was made by {@link defineWorker}. */
+export function isWorkerDefinition(value: unknown): value is WorkerDefinition {
+  return value !== null && typeof value === 'object' && (value as Record<symbol, unknown>)[DEFINITION] === true;
+}
+
+/**
+ * Finds the worker definition a module exports: its `default` export, an export named `worker`,
+ * or its only export made by {@link defineWorker}. Used by the thread and process entries.
+ */
+export function findWorkerDefinition(module: Record<string, unknown>, source = 'the module'): WorkerDefinition {
+  for (const name of ['default', 'worker']) if (isWorkerDefinition(module[name])) return module[name];
+  const found = Object.entries(module).filter(([, value]) => isWorkerDefinition(value));
+  if (found.length === 1) return found[0]![1] as WorkerDefinition;
+  if (found.length === 0) {
+    throw new InvalidArgumentError(`Expected ${source} to export a definition made by defineWorker(), found none among its exports [${Object.keys(module).join(', ')}].`);
+  }
+  throw new InvalidArgumentError(`Expected ${source} to export one definition made by defineWorker(), found ${found.length} (${found.map(([n]) => n).join(', ')}); export the one to run as \`worker\`.`);
+}
