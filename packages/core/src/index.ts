@@ -6,3 +6,4 @@ export type * from './kv/KvStore.js';
 export * from './tenants/TenantId.js';
 export * from './tenants/defineWorker.js';
 export type * from './tenants/WorkerLike.js';
+export * from './tasks/Worker.js';

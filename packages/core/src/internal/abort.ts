@@ -1,0 +1,36 @@
+import { AbortError } from '../errors/SwitchyardError.js';
+
+/** The `AbortError` to reject with when `signal` aborted; its cause is `signal.reason`. @internal */
+export function abortErrorFrom(signal: AbortSignal, what = 'The operation'): AbortError {
+  return new AbortError(`${what} was aborted.`, { cause: signal.reason });
+}
+
+/**
+ * Races `promise` against `signal`: rejects with an `AbortError` (cause: `signal.reason`) when the
+ * signal aborts first, and removes its listener once settled. `onAbort` runs before the rejection.
+ * @internal
+ */
+export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined, what?: string, onAbort?: () => void): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) {
+    onAbort?.();
+    return Promise.reject(abortErrorFrom(signal, what));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const listener = (): void => {
+      onAbort?.();
+      reject(abortErrorFrom(signal, what));
+    };
+    signal.addEventListener('abort', listener, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', listener);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', listener);
+        reject(error);
+      },
+    );
+  });
+}
