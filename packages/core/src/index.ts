@@ -7,3 +7,6 @@ export * from './tenants/TenantId.js';
 export * from './tenants/defineWorker.js';
 export type * from './tenants/WorkerLike.js';
 export * from './tasks/Worker.js';
+export * from './tenants/TenantRuntime.js';
+export * from './tenants/LocalWorker.js';
+export * from './tenants/WorkerPool.js';

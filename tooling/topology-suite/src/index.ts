@@ -1,1 +1,2 @@
-export {};
+export * from './suite.js';
+export type * from './fixtures/basic.js';

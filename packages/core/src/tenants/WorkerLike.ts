@@ -76,5 +76,6 @@ export interface WorkerLike<E = unknown, R = unknown> {
   /** Stops gracefully: accepts nothing new, finishes what was accepted, then releases everything. */
   close(): Promise<void>;
   on<K extends keyof WorkerLikeEvents>(event: K, listener: WorkerLikeListener<K>): this;
+  once<K extends keyof WorkerLikeEvents>(event: K, listener: WorkerLikeListener<K>): this;
   off<K extends keyof WorkerLikeEvents>(event: K, listener: WorkerLikeListener<K>): this;
 }

@@ -1,0 +1,48 @@
+import { AbortError } from '../errors/SwitchyardError.js';
+
+// Helpers shared by the pool's modules. Not re-exported from the package index.
+
+/** A short description of a value for "Expected ..., got ..." messages. @internal */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  return String(value);
+}
+
+/** True for promises and other thenables; false (cheaply) for `undefined`, the common sync result. @internal */
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== undefined && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** True for a finite number >= 0. @internal */
+export function isNonNegativeFinite(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+/** The `AbortError` for an aborted `signal`: its `cause` is `signal.reason`. @internal */
+export function abortError(signal: AbortSignal, what: string): AbortError {
+  return new AbortError(`${what} was aborted.`, { cause: signal.reason });
+}
+
+/**
+ * Resolves after `ms` (a global `setTimeout`, so fake timers control it), or rejects with an
+ * `AbortError` whose cause is `signal.reason` as soon as `signal` aborts. The timer is cleared and
+ * the listener removed whichever happens first. @internal
+ */
+export function sleep(ms: number, signal: AbortSignal, what: string): Promise<void> {
+  if (signal.aborted) return Promise.reject(abortError(signal, what));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortError(signal, what));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

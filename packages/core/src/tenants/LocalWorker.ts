@@ -1,0 +1,111 @@
+import { EventEmitter } from 'node:events';
+import { InvalidArgumentError } from '../errors/errors.js';
+import type { KvStore } from '../kv/KvStore.js';
+import { MemoryKvStore, tenantKv } from '../kv/MemoryKvStore.js';
+import type { WorkerDefinition } from './defineWorker.js';
+import { isWorkerDefinition } from './defineWorker.js';
+import type { TenantId } from './TenantId.js';
+import { assertTenantId } from './TenantId.js';
+import { TenantRuntime } from './TenantRuntime.js';
+import type { DispatchOptions, WorkerLike, WorkerLikeEvents, WorkerStats } from './WorkerLike.js';
+
+/** Options of {@link LocalWorker}. */
+export interface LocalWorkerOptions {
+  /**
+   * The worker's id (its position in a pool).
+   * @default 0
+   */
+  id?: number;
+  /**
+   * Where `ctx.kv` stores tenants' data.
+   * @default new MemoryKvStore()
+   */
+  store?: KvStore;
+  /**
+   * Exposed to the definition's hooks as `ctx.workerData`.
+   * @default undefined
+   */
+  workerData?: unknown;
+}
+
+function validTenant(tenant: TenantId): Error | undefined {
+  try {
+    assertTenantId(tenant);
+    return undefined;
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+/**
+ * A {@link WorkerLike} that runs a `defineWorker` definition in this thread: for tests, small
+ * deployments, and as the reference the thread and process topologies are checked against.
+ * Events are passed by reference (nothing is cloned).
+ *
+ * @example
+ * ```ts
+ * const worker = new LocalWorker(counter, { id: 0 });
+ * await worker.dispatch({ kind: 'guild', id: '81384788765712384' }, { type: 'ping' });
+ * await worker.close();
+ * ```
+ */
+export class LocalWorker<S = unknown, E = unknown, R = unknown> extends EventEmitter<WorkerLikeEvents> implements WorkerLike<E, Awaited<R>> {
+  readonly id: number;
+  readonly size = 1;
+  readonly #runtime: TenantRuntime<S, E, R>;
+
+  constructor(definition: WorkerDefinition<S, E, R>, options: LocalWorkerOptions = {}) {
+    super();
+    if (!isWorkerDefinition(definition)) {
+      throw new InvalidArgumentError('Expected a worker definition made by defineWorker(), got something else.');
+    }
+    const { id = 0, store = new MemoryKvStore(), workerData } = options;
+    if (!Number.isSafeInteger(id) || id < 0) throw new InvalidArgumentError(`Expected \`id\` to be an integer >= 0, got ${String(id)}.`);
+    this.id = id;
+    this.#runtime = new TenantRuntime(definition, { workerId: id, workerData, kv: (tenant) => tenantKv(store, tenant) });
+    // Startup runs before the first event; a failure is reported to the events that wait for it.
+    this.#runtime.start().catch(() => undefined);
+  }
+
+  dispatch(tenant: TenantId, event: E, options: DispatchOptions = {}): Promise<Awaited<R>> {
+    const invalid = validTenant(tenant);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    return this.#runtime.dispatch(tenant, event, options.signal);
+  }
+
+  dispatchNoWait(tenant: TenantId, event: E): void {
+    assertTenantId(tenant);
+    this.#runtime.dispatch(tenant, event).catch((error: unknown) => {
+      this.emit('dispatchError', { workerId: this.id, tenant, error: error as Error });
+    });
+  }
+
+  runScript(tenant: TenantId, name: string, code: string, event: E, options: DispatchOptions = {}): Promise<Awaited<R>> {
+    const invalid = validTenant(tenant);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    return this.#runtime.runScript(tenant, name, code, event, options.signal);
+  }
+
+  dropTenant(tenant: TenantId): Promise<void> {
+    const invalid = validTenant(tenant);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    return this.#runtime.dropTenant(tenant);
+  }
+
+  stats(): WorkerStats {
+    return this.#runtime.stats();
+  }
+
+  async kill(reason?: unknown): Promise<void> {
+    this.#runtime.kill(reason);
+  }
+
+  close(): Promise<void> {
+    return this.#runtime.close();
+  }
+
+  /** Calls {@link LocalWorker.close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,215 @@
+import { ScriptsUnsupportedError, WorkerKilledError } from '../errors/errors.js';
+import { abortErrorFrom } from '../internal/abort.js';
+import type { TenantKv } from '../kv/KvStore.js';
+import { Worker } from '../tasks/Worker.js';
+import type { TenantContext, WorkerContext, WorkerDefinition } from './defineWorker.js';
+import type { TenantId } from './TenantId.js';
+import { tenantKey } from './TenantId.js';
+import type { WorkerStats } from './WorkerLike.js';
+
+/** Options of {@link TenantRuntime}. */
+export interface TenantRuntimeOptions {
+  /** The id of the worker the runtime runs in. */
+  workerId: number;
+  /**
+   * Gives each tenant its key-value storage (`ctx.kv`).
+   */
+  kv: (tenant: TenantId) => TenantKv;
+  /**
+   * Data the pool was created with, exposed as `ctx.workerData`.
+   * @default undefined
+   */
+  workerData?: unknown;
+}
+
+interface TenantEntry<S> {
+  readonly tenant: TenantId;
+  readonly queue: Worker;
+  readonly ctx: TenantContext;
+  hasState: boolean;
+  state: S | undefined;
+}
+
+/**
+ * The worker-side engine every topology runs: it keeps each tenant's state, creates it on the
+ * tenant's first event, runs one tenant's events strictly in order (each tenant has its own
+ * task queue) and different tenants' events concurrently. `LocalWorker` drives it directly; the
+ * thread and process entries drive it from messages.
+ */
+export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
+  readonly #definition: WorkerDefinition<S, E, R>;
+  readonly #options: TenantRuntimeOptions;
+  readonly #controller = new AbortController();
+  readonly #tenants = new Map<string, TenantEntry<S>>();
+  readonly #inflight = new Set<(error: unknown) => void>();
+  readonly #context: WorkerContext;
+  #started: Promise<void> | undefined;
+  #startupDone = false;
+  #state: 'open' | 'closing' | 'killed' = 'open';
+  #queued = 0;
+  #handled = 0;
+  #failed = 0;
+
+  constructor(definition: WorkerDefinition<S, E, R>, options: TenantRuntimeOptions) {
+    this.#definition = definition;
+    this.#options = options;
+    this.#context = Object.freeze({ workerId: options.workerId, signal: this.#controller.signal, workerData: options.workerData });
+  }
+
+  /** Aborts when the runtime is killed or closed. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Runs the definition's `startup` hook once; events wait for it. Safe to call more than once. */
+  start(): Promise<void> {
+    this.#started ??= (async () => {
+      await this.#definition.startup?.(this.#context);
+      this.#startupDone = true;
+    })();
+    return this.#started;
+  }
+
+  /** Handles `event` for `tenant` after the tenant's earlier events. */
+  dispatch(tenant: TenantId, event: E, signal?: AbortSignal): Promise<Awaited<R>> {
+    return this.#run(tenant, signal, (state, ctx) => this.#definition.onEvent(state, event, ctx));
+  }
+
+  /** Runs a script in `tenant`'s state through the definition's script engine. */
+  runScript(tenant: TenantId, name: string, code: string, event: E, signal?: AbortSignal): Promise<Awaited<R>> {
+    const engine = this.#definition.scriptEngine;
+    if (engine === undefined) return Promise.reject(new ScriptsUnsupportedError());
+    return this.#run(tenant, signal, (state, ctx) => engine.run(state, { name, code }, event, ctx));
+  }
+
+  /** Forgets `tenant`'s state once its queued events are done, calling the `dropTenant` hook. */
+  dropTenant(tenant: TenantId): Promise<void> {
+    const refused = this.#refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    const key = tenantKey(tenant);
+    const entry = this.#tenants.get(key);
+    if (entry === undefined) return Promise.resolve();
+    return entry.queue
+      .enqueue(() => this.#release(entry))
+      .then(() => {
+        // Forget the entry unless events arrived for the tenant after the drop.
+        if (!entry.hasState && !entry.queue.busy && entry.queue.stats().queued === 0 && this.#tenants.get(key) === entry) {
+          this.#tenants.delete(key);
+          entry.queue.kill();
+        }
+      });
+  }
+
+  /** Counters for status boards. */
+  stats(): WorkerStats {
+    let tenants = 0;
+    for (const entry of this.#tenants.values()) if (entry.hasState) tenants++;
+    return { id: this.#options.workerId, tenants, queued: this.#queued, handled: this.#handled, failed: this.#failed };
+  }
+
+  /** Stops at once: queued events reject with `WorkerKilledError`, the worker signal aborts. */
+  kill(reason?: unknown): void {
+    if (this.#state === 'killed') return;
+    this.#state = 'killed';
+    this.#controller.abort(reason ?? new WorkerKilledError(`Worker ${this.#options.workerId} was killed.`));
+    for (const entry of this.#tenants.values()) entry.queue.kill(reason);
+    this.#tenants.clear();
+    const error = new WorkerKilledError(`Worker ${this.#options.workerId} was killed while the event was in flight.`, { cause: reason });
+    for (const fail of [...this.#inflight]) fail(error);
+  }
+
+  /** Accepts nothing new, finishes every accepted event, releases every tenant, then aborts the signal. */
+  async close(): Promise<void> {
+    if (this.#state !== 'open') return;
+    this.#state = 'closing';
+    for (;;) {
+      const busy = [...this.#tenants.values()].filter((entry) => entry.queue.busy || entry.queue.stats().queued > 0);
+      if (busy.length === 0) break;
+      await Promise.all(busy.map((entry) => entry.queue.idle()));
+    }
+    for (const entry of this.#tenants.values()) {
+      try {
+        await this.#release(entry);
+      } catch {
+        // A failing dropTenant hook must not keep the worker from closing.
+      }
+    }
+    this.kill(new WorkerKilledError(`Worker ${this.#options.workerId} was closed.`));
+  }
+
+  #refusal(): WorkerKilledError | undefined {
+    if (this.#state === 'open') return undefined;
+    return new WorkerKilledError(`Worker ${this.#options.workerId} was ${this.#state === 'killed' ? 'killed' : 'closed'}; it accepts no more events.`, {
+      cause: this.#state === 'killed' ? this.signal.reason : undefined,
+    });
+  }
+
+  #entry(tenant: TenantId): TenantEntry<S> {
+    const key = tenantKey(tenant);
+    let entry = this.#tenants.get(key);
+    if (entry === undefined) {
+      const ctx: TenantContext = Object.freeze({ ...this.#context, tenant, kv: this.#options.kv(tenant) });
+      entry = { tenant, queue: new Worker(0), ctx, hasState: false, state: undefined };
+      this.#tenants.set(key, entry);
+    }
+    return entry;
+  }
+
+  #run(tenant: TenantId, signal: AbortSignal | undefined, handle: (state: S, ctx: TenantContext) => R | Promise<R>): Promise<Awaited<R>> {
+    const refused = this.#refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The dispatch'));
+    const entry = this.#entry(tenant);
+    this.#queued++;
+    const task = entry.queue.enqueue(async () => {
+      // An event whose signal aborted while it waited never runs.
+      if (signal?.aborted) throw abortErrorFrom(signal, 'The dispatch');
+      if (!this.#startupDone) await this.start();
+      if (!entry.hasState) {
+        entry.state = await this.#definition.createTenant(tenant, entry.ctx);
+        entry.hasState = true;
+      }
+      try {
+        const result = await handle(entry.state as S, entry.ctx);
+        this.#handled++;
+        return result;
+      } catch (error) {
+        this.#handled++;
+        this.#failed++;
+        throw error;
+      }
+    });
+    // The caller's promise settles with the task, or earlier when its signal aborts or the
+    // worker is killed (a running handler cannot be stopped, but nobody waits for it in vain).
+    return new Promise<Awaited<R>>((resolve, reject) => {
+      const fail = (error: unknown): void => {
+        signal?.removeEventListener('abort', onAbort);
+        this.#inflight.delete(fail);
+        reject(error);
+      };
+      const onAbort = (): void => fail(abortErrorFrom(signal!, 'The dispatch'));
+      this.#inflight.add(fail);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      task.then(
+        (value) => {
+          this.#queued--;
+          signal?.removeEventListener('abort', onAbort);
+          this.#inflight.delete(fail);
+          resolve(value as Awaited<R>);
+        },
+        (error: unknown) => {
+          this.#queued--;
+          fail(error);
+        },
+      );
+    });
+  }
+
+  async #release(entry: TenantEntry<S>): Promise<void> {
+    if (!entry.hasState) return;
+    const state = entry.state as S;
+    entry.hasState = false;
+    entry.state = undefined;
+    await this.#definition.dropTenant?.(state, entry.ctx);
+  }
+}

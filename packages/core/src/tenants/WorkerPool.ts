@@ -1,0 +1,131 @@
+import { EventEmitter } from 'node:events';
+import { InvalidArgumentError } from '../errors/errors.js';
+import type { TenantId } from './TenantId.js';
+import { assertTenantId, shardFor } from './TenantId.js';
+import type { DispatchOptions, WorkerLike, WorkerLikeEvents, WorkerStats } from './WorkerLike.js';
+
+/** The event type a {@link WorkerLike} accepts. */
+export type WorkerEventOf<W> = W extends WorkerLike<infer E, any> ? E : never;
+/** The result type a {@link WorkerLike} resolves with. */
+export type WorkerResultOf<W> = W extends WorkerLike<any, infer R> ? R : never;
+
+/** Options of {@link WorkerPool}. */
+export interface WorkerPoolOptions {
+  /**
+   * The pool's own id (when pools are nested).
+   * @default 0
+   */
+  id?: number;
+}
+
+const FORWARDED = ['crash', 'fatal', 'dispatchError'] as const;
+
+/**
+ * Aggregates workers of one topology and routes every call for a tenant to
+ * `workers[shardFor(tenant.id, workers.length)]`, Discord's sharding formula, so a tenant's state
+ * always lives in the same worker. A pool is itself a {@link WorkerLike}, and re-emits its
+ * workers' `crash`, `fatal` and `dispatchError` events (each carries the worker id).
+ *
+ * @example
+ * ```ts
+ * const pool = await WorkerPool.create(4, (id) => new LocalWorker(definition, { id }));
+ * await pool.dispatch({ kind: 'guild', id: guildId }, event);
+ * ```
+ */
+export class WorkerPool<W extends WorkerLike<any, any>> extends EventEmitter<WorkerLikeEvents> implements WorkerLike<WorkerEventOf<W>, WorkerResultOf<W>> {
+  readonly id: number;
+  /** The workers, in shard order: worker `i` serves the tenants with `shardFor(id, size) === i`. */
+  readonly workers: readonly W[];
+
+  /**
+   * Builds a pool of `count` workers with `factory(id, count)` (ids 0..count-1); if one fails to
+   * start, the ones already started are killed and the error is rethrown.
+   */
+  static async create<W extends WorkerLike<any, any>>(count: number, factory: (id: number, total: number) => W | Promise<W>, options: WorkerPoolOptions = {}): Promise<WorkerPool<W>> {
+    if (!Number.isSafeInteger(count) || count < 1) throw new InvalidArgumentError(`Expected \`count\` to be an integer >= 1, got ${String(count)}.`);
+    const settled = await Promise.allSettled(Array.from({ length: count }, async (_, id) => factory(id, count)));
+    const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed !== undefined) {
+      await Promise.allSettled(settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value.kill()] : [])));
+      throw failed.reason;
+    }
+    return new WorkerPool(settled.map((result) => (result as PromiseFulfilledResult<W>).value), options);
+  }
+
+  constructor(workers: readonly W[], options: WorkerPoolOptions = {}) {
+    super();
+    if (!Array.isArray(workers) || workers.length === 0) {
+      throw new InvalidArgumentError(`Expected a non-empty array of workers, got ${Array.isArray(workers) ? 'an empty array' : typeof workers}.`);
+    }
+    this.id = options.id ?? 0;
+    this.workers = Object.freeze([...workers]);
+    for (const worker of this.workers) {
+      for (const event of FORWARDED) worker.on(event, (info: any) => this.emit(event, info));
+    }
+  }
+
+  /** How many workers the pool holds. */
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** The worker that serves `tenant`. Throws `InvalidTenantIdError` for a malformed tenant. */
+  workerFor(tenant: TenantId): W {
+    assertTenantId(tenant);
+    return this.workers[shardFor(tenant.id, this.workers.length)]!;
+  }
+
+  dispatch(tenant: TenantId, event: WorkerEventOf<W>, options?: DispatchOptions): Promise<WorkerResultOf<W>> {
+    try {
+      return this.workerFor(tenant).dispatch(tenant, event, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  dispatchNoWait(tenant: TenantId, event: WorkerEventOf<W>): void {
+    this.workerFor(tenant).dispatchNoWait(tenant, event);
+  }
+
+  runScript(tenant: TenantId, name: string, code: string, event: WorkerEventOf<W>, options?: DispatchOptions): Promise<WorkerResultOf<W>> {
+    try {
+      return this.workerFor(tenant).runScript(tenant, name, code, event, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  dropTenant(tenant: TenantId, options?: DispatchOptions): Promise<void> {
+    try {
+      return this.workerFor(tenant).dropTenant(tenant, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The sum of every worker's counters (per-worker rows: `pool.workers.map((w) => w.stats())`). */
+  stats(): WorkerStats {
+    const total: WorkerStats = { id: this.id, tenants: 0, queued: 0, handled: 0, failed: 0 };
+    for (const worker of this.workers) {
+      const s = worker.stats();
+      total.tenants += s.tenants;
+      total.queued += s.queued;
+      total.handled += s.handled;
+      total.failed += s.failed;
+    }
+    return total;
+  }
+
+  async kill(reason?: unknown): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.kill(reason)));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.close()));
+  }
+
+  /** Calls {@link WorkerPool.close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,12 @@
+import { pathToFileURL } from 'node:url';
+import { describeTopology } from '../src/index.js';
+import type { WorkerDefinition } from '@switchyard/core';
+import { LocalWorker, WorkerPool } from '@switchyard/core';
+
+describeTopology('LocalWorker', {
+  crossesBoundary: false,
+  async create({ workers, fixture }) {
+    const { worker } = (await import(pathToFileURL(fixture).href)) as { worker: WorkerDefinition };
+    return WorkerPool.create(workers, (id) => new LocalWorker(worker, { id }));
+  },
+});

@@ -1,0 +1,220 @@
+import { fileURLToPath } from 'node:url';
+import type { DispatchErrorInfo, TenantId, WorkerLike } from '@switchyard/core';
+import { InvalidArgumentError, shardFor } from '@switchyard/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SuiteEvent } from './fixtures/basic.js';
+
+/** Absolute paths of the built fixture worker modules, for topologies that load files. */
+export const fixtures = {
+  /** Exports `worker`, a definition understanding {@link SuiteEvent}. */
+  // Resolves to the built file both from src/ (tests of this package) and from dist/.
+  basic: fileURLToPath(new URL('../dist/fixtures/basic.js', import.meta.url)),
+} as const;
+
+/** A pool under test: a WorkerLike whose workers can be listed. */
+export type PoolUnderTest = WorkerLike<SuiteEvent, unknown> & { readonly workers: readonly WorkerLike<SuiteEvent, unknown>[] };
+
+/** How the suite creates pools of one topology. */
+export interface TopologyHarness {
+  /** Creates a pool of `workers` workers running the fixture module at `fixture` (its export `worker`). */
+  create(options: { workers: number; fixture: string }): Promise<PoolUnderTest>;
+  /** True when events and errors cross a thread or process boundary (errors arrive rebuilt). */
+  crossesBoundary: boolean;
+}
+
+/** Guild ids created at different milliseconds, so they spread over shards. */
+export function guild(ms: number, low = 1): TenantId {
+  return { kind: 'guild', id: ((BigInt(1_420_070_400_000 + ms) << 22n) | BigInt(low)).toString() };
+}
+
+/**
+ * The behavioural contract every topology keeps. Call it from a test file of the topology's
+ * package: `describeTopology('ThreadWorker', { create, crossesBoundary: true })`.
+ */
+export function describeTopology(name: string, harness: TopologyHarness): void {
+  describe(`${name} (topology contract)`, () => {
+    const open: PoolUnderTest[] = [];
+    const create = async (workers = 1): Promise<PoolUnderTest> => {
+      const pool = await harness.create({ workers, fixture: fixtures.basic });
+      open.push(pool);
+      return pool;
+    };
+
+    afterEach(async () => {
+      await Promise.allSettled(open.splice(0).map((pool) => pool.kill()));
+    });
+
+    it('resolves dispatch with what onEvent returned', async () => {
+      const pool = await create();
+      const value = { nested: [1, 'two', { three: 3n }], when: new Date(0), bytes: new Uint8Array([1, 2]) };
+      await expect(pool.dispatch(guild(1), { type: 'echo', value })).resolves.toEqual(value);
+    });
+
+    it('runs startup before the first event', async () => {
+      const pool = await create();
+      await expect(pool.dispatch(guild(1), { type: 'whoami' })).resolves.toMatchObject({ startupRan: true, aborted: false });
+    });
+
+    it("creates a tenant's state on its first event and keeps it", async () => {
+      const pool = await create();
+      const a = guild(1);
+      const b = guild(2);
+      expect(await pool.dispatch(a, { type: 'count' })).toBe(1);
+      expect(await pool.dispatch(a, { type: 'count' })).toBe(2);
+      expect(await pool.dispatch(b, { type: 'count' })).toBe(1);
+      expect(pool.stats()).toMatchObject({ tenants: 2, handled: 3, failed: 0 });
+    });
+
+    it("handles one tenant's events strictly in order, every one exactly once", async () => {
+      const pool = await create(2);
+      const tenants = [guild(1), guild(2), guild(3)];
+      const sent = 300;
+      await Promise.all(tenants.flatMap((tenant) => Array.from({ length: sent }, (_, seq) => pool.dispatch(tenant, { type: 'record', seq }))));
+      for (const tenant of tenants) {
+        expect(await pool.dispatch(tenant, { type: 'log' })).toEqual(Array.from({ length: sent }, (_, i) => i));
+      }
+    });
+
+    it('runs different tenants of one worker concurrently', async () => {
+      const pool = await create(1);
+      const waiting = pool.dispatch(guild(1), { type: 'wait', key: 'k1' });
+      await expect(pool.dispatch(guild(2), { type: 'release', key: 'k1' })).resolves.toBe('ok');
+      await expect(waiting).resolves.toBe('released');
+    });
+
+    it('routes each tenant to workers[shardFor(id, n)]', async () => {
+      const pool = await create(2);
+      for (let ms = 0; ms < 6; ms++) {
+        const tenant = guild(ms);
+        const who = (await pool.dispatch(tenant, { type: 'whoami' })) as { workerId: number; tenant: TenantId };
+        expect(who.workerId).toBe(shardFor(tenant.id, 2));
+        expect(who.tenant).toEqual(tenant);
+      }
+      expect(pool.size).toBe(2);
+    });
+
+    it('forgets a dropped tenant and makes fresh state on its next event', async () => {
+      const pool = await create();
+      const a = guild(1);
+      await pool.dispatch(a, { type: 'count' });
+      await pool.dispatch(a, { type: 'count' });
+      const dropsBefore = (await pool.dispatch(guild(9), { type: 'drops' })) as number;
+      await pool.dropTenant(a);
+      expect(await pool.dispatch(guild(9), { type: 'drops' })).toBe(dropsBefore + 1);
+      expect(await pool.dispatch(a, { type: 'count' })).toBe(1);
+    });
+
+    it('fails only the event whose handler throws', async () => {
+      const pool = await create();
+      const a = guild(1);
+      await expect(pool.dispatch(a, { type: 'throw-plain', message: 'nope' })).rejects.toThrow('nope');
+      await expect(pool.dispatch(a, { type: 'count' })).resolves.toBe(1);
+      expect(pool.stats()).toMatchObject({ failed: 1 });
+    });
+
+    it('rebuilds our errors as the same class and others keeping name, message and stack', async () => {
+      const pool = await create();
+      const ours = await pool.dispatch(guild(1), { type: 'throw-ours', message: 'bad input' }).catch((error: unknown) => error);
+      expect(ours).toBeInstanceOf(InvalidArgumentError);
+      expect(ours).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: 'bad input' });
+      const plain = (await pool.dispatch(guild(1), { type: 'throw-plain', message: 'type trouble' }).catch((error: unknown) => error)) as Error;
+      expect(plain.message).toBe('type trouble');
+      expect(plain.stack).toContain('type trouble');
+      if (harness.crossesBoundary) expect(plain).toMatchObject({ code: 'ERR_REMOTE', remoteName: 'TypeError' });
+      else expect(plain).toBeInstanceOf(TypeError);
+    });
+
+    it('delivers dispatchNoWait events in order with later dispatches of the same tenant', async () => {
+      const pool = await create(2);
+      const a = guild(1);
+      for (let seq = 0; seq < 500; seq++) pool.dispatchNoWait(a, { type: 'record', seq });
+      expect(await pool.dispatch(a, { type: 'record', seq: 500 })).toBe(501);
+      expect(await pool.dispatch(a, { type: 'log' })).toEqual(Array.from({ length: 501 }, (_, i) => i));
+    });
+
+    it('reports a failing dispatchNoWait event as dispatchError with the worker id', async () => {
+      const pool = await create(2);
+      const a = guild(3);
+      const reported = new Promise<DispatchErrorInfo>((resolve) => pool.once('dispatchError', resolve));
+      pool.dispatchNoWait(a, { type: 'throw-ours', message: 'lost?' });
+      const info = await reported;
+      expect(info.error).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: 'lost?' });
+      expect(info.tenant).toEqual(a);
+      expect(info.workerId).toBe(shardFor(a.id, 2));
+    });
+
+    it('rejects a dispatch whose signal is already aborted with ABORT_ERR, and never runs it', async () => {
+      const pool = await create();
+      const a = guild(1);
+      await expect(pool.dispatch(a, { type: 'count' }, { signal: AbortSignal.abort('no') })).rejects.toMatchObject({ code: 'ABORT_ERR' });
+      await expect(pool.dispatch(a, { type: 'count' })).resolves.toBe(1);
+    });
+
+    it('rejects a queued dispatch whose signal aborts with ABORT_ERR, and never runs it', async () => {
+      const pool = await create();
+      const a = guild(1);
+      const blocker = pool.dispatch(a, { type: 'wait', key: 'abort-queued' });
+      const controller = new AbortController();
+      const queued = pool.dispatch(a, { type: 'count' }, { signal: controller.signal });
+      controller.abort('changed my mind');
+      await expect(queued).rejects.toMatchObject({ code: 'ABORT_ERR' });
+      await pool.dispatch(guild(2), { type: 'release', key: 'abort-queued' });
+      await blocker;
+      await expect(pool.dispatch(a, { type: 'count' })).resolves.toBe(1);
+    });
+
+    it("runs runScript through the definition's script engine in the tenant's state", async () => {
+      const pool = await create();
+      const a = guild(1);
+      await pool.dispatch(a, { type: 'count' });
+      await expect(pool.runScript(a, 'greet', 'return 1', { type: 'count' })).resolves.toEqual({ name: 'greet', code: 'return 1', count: 1, event: { type: 'count' } });
+    });
+
+    it('serves ctx.kv per tenant: set, get, list by prefix, delete', async () => {
+      const pool = await create(2);
+      const a = guild(1);
+      const b = guild(2);
+      await pool.dispatch(a, { type: 'kv-set', key: 'cfg:x', value: { on: true } });
+      await pool.dispatch(a, { type: 'kv-set', key: 'cfg:y', value: 2 });
+      await pool.dispatch(a, { type: 'kv-set', key: 'other', value: 3 });
+      expect(await pool.dispatch(a, { type: 'kv-get', key: 'cfg:x' })).toEqual({ on: true });
+      expect(await pool.dispatch(b, { type: 'kv-get', key: 'cfg:x' })).toBeNull();
+      expect(await pool.dispatch(a, { type: 'kv-list', prefix: 'cfg:' })).toEqual([
+        ['cfg:x', { on: true }],
+        ['cfg:y', 2],
+      ]);
+      expect(await pool.dispatch(a, { type: 'kv-delete', key: 'cfg:x' })).toBe(true);
+      expect(await pool.dispatch(a, { type: 'kv-delete', key: 'cfg:x' })).toBe(false);
+    });
+
+    it('rejects malformed tenants with ERR_INVALID_TENANT_ID at the call', async () => {
+      const pool = await create();
+      const bad = { kind: 'guild', id: 'not-a-snowflake' } as TenantId;
+      await expect(pool.dispatch(bad, { type: 'count' })).rejects.toMatchObject({ code: 'ERR_INVALID_TENANT_ID' });
+      expect(() => pool.dispatchNoWait(bad, { type: 'count' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TENANT_ID' }));
+      await expect(pool.dropTenant(bad)).rejects.toMatchObject({ code: 'ERR_INVALID_TENANT_ID' });
+    });
+
+    it('rejects queued events with ERR_WORKER_KILLED on kill, and every later dispatch', async () => {
+      const pool = await create();
+      const a = guild(1);
+      const blocker = pool.dispatch(a, { type: 'wait', key: 'never' }).catch((error: unknown) => error);
+      const queued = pool.dispatch(a, { type: 'count' });
+      await pool.kill();
+      await expect(queued).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
+      await expect(pool.dispatch(a, { type: 'count' })).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
+      // The event that was running when the worker died is failed too: it never hangs.
+      expect(['ERR_WORKER_KILLED', 'ERR_WORKER_CRASHED']).toContain(((await blocker) as { code?: string }).code);
+    });
+
+    it('finishes accepted events on close() and refuses new ones', async () => {
+      const pool = await create();
+      const a = guild(1);
+      const accepted = Array.from({ length: 20 }, () => pool.dispatch(a, { type: 'count' }));
+      const closing = pool.close();
+      expect(await Promise.all(accepted)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      await closing;
+      await expect(pool.dispatch(a, { type: 'count' })).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
+    });
+  });
+}
