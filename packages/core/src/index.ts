@@ -10,3 +10,4 @@ export * from './tasks/Worker.js';
 export * from './tenants/TenantRuntime.js';
 export * from './tenants/LocalWorker.js';
 export * from './tenants/WorkerPool.js';
+export { assertCloneable, whyNotCloneable } from './internal/cloneable.js';
