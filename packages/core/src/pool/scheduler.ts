@@ -39,6 +39,7 @@ export abstract class Schedulable {
 let head: Schedulable | undefined;
 let tail: Schedulable | undefined;
 let pending: NodeJS.Immediate | undefined;
+let draining = false;
 let sliceStart = Number.NEGATIVE_INFINITY;
 let sliceSteps = 0;
 
@@ -51,7 +52,7 @@ export function enqueue(task: Schedulable): void {
   if (tail === undefined) head = task;
   else tail.nextInQueue = task;
   tail = task;
-  pending ??= schedule(drain);
+  if (!draining) pending ??= schedule(drain);
 }
 
 /** Takes `task` out of the run queue (no-op when it is not queued); clears the turn when nothing is left. @internal */
@@ -101,11 +102,8 @@ function drain(): void {
   pending = undefined;
   sliceStart = now();
   sliceSteps = 0;
-  while (head !== undefined) {
-    if (!takeStepInSlice()) {
-      pending ??= schedule(drain);
-      return;
-    }
+  draining = true;
+  while (head !== undefined && takeStepInSlice()) {
     const task = head;
     unlink(task);
     try {
@@ -117,4 +115,7 @@ function drain(): void {
       });
     }
   }
+  draining = false;
+  // The slice is used up: the rest runs on the next turn, after timers and I/O.
+  if (head !== undefined) pending = schedule(drain);
 }
