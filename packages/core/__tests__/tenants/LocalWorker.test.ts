@@ -1,0 +1,204 @@
+import { describe, expect, it } from 'vitest';
+import type { TenantId, WorkerLike } from '../../src/index.js';
+import {
+  defineWorker,
+  findWorkerDefinition,
+  isWorkerDefinition,
+  LocalWorker,
+  MemoryKvStore,
+  ScriptsUnsupportedError,
+  TenantRuntime,
+  WorkerPool,
+} from '../../src/index.js';
+
+const g1: TenantId = { kind: 'guild', id: '81384788765712384' };
+const u1: TenantId = { kind: 'user', id: '80351110224678912' };
+
+const counter = defineWorker({
+  createTenant: () => ({ n: 0 }),
+  onEvent: (state, event: { add: number }) => (state.n += event.add),
+});
+
+describe('defineWorker', () => {
+  it('returns a frozen, recognisable definition', () => {
+    expect(isWorkerDefinition(counter)).toBe(true);
+    expect(Object.isFrozen(counter)).toBe(true);
+    expect(isWorkerDefinition({ createTenant() {}, onEvent() {} })).toBe(false);
+  });
+
+  it('throws ERR_INVALID_ARGUMENT for missing or wrong hooks', () => {
+    const cases: unknown[] = [null, 1, {}, { createTenant() {} }, { createTenant() {}, onEvent: 1 }, { createTenant() {}, onEvent() {}, startup: 'x' }, { createTenant() {}, onEvent() {}, scriptEngine: {} }];
+    for (const bad of cases) {
+      expect(() => defineWorker(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    }
+  });
+});
+
+describe('findWorkerDefinition', () => {
+  it('finds the default export, then `worker`, then the only definition', () => {
+    const other = defineWorker({ createTenant: () => 0, onEvent: () => 1 });
+    expect(findWorkerDefinition({ default: counter, worker: other })).toBe(counter);
+    expect(findWorkerDefinition({ worker: other, x: counter })).toBe(other);
+    expect(findWorkerDefinition({ mine: other, helper: () => 1 })).toBe(other);
+  });
+
+  it('throws ERR_INVALID_ARGUMENT when there is none or more than one', () => {
+    expect(() => findWorkerDefinition({ a: 1 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => findWorkerDefinition({ a: counter, b: defineWorker({ createTenant: () => 0, onEvent: () => 1 }) })).toThrow(/found 2/);
+  });
+});
+
+describe('LocalWorker', () => {
+  it('is a WorkerLike of size 1 with the given id', async () => {
+    const worker: WorkerLike<{ add: number }, number> = new LocalWorker(counter, { id: 3 });
+    expect(worker.id).toBe(3);
+    expect(worker.size).toBe(1);
+    await expect(worker.dispatch(g1, { add: 2 })).resolves.toBe(2);
+    await worker.close();
+  });
+
+  it('rejects a definition not made by defineWorker and a bad id with ERR_INVALID_ARGUMENT', () => {
+    expect(() => new LocalWorker({ createTenant() {}, onEvent() {} } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => new LocalWorker(counter, { id: -1 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+  });
+
+  it('rejects runScript with ERR_SCRIPTS_UNSUPPORTED when the definition has no script engine', async () => {
+    const worker = new LocalWorker(counter);
+    const error = await worker.runScript(g1, 'x', 'return 1', { add: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ScriptsUnsupportedError);
+    expect(error).toMatchObject({ code: 'ERR_SCRIPTS_UNSUPPORTED' });
+    await worker.kill();
+  });
+
+  it('gives hooks a context with workerId, tenant, workerData, kv and a signal that aborts on kill', async () => {
+    const store = new MemoryKvStore();
+    let seen: { signal: AbortSignal } | undefined;
+    const def = defineWorker({
+      createTenant: () => null,
+      onEvent: async (_state, key: string, ctx) => {
+        seen = ctx;
+        await ctx.kv.set(key, ctx.workerData);
+        return { workerId: ctx.workerId, tenant: ctx.tenant };
+      },
+    });
+    const worker = new LocalWorker(def, { id: 7, store, workerData: { region: 'eu' } });
+    await expect(worker.dispatch(u1, 'k')).resolves.toEqual({ workerId: 7, tenant: u1 });
+    await expect(store.get(u1, 'k')).resolves.toEqual({ region: 'eu' });
+    expect(seen!.signal.aborted).toBe(false);
+    await worker.kill('bye');
+    expect(seen!.signal.aborted).toBe(true);
+  });
+
+  it('rejects every event with the startup error when startup fails', async () => {
+    const def = defineWorker({
+      startup: () => {
+        throw new Error('no config');
+      },
+      createTenant: () => null,
+      onEvent: () => 'ran',
+    });
+    const worker = new LocalWorker(def);
+    await expect(worker.dispatch(g1, null)).rejects.toThrow('no config');
+    await worker.kill();
+  });
+
+  it('calls dropTenant for every tenant when closed, after their events', async () => {
+    const dropped: string[] = [];
+    const def = defineWorker({
+      createTenant: (tenant) => ({ id: tenant.id, events: 0 }),
+      onEvent: (state) => ++state.events,
+      dropTenant: (state) => {
+        dropped.push(`${state.id}:${state.events}`);
+      },
+    });
+    const worker = new LocalWorker(def);
+    const events = [worker.dispatch(g1, null), worker.dispatch(g1, null), worker.dispatch(u1, null)];
+    await worker.close();
+    await Promise.all(events);
+    expect(dropped.sort()).toEqual([`${g1.id}:2`, `${u1.id}:1`].sort());
+    expect(worker.stats()).toMatchObject({ tenants: 0, queued: 0, handled: 3 });
+  });
+
+  it('does nothing for dropTenant of an unknown tenant', async () => {
+    const worker = new LocalWorker(counter);
+    await expect(worker.dropTenant(g1)).resolves.toBeUndefined();
+    await worker.close();
+  });
+
+  it('reports the number of tenants held and events queued', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const def = defineWorker({ createTenant: () => null, onEvent: () => gate });
+    const worker = new LocalWorker(def);
+    const events = [worker.dispatch(g1, null), worker.dispatch(g1, null), worker.dispatch(u1, null)];
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(worker.stats()).toMatchObject({ tenants: 2, queued: 3, handled: 0 });
+    release();
+    await Promise.all(events);
+    expect(worker.stats()).toMatchObject({ tenants: 2, queued: 0, handled: 3, failed: 0 });
+    await worker.close();
+  });
+
+  it('supports await using', async () => {
+    let dropped = 0;
+    const def = defineWorker({ createTenant: () => null, onEvent: () => 1, dropTenant: () => void dropped++ });
+    {
+      await using worker = new LocalWorker(def);
+      await worker.dispatch(g1, null);
+    }
+    expect(dropped).toBe(1);
+  });
+});
+
+describe('TenantRuntime', () => {
+  it('runs startup once however often start() is called', async () => {
+    let startups = 0;
+    const def = defineWorker({ startup: () => void startups++, createTenant: () => null, onEvent: () => 1 });
+    const runtime = new TenantRuntime(def, { workerId: 0, kv: () => ({}) as never });
+    await Promise.all([runtime.start(), runtime.start(), runtime.dispatch(g1, null)]);
+    expect(startups).toBe(1);
+    runtime.kill();
+  });
+});
+
+describe('WorkerPool', () => {
+  it('rejects an empty worker list and a bad count with ERR_INVALID_ARGUMENT', async () => {
+    expect(() => new WorkerPool([])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    await expect(WorkerPool.create(0, () => new LocalWorker(counter))).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+
+  it('kills the workers already made when one fails to start, and rethrows', async () => {
+    const made: LocalWorker[] = [];
+    const failure = new Error('worker 2 failed');
+    const creating = WorkerPool.create(3, async (id) => {
+      if (id === 2) throw failure;
+      const worker = new LocalWorker(counter, { id });
+      made.push(worker as LocalWorker);
+      return worker;
+    });
+    await expect(creating).rejects.toBe(failure);
+    expect(made).toHaveLength(2);
+    for (const worker of made) await expect(worker.dispatch(g1, { add: 1 })).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
+  });
+
+  it('sums its workers stats and nests as a WorkerLike', async () => {
+    const inner = await WorkerPool.create(2, (id) => new LocalWorker(counter, { id }));
+    const outer = new WorkerPool([inner], { id: 5 });
+    await outer.dispatch(g1, { add: 1 });
+    await outer.dispatch(u1, { add: 1 });
+    expect(outer.stats()).toEqual({ id: 5, tenants: 2, queued: 0, handled: 2, failed: 0 });
+    expect(outer.size).toBe(1);
+    expect(outer.workerFor(g1)).toBe(inner);
+    await outer.close();
+  });
+
+  it('re-emits a worker crash with its id', async () => {
+    const workers = [new LocalWorker(counter, { id: 0 }), new LocalWorker(counter, { id: 1 })];
+    const pool = new WorkerPool(workers);
+    const seen: unknown[] = [];
+    pool.on('crash', (info) => seen.push(info));
+    workers[1]!.emit('crash', { workerId: 1, cause: 'segfault' });
+    expect(seen).toEqual([{ workerId: 1, cause: 'segfault' }]);
+    await pool.kill();
+  });
+});
