@@ -1,1 +1,17 @@
-export {};
+export * from './errors/errors.js';
+export * from './sim/DiscordSim.js';
+export * from './sim/GatewayControls.js';
+export * from './sim/RestControls.js';
+export * from './scenario/ScenarioEvents.js';
+export type * from './sim/InteractionState.js';
+export type * from './scenario/Traffic.js';
+export type * from './scenario/resolve.js';
+export type * from './rest/RequestLog.js';
+export type * from './rest/RateLimiter.js';
+export type * from './gateway/GatewaySession.js';
+export type { GatewayDisconnect, GatewayTarget } from './gateway/GatewayServer.js';
+export * from './gateway/protocol.js';
+export * from './snowflake/Snowflake.js';
+export type * from './world/GuildState.js';
+export type * from './world/specs.js';
+export type * from './world/types.js';
