@@ -1,0 +1,217 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { FastBuffer } from '../shared/platform.js';
+import { fastBuffer, isWellFormed } from '../shared/platform.js';
+import type { SpillMessage } from '../shared/protocol.js';
+import {
+  RING_DATA_OFFSET,
+  RING_HEAD,
+  RING_RESERVE,
+  RING_TAIL,
+  RING_WRITTEN,
+  SPILL_JSON,
+  SPILL_NONE,
+  SPILL_RAW,
+  SPILL_V8,
+  TAG_BYTES,
+  TAG_F64,
+  TAG_INT,
+  TAG_JSON,
+  TAG_PAD,
+  TAG_SPILL,
+  TAG_STR_LATIN1,
+  TAG_STR_UTF16,
+  TAG_STR_UTF8,
+  TAG_STRING,
+  TAG_V8,
+} from '../shared/protocol.js';
+
+/** Strings up to this length are written by a JS loop (latin1, or UTF-16 when they need it). */
+const SHORT_STRING = 32;
+
+function align8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+/**
+ * The producer's end of its ring: writes one record per value, or spills the value to the port
+ * (after a SPILL marker in the ring, so that the consumer keeps this producer's order) when the
+ * value is larger than a quarter of the ring or the ring is full.
+ *
+ * @internal
+ */
+export class RingWriter {
+  readonly #header: Int32Array;
+  readonly #i32: Int32Array;
+  readonly #f64: Float64Array;
+  readonly #u8: Uint8Array;
+  readonly #u16: Uint16Array;
+  readonly #buf: FastBuffer;
+  readonly #capacity: number;
+  readonly #mask: number;
+  readonly #maxRecord: number;
+  readonly #port: MessagePort;
+  #tail: number;
+  #head: number;
+  #written: number;
+  #spilling = false;
+
+  constructor(ring: SharedArrayBuffer, port: MessagePort) {
+    const capacity = ring.byteLength - RING_DATA_OFFSET;
+    this.#header = new Int32Array(ring, 0, RING_DATA_OFFSET / 4);
+    this.#i32 = new Int32Array(ring, RING_DATA_OFFSET, capacity / 4);
+    this.#f64 = new Float64Array(ring, RING_DATA_OFFSET, capacity / 8);
+    this.#u8 = new Uint8Array(ring, RING_DATA_OFFSET, capacity);
+    this.#u16 = new Uint16Array(ring, RING_DATA_OFFSET, capacity / 2);
+    this.#buf = fastBuffer(ring, RING_DATA_OFFSET, capacity);
+    this.#capacity = capacity;
+    this.#mask = capacity - 1;
+    this.#maxRecord = capacity / 4;
+    this.#port = port;
+    this.#tail = Atomics.load(this.#header, RING_TAIL) >>> 0;
+    this.#head = Atomics.load(this.#header, RING_HEAD) >>> 0;
+    this.#written = Atomics.load(this.#header, RING_WRITTEN);
+  }
+
+  /**
+   * Publishes one value prepared by `prepare()`. Synchronous: once it returns, the value is in the
+   * ring or posted to the consumer's port, and survives this thread's death.
+   */
+  write(tag: number, payload: unknown): void {
+    const need = this.#worstCaseSize(tag, payload);
+    if (need <= this.#maxRecord && this.#fits(need)) {
+      if (this.#spilling) {
+        // Tell the consumer to come back to the ring before anything new lands there.
+        this.#spilling = false;
+        this.#port.postMessage([1, SPILL_NONE, null] satisfies SpillMessage);
+      }
+      this.#writeRecord(tag, payload, need);
+      Atomics.store(this.#header, RING_TAIL, this.#tail | 0);
+      Atomics.store(this.#header, RING_WRITTEN, ++this.#written);
+      return;
+    }
+    this.#spill(tag, payload);
+  }
+
+  #worstCaseSize(tag: number, payload: unknown): number {
+    switch (tag) {
+      case TAG_F64:
+        return 16;
+      case TAG_STRING: {
+        const s = payload as string;
+        if (s.length <= SHORT_STRING) return align8(4 + 2 * s.length);
+        return align8(4 + (isWellFormed(s) ? 3 : 2) * s.length);
+      }
+      case TAG_JSON:
+        return align8(4 + 3 * (payload as string).length);
+      case TAG_BYTES:
+      case TAG_V8:
+        return align8(4 + (payload as Uint8Array).byteLength);
+      default:
+        return 8;
+    }
+  }
+
+  /** Whether `need` bytes (plus a wrap-around pad, plus the SPILL reserve) are free. */
+  #fits(need: number): boolean {
+    const index = this.#tail & this.#mask;
+    const contiguous = this.#capacity - index;
+    const total = (need <= contiguous ? need : contiguous + need) + RING_RESERVE;
+    if (total <= this.#capacity - ((this.#tail - this.#head) >>> 0)) return true;
+    this.#head = Atomics.load(this.#header, RING_HEAD) >>> 0;
+    return total <= this.#capacity - ((this.#tail - this.#head) >>> 0);
+  }
+
+  #writeRecord(tag: number, payload: unknown, need: number): void {
+    let index = this.#tail & this.#mask;
+    if (need > this.#capacity - index) {
+      this.#i32[index >> 2] = TAG_PAD;
+      this.#tail = (this.#tail + this.#capacity - index) >>> 0;
+      index = 0;
+    }
+    const i32 = this.#i32;
+    let size = 8;
+    switch (tag) {
+      case TAG_INT:
+        i32[index >> 2] = TAG_INT;
+        i32[(index >> 2) + 1] = payload as number;
+        break;
+      case TAG_F64:
+        i32[index >> 2] = TAG_F64;
+        this.#f64[(index >> 3) + 1] = payload as number;
+        size = 16;
+        break;
+      case TAG_STRING:
+        size = this.#writeString(payload as string, index);
+        break;
+      case TAG_JSON: {
+        const length = this.#buf.utf8Write(payload as string, index + 4);
+        i32[index >> 2] = TAG_JSON | (length << 4);
+        size = align8(4 + length);
+        break;
+      }
+      case TAG_BYTES:
+      case TAG_V8: {
+        const bytes = payload as Uint8Array;
+        this.#u8.set(bytes, index + 4);
+        i32[index >> 2] = tag | (bytes.byteLength << 4);
+        size = align8(4 + bytes.byteLength);
+        break;
+      }
+      default:
+        // TAG_TRUE, TAG_FALSE, TAG_NULL: the tag is the value.
+        i32[index >> 2] = tag;
+    }
+    this.#tail = (this.#tail + size) >>> 0;
+  }
+
+  #writeString(s: string, index: number): number {
+    const length = s.length;
+    const start = index + 4;
+    if (length <= SHORT_STRING) {
+      const u8 = this.#u8;
+      let i = 0;
+      for (; i < length; i++) {
+        const code = s.charCodeAt(i);
+        if (code > 0xff) break;
+        u8[start + i] = code;
+      }
+      if (i === length) {
+        this.#i32[index >> 2] = TAG_STR_LATIN1 | (length << 4);
+        return align8(start - index + length);
+      }
+      const u16 = this.#u16;
+      const start16 = start >> 1;
+      for (i = 0; i < length; i++) u16[start16 + i] = s.charCodeAt(i);
+      this.#i32[index >> 2] = TAG_STR_UTF16 | ((2 * length) << 4);
+      return align8(4 + 2 * length);
+    }
+    if (isWellFormed(s)) {
+      const bytes = this.#buf.utf8Write(s, start);
+      this.#i32[index >> 2] = TAG_STR_UTF8 | (bytes << 4);
+      return align8(4 + bytes);
+    }
+    // Lone surrogates would not survive UTF-8; keep the code units.
+    const bytes = this.#buf.ucs2Write(s, start);
+    this.#i32[index >> 2] = TAG_STR_UTF16 | (bytes << 4);
+    return align8(4 + bytes);
+  }
+
+  #spill(tag: number, payload: unknown): void {
+    if (!this.#spilling) {
+      // The reserve guarantees these 8 bytes are free (and contiguous: records are 8-aligned).
+      this.#i32[(this.#tail & this.#mask) >> 2] = TAG_SPILL;
+      this.#tail = (this.#tail + 8) >>> 0;
+      Atomics.store(this.#header, RING_TAIL, this.#tail | 0);
+      this.#spilling = true;
+    }
+    // Come back to the ring after this value if a future SPILL marker would still fit.
+    this.#head = Atomics.load(this.#header, RING_HEAD) >>> 0;
+    const resume = this.#capacity - ((this.#tail - this.#head) >>> 0) >= RING_RESERVE ? 1 : 0;
+    const kind = tag === TAG_JSON ? SPILL_JSON : tag === TAG_V8 ? SPILL_V8 : SPILL_RAW;
+    // Count the value before posting it: if this thread dies in between, the consumer trusts the
+    // port's 'close' event (which comes after every message posted) over this counter.
+    Atomics.store(this.#header, RING_WRITTEN, ++this.#written);
+    this.#port.postMessage([resume, kind, payload] satisfies SpillMessage);
+    if (resume === 1) this.#spilling = false;
+  }
+}

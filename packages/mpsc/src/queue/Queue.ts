@@ -1,0 +1,546 @@
+import { MessageChannel } from 'node:worker_threads';
+import { AbortError, InvalidArgumentError } from '@switchyard/core';
+import { ConsumerBusyError, InvalidLimitError, QueueClosedError, SendTimeoutError, TooManyProducersError } from '../errors/MpscError.js';
+import type { ProducerDescriptor, SpillMessage } from '../shared/protocol.js';
+import {
+  CONTROL_BYTES,
+  CTL_CLOSED,
+  CTL_CONSUMED,
+  CTL_DOORBELL,
+  CTL_RESERVED,
+  CTL_SLEEPING,
+  CTL_SPACE,
+  DEFAULT_RING_BYTES,
+  DESCRIPTOR_KIND,
+  MAX_PRODUCERS,
+  MAX_RING_BYTES,
+  MAX_SHARED_LIMIT,
+  MIN_RING_BYTES,
+  PROTOCOL_VERSION,
+  RING_DATA_OFFSET,
+  TOTAL_MASK,
+} from '../shared/protocol.js';
+import { waitAsync } from '../shared/platform.js';
+import { resetSlot, retireSlot, tryReserve } from '../shared/reservation.js';
+import { assertSendable } from '../shared/values.js';
+import { Deque } from './Deque.js';
+import { ProducerLink } from './ProducerLink.js';
+import type { WaitNode } from './WaitList.js';
+import { WaitList } from './WaitList.js';
+
+/** Options of the waiting methods. */
+export interface WaitOptions {
+  /**
+   * Gives up waiting when aborted: the promise rejects with an `AbortError` (code `ABORT_ERR`)
+   * whose `cause` is `signal.reason`; an aborted send leaves no trace in the queue.
+   * @default undefined
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link Queue.producer}. */
+export interface ProducerOptions {
+  /**
+   * Size in bytes of the producer's shared ring: a power of two between 4 KiB and 256 MiB. Values
+   * whose encoding is larger than a quarter of it, and values sent while it is full, travel by
+   * `postMessage` instead (in order, never truncated), which is much slower.
+   * @default 1048576 (1 MiB)
+   */
+  bufferSize?: number;
+}
+
+/** A local sender waiting for room. */
+interface Sender {
+  readonly value: unknown;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** The single consumer waiting in recv() (`max === 0`) or recvMany(max). */
+interface Receiver {
+  readonly max: number;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** State shared with producer threads, created by the first `producer()` call. */
+interface Shared {
+  readonly control: Int32Array;
+  readonly buffer: SharedArrayBuffer;
+  readonly links: ProducerLink[];
+  readonly freeSlots: number[];
+  nextSlot: number;
+  /** Mirror of CTL_CONSUMED (the consumer is its only writer). */
+  consumed: number;
+  /** A waitAsync on the doorbell is in flight. */
+  waiting: boolean;
+  /** Round-robin start for pulling from the links. */
+  cursor: number;
+}
+
+/** Values pulled from each producer ring per pass. */
+const PULL_BATCH = 2048;
+const RESOLVED: Promise<void> = Promise.resolve();
+
+function abortError(signal: AbortSignal): AbortError {
+  return new AbortError(undefined, { cause: signal.reason });
+}
+
+function validateSeconds(seconds: unknown): number {
+  if (typeof seconds !== 'number' || !(seconds >= 0) || seconds === Infinity) {
+    throw new InvalidArgumentError(`Expected \`seconds\` to be a finite number >= 0, got ${String(seconds)}.`);
+  }
+  return seconds;
+}
+
+/** @internal */
+export function validateLimit(limit: unknown, what: string): number {
+  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) {
+    throw new InvalidLimitError(`Expected \`${what}\` to be a positive integer, got ${typeof limit === 'number' ? limit : typeof limit}.`);
+  }
+  return limit;
+}
+
+/**
+ * A named multi-producer single-consumer queue, made by {@link define}. Any code in the defining
+ * thread may send; other threads send through {@link Queue.producer} and `connect()`. Exactly one
+ * consumer receives, in the defining thread.
+ *
+ * Values keep each producer's order. Within this thread the consumer receives the very objects
+ * that were sent; values from other threads arrive as structured clones.
+ */
+export class Queue<T> {
+  readonly #name: string;
+  readonly #limit: number;
+  readonly #ready = new Deque<unknown>(64);
+  readonly #senders = new WaitList<Sender>();
+  #receiver: Receiver | undefined;
+  #closed = false;
+  #shared: Shared | undefined;
+
+  /** @internal Use {@link define}. */
+  constructor(name: string, limit: number | undefined) {
+    this.#name = name;
+    this.#limit = limit ?? 0;
+  }
+
+  /** The name given to {@link define}. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** The bound, or `undefined` for an unbounded queue. */
+  get limit(): number | undefined {
+    return this.#limit === 0 ? undefined : this.#limit;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sending (this thread)
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Puts `value` in the queue; on a full bounded queue, waits for room (senders are served in the
+   * order they started waiting). Rejects with `QueueClosedError` once the queue is closed (also
+   * while waiting), and with `InvalidValueError` for `undefined` and values that are not
+   * structured-cloneable.
+   */
+  send(value: T, options: WaitOptions = {}): Promise<void> {
+    return this.#send(value, undefined, options.signal);
+  }
+
+  /**
+   * Like {@link Queue.send}, but waits at most `seconds` (fractional allowed) for room, then
+   * rejects with `SendTimeoutError` and leaves no trace. On an unbounded queue `seconds` is ignored.
+   */
+  sendTimeout(value: T, seconds: number, options: WaitOptions = {}): Promise<void> {
+    try {
+      validateSeconds(seconds);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#send(value, seconds, options.signal);
+  }
+
+  /**
+   * Puts `value` in the queue if there is room right now; returns `false` when the queue is full
+   * (or other senders are waiting for room) or closed. Never waits. Throws `InvalidValueError`
+   * for values that cannot be sent.
+   */
+  trySend(value: T): boolean {
+    assertSendable(value);
+    if (this.#closed || this.#senders.size > 0 || !this.#reserve()) return false;
+    this.#push(value);
+    return true;
+  }
+
+  #send(value: unknown, seconds: number | undefined, signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    try {
+      assertSendable(value);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#closed) return Promise.reject(new QueueClosedError());
+    if (this.#senders.size === 0 && this.#reserve()) {
+      this.#push(value);
+      return RESOLVED;
+    }
+    return new Promise<void>((resolve, reject) => {
+      const sender: Sender = { value, resolve, reject, timer: undefined, signal, onAbort: undefined };
+      const node = this.#senders.push(sender);
+      if (seconds !== undefined) {
+        sender.timer = setTimeout(() => {
+          this.#dropSender(node);
+          reject(new SendTimeoutError(`Queue '${this.#name}' stayed full for ${seconds} s; the value was not sent.`));
+        }, seconds * 1000);
+      }
+      if (signal !== undefined) {
+        sender.onAbort = () => {
+          this.#dropSender(node);
+          reject(abortError(signal));
+        };
+        signal.addEventListener('abort', sender.onAbort, { once: true });
+      }
+    });
+  }
+
+  /** Takes one place in the queue (always possible when unbounded). */
+  #reserve(): boolean {
+    if (this.#limit === 0) return true;
+    const shared = this.#shared;
+    if (shared === undefined) return this.#ready.length < this.#limit;
+    return tryReserve(shared.control, 0, this.#limit, 0);
+  }
+
+  #push(value: unknown): void {
+    this.#ready.push(value);
+    if (this.#receiver !== undefined) this.#serveReceiver();
+  }
+
+  #dropSender(node: WaitNode<Sender>): void {
+    this.#senders.remove(node);
+    this.#settleSender(node.value);
+  }
+
+  #settleSender(sender: Sender): void {
+    if (sender.timer !== undefined) clearTimeout(sender.timer);
+    if (sender.onAbort !== undefined) sender.signal?.removeEventListener('abort', sender.onAbort);
+  }
+
+  /** Lets waiting local senders in while there is room. */
+  #admitSenders(): void {
+    while (this.#senders.size > 0 && this.#reserve()) {
+      const sender = this.#senders.shift()!;
+      this.#settleSender(sender);
+      this.#push(sender.value);
+      sender.resolve();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Receiving
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Resolves to the next value, waiting while the queue is empty; resolves to `undefined` once the
+   * queue is closed and drained. Rejects with `ConsumerBusyError` if another `recv`/`recvMany` is
+   * already waiting.
+   */
+  recv(options: WaitOptions = {}): Promise<T | undefined> {
+    return this.#recv(0, options.signal) as Promise<T | undefined>;
+  }
+
+  /**
+   * Waits until at least one value is there, then resolves to up to `limit` values at once (fewer,
+   * without waiting, when fewer are there); resolves to `undefined` once the queue is closed and
+   * drained. Throws `InvalidLimitError` unless `limit` is a positive integer.
+   */
+  recvMany(limit: number, options: WaitOptions = {}): Promise<T[] | undefined> {
+    try {
+      validateLimit(limit, 'limit');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#recv(limit, options.signal) as Promise<T[] | undefined>;
+  }
+
+  /** Returns the next value at once, or `undefined` when the queue is empty (or closed and drained). */
+  tryRecv(): T | undefined {
+    if (this.#ready.length === 0) this.#pull();
+    const value = this.#ready.shift();
+    if (value !== undefined) this.#consumed(1);
+    return value as T | undefined;
+  }
+
+  #recv(max: number, signal: AbortSignal | undefined): Promise<unknown> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (this.#receiver !== undefined) return Promise.reject(new ConsumerBusyError());
+    if (this.#ready.length === 0) this.#pull();
+    if (this.#ready.length > 0) return Promise.resolve(this.#take(max));
+    if (this.#isDrained()) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => {
+      const receiver: Receiver = { max, resolve, reject, signal, onAbort: undefined };
+      this.#receiver = receiver;
+      if (signal !== undefined) {
+        receiver.onAbort = () => {
+          this.#receiver = undefined;
+          this.#sleep(false);
+          reject(abortError(signal));
+        };
+        signal.addEventListener('abort', receiver.onAbort, { once: true });
+      }
+      this.#await();
+    });
+  }
+
+  /** Takes one value (`max === 0`) or up to `max` values from the ready buffer, which is not empty. */
+  #take(max: number): unknown {
+    if (max === 0) {
+      const value = this.#ready.shift();
+      this.#consumed(1);
+      return value;
+    }
+    const out: unknown[] = [];
+    this.#ready.drainInto(out, max);
+    this.#consumed(out.length);
+    return out;
+  }
+
+  /** Hands values to the waiting receiver if there are any, or `undefined` if closed and drained. */
+  #serveReceiver(): void {
+    const receiver = this.#receiver!;
+    let value: unknown;
+    if (this.#ready.length > 0) value = this.#take(receiver.max);
+    else if (!this.#isDrained()) return;
+    this.#receiver = undefined;
+    if (receiver.onAbort !== undefined) receiver.signal?.removeEventListener('abort', receiver.onAbort);
+    this.#sleep(false);
+    receiver.resolve(value);
+  }
+
+  /** Accounts for `count` values handed to the consumer: frees their places. */
+  #consumed(count: number): void {
+    if (this.#limit === 0) return;
+    const shared = this.#shared;
+    if (shared !== undefined) {
+      const before = shared.consumed;
+      shared.consumed = (before + count) | 0;
+      Atomics.store(shared.control, CTL_CONSUMED, shared.consumed);
+      // Producers re-check after reading CTL_SPACE; wake them only when the queue was full.
+      const total = Atomics.load(shared.control, CTL_RESERVED) & TOTAL_MASK;
+      if (((total - before) & TOTAL_MASK) >= this.#limit) {
+        Atomics.add(shared.control, CTL_SPACE, 1);
+        Atomics.notify(shared.control, CTL_SPACE);
+      }
+    }
+    if (this.#senders.size > 0) this.#admitSenders();
+  }
+
+  /** Closed, nothing buffered, and no producer can still publish anything. */
+  #isDrained(): boolean {
+    if (!this.#closed || this.#ready.length > 0) return false;
+    const shared = this.#shared;
+    if (shared === undefined) return true;
+    for (const link of shared.links) {
+      if (link.busy() || link.pending() > 0) return false;
+    }
+    return true;
+  }
+
+  /** Pulls a batch from every producer ring into the ready buffer; returns how many values came. */
+  #pull(): number {
+    const shared = this.#shared;
+    if (shared === undefined) return 0;
+    const links = shared.links;
+    const count = links.length;
+    let moved = 0;
+    for (let i = 0; i < count; i++) {
+      const link = links[(shared.cursor + i) % count]!;
+      moved += link.pump(this.#ready, PULL_BATCH);
+    }
+    if (count > 0) shared.cursor = (shared.cursor + 1) % count;
+    return moved;
+  }
+
+  /** The receiver is waiting: arrange to be woken by producer threads. */
+  #await(): void {
+    const shared = this.#shared;
+    if (shared === undefined || shared.links.length === 0) return;
+    const control = shared.control;
+    for (;;) {
+      const bell = Atomics.load(control, CTL_DOORBELL);
+      Atomics.store(control, CTL_SLEEPING, 1);
+      // Re-check after announcing sleep: a producer that published before it saw the flag.
+      if (this.#pull() > 0 || this.#isDrained()) {
+        this.#serveReceiver();
+        return;
+      }
+      if (shared.waiting) return;
+      const wait = waitAsync(control, CTL_DOORBELL, bell);
+      if (!wait.async) continue;
+      shared.waiting = true;
+      void wait.value.then(() => {
+        shared.waiting = false;
+        if (this.#receiver === undefined) return;
+        this.#pull();
+        this.#serveReceiver();
+        if (this.#receiver !== undefined) this.#await();
+      });
+      return;
+    }
+  }
+
+  #sleep(sleeping: boolean): void {
+    if (this.#shared !== undefined) Atomics.store(this.#shared.control, CTL_SLEEPING, sleeping ? 1 : 0);
+  }
+
+  /**
+   * Consumes values until the queue is closed and drained.
+   *
+   * @example
+   * ```ts
+   * for await (const job of define<Job>('jobs')) await run(job);
+   * ```
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    for (;;) {
+      const value = await this.recv();
+      if (value === undefined) return;
+      yield value;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // State
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Closes the queue: `send`/`sendTimeout` reject with `QueueClosedError` from now on, senders
+   * waiting for room (in any thread) reject with it, and `trySend` returns false. Values already in
+   * the queue can still be received; `recv` resolves to `undefined` once they are all taken.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const shared = this.#shared;
+    if (shared !== undefined) {
+      Atomics.store(shared.control, CTL_CLOSED, 1);
+      Atomics.add(shared.control, CTL_SPACE, 1);
+      Atomics.notify(shared.control, CTL_SPACE);
+    }
+    for (let sender = this.#senders.shift(); sender !== undefined; sender = this.#senders.shift()) {
+      this.#settleSender(sender);
+      sender.reject(new QueueClosedError(`Queue '${this.#name}' was closed while this send waited for room; the value was not sent.`));
+    }
+    if (this.#receiver !== undefined) {
+      this.#serveReceiver();
+      if (this.#receiver !== undefined) this.#await();
+    }
+  }
+
+  /** Calls {@link Queue.close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  /** True once {@link Queue.close} was called. */
+  isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** True when no value is waiting to be received. */
+  isEmpty(): boolean {
+    return this.len() === 0;
+  }
+
+  /** The number of values in the queue: sent (from any thread) and not yet received. */
+  len(): number {
+    let count = this.#ready.length;
+    const shared = this.#shared;
+    if (shared !== undefined) for (const link of shared.links) count += link.pending();
+    return count;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Producers in other threads
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Makes a producer for another thread: pass the descriptor to a worker (with its `port` in the
+   * transfer list) and call `connect()` there. Each descriptor connects once and owns a ring of
+   * `bufferSize` bytes until its producer is closed or its thread exits.
+   *
+   * @example
+   * ```ts
+   * const descriptor = queue.producer();
+   * new Worker(file, { workerData: descriptor, transferList: [descriptor.port] });
+   * // in the worker: const producer = connect<Job>(workerData); await producer.send(job);
+   * ```
+   */
+  producer(options: ProducerOptions = {}): ProducerDescriptor<T> {
+    const bufferSize = options.bufferSize ?? DEFAULT_RING_BYTES;
+    if (!Number.isInteger(bufferSize) || bufferSize < MIN_RING_BYTES || bufferSize > MAX_RING_BYTES || (bufferSize & (bufferSize - 1)) !== 0) {
+      throw new InvalidArgumentError(`Expected \`bufferSize\` to be a power of two between ${MIN_RING_BYTES} and ${MAX_RING_BYTES}, got ${String(bufferSize)}.`);
+    }
+    if (this.#closed) throw new QueueClosedError(`Queue '${this.#name}' is closed; it takes no new producers.`);
+    if (this.#limit > MAX_SHARED_LIMIT) {
+      throw new InvalidLimitError(`Queue '${this.#name}' has limit ${this.#limit}; queues shared across threads support limits up to ${MAX_SHARED_LIMIT}.`);
+    }
+    const shared = this.#share();
+    const slot = shared.freeSlots.pop() ?? (shared.nextSlot <= MAX_PRODUCERS ? shared.nextSlot++ : 0);
+    if (slot === 0) throw new TooManyProducersError(`Queue '${this.#name}' already has ${MAX_PRODUCERS} producers; close some first.`);
+    const ring = new SharedArrayBuffer(RING_DATA_OFFSET + bufferSize);
+    const { port1, port2 } = new MessageChannel();
+    const link = new ProducerLink(slot, ring, port1);
+    port1.on('message', (message: SpillMessage) => this.#onSpill(link, message));
+    port1.on('close', () => this.#onProducerGone(link));
+    port1.unref();
+    shared.links.push(link);
+    return { kind: DESCRIPTOR_KIND, version: PROTOCOL_VERSION, name: this.#name, limit: this.#limit, slot, control: shared.buffer, ring, port: port2 };
+  }
+
+  #share(): Shared {
+    if (this.#shared !== undefined) return this.#shared;
+    const buffer = new SharedArrayBuffer(CONTROL_BYTES);
+    const control = new Int32Array(buffer);
+    // Everything buffered so far was sent from this thread and holds a place.
+    Atomics.store(control, CTL_RESERVED, this.#ready.length & TOTAL_MASK);
+    this.#shared = { control, buffer, links: [], freeSlots: [], nextSlot: 1, consumed: 0, waiting: false, cursor: 0 };
+    return this.#shared;
+  }
+
+  #onSpill(link: ProducerLink, message: SpillMessage): void {
+    link.takeSpill(message, this.#ready);
+    if (this.#receiver !== undefined) this.#serveReceiver();
+  }
+
+  /** The producer closed its handle or its thread died: take what it published, give back the rest. */
+  #onProducerGone(link: ProducerLink): void {
+    const shared = this.#shared!;
+    const index = shared.links.indexOf(link);
+    if (index === -1) return;
+    link.drainRemains(this.#ready);
+    shared.links.splice(index, 1);
+    if (this.#limit !== 0) {
+      // Places it reserved but never published (it died between the two) are given back.
+      const leaked = (retireSlot(shared.control, link.slot) - link.read) | 0;
+      if (leaked > 0) {
+        // Counted as consumed without ever being received.
+        const before = shared.consumed;
+        shared.consumed = (before + leaked) | 0;
+        Atomics.store(shared.control, CTL_CONSUMED, shared.consumed);
+        Atomics.add(shared.control, CTL_SPACE, 1);
+        Atomics.notify(shared.control, CTL_SPACE);
+      }
+    }
+    resetSlot(shared.control, link.slot);
+    shared.freeSlots.push(link.slot);
+    if (this.#senders.size > 0) this.#admitSenders();
+    if (this.#receiver !== undefined) this.#serveReceiver();
+  }
+}

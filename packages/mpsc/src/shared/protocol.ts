@@ -1,0 +1,124 @@
+import type { MessagePort } from 'node:worker_threads';
+
+/**
+ * The shared-memory protocol between a queue's consumer thread (`src/queue/`) and its producers in
+ * other threads (`src/producer/`). Both sides import these constants; nothing here has behaviour.
+ *
+ * Two kinds of `SharedArrayBuffer` cross threads:
+ *
+ * - the queue's **control block** (one per queue, created by the first `queue.producer()`): the
+ *   bounded-queue reservation word, the consumed counter, the closed flag, the wake-up words, and a
+ *   table with one reservation counter per producer slot;
+ * - one **ring** per producer: a single-producer single-consumer byte ring of 8-byte aligned records.
+ *
+ * @internal
+ */
+
+/** What `queue.producer()` returns: pass it to another thread (with `port` in the transfer list). */
+export interface ProducerDescriptor<T = unknown> {
+  /** Always `'switchyard.mpsc.producer'`. */
+  readonly kind: typeof DESCRIPTOR_KIND;
+  /** The protocol version; `connect()` refuses others. */
+  readonly version: typeof PROTOCOL_VERSION;
+  /** The queue's name (for messages). */
+  readonly name: string;
+  /** The queue's limit, `0` when unbounded. */
+  readonly limit: number;
+  /** The producer slot (1..{@link MAX_PRODUCERS}). */
+  readonly slot: number;
+  /** The queue's control block. */
+  readonly control: SharedArrayBuffer;
+  /** This producer's ring. */
+  readonly ring: SharedArrayBuffer;
+  /** Spills values too large for the ring to the consumer, and tells each side when the other goes away. */
+  readonly port: MessagePort;
+  /** Type-level only: the type of the values this descriptor's producer sends. */
+  readonly __valueType?: (value: T) => void;
+}
+
+export const DESCRIPTOR_KIND = 'switchyard.mpsc.producer';
+export const PROTOCOL_VERSION = 1;
+
+// ---------------------------------------------------------------------------------------------
+// Control block (Int32 indices; words written by different threads sit on different cache lines)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Bounded queues only: the reservation word. Bits 0-20: total reservations ever made (mod 2^21);
+ * bits 21-30: the slot that made the last one (0 = the consumer thread); bit 31: the parity of that
+ * slot's reservation counter after it. A producer thread that dies between winning this word and
+ * recording the reservation in its counter can thus be completed by anyone (see reservation.ts).
+ */
+export const CTL_RESERVED = 0;
+/** Values delivered to the consumer's user, plus reservations of dead producers given back (consumer-written). */
+export const CTL_CONSUMED = 16;
+/** 1 once the queue is closed (consumer-written). */
+export const CTL_CLOSED = 32;
+/** Bumped (and notified) by the consumer when room appears in a full bounded queue, or on close. */
+export const CTL_SPACE = 48;
+/** Bumped (and notified) by producers to wake a sleeping consumer. */
+export const CTL_DOORBELL = 64;
+/** 1 while the consumer is about to sleep on {@link CTL_DOORBELL}. */
+export const CTL_SLEEPING = 80;
+/** The first reservation counter; slot `s` is at `CTL_TABLE + s * CTL_TABLE_STRIDE`. */
+export const CTL_TABLE = 96;
+export const CTL_TABLE_STRIDE = 16;
+/** Producer slots are 1..MAX_PRODUCERS; slot 0 stands for the consumer thread itself. */
+export const MAX_PRODUCERS = 1023;
+export const CONTROL_BYTES = (CTL_TABLE + (MAX_PRODUCERS + 1) * CTL_TABLE_STRIDE) * 4;
+
+export const TOTAL_BITS = 21;
+export const TOTAL_MASK = (1 << TOTAL_BITS) - 1;
+export const OWNER_SHIFT = TOTAL_BITS;
+export const OWNER_MASK = 0x3ff;
+export const PARITY_SHIFT = 31;
+/** The largest `limit` a queue shared across threads supports (the reservation word's total is 21 bits). */
+export const MAX_SHARED_LIMIT = TOTAL_MASK;
+
+// ---------------------------------------------------------------------------------------------
+// Ring (Int32 indices of its header; the data starts at RING_DATA_OFFSET bytes)
+// ---------------------------------------------------------------------------------------------
+
+/** Byte position after the last published record (producer-written, monotonic mod 2^32). */
+export const RING_TAIL = 0;
+/** Values published so far, through the ring or the port (producer-written). */
+export const RING_WRITTEN = 1;
+/** 1 while the producer is between its closed check and publishing (producer-written). */
+export const RING_BUSY = 2;
+/** Byte position of the next record to read (consumer-written). */
+export const RING_HEAD = 16;
+/** Set to 1 by the first `connect()`; a descriptor connects once. */
+export const RING_CONNECTED = 32;
+export const RING_DATA_OFFSET = 256;
+
+/** The default ring size in bytes. */
+export const DEFAULT_RING_BYTES = 1 << 20;
+export const MIN_RING_BYTES = 1 << 12;
+export const MAX_RING_BYTES = 1 << 28;
+/** Always kept free so that a SPILL marker fits. */
+export const RING_RESERVE = 8;
+
+// Record tags (low 4 bits of a record's first Int32; the upper 28 bits hold the payload length).
+export const TAG_PAD = 1;
+export const TAG_SPILL = 2;
+export const TAG_INT = 3;
+export const TAG_F64 = 4;
+export const TAG_TRUE = 5;
+export const TAG_FALSE = 6;
+export const TAG_NULL = 7;
+export const TAG_STR_LATIN1 = 8;
+export const TAG_STR_UTF16 = 9;
+export const TAG_STR_UTF8 = 10;
+export const TAG_BYTES = 11;
+export const TAG_JSON = 12;
+export const TAG_V8 = 13;
+/** Only in `prepare()` results: a string whose ring encoding is chosen when it is written. */
+export const TAG_STRING = 14;
+
+/** Port messages from a producer: `[resume, tag, payload]`; `tag` is one of these. */
+export const SPILL_RAW = 0;
+export const SPILL_JSON = 1;
+export const SPILL_V8 = 2;
+/** Carries no value: only tells the consumer to go back to the ring. */
+export const SPILL_NONE = 3;
+export type SpillMessage = [resume: 0 | 1, kind: number, payload: unknown];
