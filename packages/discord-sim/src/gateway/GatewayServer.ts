@@ -383,7 +383,7 @@ export class GatewayServer {
   #sweep(now: number): void {
     const timeout = this.#options.resumeTimeoutMs;
     for (const session of this.#sessions) {
-      if (session.connection === null && session.disconnectedAt !== null && now - session.disconnectedAt > timeout) this.#invalidate(session);
+      if (session.connection === null && session.disconnectedAt !== null && now - session.disconnectedAt >= timeout) this.#invalidate(session);
     }
   }
 
