@@ -156,6 +156,7 @@ export class RestServer {
       return;
     }
 
+    parsed = await this.#parseBody(raw, headers['content-type']);
     const segments = path.replace(/\/+$/, '').split('/').slice(1).map(decodeSegment);
     let pathMatched = false;
     for (const candidate of this.#routes) {
@@ -174,7 +175,6 @@ export class RestServer {
       return;
     }
 
-    parsed = await this.#parseBody(raw, headers['content-type']);
     if (route.definition.auth && headers.authorization !== this.#authorization) {
       result = new RouteResult(401, UNAUTHORIZED);
       finish();

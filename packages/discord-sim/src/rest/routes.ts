@@ -809,7 +809,7 @@ const interactionRoutes: RouteDefinition[] = [
     handle: (context) => {
       const { engine } = context;
       const interaction = engine.interactionByToken(context.params.interaction_token as string, context.now);
-      if (!interaction || interaction.id !== context.params.interaction_id || context.now - interaction.createdAt > engine.interactionTimeoutMs) {
+      if (!interaction || interaction.id !== context.params.interaction_id || context.now - interaction.createdAt >= engine.interactionTimeoutMs) {
         return unknown('interaction');
       }
       if (interaction.acknowledged) return apiError(400, ApiErrorCode.InteractionAlreadyAcknowledged, 'Interaction has already been acknowledged.');
