@@ -122,6 +122,7 @@ export class Queue<T> {
   #receiver: Receiver | undefined;
   #closed = false;
   #shared: Shared | undefined;
+  #onProducersGone: (() => void)[] = [];
 
   /** @internal Use {@link define}. */
   constructor(name: string, limit: number | undefined) {
@@ -280,7 +281,7 @@ export class Queue<T> {
   #recv(max: number, signal: AbortSignal | undefined): Promise<unknown> {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     if (this.#receiver !== undefined) return Promise.reject(new ConsumerBusyError());
-    if (this.#ready.length === 0) this.#pull();
+    if (this.#ready.length === 0 || this.#ready.length < max) this.#pull();
     if (this.#ready.length > 0) return Promise.resolve(this.#take(max));
     if (this.#isDrained()) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
@@ -504,6 +505,28 @@ export class Queue<T> {
     return { kind: DESCRIPTOR_KIND, version: PROTOCOL_VERSION, name: this.#name, limit: this.#limit, slot, control: shared.buffer, ring, port: port2 };
   }
 
+  /** The number of producers made by {@link Queue.producer} that are not closed and whose thread is alive. */
+  producerCount(): number {
+    return this.#shared?.links.length ?? 0;
+  }
+
+  /**
+   * Resolves once every producer made so far by {@link Queue.producer} has been closed or its
+   * thread has exited (at once when there are none), after the consumer took what they published
+   * and gave back the places they held.
+   *
+   * @example
+   * ```ts
+   * // Close the queue when the last worker is done, so the consumer loop ends.
+   * void queue.producersGone().then(() => queue.close());
+   * for await (const value of queue) handle(value);
+   * ```
+   */
+  producersGone(): Promise<void> {
+    if (this.producerCount() === 0) return RESOLVED;
+    return new Promise((resolve) => this.#onProducersGone.push(resolve));
+  }
+
   #share(): Shared {
     if (this.#shared !== undefined) return this.#shared;
     const buffer = new SharedArrayBuffer(CONTROL_BYTES);
@@ -542,5 +565,6 @@ export class Queue<T> {
     shared.freeSlots.push(link.slot);
     if (this.#senders.size > 0) this.#admitSenders();
     if (this.#receiver !== undefined) this.#serveReceiver();
+    if (shared.links.length === 0) for (const resolve of this.#onProducersGone.splice(0)) resolve();
   }
 }

@@ -1,0 +1,145 @@
+import { MessageChannel } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RingWriter } from '../../src/producer/RingWriter.js';
+import { Deque } from '../../src/queue/Deque.js';
+import { ProducerLink } from '../../src/queue/ProducerLink.js';
+import type { SpillMessage } from '../../src/shared/protocol.js';
+import { RING_DATA_OFFSET } from '../../src/shared/protocol.js';
+import { prepare, preparedPayload } from '../../src/shared/values.js';
+
+const channels: MessageChannel[] = [];
+afterEach(() => {
+  for (const { port1, port2 } of channels.splice(0)) {
+    port1.close();
+    port2.close();
+  }
+});
+
+/** A producer's ring writer and the consumer's reader of it, in one thread, over a real MessageChannel. */
+function pair(bytes: number) {
+  const ring = new SharedArrayBuffer(RING_DATA_OFFSET + bytes);
+  const channel = new MessageChannel();
+  channels.push(channel);
+  const writer = new RingWriter(ring, channel.port2);
+  const link = new ProducerLink(1, ring, channel.port1);
+  const out = new Deque<unknown>();
+  const spills: SpillMessage[] = [];
+  let onSpill: (() => void) | undefined;
+  channel.port1.on('message', (message: SpillMessage) => {
+    spills.push(message);
+    link.takeSpill(message, out);
+    onSpill?.();
+  });
+  const send = (value: unknown): void => writer.write(prepare(value), preparedPayload);
+  /** Pumps the ring and waits for port messages until `count` values came out. */
+  const receive = async (count: number): Promise<unknown[]> => {
+    const got: unknown[] = [];
+    while (got.length < count) {
+      link.pump(out, 1 << 30);
+      out.drainInto(got, count - got.length);
+      if (got.length < count) await new Promise<void>((resolve) => (onSpill = resolve));
+    }
+    return got;
+  };
+  return { writer, link, send, receive, spills };
+}
+
+describe('ring encoding', () => {
+  it('round-trips every kind of value as structuredClone would', async () => {
+    const { send, receive, link } = pair(1 << 16);
+    const shared = { s: 1 };
+    const values: unknown[] = [
+      0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 0.1, -0, Number.NaN, Infinity, -Infinity, Number.MAX_VALUE,
+      '', 'a', 'short latin1 é', 'ÿ'.repeat(32), 'wide ☃ chars', '🙂 emoji', 'x'.repeat(33), 'long é☃🙂'.repeat(20),
+      'lone \ud800 surrogate', `long lone ${'\udc00'.repeat(40)}`, '\u0000nul',
+      true, false, null,
+      new Uint8Array([1, 2, 3]), Buffer.from('buf'), new Uint8Array(0),
+      { a: 1, b: [1, 2, { c: 'd' }], e: null }, [], {}, [[[]]],
+      { u: undefined }, { d: new Date(1) }, new Map([[1, 2]]), new Set(['x']), 12n, { a: shared, b: shared }, new Float64Array([1.5]),
+      { z: -0 }, /x/gi,
+    ];
+    for (const value of values) send(value);
+    const got = await receive(values.length);
+    expect(got).toEqual(values.map((v) => structuredClone(v)));
+    for (let i = 0; i < values.length; i++) expect(Object.is(got[i], values[i]) || typeof values[i] === 'object').toBe(true);
+    // Buffers arrive as plain Uint8Arrays, as structuredClone makes them.
+    expect(Buffer.isBuffer(got[values.indexOf(values.find((v) => Buffer.isBuffer(v)))])).toBe(false);
+    const sharedCopy = got.find((v) => typeof v === 'object' && v !== null && 'a' in v && 'b' in v && (v as { a: unknown }).a === (v as { b: unknown }).b);
+    expect(sharedCopy).toBeDefined();
+    expect(link.read).toBe(values.length);
+  });
+
+  it('copies values out of the ring, so reusing the space does not change them', async () => {
+    const { send, receive } = pair(4096);
+    send(new Uint8Array([9, 9, 9]));
+    send({ t: new Uint8Array([7, 7]), m: new Map() });
+    const [bytes, object] = (await receive(2)) as [Uint8Array, { t: Uint8Array }];
+    for (let i = 0; i < 2000; i++) send(0x55555555);
+    await receive(2000);
+    expect([...bytes]).toEqual([9, 9, 9]);
+    expect([...object.t]).toEqual([7, 7]);
+    expect(bytes.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+  });
+
+  it('wraps around the end of the ring many times, in order', async () => {
+    const { send, receive, spills } = pair(4096);
+    let next = 0;
+    for (let round = 0; round < 50; round++) {
+      const batch: unknown[] = [];
+      for (let i = 0; i < 37; i++) {
+        const value = i % 3 === 0 ? next : i % 3 === 1 ? `v${next}-${'x'.repeat(next % 40)}` : { n: next };
+        batch.push(value);
+        send(value);
+        next++;
+      }
+      expect(await receive(batch.length)).toEqual(batch);
+    }
+    expect(spills).toHaveLength(0);
+  });
+
+  it('spills values larger than a quarter of the ring to the port, keeping the order', async () => {
+    const { send, receive, spills } = pair(4096);
+    const big = 'B'.repeat(5000);
+    const bigObject = { data: 'O'.repeat(3000) };
+    const bigBytes = new Uint8Array(2000).fill(3);
+    const values = [1, big, 2, bigObject, bigBytes, { m: new Map([[1, 'M'.repeat(2000)]]) }, 3];
+    for (const value of values) send(value);
+    expect(await receive(values.length)).toEqual(values);
+    expect(spills.length).toBe(4);
+  });
+
+  it('spills while the ring is full and comes back to it once there is room', async () => {
+    const { send, receive, spills } = pair(4096);
+    // Nothing is read while sending: the ring fills up and later values spill.
+    const values = Array.from({ length: 2000 }, (_, i) => i);
+    for (const value of values) send(value);
+    expect(await receive(values.length)).toEqual(values);
+    // 4 KiB hold ~500 integer records; the rest went through the port.
+    expect(spills.length).toBeGreaterThan(1000);
+    const more = Array.from({ length: 100 }, (_, i) => `again ${i}`);
+    const spilled = spills.length;
+    for (const value of more) send(value);
+    expect(await receive(more.length)).toEqual(more);
+    // The resume message may arrive now; no more values went through the port.
+    expect(spills.slice(spilled).every(([, kind]) => kind === 3)).toBe(true);
+  });
+
+  it('never truncates: a value of several MB arrives whole', async () => {
+    const { send, receive } = pair(4096);
+    const huge = new Uint8Array(5 * 1024 * 1024).map((_, i) => i & 0xff);
+    send(huge);
+    const [got] = (await receive(1)) as [Uint8Array];
+    expect(got.byteLength).toBe(huge.byteLength);
+    expect(Buffer.compare(got, huge)).toBe(0);
+  });
+
+  it('gives what is left after the producer is gone', async () => {
+    const { send, link } = pair(4096);
+    for (let i = 0; i < 10; i++) send(i);
+    const out = new Deque<unknown>();
+    expect(link.pending()).toBe(10);
+    expect(link.drainRemains(out)).toBe(10);
+    expect(link.pending()).toBe(0);
+    expect(out.length).toBe(10);
+  });
+});
