@@ -1,0 +1,264 @@
+import type WebSocket from 'ws';
+import { ConnectionLostError, PayloadTooLargeError, UnserializableValueError } from '../errors/errors.js';
+import type { Logger } from '../internal/logger.js';
+import { decodeFrame, encodeFrame, PROTOCOL_ERROR } from './protocol.js';
+
+/** At most this many messages go into one frame. */
+export const MAX_BATCH = 2048;
+
+/** What the owner of a {@link Connection} is told. @internal */
+export interface ConnectionHandlers {
+  /** One well-formed message (already checked). */
+  message(message: unknown[]): void;
+  /**
+   * Called at flush time with the batch about to be sent (the queued control messages already in
+   * it): the owner appends more messages, up to `max` in total.
+   */
+  fill?(batch: unknown[], max: number): void;
+  /** One message could not be sent: it serializes to more than `maxPayload`, or cannot be serialized. */
+  rejected?(message: unknown[], error: Error): void;
+  /** The bytes written but not yet handed to the OS fell under the low-water mark again. */
+  drain?(): void;
+  /** The peer pinged (the worker side uses it as a liveness signal). */
+  ping?(): void;
+  /** The connection closed; `cause` says why. Called once. */
+  closed(cause: Error): void;
+}
+
+/** Options of {@link Connection}. @internal */
+export interface ConnectionOptions {
+  /** Who the peer is, for log lines: `worker 3`, `hub`. */
+  label: string;
+  /** Largest frame this side sends. */
+  maxPayload: number;
+  /** Stop writing frames while this many bytes are queued on the socket. */
+  highWaterMark: number;
+  /** Why a received message is malformed, or `undefined`. */
+  check: (message: unknown) => string | undefined;
+  logger: Logger;
+  /** Close the connection after this many malformed frames or messages. */
+  maxProtocolErrors?: number;
+}
+
+const NO_HANDLERS: ConnectionHandlers = { message: () => undefined, closed: () => undefined };
+
+/**
+ * One authenticated WebSocket between the hub and a worker, as both sides use it: messages are
+ * batched into binary frames flushed once per event-loop turn, frames larger than `maxPayload` are
+ * split (one message too large on its own is rejected, not sent), writing stops while the socket
+ * holds more than `highWaterMark` bytes, and every arriving frame is checked (a malformed one is
+ * answered with a protocol error and logged).
+ * @internal
+ */
+export class Connection {
+  handlers: ConnectionHandlers = NO_HANDLERS;
+  /** Set when the peer answers a ping; the hub's heartbeat clears it before each ping. */
+  alive = true;
+  /** The largest frame this side sends; a worker learns the hub's from WELCOME. */
+  maxPayload: number;
+  readonly label: string;
+  readonly #ws: WebSocket;
+  readonly #options: Required<ConnectionOptions>;
+  readonly #lowWaterMark: number;
+  #queue: unknown[] = [];
+  #scheduled = false;
+  #waitingDrain = false;
+  #pendingBytes = 0;
+  #protocolErrors = 0;
+  #closed = false;
+  #closeCause: Error | undefined;
+  readonly #flush = (): void => this.#flushNow();
+
+  constructor(ws: WebSocket, options: ConnectionOptions) {
+    this.#ws = ws;
+    this.label = options.label;
+    this.maxPayload = options.maxPayload;
+    this.#options = { maxProtocolErrors: 100, ...options };
+    this.#lowWaterMark = Math.floor(options.highWaterMark / 2);
+    ws.on('message', (data, isBinary) => this.#receive(data, isBinary));
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.on('ping', () => {
+      this.alive = true;
+      this.handlers.ping?.();
+    });
+    ws.on('error', (error: Error & { code?: string }) => {
+      this.#options.logger.warn(`${this.label}: connection error: ${error.message}`, { code: error.code });
+      this.#closeCause ??= new ConnectionLostError(`The connection to ${this.label} failed: ${error.message}`, { cause: error });
+    });
+    ws.on('close', (code: number, reason: Buffer) => this.#onClose(code, reason.toString()));
+  }
+
+  /** False once the socket started closing. */
+  get open(): boolean {
+    return !this.#closed && this.#ws.readyState === 1;
+  }
+
+  /** True while the socket holds more than `highWaterMark` bytes not yet handed to the OS. */
+  get congested(): boolean {
+    return this.#pendingBytes >= this.#options.highWaterMark;
+  }
+
+  /** Bytes handed to the WebSocket and not yet written to the OS. */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /** Adds a message to the next frame. */
+  queue(message: unknown[]): void {
+    if (this.#closed) return;
+    this.#queue.push(message);
+    this.schedule();
+  }
+
+  /** Makes sure a flush runs on the next turn of the event loop. */
+  schedule(): void {
+    if (this.#scheduled || this.#closed) return;
+    this.#scheduled = true;
+    setImmediate(this.#flush);
+  }
+
+  /** Writes the queued messages now (used right before closing). */
+  flushNow(): void {
+    this.#flushNow(true);
+  }
+
+  /**
+   * Serializes `messages` into frames and writes them at once, splitting when a frame would exceed
+   * `maxPayload`; a single message that cannot be sent goes to `handlers.rejected`.
+   */
+  send(messages: unknown[]): void {
+    if (!this.open || messages.length === 0) return;
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(messages);
+    } catch (error) {
+      this.#split(messages, error as Error);
+      return;
+    }
+    if (frame.length > this.maxPayload) {
+      this.#split(messages, undefined, frame.length);
+      return;
+    }
+    const length = frame.length;
+    this.#pendingBytes += length;
+    this.#ws.send(frame, { binary: true }, () => this.#written(length));
+  }
+
+  /** Reports a malformed frame or message: logs it and answers the peer with a protocol error. */
+  protocolError(reason: string): void {
+    this.#protocolErrors++;
+    this.#options.logger.warn(`${this.label}: malformed frame: ${reason}`);
+    if (this.#protocolErrors > this.#options.maxProtocolErrors) {
+      this.close(1008, 'too many protocol errors');
+      return;
+    }
+    this.queue([PROTOCOL_ERROR, reason]);
+  }
+
+  /** Sends a ping (the hub's heartbeat). */
+  ping(): void {
+    if (this.open) this.#ws.ping();
+  }
+
+  /** Stops reading from the socket (back-pressure towards the peer). */
+  pause(): void {
+    if (!this.#ws.isPaused) this.#ws.pause();
+  }
+
+  /** Reads from the socket again. */
+  resume(): void {
+    if (this.#ws.isPaused) this.#ws.resume();
+  }
+
+  /** Starts the closing handshake; frames already written are delivered first. */
+  close(code = 1000, reason = ''): void {
+    if (this.#ws.readyState === 0 || this.#ws.readyState === 1) this.#ws.close(code, reason);
+  }
+
+  /** Destroys the socket at once; `cause` is what `handlers.closed` receives. */
+  terminate(cause?: Error): void {
+    if (cause !== undefined) this.#closeCause ??= cause;
+    this.#ws.terminate();
+  }
+
+  #flushNow(force = false): void {
+    this.#scheduled = false;
+    while (this.open) {
+      if (this.congested && !force) {
+        this.#waitingDrain = true;
+        return;
+      }
+      let batch = this.#queue;
+      if (batch.length > MAX_BATCH) {
+        this.#queue = batch.slice(MAX_BATCH);
+        batch = batch.slice(0, MAX_BATCH);
+      } else {
+        this.#queue = [];
+      }
+      this.handlers.fill?.(batch, MAX_BATCH);
+      if (batch.length === 0) return;
+      this.send(batch);
+    }
+  }
+
+  #split(messages: unknown[], error: Error | undefined, size = 0): void {
+    if (messages.length === 1) {
+      const message = messages[0] as unknown[];
+      const rejection =
+        error === undefined
+          ? new PayloadTooLargeError(`A message of ${size} bytes exceeds maxPayload (${this.maxPayload} bytes); it was not sent.`)
+          : new UnserializableValueError(`A value cannot be serialized to cross to ${this.label}: ${error.message}`, { cause: error });
+      this.handlers.rejected?.(message, rejection);
+      return;
+    }
+    const half = messages.length >> 1;
+    this.send(messages.slice(0, half));
+    this.send(messages.slice(half));
+  }
+
+  #written(length: number): void {
+    this.#pendingBytes -= length;
+    if (this.#waitingDrain && this.#pendingBytes <= this.#lowWaterMark) {
+      this.#waitingDrain = false;
+      this.schedule();
+      this.handlers.drain?.();
+    }
+  }
+
+  #receive(data: unknown, isBinary: boolean): void {
+    if (this.#closed) return;
+    const frame = decodeFrame(data, isBinary);
+    if (!frame.ok) {
+      this.protocolError(frame.reason);
+      return;
+    }
+    for (const message of frame.messages) {
+      const why = this.#options.check(message);
+      if (why !== undefined) {
+        this.protocolError(why);
+        continue;
+      }
+      const tuple = message as unknown[];
+      if (tuple[0] === PROTOCOL_ERROR) {
+        // Never answered, so two peers cannot bounce protocol errors forever.
+        this.#options.logger.warn(`${this.label} reported a protocol error: ${String(tuple[1])}`);
+        continue;
+      }
+      try {
+        this.handlers.message(tuple);
+      } catch (error) {
+        this.#options.logger.error(`${this.label}: handling a message failed: ${(error as Error).message}`, { stack: (error as Error).stack });
+      }
+    }
+  }
+
+  #onClose(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue = [];
+    const cause = this.#closeCause ?? new ConnectionLostError(`The connection to ${this.label} closed (code ${code}${reason ? `: ${reason}` : ''}).`);
+    this.handlers.closed(cause);
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * The wire protocol between the hub (master) and a worker process, shared by both sides.
+ *
+ * Every WebSocket message is one binary frame holding `v8.serialize([PROTOCOL_VERSION, messages])`:
+ * a version and a batch of messages, each a small tuple whose first element is its type. Values
+ * (events, results, kv values) travel as structured-clone data, so `Date`, `Map`, `BigInt`, typed
+ * arrays and `undefined` arrive intact. Every frame is validated on arrival; a malformed one is
+ * answered with a `PROTOCOL_ERROR` message and logged, never thrown.
+ * @internal
+ */
+import { deserialize, serialize } from 'node:v8';
+import type { SerializedError, TenantId } from '@switchyard/core';
+import { isSnowflake } from '@switchyard/core';
+
+/** Bumped on every incompatible change; both sides refuse a peer speaking another version. */
+export const PROTOCOL_VERSION = 1;
+
+/** Upgrade request header carrying the worker's id. */
+export const HEADER_WORKER_ID = 'x-switchyard-worker-id';
+/** Upgrade request header carrying the protocol version the worker speaks. */
+export const HEADER_PROTOCOL = 'x-switchyard-protocol';
+/** Upgrade request header carrying the worker's process id (informational). */
+export const HEADER_PID = 'x-switchyard-pid';
+
+/** Environment variable with the hub's URL (`ws://` or `wss://`). */
+export const ENV_HUB_URL = 'SWITCHYARD_HUB_URL';
+/** Environment variable with the worker's secret token (read once, then removed from `process.env`). */
+export const ENV_TOKEN = 'SWITCHYARD_WORKER_TOKEN';
+/** Environment variable with the worker's id, when `--worker-id` is not on the command line. */
+export const ENV_WORKER_ID = 'SWITCHYARD_WORKER_ID';
+/** Environment variable with the module the generic loader imports the worker definition from. */
+export const ENV_MODULE = 'SWITCHYARD_WORKER_MODULE';
+/** Environment variable naming the file descriptor of the pipe whose end means "the master is gone". */
+export const ENV_PARENT_FD = 'SWITCHYARD_PARENT_FD';
+/** Environment variable: how long (ms) a disconnected worker keeps trying to reconnect before it exits. */
+export const ENV_RECONNECT_TIMEOUT = 'SWITCHYARD_RECONNECT_TIMEOUT_MS';
+
+// Master -> worker.
+export const WELCOME = 1;
+export const DISPATCH = 2;
+export const SCRIPT = 3;
+export const DROP = 4;
+export const ABORT = 5;
+export const KV_RESULT = 6;
+export const CLOSE = 7;
+export const KILL = 8;
+// Worker -> master.
+export const STATS = 20;
+export const RESULT = 21;
+export const FAILURE = 22;
+export const DONE = 23;
+export const NOWAIT_ERROR = 24;
+export const KV = 25;
+export const CLOSED = 26;
+// Both ways.
+export const PROTOCOL_ERROR = 99;
+
+/** `flags` bits of a DISPATCH / SCRIPT / DROP message. */
+export const FLAG_NOWAIT = 1;
+export const FLAG_SIGNAL = 2;
+
+/** `op` of a KV message. */
+export const KV_GET = 0;
+export const KV_SET = 1;
+export const KV_DELETE = 2;
+export const KV_LIST = 3;
+
+/** What the hub tells a worker when it connects. */
+export interface Welcome {
+  workerId: number;
+  workers: number;
+  heartbeatMs: number;
+  maxPayload: number;
+  workerData: unknown;
+}
+
+export type WelcomeMessage = [typeof WELCOME, Welcome];
+/** `[type, id, tenantKey, event, flags, scriptName?, scriptCode?]`; DROP carries `undefined` as event. */
+export type WorkMessage =
+  | [typeof DISPATCH, number, string, unknown, number]
+  | [typeof SCRIPT, number, string, unknown, number, string, string]
+  | [typeof DROP, number, string, undefined, number];
+export type AbortMessage = [typeof ABORT, number];
+export type KvResultMessage = [typeof KV_RESULT, number, boolean, unknown];
+export type CloseMessage = [typeof CLOSE];
+export type KillMessage = [typeof KILL, string];
+export type StatsMessage = [typeof STATS, number, number, number, number];
+export type ResultMessage = [typeof RESULT, number, unknown];
+export type FailureMessage = [typeof FAILURE, number, SerializedError];
+/** `ranges` is a flat list of `start, count` pairs of completed no-wait event ids. */
+export type DoneMessage = [typeof DONE, number[]];
+export type NowaitErrorMessage = [typeof NOWAIT_ERROR, number, SerializedError];
+export type KvMessage = [typeof KV, number, string, number, string, unknown];
+export type ClosedMessage = [typeof CLOSED];
+export type ProtocolErrorMessage = [typeof PROTOCOL_ERROR, string];
+
+/** Messages the hub sends and a worker accepts. */
+export type MasterMessage = WelcomeMessage | WorkMessage | AbortMessage | KvResultMessage | CloseMessage | KillMessage | ProtocolErrorMessage;
+/** Messages a worker sends and the hub accepts. */
+export type WorkerMessage =
+  | StatsMessage
+  | ResultMessage
+  | FailureMessage
+  | DoneMessage
+  | NowaitErrorMessage
+  | KvMessage
+  | ClosedMessage
+  | ProtocolErrorMessage;
+
+/** Serializes one frame. Throws what `v8.serialize` throws for values that cannot be cloned. */
+export function encodeFrame(messages: readonly unknown[]): Buffer {
+  return serialize([PROTOCOL_VERSION, messages]);
+}
+
+/** A decoded frame, or why it was rejected. */
+export type DecodedFrame = { ok: true; messages: unknown[] } | { ok: false; reason: string };
+
+/** Decodes and checks the envelope of one WebSocket message. Never throws. */
+export function decodeFrame(data: unknown, isBinary: boolean): DecodedFrame {
+  if (!isBinary) return { ok: false, reason: 'expected a binary frame, got a text frame' };
+  const bytes = Array.isArray(data) ? Buffer.concat(data as Buffer[]) : Buffer.isBuffer(data) ? data : data instanceof ArrayBuffer ? Buffer.from(data) : undefined;
+  if (bytes === undefined) return { ok: false, reason: 'unexpected frame payload type' };
+  let frame: unknown;
+  try {
+    frame = deserialize(bytes);
+  } catch (error) {
+    return { ok: false, reason: `the frame is not structured-clone data (${(error as Error).message})` };
+  }
+  if (!Array.isArray(frame) || frame.length !== 2) return { ok: false, reason: 'expected a frame [version, messages]' };
+  const [version, messages] = frame as [unknown, unknown];
+  if (version !== PROTOCOL_VERSION) return { ok: false, reason: `unsupported protocol version ${describe(version)} (this side speaks ${PROTOCOL_VERSION})` };
+  if (!Array.isArray(messages)) return { ok: false, reason: 'expected the frame messages to be an array' };
+  return { ok: true, messages };
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
+}
+
+function isId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isSerializedError(value: unknown): value is SerializedError {
+  if (value === null || typeof value !== 'object') return false;
+  const { name, message } = value as { name?: unknown; message?: unknown };
+  return typeof name === 'string' && typeof message === 'string';
+}
+
+const TENANT_KEY = /^(guild|user):(\d{1,20})$/;
+
+const TENANT_CACHE_SIZE = 10_000;
+const tenantCache = new Map<string, TenantId>();
+
+/**
+ * Parses a tenant key written by `tenantKey()` (`guild:123`), or returns `undefined`. Parsed keys
+ * are cached (the same tenants come back event after event), so the result is frozen and shared.
+ */
+export function parseTenantKey(key: unknown): TenantId | undefined {
+  if (typeof key !== 'string') return undefined;
+  const cached = tenantCache.get(key);
+  if (cached !== undefined) return cached;
+  const match = TENANT_KEY.exec(key);
+  if (match === null || !isSnowflake(match[2])) return undefined;
+  const tenant: TenantId = Object.freeze({ kind: match[1] as TenantId['kind'], id: match[2]! });
+  if (tenantCache.size >= TENANT_CACHE_SIZE) tenantCache.clear();
+  tenantCache.set(key, tenant);
+  return tenant;
+}
+
+function checkTuple(message: unknown): [number, unknown[]] | string {
+  if (!Array.isArray(message) || message.length === 0) return `expected a message tuple, got ${describe(message)}`;
+  const type = message[0] as unknown;
+  if (typeof type !== 'number') return `expected a numeric message type, got ${describe(type)}`;
+  return [type, message];
+}
+
+/** Why a message sent by the master is malformed, or `undefined` when it is well formed. */
+export function checkMasterMessage(message: unknown): string | undefined {
+  const tuple = checkTuple(message);
+  if (typeof tuple === 'string') return tuple;
+  const [type, m] = tuple;
+  switch (type) {
+    case WELCOME: {
+      const w = m[1] as Partial<Welcome> | undefined;
+      if (m.length !== 2 || w === null || typeof w !== 'object') return 'WELCOME: expected [1, { workerId, workers, heartbeatMs, maxPayload, workerData }]';
+      if (!isCount(w.workerId) || !isId(w.workers) || !isId(w.heartbeatMs) || !isId(w.maxPayload)) return 'WELCOME: workerId, workers, heartbeatMs and maxPayload must be integers';
+      return undefined;
+    }
+    case DISPATCH:
+    case DROP:
+      if (m.length !== 5 || !isId(m[1]) || parseTenantKey(m[2]) === undefined || !isCount(m[4])) return `${type === DISPATCH ? 'DISPATCH' : 'DROP'}: expected [type, id, tenantKey, event, flags]`;
+      return undefined;
+    case SCRIPT:
+      if (m.length !== 7 || !isId(m[1]) || parseTenantKey(m[2]) === undefined || !isCount(m[4]) || typeof m[5] !== 'string' || typeof m[6] !== 'string') {
+        return 'SCRIPT: expected [3, id, tenantKey, event, flags, name, code]';
+      }
+      return undefined;
+    case ABORT:
+      return m.length === 2 && isId(m[1]) ? undefined : 'ABORT: expected [5, id]';
+    case KV_RESULT:
+      if (m.length !== 4 || !isId(m[1]) || typeof m[2] !== 'boolean') return 'KV_RESULT: expected [6, id, ok, value]';
+      if (m[2] === false && !isSerializedError(m[3])) return 'KV_RESULT: a failed result must carry a serialized error';
+      return undefined;
+    case CLOSE:
+      return m.length === 1 ? undefined : 'CLOSE: expected [7]';
+    case KILL:
+      return m.length === 2 && typeof m[1] === 'string' ? undefined : 'KILL: expected [8, reason]';
+    case PROTOCOL_ERROR:
+      return m.length === 2 && typeof m[1] === 'string' ? undefined : 'PROTOCOL_ERROR: expected [99, reason]';
+    default:
+      return `unknown message type ${type} from the master`;
+  }
+}
+
+/** Why a message sent by a worker is malformed, or `undefined` when it is well formed. */
+export function checkWorkerMessage(message: unknown): string | undefined {
+  const tuple = checkTuple(message);
+  if (typeof tuple === 'string') return tuple;
+  const [type, m] = tuple;
+  switch (type) {
+    case STATS:
+      return m.length === 5 && isCount(m[1]) && isCount(m[2]) && isCount(m[3]) && isCount(m[4]) ? undefined : 'STATS: expected [20, tenants, queued, handled, failed]';
+    case RESULT:
+      return m.length === 3 && isId(m[1]) ? undefined : 'RESULT: expected [21, id, value]';
+    case FAILURE:
+    case NOWAIT_ERROR:
+      return m.length === 3 && isId(m[1]) && isSerializedError(m[2]) ? undefined : `${type === FAILURE ? 'FAILURE' : 'NOWAIT_ERROR'}: expected [type, id, serializedError]`;
+    case DONE: {
+      const ranges = m[1];
+      if (m.length !== 2 || !Array.isArray(ranges) || ranges.length % 2 !== 0) return 'DONE: expected [23, [start, count, ...]]';
+      for (let i = 0; i < ranges.length; i += 2) if (!isId(ranges[i]) || !isId(ranges[i + 1]) || ranges[i + 1] > 1_000_000) return 'DONE: ranges must be positive integers';
+      return undefined;
+    }
+    case KV:
+      if (m.length !== 6 || !isId(m[1]) || parseTenantKey(m[2]) === undefined || !isCount(m[3]) || m[3] > KV_LIST || typeof m[4] !== 'string') {
+        return 'KV: expected [25, id, tenantKey, op, key, value]';
+      }
+      return undefined;
+    case CLOSED:
+      return m.length === 1 ? undefined : 'CLOSED: expected [26]';
+    case PROTOCOL_ERROR:
+      return m.length === 2 && typeof m[1] === 'string' ? undefined : 'PROTOCOL_ERROR: expected [99, reason]';
+    default:
+      return `unknown message type ${type} from a worker`;
+  }
+}

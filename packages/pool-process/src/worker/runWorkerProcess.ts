@@ -1,0 +1,573 @@
+import { Socket } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
+import type { TenantId, TenantKv, WorkerDefinition } from '@switchyard/core';
+import { AbortError, assertCloneable, deserializeError, InvalidArgumentError, isWorkerDefinition, serializeError, tenantKey, TenantRuntime } from '@switchyard/core';
+import WebSocket from 'ws';
+import { ConnectionLostError, HubDisconnectedError, InvalidProcessOptionError } from '../errors/errors.js';
+import type { Logger } from '../internal/logger.js';
+import { consoleLogger, isLogger } from '../internal/logger.js';
+import { Connection } from '../protocol/Connection.js';
+import type { Welcome } from '../protocol/protocol.js';
+import {
+  ABORT,
+  checkMasterMessage,
+  CLOSE,
+  CLOSED,
+  DISPATCH,
+  DONE,
+  DROP,
+  ENV_HUB_URL,
+  ENV_PARENT_FD,
+  ENV_RECONNECT_TIMEOUT,
+  ENV_TOKEN,
+  ENV_WORKER_ID,
+  FAILURE,
+  FLAG_NOWAIT,
+  FLAG_SIGNAL,
+  HEADER_PID,
+  HEADER_PROTOCOL,
+  HEADER_WORKER_ID,
+  KILL,
+  KV,
+  KV_DELETE,
+  KV_GET,
+  KV_LIST,
+  KV_RESULT,
+  KV_SET,
+  NOWAIT_ERROR,
+  parseTenantKey,
+  PROTOCOL_VERSION,
+  RESULT,
+  SCRIPT,
+  STATS,
+  WELCOME,
+} from '../protocol/protocol.js';
+
+/** How a disconnected worker process tries to get back to the hub. */
+export interface ReconnectOptions {
+  /**
+   * The first wait before reconnecting; it doubles after each failed attempt.
+   * @default 100
+   */
+  minDelayMs?: number;
+  /**
+   * The longest wait between two attempts.
+   * @default 5000
+   */
+  maxDelayMs?: number;
+  /**
+   * How long the worker keeps trying before it concludes the master is gone and exits.
+   * @default 60000, or `SWITCHYARD_RECONNECT_TIMEOUT_MS` from the environment
+   */
+  timeoutMs?: number;
+}
+
+/** Options of {@link runWorkerProcess}; every one has an environment or command-line default. */
+export interface RunWorkerProcessOptions {
+  /**
+   * Where the hub listens (`ws://` or `wss://`).
+   * @default process.env.SWITCHYARD_HUB_URL
+   */
+  hubUrl?: string;
+  /**
+   * This worker's secret token (`hub.tokenFor(id)` on the master). Read from the environment once,
+   * then removed from `process.env` so that the definition's code never sees it.
+   * @default process.env.SWITCHYARD_WORKER_TOKEN
+   */
+  token?: string;
+  /**
+   * This worker's id.
+   * @default `--worker-id <id>` from the command line, else process.env.SWITCHYARD_WORKER_ID
+   */
+  workerId?: number;
+  /** How the worker reconnects after losing the hub. */
+  reconnect?: ReconnectOptions;
+  /**
+   * TLS options for a `wss://` hub (a private `ca`, ...). `NODE_EXTRA_CA_CERTS` works too.
+   * @default undefined
+   */
+  tls?: SecureContextOptions & { rejectUnauthorized?: boolean; servername?: string };
+  /**
+   * Whether the process exits once the worker stops (closed or killed by the master, master gone,
+   * refused by the hub): 0 after a close or kill, 1 otherwise.
+   * @default true
+   */
+  exitProcess?: boolean;
+  /**
+   * Where connection problems are reported.
+   * @default console, prefixed with `[switchyard worker <id>]`
+   */
+  logger?: Logger;
+}
+
+/** Why a worker process stopped. */
+export interface WorkerStopInfo {
+  reason: 'closed' | 'killed' | 'master-gone' | 'refused' | 'stopped';
+  /** The exit code the process uses (when `exitProcess` is true). */
+  exitCode: number;
+}
+
+/** The running worker, as {@link runWorkerProcess} returns it. */
+export interface WorkerProcess {
+  readonly workerId: number;
+  /** Resolves once the worker stopped, with why. */
+  readonly stopped: Promise<WorkerStopInfo>;
+  /** Stops the worker at once (its tenants' queued events are dropped; the master sees a crash). */
+  stop(): Promise<void>;
+}
+
+function argValue(name: string): string | undefined {
+  const argv = process.argv;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === name) return argv[i + 1];
+    if (arg.startsWith(`${name}=`)) return arg.slice(name.length + 1);
+  }
+  return undefined;
+}
+
+function positiveInt(name: string, value: unknown, min: number): number {
+  const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < min) {
+    throw new InvalidProcessOptionError(`Expected \`${name}\` to be an integer >= ${min}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`);
+  }
+  return number;
+}
+
+function ranges(ids: number[]): number[] {
+  const out: number[] = [];
+  let start = ids[0]!;
+  let count = 1;
+  for (let i = 1; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (id === start + count && count < 1_000_000) {
+      count++;
+    } else {
+      out.push(start, count);
+      start = id;
+      count = 1;
+    }
+  }
+  out.push(start, count);
+  return out;
+}
+
+const REFUSED = /Unexpected server response: (\d{3})/;
+/** Bytes queued towards the hub above which the worker stops reading new events. */
+const HIGH_WATER_MARK = 1024 * 1024;
+
+/**
+ * The worker process side. Connects to the hub, runs `definition`'s tenants with core's
+ * `TenantRuntime` (per-tenant FIFO, concurrency across tenants, startup before the first event),
+ * serves `ctx.kv` through the hub, and reconnects with backoff when the connection drops. It exits
+ * when the master closes or kills it, when the master is gone (the parent pipe closed, or no hub
+ * within `reconnect.timeoutMs`), or when the hub refuses its token.
+ * @internal Use {@link runWorkerProcess}.
+ */
+class WorkerProcessEngine implements WorkerProcess {
+  readonly workerId: number;
+  readonly stopped: Promise<WorkerStopInfo>;
+  readonly #definition: WorkerDefinition;
+  readonly #url: string;
+  readonly #token: string;
+  readonly #minDelay: number;
+  readonly #maxDelay: number;
+  readonly #reconnectTimeout: number;
+  readonly #tls: RunWorkerProcessOptions['tls'];
+  readonly #exitProcess: boolean;
+  readonly #logger: Logger;
+  #resolveStopped!: (info: WorkerStopInfo) => void;
+  #state: 'running' | 'closing' | 'stopped' = 'running';
+  #runtime: TenantRuntime | undefined;
+  #ws: WebSocket | undefined;
+  #connection: Connection | undefined;
+  #welcome: Welcome | undefined;
+  #generation = 0;
+  #attempt = 0;
+  #disconnectedAt = 0;
+  #refusedStatus: number | undefined;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
+  #lastPing = 0;
+  #parentPipe: Socket | undefined;
+  readonly #signals = new Map<number, AbortController>();
+  readonly #kvPending = new Map<number, { resolve: (value: any) => void; reject: (error: unknown) => void }>();
+  #kvIds = 0;
+  #done: number[] = [];
+
+  constructor(definition: WorkerDefinition, options: RunWorkerProcessOptions) {
+    this.#definition = definition;
+    const url = options.hubUrl ?? process.env[ENV_HUB_URL];
+    if (typeof url !== 'string' || !/^wss?:\/\//.test(url)) {
+      throw new InvalidProcessOptionError(`Expected the hub URL (option \`hubUrl\` or ${ENV_HUB_URL}) to start with ws:// or wss://, got ${url === undefined ? 'nothing' : JSON.stringify(url)}.`);
+    }
+    const token = options.token ?? process.env[ENV_TOKEN];
+    if (typeof token !== 'string' || token.length === 0) throw new InvalidProcessOptionError(`Expected a token (option \`token\` or ${ENV_TOKEN}), got nothing.`);
+    delete process.env[ENV_TOKEN];
+    this.workerId = positiveInt('workerId', options.workerId ?? argValue('--worker-id') ?? process.env[ENV_WORKER_ID], 0);
+    const { minDelayMs = 100, maxDelayMs = 5000, timeoutMs = process.env[ENV_RECONNECT_TIMEOUT] ?? 60_000 } = options.reconnect ?? {};
+    this.#minDelay = positiveInt('reconnect.minDelayMs', minDelayMs, 1);
+    this.#maxDelay = positiveInt('reconnect.maxDelayMs', maxDelayMs, this.#minDelay);
+    this.#reconnectTimeout = positiveInt('reconnect.timeoutMs', timeoutMs, 0);
+    this.#url = url;
+    this.#token = token;
+    this.#tls = options.tls;
+    this.#exitProcess = options.exitProcess ?? true;
+    const logger = options.logger ?? consoleLogger(`worker ${this.workerId}`);
+    if (!isLogger(logger)) throw new InvalidProcessOptionError('Expected `logger` to have info, warn and error functions.');
+    this.#logger = logger;
+    this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
+  }
+
+  start(): void {
+    const fd = process.env[ENV_PARENT_FD];
+    if (fd !== undefined && /^\d+$/.test(fd)) {
+      // The master holds the other end of this pipe; it closes when the master dies, even by SIGKILL.
+      try {
+        const pipe = new Socket({ fd: Number(fd), readable: true, writable: false });
+        pipe.on('end', () => this.#masterGone('the master process is gone (its pipe closed)'));
+        pipe.on('close', () => this.#masterGone('the master process is gone (its pipe closed)'));
+        pipe.on('error', () => this.#masterGone('the master process is gone (its pipe failed)'));
+        pipe.resume();
+        pipe.unref();
+        this.#parentPipe = pipe;
+      } catch (error) {
+        this.#logger.warn(`cannot watch the master's pipe (fd ${fd}): ${(error as Error).message}`);
+      }
+    }
+    this.#disconnectedAt = Date.now();
+    this.#connect();
+  }
+
+  async stop(): Promise<void> {
+    this.#stop('stopped', 0);
+    await this.stopped;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Connecting
+  // -------------------------------------------------------------------------------------------
+
+  #connect(): void {
+    this.#reconnectTimer = undefined;
+    if (this.#state !== 'running') return;
+    const ws = new WebSocket(this.#url, {
+      headers: {
+        authorization: `Bearer ${this.#token}`,
+        [HEADER_WORKER_ID]: String(this.workerId),
+        [HEADER_PROTOCOL]: String(PROTOCOL_VERSION),
+        [HEADER_PID]: String(process.pid),
+      },
+      perMessageDeflate: false,
+      handshakeTimeout: 10_000,
+      ...(this.#tls ?? {}),
+    });
+    this.#ws = ws;
+    this.#refusedStatus = undefined;
+    ws.on('error', (error) => {
+      const refused = REFUSED.exec(error.message);
+      if (refused !== null) this.#refusedStatus = Number(refused[1]);
+      if (this.#connection === undefined) this.#logger.warn(`cannot connect to the hub at ${this.#url}: ${error.message}`);
+    });
+    ws.once('open', () => this.#onOpen(ws));
+    ws.once('close', () => this.#onClose(ws));
+  }
+
+  #onOpen(ws: WebSocket): void {
+    if (ws !== this.#ws) return;
+    this.#generation++;
+    const connection = new Connection(ws, {
+      label: 'the hub',
+      maxPayload: 16 * 1024 * 1024,
+      highWaterMark: HIGH_WATER_MARK,
+      check: checkMasterMessage,
+      logger: this.#logger,
+    });
+    connection.handlers = {
+      message: (message) => this.#onMessage(connection, message),
+      fill: (batch) => this.#fill(batch),
+      rejected: (message, error) => this.#onRejected(connection, message, error),
+      drain: () => connection.resume(),
+      ping: () => {
+        this.#lastPing = Date.now();
+      },
+      closed: () => undefined,
+    };
+    this.#connection = connection;
+    this.#attempt = 0;
+    if (this.#generation > 1) this.#logger.info(`reconnected to the hub at ${this.#url}`);
+  }
+
+  #onClose(ws: WebSocket): void {
+    if (ws !== this.#ws) return;
+    this.#ws = undefined;
+    const hadConnection = this.#connection !== undefined;
+    this.#connection = undefined;
+    this.#welcome = undefined;
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
+    this.#done = [];
+    const lost = new HubDisconnectedError('The connection to the hub was lost before the kv call was answered.');
+    for (const pending of this.#kvPending.values()) pending.reject(lost);
+    this.#kvPending.clear();
+    // The master has failed these events already (WorkerCrashedError): do not start the ones still queued.
+    for (const controller of this.#signals.values()) controller.abort(new ConnectionLostError('The connection to the hub was lost.'));
+    this.#signals.clear();
+    if (this.#state === 'closing') return this.#stop('closed', 0);
+    if (this.#state !== 'running') return;
+    const status = this.#refusedStatus;
+    if (status === 400 || status === 401 || status === 403) {
+      this.#logger.error(`the hub at ${this.#url} refused this worker (HTTP ${status}); check its worker id and token`);
+      return this.#stop('refused', 1);
+    }
+    if (hadConnection) {
+      this.#disconnectedAt = Date.now();
+      this.#logger.warn(`lost the connection to the hub at ${this.#url}; reconnecting`);
+    }
+    if (Date.now() - this.#disconnectedAt >= this.#reconnectTimeout) {
+      return this.#masterGone(`could not reach the hub at ${this.#url} for ${this.#reconnectTimeout} ms`);
+    }
+    const delay = Math.min(this.#maxDelay, this.#minDelay * 2 ** Math.min(this.#attempt, 20));
+    this.#attempt++;
+    this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  #armWatchdog(heartbeatMs: number): void {
+    clearInterval(this.#watchdog);
+    this.#lastPing = Date.now();
+    const limit = heartbeatMs * 3;
+    // Checked after the poll phase (setImmediate), so pings that arrived while this process was busy count.
+    this.#watchdog = setInterval(
+      () =>
+        setImmediate(() => {
+          if (this.#connection !== undefined && Date.now() - this.#lastPing > limit) {
+            this.#logger.warn(`the hub sent no ping for ${limit} ms; reconnecting`);
+            this.#connection.terminate(new ConnectionLostError('The hub stopped pinging.'));
+          }
+        }),
+      heartbeatMs,
+    );
+    this.#watchdog.unref();
+  }
+
+  #masterGone(why: string): void {
+    if (this.#state === 'stopped') return;
+    this.#logger.warn(`${why}; exiting`);
+    this.#stop('master-gone', 1);
+  }
+
+  #stop(reason: WorkerStopInfo['reason'], exitCode: number): void {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    clearTimeout(this.#reconnectTimer);
+    clearInterval(this.#watchdog);
+    this.#runtime?.kill(new ConnectionLostError(`The worker stopped (${reason}).`));
+    this.#ws?.terminate();
+    this.#parentPipe?.destroy();
+    this.#resolveStopped({ reason, exitCode });
+    if (this.#exitProcess) process.exit(exitCode);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Messages
+  // -------------------------------------------------------------------------------------------
+
+  #onMessage(connection: Connection, message: unknown[]): void {
+    const type = message[0];
+    if (type === WELCOME) return this.#onWelcome(connection, message[1] as Welcome);
+    const runtime = this.#runtime;
+    if (runtime === undefined || this.#welcome === undefined) {
+      connection.protocolError(`message type ${String(type)} arrived before WELCOME`);
+      return;
+    }
+    switch (type) {
+      case DISPATCH:
+      case SCRIPT:
+      case DROP:
+        return this.#work(runtime, message);
+      case ABORT:
+        this.#signals.get(message[1] as number)?.abort(new AbortError('The master aborted the dispatch.'));
+        return;
+      case KV_RESULT: {
+        const pending = this.#kvPending.get(message[1] as number);
+        if (pending === undefined) return;
+        this.#kvPending.delete(message[1] as number);
+        if (message[2] === true) pending.resolve(message[3]);
+        else pending.reject(deserializeError(message[3] as never));
+        return;
+      }
+      case CLOSE:
+        void this.#close(connection, runtime);
+        return;
+      case KILL:
+        this.#logger.warn(`killed by the master (${String(message[1])})`);
+        this.#stop('killed', 0);
+        return;
+    }
+  }
+
+  #onWelcome(connection: Connection, welcome: Welcome): void {
+    if (welcome.workerId !== this.workerId) {
+      connection.protocolError(`WELCOME names worker ${welcome.workerId}, but this is worker ${this.workerId}`);
+      connection.close(1008, 'worker id mismatch');
+      return;
+    }
+    this.#welcome = welcome;
+    connection.maxPayload = welcome.maxPayload;
+    if (this.#runtime === undefined) {
+      this.#runtime = new TenantRuntime(this.#definition, { workerId: this.workerId, workerData: welcome.workerData, kv: (tenant) => this.#kvFor(tenant) });
+      // Startup runs before the first event; a failure is reported to the events that wait for it.
+      this.#runtime.start().catch(() => undefined);
+    }
+    this.#armWatchdog(welcome.heartbeatMs);
+  }
+
+  #work(runtime: TenantRuntime, message: unknown[]): void {
+    const type = message[0];
+    const id = message[1] as number;
+    const tenant = parseTenantKey(message[2])!;
+    const flags = message[4] as number;
+    let signal: AbortSignal | undefined;
+    if ((flags & FLAG_SIGNAL) !== 0) {
+      const controller = new AbortController();
+      this.#signals.set(id, controller);
+      signal = controller.signal;
+    }
+    const generation = this.#generation;
+    const task =
+      type === DISPATCH
+        ? runtime.dispatch(tenant, message[3], signal)
+        : type === SCRIPT
+          ? runtime.runScript(tenant, message[5] as string, message[6] as string, message[3], signal)
+          : runtime.dropTenant(tenant);
+    if ((flags & FLAG_NOWAIT) !== 0) {
+      task.then(
+        () => this.#reply(generation, id, signal, undefined, undefined),
+        (error: unknown) => this.#reply(generation, id, signal, NOWAIT_ERROR, error),
+      );
+    } else {
+      task.then(
+        (value: unknown) => this.#reply(generation, id, signal, RESULT, value),
+        (error: unknown) => this.#reply(generation, id, signal, FAILURE, error),
+      );
+    }
+  }
+
+  #reply(generation: number, id: number, signal: AbortSignal | undefined, type: number | undefined, payload: unknown): void {
+    if (signal !== undefined) this.#signals.delete(id);
+    const connection = this.#connection;
+    // A reply for a connection that is gone: the master already failed the event.
+    if (generation !== this.#generation || connection === undefined) return;
+    if (type === undefined) {
+      this.#done.push(id);
+      connection.schedule();
+    } else {
+      connection.queue([type, id, type === RESULT ? payload : serializeError(payload)]);
+    }
+  }
+
+  #fill(batch: unknown[]): void {
+    if (this.#done.length > 0) {
+      batch.push([DONE, ranges(this.#done)]);
+      this.#done = [];
+    }
+    if (batch.length > 0 && this.#runtime !== undefined) {
+      const stats = this.#runtime.stats();
+      batch.unshift([STATS, stats.tenants, stats.queued, stats.handled, stats.failed]);
+    }
+    // Stop reading events while the hub is slow to take our results.
+    const connection = this.#connection;
+    if (connection !== undefined && connection.congested) connection.pause();
+  }
+
+  #onRejected(connection: Connection, message: unknown[], error: Error): void {
+    switch (message[0]) {
+      case RESULT:
+      case FAILURE:
+        connection.queue([FAILURE, message[1], serializeError(error)]);
+        return;
+      case NOWAIT_ERROR:
+        connection.queue([NOWAIT_ERROR, message[1], serializeError(error)]);
+        return;
+      case KV: {
+        const pending = this.#kvPending.get(message[1] as number);
+        this.#kvPending.delete(message[1] as number);
+        pending?.reject(error);
+        return;
+      }
+      default:
+        this.#logger.error(`could not send a message of type ${String(message[0])} to the hub: ${error.message}`);
+    }
+  }
+
+  async #close(connection: Connection, runtime: TenantRuntime): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#state = 'closing';
+    try {
+      await runtime.close();
+    } catch (error) {
+      this.#logger.error(`closing the tenants failed: ${(error as Error).message}`);
+    }
+    if (this.#state !== 'closing') return;
+    connection.queue([CLOSED]);
+    connection.flushNow();
+    connection.close(1000, 'closed');
+    // If the hub never completes the closing handshake, stop anyway.
+    setTimeout(() => this.#stop('closed', 0), 2000).unref();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // ctx.kv, served by the master
+  // -------------------------------------------------------------------------------------------
+
+  #kvFor(tenant: TenantId): TenantKv {
+    const key = tenantKey(tenant);
+    return {
+      get: (name) => this.#kv(key, KV_GET, name, undefined),
+      set: (name, value) => this.#kv(key, KV_SET, name, value),
+      delete: (name) => this.#kv(key, KV_DELETE, name, undefined),
+      list: (prefix = '') => this.#kv(key, KV_LIST, prefix, undefined),
+    };
+  }
+
+  #kv(key: string, op: number, name: unknown, value: unknown): Promise<any> {
+    if (typeof name !== 'string') return Promise.reject(new InvalidArgumentError(`Expected a string key, got ${typeof name}.`));
+    const connection = this.#connection;
+    if (connection === undefined || this.#welcome === undefined || this.#state !== 'running') return Promise.reject(new HubDisconnectedError());
+    if (op === KV_SET) {
+      try {
+        assertCloneable(value, 'The kv value');
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    const id = ++this.#kvIds;
+    return new Promise((resolve, reject) => {
+      this.#kvPending.set(id, { resolve, reject });
+      connection.queue([KV, id, key, op, name, value]);
+    });
+  }
+}
+
+/**
+ * Runs `definition` in this process as worker `--worker-id` of a process pool: connects to the hub
+ * with the URL and token from the environment (`SWITCHYARD_HUB_URL`, `SWITCHYARD_WORKER_TOKEN`),
+ * handles the events the master sends, and reconnects with backoff when the connection drops. The
+ * entry script of `createProcessPool({ entry })` calls it; so does a worker an operator starts by
+ * hand on another host.
+ *
+ * @example
+ * ```ts
+ * // worker.js
+ * import { runWorkerProcess } from '@switchyard/pool-process/worker';
+ * import { counter } from './definition.js';
+ * runWorkerProcess(counter);
+ * ```
+ */
+export function runWorkerProcess(definition: WorkerDefinition<any, any, any>, options: RunWorkerProcessOptions = {}): WorkerProcess {
+  if (!isWorkerDefinition(definition)) throw new InvalidArgumentError('Expected a worker definition made by defineWorker(), got something else.');
+  if (options === null || typeof options !== 'object') throw new InvalidProcessOptionError(`Expected options to be an object, got ${typeof options}.`);
+  const engine = new WorkerProcessEngine(definition, options);
+  engine.start();
+  return engine;
+}
