@@ -928,6 +928,56 @@ describe('Pool scheduling', () => {
     expectNoHandles();
   });
 
+  it('awaits thenables, settling each call once even when the thenable calls back twice or throws', async () => {
+    let calls = 0;
+    const probe = new Probe();
+    const errors: unknown[] = [];
+    const broken = new Error('then() threw');
+    const pool = new Pool();
+    pool.on('error', (error) => errors.push(error));
+    pool.start(() => {
+      calls++;
+      probe.notify();
+      const thenable = {
+        then(onFulfilled: () => void) {
+          if (calls % 2 === 0) throw broken;
+          onFulfilled();
+          onFulfilled();
+        },
+      };
+      return thenable as unknown as Promise<void>;
+    });
+    await probe.until(() => calls >= 10);
+    await pool.close();
+    expect(pool.stats().iterations).toBe(calls);
+    expect(pool.stats().failures).toBe(Math.floor(calls / 2));
+    expect(errors.every((error) => error === broken)).toBe(true);
+  });
+
+  it('does not recurse when a thenable calls back synchronously', async () => {
+    let calls = 0;
+    let depth = 0;
+    let maxDepth = 0;
+    const probe = new Probe();
+    const pool = new Pool();
+    pool.start(() => {
+      calls++;
+      probe.notify();
+      const thenable = {
+        then: (onFulfilled: () => void) => {
+          maxDepth = Math.max(maxDepth, ++depth);
+          onFulfilled();
+          depth--;
+        },
+      };
+      return thenable as unknown as Promise<void>;
+    });
+    await probe.until(() => calls >= 1_000);
+    await pool.close();
+    expect(maxDepth).toBe(1);
+    expect(pool.stats()).toMatchObject({ iterations: calls, failures: 0 });
+  });
+
   it('lets a job call less() and close() from inside a call', async () => {
     const pool = new Pool({ initial: 2 });
     const probe = new Probe();

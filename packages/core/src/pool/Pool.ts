@@ -496,9 +496,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   #workerExited(worker: PoolWorker): void {
+    // Workers are only stopped after leaving #active, so an exiting worker is in #stopping.
     this.#stopping.delete(worker);
-    const index = this.#active.indexOf(worker);
-    if (index !== -1) this.#active.splice(index, 1);
     this.#checkDrained();
   }
 }

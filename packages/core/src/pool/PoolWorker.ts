@@ -20,6 +20,7 @@ export class PoolWorker extends Schedulable {
   readonly #job: Job;
   readonly #host: WorkerHost;
   #busy = false;
+  #stepping = false;
   #exited = false;
 
   // Bound once, so that an async job costs no closure allocation per call.
@@ -58,25 +59,33 @@ export class PoolWorker extends Schedulable {
       return;
     }
     this.#busy = true;
-    let result: unknown;
+    this.#stepping = true;
     try {
-      result = this.#job(this.#controller.signal);
+      const result = this.#job(this.#controller.signal);
+      if (isPromiseLike(result)) {
+        result.then(this.#onFulfilled, this.#onRejected);
+        return;
+      }
     } catch (error) {
       this.#settled(true, error, false);
       return;
+    } finally {
+      this.#stepping = false;
     }
-    if (isPromiseLike(result)) result.then(this.#onFulfilled, this.#onRejected);
-    else this.#settled(false, undefined, false);
+    this.#settled(false, undefined, false);
   }
 
   #settled(failed: boolean, error: unknown, async: boolean): void {
+    // A misbehaving thenable may call back twice (or call back and throw): settle each call once.
+    if (!this.#busy) return;
     this.#busy = false;
     this.#host.ran(this, failed, error);
     if (this.#exited) return;
     if (this.#controller.signal.aborted) this.#exit();
     // After a promise settled (in a microtask), go on at once while the slice lasts; a synchronous
-    // call always goes back to the queue so that the scheduler can bound the turn and round-robin.
-    else if (async && takeStepInSlice()) this.step();
+    // call (or a thenable calling back synchronously) always goes back to the queue, so that the
+    // scheduler can bound the turn and round-robin, and nothing recurses.
+    else if (async && !this.#stepping && takeStepInSlice()) this.step();
     else enqueue(this);
   }
 
