@@ -300,7 +300,7 @@ describe('resuming', () => {
     const create = await client.dispatch('GUILD_CREATE');
     await client.close(4000);
     await sim!.gateway.waitForDisconnect((event) => event.sessionId === ready.d.session_id);
-    return { sessionId: ready.d.session_id, seq: create.s };
+    return { sessionId: ready.d.session_id, seq: create.s! };
   }
 
   it('replays exactly the dispatches missed while disconnected, then sends RESUMED', async () => {
@@ -432,7 +432,7 @@ describe('misbehaving on purpose', () => {
     expect(sim!.gateway.invalidateSession({ resumable: true })).toBe(1);
     expect(await client.next((payload) => payload.op === 9)).toMatchObject({ d: true });
     const missed = sim!.emit.messageCreate({ content: 'while invalid' });
-    client.resume(sim!.token, ready.d.session_id, create.s);
+    client.resume(sim!.token, ready.d.session_id, create.s!);
     expect((await client.dispatch('MESSAGE_CREATE')).d.id).toBe(missed.id);
     expect((await client.dispatch('RESUMED')).t).toBe('RESUMED');
   });

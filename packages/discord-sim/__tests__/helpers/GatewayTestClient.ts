@@ -39,7 +39,6 @@ export class GatewayTestClient {
       });
     });
     ws.on('message', (data: Buffer, isBinary) => {
-      let text: string;
       if (isBinary) {
         // zlib-stream: accumulate until the Z_SYNC_FLUSH suffix, then inflate everything so far.
         this.#compressed.push(data);
@@ -47,8 +46,7 @@ export class GatewayTestClient {
         if (tail.length < 4 || tail[0] !== 0 || tail[1] !== 0 || tail[2] !== 0xff || tail[3] !== 0xff) return;
         return this.#onCompressed();
       }
-      text = data.toString();
-      this.#deliver(JSON.parse(text) as Payload);
+      this.#deliver(JSON.parse(data.toString()) as Payload);
     });
   }
 

@@ -83,23 +83,24 @@ describe('sim.emit members', () => {
   it('adds a new or an existing user, updates and removes members, dispatching each change', async () => {
     await start({ guilds: 2 });
     const client = await session();
-    const [first, second] = sim!.guilds;
+    const first = sim!.guilds[0]!;
+    const second = sim!.guilds[1]!;
     const joined = sim!.emit.memberAdd({ guild: first, username: 'newbie', roles: ['Member'] });
-    expect(joined).toMatchObject({ user: { username: 'newbie' }, roles: [first!.role('Member').id] });
+    expect(joined).toMatchObject({ user: { username: 'newbie' }, roles: [first.role('Member').id] });
     const again = sim!.emit.memberAdd({ guild: second, user: joined });
     expect(again.user).toBe(joined.user);
     expect(() => sim!.emit.memberAdd({ guild: second, user: joined })).toThrow(invalidOption);
 
     sim!.emit.memberUpdate({ guild: first, user: joined, nick: 'Newbie', roles: ['Moderator'] });
-    expect(first!.members.get(joined.user.id)).toMatchObject({ nick: 'Newbie', roles: [first!.role('Moderator').id] });
+    expect(first.members.get(joined.user.id)).toMatchObject({ nick: 'Newbie', roles: [first.role('Moderator').id] });
     sim!.emit.memberRemove({ guild: first, user: joined.user.id });
-    expect(first!.members.has(joined.user.id)).toBe(false);
+    expect(first.members.has(joined.user.id)).toBe(false);
     expect(() => sim!.emit.memberRemove({ guild: first, user: joined })).toThrow(unknownEntity);
 
-    expect((await client.dispatch('GUILD_MEMBER_ADD')).d).toMatchObject({ guild_id: first!.id, user: { id: joined.user.id } });
-    expect((await client.dispatch('GUILD_MEMBER_ADD')).d).toMatchObject({ guild_id: second!.id });
+    expect((await client.dispatch('GUILD_MEMBER_ADD')).d).toMatchObject({ guild_id: first.id, user: { id: joined.user.id } });
+    expect((await client.dispatch('GUILD_MEMBER_ADD')).d).toMatchObject({ guild_id: second.id });
     expect((await client.dispatch('GUILD_MEMBER_UPDATE')).d).toMatchObject({ nick: 'Newbie' });
-    expect((await client.dispatch('GUILD_MEMBER_REMOVE')).d).toEqual({ guild_id: first!.id, user: joined.user });
+    expect((await client.dispatch('GUILD_MEMBER_REMOVE')).d).toEqual({ guild_id: first.id, user: joined.user });
   });
 });
 

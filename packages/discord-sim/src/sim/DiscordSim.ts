@@ -79,7 +79,7 @@ function checkInteger(name: string, value: unknown, min: number, max = Number.MA
 }
 
 function defaultToken(botId: string, seed: number): string {
-  const secret = createHash('sha256').update(`discord-sim:${seed}:${botId}`).digest('base64url');
+  const secret = createHash('sha512').update(`discord-sim:${seed}:${botId}`).digest('base64url');
   return `${Buffer.from(botId).toString('base64url')}.${secret.slice(0, 6)}.${secret.slice(6, 44)}`;
 }
 
@@ -157,7 +157,7 @@ export class DiscordSim implements AsyncDisposable {
     this.applicationId = parts.world.applicationId;
     this.bot = parts.world.bot;
     this.emit = new ScenarioEvents(parts.engine, () => this.#assertOpen());
-    this.gateway = new GatewayControls(parts.gatewayServer, parts.feed);
+    this.gateway = new GatewayControls(parts.gatewayServer, parts.feed, () => this.closed);
     this.rest = new RestControls(parts.limiter);
   }
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { InvalidSimOptionError } from '../errors/errors.js';
+import { InvalidSimOptionError, SimClosedError } from '../errors/errors.js';
 import type { GatewayDisconnect, GatewayHooks, GatewayServer, GatewayTarget } from '../gateway/GatewayServer.js';
 import type { GatewaySessionInfo } from '../gateway/GatewaySession.js';
 import type { WaitOptions } from '../util/Waiters.js';
@@ -68,10 +68,12 @@ function checkTarget(target: GatewayTarget): void {
 export class GatewayControls {
   readonly #server: GatewayServer;
   readonly #feed: GatewayFeed;
+  readonly #closed: () => boolean;
 
-  constructor(server: GatewayServer, feed: GatewayFeed) {
+  constructor(server: GatewayServer, feed: GatewayFeed, closed: () => boolean) {
     this.#server = server;
     this.#feed = feed;
+    this.#closed = closed;
   }
 
   /** Sessions that are connected or can still be resumed. */
@@ -129,16 +131,19 @@ export class GatewayControls {
 
   /** Resolves with the first IDENTIFY (already seen or to come) matching `predicate`. */
   waitForIdentify(predicate: (session: GatewaySessionInfo) => boolean = () => true, options: WaitOptions = {}): Promise<GatewaySessionInfo> {
+    if (this.#closed()) return Promise.reject(new SimClosedError());
     return this.#feed.identifyWaiters.wait(predicate, options, 'a gateway IDENTIFY', this.#feed.identifies);
   }
 
   /** Resolves with the first RESUME (already seen or to come) matching `predicate`. */
   waitForResume(predicate: (resume: GatewayResume) => boolean = () => true, options: WaitOptions = {}): Promise<GatewayResume> {
+    if (this.#closed()) return Promise.reject(new SimClosedError());
     return this.#feed.resumeWaiters.wait(predicate, options, 'a gateway RESUME', this.#feed.resumes);
   }
 
   /** Resolves with the first closed connection (already seen or to come) matching `predicate`. */
   waitForDisconnect(predicate: (disconnect: GatewayDisconnect) => boolean = () => true, options: WaitOptions = {}): Promise<GatewayDisconnect> {
+    if (this.#closed()) return Promise.reject(new SimClosedError());
     return this.#feed.disconnectWaiters.wait(predicate, options, 'a gateway disconnect', this.#feed.disconnects);
   }
 }
