@@ -11,3 +11,6 @@ export * from './tenants/TenantRuntime.js';
 export * from './tenants/LocalWorker.js';
 export * from './tenants/WorkerPool.js';
 export { assertCloneable, whyNotCloneable } from './internal/cloneable.js';
+export * from './pool/Job.js';
+export * from './pool/Pool.js';
+export * from './pool/middlewares.js';

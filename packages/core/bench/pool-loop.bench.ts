@@ -6,8 +6,8 @@
 // Medians of 7 measured runs after 2 warm-up runs; every peer is measured in the same run.
 import { performance } from 'node:perf_hooks';
 import { setImmediate } from 'node:timers';
-import type { Job } from '../../../src/pool/Job.js';
-import { Pool } from '../../../src/pool/Pool.js';
+import type { Job } from '../src/pool/Job.js';
+import { Pool } from '../src/pool/Pool.js';
 
 const CALLS = 200_000;
 const RUNS = 7;
