@@ -1,0 +1,34 @@
+import type { SwitchyardErrorOptions } from '@switchyard/core';
+import { registerErrorClass, SwitchyardError } from '@switchyard/core';
+
+/** Base class of the errors `@switchyard/pool-thread` adds to core's. */
+export class PoolThreadError extends SwitchyardError {}
+
+/** A worker thread ended without being asked to (`process.exit()` inside it, even with code 0). */
+export class ThreadExitError extends PoolThreadError {
+  /** The thread's exit code, when known (not after crossing a boundary). */
+  readonly exitCode: number | undefined;
+
+  constructor(message = 'The worker thread exited on its own.', options: SwitchyardErrorOptions & { exitCode?: number } = {}) {
+    super('ERR_THREAD_EXIT', message, options);
+    this.exitCode = options.exitCode;
+  }
+}
+
+/** The thread could not load the worker module or find its `defineWorker` definition. */
+export class ThreadStartError extends PoolThreadError {
+  constructor(message: string, options: SwitchyardErrorOptions = {}) {
+    super('ERR_THREAD_START', message, options);
+  }
+}
+
+/** A handler returned a value that cannot be structured-cloned back to the caller; the event fails. */
+export class ResultNotCloneableError extends PoolThreadError {
+  constructor(message: string, options: SwitchyardErrorOptions = {}) {
+    super('ERR_RESULT_NOT_CLONEABLE', message, options);
+  }
+}
+
+registerErrorClass('ERR_THREAD_EXIT', ThreadExitError);
+registerErrorClass('ERR_THREAD_START', ThreadStartError);
+registerErrorClass('ERR_RESULT_NOT_CLONEABLE', ResultNotCloneableError);
