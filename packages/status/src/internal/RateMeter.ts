@@ -6,6 +6,8 @@ export class RateMeter {
   readonly #windowMs: number;
   readonly #times: number[] = [];
   readonly #values: number[] = [];
+  /** The rate last measured, `undefined` before it could be measured. */
+  rate: number | undefined = undefined;
 
   constructor(windowMs: number) {
     this.#windowMs = windowMs;
@@ -18,6 +20,7 @@ export class RateMeter {
       // The counter was reset (or the clock went back): start measuring again.
       this.#times.length = 0;
       this.#values.length = 0;
+      this.rate = undefined;
     }
     const count = this.#times.length;
     if (count >= 2 && now - this.#times[count - 2]! < this.#windowMs / 16) {
@@ -38,6 +41,8 @@ export class RateMeter {
     return this.rate;
   }
 
-  /** The rate last measured, `undefined` before it could be measured. */
-  rate: number | undefined = undefined;
+  /** How many samples are kept (bounded: about 18 whatever the call rate). */
+  get samples(): number {
+    return this.#times.length;
+  }
 }
