@@ -291,6 +291,7 @@ export class Queue<T> {
         receiver.onAbort = () => {
           this.#receiver = undefined;
           this.#sleep(false);
+          this.#keepAlive(false);
           reject(abortError(signal));
         };
         signal.addEventListener('abort', receiver.onAbort, { once: true });
@@ -321,7 +322,21 @@ export class Queue<T> {
     this.#receiver = undefined;
     if (receiver.onAbort !== undefined) receiver.signal?.removeEventListener('abort', receiver.onAbort);
     this.#sleep(false);
+    this.#keepAlive(false);
     receiver.resolve(value);
+  }
+
+  /**
+   * Keeps this thread alive while the receiver waits for producers in other threads (a pending
+   * `Atomics.waitAsync` does not), through their ports; they close when those threads exit.
+   */
+  #keepAlive(on: boolean): void {
+    const shared = this.#shared;
+    if (shared === undefined) return;
+    for (const link of shared.links) {
+      if (on) link.port.ref();
+      else link.port.unref();
+    }
   }
 
   /** Accounts for `count` values handed to the consumer: frees their places. */
@@ -372,6 +387,7 @@ export class Queue<T> {
   #await(): void {
     const shared = this.#shared;
     if (shared === undefined || shared.links.length === 0) return;
+    this.#keepAlive(true);
     const control = shared.control;
     for (;;) {
       const bell = Atomics.load(control, CTL_DOORBELL);
@@ -502,6 +518,8 @@ export class Queue<T> {
     port1.on('close', () => this.#onProducerGone(link));
     port1.unref();
     shared.links.push(link);
+    // A receiver already waiting must now also listen for this producer.
+    if (this.#receiver !== undefined) this.#await();
     return { kind: DESCRIPTOR_KIND, version: PROTOCOL_VERSION, name: this.#name, limit: this.#limit, slot, control: shared.buffer, ring, port: port2 };
   }
 
