@@ -37,6 +37,12 @@ function describeValue(value: unknown): string {
  * ```
  */
 export class Node implements AsyncDisposable {
+  static {
+    // Marks Node.prototype for spawnNode's worker side, which stops listing callable members
+    // there, even when the module was given another copy of this package.
+    Object.defineProperty(this.prototype, Symbol.for('switchyard.node.prototype'), { value: true });
+  }
+
   readonly #workers: Worker[] = [];
   readonly #controller = new AbortController();
   #closing: Promise<void> | undefined;

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { IpcRequest, NodeRequest, NodeResponse } from '../protocol/protocol.js';
 import { isIpcResponse } from '../protocol/protocol.js';
 import type { NodeTransport, TransportCallbacks } from './NodeTransport.js';
+import { allSettledWithin } from './settle.js';
 
 const processEntry = fileURLToPath(new URL('../worker/process.js', import.meta.url));
 
@@ -135,23 +136,15 @@ export class ProcessTransport implements NodeTransport {
     this.#ending = true;
     if (this.#exitedFlag) return;
     this.#child.ref();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(resolve, this.#closeTimeoutMs, 'timeout');
-      timer.unref();
-    });
-    try {
-      const inFlight = Promise.allSettled([...this.#pending.values()].map((pending) => pending.settled));
-      if ((await Promise.race([inFlight, deadline])) !== 'timeout') {
-        // The child exits on 'disconnect'; the deadline still bounds the wait.
-        if (this.#child.connected) this.#child.disconnect();
-        if ((await Promise.race([this.#exited, deadline])) !== 'timeout') return;
-      }
-      this.#child.kill('SIGKILL');
-      await this.#exited;
-    } finally {
-      clearTimeout(timer);
+    const started = performance.now();
+    if (await allSettledWithin([...this.#pending.values()].map((pending) => pending.settled), this.#closeTimeoutMs)) {
+      // The child exits on 'disconnect'; the rest of the timeout still bounds the wait.
+      if (this.#child.connected) this.#child.disconnect();
+      const left = Math.max(0, this.#closeTimeoutMs - (performance.now() - started));
+      if (await allSettledWithin([this.#exited], left)) return;
     }
+    this.#child.kill('SIGKILL');
+    await this.#exited;
   }
 
   /** Holds the parent's event loop open only while requests are in flight. */

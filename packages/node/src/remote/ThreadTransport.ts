@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { NodeRequest, NodeResponse, ThreadWorkerData } from '../protocol/protocol.js';
 import type { NodeTransport, TransportCallbacks } from './NodeTransport.js';
+import { allSettledWithin } from './settle.js';
 
 const threadEntry = fileURLToPath(new URL('../worker/thread.js', import.meta.url));
 
@@ -27,12 +28,15 @@ export class ThreadTransport implements NodeTransport {
   readonly topology = 'thread';
   readonly #piscina: Piscina;
   readonly #callbacks: TransportCallbacks;
+  readonly #closeTimeoutMs: number;
+  readonly #inFlight = new Set<Promise<unknown>>();
   #threadId: number | undefined;
   #ending = false;
   #lastError: Error | undefined;
 
   constructor(options: ThreadTransportOptions, callbacks: TransportCallbacks) {
     this.#callbacks = callbacks;
+    this.#closeTimeoutMs = options.closeTimeoutMs;
     const workerData: ThreadWorkerData = { url: options.url };
     this.#piscina = new Piscina({
       filename: threadEntry,
@@ -42,13 +46,12 @@ export class ThreadTransport implements NodeTransport {
       idleTimeout: Infinity,
       concurrentTasksPerWorker: MAX_CONCURRENT_CALLS,
       atomics: 'disabled',
-      closeTimeout: options.closeTimeoutMs,
       workerData,
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.execArgv === undefined ? {} : { execArgv: options.execArgv }),
     });
     this.#threadId = this.#piscina.threads[0]?.threadId;
-    // piscina emits 'error' for a thread failure no task was waiting on, and for a close timeout.
+    // piscina emits 'error' for a thread failure no task was waiting on.
     this.#piscina.on('error', (error: Error) => {
       this.#lastError = error;
     });
@@ -59,7 +62,10 @@ export class ThreadTransport implements NodeTransport {
       // piscina has already started a replacement thread: end it, the node is gone.
       void this.#piscina.destroy();
       // Report once piscina has told us why (its 'error' event or the failed tasks come right after).
-      setImmediate(() => this.#callbacks.onCrash(new Error('The node thread exited unexpectedly.', this.#lastError === undefined ? {} : { cause: this.#lastError })));
+      setImmediate(() => {
+        const cause = this.#lastError;
+        this.#callbacks.onCrash(new Error(`The node thread exited unexpectedly${cause === undefined ? '' : `: ${cause.message}`}.`, cause === undefined ? {} : { cause }));
+      });
     });
   }
 
@@ -72,11 +78,15 @@ export class ThreadTransport implements NodeTransport {
   }
 
   async request(request: NodeRequest): Promise<NodeResponse> {
+    const run = this.#piscina.run(request) as Promise<NodeResponse>;
+    this.#inFlight.add(run);
     try {
-      return (await this.#piscina.run(request)) as NodeResponse;
+      return await run;
     } catch (error) {
       this.#lastError ??= error as Error;
       throw error;
+    } finally {
+      this.#inFlight.delete(run);
     }
   }
 
@@ -85,8 +95,10 @@ export class ThreadTransport implements NodeTransport {
     await this.#piscina.destroy();
   }
 
+  /** Waits for the calls in flight (at most the close timeout), then ends the thread. */
   async close(): Promise<void> {
     this.#ending = true;
-    await this.#piscina.close();
+    await allSettledWithin([...this.#inFlight], this.#closeTimeoutMs);
+    await this.#piscina.destroy();
   }
 }

@@ -16,13 +16,7 @@ export type Promisified<F> = F extends (...args: infer A) => infer R ? (...args:
  * `defineNode` module, the subclass's own members for a {@link Node} instance, the object
  * itself otherwise.
  */
-export type CallableMembersOf<T> = T extends { readonly [nodeMembers]?: infer M }
-  ? unknown extends M
-    ? T extends Node
-      ? Omit<T, keyof Node>
-      : T
-    : M
-  : T;
+export type CallableMembersOf<T> = T extends Node ? Omit<T, keyof Node> : T extends { readonly [nodeMembers]?: infer M } ? (unknown extends M ? T : M) : T;
 
 type FunctionKeys<T> = { [K in keyof T]: K extends string ? (T[K] extends AnyFunction ? K : never) : never }[keyof T];
 
@@ -62,8 +56,9 @@ type Flatten<T> = { [K in keyof T]: T[K] } & {};
  *   plain object of functions) becomes a namespace of such calls (`proxy.mailer.send()`);
  * - the function members of an object `default` export are also at the top level
  *   (`proxy.send()`), unless a named export has the same name;
- * - other exports (constants, objects without functions) are left out;
+ * - other exports (constants, objects without functions) are left out, and so is a top-level
+ *   `then` (it would make the proxy look like a promise to `await`);
  * - plus `kill()`, `close()` and `[Symbol.asyncDispose]()` where the module leaves those names free.
  */
-export type RemoteNode<M> = Flatten<Omit<RemoteDefaultMembers<M>, keyof RemoteNamedExports<M>> & RemoteNamedExports<M>> &
+export type RemoteNode<M> = Flatten<Omit<Omit<RemoteDefaultMembers<M>, keyof RemoteNamedExports<M>> & RemoteNamedExports<M>, 'then'>> &
   Omit<RemoteNodeControls, keyof RemoteNamedExports<M> | keyof RemoteDefaultMembers<M>>;

@@ -1,16 +1,18 @@
 import { ProtocolError, serializeError, whyNotCloneable } from '@switchyard/core';
-import { NodeFunctionNotFoundError, NodeModuleLoadError } from '../errors/errors.js';
-import { Node } from '../node/Node.js';
+import { NodeFunctionNotFoundError, NodeModuleLoadError, NodeResultNotCloneableError } from '../errors/errors.js';
 import type { CallPath, ModuleShape, NodeRequest, NodeResponse } from '../protocol/protocol.js';
 import { PROTOCOL_VERSION } from '../protocol/protocol.js';
-import { NodeResultNotCloneableError } from '../errors/errors.js';
 
 type ModuleNamespace = Record<string, unknown>;
+
+/** The marker `Node.prototype` carries (see `Node`). */
+const NODE_PROTOTYPE = Symbol.for('switchyard.node.prototype');
 
 /**
  * The function members a remote call may reach on `object`: its own enumerable string-keyed
  * function properties, then the methods of its prototype chain up to (not including)
- * `Object.prototype`, `Function.prototype` and `Node.prototype`; accessors are never read.
+ * `Object.prototype`, `Function.prototype` and `Node.prototype` (of any copy of this package);
+ * accessors are never read.
  */
 export function callableMembers(object: object): string[] {
   const names = new Set<string>();
@@ -18,7 +20,7 @@ export function callableMembers(object: object): string[] {
     const descriptor = Object.getOwnPropertyDescriptor(object, key);
     if (descriptor !== undefined && 'value' in descriptor && typeof descriptor.value === 'function') names.add(key);
   }
-  for (let proto = Object.getPrototypeOf(object) as object | null; proto !== null && proto !== Object.prototype && proto !== Function.prototype && proto !== Node.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+  for (let proto = Object.getPrototypeOf(object) as object | null; proto !== null && proto !== Object.prototype && proto !== Function.prototype && !Object.hasOwn(proto, NODE_PROTOTYPE); proto = Object.getPrototypeOf(proto) as object | null) {
     for (const key of Object.getOwnPropertyNames(proto)) {
       if (key === 'constructor' || names.has(key)) continue;
       const descriptor = Object.getOwnPropertyDescriptor(proto, key);
