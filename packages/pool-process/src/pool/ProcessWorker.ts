@@ -636,7 +636,9 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     this.#clearTimer();
     if (this.#link === 'lost') {
       // The process reconnected before the crash was reported: it still counts as one.
+      this.#failInflight(this.#lostCause!);
       if (!this.#countFailure(this.#lostCause!)) return refuse(`Worker ${this.id} was given up.`);
+      this.#emitCrash(this.#lostCause!);
     }
     this.#connection = connection;
     this.#link = 'up';
@@ -656,6 +658,8 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
       closed: (cause) => this.#onDisconnected(connection, cause),
     };
     connection.queue([WELCOME, { workerId: this.id, workers: this.#workers, heartbeatMs: this.#hub.heartbeatMs, maxPayload: this.#hub.maxPayload, workerData: this.#workerData }]);
+    // Deliver what was held while the worker was away right now, not on the next turn.
+    connection.flush();
     if (this.#startup !== undefined) {
       this.#startup.resolve();
       this.#startup = undefined;
@@ -791,18 +795,20 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
       this.#onGone?.();
       return;
     }
-    this.#failInflight(cause);
-    if (cause instanceof HeartbeatTimeoutError) {
-      this.#crashed(cause, 'restart');
-    } else if (this.#spawn && this.#child !== undefined && !this.#child.exited) {
+    if (this.#spawn && this.#child !== undefined && !this.#child.exited && !(cause instanceof HeartbeatTimeoutError)) {
       // Most often the process died and its exit is about to be reported: wait a moment for it,
-      // so the crash names the right cause. A process that lives on reconnects.
+      // so that the in-flight events and the crash name the right cause. A process that lives on
+      // reconnects.
       this.#link = 'lost';
       this.#lostCause = cause;
-      this.#setTimer(EXIT_GRACE_MS, () => this.#crashed(cause, 'reconnect'));
-    } else {
-      this.#crashed(cause, this.#spawn ? 'restart' : 'reconnect');
+      this.#setTimer(EXIT_GRACE_MS, () => {
+        this.#failInflight(cause);
+        this.#crashed(cause, 'reconnect');
+      });
+      return;
     }
+    this.#failInflight(cause);
+    this.#crashed(cause, cause instanceof HeartbeatTimeoutError || this.#spawn ? 'restart' : 'reconnect');
   }
 
   // -------------------------------------------------------------------------------------------
@@ -883,6 +889,7 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
       case 'lost':
       case 'reconnecting':
         this.#clearTimer();
+        this.#failInflight(cause);
         this.#crashed(cause, 'restart');
         return;
       default:
@@ -904,19 +911,29 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     void this.kill(cause);
   }
 
-  /** Counts one failure and emits `crash`; gives up (and returns false) after too many in a row. */
+  /**
+   * Counts one failure (from 1 again when the worker had stayed up `resetAfterMs`). Past
+   * `maxFailures` it gives up (emitting `crash` then `fatal`) and returns false.
+   */
   #countFailure(cause: Error): boolean {
     const stayedUp = this.#upSince > 0 && Date.now() - this.#upSince >= this.#resetAfterMs;
     this.#upSince = 0;
     this.#failures = stayedUp ? 1 : this.#failures + 1;
-    const info: WorkerCrashInfo = { workerId: this.id, cause };
-    this.emit('crash', info);
     if (this.#failures < this.#maxFailures) return true;
     this.#giveUp(cause);
     return false;
   }
 
-  /** Counts one failure and decides what comes next: wait for a reconnection, restart, or give up. */
+  #emitCrash(cause: Error): void {
+    const info: WorkerCrashInfo = { workerId: this.id, cause };
+    this.emit('crash', info);
+  }
+
+  /**
+   * Counts one failure and moves on: waits for the process to reconnect, or restarts it after the
+   * backoff, or gives up. `crash` is emitted once the new state is set, so a listener that
+   * dispatches sees its events buffered.
+   */
   #crashed(cause: Error, next: 'reconnect' | 'restart'): void {
     if (this.#lifecycle !== 'open' && this.#lifecycle !== 'closing') return;
     if (!this.#countFailure(cause)) return;
@@ -925,6 +942,7 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
       this.#setTimer(this.#startTimeoutMs, () =>
         this.#crashed(new WorkerStartTimeoutError(`Worker ${this.id} did not reconnect to the hub within ${this.#startTimeoutMs} ms.`, { cause }), 'restart'),
       );
+      this.#emitCrash(cause);
       return;
     }
     this.#link = 'backoff';
@@ -937,6 +955,7 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
         if (this.#link === 'backoff' && (this.#lifecycle === 'open' || this.#lifecycle === 'closing')) this.#launch();
       });
     });
+    this.#emitCrash(cause);
   }
 
   #giveUp(cause: Error): void {
@@ -946,6 +965,7 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     const child = this.#child;
     if (child !== undefined && !child.exited) child.process.kill('SIGKILL');
     this.#rejectAll(new WorkerUnavailableError(`Worker ${this.id} failed ${this.#failures} times in a row and was given up; its tenants' events are rejected.`, { cause }));
+    this.#emitCrash(cause);
     this.emit('fatal', { workerId: this.id, cause });
     this.#checkDrained();
   }

@@ -119,9 +119,12 @@ export class Connection {
     setImmediate(this.#flush);
   }
 
-  /** Writes the queued messages now (used right before closing). */
-  flushNow(): void {
-    this.#flushNow(true);
+  /**
+   * Writes the queued messages now instead of on the next turn. With `force`, even while the
+   * socket is congested (used right before closing).
+   */
+  flush(force = false): void {
+    this.#flushNow(force);
   }
 
   /**

@@ -510,7 +510,7 @@ class WorkerProcessEngine implements WorkerProcess {
     }
     if (this.#state !== 'closing') return;
     connection.queue([CLOSED]);
-    connection.flushNow();
+    connection.flush(true);
     connection.close(1000, 'closed');
     // If the hub never completes the closing handshake, stop anyway.
     setTimeout(() => this.#stop('closed', 0), 2000).unref();
