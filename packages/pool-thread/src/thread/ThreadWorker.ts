@@ -393,17 +393,24 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     };
   }
 
-  /** Stops at once: every accepted event rejects with `WorkerKilledError` and the thread is terminated. */
+  /** Stops at once: terminates the thread, then rejects every accepted event with `WorkerKilledError` (so a rejected event can no longer run). */
   kill(reason?: unknown): Promise<void> {
     if (this.#killing !== undefined) return this.#killing;
     if (this.#lifecycle === 'closed') return Promise.resolve();
-    const previous = this.#lifecycle;
     this.#lifecycle = 'killed';
     const error = new WorkerKilledError(`Worker ${this.id} was killed.`, { cause: reason });
     this.#rejectReady(error);
-    this.#endSession(error);
-    if (previous !== 'unavailable') this.#failQueued(error);
-    this.#killing = this.#piscina.destroy();
+    if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    const session = this.#session;
+    const live = session !== undefined && session.state !== 'dead';
+    // From now on whatever the thread still answers is ignored.
+    if (live) session.state = 'dead';
+    this.#killing = this.#piscina.destroy().then(() => {
+      // Events are rejected once the thread is gone, so a rejected event can no longer run.
+      if (live) this.#bury(session, error);
+      this.#failQueued(error);
+    });
     return this.#killing;
   }
 
