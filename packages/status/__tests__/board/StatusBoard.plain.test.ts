@@ -54,6 +54,7 @@ describe('StatusBoard without a TTY', () => {
     expect(vi.getTimerCount()).toBe(0);
 
     job.update('idle');
+    expect(vi.getTimerCount()).toBe(0);
     vi.advanceTimersByTime(60_000);
 
     expect(output.chunks).toHaveLength(written);

@@ -102,6 +102,7 @@ describe('StatusBoard on a TTY', () => {
     expect(vi.getTimerCount()).toBe(0);
 
     job.update('idle'); // same text: not a change
+    expect(vi.getTimerCount()).toBe(0);
     vi.advanceTimersByTime(10_000);
 
     expect(output.chunks).toHaveLength(1);

@@ -197,6 +197,32 @@ describe('runWorkers', () => {
     await expect(run.next()).resolves.toEqual({ value: undefined, done: true });
   });
 
+  it('delivers a value a worker conveys while it is being stopped, then the error', async () => {
+    const slowValue = deferred<string>();
+    const worker1Finished = deferred();
+    const failure = new Error('worker 2 failed');
+    const run = runWorkers(2, async function* (id) {
+      if (id === 2) throw failure;
+      try {
+        yield await slowValue.promise; // does not honour the signal: finishes its step first
+        yield 'never asked for';
+      } finally {
+        worker1Finished.resolve();
+      }
+    });
+    await settle();
+    expect(run.signal.aborted).toBe(true); // worker 2 failed: stopping, waiting for worker 1
+    expect(run.running).toBe(1);
+
+    slowValue.resolve('late value');
+    await worker1Finished.promise;
+    await settle();
+
+    expect(run.running).toBe(0);
+    await expect(run.next()).resolves.toEqual({ value: 'late value', done: false });
+    await expect(run.next()).rejects.toBe(failure);
+  });
+
   it('keeps the first error: errors of the others while they stop are dropped', async () => {
     const first = new Error('first');
     const run = runWorkers(3, async (id, signal) => {
