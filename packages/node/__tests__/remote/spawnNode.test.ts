@@ -8,6 +8,7 @@ import { NodeModuleLoadError, remoteNodeOf, spawnNode } from '@switchyard/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alive } from '../helpers/processes.js';
 
+import type * as DefaultFunctionModule from '../fixtures/default-function.node.mjs';
 import type * as CollideModule from '../fixtures/collide.node.mjs';
 import type * as FeaturesModule from '../fixtures/features.node.mjs';
 import type * as MathModule from '../fixtures/math.node.mjs';
@@ -117,6 +118,11 @@ describe.each(['thread', 'process'] as const)('spawnNode, %s topology', (topolog
     await expect(features.flaky()).resolves.toBe('still here');
     await features.breakFlaky();
     await expect(features.flaky()).rejects.toMatchObject({ code: 'ERR_NODE_FUNCTION_NOT_FOUND' });
+  });
+
+  it('calls a default-exported function as default()', async () => {
+    const greet = await spawn<typeof DefaultFunctionModule>('default-function.node.mjs', topology);
+    await expect(greet.default('ada')).resolves.toBe('hello ada');
   });
 
   it('puts the functions of a CommonJS module.exports at the top level', async () => {

@@ -32,7 +32,9 @@ export interface SpawnNodeOptions {
    */
   env?: NodeJS.ProcessEnv;
   /**
-   * Node.js flags of the thread or process (a thread accepts only some of them).
+   * Node.js flags of the thread or process (a thread accepts only some of them). A process runs a
+   * TypeScript module with a loader here (`['--import', 'tsx']`); a thread on Node.js 20 does not
+   * apply `--import` loaders.
    * @default process.execArgv
    */
   execArgv?: string[];
@@ -284,8 +286,8 @@ function buildProxy(handle: RemoteNodeHandle, shape: ModuleShape): object {
  *
  * @typeParam M - The module's type: `typeof import('./mailer.node.js')`.
  * @param url - The module: a `file:` URL (`new URL('./mailer.node.js', import.meta.url)`) or an
- * absolute path. It must be loadable by Node.js as it runs the thread or process (JavaScript, or
- * TypeScript with a loader in `execArgv`).
+ * absolute path. It must be loadable by Node.js as it runs the thread or process: JavaScript, or
+ * TypeScript in a process with a loader in `execArgv`.
  * @throws `InvalidArgumentError` (`ERR_INVALID_ARGUMENT`) for a bad `url` or option.
  * @throws `NodeModuleLoadError` (`ERR_NODE_MODULE_LOAD`) when the module is missing or throws while loading.
  * @throws `NodeSpawnError` (`ERR_NODE_SPAWN`) when the thread or process cannot start.

@@ -43,6 +43,9 @@ function pathName(path: CallPath): string {
 export class ModuleHost {
   readonly #url: string;
   #module: Promise<ModuleNamespace> | undefined;
+  #loaded: ModuleNamespace | undefined;
+  /** The callable members of each exported object, listed once (and again on a miss). */
+  readonly #members = new WeakMap<object, Set<string>>();
 
   constructor(url: string) {
     this.#url = url;
@@ -73,10 +76,21 @@ export class ModuleHost {
   }
 
   #load(): Promise<ModuleNamespace> {
-    this.#module ??= (import(this.#url) as Promise<ModuleNamespace>).catch((error: unknown) => {
-      throw new NodeModuleLoadError(`Could not load the node module ${this.#url}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-    });
+    this.#module ??= (import(this.#url) as Promise<ModuleNamespace>).then(
+      (module) => (this.#loaded = module),
+      (error: unknown) => {
+        throw new NodeModuleLoadError(`Could not load the node module ${this.#url}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      },
+    );
     return this.#module;
+  }
+
+  #isCallableMember(target: object, member: string): boolean {
+    let members = this.#members.get(target);
+    if (members?.has(member)) return true;
+    members = new Set(callableMembers(target));
+    this.#members.set(target, members);
+    return members.has(member);
   }
 
   async #describe(): Promise<ModuleShape> {
@@ -97,13 +111,13 @@ export class ModuleHost {
     if (!Array.isArray(path) || !Array.isArray(args) || path.length < 1 || path.length > 2 || !path.every((part) => typeof part === 'string')) {
       throw new ProtocolError('Expected a call request with a path of one or two names and an array of arguments.');
     }
-    const module = await this.#load();
+    const module = this.#loaded ?? (await this.#load());
     const [exportName, member] = path;
     let target: unknown;
     let fn: unknown = module[exportName];
     if (member !== undefined) {
       target = fn;
-      fn = typeof target === 'object' && target !== null && callableMembers(target).includes(member) ? (target as Record<string, unknown>)[member] : undefined;
+      fn = typeof target === 'object' && target !== null && this.#isCallableMember(target, member) ? (target as Record<string, unknown>)[member] : undefined;
     }
     if (typeof fn !== 'function') {
       throw new NodeFunctionNotFoundError(`${pathName(path)} is not a function of the node module ${this.#url} (anymore).`);
