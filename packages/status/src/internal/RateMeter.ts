@@ -1,6 +1,7 @@
 /**
  * Measures a rate from a growing counter: the change over the most recent `windowMs`, using the
- * newest sample at least `windowMs` old as the base. @internal
+ * newest sample at least `windowMs` old as the base. No rate is given before the samples span a
+ * tenth of the window. @internal
  */
 export class RateMeter {
   readonly #windowMs: number;
@@ -36,7 +37,8 @@ export class RateMeter {
       this.#values.shift();
     }
     const elapsed = now - this.#times[0]!;
-    if (elapsed <= 0) return this.rate;
+    // Over too short a time a rate is noise (two workers finishing in the same millisecond).
+    if (elapsed < this.#windowMs / 10) return this.rate;
     this.rate = ((value - this.#values[0]!) * 1000) / elapsed;
     return this.rate;
   }
