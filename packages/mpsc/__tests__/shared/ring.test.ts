@@ -4,7 +4,7 @@ import { RingWriter } from '../../src/producer/RingWriter.js';
 import { Deque } from '../../src/queue/Deque.js';
 import { ProducerLink } from '../../src/queue/ProducerLink.js';
 import type { SpillMessage } from '../../src/shared/protocol.js';
-import { RING_DATA_OFFSET } from '../../src/shared/protocol.js';
+import { CONTROL_BYTES, RING_DATA_OFFSET, SLOT_STATE, slotWord, SPILL_SWITCH } from '../../src/shared/protocol.js';
 import { prepare, preparedPayload } from '../../src/shared/values.js';
 
 const channels: MessageChannel[] = [];
@@ -16,12 +16,14 @@ afterEach(() => {
 });
 
 /** A producer's ring writer and the consumer's reader of it, in one thread, over a real MessageChannel. */
-function pair(bytes: number) {
+function pair(bytes: number, maxBytes = bytes * 16) {
   const ring = new SharedArrayBuffer(RING_DATA_OFFSET + bytes);
+  const control = new Int32Array(new SharedArrayBuffer(CONTROL_BYTES));
   const channel = new MessageChannel();
   channels.push(channel);
-  const writer = new RingWriter(ring, channel.port2);
-  const link = new ProducerLink(1, ring, channel.port1);
+  const writer = new RingWriter(ring, channel.port2, maxBytes);
+  const link = new ProducerLink(control, 1, ring, channel.port1);
+  let published = 0;
   const out = new Deque<unknown>();
   const spills: SpillMessage[] = [];
   let onSpill: (() => void) | undefined;
@@ -30,7 +32,11 @@ function pair(bytes: number) {
     link.takeSpill(message, out);
     onSpill?.();
   });
-  const send = (value: unknown): void => writer.write(prepare(value), preparedPayload);
+  // What Producer does around each write: count the value in the slot's state word.
+  const send = (value: unknown): void => {
+    writer.write(prepare(value), preparedPayload);
+    Atomics.store(control, slotWord(1, SLOT_STATE), ++published << 1);
+  };
   /** Pumps the ring and waits for port messages until `count` values came out. */
   const receive = async (count: number): Promise<unknown[]> => {
     const got: unknown[] = [];
@@ -108,19 +114,31 @@ describe('ring encoding', () => {
     expect(spills.length).toBe(4);
   });
 
-  it('spills while the ring is full and comes back to it once there is room', async () => {
+  it('moves to a larger ring when the ring is full, in order, without spilling values', async () => {
     const { send, receive, spills } = pair(4096);
-    // Nothing is read while sending: the ring fills up and later values spill.
+    // Nothing is read while sending: 4 KiB hold ~500 integer records, so the ring grows.
+    const values = Array.from({ length: 5000 }, (_, i) => (i % 2 === 0 ? i : `value ${i}`));
+    for (const value of values) send(value);
+    expect(await receive(values.length)).toEqual(values);
+    expect(spills.length).toBeGreaterThan(0);
+    expect(spills.every(([, kind]) => kind === SPILL_SWITCH)).toBe(true);
+    const more = Array.from({ length: 100 }, (_, i) => `again ${i}`);
+    for (const value of more) send(value);
+    expect(await receive(more.length)).toEqual(more);
+  });
+
+  it('spills values to the port while the largest ring is full, and comes back to it', async () => {
+    const { send, receive, spills } = pair(4096, 4096);
     const values = Array.from({ length: 2000 }, (_, i) => i);
     for (const value of values) send(value);
     expect(await receive(values.length)).toEqual(values);
-    // 4 KiB hold ~500 integer records; the rest went through the port.
-    expect(spills.length).toBeGreaterThan(1000);
+    // 4 KiB hold ~500 integer records; the rest went through the port one by one.
+    expect(spills.filter(([, kind]) => kind === 0).length).toBeGreaterThan(1000);
     const more = Array.from({ length: 100 }, (_, i) => `again ${i}`);
     const spilled = spills.length;
     for (const value of more) send(value);
     expect(await receive(more.length)).toEqual(more);
-    // The resume message may arrive now; no more values went through the port.
+    // At most a resume message came; no more values went through the port.
     expect(spills.slice(spilled).every(([, kind]) => kind === 3)).toBe(true);
   });
 

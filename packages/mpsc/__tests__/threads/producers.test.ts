@@ -74,7 +74,7 @@ describe('several producer threads', () => {
     expectExactly(groups, 1, 1000);
   });
 
-  it('spill to the port when values are large or the ring is full, without losing order', async () => {
+  it('grow full rings and spill large values to the port, without losing order', async () => {
     const q = queue<unknown>();
     const count = 1500;
     // 4 KiB rings, and nothing is received until both producers are done: most values spill.

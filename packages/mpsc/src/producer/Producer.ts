@@ -11,9 +11,11 @@ import {
   DESCRIPTOR_KIND,
   MAX_PRODUCERS,
   PROTOCOL_VERSION,
-  RING_BUSY,
-  RING_CONNECTED,
   RING_DATA_OFFSET,
+  SLOT_CONNECTED,
+  SLOT_STATE,
+  slotWord,
+  STATE_COUNT_MASK,
 } from '../shared/protocol.js';
 import { waitAsync } from '../shared/platform.js';
 import { tryReserve, wakeConsumer } from '../shared/reservation.js';
@@ -80,12 +82,15 @@ export class Producer<T> {
   readonly #limit: number;
   readonly #slot: number;
   readonly #control: Int32Array;
-  readonly #ring: Int32Array;
+  /** This slot's SLOT_STATE word. */
+  readonly #state: number;
   readonly #writer: RingWriter;
   readonly #port: MessagePort;
   readonly #waiters = new WaitList<PendingSend>();
   /** This slot's reservation counter, mirrored (its real home is the control block). */
   #reserved = 0;
+  /** Values published (mod 2^30), mirrored in SLOT_STATE. */
+  #published = 0;
   /** close() was called on this handle. */
   #detached = false;
   /** The consumer's end went away (queue gone or its thread exited). */
@@ -99,7 +104,7 @@ export class Producer<T> {
     this.#limit = descriptor.limit;
     this.#slot = descriptor.slot;
     this.#control = new Int32Array(descriptor.control);
-    this.#ring = new Int32Array(descriptor.ring, 0, RING_DATA_OFFSET / 4);
+    this.#state = slotWord(descriptor.slot, SLOT_STATE);
     this.#port = descriptor.port;
     this.#writer = new RingWriter(descriptor.ring, descriptor.port);
     this.#port.on('close', () => {
@@ -208,9 +213,9 @@ export class Producer<T> {
    * closed flag, take a place if bounded, publish, and wake the consumer if it sleeps.
    */
   #attempt(tag: number, payload: unknown): number {
-    const ring = this.#ring;
     const control = this.#control;
-    Atomics.store(ring, RING_BUSY, 1);
+    const published = this.#published;
+    Atomics.store(control, this.#state, (published << 1) | 1);
     let result = OK;
     try {
       if (Atomics.load(control, CTL_CLOSED) !== 0) result = CLOSED;
@@ -218,9 +223,10 @@ export class Producer<T> {
       else {
         if (this.#limit !== 0) this.#reserved++;
         this.#writer.write(tag, payload);
+        this.#published = (published + 1) & STATE_COUNT_MASK;
       }
     } finally {
-      Atomics.store(ring, RING_BUSY, 0);
+      Atomics.store(control, this.#state, this.#published << 1);
     }
     wakeConsumer(control);
     return result;
@@ -312,8 +318,8 @@ export function connect<T>(descriptor: ProducerDescriptor<T>): Producer<T> {
   if (descriptor.version !== PROTOCOL_VERSION) {
     throw new ProtocolError(`Producer descriptor has protocol version ${String(descriptor.version)}; this @switchyard/mpsc speaks ${PROTOCOL_VERSION}.`);
   }
-  const ring = new Int32Array(descriptor.ring, 0, RING_DATA_OFFSET / 4);
-  if (Atomics.compareExchange(ring, RING_CONNECTED, 0, 1) !== 0) {
+  const control = new Int32Array(descriptor.control);
+  if (Atomics.compareExchange(control, slotWord(descriptor.slot, SLOT_CONNECTED), 0, 1) !== 0) {
     throw new InvalidArgumentError('This producer descriptor is already connected; call queue.producer() once per producer.');
   }
   return new Producer<T>(descriptor);

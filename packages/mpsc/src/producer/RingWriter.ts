@@ -3,14 +3,15 @@ import type { FastBuffer } from '../shared/platform.js';
 import { fastBuffer, isWellFormed } from '../shared/platform.js';
 import type { SpillMessage } from '../shared/protocol.js';
 import {
+  MAX_RING_BYTES,
   RING_DATA_OFFSET,
   RING_HEAD,
   RING_RESERVE,
   RING_TAIL,
-  RING_WRITTEN,
   SPILL_JSON,
   SPILL_NONE,
   SPILL_RAW,
+  SPILL_SWITCH,
   SPILL_V8,
   TAG_BYTES,
   TAG_F64,
@@ -33,29 +34,36 @@ function align8(n: number): number {
 }
 
 /**
- * The producer's end of its ring: writes one record per value, or spills the value to the port
- * (after a SPILL marker in the ring, so that the consumer keeps this producer's order) when the
- * value is larger than a quarter of the ring or the ring is full.
+ * The producer's end of its ring: writes one record per value. When the ring is full it moves to
+ * a ring twice as large (up to MAX_RING_BYTES), and values larger than a quarter of the ring (or
+ * arriving while the largest ring is full) are spilled to the port; either way a SPILL marker in
+ * the old ring tells the consumer where the port takes over, so this producer's order is kept.
  *
  * @internal
  */
 export class RingWriter {
-  readonly #header: Int32Array;
-  readonly #i32: Int32Array;
-  readonly #f64: Float64Array;
-  readonly #u8: Uint8Array;
-  readonly #u16: Uint16Array;
-  readonly #buf: FastBuffer;
-  readonly #capacity: number;
-  readonly #mask: number;
-  readonly #maxRecord: number;
+  #header!: Int32Array;
+  #i32!: Int32Array;
+  #f64!: Float64Array;
+  #u8!: Uint8Array;
+  #u16!: Uint16Array;
+  #buf!: FastBuffer;
+  #capacity = 0;
+  #mask = 0;
+  #maxRecord = 0;
+  #tail = 0;
+  #head = 0;
   readonly #port: MessagePort;
-  #tail: number;
-  #head: number;
-  #written: number;
+  readonly #maxRingBytes: number;
   #spilling = false;
 
-  constructor(ring: SharedArrayBuffer, port: MessagePort) {
+  constructor(ring: SharedArrayBuffer, port: MessagePort, maxRingBytes = MAX_RING_BYTES) {
+    this.#port = port;
+    this.#maxRingBytes = maxRingBytes;
+    this.#attach(ring);
+  }
+
+  #attach(ring: SharedArrayBuffer): void {
     const capacity = ring.byteLength - RING_DATA_OFFSET;
     this.#header = new Int32Array(ring, 0, RING_DATA_OFFSET / 4);
     this.#i32 = new Int32Array(ring, RING_DATA_OFFSET, capacity / 4);
@@ -66,30 +74,49 @@ export class RingWriter {
     this.#capacity = capacity;
     this.#mask = capacity - 1;
     this.#maxRecord = capacity / 4;
-    this.#port = port;
     this.#tail = Atomics.load(this.#header, RING_TAIL) >>> 0;
     this.#head = Atomics.load(this.#header, RING_HEAD) >>> 0;
-    this.#written = Atomics.load(this.#header, RING_WRITTEN);
   }
 
   /**
-   * Publishes one value prepared by `prepare()`. Synchronous: once it returns, the value is in the
+   * Publishes one value prepared by `prepare()`. Synchronous: once it returns, the value is in a
    * ring or posted to the consumer's port, and survives this thread's death.
    */
   write(tag: number, payload: unknown): void {
     const need = this.#worstCaseSize(tag, payload);
-    if (need <= this.#maxRecord && this.#fits(need)) {
-      if (this.#spilling) {
-        // Tell the consumer to come back to the ring before anything new lands there.
-        this.#spilling = false;
-        this.#port.postMessage([1, SPILL_NONE, null] satisfies SpillMessage);
+    if (need <= this.#maxRecord) {
+      if (!this.#fits(need) && this.#capacity < this.#maxRingBytes) this.#grow();
+      if (this.#fits(need)) {
+        if (this.#spilling) {
+          // Tell the consumer to come back to the ring before anything new lands there.
+          this.#spilling = false;
+          this.#port.postMessage([1, SPILL_NONE, null] satisfies SpillMessage);
+        }
+        this.#writeRecord(tag, payload, need);
+        Atomics.store(this.#header, RING_TAIL, this.#tail | 0);
+        return;
       }
-      this.#writeRecord(tag, payload, need);
-      Atomics.store(this.#header, RING_TAIL, this.#tail | 0);
-      Atomics.store(this.#header, RING_WRITTEN, ++this.#written);
-      return;
     }
     this.#spill(tag, payload);
+  }
+
+  /** Moves to a ring twice as large; the consumer finishes the old one, then follows. */
+  #grow(): void {
+    const ring = new SharedArrayBuffer(RING_DATA_OFFSET + this.#capacity * 2);
+    this.#mark();
+    this.#port.postMessage([1, SPILL_SWITCH, ring] satisfies SpillMessage);
+    this.#spilling = false;
+    this.#attach(ring);
+  }
+
+  /** Publishes a SPILL marker (once): what follows comes from the port. */
+  #mark(): void {
+    if (this.#spilling) return;
+    // The reserve guarantees these 8 bytes are free (and contiguous: records are 8-aligned).
+    this.#i32[(this.#tail & this.#mask) >> 2] = TAG_SPILL;
+    this.#tail = (this.#tail + 8) >>> 0;
+    Atomics.store(this.#header, RING_TAIL, this.#tail | 0);
+    this.#spilling = true;
   }
 
   #worstCaseSize(tag: number, payload: unknown): number {
@@ -197,20 +224,11 @@ export class RingWriter {
   }
 
   #spill(tag: number, payload: unknown): void {
-    if (!this.#spilling) {
-      // The reserve guarantees these 8 bytes are free (and contiguous: records are 8-aligned).
-      this.#i32[(this.#tail & this.#mask) >> 2] = TAG_SPILL;
-      this.#tail = (this.#tail + 8) >>> 0;
-      Atomics.store(this.#header, RING_TAIL, this.#tail | 0);
-      this.#spilling = true;
-    }
+    this.#mark();
     // Come back to the ring after this value if a future SPILL marker would still fit.
     this.#head = Atomics.load(this.#header, RING_HEAD) >>> 0;
     const resume = this.#capacity - ((this.#tail - this.#head) >>> 0) >= RING_RESERVE ? 1 : 0;
     const kind = tag === TAG_JSON ? SPILL_JSON : tag === TAG_V8 ? SPILL_V8 : SPILL_RAW;
-    // Count the value before posting it: if this thread dies in between, the consumer trusts the
-    // port's 'close' event (which comes after every message posted) over this counter.
-    Atomics.store(this.#header, RING_WRITTEN, ++this.#written);
     this.#port.postMessage([resume, kind, payload] satisfies SpillMessage);
     if (resume === 1) this.#spilling = false;
   }

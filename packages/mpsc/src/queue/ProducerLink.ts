@@ -5,14 +5,16 @@ import type { FastBuffer } from '../shared/platform.js';
 import { fastBuffer } from '../shared/platform.js';
 import type { SpillMessage } from '../shared/protocol.js';
 import {
-  RING_BUSY,
   RING_DATA_OFFSET,
   RING_HEAD,
   RING_TAIL,
-  RING_WRITTEN,
+  SLOT_STATE,
+  slotWord,
   SPILL_JSON,
   SPILL_NONE,
+  SPILL_SWITCH,
   SPILL_V8,
+  STATE_COUNT_MASK,
   TAG_BYTES,
   TAG_F64,
   TAG_FALSE,
@@ -43,23 +45,31 @@ export class ProducerLink {
   /** The producer slot in the queue's control block. */
   readonly slot: number;
   readonly port: MessagePort;
-  readonly #header: Int32Array;
-  readonly #i32: Int32Array;
-  readonly #f64: Float64Array;
-  readonly #u8: Uint8Array;
-  readonly #buf: FastBuffer;
-  readonly #capacity: number;
-  readonly #mask: number;
+  readonly #control: Int32Array;
+  readonly #state: number;
+  #header!: Int32Array;
+  #i32!: Int32Array;
+  #f64!: Float64Array;
+  #u8!: Uint8Array;
+  #buf!: FastBuffer;
+  #capacity = 0;
+  #mask = 0;
   #head = 0;
   /** Values taken from this producer (ring and port). */
   #read = 0;
   /** After a SPILL marker: values come from the port until one says to resume. */
   #spilling = false;
 
-  constructor(slot: number, ring: SharedArrayBuffer, port: MessagePort) {
-    const capacity = ring.byteLength - RING_DATA_OFFSET;
+  constructor(control: Int32Array, slot: number, ring: SharedArrayBuffer, port: MessagePort) {
     this.slot = slot;
     this.port = port;
+    this.#control = control;
+    this.#state = slotWord(slot, SLOT_STATE);
+    this.#attach(ring);
+  }
+
+  #attach(ring: SharedArrayBuffer): void {
+    const capacity = ring.byteLength - RING_DATA_OFFSET;
     this.#header = new Int32Array(ring, 0, RING_DATA_OFFSET / 4);
     this.#i32 = new Int32Array(ring, RING_DATA_OFFSET, capacity / 4);
     this.#f64 = new Float64Array(ring, RING_DATA_OFFSET, capacity / 8);
@@ -67,6 +77,7 @@ export class ProducerLink {
     this.#buf = fastBuffer(ring, RING_DATA_OFFSET, capacity);
     this.#capacity = capacity;
     this.#mask = capacity - 1;
+    this.#head = Atomics.load(this.#header, RING_HEAD) >>> 0;
   }
 
   /** Values taken from this producer so far. */
@@ -74,17 +85,18 @@ export class ProducerLink {
     return this.#read;
   }
 
-  /** Values this producer has published but the consumer has not taken yet (an estimate while it runs). */
+  /** Values this producer has published that the consumer has not taken yet. */
   pending(): number {
-    const pending = Atomics.load(this.#header, RING_WRITTEN) - this.#read;
-    if (pending > 0) return pending;
-    // WRITTEN is stored just after the tail: a published record may not be counted yet.
-    return !this.#spilling && (Atomics.load(this.#header, RING_TAIL) >>> 0) !== this.#head ? 1 : 0;
+    const published = Atomics.load(this.#control, this.#state) >>> 1;
+    const pending = (published - this.#read) & STATE_COUNT_MASK;
+    // The count lags the ring by a moment, and a producer killed after posting a spilled value
+    // but before counting it leaves the count one short: never report a negative.
+    return pending > STATE_COUNT_MASK >>> 1 ? 0 : pending;
   }
 
   /** True while the producer is between its closed check and publishing. */
   busy(): boolean {
-    return Atomics.load(this.#header, RING_BUSY) !== 0;
+    return (Atomics.load(this.#control, this.#state) & 1) !== 0;
   }
 
   /**
@@ -181,7 +193,9 @@ export class ProducerLink {
       if (n === 0 && !this.#spilling) throw new ProtocolError(`Producer ${this.slot} spilled a value without a SPILL marker.`);
     }
     const [resume, kind, payload] = message;
-    if (kind !== SPILL_NONE) {
+    if (kind === SPILL_SWITCH) {
+      this.#attach(payload as SharedArrayBuffer);
+    } else if (kind !== SPILL_NONE) {
       out.push(kind === SPILL_JSON ? JSON.parse(payload as string) : kind === SPILL_V8 ? deserialize(payload as Uint8Array) : payload);
       this.#read++;
       moved++;

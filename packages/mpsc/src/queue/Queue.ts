@@ -513,7 +513,7 @@ export class Queue<T> {
     if (slot === 0) throw new TooManyProducersError(`Queue '${this.#name}' already has ${MAX_PRODUCERS} producers; close some first.`);
     const ring = new SharedArrayBuffer(RING_DATA_OFFSET + bufferSize);
     const { port1, port2 } = new MessageChannel();
-    const link = new ProducerLink(slot, ring, port1);
+    const link = new ProducerLink(shared.control, slot, ring, port1);
     port1.on('message', (message: SpillMessage) => this.#onSpill(link, message));
     port1.on('close', () => this.#onProducerGone(link));
     port1.unref();

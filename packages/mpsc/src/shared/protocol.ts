@@ -10,6 +10,8 @@ import type { MessagePort } from 'node:worker_threads';
  *   bounded-queue reservation word, the consumed counter, the closed flag, the wake-up words, and a
  *   table with one reservation counter per producer slot;
  * - one **ring** per producer: a single-producer single-consumer byte ring of 8-byte aligned records.
+ *   When it is full the producer moves to a ring twice as large, handing it over through its port
+ *   (a one-off `postMessage`); values too large for the ring go through the port themselves.
  *
  * @internal
  */
@@ -28,7 +30,7 @@ export interface ProducerDescriptor<T = unknown> {
   readonly slot: number;
   /** The queue's control block. */
   readonly control: SharedArrayBuffer;
-  /** This producer's ring. */
+  /** This producer's first ring. */
   readonly ring: SharedArrayBuffer;
   /** Spills values too large for the ring to the consumer, and tells each side when the other goes away. */
   readonly port: MessagePort;
@@ -60,7 +62,7 @@ export const CTL_SPACE = 48;
 export const CTL_DOORBELL = 64;
 /** 1 while the consumer is about to sleep on {@link CTL_DOORBELL}. */
 export const CTL_SLEEPING = 80;
-/** The first reservation counter; slot `s` is at `CTL_TABLE + s * CTL_TABLE_STRIDE`. */
+/** The table of slot rows (see the SLOT_ fields); slot `s` starts at `CTL_TABLE + s * CTL_TABLE_STRIDE`. */
 export const CTL_TABLE = 96;
 export const CTL_TABLE_STRIDE = 16;
 /** Producer slots are 1..MAX_PRODUCERS; slot 0 stands for the consumer thread itself. */
@@ -75,25 +77,34 @@ export const PARITY_SHIFT = 31;
 /** The largest `limit` a queue shared across threads supports (the reservation word's total is 21 bits). */
 export const MAX_SHARED_LIMIT = TOTAL_MASK;
 
+/** Fields of a slot's row in the table (one 64-byte line per producer slot). */
+/** Reservations made by the slot (bounded queues only). */
+export const SLOT_RESERVED = 0;
+/** 2 x (values published, mod 2^30) + 1 while the producer is between its closed check and publishing. */
+export const SLOT_STATE = 1;
+/** Set to 1 by the first `connect()`: a descriptor connects once. */
+export const SLOT_CONNECTED = 2;
+export const STATE_COUNT_MASK = 0x3fffffff;
+
+/** The Int32 index of `field` in `slot`'s row. */
+export function slotWord(slot: number, field: number): number {
+  return CTL_TABLE + slot * CTL_TABLE_STRIDE + field;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Ring (Int32 indices of its header; the data starts at RING_DATA_OFFSET bytes)
 // ---------------------------------------------------------------------------------------------
 
 /** Byte position after the last published record (producer-written, monotonic mod 2^32). */
 export const RING_TAIL = 0;
-/** Values published so far, through the ring or the port (producer-written). */
-export const RING_WRITTEN = 1;
-/** 1 while the producer is between its closed check and publishing (producer-written). */
-export const RING_BUSY = 2;
 /** Byte position of the next record to read (consumer-written). */
 export const RING_HEAD = 16;
-/** Set to 1 by the first `connect()`; a descriptor connects once. */
-export const RING_CONNECTED = 32;
-export const RING_DATA_OFFSET = 256;
+export const RING_DATA_OFFSET = 128;
 
-/** The default ring size in bytes. */
+/** The default initial ring size in bytes. */
 export const DEFAULT_RING_BYTES = 1 << 20;
 export const MIN_RING_BYTES = 1 << 12;
+/** A full ring is replaced by one twice as large, up to this size; beyond it values spill to the port. */
 export const MAX_RING_BYTES = 1 << 28;
 /** Always kept free so that a SPILL marker fits. */
 export const RING_RESERVE = 8;
@@ -121,4 +132,6 @@ export const SPILL_JSON = 1;
 export const SPILL_V8 = 2;
 /** Carries no value: only tells the consumer to go back to the ring. */
 export const SPILL_NONE = 3;
+/** Carries the producer's new, larger ring: the consumer continues there. */
+export const SPILL_SWITCH = 4;
 export type SpillMessage = [resume: 0 | 1, kind: number, payload: unknown];

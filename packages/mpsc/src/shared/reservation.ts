@@ -3,11 +3,13 @@ import {
   CTL_DOORBELL,
   CTL_RESERVED,
   CTL_SLEEPING,
-  CTL_TABLE,
-  CTL_TABLE_STRIDE,
   OWNER_MASK,
   OWNER_SHIFT,
   PARITY_SHIFT,
+  SLOT_CONNECTED,
+  SLOT_RESERVED,
+  SLOT_STATE,
+  slotWord,
   TOTAL_MASK,
 } from './protocol.js';
 
@@ -28,7 +30,7 @@ import {
  */
 
 function slotIndex(slot: number): number {
-  return CTL_TABLE + slot * CTL_TABLE_STRIDE;
+  return slotWord(slot, SLOT_RESERVED);
 }
 
 /** Records, in its slot's counter, the reservation the word `g` describes, if that is not done yet. */
@@ -80,9 +82,11 @@ export function retireSlot(control: Int32Array, slot: number): number {
   return Atomics.load(control, slotIndex(slot));
 }
 
-/** Resets a retired slot's counter for its next producer. */
+/** Resets a retired slot's row for its next producer. */
 export function resetSlot(control: Int32Array, slot: number): void {
-  Atomics.store(control, slotIndex(slot), 0);
+  Atomics.store(control, slotWord(slot, SLOT_RESERVED), 0);
+  Atomics.store(control, slotWord(slot, SLOT_STATE), 0);
+  Atomics.store(control, slotWord(slot, SLOT_CONNECTED), 0);
 }
 
 /** Called by producers after publishing: wakes the consumer if it is going to sleep. */

@@ -1,0 +1,217 @@
+/**
+ * Throughput and wake-up latency of @switchyard/mpsc against MessagePort.postMessage, measured in
+ * the same run. Run: `pnpm build && pnpm bench` (the worker side imports the built package).
+ *
+ * - Throughput: values/second from N producer threads (or the consumer's own thread) to one
+ *   consumer, end to end (encode, transport, decode), for small numbers, short strings and ~1 KB
+ *   JSON-like objects. Workers are started and the values built before the clock starts.
+ * - Latency: round trip main -> worker -> main with both sides idle (waiting in recv / on
+ *   'message') before each ping.
+ *
+ * Figures are medians over RUNS runs after one warm-up run; ratios compare the medians.
+ */
+import { once } from 'node:events';
+import type { MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import type { ProducerDescriptor } from '../src/index.js';
+import { connect, define, undefine } from '../src/index.js';
+// @ts-expect-error -- plain JS shared with the worker, no type declarations.
+import { makeValues } from './values.mjs';
+
+const RUNS = Number(process.env.RUNS ?? 5);
+const workerUrl = new URL('./worker.mjs', import.meta.url);
+type Kind = 'number' | 'string' | 'object';
+const TOTAL: Record<Kind, number> = { number: 300_000, string: 300_000, object: 30_000 };
+const make = makeValues as (kind: Kind, count: number, offset?: number) => unknown[];
+
+let sequence = 0;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+}
+
+/** Starts producer workers, waits until they are ready, opens the gate and returns the start time. */
+async function startProducers(mode: 'mpsc' | 'port', kind: Kind, producers: number, total: number, channel: (p: number) => [Record<string, unknown>, MessagePort[]]): Promise<{ exited: Promise<unknown>; open: () => number }> {
+  const start = new SharedArrayBuffer(4);
+  const per = total / producers;
+  const exits: Promise<unknown>[] = [];
+  for (let p = 0; p < producers; p++) {
+    const [data, transferList] = channel(p);
+    const worker = new Worker(workerUrl, { workerData: { mode, kind, count: per, offset: p * per, start, ...data }, transferList });
+    exits.push(once(worker, 'exit'));
+    await once(worker, 'message');
+  }
+  const gate = new Int32Array(start);
+  return {
+    exited: Promise.all(exits),
+    open: () => {
+      const t0 = performance.now();
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+      return t0;
+    },
+  };
+}
+
+async function mpscThreads(kind: Kind, producers: number): Promise<number> {
+  const total = TOTAL[kind];
+  const name = `bench-${++sequence}`;
+  const queue = define<unknown>(name);
+  const { exited, open } = await startProducers('mpsc', kind, producers, total, () => {
+    const descriptor = queue.producer();
+    return [{ descriptor }, [descriptor.port]];
+  });
+  const t0 = open();
+  let received = 0;
+  while (received < total) received += (await queue.recvMany(8192))!.length;
+  const elapsed = performance.now() - t0;
+  await exited;
+  undefine(name);
+  return (total / elapsed) * 1000;
+}
+
+async function portThreads(kind: Kind, producers: number): Promise<number> {
+  const total = TOTAL[kind];
+  let received = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  const ports: MessagePort[] = [];
+  const { exited, open } = await startProducers('port', kind, producers, total, () => {
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', () => {
+      if (++received === total) done();
+    });
+    ports.push(port1);
+    return [{ port: port2 }, [port2]];
+  });
+  const t0 = open();
+  await finished;
+  const elapsed = performance.now() - t0;
+  await exited;
+  for (const port of ports) port.close();
+  return (total / elapsed) * 1000;
+}
+
+async function mpscSameThread(kind: Kind): Promise<number> {
+  const total = TOTAL[kind];
+  const values = make(kind, total);
+  const name = `bench-${++sequence}`;
+  const queue = define<unknown>(name);
+  const t0 = performance.now();
+  const consumer = (async () => {
+    let received = 0;
+    while (received < total) received += (await queue.recvMany(8192))!.length;
+  })();
+  for (let i = 0; i < total; i++) await queue.send(values[i]);
+  await consumer;
+  const elapsed = performance.now() - t0;
+  undefine(name);
+  return (total / elapsed) * 1000;
+}
+
+async function portSameThread(kind: Kind): Promise<number> {
+  const total = TOTAL[kind];
+  const values = make(kind, total);
+  const { port1, port2 } = new MessageChannel();
+  let received = 0;
+  const finished = new Promise<void>((resolve) =>
+    port2.on('message', () => {
+      if (++received === total) resolve();
+    }),
+  );
+  const t0 = performance.now();
+  for (let i = 0; i < total; i++) port1.postMessage(values[i]);
+  await finished;
+  const elapsed = performance.now() - t0;
+  port1.close();
+  return (total / elapsed) * 1000;
+}
+
+const idle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+async function mpscLatency(rounds: number): Promise<number[]> {
+  const pong = define<number>('bench-pong');
+  const descriptor = pong.producer();
+  const worker = new Worker(workerUrl, { workerData: { mode: 'echo-mpsc', descriptor }, transferList: [descriptor.port] });
+  const exited = once(worker, 'exit');
+  const [pingDescriptor] = (await once(worker, 'message')) as [ProducerDescriptor<number>];
+  const ping = connect(pingDescriptor);
+  const samples: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    await idle();
+    const t0 = performance.now();
+    await ping.send(i);
+    await pong.recv();
+    samples.push((performance.now() - t0) * 1000);
+  }
+  await ping.send(-1);
+  await exited;
+  ping.close();
+  undefine('bench-pong');
+  return samples;
+}
+
+async function portLatency(rounds: number): Promise<number[]> {
+  const { port1, port2 } = new MessageChannel();
+  const worker = new Worker(workerUrl, { workerData: { mode: 'echo-port', port: port2 }, transferList: [port2] });
+  const exited = once(worker, 'exit');
+  const samples: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    await idle();
+    const t0 = performance.now();
+    port1.postMessage(i);
+    await once(port1, 'message');
+    samples.push((performance.now() - t0) * 1000);
+  }
+  port1.postMessage(-1);
+  await exited;
+  port1.close();
+  return samples;
+}
+
+async function measure(run: () => Promise<number>): Promise<number> {
+  await run(); // warm-up
+  const results: number[] = [];
+  for (let i = 0; i < RUNS; i++) results.push(await run());
+  return median(results);
+}
+
+const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`);
+
+console.log(`@switchyard/mpsc vs MessagePort.postMessage — medians of ${RUNS} runs after a warm-up (values/s, end to end)\n`);
+console.log('| values | producers | mpsc | postMessage | ratio |');
+console.log('|---|---|---|---|---|');
+const only = process.env.ONLY;
+for (const kind of ['number', 'string', 'object'] as const) {
+  if (only !== undefined && only !== kind) continue;
+  for (const producers of [0, 1, 2, 4]) {
+    const mpsc = await measure(() => (producers === 0 ? mpscSameThread(kind) : mpscThreads(kind, producers)));
+    const port = await measure(() => (producers === 0 ? portSameThread(kind) : portThreads(kind, producers)));
+    const label = kind === 'object' ? '~1 KB objects' : kind === 'string' ? 'short strings' : 'numbers';
+    console.log(`| ${label} | ${producers === 0 ? 'same thread' : `${producers} thread${producers > 1 ? 's' : ''}`} | ${fmt(mpsc)} | ${fmt(port)} | ${(mpsc / port).toFixed(1)}x |`);
+  }
+}
+
+if (only === undefined || only === 'latency') {
+  const rounds = 2000;
+  const warm = 200;
+  const mpsc: number[] = [];
+  const port: number[] = [];
+  // Interleave blocks so both see the same machine load.
+  for (let block = 0; block < RUNS; block++) {
+    mpsc.push(...(await mpscLatency(rounds / RUNS + warm)).slice(warm));
+    port.push(...(await portLatency(rounds / RUNS + warm)).slice(warm));
+  }
+  console.log('\nIdle wake-up latency, round trip main -> worker -> main (µs)\n');
+  console.log('| | p50 | p99 |');
+  console.log('|---|---|---|');
+  console.log(`| mpsc | ${percentile(mpsc, 0.5).toFixed(1)} | ${percentile(mpsc, 0.99).toFixed(1)} |`);
+  console.log(`| postMessage | ${percentile(port, 0.5).toFixed(1)} | ${percentile(port, 0.99).toFixed(1)} |`);
+  console.log(`| ratio (mpsc / postMessage) | ${(percentile(mpsc, 0.5) / percentile(port, 0.5)).toFixed(2)} | ${(percentile(mpsc, 0.99) / percentile(port, 0.99)).toFixed(2)} |`);
+}
