@@ -1,4 +1,5 @@
-import type { LocalWorker, WorkerLike, WorkerPool } from '@switchyard/core';
+import type { LocalWorker, Pool, WorkerLike, WorkerPool } from '@switchyard/core';
+import type { ThreadWorker } from '@switchyard/pool-thread';
 import type { JobPoolStats, StatusJob, WatchTarget, WorkerConstructor, WorkerRun, WorkerSource, WorkerValue } from '../src/index.js';
 import { createStatusBoard, runWorkers, wrapWithStatus } from '../src/index.js';
 import { describe, expectTypeOf, it } from 'vitest';
@@ -65,6 +66,8 @@ describe('wrapWithStatus types', () => {
 describe('watch targets', () => {
   it('accepts core WorkerPools, WorkerLikes and job pools', () => {
     expectTypeOf<WorkerPool<LocalWorker>>().toMatchTypeOf<WatchTarget>();
+    expectTypeOf<WorkerPool<ThreadWorker>>().toMatchTypeOf<WatchTarget>();
+    expectTypeOf<Pool>().toMatchTypeOf<WatchTarget>();
     expectTypeOf<LocalWorker>().toMatchTypeOf<WatchTarget>();
     expectTypeOf<WorkerLike>().toMatchTypeOf<WatchTarget>();
     expectTypeOf<{ stats(): JobPoolStats }>().toMatchTypeOf<WatchTarget>();
