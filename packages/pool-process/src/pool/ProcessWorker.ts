@@ -89,12 +89,12 @@ export interface ProcessWorkerOptions {
    * It calls `runWorkerProcess(definition)`. Give `entry` or `module` when `spawn` is true.
    * @default undefined
    */
-  entry?: string;
+  entry?: string | undefined;
   /**
    * A module exporting a `defineWorker()` definition; the package's generic loader runs it.
    * @default undefined
    */
-  module?: string;
+  module?: string | undefined;
   /**
    * Whether the pool starts the process. `false` waits for a worker started elsewhere (another
    * host, a container) to connect with `hub.tokenFor(id)`.

@@ -409,6 +409,7 @@ class WorkerProcessEngine implements WorkerProcess {
   #onWelcome(connection: Connection, welcome: Welcome): void {
     if (welcome.workerId !== this.workerId) {
       connection.protocolError(`WELCOME names worker ${welcome.workerId}, but this is worker ${this.workerId}`);
+      connection.flush(true);
       connection.close(1008, 'worker id mismatch');
       return;
     }
@@ -533,7 +534,7 @@ class WorkerProcessEngine implements WorkerProcess {
   #kv(key: string, op: number, name: unknown, value: unknown): Promise<any> {
     if (typeof name !== 'string') return Promise.reject(new InvalidArgumentError(`Expected a string key, got ${typeof name}.`));
     const connection = this.#connection;
-    if (connection === undefined || this.#welcome === undefined || this.#state !== 'running') return Promise.reject(new HubDisconnectedError());
+    if (connection === undefined || this.#welcome === undefined || this.#state === 'stopped') return Promise.reject(new HubDisconnectedError());
     if (op === KV_SET) {
       try {
         assertCloneable(value, 'The kv value');
