@@ -14,18 +14,28 @@ export function osThreads(): number {
 const WATCHED = new Set(['WORKER', 'MESSAGEPORT', 'Timeout', 'Immediate', 'FILEHANDLE', 'TCPWRAP', 'PIPEWRAP']);
 
 /**
- * Records the watched resources created from now on; `alive()` lists those not destroyed yet
- * (a `why-is-node-running`-style leak check).
+ * Records the watched resources created from now on (a `why-is-node-running`-style leak check).
+ * `leftovers()` stops recording new ones and lists those not destroyed.
  */
-export function watchResources(): { alive(): string[]; stop(): void } {
+export function watchResources(): { leftovers(): Promise<string[]>; stop(): void } {
   const live = new Map<number, string>();
+  let recording = true;
   const hook = createHook({
     init(id, type) {
-      if (WATCHED.has(type)) live.set(id, type);
+      if (recording && WATCHED.has(type)) live.set(id, type);
     },
     destroy(id) {
       live.delete(id);
     },
   }).enable();
-  return { alive: () => [...live.values()], stop: () => hook.disable() };
+  return {
+    async leftovers() {
+      recording = false;
+      // Node destroys a Worker's native handle and its ports a turn or two after `exit`: wait for
+      // those destroy hooks (bounded in turns, not time); a real leak never gets them.
+      for (let turn = 0; turn < 100 && live.size > 0; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+      return [...live.values()];
+    },
+    stop: () => hook.disable(),
+  };
 }

@@ -163,6 +163,8 @@ interface Session {
   /** Settles when the init task has answered or the session died. */
   readonly started: Promise<void>;
   markStarted: () => void;
+  /** Settles when the thread has exited. */
+  exited: Promise<void>;
 }
 
 type Lifecycle = 'open' | 'closing' | 'closed' | 'killed' | 'unavailable';
@@ -218,6 +220,7 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   #resolveReady!: () => void;
   #rejectReady!: (error: unknown) => void;
   #everReady = false;
+  #startError: unknown;
   #lifecycle: Lifecycle = 'open';
   #session: Session | undefined;
   #sessionIds = 0;
@@ -399,17 +402,17 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     if (this.#lifecycle === 'closed') return Promise.resolve();
     this.#lifecycle = 'killed';
     const error = new WorkerKilledError(`Worker ${this.id} was killed.`, { cause: reason });
-    this.#rejectReady(error);
     if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
     this.#restartTimer = undefined;
     const session = this.#session;
     const live = session !== undefined && session.state !== 'dead';
     // From now on whatever the thread still answers is ignored.
     if (live) session.state = 'dead';
-    this.#killing = this.#piscina.destroy().then(() => {
+    this.#killing = this.#threadGone(session).then(() => {
       // Events are rejected once the thread is gone, so a rejected event can no longer run.
       if (live) this.#bury(session, error);
       this.#failQueued(error);
+      this.#rejectReady(this.#startError ?? error);
     });
     return this.#killing;
   }
@@ -448,8 +451,8 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     if (this.#wasKilled()) return;
     this.#lifecycle = 'closed';
     this.#endSession(new WorkerKilledError(`Worker ${this.id} was closed.`));
+    await this.#threadGone(session);
     this.#rejectReady(new WorkerKilledError(`Worker ${this.id} was closed before it started.`));
-    await this.#piscina.destroy();
   }
 
   /** Read through a method: the compiler cannot see that kill() may run while close() awaits. */
@@ -694,6 +697,7 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       stats: [0, 0, 0],
       started,
       markStarted,
+      exited: Promise.resolve(),
     };
     this.#session = session;
     port1.on('message', (message: ThreadMessage) => this.#onPortMessage(session, message));
@@ -703,10 +707,13 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     // maxThreads is 1 and the previous thread was removed, so this is the thread just spawned.
     const thread = this.#piscina.threads.at(-1);
     session.thread = thread;
+    let markExited!: () => void;
+    if (thread !== undefined) session.exited = new Promise<void>((resolve) => (markExited = resolve));
     thread?.on('error', (error: unknown) => {
       if (session.cause === undefined) session.cause = error;
     });
     thread?.once('exit', (code: number) => {
+      markExited();
       if (session.state === 'dead') return;
       this.#lost(session, session.cause ?? new ThreadExitError(`Worker ${this.id}'s thread exited with code ${code} while it was expected to run.`, { exitCode: code }));
     });
@@ -723,7 +730,8 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       const error = deserializeError(result.error);
       if (!this.#everReady) {
         // The module cannot be loaded at all: a configuration error, not a crash to retry.
-        this.#rejectReady(error);
+        // `ready` rejects with it once the thread is gone.
+        this.#startError = error;
         void this.kill(error);
         return;
       }
@@ -772,8 +780,7 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   #lost(session: Session, cause: unknown): void {
     const uptime = session.state === 'ready' ? performance.now() - session.readyAt : 0;
     this.#bury(session, new WorkerCrashedError(`Worker ${this.id}'s thread crashed while the event was in flight; it may or may not have run. Retry if the handler is idempotent.`, { cause }));
-    // Make sure the thread is gone and piscina has no worker left before another one starts.
-    const gone = this.#piscina.threads.length > 0 ? this.#piscina.destroy() : Promise.resolve();
+    const gone = this.#threadGone(session);
     if (this.#lifecycle !== 'open' && !(this.#lifecycle === 'closing' && this.#queued > 0)) {
       const info: ThreadCrashInfo = { workerId: this.id, cause, failures: this.#failures, restartInMs: undefined };
       this.emit('crash', info);
@@ -793,7 +800,7 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     const info: ThreadCrashInfo = { workerId: this.id, cause, failures: this.#failures, restartInMs: delay };
     this.emit('crash', info);
     if (delay === undefined) {
-      this.#giveUp(giveUpCause);
+      this.#giveUp(giveUpCause, gone);
       return;
     }
     this.#restarts++;
@@ -806,12 +813,22 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     this.#restartTimer = timer;
   }
 
-  #giveUp(cause: unknown): void {
+  /** Refuses new events at once; fails the held ones and emits `fatal` once the thread is gone. */
+  #giveUp(cause: unknown, gone: Promise<void>): void {
     this.#lifecycle = 'unavailable';
     const error = new WorkerUnavailableError(`Worker ${this.id} failed ${this.#failures} times in a row and will not be restarted.`, { cause });
-    this.#rejectReady(error);
-    this.#failQueued(error);
-    this.emit('fatal', { workerId: this.id, cause });
+    void gone.then(() => {
+      if (this.#wasKilled()) return;
+      this.#failQueued(error);
+      this.#rejectReady(error);
+      this.emit('fatal', { workerId: this.id, cause });
+    });
+  }
+
+  /** Makes sure the thread of `session` has exited and piscina holds no thread. */
+  #threadGone(session: Session | undefined): Promise<void> {
+    const destroyed = this.#piscina.threads.length > 0 ? this.#piscina.destroy() : undefined;
+    return Promise.all([destroyed, session?.exited]).then(() => undefined);
   }
 
   // ---------------------------------------------------------------------------------------------
