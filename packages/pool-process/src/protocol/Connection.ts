@@ -63,7 +63,6 @@ export class Connection {
   #queue: unknown[] = [];
   #scheduled = false;
   #waitingDrain = false;
-  #pendingBytes = 0;
   #protocolErrors = 0;
   #closed = false;
   #closeCause: Error | undefined;
@@ -95,14 +94,12 @@ export class Connection {
     return !this.#closed && this.#ws.readyState === 1;
   }
 
-  /** True while the socket holds more than `highWaterMark` bytes not yet handed to the OS. */
+  /**
+   * True while the WebSocket's `bufferedAmount` (bytes queued and not yet handed to the OS) is at
+   * least `highWaterMark`: no frame is written until it falls to half of that.
+   */
   get congested(): boolean {
-    return this.#pendingBytes >= this.#options.highWaterMark;
-  }
-
-  /** Bytes handed to the WebSocket and not yet written to the OS. */
-  get pendingBytes(): number {
-    return this.#pendingBytes;
+    return this.#ws.bufferedAmount >= this.#options.highWaterMark;
   }
 
   /** Adds a message to the next frame. */
@@ -144,9 +141,7 @@ export class Connection {
       this.#split(messages, undefined, frame.length);
       return;
     }
-    const length = frame.length;
-    this.#pendingBytes += length;
-    this.#ws.send(frame, { binary: true }, () => this.#written(length));
+    this.#ws.send(frame, { binary: true }, this.#written);
   }
 
   /** Reports a malformed frame or message: logs it and answers the peer with a protocol error. */
@@ -221,14 +216,14 @@ export class Connection {
     this.send(messages.slice(half));
   }
 
-  #written(length: number): void {
-    this.#pendingBytes -= length;
-    if (this.#waitingDrain && this.#pendingBytes <= this.#lowWaterMark) {
+  /** Called by ws once a frame was handed to the OS. */
+  readonly #written = (): void => {
+    if (this.#waitingDrain && this.#ws.bufferedAmount <= this.#lowWaterMark) {
       this.#waitingDrain = false;
       this.schedule();
       this.handlers.drain?.();
     }
-  }
+  };
 
   #receive(data: unknown, isBinary: boolean): void {
     if (this.#closed) return;
