@@ -52,14 +52,18 @@ export function onWorker(index: number) {
     if ((context.kind as string) !== 'method' || context.static) {
       throw new InvalidArgumentError(`Expected @onWorker(${index}) to decorate an instance method, got ${context.static ? 'a static ' : 'a '}${context.kind as string} (${name}).`);
     }
+    // Each instance gets the method bound to it once, at construction, instead of a closure per call.
+    const bound = new WeakMap<This, OnWorkerMethod<This, A, R>>();
     context.addInitializer(function (this: This) {
       if (!(this instanceof Node)) {
         throw new InvalidArgumentError(`@onWorker(${index}) decorates ${name}() of a class that does not extend Node; extend Node to give it workers.`);
       }
+      bound.set(this, method.bind(this) as OnWorkerMethod<This, A, R>);
     });
     const onWorkerMethod = function (this: This, ...args: A): Promise<R> {
       try {
-        return this.worker(index).enqueue((...callArgs: A) => method.apply(this, callArgs), ...args) as Promise<R>;
+        const run = bound.get(this) ?? (method.bind(this) as OnWorkerMethod<This, A, R>);
+        return this.worker(index).enqueue(run, ...args) as Promise<R>;
       } catch (error) {
         return Promise.reject(error);
       }

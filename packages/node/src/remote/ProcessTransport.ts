@@ -61,11 +61,6 @@ export class ProcessTransport implements NodeTransport {
       this.#updateRef();
       pending.resolve(message.response);
     });
-    // 'error': the process could not be spawned or killed, or a message could not be sent.
-    this.#child.on('error', (error) => {
-      this.#lastError = error;
-      if (this.#child.pid === undefined) onExit(null, null);
-    });
     const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
       if (this.#exitedFlag) return;
       this.#exitedFlag = true;
@@ -80,6 +75,11 @@ export class ProcessTransport implements NodeTransport {
       for (const request of pending) request.reject(error);
       markExited();
     };
+    // 'error': the process could not be spawned or killed, or a message could not be sent.
+    this.#child.on('error', (error) => {
+      this.#lastError = error;
+      if (this.#child.pid === undefined) onExit(null, null);
+    });
     this.#child.once('exit', onExit);
     this.#child.unref();
     this.#updateRef();
