@@ -4,7 +4,7 @@ import { RingWriter } from '../../src/producer/RingWriter.js';
 import { Deque } from '../../src/queue/Deque.js';
 import { ProducerLink } from '../../src/queue/ProducerLink.js';
 import type { SpillMessage } from '../../src/shared/protocol.js';
-import { CONTROL_BYTES, RING_DATA_OFFSET, SLOT_STATE, slotWord, SPILL_SWITCH } from '../../src/shared/protocol.js';
+import { CONTROL_BYTES, CTL_DOORBELL, RING_DATA_OFFSET, SPILL_SWITCH } from '../../src/shared/protocol.js';
 import { prepare, preparedPayload } from '../../src/shared/values.js';
 
 const channels: MessageChannel[] = [];
@@ -21,9 +21,9 @@ function pair(bytes: number, maxBytes = bytes * 16) {
   const control = new Int32Array(new SharedArrayBuffer(CONTROL_BYTES));
   const channel = new MessageChannel();
   channels.push(channel);
-  const writer = new RingWriter(ring, channel.port2, maxBytes);
+  const writer = new RingWriter(control, 1, ring, channel.port2, maxBytes);
   const link = new ProducerLink(control, 1, ring, channel.port1);
-  let published = 0;
+
   const out = new Deque<unknown>();
   const spills: SpillMessage[] = [];
   let onSpill: (() => void) | undefined;
@@ -32,10 +32,8 @@ function pair(bytes: number, maxBytes = bytes * 16) {
     link.takeSpill(message, out);
     onSpill?.();
   });
-  // What Producer does around each write: count the value in the slot's state word.
   const send = (value: unknown): void => {
-    writer.write(prepare(value), preparedPayload);
-    Atomics.store(control, slotWord(1, SLOT_STATE), ++published << 1);
+    expect(writer.write(prepare(value), preparedPayload)).toBe(true);
   };
   /** Pumps the ring and waits for port messages until `count` values came out. */
   const receive = async (count: number): Promise<unknown[]> => {
@@ -47,7 +45,7 @@ function pair(bytes: number, maxBytes = bytes * 16) {
     }
     return got;
   };
-  return { writer, link, send, receive, spills };
+  return { writer, link, send, receive, spills, control };
 }
 
 describe('ring encoding', () => {
@@ -151,13 +149,37 @@ describe('ring encoding', () => {
     expect(Buffer.compare(got, huge)).toBe(0);
   });
 
-  it('gives what is left after the producer is gone', async () => {
+  it('gives what is left after the producer is gone', () => {
     const { send, link } = pair(4096);
     for (let i = 0; i < 10; i++) send(i);
     const out = new Deque<unknown>();
-    expect(link.pending()).toBe(10);
+    expect(link.drained()).toBe(false);
     expect(link.drainRemains(out)).toBe(10);
-    expect(link.pending()).toBe(0);
+    expect(link.drained()).toBe(true);
     expect(out.length).toBe(10);
+  });
+
+  it('refuses to publish once the consumer flags the ring closed, on the ring and on the port', async () => {
+    const { writer, link, receive } = pair(4096);
+    expect(writer.write(prepare(1), preparedPayload)).toBe(true);
+    link.close();
+    expect(writer.write(prepare(2), preparedPayload)).toBe(false);
+    expect(writer.write(prepare('x'.repeat(5000)), preparedPayload)).toBe(false);
+    expect(await receive(1)).toEqual([1]);
+    expect(link.drained()).toBe(true);
+  });
+
+  it('rings the doorbell once when the consumer flagged that it sleeps', () => {
+    const { writer, link, control } = pair(4096);
+    link.sleep(true);
+    expect(Atomics.load(control, CTL_DOORBELL)).toBe(0);
+    expect(writer.write(prepare(1), preparedPayload)).toBe(true);
+    expect(Atomics.load(control, CTL_DOORBELL)).toBe(1);
+    expect(writer.write(prepare(2), preparedPayload)).toBe(true);
+    expect(Atomics.load(control, CTL_DOORBELL)).toBe(1);
+    link.sleep(false);
+    link.sleep(true);
+    expect(writer.write(prepare(3), preparedPayload)).toBe(true);
+    expect(Atomics.load(control, CTL_DOORBELL)).toBe(2);
   });
 });

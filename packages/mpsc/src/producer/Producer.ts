@@ -13,12 +13,10 @@ import {
   PROTOCOL_VERSION,
   RING_DATA_OFFSET,
   SLOT_CONNECTED,
-  SLOT_STATE,
   slotWord,
-  STATE_COUNT_MASK,
 } from '../shared/protocol.js';
 import { waitAsync } from '../shared/platform.js';
-import { tryReserve, wakeConsumer } from '../shared/reservation.js';
+import { tryReserve } from '../shared/reservation.js';
 import { prepare, preparedPayload } from '../shared/values.js';
 import { RingWriter } from './RingWriter.js';
 
@@ -82,15 +80,11 @@ export class Producer<T> {
   readonly #limit: number;
   readonly #slot: number;
   readonly #control: Int32Array;
-  /** This slot's SLOT_STATE word. */
-  readonly #state: number;
   readonly #writer: RingWriter;
   readonly #port: MessagePort;
   readonly #waiters = new WaitList<PendingSend>();
   /** This slot's reservation counter, mirrored (its real home is the control block). */
   #reserved = 0;
-  /** Values published (mod 2^30), mirrored in SLOT_STATE. */
-  #published = 0;
   /** close() was called on this handle. */
   #detached = false;
   /** The consumer's end went away (queue gone or its thread exited). */
@@ -104,9 +98,8 @@ export class Producer<T> {
     this.#limit = descriptor.limit;
     this.#slot = descriptor.slot;
     this.#control = new Int32Array(descriptor.control);
-    this.#state = slotWord(descriptor.slot, SLOT_STATE);
     this.#port = descriptor.port;
-    this.#writer = new RingWriter(descriptor.ring, descriptor.port);
+    this.#writer = new RingWriter(this.#control, descriptor.slot, descriptor.ring, descriptor.port);
     this.#port.on('close', () => {
       this.#orphaned = true;
       this.#rejectWaiters('The consumer side of queue is gone (the queue was closed and drained, or its thread exited).');
@@ -209,27 +202,18 @@ export class Producer<T> {
   }
 
   /**
-   * One try: announce we are busy (so that a consumer closing the queue waits for us), check the
-   * closed flag, take a place if bounded, publish, and wake the consumer if it sleeps.
+   * One try: take a place if bounded, then publish (which fails if the queue is closed, and wakes
+   * the consumer if it sleeps). A place taken just before the queue closed is not given back: a
+   * closed queue takes no more values anyway.
    */
   #attempt(tag: number, payload: unknown): number {
-    const control = this.#control;
-    const published = this.#published;
-    Atomics.store(control, this.#state, (published << 1) | 1);
-    let result = OK;
-    try {
-      if (Atomics.load(control, CTL_CLOSED) !== 0) result = CLOSED;
-      else if (this.#limit !== 0 && !tryReserve(control, this.#slot, this.#limit, this.#reserved)) result = FULL;
-      else {
-        if (this.#limit !== 0) this.#reserved++;
-        this.#writer.write(tag, payload);
-        this.#published = (published + 1) & STATE_COUNT_MASK;
-      }
-    } finally {
-      Atomics.store(control, this.#state, this.#published << 1);
+    if (this.#limit !== 0) {
+      const control = this.#control;
+      if (Atomics.load(control, CTL_CLOSED) !== 0) return CLOSED;
+      if (!tryReserve(control, this.#slot, this.#limit, this.#reserved)) return FULL;
+      this.#reserved++;
     }
-    wakeConsumer(control);
-    return result;
+    return this.#writer.write(tag, payload) ? OK : CLOSED;
   }
 
   /** Serves waiting sends in order while there is room; otherwise waits for the consumer to make some. */

@@ -3,11 +3,16 @@ import type { FastBuffer } from '../shared/platform.js';
 import { fastBuffer, isWellFormed } from '../shared/platform.js';
 import type { SpillMessage } from '../shared/protocol.js';
 import {
+  CTL_CLOSED,
+  CTL_DOORBELL,
   MAX_RING_BYTES,
+  RING_ACK,
   RING_DATA_OFFSET,
   RING_HEAD,
   RING_RESERVE,
   RING_TAIL,
+  SLOT_SPILLED,
+  slotWord,
   SPILL_JSON,
   SPILL_NONE,
   SPILL_RAW,
@@ -24,6 +29,9 @@ import {
   TAG_STR_UTF8,
   TAG_STRING,
   TAG_V8,
+  TAIL_CLOSED,
+  TAIL_FLAGS,
+  TAIL_SLEEPING,
 } from '../shared/protocol.js';
 
 /** Strings up to this length are written by a JS loop (latin1, or UTF-16 when they need it). */
@@ -34,14 +42,23 @@ function align8(n: number): number {
 }
 
 /**
- * The producer's end of its ring: writes one record per value. When the ring is full it moves to
- * a ring twice as large (up to MAX_RING_BYTES), and values larger than a quarter of the ring (or
- * arriving while the largest ring is full) are spilled to the port; either way a SPILL marker in
- * the old ring tells the consumer where the port takes over, so this producer's order is kept.
+ * The producer's end of its ring: writes one record per value and publishes it with a single
+ * compare-and-swap of the ring's tail, which also tells it whether the queue was closed (the
+ * consumer sets a flag in the tail) and whether the consumer sleeps (another flag; then it rings
+ * the doorbell).
+ *
+ * When the ring is full it moves to a ring twice as large (up to `maxRingBytes`), and values
+ * larger than a quarter of the ring (or arriving while the largest ring is full) are spilled to
+ * the port; either way a SPILL marker in the old ring tells the consumer where the port takes
+ * over, so this producer's order is kept.
  *
  * @internal
  */
 export class RingWriter {
+  readonly #control: Int32Array;
+  readonly #spilled: number;
+  readonly #port: MessagePort;
+  readonly #maxRingBytes: number;
   #header!: Int32Array;
   #i32!: Int32Array;
   #f64!: Float64Array;
@@ -51,13 +68,18 @@ export class RingWriter {
   #capacity = 0;
   #mask = 0;
   #maxRecord = 0;
+  /** The published tail (without flags). */
   #tail = 0;
+  /** Where the record being written ends; published by #publish(). */
+  #next = 0;
   #head = 0;
-  readonly #port: MessagePort;
-  readonly #maxRingBytes: number;
   #spilling = false;
+  /** On a ring handed over by a switch, until the consumer has seen it: it cannot flag it closed yet. */
+  #unacknowledged = false;
 
-  constructor(ring: SharedArrayBuffer, port: MessagePort, maxRingBytes = MAX_RING_BYTES) {
+  constructor(control: Int32Array, slot: number, ring: SharedArrayBuffer, port: MessagePort, maxRingBytes = MAX_RING_BYTES) {
+    this.#control = control;
+    this.#spilled = slotWord(slot, SLOT_SPILLED);
     this.#port = port;
     this.#maxRingBytes = maxRingBytes;
     this.#attach(ring);
@@ -74,49 +96,92 @@ export class RingWriter {
     this.#capacity = capacity;
     this.#mask = capacity - 1;
     this.#maxRecord = capacity / 4;
-    this.#tail = Atomics.load(this.#header, RING_TAIL) >>> 0;
+    this.#tail = (Atomics.load(this.#header, RING_TAIL) & ~TAIL_FLAGS) >>> 0;
     this.#head = Atomics.load(this.#header, RING_HEAD) >>> 0;
   }
 
   /**
-   * Publishes one value prepared by `prepare()`. Synchronous: once it returns, the value is in a
-   * ring or posted to the consumer's port, and survives this thread's death.
+   * Publishes one value prepared by `prepare()`; returns false, publishing nothing, when the queue
+   * is closed. Synchronous: once it returns true, the value is in a ring or posted to the
+   * consumer's port, and survives this thread's death.
    */
-  write(tag: number, payload: unknown): void {
+  write(tag: number, payload: unknown): boolean {
+    if (this.#unacknowledged && !this.#openOnNewRing()) return false;
     const need = this.#worstCaseSize(tag, payload);
     if (need <= this.#maxRecord) {
-      if (!this.#fits(need) && this.#capacity < this.#maxRingBytes) this.#grow();
+      if (!this.#fits(need) && this.#capacity < this.#maxRingBytes && !this.#grow()) return false;
       if (this.#fits(need)) {
+        this.#writeRecord(tag, payload, need);
+        if (!this.#publish()) return false;
         if (this.#spilling) {
-          // Tell the consumer to come back to the ring before anything new lands there.
+          // The consumer reads the port until told to come back to the ring (where this record waits).
           this.#spilling = false;
           this.#port.postMessage([1, SPILL_NONE, null] satisfies SpillMessage);
         }
-        this.#writeRecord(tag, payload, need);
-        Atomics.store(this.#header, RING_TAIL, this.#tail | 0);
-        return;
+        return true;
       }
     }
-    this.#spill(tag, payload);
+    return this.#spill(tag, payload);
+  }
+
+  /**
+   * On a ring handed over by a switch that the consumer has not taken up yet, the closed flag
+   * cannot be in its tail: check the queue's own flag. Returns false when closed.
+   */
+  #openOnNewRing(): boolean {
+    if (Atomics.load(this.#header, RING_ACK) !== 0) {
+      this.#unacknowledged = false;
+      return true;
+    }
+    return Atomics.load(this.#control, CTL_CLOSED) === 0;
+  }
+
+  /** Makes the bytes up to #next visible; false (nothing published) when the queue is closed. */
+  #publish(): boolean {
+    const header = this.#header;
+    const next = this.#next | 0;
+    let expected = this.#tail | 0;
+    for (;;) {
+      const found = Atomics.compareExchange(header, RING_TAIL, expected, next);
+      if (found === expected) break;
+      if ((found & TAIL_CLOSED) !== 0) return false;
+      // The consumer flagged that it sleeps: publish without the flag, then wake it.
+      expected = found;
+    }
+    this.#tail = this.#next;
+    if ((expected & TAIL_SLEEPING) !== 0) {
+      Atomics.add(this.#control, CTL_DOORBELL, 1);
+      Atomics.notify(this.#control, CTL_DOORBELL, 1);
+    }
+    return true;
   }
 
   /** Moves to a ring twice as large; the consumer finishes the old one, then follows. */
-  #grow(): void {
+  #grow(): boolean {
+    const control = this.#control;
+    // Counted before the marker: a closing consumer that reads the marker must wait for the switch.
+    Atomics.add(control, this.#spilled, 1);
+    if (!this.#mark()) {
+      Atomics.sub(control, this.#spilled, 1);
+      return false;
+    }
     const ring = new SharedArrayBuffer(RING_DATA_OFFSET + this.#capacity * 2);
-    this.#mark();
     this.#port.postMessage([1, SPILL_SWITCH, ring] satisfies SpillMessage);
     this.#spilling = false;
+    this.#unacknowledged = true;
     this.#attach(ring);
+    return true;
   }
 
-  /** Publishes a SPILL marker (once): what follows comes from the port. */
-  #mark(): void {
-    if (this.#spilling) return;
+  /** Publishes a SPILL marker (once): what follows comes from the port. False when closed. */
+  #mark(): boolean {
+    if (this.#spilling) return true;
     // The reserve guarantees these 8 bytes are free (and contiguous: records are 8-aligned).
     this.#i32[(this.#tail & this.#mask) >> 2] = TAG_SPILL;
-    this.#tail = (this.#tail + 8) >>> 0;
-    Atomics.store(this.#header, RING_TAIL, this.#tail | 0);
+    this.#next = (this.#tail + 8) >>> 0;
+    if (!this.#publish()) return false;
     this.#spilling = true;
+    return true;
   }
 
   #worstCaseSize(tag: number, payload: unknown): number {
@@ -148,11 +213,13 @@ export class RingWriter {
     return total <= this.#capacity - ((this.#tail - this.#head) >>> 0);
   }
 
+  /** Writes the record after the published tail and sets #next to its end (nothing is published). */
   #writeRecord(tag: number, payload: unknown, need: number): void {
-    let index = this.#tail & this.#mask;
+    let next = this.#tail;
+    let index = next & this.#mask;
     if (need > this.#capacity - index) {
       this.#i32[index >> 2] = TAG_PAD;
-      this.#tail = (this.#tail + this.#capacity - index) >>> 0;
+      next = (next + this.#capacity - index) >>> 0;
       index = 0;
     }
     const i32 = this.#i32;
@@ -188,7 +255,7 @@ export class RingWriter {
         // TAG_TRUE, TAG_FALSE, TAG_NULL: the tag is the value.
         i32[index >> 2] = tag;
     }
-    this.#tail = (this.#tail + size) >>> 0;
+    this.#next = (next + size) >>> 0;
   }
 
   #writeString(s: string, index: number): number {
@@ -204,7 +271,7 @@ export class RingWriter {
       }
       if (i === length) {
         this.#i32[index >> 2] = TAG_STR_LATIN1 | (length << 4);
-        return align8(start - index + length);
+        return align8(4 + length);
       }
       const u16 = this.#u16;
       const start16 = start >> 1;
@@ -223,13 +290,22 @@ export class RingWriter {
     return align8(4 + bytes);
   }
 
-  #spill(tag: number, payload: unknown): void {
-    this.#mark();
+  #spill(tag: number, payload: unknown): boolean {
+    if (!this.#mark()) return false;
+    // Announce the message before checking for close: a consumer that closes after this sees it
+    // counted and waits for it; one that closed before makes us take it back.
+    const control = this.#control;
+    Atomics.add(control, this.#spilled, 1);
+    if ((Atomics.load(this.#header, RING_TAIL) & TAIL_CLOSED) !== 0 || (this.#unacknowledged && Atomics.load(control, CTL_CLOSED) !== 0)) {
+      Atomics.sub(control, this.#spilled, 1);
+      return false;
+    }
     // Come back to the ring after this value if a future SPILL marker would still fit.
     this.#head = Atomics.load(this.#header, RING_HEAD) >>> 0;
     const resume = this.#capacity - ((this.#tail - this.#head) >>> 0) >= RING_RESERVE ? 1 : 0;
     const kind = tag === TAG_JSON ? SPILL_JSON : tag === TAG_V8 ? SPILL_V8 : SPILL_RAW;
     this.#port.postMessage([resume, kind, payload] satisfies SpillMessage);
     if (resume === 1) this.#spilling = false;
+    return true;
   }
 }

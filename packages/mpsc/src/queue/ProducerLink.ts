@@ -5,16 +5,16 @@ import type { FastBuffer } from '../shared/platform.js';
 import { fastBuffer } from '../shared/platform.js';
 import type { SpillMessage } from '../shared/protocol.js';
 import {
+  RING_ACK,
   RING_DATA_OFFSET,
   RING_HEAD,
   RING_TAIL,
-  SLOT_STATE,
+  SLOT_SPILLED,
   slotWord,
   SPILL_JSON,
   SPILL_NONE,
   SPILL_SWITCH,
   SPILL_V8,
-  STATE_COUNT_MASK,
   TAG_BYTES,
   TAG_F64,
   TAG_FALSE,
@@ -28,6 +28,9 @@ import {
   TAG_STR_UTF8,
   TAG_TRUE,
   TAG_V8,
+  TAIL_CLOSED,
+  TAIL_FLAGS,
+  TAIL_SLEEPING,
 } from '../shared/protocol.js';
 import type { Deque } from './Deque.js';
 
@@ -46,7 +49,7 @@ export class ProducerLink {
   readonly slot: number;
   readonly port: MessagePort;
   readonly #control: Int32Array;
-  readonly #state: number;
+  readonly #spilled: number;
   #header!: Int32Array;
   #i32!: Int32Array;
   #f64!: Float64Array;
@@ -57,27 +60,36 @@ export class ProducerLink {
   #head = 0;
   /** Values taken from this producer (ring and port). */
   #read = 0;
+  /** Port messages taken that the producer counted in SLOT_SPILLED. */
+  #spillsTaken = 0;
   /** After a SPILL marker: values come from the port until one says to resume. */
   #spilling = false;
+  #closed = false;
+  #sleeping = false;
 
   constructor(control: Int32Array, slot: number, ring: SharedArrayBuffer, port: MessagePort) {
     this.slot = slot;
     this.port = port;
     this.#control = control;
-    this.#state = slotWord(slot, SLOT_STATE);
+    this.#spilled = slotWord(slot, SLOT_SPILLED);
     this.#attach(ring);
   }
 
   #attach(ring: SharedArrayBuffer): void {
     const capacity = ring.byteLength - RING_DATA_OFFSET;
-    this.#header = new Int32Array(ring, 0, RING_DATA_OFFSET / 4);
+    const header = new Int32Array(ring, 0, RING_DATA_OFFSET / 4);
+    this.#header = header;
     this.#i32 = new Int32Array(ring, RING_DATA_OFFSET, capacity / 4);
     this.#f64 = new Float64Array(ring, RING_DATA_OFFSET, capacity / 8);
     this.#u8 = new Uint8Array(ring, RING_DATA_OFFSET, capacity);
     this.#buf = fastBuffer(ring, RING_DATA_OFFSET, capacity);
     this.#capacity = capacity;
     this.#mask = capacity - 1;
-    this.#head = Atomics.load(this.#header, RING_HEAD) >>> 0;
+    this.#head = Atomics.load(header, RING_HEAD) >>> 0;
+    // Flags first, then the acknowledgement: from then on the producer trusts the tail's flags.
+    if (this.#closed) Atomics.or(header, RING_TAIL, TAIL_CLOSED);
+    if (this.#sleeping) Atomics.or(header, RING_TAIL, TAIL_SLEEPING);
+    Atomics.store(header, RING_ACK, 1);
   }
 
   /** Values taken from this producer so far. */
@@ -85,18 +97,29 @@ export class ProducerLink {
     return this.#read;
   }
 
-  /** Values this producer has published that the consumer has not taken yet. */
-  pending(): number {
-    const published = Atomics.load(this.#control, this.#state) >>> 1;
-    const pending = (published - this.#read) & STATE_COUNT_MASK;
-    // The count lags the ring by a moment, and a producer killed after posting a spilled value
-    // but before counting it leaves the count one short: never report a negative.
-    return pending > STATE_COUNT_MASK >>> 1 ? 0 : pending;
+  /** Spilled values (and ring switches) posted by the producer that have not arrived yet. */
+  inFlight(): number {
+    const pending = Atomics.load(this.#control, this.#spilled) - this.#spillsTaken;
+    return pending > 0 ? pending : 0;
   }
 
-  /** True while the producer is between its closed check and publishing. */
-  busy(): boolean {
-    return (Atomics.load(this.#control, this.#state) & 1) !== 0;
+  /** Nothing left to read in the ring and nothing in flight on the port (meaningful once closed). */
+  drained(): boolean {
+    return (Atomics.load(this.#header, RING_TAIL) & ~TAIL_FLAGS) >>> 0 === this.#head && this.inFlight() === 0;
+  }
+
+  /** Flags the ring closed: the producer's next publish fails. */
+  close(): void {
+    this.#closed = true;
+    Atomics.or(this.#header, RING_TAIL, TAIL_CLOSED);
+  }
+
+  /** Flags (or unflags) that the consumer sleeps: the producer's next publish rings the doorbell. */
+  sleep(sleeping: boolean): void {
+    if (sleeping === this.#sleeping) return;
+    this.#sleeping = sleeping;
+    if (sleeping) Atomics.or(this.#header, RING_TAIL, TAIL_SLEEPING);
+    else Atomics.and(this.#header, RING_TAIL, ~TAIL_SLEEPING);
   }
 
   /**
@@ -105,7 +128,7 @@ export class ProducerLink {
    */
   pump(out: Deque<unknown>, max: number): number {
     if (this.#spilling) return 0;
-    const tail = Atomics.load(this.#header, RING_TAIL) >>> 0;
+    const tail = (Atomics.load(this.#header, RING_TAIL) & ~TAIL_FLAGS) >>> 0;
     let head = this.#head;
     if (head === tail) return 0;
     const i32 = this.#i32;
@@ -194,9 +217,11 @@ export class ProducerLink {
     }
     const [resume, kind, payload] = message;
     if (kind === SPILL_SWITCH) {
+      this.#spillsTaken++;
       this.#attach(payload as SharedArrayBuffer);
     } else if (kind !== SPILL_NONE) {
       out.push(kind === SPILL_JSON ? JSON.parse(payload as string) : kind === SPILL_V8 ? deserialize(payload as Uint8Array) : payload);
+      this.#spillsTaken++;
       this.#read++;
       moved++;
     }
@@ -206,6 +231,9 @@ export class ProducerLink {
 
   /** After the producer is gone (its port closed): takes everything left in the ring. */
   drainRemains(out: Deque<unknown>): number {
+    // Every message it posted has arrived (a port's 'close' comes after them); a count it raised
+    // just before dying, without posting, is void.
+    this.#spillsTaken = Atomics.load(this.#control, this.#spilled);
     this.#spilling = false;
     let moved = 0;
     for (;;) {

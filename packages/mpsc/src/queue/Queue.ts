@@ -8,7 +8,6 @@ import {
   CTL_CONSUMED,
   CTL_DOORBELL,
   CTL_RESERVED,
-  CTL_SLEEPING,
   CTL_SPACE,
   DEFAULT_RING_BYTES,
   DESCRIPTOR_KIND,
@@ -363,7 +362,7 @@ export class Queue<T> {
     const shared = this.#shared;
     if (shared === undefined) return true;
     for (const link of shared.links) {
-      if (link.busy() || link.pending() > 0) return false;
+      if (!link.drained()) return false;
     }
     return true;
   }
@@ -391,7 +390,7 @@ export class Queue<T> {
     const control = shared.control;
     for (;;) {
       const bell = Atomics.load(control, CTL_DOORBELL);
-      Atomics.store(control, CTL_SLEEPING, 1);
+      this.#sleep(true);
       // Re-check after announcing sleep: a producer that published before it saw the flag.
       if (this.#pull() > 0 || this.#isDrained()) {
         this.#serveReceiver();
@@ -412,8 +411,10 @@ export class Queue<T> {
     }
   }
 
+  /** Flags every producer ring: the next producer to publish rings the doorbell. */
   #sleep(sleeping: boolean): void {
-    if (this.#shared !== undefined) Atomics.store(this.#shared.control, CTL_SLEEPING, sleeping ? 1 : 0);
+    const shared = this.#shared;
+    if (shared !== undefined) for (const link of shared.links) link.sleep(sleeping);
   }
 
   /**
@@ -446,7 +447,9 @@ export class Queue<T> {
     this.#closed = true;
     const shared = this.#shared;
     if (shared !== undefined) {
+      // The queue's flag first (for rings not handed over yet), then each ring's tail.
       Atomics.store(shared.control, CTL_CLOSED, 1);
+      for (const link of shared.links) link.close();
       Atomics.add(shared.control, CTL_SPACE, 1);
       Atomics.notify(shared.control, CTL_SPACE);
     }
@@ -477,10 +480,15 @@ export class Queue<T> {
 
   /** The number of values in the queue: sent (from any thread) and not yet received. */
   len(): number {
-    let count = this.#ready.length;
     const shared = this.#shared;
-    if (shared !== undefined) for (const link of shared.links) count += link.pending();
-    return count;
+    if (shared === undefined) return this.#ready.length;
+    let inFlight = 0;
+    for (const link of shared.links) {
+      // Counting records means decoding them: move them all to the ready buffer.
+      link.pump(this.#ready, Number.MAX_SAFE_INTEGER);
+      inFlight += link.inFlight();
+    }
+    return this.#ready.length + inFlight;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -557,7 +565,10 @@ export class Queue<T> {
 
   #onSpill(link: ProducerLink, message: SpillMessage): void {
     link.takeSpill(message, this.#ready);
-    if (this.#receiver !== undefined) this.#serveReceiver();
+    if (this.#receiver === undefined) return;
+    this.#serveReceiver();
+    // After a ring switch the new ring must be read and flagged too.
+    if (this.#receiver !== undefined) this.#await();
   }
 
   /** The producer closed its handle or its thread died: take what it published, give back the rest. */

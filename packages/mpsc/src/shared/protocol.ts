@@ -58,10 +58,8 @@ export const CTL_CONSUMED = 16;
 export const CTL_CLOSED = 32;
 /** Bumped (and notified) by the consumer when room appears in a full bounded queue, or on close. */
 export const CTL_SPACE = 48;
-/** Bumped (and notified) by producers to wake a sleeping consumer. */
+/** Bumped (and notified) by a producer that publishes into a ring marked {@link TAIL_SLEEPING}. */
 export const CTL_DOORBELL = 64;
-/** 1 while the consumer is about to sleep on {@link CTL_DOORBELL}. */
-export const CTL_SLEEPING = 80;
 /** The table of slot rows (see the SLOT_ fields); slot `s` starts at `CTL_TABLE + s * CTL_TABLE_STRIDE`. */
 export const CTL_TABLE = 96;
 export const CTL_TABLE_STRIDE = 16;
@@ -80,11 +78,10 @@ export const MAX_SHARED_LIMIT = TOTAL_MASK;
 /** Fields of a slot's row in the table (one 64-byte line per producer slot). */
 /** Reservations made by the slot (bounded queues only). */
 export const SLOT_RESERVED = 0;
-/** 2 x (values published, mod 2^30) + 1 while the producer is between its closed check and publishing. */
-export const SLOT_STATE = 1;
+/** Port messages the consumer must still expect: spilled values and ring switches (counted before posting). */
+export const SLOT_SPILLED = 1;
 /** Set to 1 by the first `connect()`: a descriptor connects once. */
 export const SLOT_CONNECTED = 2;
-export const STATE_COUNT_MASK = 0x3fffffff;
 
 /** The Int32 index of `field` in `slot`'s row. */
 export function slotWord(slot: number, field: number): number {
@@ -95,11 +92,23 @@ export function slotWord(slot: number, field: number): number {
 // Ring (Int32 indices of its header; the data starts at RING_DATA_OFFSET bytes)
 // ---------------------------------------------------------------------------------------------
 
-/** Byte position after the last published record (producer-written, monotonic mod 2^32). */
+/**
+ * Byte position after the last published record (monotonic mod 2^32, a multiple of 8), or-ed with
+ * the TAIL_ flags. Producers publish with one compare-and-swap that fails once the consumer has
+ * set {@link TAIL_CLOSED}: no separate closed check, and nothing published after close.
+ */
 export const RING_TAIL = 0;
 /** Byte position of the next record to read (consumer-written). */
 export const RING_HEAD = 16;
-export const RING_DATA_OFFSET = 128;
+/** Set by the consumer once it reads this ring (a ring handed over by a switch is not known to it before). */
+export const RING_ACK = 32;
+export const RING_DATA_OFFSET = 192;
+
+/** In RING_TAIL: the queue is closed, publishing fails. Set by the consumer. */
+export const TAIL_CLOSED = 1;
+/** In RING_TAIL: the consumer sleeps; the producer that publishes next rings the doorbell. */
+export const TAIL_SLEEPING = 2;
+export const TAIL_FLAGS = 7;
 
 /** The default initial ring size in bytes. */
 export const DEFAULT_RING_BYTES = 1 << 20;

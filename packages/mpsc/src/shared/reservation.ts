@@ -1,14 +1,12 @@
 import {
   CTL_CONSUMED,
-  CTL_DOORBELL,
   CTL_RESERVED,
-  CTL_SLEEPING,
   OWNER_MASK,
   OWNER_SHIFT,
   PARITY_SHIFT,
   SLOT_CONNECTED,
   SLOT_RESERVED,
-  SLOT_STATE,
+  SLOT_SPILLED,
   slotWord,
   TOTAL_MASK,
 } from './protocol.js';
@@ -85,14 +83,6 @@ export function retireSlot(control: Int32Array, slot: number): number {
 /** Resets a retired slot's row for its next producer. */
 export function resetSlot(control: Int32Array, slot: number): void {
   Atomics.store(control, slotWord(slot, SLOT_RESERVED), 0);
-  Atomics.store(control, slotWord(slot, SLOT_STATE), 0);
+  Atomics.store(control, slotWord(slot, SLOT_SPILLED), 0);
   Atomics.store(control, slotWord(slot, SLOT_CONNECTED), 0);
-}
-
-/** Called by producers after publishing: wakes the consumer if it is going to sleep. */
-export function wakeConsumer(control: Int32Array): void {
-  if (Atomics.load(control, CTL_SLEEPING) !== 0 && Atomics.compareExchange(control, CTL_SLEEPING, 1, 0) === 1) {
-    Atomics.add(control, CTL_DOORBELL, 1);
-    Atomics.notify(control, CTL_DOORBELL, 1);
-  }
 }
