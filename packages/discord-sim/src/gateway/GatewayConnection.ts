@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { Deflate } from 'node:zlib';
 import { constants as zlibConstants, createDeflate } from 'node:zlib';
 import type { WebSocket } from 'ws';
@@ -26,9 +27,16 @@ export class GatewayConnection {
   #received = 0;
   readonly #deflate: Deflate | null;
   #deflateChunks: Buffer[] = [];
+  readonly #socket: Duplex;
+  #corked = false;
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#socket.uncork();
+  };
 
-  constructor(ws: WebSocket, path: string, compress: boolean) {
+  constructor(ws: WebSocket, socket: Duplex, path: string, compress: boolean) {
     this.ws = ws;
+    this.#socket = socket;
     this.path = path;
     if (compress) {
       const deflate = createDeflate({ level: zlibConstants.Z_BEST_SPEED });
@@ -55,6 +63,12 @@ export class GatewayConnection {
   /** Sends one serialized payload (the hot path of every dispatch). */
   send(frame: string): void {
     if (this.ws.readyState !== 1) return;
+    // Frames sent in the same tick (a burst of dispatches, a RESUME replay) leave in one write.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(this.#uncork);
+    }
     const deflate = this.#deflate;
     if (deflate === null) {
       this.ws.send(frame);
@@ -68,11 +82,6 @@ export class GatewayConnection {
       this.#deflateChunks = [];
       if (chunks.length > 0 && this.ws.readyState === 1) this.ws.send(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
     });
-  }
-
-  /** Sends a dispatch frame of the session this connection carries. */
-  sendDispatch(frame: string): void {
-    this.send(frame);
   }
 
   /** Closes the socket with a gateway close code, marking the close as the simulator's. */

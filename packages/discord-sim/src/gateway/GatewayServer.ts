@@ -125,12 +125,12 @@ export class GatewayServer {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#onConnection(ws, url));
+    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#onConnection(ws, socket, url));
   }
 
-  #onConnection(ws: WebSocket, url: URL): void {
+  #onConnection(ws: WebSocket, socket: Duplex, url: URL): void {
     const compress = url.searchParams.get('compress');
-    const connection = new GatewayConnection(ws, url.pathname, compress === 'zlib-stream');
+    const connection = new GatewayConnection(ws, socket, url.pathname, compress === 'zlib-stream');
     this.#connections.add(connection);
     ws.on('message', (data, isBinary) => this.#onMessage(connection, data, isBinary));
     ws.on('close', (code) => this.#onClose(connection, code));

@@ -56,7 +56,7 @@ export class GatewaySession implements GatewaySessionInfo {
     const seq = ++this.sequence;
     const frame = `{"op":0,"t":"${event}","s":${seq},"d":${json}}`;
     this.#frames[seq % this.#capacity] = frame;
-    this.connection?.sendDispatch(frame);
+    this.connection?.send(frame);
   }
 
   /**

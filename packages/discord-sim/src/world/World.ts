@@ -365,17 +365,6 @@ export class World {
     return [...(this.#messages.get(channelId)?.values() ?? [])];
   }
 
-  /** A random kept message of a channel, or `undefined` when it has none. */
-  randomMessage(channelId: string): ApiMessage | undefined {
-    const history = this.#messages.get(channelId);
-    if (!history || history.size === 0) return undefined;
-    // The most recent few are what moderators delete; walking from the newest end is cheap enough.
-    const skip = this.prng.int(Math.min(history.size, 16));
-    let i = history.size - 1 - skip;
-    for (const message of history.values()) if (i-- === 0) return message;
-    return undefined;
-  }
-
   /** The permissions of `member` in `guild`, as the decimal string Discord sends. */
   memberPermissions(guild: GuildState, member: ApiGuildMember): string {
     if (guild.ownerId === member.user.id) return ALL_PERMISSIONS.toString();
