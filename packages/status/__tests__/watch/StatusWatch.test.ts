@@ -136,6 +136,12 @@ describe('StatusBoard.watch', () => {
     expect(board.lines).toEqual(['pool: 3 workers · 1 stopping · 600 iterations · 2 failures · 1200/s']);
   });
 
+  it('shows 0 stopping for a job pool that does not report `stopping`', () => {
+    board = createStatusBoard({ output: new RecordingStream() });
+    board.watch({ stats: () => ({ workers: 1, iterations: 5, failures: 0 }) });
+    expect(board.lines).toEqual(['pool: 1 workers · 0 stopping · 5 iterations · 0 failures · -/s']);
+  });
+
   it('formats the prefix with the worker id, from a template or a function', () => {
     board = createStatusBoard({ output: new RecordingStream() });
     board.watch({ workers: [new CountingWorker(0), new CountingWorker(1)] }, { prefix: 'shard %02d' });

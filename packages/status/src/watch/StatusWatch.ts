@@ -107,8 +107,8 @@ function jobPoolSampler(pool: WatchedJobPool, row: Row, meter: RateMeter): Sampl
     row,
     sample(now) {
       try {
-        const s = readStats(pool, POOL_KEYS);
-        const stopping = typeof (s as Partial<JobPoolStats>).stopping === 'number' ? (s as Partial<JobPoolStats>).stopping! : 0;
+        const s: Record<(typeof POOL_KEYS)[number], number> & { stopping?: unknown } = readStats(pool, POOL_KEYS);
+        const stopping = typeof s.stopping === 'number' ? s.stopping : 0; // optional: 0 when a pool does not report it
         const rate = meter.sample(now, s.iterations);
         row.set(`${s.workers} workers · ${stopping} stopping · ${s.iterations} iterations · ${s.failures} failures · ${formatRate(rate)}`);
       } catch (error) {
