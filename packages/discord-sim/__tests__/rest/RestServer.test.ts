@@ -198,6 +198,23 @@ describe('messages', () => {
     expect(await api(sim!, 'DELETE', `/channels/${message.channel_id}/messages/${message.id}`)).toMatchObject({ status: 404, body: { code: 10008 } });
   });
 
+  it('opens a DM channel and sends in it, dispatching to shard 0 with the DirectMessages intent', async () => {
+    await start();
+    const client = await GatewayTestClient.connect(sim!.gatewayUrl);
+    clients.push(client);
+    client.identify(sim!.token, { intents: GatewayIntent.DirectMessages | GatewayIntent.MessageContent });
+    await client.dispatch('READY');
+    const user = sim!.user({ username: 'dm-target' });
+    const channel = await api(sim!, 'POST', '/users/@me/channels', { body: { recipient_id: user.id } });
+    expect(channel.body).toMatchObject({ type: 1, recipients: [{ id: user.id }] });
+    expect((await api(sim!, 'POST', '/users/@me/channels', { body: { recipient_id: user.id } })).body.id).toBe(channel.body.id);
+    const sent = await api(sim!, 'POST', `/channels/${channel.body.id}/messages`, { body: { content: 'you were warned' } });
+    expect(sent.body).toMatchObject({ channel_id: channel.body.id, content: 'you were warned' });
+    expect(sent.body.guild_id).toBeUndefined();
+    expect((await client.dispatch('MESSAGE_CREATE')).d.id).toBe(sent.body.id);
+    expect(await api(sim!, 'POST', '/users/@me/channels', { body: { recipient_id: '123456789012345678' } })).toMatchObject({ status: 404, body: { code: 10013 } });
+  });
+
   it('bulk deletes 2 to 100 recent messages', async () => {
     await start();
     const messages = [1, 2, 3].map((i) => sim!.emit.messageCreate({ content: `m${i}` }));
