@@ -336,6 +336,13 @@ describe('moderation routes', () => {
     expect(await api(sim!, 'PATCH', `/guilds/${guild.id}`, { body: { verification_level: 7 } })).toMatchObject({ status: 400, body: { code: 50035 } });
   });
 
+  it('refuses paging parameters that are not snowflakes (50035)', async () => {
+    await start();
+    const guild = sim!.guilds[0]!;
+    expect(await api(sim!, 'GET', `/guilds/${guild.id}/members?after=abc`)).toMatchObject({ status: 400, body: { code: 50035, errors: { after: {} } } });
+    expect(await api(sim!, 'GET', `/channels/${guild.textChannels[0]!.id}/messages?before=x`)).toMatchObject({ status: 400, body: { code: 50035, errors: { before: {} } } });
+  });
+
   it('lists and searches members', async () => {
     await start({ guilds: [{ members: [{ username: 'zed' }, { username: 'zara' }, { username: 'amy' }] }] });
     const guild = sim!.guilds[0]!;
@@ -525,6 +532,23 @@ describe('waitForRequest', () => {
     const pending = sim!.waitForRequest((request) => request.route === '/gateway/bot');
     await api(sim!, 'GET', '/gateway/bot');
     expect(await pending).toMatchObject({ id: 2, status: 200 });
+  });
+
+  it('rejects with the error the predicate throws, on a recorded or a new request', async () => {
+    await start();
+    await api(sim!, 'GET', '/gateway');
+    const boom = new Error('boom');
+    await expect(
+      sim!.waitForRequest(() => {
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    sim!.clearRequests();
+    const later = sim!.waitForRequest(() => {
+      throw boom;
+    });
+    await api(sim!, 'GET', '/gateway');
+    await expect(later).rejects.toBe(boom);
   });
 
   it('rejects with ERR_DISCORD_SIM_WAIT_TIMEOUT after timeoutMs', async () => {

@@ -121,6 +121,10 @@ export class RateLimiter {
     const hash = this.#hash(request.method, route);
     const key = `${hash}:${major}`;
     let bucket = this.#buckets.get(key);
+    if (!bucket && this.#buckets.size >= 10_000) {
+      // Forget expired buckets so a long run over many channels stays bounded.
+      for (const [candidate, state] of this.#buckets) if (now >= state.resetAt) this.#buckets.delete(candidate);
+    }
     if (!bucket || now >= bucket.resetAt) {
       bucket = { remaining: this.#limit, resetAt: now + this.#windowMs };
       this.#buckets.set(key, bucket);

@@ -209,7 +209,12 @@ export class RestServer {
       engine: this.#options.engine,
       gateway: this.#options.gateway,
     };
-    result = definition.handle(context);
+    try {
+      result = definition.handle(context);
+    } catch (error) {
+      // A defect in a handler: answer (and record) a 500 rather than leave the client hanging.
+      result = new RouteResult(500, { message: '500: Internal Server Error', code: 0, error: String(error) });
+    }
     finish();
   }
 

@@ -421,7 +421,9 @@ const guildRoutes: RouteDefinition[] = [
       const guild = guildOf(context);
       if (isResult(guild)) return guild;
       const limit = Math.min(1000, Math.max(1, Number(context.query.get('limit') ?? 1) || 1));
-      const after = BigInt(context.query.get('after') ?? '0');
+      const afterParam = context.query.get('after') ?? '0';
+      if (!/^\d{1,20}$/.test(afterParam)) return formError('after', 'NUMBER_TYPE_COERCE', `Value "${afterParam}" is not snowflake.`);
+      const after = BigInt(afterParam);
       const members = [...guild.members.values()].filter((member) => BigInt(member.user.id) > after).sort((a, b) => (BigInt(a.user.id) < BigInt(b.user.id) ? -1 : 1));
       return ok(members.slice(0, limit));
     },
@@ -626,6 +628,9 @@ const channelRoutes: RouteDefinition[] = [
       let messages = context.engine.world.messages(entry.channel.id).reverse();
       const before = context.query.get('before');
       const after = context.query.get('after');
+      for (const [name, value] of [['before', before], ['after', after]] as const) {
+        if (value !== null && !/^\d{1,20}$/.test(value)) return formError(name, 'NUMBER_TYPE_COERCE', `Value "${value}" is not snowflake.`);
+      }
       if (before !== null) messages = messages.filter((message) => BigInt(message.id) < BigInt(before));
       if (after !== null) messages = messages.filter((message) => BigInt(message.id) > BigInt(after));
       return ok(messages.slice(0, limit));

@@ -26,11 +26,13 @@ export class Waiters<T> {
   notify(value: T): void {
     if (this.#waiters.size === 0) return;
     for (const waiter of this.#waiters) {
-      let matched = false;
+      let matched: boolean;
       try {
         matched = waiter.predicate(value);
-      } catch {
-        matched = false;
+      } catch (error) {
+        // A predicate that throws ends its own wait with that error, whenever it throws.
+        waiter.reject(error as Error);
+        continue;
       }
       if (matched) waiter.resolve(value);
     }
@@ -53,7 +55,11 @@ export class Waiters<T> {
     }
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
-    for (const value of seen) if (predicate(value)) return Promise.resolve(value);
+    try {
+      for (const value of seen) if (predicate(value)) return Promise.resolve(value);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
 
     return new Promise<T>((resolve, reject) => {
       const settle = (): void => {
