@@ -102,6 +102,22 @@ describe('closing', () => {
     await again.close();
   });
 
+  it('leaves no listener, gateway socket, running traffic or pending wait behind once closed', async () => {
+    sim = await startDiscordSim({ guilds: 2 });
+    const client = await GatewayTestClient.connect(sim.gatewayUrl);
+    client.identify(sim.token);
+    await client.dispatch('READY');
+    const run = sim.traffic({ eventsPerSecond: 50 });
+    const pending = sim.waitForRequest(() => false, { timeoutMs: 60_000 });
+    await sim.close();
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_DISCORD_SIM_CLOSED' });
+    expect((await client.closed).code).toBe(1001);
+    const stats = await run.done;
+    expect(run.stats().sent).toBe(stats.sent);
+    expect(sim.gateway.connectionCount).toBe(0);
+    await expect(fetch(`${sim.apiBase}/v10/gateway`)).rejects.toMatchObject({ cause: { code: 'ECONNREFUSED' } });
+  });
+
   it('closes through Symbol.asyncDispose', async () => {
     let closed: DiscordSim;
     {
