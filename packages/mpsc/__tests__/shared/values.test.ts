@@ -52,6 +52,11 @@ describe('prepare', () => {
       expect(prepare(value)).toBe(TAG_V8);
       expect(preparedPayload).toBeInstanceOf(Uint8Array);
     }
+    // Sharing detected past the first 32 objects too.
+    const many = Array.from({ length: 40 }, (_, i) => ({ i }));
+    expect(prepare(many)).toBe(TAG_JSON);
+    expect(prepare([...many, many[35]])).toBe(TAG_V8);
+    expect(prepare(many)).toBe(TAG_JSON);
     const deep: Record<string, unknown> = {};
     let node = deep;
     for (let i = 0; i < 100; i++) node = node.next = {};

@@ -19,7 +19,29 @@ const UNKNOWN = 2;
 type Shape = typeof JSON_SAFE | typeof CLONE_SAFE | typeof UNKNOWN;
 
 const MAX_DEPTH = 64;
+/**
+ * Objects met during the current walk: a short array searched linearly (values usually hold a
+ * handful of objects, where that beats a Set), moved to a Set past SMALL_WALK objects.
+ */
+const SMALL_WALK = 32;
+const visited: object[] = [];
 const seen = new Set<object>();
+
+/** Records `value` as visited; returns false if it already was. */
+function visit(value: object): boolean {
+  const count = visited.length;
+  if (count < SMALL_WALK) {
+    for (let i = 0; i < count; i++) if (visited[i] === value) return false;
+    visited.push(value);
+    if (count + 1 === SMALL_WALK) for (const object of visited) seen.add(object);
+    return true;
+  }
+  if (seen.has(value)) return false;
+  seen.add(value);
+  // Keep the array's length past SMALL_WALK so later lookups go to the Set.
+  visited.push(value);
+  return true;
+}
 const objectProto = Object.prototype;
 const arrayProto = Array.prototype;
 
@@ -54,10 +76,9 @@ function scanValue(value: unknown, depth: number): Shape {
 }
 
 function scanObject(value: object, depth: number): Shape {
-  // A second reference to the same object: structuredClone keeps the sharing, JSON would not.
-  if (seen.has(value)) return CLONE_SAFE;
   if (depth > MAX_DEPTH) return UNKNOWN;
-  seen.add(value);
+  // A second reference to the same object: structuredClone keeps the sharing, JSON would not.
+  if (!visit(value)) return CLONE_SAFE;
   const proto = Object.getPrototypeOf(value) as unknown;
   let shape: Shape = JSON_SAFE;
   if (proto === arrayProto && Array.isArray(value)) {
@@ -86,7 +107,8 @@ function scan(value: object): Shape {
   try {
     return scanObject(value, 0);
   } finally {
-    seen.clear();
+    if (visited.length >= SMALL_WALK) seen.clear();
+    visited.length = 0;
   }
 }
 
