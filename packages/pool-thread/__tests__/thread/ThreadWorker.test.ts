@@ -96,6 +96,22 @@ describe('ThreadWorker', () => {
     expect(worker.stats().restarts).toBe(0);
   });
 
+  it('fails the batch of an event that stops being cloneable after the check with ERR_INVALID_EVENT, and the thread lives on', async () => {
+    const worker = await startWorker();
+    await worker.dispatch(guild(1), { type: 'count' });
+    let reads = 0;
+    // Cloneable when dispatch checks it, a function when the batch is cloned.
+    const sly = {
+      type: 'count',
+      get extra(): unknown {
+        return reads++ === 0 ? 1 : () => 1;
+      },
+    };
+    await expect(worker.dispatch(guild(1), sly)).rejects.toMatchObject({ code: 'ERR_INVALID_EVENT', cause: { name: 'DataCloneError' } });
+    await expect(worker.dispatch(guild(1), { type: 'count' })).resolves.toBe(2);
+    expect(worker.stats()).toMatchObject({ restarts: 0, queued: 0 });
+  });
+
   it('fails only the event whose result cannot be cloned, with ERR_RESULT_NOT_CLONEABLE', async () => {
     const worker = await startWorker();
     const [bad, good] = await Promise.allSettled([worker.dispatch(guild(1), { type: 'unclonable' }), worker.dispatch(guild(1), { type: 'count' })]);

@@ -12,6 +12,7 @@ import {
   BackpressureError,
   deserializeError,
   InvalidArgumentError,
+  InvalidEventError,
   MemoryKvStore,
   ProtocolError,
   serializeError,
@@ -78,7 +79,7 @@ export interface ThreadWorkerOptions {
   /**
    * The most items one batch (one piscina task) carries; events beyond it in the same tick start
    * another batch. `1` sends every event as its own task (no batching).
-   * @default 4096
+   * @default 1024
    */
   maxBatchSize?: number;
   /**
@@ -243,7 +244,7 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   constructor(options: ThreadWorkerOptions) {
     super();
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`Expected an options object, got ${options === null ? 'null' : typeof options}.`);
-    const { filename, id = 0, workerData, resourceLimits, maxQueue = 100_000, store = new MemoryKvStore(), restart, maxBatchSize = 4096, maxBatchesInFlight = 4 } = options;
+    const { filename, id = 0, workerData, resourceLimits, maxQueue = 100_000, store = new MemoryKvStore(), restart, maxBatchSize = 1024, maxBatchesInFlight = 4 } = options;
     if (!Number.isSafeInteger(id) || id < 0) throw new InvalidArgumentError(`Expected \`id\` to be an integer >= 0, got ${String(id)}.`);
     this.id = id;
     this.#url = toModuleUrl(filename);
@@ -486,7 +487,11 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   #enqueue(op: number, tenant: TenantId, payload: unknown, waiter: Waiter | undefined): void {
     let batch = this.#open;
     if (batch === undefined || batch.ops.length >= this.#maxBatchSize) {
-      if (batch !== undefined) this.#seal();
+      if (batch !== undefined) {
+        // A full batch leaves at once, so the thread works while this tick adds more.
+        this.#seal();
+        this.#pump();
+      }
       batch = this.#open = { id: ++this.#batchIds, ops: [], keys: [], tenants: [], payloads: [], waiters: [], cancels: [], remaining: 0, sent: false };
     }
     const index = batch.ops.length;
@@ -553,8 +558,25 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     // the arrays are cloned here and later changes to them stay on this side.
     this.#piscina.run(task).then(
       (result: BatchResult) => this.#onBatchResult(session, batch, result),
-      (error: unknown) => this.#onTaskFailed(session, error),
+      (error: unknown) => {
+        if ((error as { name?: unknown } | null)?.name === 'DataCloneError') this.#onBatchNotCloneable(session, batch, error);
+        else this.#onTaskFailed(session, error);
+      },
     );
+  }
+
+  /**
+   * Piscina could not clone the batch (an event that changed after `assertCloneable` checked it,
+   * like a getter that returns a function the second time): nothing reached the thread, which
+   * keeps running. The batch's items fail with `InvalidEventError`; which one was bad is unknown.
+   */
+  #onBatchNotCloneable(session: Session, batch: Batch, cause: unknown): void {
+    session.inFlight--;
+    if (session.state === 'dead') return;
+    session.sent.delete(batch.id);
+    const error = new InvalidEventError(`An event of this batch could not be sent to worker ${this.id}'s thread: ${(cause as Error).message}. Send plain data (structured-cloneable values).`, { cause });
+    for (let i = 0; i < batch.ops.length; i++) if (!settled(batch.ops[i]!)) this.#fail(batch, i, error);
+    this.#pump();
   }
 
   #onBatchResult(session: Session, batch: Batch, result: BatchResult): void {
