@@ -1,0 +1,89 @@
+import type { REST } from 'discord.js';
+import { Routes } from 'discord.js';
+import type { ModerationLog } from '../db/ModerationLog.js';
+import type { BotAction } from '../protocol.js';
+import { AUDITED_ACTIONS } from '../protocol.js';
+
+/** What happened to one action. */
+export interface ActionOutcome {
+  readonly action: BotAction;
+  readonly ok: boolean;
+  /** Discord's refusal (or the network error), when `ok` is false. */
+  readonly error: unknown;
+}
+
+function details(action: BotAction): Record<string, unknown> {
+  switch (action.type) {
+    case 'timeout':
+      return { durationMs: action.durationMs };
+    case 'ban':
+      return { deleteMessageSeconds: action.deleteMessageSeconds };
+    case 'deleteMessage':
+      return { channelId: action.channelId, messageId: action.messageId };
+    case 'addRole':
+      return { roleId: action.roleId };
+    case 'sendMessage':
+      return { channelId: action.channelId };
+  }
+}
+
+function targetOf(action: BotAction): string {
+  return action.type === 'sendMessage' ? (action.mentionUserIds[0] ?? '') : action.userId;
+}
+
+/**
+ * Carries out the workers' decisions through Discord's REST API with the main thread's client,
+ * and writes every moderation action to the audit table, failed ones included.
+ */
+export class ActionRunner {
+  readonly #rest: REST;
+  readonly #log: ModerationLog;
+
+  constructor(rest: REST, log: ModerationLog) {
+    this.#rest = rest;
+    this.#log = log;
+  }
+
+  /** Carries out one action in `guildId`; never rejects for Discord's refusals (see the outcome), only for a failed audit write. */
+  async run(guildId: string, action: BotAction): Promise<ActionOutcome> {
+    let error: unknown;
+    try {
+      await this.#request(guildId, action);
+    } catch (caught) {
+      error = caught ?? new Error('The request failed.');
+    }
+    const ok = error === undefined;
+    if (AUDITED_ACTIONS.has(action.type)) {
+      await this.#log.record({
+        guildId,
+        userId: targetOf(action),
+        action: action.type,
+        reason: 'reason' in action ? action.reason : '',
+        details: details(action),
+        ok,
+        error: ok ? null : error instanceof Error ? error.message : String(error),
+      });
+    }
+    return { action, ok, error };
+  }
+
+  #request(guildId: string, action: BotAction): Promise<unknown> {
+    switch (action.type) {
+      case 'timeout':
+        return this.#rest.patch(Routes.guildMember(guildId, action.userId), {
+          body: { communication_disabled_until: new Date(Date.now() + action.durationMs).toISOString() },
+          reason: action.reason,
+        });
+      case 'ban':
+        return this.#rest.put(Routes.guildBan(guildId, action.userId), { body: { delete_message_seconds: action.deleteMessageSeconds }, reason: action.reason });
+      case 'deleteMessage':
+        return this.#rest.delete(Routes.channelMessage(action.channelId, action.messageId), { reason: action.reason });
+      case 'addRole':
+        return this.#rest.put(Routes.guildMemberRole(guildId, action.userId, action.roleId), { reason: action.reason });
+      case 'sendMessage':
+        return this.#rest.post(Routes.channelMessages(action.channelId), {
+          body: { content: action.content, allowed_mentions: { parse: [], users: [...action.mentionUserIds] } },
+        });
+    }
+  }
+}

@@ -1,0 +1,385 @@
+import type { ChatInputCommandInteraction, Interaction, InteractionReplyOptions, Message, PartialMessage, GuildMember, PartialGuildMember } from 'discord.js';
+import { Client, Events, GatewayIntentBits, MessageFlags, Partials } from 'discord.js';
+import type { DispatchErrorInfo, TenantId, WorkerCrashInfo, WorkerPool } from '@switchyard/core';
+import type { ThreadWorker } from '@switchyard/pool-thread';
+import { createThreadPool } from '@switchyard/pool-thread';
+import type { StatusBoard, StatusJob, StatusWatch } from '@switchyard/status';
+import type { BotDatabase } from '../db/Database.js';
+import { ModerationLog } from '../db/ModerationLog.js';
+import { PostgresKvStore } from '../db/PostgresKvStore.js';
+import { BotConfigError } from '../errors/errors.js';
+import type { BotAction, BotEvent, Decision } from '../protocol.js';
+import type { worker } from '../worker.js';
+import { ActionRunner } from './ActionRunner.js';
+import { COMMANDS } from './commands.js';
+import { toCommandEvent, toMemberJoinEvent, toMemberLeaveEvent, toMessageDeleteEvent, toMessageEvent } from './events.js';
+
+/**
+ * The built worker entry. From `dist/` it sits one level up; when this module runs from `src/`
+ * (under a test runner) the threads still need the built JavaScript.
+ */
+const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? '../../dist/worker.js' : '../worker.js', import.meta.url);
+
+/** The gateway intents the bot asks for. `GuildMembers` and `MessageContent` are privileged: enable them for the application in the Developer Portal. */
+export const BOT_INTENTS: readonly GatewayIntentBits[] = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMembers, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent];
+
+/** The pool of worker threads the bot dispatches to. */
+export type BotPool = WorkerPool<ThreadWorker<BotEvent, Decision>>;
+
+/** Options of {@link Bot.start}. */
+export interface BotOptions {
+  /** The bot token. Only the main thread holds it. */
+  token: string;
+  /**
+   * The REST API base (discord.js' `rest.api`): set it to `sim.apiBase` to run against
+   * `@switchyard/discord-sim`.
+   * @default Discord's API
+   */
+  api?: string;
+  /** The database: the workers' key-value store and the audit table live there. */
+  database: BotDatabase;
+  /**
+   * How many worker threads; guilds are spread over them with `shardFor`.
+   * @default 2
+   */
+  workers?: number;
+  /**
+   * The worker module the threads run.
+   * @default the built `dist/worker.js`
+   */
+  workerFilename?: string | URL;
+  /**
+   * A status board to show the worker pool (one row per thread) and the bot's counters on.
+   * @default none
+   */
+  board?: StatusBoard;
+  /**
+   * Where the bot reports what it does (moderation actions, failures), one line at a time.
+   * @default nowhere
+   */
+  log?: (line: string) => void;
+  /**
+   * How long a slash command may wait for its worker before the bot acknowledges it
+   * (`deferReply`) and edits the answer in later; Discord drops interactions not acknowledged
+   * within 3 s.
+   * @default 2000
+   */
+  deferAfterMs?: number;
+  /**
+   * Register the slash commands (`/stats`, `/config`) globally once ready.
+   * @default true
+   */
+  registerCommands?: boolean;
+}
+
+/** The bot's counters, from {@link Bot.stats}. */
+export interface BotStats {
+  /** Events dispatched to the workers, by type. */
+  readonly events: Readonly<Record<BotEvent['type'], number>>;
+  /** Actions Discord accepted. */
+  readonly actions: number;
+  /** Actions Discord refused. */
+  readonly failedActions: number;
+  /** Dispatches, replies or audit writes that failed. */
+  readonly errors: number;
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : value === null ? 'null' : typeof value;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * The moderation bot's main thread: a discord.js client that turns guild events into plain
+ * events, dispatches them to a pool of worker threads keyed by guild (`{ kind: 'guild', id }`),
+ * and carries out what the workers decide through Discord's REST API. The workers hold neither
+ * the token nor the database: their `ctx.kv` is served from here by a {@link PostgresKvStore}.
+ *
+ * @example
+ * ```ts
+ * const database = await openDatabase();
+ * const bot = await Bot.start({ token: process.env.DISCORD_TOKEN!, database });
+ * process.once('SIGINT', () => void bot.close().then(() => database.close()));
+ * ```
+ */
+export class Bot {
+  readonly client: Client<true>;
+  readonly pool: BotPool;
+  /** The workers' key-value store. */
+  readonly store: PostgresKvStore;
+  /** The audit table. */
+  readonly moderationLog: ModerationLog;
+  readonly #runner: ActionRunner;
+  readonly #log: (line: string) => void;
+  readonly #deferAfterMs: number;
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #events: Record<BotEvent['type'], number> = { message: 0, messageDelete: 0, memberJoin: 0, memberLeave: 0, command: 0 };
+  readonly #watch: StatusWatch | undefined;
+  readonly #job: StatusJob | undefined;
+  #actions = 0;
+  #failedActions = 0;
+  #errors = 0;
+  #closing: Promise<void> | undefined;
+
+  readonly #onMessage = (message: Message): void => {
+    const event = toMessageEvent(message);
+    if (event !== undefined) this.#decide(event);
+  };
+  readonly #onMessageDelete = (message: Message | PartialMessage): void => {
+    const event = toMessageDeleteEvent(message);
+    if (event !== undefined) this.#notify(event);
+  };
+  readonly #onMemberAdd = (member: GuildMember): void => {
+    this.#decide(toMemberJoinEvent(member));
+  };
+  readonly #onMemberRemove = (member: GuildMember | PartialGuildMember): void => {
+    this.#notify(toMemberLeaveEvent(member));
+  };
+  readonly #onInteraction = (interaction: Interaction): void => {
+    if (!interaction.isChatInputCommand()) return;
+    const event = toCommandEvent(interaction);
+    if (event !== undefined) this.#track(this.#answer(interaction, event));
+  };
+  readonly #onDispatchError = (info: DispatchErrorInfo): void => {
+    this.#errors++;
+    this.#log(`worker ${info.workerId} failed an event of guild ${info.tenant.id}: ${messageOf(info.error)}`);
+  };
+  readonly #onCrash = (info: WorkerCrashInfo): void => {
+    this.#log(`worker ${info.workerId} crashed: ${messageOf(info.cause)}`);
+  };
+
+  private constructor(client: Client<true>, pool: BotPool, store: PostgresKvStore, moderationLog: ModerationLog, options: BotOptions) {
+    this.client = client;
+    this.pool = pool;
+    this.store = store;
+    this.moderationLog = moderationLog;
+    this.#runner = new ActionRunner(client.rest, moderationLog);
+    this.#log = options.log ?? (() => undefined);
+    this.#deferAfterMs = options.deferAfterMs ?? 2000;
+    pool.on('dispatchError', this.#onDispatchError);
+    pool.on('crash', this.#onCrash);
+    pool.on('fatal', this.#onCrash);
+    client.on(Events.MessageCreate, this.#onMessage);
+    client.on(Events.MessageDelete, this.#onMessageDelete);
+    client.on(Events.GuildMemberAdd, this.#onMemberAdd);
+    client.on(Events.GuildMemberRemove, this.#onMemberRemove);
+    client.on(Events.InteractionCreate, this.#onInteraction);
+    if (options.board !== undefined) {
+      this.#watch = options.board.watch(pool, { prefix: 'worker %d:' });
+      this.#job = options.board.addJob({ prefix: 'bot:', initialText: this.#summary() });
+    }
+  }
+
+  /**
+   * Starts the worker threads, logs in, waits for READY and registers the slash commands.
+   * Whatever started is stopped again if a step fails.
+   */
+  static async start(options: BotOptions): Promise<Bot> {
+    if (options === null || typeof options !== 'object') throw new BotConfigError(`Expected the bot options to be an object, got ${describe(options)}.`);
+    const { token, api, database, workers = 2, workerFilename = WORKER_ENTRY, board, log, deferAfterMs = 2000, registerCommands = true } = options;
+    if (typeof token !== 'string' || token.length === 0) throw new BotConfigError(`Expected \`token\` to be a non-empty string, got ${describe(token)}.`);
+    if (api !== undefined && (typeof api !== 'string' || !/^https?:\/\//.test(api))) throw new BotConfigError(`Expected \`api\` to be an http(s) URL, got ${describe(api)}.`);
+    if (database === null || typeof database !== 'object' || typeof database.run !== 'function') {
+      throw new BotConfigError(`Expected \`database\` to be a BotDatabase from openDatabase(), got ${describe(database)}.`);
+    }
+    if (!Number.isSafeInteger(workers) || workers < 1) throw new BotConfigError(`Expected \`workers\` to be an integer >= 1, got ${describe(workers)}.`);
+    if (!(typeof workerFilename === 'string' || workerFilename instanceof URL)) {
+      throw new BotConfigError(`Expected \`workerFilename\` to be a path or a file: URL, got ${describe(workerFilename)}.`);
+    }
+    if (board !== undefined && (board === null || typeof board !== 'object' || typeof board.watch !== 'function')) {
+      throw new BotConfigError(`Expected \`board\` to be a StatusBoard, got ${describe(board)}.`);
+    }
+    if (log !== undefined && typeof log !== 'function') throw new BotConfigError(`Expected \`log\` to be a function, got ${describe(log)}.`);
+    if (typeof deferAfterMs !== 'number' || !Number.isFinite(deferAfterMs) || deferAfterMs < 0 || deferAfterMs > 2900) {
+      throw new BotConfigError(`Expected \`deferAfterMs\` to be a number from 0 to 2900, got ${describe(deferAfterMs)}.`);
+    }
+    if (typeof registerCommands !== 'boolean') throw new BotConfigError(`Expected \`registerCommands\` to be a boolean, got ${describe(registerCommands)}.`);
+
+    const store = new PostgresKvStore(database);
+    const pool = await createThreadPool<typeof worker>({ workers, filename: workerFilename, store });
+    const client = new Client({
+      intents: [...BOT_INTENTS],
+      // Deletions of messages and departures of members the cache never saw still arrive.
+      partials: [Partials.Message, Partials.GuildMember],
+      ...(api === undefined ? {} : { rest: { api } }),
+    });
+    try {
+      const ready = new Promise<Client<true>>((resolve) => client.once(Events.ClientReady, resolve));
+      await client.login(token);
+      const readyClient = await ready;
+      if (registerCommands) await readyClient.application.commands.set([...COMMANDS]);
+      return new Bot(readyClient, pool, store, new ModerationLog(database), options);
+    } catch (error) {
+      await client.destroy().catch(() => undefined);
+      await pool.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** The bot's counters. */
+  stats(): BotStats {
+    return { events: { ...this.#events }, actions: this.#actions, failedActions: this.#failedActions, errors: this.#errors };
+  }
+
+  /** Resolves once every event received so far was decided upon and acted on (replies, REST calls, audit rows). */
+  async idle(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  }
+
+  /**
+   * Stops gracefully: stops listening, finishes the events already received (their actions and
+   * audit rows included), logs out, then closes the worker threads. The database stays open: it
+   * belongs to the caller. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.client.off(Events.MessageCreate, this.#onMessage);
+      this.client.off(Events.MessageDelete, this.#onMessageDelete);
+      this.client.off(Events.GuildMemberAdd, this.#onMemberAdd);
+      this.client.off(Events.GuildMemberRemove, this.#onMemberRemove);
+      this.client.off(Events.InteractionCreate, this.#onInteraction);
+      await this.idle();
+      await this.client.destroy();
+      await this.pool.close();
+      this.pool.off('dispatchError', this.#onDispatchError);
+      this.pool.off('crash', this.#onCrash);
+      this.pool.off('fatal', this.#onCrash);
+      this.#update();
+      this.#watch?.stop();
+      this.#job?.close(this.#summary());
+    })();
+    return this.#closing;
+  }
+
+  /** Calls {@link Bot.close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #guildName(guildId: string): string {
+    return this.client.guilds.cache.get(guildId)?.name ?? `guild ${guildId}`;
+  }
+
+  #user(userId: string): string {
+    const user = this.client.users.cache.get(userId);
+    return user === undefined ? userId : `@${user.username}`;
+  }
+
+  #describe(action: BotAction): string {
+    switch (action.type) {
+      case 'timeout':
+        return `timed out ${this.#user(action.userId)} for ${Math.round(action.durationMs / 60_000)} min (${action.reason})`;
+      case 'ban':
+        return `banned ${this.#user(action.userId)} (${action.reason})`;
+      case 'deleteMessage':
+        return `deleted a message of ${this.#user(action.userId)} (${action.reason})`;
+      case 'addRole':
+        return `gave role ${action.roleId} to ${this.#user(action.userId)}`;
+      case 'sendMessage':
+        return `posted in channel ${action.channelId}`;
+    }
+  }
+
+  #tenant(guildId: string): TenantId {
+    return { kind: 'guild', id: guildId };
+  }
+
+  #summary(): string {
+    const events = Object.values(this.#events).reduce((sum, n) => sum + n, 0);
+    return `${events} events · ${this.#actions} actions · ${this.#failedActions} refused · ${this.#errors} errors`;
+  }
+
+  #update(): void {
+    if (this.#job !== undefined && !this.#job.closed) this.#job.update(this.#summary());
+  }
+
+  #track(work: Promise<void>): void {
+    const tracked = work.catch((error: unknown) => {
+      this.#errors++;
+      this.#log(`error: ${messageOf(error)}`);
+    });
+    this.#inflight.add(tracked);
+    void tracked.finally(() => {
+      this.#inflight.delete(tracked);
+      this.#update();
+    });
+  }
+
+  /** Fire and forget: the worker only counts these. */
+  #notify(event: BotEvent): void {
+    this.#events[event.type]++;
+    try {
+      this.pool.dispatchNoWait(this.#tenant(event.guildId), event);
+    } catch (error) {
+      this.#errors++;
+      this.#log(`could not dispatch a ${event.type} event of guild ${event.guildId}: ${messageOf(error)}`);
+    }
+    this.#update();
+  }
+
+  /** Asks the guild's worker, then carries out its decision. */
+  #decide(event: BotEvent): void {
+    this.#events[event.type]++;
+    this.#track(this.pool.dispatch(this.#tenant(event.guildId), event).then((decision) => this.#act(event.guildId, decision.actions)));
+  }
+
+  async #answer(interaction: ChatInputCommandInteraction, event: BotEvent): Promise<void> {
+    this.#events.command++;
+    const decided = this.pool.dispatch(this.#tenant(event.guildId), event);
+    // Discord drops an interaction not answered within 3 s: when the worker is slow (a backlog,
+    // a cold database), acknowledge it first and edit the answer in when it comes.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.#deferAfterMs);
+    });
+    let decision: Decision;
+    let deferred = false;
+    try {
+      const first = await Promise.race([decided, late]);
+      if (first === 'late') {
+        deferred = true;
+        await interaction.deferReply(interaction.commandName === 'config' ? { flags: MessageFlags.Ephemeral } : {});
+        decision = await decided;
+      } else {
+        decision = first;
+      }
+    } catch (error) {
+      const content = 'Sorry, something went wrong; try again later.';
+      await (deferred ? interaction.editReply({ content }) : interaction.reply({ content, flags: MessageFlags.Ephemeral })).catch(() => undefined);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (decision.reply !== undefined) {
+      if (deferred) {
+        await interaction.editReply({ content: decision.reply.content, allowedMentions: { parse: [] } });
+      } else {
+        const reply: InteractionReplyOptions = { content: decision.reply.content, allowedMentions: { parse: [] } };
+        if (decision.reply.ephemeral) reply.flags = MessageFlags.Ephemeral;
+        await interaction.reply(reply);
+      }
+    }
+    await this.#act(event.guildId, decision.actions);
+  }
+
+  async #act(guildId: string, actions: readonly BotAction[]): Promise<void> {
+    for (const action of actions) {
+      const outcome = await this.#runner.run(guildId, action);
+      if (outcome.ok) {
+        this.#actions++;
+        if (action.type !== 'sendMessage') this.#log(`${this.#guildName(guildId)}: ${this.#describe(action)}`);
+      } else {
+        this.#failedActions++;
+        this.#log(`${this.#guildName(guildId)}: could not carry out ${action.type}: ${messageOf(outcome.error)}`);
+      }
+    }
+  }
+}

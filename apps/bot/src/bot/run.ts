@@ -1,0 +1,106 @@
+import type { StatusOutput } from '@switchyard/status';
+import { createStatusBoard } from '@switchyard/status';
+import { openDatabase } from '../db/Database.js';
+import { Simulation } from '../sim/Simulation.js';
+import type { BotStats } from './Bot.js';
+import { Bot } from './Bot.js';
+import type { RunConfig } from './config.js';
+
+/** Where {@link runBot} writes, and what stops it. */
+export interface RunIo {
+  /**
+   * Stops the bot gracefully when aborted (`main.ts` aborts it on SIGINT and SIGTERM).
+   * @default never aborts
+   */
+  signal?: AbortSignal;
+  /**
+   * Lifecycle lines and, without a TTY board, the moderation log.
+   * @default process.stdout
+   */
+  stdout?: NodeJS.WritableStream;
+  /**
+   * The status board.
+   * @default process.stderr
+   */
+  stderr?: StatusOutput;
+}
+
+/** What {@link runBot} resolves with. */
+export interface RunSummary {
+  /** Why it stopped: the abort reason, or the duration. */
+  readonly reason: string;
+  /** How long the bot was ready, in seconds. */
+  readonly seconds: number;
+  readonly stats: BotStats;
+}
+
+/**
+ * The program `node dist/main.js` runs: opens the database, starts the simulated Discord when
+ * there is no token, starts the bot with a status board, runs until `signal` aborts or the
+ * duration passes, then shuts down in order (traffic, bot, board, database, simulator).
+ */
+export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSummary> {
+  const { signal, stdout = process.stdout, stderr = process.stderr } = io;
+  const say = (line: string): void => {
+    stdout.write(`${line}\n`);
+  };
+  const cleanup: Array<() => Promise<void> | void> = [];
+  try {
+    let simulation: Simulation | undefined;
+    if (config.token === undefined) {
+      simulation = await Simulation.start({ guilds: config.guilds, eventsPerSecond: config.eventsPerSecond });
+      const started = simulation;
+      cleanup.push(() => started.close());
+      say(`simulated Discord at ${simulation.sim.apiBase} with ${config.guilds} guilds (no DISCORD_TOKEN)`);
+    }
+    const database = await openDatabase({
+      ...(config.databaseUrl === undefined ? {} : { url: config.databaseUrl }),
+      ...(config.dataDir === undefined ? {} : { dataDir: config.dataDir }),
+      schema: config.schema,
+    });
+    cleanup.push(() => database.close());
+    say(`database: ${database.description}`);
+
+    const board = createStatusBoard({ output: stderr });
+    cleanup.push(() => board.close());
+    const bot = await Bot.start({
+      token: simulation?.sim.token ?? (config.token as string),
+      ...(simulation === undefined ? {} : { api: simulation.sim.apiBase }),
+      database,
+      workers: config.workers,
+      board,
+      log: board.tty ? (line) => board.log(line) : say,
+    });
+    cleanup.push(() => bot.close());
+    const startedAt = performance.now();
+    say(`ready: logged in as ${bot.client.user.tag} in ${bot.client.guilds.cache.size} guilds, ${config.workers} worker threads`);
+    simulation?.begin();
+
+    const reason = await new Promise<string>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        resolve(signal?.reason instanceof Error ? signal.reason.message : String(signal?.reason ?? 'aborted'));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (config.durationMs !== undefined) {
+        timer = setTimeout(() => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(`${config.durationMs! / 1000} s elapsed`);
+        }, config.durationMs);
+      }
+    });
+    const seconds = (performance.now() - startedAt) / 1000;
+    say(`stopping: ${reason}`);
+    await simulation?.stop();
+    await bot.close();
+    const stats = bot.stats();
+    const events = Object.values(stats.events).reduce((sum, n) => sum + n, 0);
+    say(`stopped after ${seconds.toFixed(1)} s: ${events} events, ${stats.actions} actions, ${stats.failedActions} refused, ${stats.errors} errors`);
+    return { reason, seconds, stats };
+  } finally {
+    // Whatever started is stopped, in reverse order, also when a step failed.
+    for (const step of cleanup.reverse()) await step();
+  }
+}

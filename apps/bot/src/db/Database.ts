@@ -1,0 +1,200 @@
+import type { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import pg from 'pg';
+import { BotConfigError, DatabaseClosedError, DatabaseError } from '../errors/errors.js';
+import { defaultPgliteTemplate, openPglite } from './pglite.js';
+import { CREATE_TABLES, schema } from './schema.js';
+
+/** The drizzle database the bot uses, whichever driver runs it. */
+export type BotDrizzle = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** Options of {@link openDatabase}. */
+export interface DatabaseOptions {
+  /**
+   * A PostgreSQL connection string (`postgres://user:password@host:5432/db`): connect with `pg`.
+   * Without one the bot runs an embedded PGlite.
+   * @default undefined (PGlite)
+   */
+  url?: string;
+  /**
+   * PGlite's data directory (created when missing). Ignored with `url`.
+   * @default undefined (in memory: everything is lost at exit)
+   */
+  dataDir?: string;
+  /**
+   * The PostgreSQL schema that holds the tables, created when missing (letters, digits and `_`,
+   * lower case). Separate schemas let several bots, or test runs, share one database.
+   * @default 'public'
+   */
+  schema?: string;
+  /**
+   * Most connections `pg` opens. Ignored with PGlite (one connection).
+   * @default 4
+   */
+  maxConnections?: number;
+  /**
+   * Where a pristine PGlite data directory is cached as a tarball, so that a new database skips
+   * `initdb`; `false` turns the cache off. Ignored with `url`.
+   * @default `${os.tmpdir()}/switchyard-bot-pglite-<version>.tar.gz`
+   */
+  pgliteTemplate?: string | false;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function describeValue(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `postgres ${parsed.host}${parsed.pathname}`;
+  } catch {
+    return 'postgres';
+  }
+}
+
+/**
+ * The bot's PostgreSQL database: `pg` against a server, or an embedded PGlite. Tables are created
+ * by {@link openDatabase}. Every query goes through {@link BotDatabase.run}, which refuses work
+ * once the database is closed and lets `close()` wait for the queries in flight.
+ */
+export class BotDatabase {
+  /** The drizzle database. Prefer {@link BotDatabase.run}, which `close()` waits for. */
+  readonly db: BotDrizzle;
+  /** Which driver runs the database. */
+  readonly driver: 'pg' | 'pglite';
+  /** The schema holding the tables. */
+  readonly schema: string;
+  /** Where the data lives, without credentials: `postgres 127.0.0.1:5432/test`, `pglite (in memory)`. */
+  readonly description: string;
+  readonly #close: () => Promise<void>;
+  readonly #inflight = new Set<Promise<unknown>>();
+  #closing: Promise<void> | undefined;
+
+  /** @internal Use {@link openDatabase}. */
+  constructor(parts: { db: BotDrizzle; driver: 'pg' | 'pglite'; schema: string; description: string; close: () => Promise<void> }) {
+    this.db = parts.db;
+    this.driver = parts.driver;
+    this.schema = parts.schema;
+    this.description = parts.description;
+    this.#close = parts.close;
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * Runs `query` on the database. Rejects with `DatabaseClosedError` once the database is closed,
+   * and wraps the driver's errors in `DatabaseError` (`cause`: the driver's error).
+   */
+  run<T>(what: string, query: (db: BotDrizzle) => Promise<T>): Promise<T> {
+    if (this.#closing !== undefined) return Promise.reject(new DatabaseClosedError(`The database is closed; cannot ${what}.`));
+    const running = (async () => {
+      try {
+        return await query(this.db);
+      } catch (error) {
+        throw new DatabaseError(`Could not ${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      }
+    })();
+    this.#inflight.add(running);
+    void running.then(
+      () => this.#inflight.delete(running),
+      () => this.#inflight.delete(running),
+    );
+    return running;
+  }
+
+  /** Waits for the queries in flight, then closes the connections. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#inflight]);
+      await this.#close();
+    })();
+    return this.#closing;
+  }
+
+  /** Calls {@link BotDatabase.close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+async function createTables(db: BotDrizzle, schemaName: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    // Two bots starting at once on one server must not race on CREATE ... IF NOT EXISTS.
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`switchyard-bot:${schemaName}`}))`);
+    await tx.execute(sql.raw(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"`));
+    for (const statement of CREATE_TABLES) await tx.execute(sql.raw(statement));
+  });
+}
+
+/**
+ * Opens the bot's database and creates its tables if they are missing: PostgreSQL through `pg`
+ * when `url` is given, else an embedded PGlite (in memory, or in `dataDir`).
+ *
+ * @example
+ * ```ts
+ * const database = await openDatabase({ url: process.env.DATABASE_URL, dataDir: process.env.BOT_DATA_DIR });
+ * const store = new PostgresKvStore(database);
+ * // ...
+ * await database.close();
+ * ```
+ */
+export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDatabase> {
+  if (options === null || typeof options !== 'object') throw new BotConfigError(`Expected the database options to be an object, got ${describeValue(options)}.`);
+  const { url, dataDir, schema: schemaName = 'public', maxConnections = 4, pgliteTemplate = defaultPgliteTemplate() } = options;
+  if (url !== undefined && (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url))) {
+    throw new BotConfigError(`Expected \`url\` to be a postgres:// connection string, got ${typeof url === 'string' ? 'a string of another form' : describeValue(url)}.`);
+  }
+  if (dataDir !== undefined && (typeof dataDir !== 'string' || dataDir.length === 0)) {
+    throw new BotConfigError(`Expected \`dataDir\` to be a non-empty path, got ${describeValue(dataDir)}.`);
+  }
+  if (typeof schemaName !== 'string' || !SCHEMA_NAME.test(schemaName)) {
+    throw new BotConfigError(`Expected \`schema\` to be a lower-case identifier (letters, digits, _; at most 63), got ${describeValue(schemaName)}.`);
+  }
+  if (!Number.isSafeInteger(maxConnections) || maxConnections < 1) {
+    throw new BotConfigError(`Expected \`maxConnections\` to be an integer >= 1, got ${describeValue(maxConnections)}.`);
+  }
+  if (pgliteTemplate !== false && (typeof pgliteTemplate !== 'string' || pgliteTemplate.length === 0)) {
+    throw new BotConfigError(`Expected \`pgliteTemplate\` to be a path or false, got ${describeValue(pgliteTemplate)}.`);
+  }
+
+  let database: BotDatabase;
+  if (url !== undefined) {
+    const pool = new pg.Pool({ connectionString: url, max: maxConnections, options: `-c search_path=${schemaName}` });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    pool.on('error', () => undefined);
+    const db = drizzlePg({ client: pool, schema }) as unknown as BotDrizzle;
+    database = new BotDatabase({ db, driver: 'pg', schema: schemaName, description: `${describeUrl(url)} (schema ${schemaName})`, close: () => pool.end() });
+  } else {
+    let client: PGlite;
+    try {
+      client = await openPglite(dataDir, pgliteTemplate);
+    } catch (error) {
+      throw new DatabaseError(`Could not open PGlite${dataDir === undefined ? '' : ` in ${dataDir}`}.`, { cause: error });
+    }
+    try {
+      await client.exec(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"; SET search_path TO "${schemaName}"`);
+    } catch (error) {
+      await client.close();
+      throw new DatabaseError(`Could not select schema ${schemaName}.`, { cause: error });
+    }
+    const db = drizzlePglite({ client, schema }) as unknown as BotDrizzle;
+    const where = dataDir === undefined ? 'in memory' : dataDir;
+    database = new BotDatabase({ db, driver: 'pglite', schema: schemaName, description: `pglite (${where}, schema ${schemaName})`, close: () => client.close() });
+  }
+  try {
+    await createTables(database.db, schemaName);
+  } catch (error) {
+    await database.close().catch(() => undefined);
+    throw new DatabaseError(`Could not create the tables in ${database.description}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  return database;
+}

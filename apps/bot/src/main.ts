@@ -1,0 +1,31 @@
+/**
+ * The bot's program: `node dist/main.js [--duration <s>]` (what `pnpm start` runs). Connects to
+ * Discord with DISCORD_TOKEN, or to an embedded simulator without it; runs until SIGINT/SIGTERM
+ * (or the duration) and exits 0 after a graceful shutdown. See README.md.
+ */
+import { parseRunConfig, USAGE } from './bot/config.js';
+import { runBot } from './bot/run.js';
+import { BotConfigError } from './errors/errors.js';
+
+const controller = new AbortController();
+const onSignal = (name: NodeJS.Signals): void => {
+  if (controller.signal.aborted) {
+    process.stderr.write(`${name} again: exiting at once\n`);
+    process.exit(130);
+  }
+  controller.abort(new Error(`received ${name}`));
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+try {
+  const config = parseRunConfig(process.argv.slice(2), process.env);
+  if (config.help) process.stdout.write(USAGE);
+  else await runBot(config, { signal: controller.signal });
+} catch (error) {
+  process.exitCode = error instanceof BotConfigError ? 2 : 1;
+  process.stderr.write(`switchyard-bot: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+} finally {
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+}

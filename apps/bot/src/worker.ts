@@ -1,0 +1,13 @@
+/**
+ * The worker thread's entry (built to `dist/worker.js`, loaded by `@switchyard/pool-thread`):
+ * one {@link GuildModerator} per guild, created from the guild's stored configuration on its first
+ * event. It decides what to do; the main thread, which holds the token and the database, acts.
+ */
+import { defineWorker } from '@switchyard/core';
+import type { BotEvent } from './protocol.js';
+import { GuildModerator } from './worker/GuildModerator.js';
+
+export const worker = defineWorker({
+  createTenant: (_tenant, ctx) => GuildModerator.load(ctx.kv),
+  onEvent: (moderator: GuildModerator, event: BotEvent) => moderator.handle(event),
+});
