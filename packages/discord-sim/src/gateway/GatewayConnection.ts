@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { Deflate } from 'node:zlib';
 import { constants as zlibConstants, createDeflate } from 'node:zlib';
 import type { WebSocket } from 'ws';
-import { CLIENT_SEND_LIMIT, CLIENT_SEND_WINDOW_MS } from './protocol.js';
+import { CLIENT_SEND_LIMIT, CLIENT_SEND_WINDOW_MS } from './limits.js';
 import type { GatewaySession } from './GatewaySession.js';
 
 let nextConnectionId = 0;

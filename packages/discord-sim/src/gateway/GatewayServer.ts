@@ -9,7 +9,8 @@ import type { World } from '../world/World.js';
 import { GatewayConnection } from './GatewayConnection.js';
 import type { GatewaySessionInfo } from './GatewaySession.js';
 import { GatewaySession } from './GatewaySession.js';
-import { ALL_INTENTS, DM_EVENT_INTENTS, GatewayCloseCode, GatewayIntent, GatewayOp, GUILD_EVENT_INTENTS, PRIVILEGED_INTENTS } from './protocol.js';
+import { DM_EVENT_INTENTS, GUILD_EVENT_INTENTS } from './limits.js';
+import { ALL_INTENTS, GatewayCloseCode, GatewayIntent, GatewayOp, PRIVILEGED_INTENTS } from './protocol.js';
 
 /** The path of the gateway URL (`GET /gateway/bot` returns it). */
 export const GATEWAY_PATH = '/gateway';

@@ -22,7 +22,8 @@ import type { SimGuild } from '../world/GuildState.js';
 import type { GuildSpec, UserSpec } from '../world/specs.js';
 import type { ApiMessage, ApiUser } from '../world/types.js';
 import { World } from '../world/World.js';
-import { GatewayControls, GatewayFeed } from './GatewayControls.js';
+import { GatewayControls } from './GatewayControls.js';
+import { GatewayFeed } from './GatewayFeed.js';
 import { RestControls } from './RestControls.js';
 import { SimEngine } from './SimEngine.js';
 

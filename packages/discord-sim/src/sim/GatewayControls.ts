@@ -1,9 +1,8 @@
-import { EventEmitter } from 'node:events';
 import { InvalidSimOptionError, SimClosedError } from '../errors/errors.js';
-import type { GatewayDisconnect, GatewayHooks, GatewayServer, GatewayTarget } from '../gateway/GatewayServer.js';
+import type { GatewayDisconnect, GatewayServer, GatewayTarget } from '../gateway/GatewayServer.js';
 import type { GatewaySessionInfo } from '../gateway/GatewaySession.js';
 import type { WaitOptions } from '../util/Waiters.js';
-import { Waiters } from '../util/Waiters.js';
+import type { GatewayFeed } from './GatewayFeed.js';
 
 /** A session resumed, and how many missed dispatches were replayed to it. */
 export interface GatewayResume {
@@ -16,43 +15,6 @@ export interface GatewayEventMap {
   identify: [session: GatewaySessionInfo];
   resume: [resume: GatewayResume];
   disconnect: [disconnect: GatewayDisconnect];
-}
-
-const HISTORY = 1000;
-
-function remember<T>(history: T[], value: T): void {
-  history.push(value);
-  if (history.length > HISTORY * 2) history.splice(0, history.length - HISTORY);
-}
-
-/** Receives the gateway's reports, keeps a short history of them and serves waits. */
-export class GatewayFeed implements GatewayHooks {
-  readonly emitter = new EventEmitter<GatewayEventMap>();
-  readonly identifies: GatewaySessionInfo[] = [];
-  readonly resumes: GatewayResume[] = [];
-  readonly disconnects: GatewayDisconnect[] = [];
-  readonly identifyWaiters = new Waiters<GatewaySessionInfo>();
-  readonly resumeWaiters = new Waiters<GatewayResume>();
-  readonly disconnectWaiters = new Waiters<GatewayDisconnect>();
-
-  identify(session: GatewaySessionInfo): void {
-    remember(this.identifies, session);
-    this.identifyWaiters.notify(session);
-    this.emitter.emit('identify', session);
-  }
-
-  resume(session: GatewaySessionInfo, replayed: number): void {
-    const resume = { session, replayed };
-    remember(this.resumes, resume);
-    this.resumeWaiters.notify(resume);
-    this.emitter.emit('resume', resume);
-  }
-
-  disconnect(event: GatewayDisconnect): void {
-    remember(this.disconnects, event);
-    this.disconnectWaiters.notify(event);
-    this.emitter.emit('disconnect', event);
-  }
 }
 
 function checkTarget(target: GatewayTarget): void {
