@@ -1,3 +1,7 @@
 import { defineSwitchyardConfig } from '@switchyard/vitest-config';
 
-export default defineSwitchyardConfig();
+export default defineSwitchyardConfig({
+  test: {
+    globalSetup: ['__tests__/globalSetup.ts'],
+  },
+});
