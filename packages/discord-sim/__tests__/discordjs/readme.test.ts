@@ -1,15 +1,22 @@
 // The README's examples, run as written (importing from src instead of the package name).
+import type { ClientOptions } from 'discord.js';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import { expect, it } from 'vitest';
 import { startDiscordSim } from '../../src/index.js';
 
 const { Guilds, GuildMessages, MessageContent } = GatewayIntentBits;
 
+/** A bot as its author would write it: a factory taking client options. */
+function createBot(options: Partial<ClientOptions> = {}): Client {
+  const client = new Client({ intents: [Guilds, GuildMessages, MessageContent], ...options });
+  client.on(Events.MessageCreate, (message) => void (message.content === '!ping' && message.reply('pong')));
+  return client;
+}
+
 it('runs the five-line example', async () => {
   const sim = await startDiscordSim();
-  const client = new Client({ intents: [Guilds, GuildMessages, MessageContent], rest: { api: sim.apiBase } });
-  client.on(Events.MessageCreate, (message) => void (message.content === '!ping' && message.reply('pong')));
-  await client.login(sim.token); // GET /gateway/bot, then HELLO, IDENTIFY, READY, GUILD_CREATE — all on 127.0.0.1
+  const client = createBot({ rest: { api: sim.apiBase } }); // your bot: new Client({ intents, ...options }) plus its handlers
+  await client.login(sim.token); // GET /gateway/bot, then HELLO, IDENTIFY, READY, GUILD_CREATE, all on 127.0.0.1
   sim.emit.messageCreate({ content: '!ping' }); // a member of the guild posts in #general
   expect((await sim.waitForRequest((r) => r.route === '/channels/:channel_id/messages')).body).toMatchObject({ content: 'pong' });
   await client.destroy();
