@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { MemoryKvStore, WorkerPool } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import { createThreadPool, ThreadWorker } from '../../src/index.js';
@@ -48,6 +50,11 @@ describe('createThreadPool', () => {
     ['maxQueue', { workers: 1, filename: fixture('trivial.mjs'), maxQueue: -3 }, /`maxQueue`/],
   ])('rejects an invalid %s with ERR_INVALID_ARGUMENT', async (_, options, message) => {
     await expect(createThreadPool(options as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(message) });
+  });
+
+  it('does not keep the process alive once idle, even when never closed', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [fixture('idle-exit.mjs')], { timeout: 15_000 });
+    expect(stdout.trim()).toBe('dispatched 41');
   });
 
   it('creating and closing a pool 200 times leaves no threads or handles behind', async () => {

@@ -317,6 +317,11 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     }
   }
 
+  /**
+   * Handles `event` for `tenant` in the thread and resolves with what the handler returned
+   * (rejects with what it threw, rebuilt). Validated at the call: the tenant, the event
+   * (structured-cloneable), the worker's state and `maxQueue`.
+   */
   dispatch(tenant: TenantId, event: E, options: DispatchOptions = {}): Promise<R> {
     const { signal } = options;
     try {
@@ -333,6 +338,10 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     });
   }
 
+  /**
+   * Hands `event` over without a promise; it travels with the other events of this tick in one
+   * message. Throws at once when it cannot be accepted; a failure later is emitted as `dispatchError`.
+   */
   dispatchNoWait(tenant: TenantId, event: E): void {
     assertTenantId(tenant);
     this.#assertAccepting();
@@ -341,6 +350,7 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     this.#enqueue(Op.EventNoWait, tenant, event, undefined);
   }
 
+  /** Runs `code` with the definition's script engine in `tenant`'s state, in the thread. */
   runScript(tenant: TenantId, name: string, code: string, event: E, options: DispatchOptions = {}): Promise<R> {
     const { signal } = options;
     try {
@@ -378,6 +388,7 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     });
   }
 
+  /** Counters for status boards, with piscina's timing histograms (see {@link ThreadWorkerStats}). */
   stats(): ThreadWorkerStats {
     const session = this.#session;
     const live = session !== undefined && session.state !== 'dead';
@@ -397,7 +408,10 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     };
   }
 
-  /** Stops at once: terminates the thread, then rejects every accepted event with `WorkerKilledError` (so a rejected event can no longer run). */
+  /**
+   * Stops at once: terminates the thread, then rejects every accepted event with
+   * `WorkerKilledError` (so a rejected event can no longer run). Resolves when that is done.
+   */
   kill(reason?: unknown): Promise<void> {
     if (this.#killing !== undefined) return this.#killing;
     if (this.#lifecycle === 'closed') return Promise.resolve();
