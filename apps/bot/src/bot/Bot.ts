@@ -61,7 +61,7 @@ export interface BotOptions {
   /**
    * How long a slash command may wait for its worker before the bot acknowledges it
    * (`deferReply`) and edits the answer in later; Discord drops interactions not acknowledged
-   * within 3 s.
+   * within 3 s. `0` acknowledges every command at once.
    * @default 2000
    */
   deferAfterMs?: number;
@@ -338,12 +338,14 @@ export class Bot {
     // a cold database), acknowledge it first and edit the answer in when it comes.
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), this.#deferAfterMs);
+      if (this.#deferAfterMs === 0) resolve('late');
+      else timer = setTimeout(() => resolve('late'), this.#deferAfterMs);
     });
     let decision: Decision;
     let deferred = false;
     try {
-      const first = await Promise.race([decided, late]);
+      // With deferAfterMs 0 the late promise is already settled and wins the race.
+      const first = await Promise.race([late, decided]);
       if (first === 'late') {
         deferred = true;
         await interaction.deferReply(interaction.commandName === 'config' ? { flags: MessageFlags.Ephemeral } : {});
