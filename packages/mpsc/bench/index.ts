@@ -8,7 +8,8 @@
  * - Latency: round trip main -> worker -> main with both sides idle (waiting in recv / on
  *   'message') before each ping.
  *
- * Figures are medians over RUNS runs after one warm-up run; ratios compare the medians.
+ * The two sides run alternately, RUNS times each after a warm-up run; figures are medians and the
+ * ratio is the median of the per-pair ratios, so that load changes on a shared machine hit both.
  */
 import { once } from 'node:events';
 import type { MessagePort } from 'node:worker_threads';
@@ -175,26 +176,38 @@ async function portLatency(rounds: number): Promise<number[]> {
   return samples;
 }
 
-async function measure(run: () => Promise<number>): Promise<number> {
-  await run(); // warm-up
-  const results: number[] = [];
-  for (let i = 0; i < RUNS; i++) results.push(await run());
-  return median(results);
+/** Runs `a` and `b` alternately (so both see the same machine load), after one warm-up each. */
+async function measurePair(a: () => Promise<number>, b: () => Promise<number>): Promise<{ a: number; b: number; ratio: number }> {
+  await a();
+  await b();
+  const as: number[] = [];
+  const bs: number[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const x = await a();
+    const y = await b();
+    as.push(x);
+    bs.push(y);
+    ratios.push(x / y);
+  }
+  return { a: median(as), b: median(bs), ratio: median(ratios) };
 }
 
 const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`);
 
-console.log(`@switchyard/mpsc vs MessagePort.postMessage — medians of ${RUNS} runs after a warm-up (values/s, end to end)\n`);
+console.log(`@switchyard/mpsc vs MessagePort.postMessage — medians of ${RUNS} alternating runs after a warm-up (values/s, end to end)\n`);
 console.log('| values | producers | mpsc | postMessage | ratio |');
 console.log('|---|---|---|---|---|');
 const only = process.env.ONLY;
 for (const kind of ['number', 'string', 'object'] as const) {
   if (only !== undefined && only !== kind) continue;
   for (const producers of [0, 1, 2, 4]) {
-    const mpsc = await measure(() => (producers === 0 ? mpscSameThread(kind) : mpscThreads(kind, producers)));
-    const port = await measure(() => (producers === 0 ? portSameThread(kind) : portThreads(kind, producers)));
+    const { a: mpsc, b: port, ratio } = await measurePair(
+      () => (producers === 0 ? mpscSameThread(kind) : mpscThreads(kind, producers)),
+      () => (producers === 0 ? portSameThread(kind) : portThreads(kind, producers)),
+    );
     const label = kind === 'object' ? '~1 KB objects' : kind === 'string' ? 'short strings' : 'numbers';
-    console.log(`| ${label} | ${producers === 0 ? 'same thread' : `${producers} thread${producers > 1 ? 's' : ''}`} | ${fmt(mpsc)} | ${fmt(port)} | ${(mpsc / port).toFixed(1)}x |`);
+    console.log(`| ${label} | ${producers === 0 ? 'same thread' : `${producers} thread${producers > 1 ? 's' : ''}`} | ${fmt(mpsc)} | ${fmt(port)} | ${ratio.toFixed(1)}x |`);
   }
 }
 

@@ -73,6 +73,17 @@ describe('ring encoding', () => {
     expect(link.read).toBe(values.length);
   });
 
+  it('round-trips strings of every short length, latin1 and not', async () => {
+    const { send, receive } = pair(1 << 16);
+    const values: string[] = [];
+    for (let length = 0; length <= 40; length++) {
+      values.push(Array.from({ length }, (_, i) => String.fromCharCode((i * 37 + length) % 256)).join(''));
+      values.push('☃'.repeat(length));
+    }
+    for (const value of values) send(value);
+    expect(await receive(values.length)).toEqual(values);
+  });
+
   it('copies values out of the ring, so reusing the space does not change them', async () => {
     const { send, receive } = pair(4096);
     send(new Uint8Array([9, 9, 9]));

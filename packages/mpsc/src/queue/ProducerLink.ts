@@ -2,6 +2,7 @@ import { deserialize as v8Deserialize } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
 import { ProtocolError } from '@switchyard/core';
 import type { FastBuffer } from '../shared/platform.js';
+import { shortLatin1 } from '../shared/latin1.js';
 import { fastBuffer } from '../shared/platform.js';
 import type { SpillMessage } from '../shared/protocol.js';
 import {
@@ -33,6 +34,11 @@ import {
   TAIL_SLEEPING,
 } from '../shared/protocol.js';
 import type { Deque } from './Deque.js';
+
+/** Where decoded values go: the queue's ready buffer or a recvMany result. */
+export interface Sink {
+  push(value: unknown): unknown;
+}
 
 function deserialize(bytes: Uint8Array): unknown {
   return v8Deserialize(bytes);
@@ -126,7 +132,7 @@ export class ProducerLink {
    * Moves up to `max` values from the ring into `out`; stops at a SPILL marker (the next values
    * come from the port). Returns how many values moved.
    */
-  pump(out: Deque<unknown>, max: number): number {
+  pump(out: Sink, max: number): number {
     if (this.#spilling) return 0;
     const tail = (Atomics.load(this.#header, RING_TAIL) & ~TAIL_FLAGS) >>> 0;
     let head = this.#head;
@@ -148,7 +154,7 @@ export class ProducerLink {
           size = 16;
           break;
         case TAG_STR_LATIN1:
-          out.push(this.#buf.latin1Slice(index + 4, index + 4 + length));
+          out.push(shortLatin1(this.#u8, index + 4, length) ?? this.#buf.latin1Slice(index + 4, index + 4 + length));
           size = (length + 11) & ~7;
           break;
         case TAG_STR_UTF8:

@@ -23,6 +23,7 @@ import { waitAsync } from '../shared/platform.js';
 import { resetSlot, retireSlot, tryReserve } from '../shared/reservation.js';
 import { assertSendable } from '../shared/values.js';
 import { Deque } from './Deque.js';
+import type { Sink } from './ProducerLink.js';
 import { ProducerLink } from './ProducerLink.js';
 import type { WaitNode } from './WaitList.js';
 import { WaitList } from './WaitList.js';
@@ -280,6 +281,15 @@ export class Queue<T> {
   #recv(max: number, signal: AbortSignal | undefined): Promise<unknown> {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     if (this.#receiver !== undefined) return Promise.reject(new ConsumerBusyError());
+    if (max > 0 && this.#ready.length === 0 && this.#shared !== undefined) {
+      // The common batch case: decode straight into the result.
+      const out: unknown[] = [];
+      this.#pull(out, max);
+      if (out.length > 0) {
+        this.#consumed(out.length);
+        return Promise.resolve(out);
+      }
+    }
     if (this.#ready.length === 0 || this.#ready.length < max) this.#pull();
     if (this.#ready.length > 0) return Promise.resolve(this.#take(max));
     if (this.#isDrained()) return Promise.resolve(undefined);
@@ -367,16 +377,19 @@ export class Queue<T> {
     return true;
   }
 
-  /** Pulls a batch from every producer ring into the ready buffer; returns how many values came. */
-  #pull(): number {
+  /**
+   * Pulls a batch from every producer ring (at most `max` values in all) into `out`, by default the
+   * ready buffer; returns how many values came.
+   */
+  #pull(out: Sink = this.#ready, max = Number.MAX_SAFE_INTEGER): number {
     const shared = this.#shared;
     if (shared === undefined) return 0;
     const links = shared.links;
     const count = links.length;
     let moved = 0;
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < count && moved < max; i++) {
       const link = links[(shared.cursor + i) % count]!;
-      moved += link.pump(this.#ready, PULL_BATCH);
+      moved += link.pump(out, Math.min(PULL_BATCH, max - moved));
     }
     if (count > 0) shared.cursor = (shared.cursor + 1) % count;
     return moved;
