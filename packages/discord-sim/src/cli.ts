@@ -34,9 +34,17 @@ function integer(name: string, raw: string | undefined, fallback: number): numbe
   return value;
 }
 
+// When the reader of stdout goes away first (pnpm exiting on Ctrl+C), keep shutting down quietly.
+process.stdout.on('error', () => undefined);
+
+// `pnpm start -- --eps 200` hands the `--` through; skip it rather than read the rest as positionals.
+const argv = process.argv.slice(2);
+if (argv[0] === '--') argv.shift();
+
 let parsed;
 try {
   parsed = parseArgs({
+    args: argv,
     options: {
       port: { type: 'string', short: 'p' },
       host: { type: 'string' },

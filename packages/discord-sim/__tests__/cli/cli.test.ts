@@ -61,7 +61,8 @@ afterEach(async () => {
 
 describe('discord-sim CLI', () => {
   it('prints its URLs and token, generates traffic a bot receives, and stops cleanly on SIGINT', async () => {
-    const cli = run(['--guilds', '2', '--eps', '200', '--stats', '0']);
+    // A leading `--` is what `pnpm start -- <options>` passes on.
+    const cli = run(['--', '--guilds', '2', '--eps', '200', '--stats', '0']);
     const [, apiBase] = await cli.waitFor(/REST API base:\s+(\S+)/);
     const [, gatewayUrl] = await cli.waitFor(/Gateway URL:\s+(\S+)/);
     const [, token] = await cli.waitFor(/Bot token:\s+(\S+)/);
