@@ -119,6 +119,23 @@ describe('LocalWorker', () => {
     expect(worker.stats()).toMatchObject({ tenants: 0, queued: 0, handled: 3 });
   });
 
+  it('throws ERR_WORKER_KILLED from dispatchNoWait at once after a kill, and reports handler failures', async () => {
+    const failing = defineWorker({
+      createTenant: () => null,
+      onEvent: (_state, event: string) => {
+        if (event === 'bad') throw new Error('handler failed');
+        return event;
+      },
+    });
+    const worker = new LocalWorker(failing, { id: 4 });
+    const reported = new Promise((resolve) => worker.once('dispatchError', resolve));
+    worker.dispatchNoWait(g1, 'ok');
+    worker.dispatchNoWait(g1, 'bad');
+    expect(await reported).toMatchObject({ workerId: 4, tenant: g1, error: { message: 'handler failed' } });
+    await worker.kill();
+    expect(() => worker.dispatchNoWait(g1, 'ok')).toThrow(expect.objectContaining({ code: 'ERR_WORKER_KILLED' }));
+  });
+
   it('does nothing for dropTenant of an unknown tenant', async () => {
     const worker = new LocalWorker(counter);
     await expect(worker.dropTenant(g1)).resolves.toBeUndefined();

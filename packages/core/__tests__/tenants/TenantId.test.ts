@@ -33,6 +33,9 @@ describe('tenant ids', () => {
     expect(tenantId('guild', '81384788765712384')).toEqual({ kind: 'guild', id: '81384788765712384' });
     expect(tenantId('user', 5n)).toEqual({ kind: 'user', id: '5' });
     expect(tenantKey({ kind: 'user', id: '5' })).toBe('user:5');
+    expect(tenantId('guild', '18446744073709551615').id).toBe('18446744073709551615');
+    expect(() => tenantId('guild', '18446744073709551616')).toThrow(InvalidTenantIdError);
+    expect(() => tenantId('guild', '99999999999999999999')).toThrow(InvalidTenantIdError);
   });
 
   it('throws InvalidTenantIdError for anything else', () => {

@@ -75,7 +75,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown> extends EventEmi
 
   dispatchNoWait(tenant: TenantId, event: E): void {
     assertTenantId(tenant);
-    this.#runtime.dispatch(tenant, event).catch((error: unknown) => {
+    this.#runtime.dispatchNoWait(tenant, event, (error) => {
       this.emit('dispatchError', { workerId: this.id, tenant, error: error as Error });
     });
   }

@@ -30,9 +30,19 @@ function describe(value: unknown): string {
   }
 }
 
+// Ids seen valid recently: events of one tenant come in runs, so most checks are a Set lookup.
+const recentlyValid = new Set<string>();
+const RECENT_LIMIT = 65_536;
+
 /** True when `id` is a snowflake: an unsigned 64-bit integer written in decimal without leading zeros. */
 export function isSnowflake(id: unknown): id is string {
-  return typeof id === 'string' && SNOWFLAKE.test(id) && BigInt(id) <= MAX_SNOWFLAKE;
+  if (typeof id !== 'string') return false;
+  if (recentlyValid.has(id)) return true;
+  // Only 20-digit ids can exceed 2^64 - 1 (20 digits long, 18446744073709551615).
+  if (!SNOWFLAKE.test(id) || (id.length === 20 && BigInt(id) > MAX_SNOWFLAKE)) return false;
+  if (recentlyValid.size >= RECENT_LIMIT) recentlyValid.clear();
+  recentlyValid.add(id);
+  return true;
 }
 
 /**

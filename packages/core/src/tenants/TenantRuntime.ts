@@ -155,30 +155,30 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     return entry;
   }
 
+  /**
+   * Handles `event` for `tenant` without a promise for the caller: the cheap path for
+   * fire-and-forget events. Throws `WorkerKilledError` at once when the runtime was killed or
+   * closed; `onError` receives the handler's error.
+   */
+  dispatchNoWait(tenant: TenantId, event: E, onError: (error: unknown) => void): void {
+    const refused = this.#refusal();
+    if (refused !== undefined) throw refused;
+    this.#queued++;
+    this.#enqueue(this.#entry(tenant), undefined, (state, ctx) => this.#definition.onEvent(state, event, ctx)).then(
+      () => this.#queued--,
+      (error: unknown) => {
+        this.#queued--;
+        onError(error);
+      },
+    );
+  }
+
   #run(tenant: TenantId, signal: AbortSignal | undefined, handle: (state: S, ctx: TenantContext) => R | Promise<R>): Promise<Awaited<R>> {
     const refused = this.#refusal();
     if (refused !== undefined) return Promise.reject(refused);
     if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The dispatch'));
-    const entry = this.#entry(tenant);
     this.#queued++;
-    const task = entry.queue.enqueue(async () => {
-      // An event whose signal aborted while it waited never runs.
-      if (signal?.aborted) throw abortErrorFrom(signal, 'The dispatch');
-      if (!this.#startupDone) await this.start();
-      if (!entry.hasState) {
-        entry.state = await this.#definition.createTenant(tenant, entry.ctx);
-        entry.hasState = true;
-      }
-      try {
-        const result = await handle(entry.state as S, entry.ctx);
-        this.#handled++;
-        return result;
-      } catch (error) {
-        this.#handled++;
-        this.#failed++;
-        throw error;
-      }
-    });
+    const task = this.#enqueue(this.#entry(tenant), signal, handle);
     // The caller's promise settles with the task, or earlier when its signal aborts or the
     // worker is killed (a running handler cannot be stopped, but nobody waits for it in vain).
     return new Promise<Awaited<R>>((resolve, reject) => {
@@ -195,7 +195,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
           this.#queued--;
           signal?.removeEventListener('abort', onAbort);
           this.#inflight.delete(fail);
-          resolve(value as Awaited<R>);
+          resolve(value);
         },
         (error: unknown) => {
           this.#queued--;
@@ -203,6 +203,51 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
         },
       );
     });
+  }
+
+  /** Queues `handle` on the tenant's own queue, after the tenant's earlier events. */
+  #enqueue(entry: TenantEntry<S>, signal: AbortSignal | undefined, handle: (state: S, ctx: TenantContext) => R | Promise<R>): Promise<Awaited<R>> {
+    return entry.queue.enqueue(() => {
+      // An event whose signal aborted while it waited never runs.
+      if (signal?.aborted) throw abortErrorFrom(signal, 'The dispatch');
+      // Warm path: no promise of our own when the tenant exists and the handler is synchronous.
+      if (this.#startupDone && entry.hasState) return this.#invoke(entry, handle);
+      return this.#prepare(entry).then(() => this.#invoke(entry, handle));
+    }) as Promise<Awaited<R>>;
+  }
+
+  async #prepare(entry: TenantEntry<S>): Promise<void> {
+    if (!this.#startupDone) await this.start();
+    if (!entry.hasState) {
+      entry.state = await this.#definition.createTenant(entry.tenant, entry.ctx);
+      entry.hasState = true;
+    }
+  }
+
+  #invoke(entry: TenantEntry<S>, handle: (state: S, ctx: TenantContext) => R | Promise<R>): R | Promise<R> {
+    let result: R | Promise<R>;
+    try {
+      result = handle(entry.state as S, entry.ctx);
+    } catch (error) {
+      this.#handled++;
+      this.#failed++;
+      throw error;
+    }
+    if (result !== null && typeof (result as { then?: unknown })?.then === 'function') {
+      return (result as Promise<R>).then(
+        (value) => {
+          this.#handled++;
+          return value;
+        },
+        (error: unknown) => {
+          this.#handled++;
+          this.#failed++;
+          throw error;
+        },
+      );
+    }
+    this.#handled++;
+    return result;
   }
 
   async #release(entry: TenantEntry<S>): Promise<void> {

@@ -18,6 +18,7 @@ export interface WorkerPoolOptions {
   id?: number;
 }
 
+const SHARD_CACHE_LIMIT = 65_536;
 const FORWARDED = ['crash', 'fatal', 'dispatchError'] as const;
 
 /**
@@ -36,6 +37,8 @@ export class WorkerPool<W extends WorkerLike<any, any>> extends EventEmitter<Wor
   readonly id: number;
   /** The workers, in shard order: worker `i` serves the tenants with `shardFor(id, size) === i`. */
   readonly workers: readonly W[];
+  /** Shards of recently seen tenant ids: `shardFor` costs a BigInt per call. */
+  readonly #shards = new Map<string, number>();
 
   /**
    * Builds a pool of `count` workers with `factory(id, count)` (ids 0..count-1); if one fails to
@@ -72,7 +75,13 @@ export class WorkerPool<W extends WorkerLike<any, any>> extends EventEmitter<Wor
   /** The worker that serves `tenant`. Throws `InvalidTenantIdError` for a malformed tenant. */
   workerFor(tenant: TenantId): W {
     assertTenantId(tenant);
-    return this.workers[shardFor(tenant.id, this.workers.length)]!;
+    let shard = this.#shards.get(tenant.id);
+    if (shard === undefined) {
+      shard = shardFor(tenant.id, this.workers.length);
+      if (this.#shards.size >= SHARD_CACHE_LIMIT) this.#shards.clear();
+      this.#shards.set(tenant.id, shard);
+    }
+    return this.workers[shard]!;
   }
 
   dispatch(tenant: TenantId, event: WorkerEventOf<W>, options?: DispatchOptions): Promise<WorkerResultOf<W>> {
