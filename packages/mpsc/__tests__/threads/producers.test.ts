@@ -88,6 +88,23 @@ describe('several producer threads', () => {
     expectExactly(groups, 1, count);
   });
 
+  it('serve the waiting sends of one producer handle in order', async () => {
+    const q = queue<unknown>(3);
+    const count = 300;
+    const spawned = [0, 1].map((id) => producer(q, { id, count, method: 'burst' }));
+    void q.producersGone().then(() => q.close());
+    let maxLen = 0;
+    const groups = byProducer(
+      await drain(q, () => {
+        maxLen = Math.max(maxLen, q.len());
+      }),
+    );
+    for (const s of spawned) expect(await s.next('done')).toMatchObject({ sent: count, error: undefined });
+    expectExactly(groups, 0, count);
+    expectExactly(groups, 1, count);
+    expect(maxLen).toBeLessThanOrEqual(3);
+  });
+
   it('count values published from other threads in len() and isEmpty()', async () => {
     const q = queue<unknown>();
     const spawned = producer(q, { id: 0, count: 10, close: false });
