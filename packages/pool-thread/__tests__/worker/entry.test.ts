@@ -20,6 +20,14 @@ function init(url: string, version = PROTOCOL_VERSION) {
 }
 
 describe('thread entry (handleTask)', () => {
+  it('is published as the @switchyard/pool-thread/worker subpath, built to JavaScript', async () => {
+    // A plain string, so typechecking does not need the build.
+    const specifier: string = '@switchyard/pool-thread/worker';
+    const entry = (await import(specifier)) as { handleTask?: unknown };
+    expect(typeof entry.handleTask).toBe('function');
+    expect(import.meta.resolve(specifier)).toMatch(/\/dist\/worker\/entry\.js$/);
+  });
+
   it('refuses a batch before the thread was initialised with ERR_PROTOCOL', async () => {
     const handleTask = await freshEntry();
     await expect(handleTask({ type: 'batch', id: 1, ops: [], tenants: [], payloads: [], cancels: [] })).rejects.toMatchObject({ code: 'ERR_PROTOCOL' });
