@@ -41,9 +41,10 @@ export interface WaitOptions {
 /** Options of {@link Queue.producer}. */
 export interface ProducerOptions {
   /**
-   * Size in bytes of the producer's shared ring: a power of two between 4 KiB and 256 MiB. Values
-   * whose encoding is larger than a quarter of it, and values sent while it is full, travel by
-   * `postMessage` instead (in order, never truncated), which is much slower.
+   * Initial size in bytes of the producer's shared ring: a power of two between 4 KiB and 256 MiB.
+   * A full ring is replaced by one twice as large (up to 256 MiB). Values whose encoding is larger
+   * than a quarter of the ring, and values sent while the largest ring is full, travel by
+   * `postMessage` instead (in order, never truncated), which is slower.
    * @default 1048576 (1 MiB)
    */
   bufferSize?: number;
