@@ -4,7 +4,6 @@
  * (or the duration) and exits 0 after a graceful shutdown. See README.md.
  */
 import { parseRunConfig, USAGE } from './bot/config.js';
-import { runBot } from './bot/run.js';
 import { BotConfigError } from './errors/errors.js';
 
 const controller = new AbortController();
@@ -21,7 +20,11 @@ process.on('SIGTERM', onSignal);
 try {
   const config = parseRunConfig(process.argv.slice(2), process.env);
   if (config.help) process.stdout.write(USAGE);
-  else await runBot(config, { signal: controller.signal });
+  else {
+    // Loaded only now: --help and a bad option answer without loading discord.js or PGlite.
+    const { runBot } = await import('./bot/run.js');
+    await runBot(config, { signal: controller.signal });
+  }
 } catch (error) {
   process.exitCode = error instanceof BotConfigError ? 2 : 1;
   process.stderr.write(`switchyard-bot: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -1,0 +1,100 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DATABASE_URL, dropSchema, uniqueSchema } from './helpers/database.js';
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const schemas: string[] = [];
+
+interface Run {
+  child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  /** Resolves with the exit code (or the signal that ended the process). */
+  exit: Promise<number | NodeJS.Signals>;
+  /** Resolves once stdout has a line matching `pattern`. */
+  waitForLine(pattern: RegExp): Promise<void>;
+}
+
+/** Runs `node dist/main.js` as a real child process, without a token (so against the embedded simulator). */
+function runMain(args: string[]): Run {
+  const env: Record<string, string | undefined> = { ...process.env, DISCORD_TOKEN: undefined, BOT_DURATION_S: undefined, BOT_DATA_DIR: undefined };
+  if (DATABASE_URL !== undefined) {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    env.BOT_DB_SCHEMA = schema;
+  }
+  const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const run: Run = {
+    child,
+    stdout: '',
+    stderr: '',
+    exit: new Promise((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code, signal) => resolve(code ?? signal!));
+    }),
+    waitForLine(pattern) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (!run.stdout.split('\n').some((line) => pattern.test(line))) return;
+          child.stdout!.off('data', check);
+          resolve();
+        };
+        child.stdout!.on('data', check);
+        void run.exit.then(() => reject(new Error(`exited before printing ${pattern}:\n${run.stdout}\n${run.stderr}`)));
+        check();
+      });
+    },
+  };
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (run.stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (run.stderr += chunk));
+  return run;
+}
+
+afterAll(async () => {
+  for (const schema of schemas) await dropSchema(schema);
+});
+
+describe('node dist/main.js', () => {
+  // The two full runs overlap: each spends much of its time waiting (its duration, the gateway, the database).
+  it.concurrent('runs against the simulator with --duration and exits 0 by itself, leaving no handle behind', async () => {
+    const run = runMain(['--duration', '3']);
+    const code = await run.exit;
+    expect({ code, stderr: run.stderr }).toMatchObject({ code: 0 });
+    const lines = run.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^simulated Discord at http:\/\/127\.0\.0\.1:\d+\/api with 3 guilds \(no DISCORD_TOKEN\)$/);
+    expect(lines[1]).toMatch(DATABASE_URL === undefined ? /^database: pglite \(in memory, schema public\)$/ : /^database: postgres .+ \(schema bot_test_\w+\)$/);
+    expect(lines[2]).toBe('ready: logged in as switchyard-bot in 3 guilds, 2 worker threads');
+    expect(lines).toContain('stopping: 3 s elapsed');
+    const summary = /^stopped after (\d+\.\d) s: (\d+) events, (\d+) actions, (\d+) refused, (\d+) errors$/.exec(lines.at(-1)!);
+    expect(summary).not.toBeNull();
+    expect(Number(summary![1])).toBeGreaterThanOrEqual(3);
+    expect(Number(summary![2])).toBeGreaterThan(0);
+    // The status board, in plain timestamped lines since stderr is a pipe.
+    expect(run.stderr).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z worker 0: +\d+ tenants · \d+ queued · \d+ handled · \d+ failed/m);
+    expect(run.stderr).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z bot: +\d+ events · \d+ actions/m);
+  }, 60_000);
+
+  it.concurrent('shuts down gracefully on SIGTERM and exits 0', async () => {
+    const run = runMain([]);
+    await run.waitForLine(/^ready: /);
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+    expect(run.stdout).toContain('stopping: received SIGTERM\n');
+    expect(run.stdout).toMatch(/stopped after \d+\.\d s: \d+ events/);
+  }, 60_000);
+
+  it('prints the usage with --help and exits 0', async () => {
+    const run = runMain(['--help']);
+    expect(await run.exit).toBe(0);
+    expect(run.stdout).toContain('Usage: node dist/main.js [options]');
+  });
+
+  it('exits 2 with the reason on a bad option, before starting anything', async () => {
+    const run = runMain(['--duration', 'soon']);
+    expect(await run.exit).toBe(2);
+    expect(run.stderr).toContain('BotConfigError: Expected --duration to be a number from 0 to 31536000, got "soon".');
+    expect(run.stdout).toBe('');
+  });
+});
