@@ -1,0 +1,127 @@
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BotDatabase, DatabaseOptions } from '../../src/index.js';
+import { defaultPgliteTemplate, ModerationLog, openDatabase, openPglite, pgliteVersion } from '../../src/index.js';
+import { DATABASE_URL, disposeDatabase, testDatabase } from '../helpers/database.js';
+
+let database: BotDatabase;
+
+beforeAll(async () => {
+  database = await testDatabase();
+});
+
+afterAll(async () => {
+  await disposeDatabase(database);
+});
+
+describe('openDatabase', () => {
+  it('describes where the data lives, without credentials', () => {
+    if (DATABASE_URL === undefined) {
+      expect(database).toMatchObject({ driver: 'pglite', schema: 'public', description: 'pglite (in memory, schema public)' });
+    } else {
+      expect(database.driver).toBe('pg');
+      expect(database.description).toMatch(/^postgres [^@]+ \(schema bot_test_\w+\)$/);
+    }
+  });
+
+  it('creates the tenant_kv and moderation_actions tables in its schema', async () => {
+    const result = await database.run('list the tables', (db) =>
+      db.execute<{ table_name: string }>(sql`SELECT table_name FROM information_schema.tables WHERE table_schema = ${database.schema} ORDER BY table_name`),
+    );
+    expect(result.rows.map((row) => row.table_name)).toEqual(['moderation_actions', 'tenant_kv']);
+  });
+
+  it.each<[string, unknown]>([
+    ['options that are not an object', null],
+    ['a url that is not postgres://', { url: 'mysql://localhost/db' }],
+    ['an empty dataDir', { dataDir: '' }],
+    ['a schema with capitals', { schema: 'Moderation' }],
+    ['a schema with a dash', { schema: 'bot-data' }],
+    ['a schema starting with a digit', { schema: '1bot' }],
+    ['a schema of 64 characters', { schema: 'b'.repeat(64) }],
+    ['zero connections', { maxConnections: 0 }],
+    ['an empty pgliteTemplate', { pgliteTemplate: '' }],
+  ])('rejects %s with ERR_BOT_CONFIG', async (_name, options) => {
+    await expect(openDatabase(options as DatabaseOptions)).rejects.toMatchObject({ code: 'ERR_BOT_CONFIG' });
+  });
+
+  it('rejects with ERR_DATABASE when the server cannot be reached', async () => {
+    const error = await openDatabase({ url: 'postgres://postgres@127.0.0.1:1/none' }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'ERR_DATABASE', name: 'DatabaseError' });
+    expect((error as Error).cause).toBeInstanceOf(Error);
+  });
+});
+
+describe('BotDatabase', () => {
+  it('wraps a failed query in ERR_DATABASE with the driver\'s error as cause', async () => {
+    const error = await database.run('read nothing', (db) => db.execute(sql`SELECT * FROM no_such_table`)).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'ERR_DATABASE', message: expect.stringMatching(/^Could not read nothing: .*no_such_table/) });
+    expect((error as Error).cause).toBeInstanceOf(Error);
+  });
+
+  it('lets close() wait for the queries in flight, then refuses new ones with ERR_DATABASE_CLOSED', async () => {
+    const own = await testDatabase();
+    const order: string[] = [];
+    const slow = own.run('sleep', (db) => db.execute(sql`SELECT pg_sleep(0.2)`)).then(() => order.push('query'));
+    const closed = own.close().then(() => order.push('closed'));
+    expect(own.closed).toBe(true);
+    await Promise.all([slow, closed]);
+    expect(order).toEqual(['query', 'closed']);
+    await expect(own.run('read', (db) => db.execute(sql`SELECT 1`))).rejects.toMatchObject({ code: 'ERR_DATABASE_CLOSED' });
+    await own.close(); // idempotent
+    if (own.driver === 'pg') await disposeDatabase(await openDatabase({ url: DATABASE_URL!, schema: own.schema }));
+  });
+});
+
+describe('ModerationLog', () => {
+  it('records actions and lists them oldest first, all or of one guild', async () => {
+    const log = new ModerationLog(database);
+    await log.record({ guildId: '1', userId: '10', action: 'timeout', reason: 'spam', details: { durationMs: 60_000 }, ok: true, error: null });
+    await log.record({ guildId: '2', userId: '20', action: 'ban', reason: 'raid', details: {}, ok: false, error: 'Missing Permissions' });
+    await log.record({ guildId: '1', userId: '11', action: 'deleteMessage', reason: 'word', details: { channelId: '5', messageId: '6' }, ok: true, error: null });
+    const all = await log.list();
+    expect(all.map((row) => [row.guildId, row.action])).toEqual([
+      ['1', 'timeout'],
+      ['2', 'ban'],
+      ['1', 'deleteMessage'],
+    ]);
+    expect(all[1]).toMatchObject({ userId: '20', reason: 'raid', ok: false, error: 'Missing Permissions', details: {} });
+    expect(all[0]!.createdAt).toBeInstanceOf(Date);
+    expect(all[0]!.id).toBeLessThan(all[1]!.id);
+    expect((await log.list({ guildId: '1' })).map((row) => row.details)).toEqual([{ durationMs: 60_000 }, { channelId: '5', messageId: '6' }]);
+    expect(await log.list({ guildId: '3' })).toEqual([]);
+  });
+
+  it('throws ERR_INVALID_ARGUMENT without a database', () => {
+    expect(() => new ModerationLog(null as unknown as BotDatabase)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+  });
+});
+
+describe('PGlite template', () => {
+  it('is cached per PGlite version in the temporary directory', () => {
+    expect(pgliteVersion()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(defaultPgliteTemplate()).toBe(join(tmpdir(), `switchyard-bot-pglite-${pgliteVersion()}.tar.gz`));
+  });
+
+  it('starts a new database from the template, leaving the template as it was', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bot-template-'));
+    try {
+      // The global setup made the default template; work on a copy.
+      const template = join(dir, 'template.tar.gz');
+      await copyFile(defaultPgliteTemplate(), template);
+      const before = await readFile(template);
+      const db = await openPglite(undefined, template);
+      try {
+        expect((await db.query<{ answer: number }>('SELECT 6 * 7 AS answer')).rows).toEqual([{ answer: 42 }]);
+      } finally {
+        await db.close();
+      }
+      expect((await readFile(template)).equals(before)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
