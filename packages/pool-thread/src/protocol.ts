@@ -93,8 +93,12 @@ export interface CloseTask {
 
 export type ThreadTask = InitTask | BatchTask | CloseTask;
 
-/** `[tenants held, events handled, events failed]` as the thread counts them. */
-export type ThreadStatsTuple = readonly [tenants: number, handled: number, failed: number];
+/**
+ * `[tenants held, events handled, events failed, snapshot number]` as the thread counts them.
+ * Answers and side-channel messages travel on different ports and may arrive out of order: the
+ * main side keeps the snapshot with the highest number.
+ */
+export type ThreadStatsTuple = readonly [tenants: number, handled: number, failed: number, seq: number];
 
 /** Thread → main: results of items that outlived their batch, flat: `batch, index, ok (1|0), value or error`. */
 export interface SettledMessage {

@@ -49,13 +49,13 @@ describe('thread entry (handleTask)', () => {
   it('runs a batch after init, refuses a second init with ERR_PROTOCOL, and closes', async () => {
     const handleTask = await freshEntry();
     const { task, port } = init(pathToFileURL(fixture('trivial.mjs')).href);
-    await expect(handleTask(task)).resolves.toEqual({ ok: true, stats: [0, 0, 0] });
+    await expect(handleTask(task)).resolves.toEqual({ ok: true, stats: [0, 0, 0, 1] });
     const result = (await handleTask({ type: 'batch', id: 1, ops: [0, 1, 0], tenants: ['guild:1', 'guild:1', 'user:2'], payloads: [{}, { add: 5 }, {}], cancels: [] })) as BatchResult;
-    expect(result).toEqual({ values: [1, undefined, 1], failed: [], errors: [], pending: null, stats: [2, 3, 0] });
+    expect(result).toEqual({ values: [1, undefined, 1], failed: [], errors: [], pending: null, stats: [2, 3, 0, 2] });
     const again = init(pathToFileURL(fixture('trivial.mjs')).href);
     await expect(handleTask(again.task)).rejects.toMatchObject({ code: 'ERR_PROTOCOL' });
     again.port.close();
-    await expect(handleTask({ type: 'close' })).resolves.toEqual([0, 3, 0]);
+    await expect(handleTask({ type: 'close' })).resolves.toEqual([0, 3, 0, 3]);
     port.close();
   });
 });

@@ -458,7 +458,8 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     if (this.#wasKilled()) return;
     if (session !== undefined && session === this.#session && session.state === 'ready') {
       try {
-        await this.#piscina.run({ type: 'close' } satisfies CloseTask);
+        const final = (await this.#piscina.run({ type: 'close' } satisfies CloseTask)) as ThreadStatsTuple;
+        this.#takeStats(session, final);
       } catch {
         // A thread that dies while closing has nothing left to finish.
       }
@@ -596,7 +597,7 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   #onBatchResult(session: Session, batch: Batch, result: BatchResult): void {
     session.inFlight--;
     if (session.state === 'dead') return;
-    session.stats = result.stats;
+    this.#takeStats(session, result.stats);
     const { values, failed, errors, pending } = result;
     const { ops } = batch;
     let f = 0;
@@ -624,7 +625,7 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       return;
     }
     if (message.type !== 'settled') return;
-    session.stats = message.stats;
+    this.#takeStats(session, message.stats);
     const { items } = message;
     for (let k = 0; k < items.length; k += 4) {
       const batch = session.sent.get(items[k] as number);
@@ -634,6 +635,11 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       else this.#fail(batch, index, deserializeError(items[k + 3] as never));
       if (batch.remaining === 0) session.sent.delete(batch.id);
     }
+  }
+
+  /** Keeps the newest of the thread's snapshots (answers and side messages may cross). */
+  #takeStats(session: Session, stats: ThreadStatsTuple): void {
+    if (stats[3] > session.stats[3]) session.stats = stats;
   }
 
   #fulfil(batch: Batch, index: number, value: unknown): void {
@@ -730,7 +736,7 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       inFlight: 0,
       cause: undefined,
       readyAt: 0,
-      stats: [0, 0, 0],
+      stats: [0, 0, 0, 0],
       started,
       markStarted,
       exited: Promise.resolve(),
@@ -776,7 +782,7 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     }
     session.state = 'ready';
     session.readyAt = performance.now();
-    session.stats = result.stats;
+    this.#takeStats(session, result.stats);
     this.#everReady = true;
     this.#resolveReady();
     this.#pump();

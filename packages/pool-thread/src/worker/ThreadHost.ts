@@ -35,6 +35,7 @@ export class ThreadHost {
   #tenants = 0;
   #handled = 0;
   #failed = 0;
+  #snapshots = 0;
   #outbox: unknown[] = [];
   #flushScheduled = false;
 
@@ -124,7 +125,7 @@ export class ThreadHost {
   }
 
   #stats(): ThreadStatsTuple {
-    return [this.#tenants, this.#handled, this.#failed];
+    return [this.#tenants, this.#handled, this.#failed, ++this.#snapshots];
   }
 
   #answer(state: BatchState): BatchResult {

@@ -27,7 +27,7 @@ export function handleTask(task: ThreadTask): Promise<InitResult | BatchResult |
         return result;
       });
     case 'close':
-      return host === undefined ? Promise.resolve([0, 0, 0] as const) : host.close();
+      return host === undefined ? Promise.resolve([0, 0, 0, 0] as const) : host.close();
     default:
       return Promise.reject(new ProtocolError(`Unknown task type ${JSON.stringify((task as { type?: unknown }).type)}.`));
   }
