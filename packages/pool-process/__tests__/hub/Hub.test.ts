@@ -1,4 +1,7 @@
 import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { serialize } from 'node:v8';
 import type { WorkerCrashInfo } from '@switchyard/core';
@@ -46,6 +49,33 @@ describe('createHub', () => {
     expect(three.tokenFor(0)).not.toBe(one.tokenFor(0));
     expect(one.tokenFor(0)).toBe(deriveWorkerToken(token, 0));
     expect(() => one.tokenFor(-1)).toThrow(expect.objectContaining({ code: 'ERR_PROCESS_INVALID_OPTION' }));
+  });
+
+  it('also listens on a Unix socket only this user can use, removed on close', async () => {
+    const hub = await createHub({ logger: silent });
+    const path = /^ws\+unix:(.+):\/$/.exec(hub.localUrl!)![1]!;
+    expect(statSync(path).isSocket()).toBe(true);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const worker = cleanup(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false }));
+    const started = worker.start();
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1', url: hub.localUrl! });
+    expect(isRaw(raw)).toBe(true);
+    await started;
+    await hub.close();
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('listens on the Unix socket path it is given, or on none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-hub-'));
+    try {
+      const hub = cleanup(await createHub({ logger: silent, localSocket: join(dir, 'hub.sock') }));
+      expect(hub.localUrl).toBe(`ws+unix:${join(dir, 'hub.sock')}:/`);
+      const tcpOnly = cleanup(await createHub({ logger: silent, localSocket: false }));
+      expect(tcpOnly.localUrl).toBeUndefined();
+      await expect(createHub({ logger: silent, localSocket: '' })).rejects.toMatchObject({ code: 'ERR_PROCESS_INVALID_OPTION' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('answers plain HTTP requests with 426 Upgrade Required', async () => {

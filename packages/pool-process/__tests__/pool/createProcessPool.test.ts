@@ -53,9 +53,18 @@ describe('createProcessPool', () => {
       expect(cmdline).not.toContain(token);
       expect(cmdline).not.toContain('SWITCHYARD');
       expect(environ).toContain(`SWITCHYARD_WORKER_TOKEN=${token}`);
-      expect(environ).toContain(`SWITCHYARD_HUB_URL=${pool.hub.url}`);
+      // A worker on this host connects over the hub's Unix socket.
+      expect(environ).toContain(`SWITCHYARD_HUB_URL=${pool.hub.localUrl}`);
     }
     expect(pool.hub.tokenFor(0)).not.toBe(pool.hub.tokenFor(1));
+  });
+
+  it('connects spawned workers over TCP when the hub has no local socket', async () => {
+    const pool = await start({ hub: { logger: silent, localSocket: false } });
+    expect(pool.hub.localUrl).toBeUndefined();
+    const environ = readFileSync(`/proc/${pool.workers[0]!.pid}/environ`, 'utf8').split('\0');
+    expect(environ).toContain(`SWITCHYARD_HUB_URL=${pool.hub.url}`);
+    await expect(pool.dispatch(tenantOn(0, 1), { type: 'count' })).resolves.toBe(1);
   });
 
   it("does not hand the master's environment to workers, only what `env` adds", async () => {

@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, rmSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
 import { createServer as createHttpServer, STATUS_CODES } from 'node:http';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
@@ -67,6 +71,14 @@ export interface HubOptions {
    * @default undefined (plain ws://)
    */
   tls?: HttpsServerOptions;
+  /**
+   * Also listen on a Unix domain socket (readable and writable by this user only) for workers on
+   * this host: `hub.localUrl`, which the pool gives the processes it spawns. The same WebSocket
+   * protocol and authentication, minus the TCP stack. `true` picks a fresh path in the temporary
+   * directory; a string is the path; `false` serves TCP only.
+   * @default true (false on Windows)
+   */
+  localSocket?: boolean | string;
 }
 
 /** Bytes queued on a worker's socket above which the hub stops writing frames to it. */
@@ -112,6 +124,8 @@ function assertInteger(name: string, value: unknown, min: number, max = Number.M
  */
 export class Hub {
   readonly #server: Server;
+  readonly #localServer: Server | undefined;
+  readonly #localPath: string | undefined;
   readonly #wss: WebSocketServer;
   readonly #secret: string;
   readonly #tokens: ReadonlyMap<number, string>;
@@ -128,7 +142,10 @@ export class Hub {
 
   /** Use {@link createHub}, which also starts listening. */
   constructor(options: HubOptions = {}) {
-    const { token, tokens = {}, maxPayload = 16 * 1024 * 1024, maxFragments = 1024, heartbeatMs = 10_000, logger = consoleLogger('hub'), tls } = options;
+    const { token, tokens = {}, maxPayload = 16 * 1024 * 1024, maxFragments = 1024, heartbeatMs = 10_000, logger = consoleLogger('hub'), tls, localSocket = process.platform !== 'win32' } = options;
+    if (typeof localSocket !== 'boolean' && (typeof localSocket !== 'string' || localSocket.length === 0)) {
+      throw new InvalidProcessOptionError(`Expected \`localSocket\` to be a boolean or a path, got ${typeof localSocket}.`);
+    }
     if (token !== undefined && (typeof token !== 'string' || token.length < 16)) {
       throw new InvalidProcessOptionError(`Expected \`token\` to be a string of at least 16 characters, got ${typeof token === 'string' ? `${token.length} characters` : typeof token}.`);
     }
@@ -154,15 +171,12 @@ export class Hub {
     this.#logger = logger;
     this.#secure = tls !== undefined;
     this.#server = tls === undefined ? createHttpServer() : createHttpsServer(tls);
-    this.#server.on('request', (_req, res) => {
-      res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
-      res.end('This is a Switchyard hub: connect with a WebSocket.');
-    });
-    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
-    this.#server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
-      this.#logger.warn(`refused a malformed HTTP request: ${error.message}`, { code: error.code });
-      refuse(socket, error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400);
-    });
+    this.#serve(this.#server);
+    if (localSocket !== false) {
+      this.#localPath = typeof localSocket === 'string' ? localSocket : join(tmpdir(), `switchyard-hub-${process.pid}-${randomBytes(6).toString('hex')}.sock`);
+      this.#localServer = createHttpServer();
+      this.#serve(this.#localServer);
+    }
     // maxFragments and maxBufferedChunks exist since ws 8.21 but are not in @types/ws yet.
     const wsOptions = { noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload, maxFragments, maxBufferedChunks: 64 * 1024 };
     this.#wss = new WebSocketServer(wsOptions as ConstructorParameters<typeof WebSocketServer>[0]);
@@ -175,6 +189,14 @@ export class Hub {
   /** Where the hub listens: `ws://host:port` (or `wss://`). Workers connect here. */
   get url(): string {
     return this.#url;
+  }
+
+  /**
+   * Where workers on this host can connect over a Unix domain socket (`ws+unix:<path>:/`), when
+   * `localSocket` is enabled; spawned workers use it.
+   */
+  get localUrl(): string | undefined {
+    return this.#localPath === undefined ? undefined : `ws+unix:${this.#localPath}:/`;
   }
 
   /** How often the hub pings each worker (ms). */
@@ -223,6 +245,23 @@ export class Hub {
       });
     });
     this.#server.on('error', (error: Error) => this.#logger.error(`server error: ${error.message}`));
+    if (this.#localServer !== undefined) {
+      const local = this.#localServer;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          local.once('error', reject);
+          local.listen(this.#localPath, () => {
+            local.off('error', reject);
+            resolve();
+          });
+        });
+        chmodSync(this.#localPath!, 0o600);
+      } catch (error) {
+        this.#server.close();
+        throw error;
+      }
+      local.on('error', (error: Error) => this.#logger.error(`local socket error: ${error.message}`));
+    }
     const address = this.#server.address() as AddressInfo;
     const reachable = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
     const hostPart = reachable.includes(':') ? `[${reachable}]` : reachable;
@@ -238,10 +277,17 @@ export class Hub {
       for (const connection of this.#connections.values()) connection.terminate(new ConnectionLostError('The hub was closed.'));
       this.#connections.clear();
       this.#wss.close();
-      await new Promise<void>((resolve) => {
-        this.#server.close(() => resolve());
-        this.#server.closeAllConnections();
-      });
+      await Promise.all(
+        [this.#server, this.#localServer].map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              if (server === undefined || !server.listening) return resolve();
+              server.close(() => resolve());
+              server.closeAllConnections();
+            }),
+        ),
+      );
+      if (this.#localPath !== undefined) rmSync(this.#localPath, { force: true });
     })();
     return this.#closed;
   }
@@ -259,6 +305,18 @@ export class Hub {
     return () => {
       if (this.#attached.get(workerId) === worker) this.#attached.delete(workerId);
     };
+  }
+
+  #serve(server: Server): void {
+    server.on('request', (_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
+      res.end('This is a Switchyard hub: connect with a WebSocket.');
+    });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
+    server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
+      this.#logger.warn(`refused a malformed HTTP request: ${error.message}`, { code: error.code });
+      refuse(socket, error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400);
+    });
   }
 
   #sweep(): void {
@@ -340,7 +398,7 @@ export class Hub {
 
 function remoteOf(socket: Duplex): string {
   const { remoteAddress, remotePort } = socket as Socket;
-  return remoteAddress === undefined ? 'an unknown address' : `${remoteAddress}:${remotePort}`;
+  return remoteAddress === undefined ? 'the local socket' : `${remoteAddress}:${remotePort}`;
 }
 
 /**

@@ -25,7 +25,9 @@ import type { ConnectionInfo } from '../hub/internal.js';
 import { attachWorker } from '../hub/internal.js';
 import { Fifo } from '../internal/Fifo.js';
 import type { Connection } from '../protocol/Connection.js';
+import type { BatchMessage } from '../protocol/protocol.js';
 import {
+  BATCH,
   CLOSE,
   CLOSED,
   DISPATCH,
@@ -48,6 +50,7 @@ import {
   NOWAIT_ERROR,
   parseTenantKey,
   RESULT,
+  RESULTS,
   SCRIPT,
   STATS,
   WELCOME,
@@ -193,6 +196,22 @@ interface Item {
   stage: 0 | 1 | 2;
 }
 
+/** A run of DISPATCH events being gathered into one BATCH message. */
+interface Run {
+  first: number;
+  next: number;
+  flags: number;
+  keys: string[];
+  slots: Map<string, number>;
+  index: number[];
+  events: unknown[];
+}
+
+function runMessage(run: Run): unknown[] {
+  if (run.events.length === 1) return [DISPATCH, run.first, run.keys[0], run.events[0], run.flags];
+  return [BATCH, run.first, run.flags, run.keys, run.index, run.events];
+}
+
 interface ChildState {
   readonly process: ChildProcess;
   readonly pid: number | undefined;
@@ -208,6 +227,24 @@ const EXIT_GRACE_MS = 250;
 const STDERR_TAIL = 2048;
 /** The generic entry that runs `module`: the built one, also when this file runs from source (tests). */
 const LOADER = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../dist/worker/loader.js' : '../worker/loader.js', import.meta.url));
+
+/**
+ * Tenant objects already validated, with their key: a tenant object reused for many events is
+ * checked once (its `kind` and `id` are compared, so a mutated object is checked again).
+ */
+const checkedTenants = new WeakMap<object, { kind: string; id: string; key: string }>();
+
+/** Throws `InvalidTenantIdError` unless `tenant` is valid; returns its key (`guild:123`). */
+function checkedKey(tenant: TenantId): string {
+  if (tenant !== null && typeof tenant === 'object') {
+    const seen = checkedTenants.get(tenant);
+    if (seen !== undefined && seen.kind === tenant.kind && seen.id === tenant.id) return seen.key;
+  }
+  assertTenantId(tenant);
+  const key = tenantKey(tenant);
+  checkedTenants.set(tenant, { kind: tenant.kind, id: tenant.id, key });
+  return key;
+}
 
 function integer(name: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
@@ -385,12 +422,12 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
   }
 
   dispatchNoWait(tenant: TenantId, event: E): void {
-    assertTenantId(tenant);
+    const key = checkedKey(tenant);
     const refused = this.#refusal();
     if (refused !== undefined) throw refused;
     assertCloneable(event);
     if (this.#buffered >= this.#maxBuffered) throw this.#backpressure();
-    this.#push(this.#item(DISPATCH, tenant, event, undefined, undefined, FLAG_NOWAIT, undefined, undefined, undefined));
+    this.#push(this.#item(DISPATCH, tenant, key, event, undefined, undefined, FLAG_NOWAIT, undefined, undefined, undefined));
   }
 
   runScript(tenant: TenantId, name: string, code: string, event: E, options: DispatchOptions = {}): Promise<R> {
@@ -527,8 +564,9 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
   }
 
   #enqueue(type: Item['type'], tenant: TenantId, event: unknown, name: string | undefined, code: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+    let key: string;
     try {
-      assertTenantId(tenant);
+      key = checkedKey(tenant);
       const refused = this.#refusal();
       if (refused !== undefined) throw refused;
       if (signal?.aborted) throw abortError(signal, 'The dispatch');
@@ -538,7 +576,7 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      const item = this.#item(type, tenant, event, name, code, signal === undefined ? 0 : FLAG_SIGNAL, resolve, reject, signal);
+      const item = this.#item(type, tenant, key, event, name, code, signal === undefined ? 0 : FLAG_SIGNAL, resolve, reject, signal);
       if (signal !== undefined) {
         item.onAbort = () => this.#abort(item);
         signal.addEventListener('abort', item.onAbort, { once: true });
@@ -550,6 +588,7 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
   #item(
     type: Item['type'],
     tenant: TenantId,
+    key: string,
     event: unknown,
     name: string | undefined,
     code: string | undefined,
@@ -558,7 +597,7 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     reject: Item['reject'],
     signal: AbortSignal | undefined,
   ): Item {
-    return { id: ++this.#nextId, type, tenant, key: tenantKey(tenant), event, name, code, flags, resolve, reject, signal, onAbort: undefined, stage: 0 };
+    return { id: ++this.#nextId, type, tenant, key, event, name, code, flags, resolve, reject, signal, onAbort: undefined, stage: 0 };
   }
 
   #push(item: Item): void {
@@ -669,9 +708,16 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     this.emit('online', { workerId: this.id, pid, restarts: this.#restarts });
   }
 
+  /**
+   * Moves buffered events into the frame being built (up to `max` in total, and no more than
+   * `maxInFlight` unfinished). Runs of DISPATCH events with consecutive ids and the same flags go
+   * as one columnar BATCH message.
+   */
   #fill(batch: unknown[], max: number): void {
     if (this.#link !== 'up') return;
-    while (batch.length < max && this.#inflight.size < this.#maxInFlight) {
+    let budget = max - batch.length;
+    let run: Run | undefined;
+    while (budget > 0 && this.#inflight.size < this.#maxInFlight) {
       const item = this.#buffer.shift();
       if (item === undefined) break;
       if (item.stage !== 0) {
@@ -679,10 +725,30 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
         continue;
       }
       this.#buffered--;
+      budget--;
       item.stage = 1;
       this.#inflight.set(item.id, item);
-      batch.push(item.type === SCRIPT ? [SCRIPT, item.id, item.key, item.event, item.flags, item.name, item.code] : [item.type, item.id, item.key, item.event, item.flags]);
+      if (item.type === DISPATCH) {
+        if (run === undefined || run.flags !== item.flags || run.next !== item.id) {
+          if (run !== undefined) batch.push(runMessage(run));
+          run = { first: item.id, next: item.id, flags: item.flags, keys: [], slots: new Map(), index: [], events: [] };
+        }
+        let slot = run.slots.get(item.key);
+        if (slot === undefined) {
+          slot = run.keys.length;
+          run.keys.push(item.key);
+          run.slots.set(item.key, slot);
+        }
+        run.index.push(slot);
+        run.events.push(item.event);
+        run.next++;
+      } else {
+        if (run !== undefined) batch.push(runMessage(run));
+        run = undefined;
+        batch.push(item.type === SCRIPT ? [SCRIPT, item.id, item.key, item.event, item.flags, item.name, item.code] : [item.type, item.id, item.key, item.event, item.flags]);
+      }
     }
+    if (run !== undefined) batch.push(runMessage(run));
   }
 
   #onMessage(connection: Connection, message: unknown[]): void {
@@ -691,6 +757,18 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
       case STATS:
         this.#last = { tenants: message[1] as number, queued: message[2] as number, handled: message[3] as number, failed: message[4] as number };
         return;
+      case RESULTS: {
+        const ids = message[1] as number[];
+        const values = message[2] as unknown[];
+        for (let i = 0; i < ids.length; i++) {
+          const item = this.#inflight.get(ids[i]!);
+          if (item === undefined || item.resolve === undefined) continue;
+          this.#inflight.delete(item.id);
+          this.#settle(item);
+          item.resolve(values[i]);
+        }
+        break;
+      }
       case RESULT:
       case FAILURE: {
         const item = this.#inflight.get(message[1] as number);
@@ -769,6 +847,15 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
 
   #onRejected(connection: Connection, message: unknown[], error: Error): void {
     switch (message[0]) {
+      case BATCH: {
+        const [, first, flags, keys, index, events] = message as BatchMessage;
+        if (events.length === 1) return this.#onRejected(connection, [DISPATCH, first, keys[index[0]!], events[0], flags], error);
+        // Too large as a whole: send it in two halves (each rejected again if need be).
+        const half = events.length >> 1;
+        connection.send([[BATCH, first, flags, keys, index.slice(0, half), events.slice(0, half)]]);
+        connection.send([[BATCH, first + half, flags, keys, index.slice(half), events.slice(half)]]);
+        return;
+      }
       case DISPATCH:
       case SCRIPT:
       case DROP: {
@@ -828,7 +915,7 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
       if (value !== undefined) env[name] = value;
     }
     for (const [name, value] of Object.entries(this.#env)) if (value !== undefined) env[name] = value;
-    env[ENV_HUB_URL] = this.#hub.url;
+    env[ENV_HUB_URL] = this.#hub.localUrl ?? this.#hub.url;
     env[ENV_TOKEN] = this.#hub.tokenFor(this.id);
     env[ENV_PARENT_FD] = '3';
     if (this.#module !== undefined) env[ENV_MODULE] = this.#module;

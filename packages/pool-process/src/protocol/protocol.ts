@@ -44,6 +44,7 @@ export const ABORT = 5;
 export const KV_RESULT = 6;
 export const CLOSE = 7;
 export const KILL = 8;
+export const BATCH = 9;
 // Worker -> master.
 export const STATS = 20;
 export const RESULT = 21;
@@ -52,6 +53,7 @@ export const DONE = 23;
 export const NOWAIT_ERROR = 24;
 export const KV = 25;
 export const CLOSED = 26;
+export const RESULTS = 27;
 // Both ways.
 export const PROTOCOL_ERROR = 99;
 
@@ -84,6 +86,12 @@ export type AbortMessage = [typeof ABORT, number];
 export type KvResultMessage = [typeof KV_RESULT, number, boolean, unknown];
 export type CloseMessage = [typeof CLOSE];
 export type KillMessage = [typeof KILL, string];
+/**
+ * Many DISPATCH messages with consecutive ids and the same flags, column by column: event `i` has
+ * id `firstId + i`, tenant `tenantKeys[tenantIndex[i]]` and event `events[i]`. Each tenant key is
+ * sent (and parsed) once per batch.
+ */
+export type BatchMessage = [typeof BATCH, number, number, string[], number[], unknown[]];
 export type StatsMessage = [typeof STATS, number, number, number, number];
 export type ResultMessage = [typeof RESULT, number, unknown];
 export type FailureMessage = [typeof FAILURE, number, SerializedError];
@@ -92,14 +100,17 @@ export type DoneMessage = [typeof DONE, number[]];
 export type NowaitErrorMessage = [typeof NOWAIT_ERROR, number, SerializedError];
 export type KvMessage = [typeof KV, number, string, number, string, unknown];
 export type ClosedMessage = [typeof CLOSED];
+/** Many RESULT messages: `values[i]` is what event `ids[i]` resolved with. */
+export type ResultsMessage = [typeof RESULTS, number[], unknown[]];
 export type ProtocolErrorMessage = [typeof PROTOCOL_ERROR, string];
 
 /** Messages the hub sends and a worker accepts. */
-export type MasterMessage = WelcomeMessage | WorkMessage | AbortMessage | KvResultMessage | CloseMessage | KillMessage | ProtocolErrorMessage;
+export type MasterMessage = WelcomeMessage | WorkMessage | BatchMessage | AbortMessage | KvResultMessage | CloseMessage | KillMessage | ProtocolErrorMessage;
 /** Messages a worker sends and the hub accepts. */
 export type WorkerMessage =
   | StatsMessage
   | ResultMessage
+  | ResultsMessage
   | FailureMessage
   | DoneMessage
   | NowaitErrorMessage
@@ -182,6 +193,19 @@ function checkTuple(message: unknown): [number, unknown[]] | string {
   return [type, message];
 }
 
+/** The most events one BATCH message may carry. */
+export const MAX_BATCH_EVENTS = 1_000_000;
+
+function checkBatch(m: unknown[]): string | undefined {
+  const usage = 'BATCH: expected [9, firstId, flags, tenantKeys, tenantIndex, events]';
+  const [, firstId, flags, keys, index, events] = m as [number, unknown, unknown, unknown, unknown, unknown];
+  if (m.length !== 6 || !isId(firstId) || !isCount(flags) || !Array.isArray(keys) || !Array.isArray(index) || !Array.isArray(events)) return usage;
+  if (index.length !== events.length || events.length === 0 || events.length > MAX_BATCH_EVENTS) return 'BATCH: tenantIndex and events must have the same (non-zero) length';
+  for (const key of keys) if (parseTenantKey(key) === undefined) return 'BATCH: tenantKeys must be tenant keys';
+  for (const i of index) if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= keys.length) return 'BATCH: tenantIndex must point into tenantKeys';
+  return undefined;
+}
+
 /** Why a message sent by the master is malformed, or `undefined` when it is well formed. */
 export function checkMasterMessage(message: unknown): string | undefined {
   const tuple = checkTuple(message);
@@ -203,6 +227,8 @@ export function checkMasterMessage(message: unknown): string | undefined {
         return 'SCRIPT: expected [3, id, tenantKey, event, flags, name, code]';
       }
       return undefined;
+    case BATCH:
+      return checkBatch(m);
     case ABORT:
       return m.length === 2 && isId(m[1]) ? undefined : 'ABORT: expected [5, id]';
     case KV_RESULT:
@@ -246,6 +272,12 @@ export function checkWorkerMessage(message: unknown): string | undefined {
       return undefined;
     case CLOSED:
       return m.length === 1 ? undefined : 'CLOSED: expected [26]';
+    case RESULTS: {
+      const [, ids, values] = m as [number, unknown, unknown];
+      if (m.length !== 3 || !Array.isArray(ids) || !Array.isArray(values) || ids.length !== values.length) return 'RESULTS: expected [27, ids, values] of equal lengths';
+      for (const id of ids) if (!isId(id)) return 'RESULTS: ids must be positive integers';
+      return undefined;
+    }
     case PROTOCOL_ERROR:
       return m.length === 2 && typeof m[1] === 'string' ? undefined : 'PROTOCOL_ERROR: expected [99, reason]';
     default:

@@ -7,9 +7,10 @@ import { ConnectionLostError, HubDisconnectedError, InvalidProcessOptionError } 
 import type { Logger } from '../internal/logger.js';
 import { consoleLogger, isLogger } from '../internal/logger.js';
 import { Connection } from '../protocol/Connection.js';
-import type { Welcome } from '../protocol/protocol.js';
+import type { BatchMessage, Welcome } from '../protocol/protocol.js';
 import {
   ABORT,
+  BATCH,
   checkMasterMessage,
   CLOSE,
   CLOSED,
@@ -38,6 +39,7 @@ import {
   parseTenantKey,
   PROTOCOL_VERSION,
   RESULT,
+  RESULTS,
   SCRIPT,
   STATS,
   WELCOME,
@@ -65,7 +67,7 @@ export interface ReconnectOptions {
 /** Options of {@link runWorkerProcess}; every one has an environment or command-line default. */
 export interface RunWorkerProcessOptions {
   /**
-   * Where the hub listens (`ws://` or `wss://`).
+   * Where the hub listens: `ws://` or `wss://` (another host), or `ws+unix:<path>:/` (this host).
    * @default process.env.SWITCHYARD_HUB_URL
    */
   hubUrl?: string;
@@ -194,12 +196,16 @@ class WorkerProcessEngine implements WorkerProcess {
   readonly #kvPending = new Map<number, { resolve: (value: any) => void; reject: (error: unknown) => void }>();
   #kvIds = 0;
   #done: number[] = [];
+  #resultIds: number[] = [];
+  #resultValues: unknown[] = [];
 
   constructor(definition: WorkerDefinition, options: RunWorkerProcessOptions) {
     this.#definition = definition;
     const url = options.hubUrl ?? process.env[ENV_HUB_URL];
-    if (typeof url !== 'string' || !/^wss?:\/\//.test(url)) {
-      throw new InvalidProcessOptionError(`Expected the hub URL (option \`hubUrl\` or ${ENV_HUB_URL}) to start with ws:// or wss://, got ${url === undefined ? 'nothing' : JSON.stringify(url)}.`);
+    if (typeof url !== 'string' || !/^(wss?:\/\/|ws\+unix:)/.test(url)) {
+      throw new InvalidProcessOptionError(
+        `Expected the hub URL (option \`hubUrl\` or ${ENV_HUB_URL}) to start with ws://, wss:// or ws+unix:, got ${url === undefined ? 'nothing' : JSON.stringify(url)}.`,
+      );
     }
     const token = options.token ?? process.env[ENV_TOKEN];
     if (typeof token !== 'string' || token.length === 0) throw new InvalidProcessOptionError(`Expected a token (option \`token\` or ${ENV_TOKEN}), got nothing.`);
@@ -307,6 +313,8 @@ class WorkerProcessEngine implements WorkerProcess {
     clearInterval(this.#watchdog);
     this.#watchdog = undefined;
     this.#done = [];
+    this.#resultIds = [];
+    this.#resultValues = [];
     const lost = new HubDisconnectedError('The connection to the hub was lost before the kv call was answered.');
     for (const pending of this.#kvPending.values()) pending.reject(lost);
     this.#kvPending.clear();
@@ -382,9 +390,16 @@ class WorkerProcessEngine implements WorkerProcess {
     }
     switch (type) {
       case DISPATCH:
-      case SCRIPT:
       case DROP:
-        return this.#work(runtime, message);
+        return this.#work(runtime, type, message[1] as number, parseTenantKey(message[2])!, message[3], message[4] as number, '', '');
+      case SCRIPT:
+        return this.#work(runtime, SCRIPT, message[1] as number, parseTenantKey(message[2])!, message[3], message[4] as number, message[5] as string, message[6] as string);
+      case BATCH: {
+        const [, first, flags, keys, index, events] = message as BatchMessage;
+        const tenants = keys.map((key) => parseTenantKey(key)!);
+        for (let i = 0; i < events.length; i++) this.#work(runtime, DISPATCH, first + i, tenants[index[i]!]!, events[i], flags, '', '');
+        return;
+      }
       case ABORT:
         this.#signals.get(message[1] as number)?.abort(new AbortError('The master aborted the dispatch.'));
         return;
@@ -423,11 +438,7 @@ class WorkerProcessEngine implements WorkerProcess {
     this.#armWatchdog(welcome.heartbeatMs);
   }
 
-  #work(runtime: TenantRuntime, message: unknown[]): void {
-    const type = message[0];
-    const id = message[1] as number;
-    const tenant = parseTenantKey(message[2])!;
-    const flags = message[4] as number;
+  #work(runtime: TenantRuntime, type: number, id: number, tenant: TenantId, event: unknown, flags: number, name: string, code: string): void {
     let signal: AbortSignal | undefined;
     if ((flags & FLAG_SIGNAL) !== 0) {
       const controller = new AbortController();
@@ -435,12 +446,7 @@ class WorkerProcessEngine implements WorkerProcess {
       signal = controller.signal;
     }
     const generation = this.#generation;
-    const task =
-      type === DISPATCH
-        ? runtime.dispatch(tenant, message[3], signal)
-        : type === SCRIPT
-          ? runtime.runScript(tenant, message[5] as string, message[6] as string, message[3], signal)
-          : runtime.dropTenant(tenant);
+    const task = type === DISPATCH ? runtime.dispatch(tenant, event, signal) : type === SCRIPT ? runtime.runScript(tenant, name, code, event, signal) : runtime.dropTenant(tenant);
     if ((flags & FLAG_NOWAIT) !== 0) {
       task.then(
         () => this.#reply(generation, id, signal, undefined, undefined),
@@ -462,12 +468,21 @@ class WorkerProcessEngine implements WorkerProcess {
     if (type === undefined) {
       this.#done.push(id);
       connection.schedule();
+    } else if (type === RESULT) {
+      this.#resultIds.push(id);
+      this.#resultValues.push(payload);
+      connection.schedule();
     } else {
-      connection.queue([type, id, type === RESULT ? payload : serializeError(payload)]);
+      connection.queue([type, id, serializeError(payload)]);
     }
   }
 
   #fill(batch: unknown[]): void {
+    if (this.#resultIds.length > 0) {
+      batch.push(this.#resultIds.length === 1 ? [RESULT, this.#resultIds[0], this.#resultValues[0]] : [RESULTS, this.#resultIds, this.#resultValues]);
+      this.#resultIds = [];
+      this.#resultValues = [];
+    }
     if (this.#done.length > 0) {
       batch.push([DONE, ranges(this.#done)]);
       this.#done = [];
@@ -483,6 +498,12 @@ class WorkerProcessEngine implements WorkerProcess {
 
   #onRejected(connection: Connection, message: unknown[], error: Error): void {
     switch (message[0]) {
+      case RESULTS: {
+        // One of them cannot be sent: send them one by one, so that only that one fails.
+        const [, ids, values] = message as [number, number[], unknown[]];
+        for (let i = 0; i < ids.length; i++) connection.send([[RESULT, ids[i], values[i]]]);
+        return;
+      }
       case RESULT:
       case FAILURE:
         connection.queue([FAILURE, message[1], serializeError(error)]);
