@@ -5,6 +5,17 @@ import { ResultNotCloneableError, ThreadStartError } from '../errors/errors.js';
 import type { BatchResult, BatchTask, InitResult, InitTask, KvOp, KvReply, SettledMessage, ThreadStatsTuple } from '../protocol.js';
 import { CANCELLABLE, MAX_BATCH_ITEMS, Op, parseTenantKey, PROTOCOL_VERSION } from '../protocol.js';
 
+/** An event of a batch as the tenant runtime carries it: the user's event and where its outcome goes. */
+class Item {
+  constructor(
+    readonly event: unknown,
+    readonly state: BatchState,
+    readonly index: number,
+    /** The caller waits for the value (otherwise only a failure is reported). */
+    readonly wantsValue: boolean,
+  ) {}
+}
+
 interface BatchState {
   readonly id: number;
   readonly values: unknown[];
@@ -74,31 +85,54 @@ export class ThreadHost {
         continue;
       }
       const tenant = this.#tenant(tenants[i]!);
-      let signal: AbortSignal | undefined;
-      let controllerKey = -1;
-      if ((op & CANCELLABLE) !== 0) {
+      if (base === Op.Event || base === Op.EventNoWait) {
+        // The handler's outcome settles the item (see #counting); the runtime's own report only
+        // matters when the handler never ran (createTenant threw, the event was cancelled).
+        const item = new Item(payloads[i], state, i, base === Op.Event);
+        const failed = (error: unknown): void => this.#settle(state, i, false, error, false);
+        if ((op & CANCELLABLE) === 0) {
+          try {
+            this.#runtime.dispatchNoWait(tenant, item, failed);
+          } catch (error) {
+            failed(error);
+          }
+          continue;
+        }
+        const key = id * MAX_BATCH_ITEMS + i;
         const controller = new AbortController();
-        controllerKey = id * MAX_BATCH_ITEMS + i;
-        this.#controllers.set(controllerKey, controller);
-        signal = controller.signal;
+        this.#controllers.set(key, controller);
+        this.#runtime.dispatch(tenant, item, controller.signal).then(
+          () => this.#controllers.delete(key),
+          (error: unknown) => {
+            this.#controllers.delete(key);
+            failed(error);
+          },
+        );
+        continue;
       }
       let promise: Promise<unknown>;
+      let key = -1;
       if (base === Op.Drop) {
         promise = this.#runtime.dropTenant(tenant);
-      } else if (base === Op.Script) {
+      } else {
+        let signal: AbortSignal | undefined;
+        if ((op & CANCELLABLE) !== 0) {
+          const controller = new AbortController();
+          key = id * MAX_BATCH_ITEMS + i;
+          this.#controllers.set(key, controller);
+          signal = controller.signal;
+        }
         const [name, code, event] = payloads[i] as [string, string, unknown];
         promise = this.#runtime.runScript(tenant, name, code, event, signal);
-      } else {
-        promise = this.#runtime.dispatch(tenant, payloads[i], signal);
       }
-      const wantsValue = base === Op.Event || base === Op.Script;
+      const wantsValue = base === Op.Script;
       promise.then(
         (value) => {
-          if (controllerKey !== -1) this.#controllers.delete(controllerKey);
+          if (key !== -1) this.#controllers.delete(key);
           this.#settle(state, i, true, value, wantsValue);
         },
         (error: unknown) => {
-          if (controllerKey !== -1) this.#controllers.delete(controllerKey);
+          if (key !== -1) this.#controllers.delete(key);
           this.#settle(state, i, false, error, false);
         },
       );
@@ -138,7 +172,10 @@ export class ThreadHost {
     return { values: state.values, failed: state.failed, errors: state.errors, pending, stats: this.#stats() };
   }
 
+  /** Records how item `index` ended; only its first outcome counts. */
   #settle(state: BatchState, index: number, ok: boolean, value: unknown, wantsValue: boolean): void {
+    if (state.settled[index] === 1) return;
+    state.settled[index] = 1;
     if (ok && wantsValue) {
       const why = whyNotCloneable(value);
       if (why !== undefined) {
@@ -151,7 +188,6 @@ export class ThreadHost {
       this.#scheduleFlush();
       return;
     }
-    state.settled[index] = 1;
     if (ok) {
       if (wantsValue) state.values[index] = value;
     } else {
@@ -182,29 +218,39 @@ export class ThreadHost {
     return tenant;
   }
 
-  /** Wraps the definition only to count what the status board shows, in O(1) per event. */
+  /**
+   * Wraps the definition to count what the status board shows (O(1) per event; the runtime's own
+   * `stats()` walks every tenant) and to settle a batch item when its handler finishes.
+   */
   #counting(definition: WorkerDefinition): WorkerDefinition {
-    const failed = (error: unknown): never => {
+    // Counters first, then the item: settling the last item of a batch answers it with the stats.
+    const failed = (error: unknown, item: Item | undefined): never => {
       this.#handled++;
       this.#failed++;
+      if (item !== undefined) this.#settle(item.state, item.index, false, error, false);
       throw error;
     };
-    const handled = <T>(value: T): T => {
+    const handled = <T>(value: T, item: Item | undefined): T => {
       this.#handled++;
+      if (item !== undefined) this.#settle(item.state, item.index, true, value, item.wantsValue);
       return value;
     };
     // No extra promise for a synchronous handler: the hot path stays as cheap as in LocalWorker.
-    const countRun = (run: () => unknown): unknown => {
+    // For an event of a batch (an Item), the handler's outcome also settles the item.
+    const countRun = (run: () => unknown, item?: Item): unknown => {
       let result: unknown;
       try {
         result = run();
       } catch (error) {
-        return failed(error);
+        return failed(error, item);
       }
       if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-        return Promise.resolve(result).then(handled, failed);
+        return Promise.resolve(result).then(
+          (value) => handled(value, item),
+          (error: unknown) => failed(error, item),
+        );
       }
-      return handled(result);
+      return handled(result, item);
     };
     const engine = definition.scriptEngine;
     return {
@@ -214,7 +260,8 @@ export class ThreadHost {
         this.#tenants++;
         return state;
       },
-      onEvent: (state, event, ctx) => countRun(() => definition.onEvent(state, event, ctx)),
+      onEvent: (state, event, ctx) =>
+        event instanceof Item ? countRun(() => definition.onEvent(state, event.event, ctx), event) : countRun(() => definition.onEvent(state, event, ctx)),
       dropTenant: async (state, ctx) => {
         this.#tenants--;
         await definition.dropTenant?.(state, ctx);
