@@ -31,7 +31,8 @@ describe('openDatabase', () => {
     const result = await database.run('list the tables', (db) =>
       db.execute<{ table_name: string }>(sql`SELECT table_name FROM information_schema.tables WHERE table_schema = ${database.schema} ORDER BY table_name`),
     );
-    expect(result.rows.map((row) => row.table_name)).toEqual(['moderation_actions', 'tenant_kv']);
+    // Both drivers answer raw queries with { rows }.
+    expect((result as { rows: Array<{ table_name: string }> }).rows.map((row) => row.table_name)).toEqual(['moderation_actions', 'tenant_kv']);
   });
 
   it.each<[string, unknown]>([

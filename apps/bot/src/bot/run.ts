@@ -93,7 +93,8 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
     });
     const seconds = (performance.now() - startedAt) / 1000;
     say(`stopping: ${reason}`);
-    await simulation?.stop();
+    const traffic = await simulation?.stop();
+    if (traffic !== undefined) say(`simulated traffic: ${traffic.sent} events in ${(traffic.elapsedMs / 1000).toFixed(1)} s, ${simulation!.bursts} floods`);
     await bot.close();
     const stats = bot.stats();
     const events = Object.values(stats.events).reduce((sum, n) => sum + n, 0);

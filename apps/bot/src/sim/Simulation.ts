@@ -10,12 +10,13 @@ export interface SimulationOptions {
    */
   guilds?: number;
   /**
-   * Generated events per second over all guilds (messages, edits, deletions, joins, departures, `/stats`).
+   * Generated events per second over all guilds (messages, edits, deletions, joins, departures).
    * @default 20
    */
   eventsPerSecond?: number;
   /**
-   * How often a member of some guild floods a channel (enough messages to be timed out); 0 never.
+   * How often a member of some guild floods a channel (enough messages to be timed out) and its
+   * owner runs `/stats`; 0 never.
    * @default 2000
    */
   spamEveryMs?: number;
@@ -30,6 +31,9 @@ export interface SimulationOptions {
    */
   seed?: number;
 }
+
+/** 2020-01-01 in milliseconds since the Discord epoch: where the simulated guilds' ids start. */
+const FIRST_GUILD_MS = 157_766_400_000n;
 
 const GUILD_NAMES = ['Switchyard HQ', 'Speedrunners', 'Book Club', 'Pixel Art', 'Night Owls', 'Synth Lab', 'Trail Runners', 'Chess Corner'];
 
@@ -47,7 +51,7 @@ function check(name: string, value: unknown, min: number, integer: boolean): num
  * What `node dist/main.js` runs against without a token: a `@switchyard/discord-sim` with a few
  * guilds, and, once the bot is ready ({@link Simulation.begin}), life in them: the guild owners
  * ban some words with `/config`, `sim.traffic()` generates a steady mix of events, and every
- * `spamEveryMs` a member floods a channel.
+ * `spamEveryMs` a member floods a channel and the guild's owner runs `/stats`.
  */
 export class Simulation {
   readonly sim: DiscordSim;
@@ -72,6 +76,8 @@ export class Simulation {
     const members = check('membersPerGuild', options.membersPerGuild ?? 20, 2, true);
     const seed = check('seed', options.seed ?? 1, 0, true);
     const specs: GuildSpec[] = Array.from({ length: guilds }, (_, i) => ({
+      // Consecutive creation times: shardFor(id, n) deals the guilds round robin over any n workers.
+      id: ((FIRST_GUILD_MS + BigInt(i)) << 22n).toString(),
       name: GUILD_NAMES[i % GUILD_NAMES.length]! + (i >= GUILD_NAMES.length ? ` ${Math.floor(i / GUILD_NAMES.length) + 1}` : ''),
       channels: ['welcome', 'general', 'off-topic', 'memes'],
       members,
@@ -92,7 +98,10 @@ export class Simulation {
         this.sim.emit.interaction({ command: 'config', subcommand: 'add-word', options: { word }, guild: guild.id, user: guild.ownerId });
       }
     }
-    this.#traffic = this.sim.traffic({ eventsPerSecond: this.#eventsPerSecond, command: 'stats' });
+    // Slash commands come from the guild owners in #flood (owners never leave): with the traffic's
+    // own interactions, a member the traffic removes before the bot answers leaves discord-sim
+    // without the user for the reply's interaction_metadata, which discord.js cannot parse.
+    this.#traffic = this.sim.traffic({ eventsPerSecond: this.#eventsPerSecond, mix: { messageCreate: 85, messageUpdate: 2, messageDelete: 4, memberAdd: 3, memberRemove: 3, interaction: 0 } });
     if (this.#spamEveryMs > 0) {
       this.#spamTimer = setInterval(() => this.#flood(), this.#spamEveryMs);
       this.#spamTimer.unref();
@@ -112,7 +121,7 @@ export class Simulation {
     await this.sim.close();
   }
 
-  /** A member of the next guild (round robin) posts six messages at once. */
+  /** A member of the next guild (round robin) posts six messages at once, and the guild's owner asks for /stats. */
   #flood(): void {
     if (this.sim.closed) return;
     const guilds = this.sim.guilds;
@@ -127,5 +136,6 @@ export class Simulation {
       this.sim.emit.messageCreate({ channel: channel.id, author: spammer.user.id, content: `JOIN MY SERVER discord.gg/totally-legit (${i + 1})` });
     }
     this.#bursts++;
+    this.sim.emit.interaction({ command: 'stats', channel: channel.id, user: guild.ownerId });
   }
 }
