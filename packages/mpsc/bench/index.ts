@@ -10,6 +10,8 @@
  *
  * The two sides run alternately, RUNS times each after a warm-up run; figures are medians and the
  * ratio is the median of the per-pair ratios, so that load changes on a shared machine hit both.
+ * CPU µs/value is the CPU time of the whole process (every thread) per value over the same
+ * interval: unlike wall-clock rates it barely depends on what else the machine runs.
  */
 import { once } from 'node:events';
 import type { MessagePort } from 'node:worker_threads';
@@ -27,6 +29,27 @@ const make = makeValues as (kind: Kind, count: number, offset?: number) => unkno
 
 let sequence = 0;
 
+/** Throughput, and CPU time of the whole process (all threads) per value. */
+interface Result {
+  rate: number;
+  cpu: number;
+}
+
+interface Clock {
+  time: number;
+  cpu: NodeJS.CpuUsage;
+}
+
+function start_(): Clock {
+  return { time: performance.now(), cpu: process.cpuUsage() };
+}
+
+function stop(clock: Clock, total: number): Result {
+  const elapsed = performance.now() - clock.time;
+  const cpu = process.cpuUsage(clock.cpu);
+  return { rate: (total / elapsed) * 1000, cpu: (cpu.user + cpu.system) / total };
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -38,7 +61,7 @@ function percentile(values: number[], p: number): number {
 }
 
 /** Starts producer workers, waits until they are ready, opens the gate and returns the start time. */
-async function startProducers(mode: 'mpsc' | 'port', kind: Kind, producers: number, total: number, channel: (p: number) => [Record<string, unknown>, MessagePort[]]): Promise<{ exited: Promise<unknown>; open: () => number }> {
+async function startProducers(mode: 'mpsc' | 'port', kind: Kind, producers: number, total: number, channel: (p: number) => [Record<string, unknown>, MessagePort[]]): Promise<{ exited: Promise<unknown>; open: () => Clock }> {
   const start = new SharedArrayBuffer(4);
   const per = total / producers;
   const exits: Promise<unknown>[] = [];
@@ -52,15 +75,15 @@ async function startProducers(mode: 'mpsc' | 'port', kind: Kind, producers: numb
   return {
     exited: Promise.all(exits),
     open: () => {
-      const t0 = performance.now();
+      const clock = start_();
       Atomics.store(gate, 0, 1);
       Atomics.notify(gate, 0);
-      return t0;
+      return clock;
     },
   };
 }
 
-async function mpscThreads(kind: Kind, producers: number): Promise<number> {
+async function mpscThreads(kind: Kind, producers: number): Promise<Result> {
   const total = TOTAL[kind];
   const name = `bench-${++sequence}`;
   const queue = define<unknown>(name);
@@ -68,16 +91,16 @@ async function mpscThreads(kind: Kind, producers: number): Promise<number> {
     const descriptor = queue.producer();
     return [{ descriptor }, [descriptor.port]];
   });
-  const t0 = open();
+  const clock = open();
   let received = 0;
   while (received < total) received += (await queue.recvMany(8192))!.length;
-  const elapsed = performance.now() - t0;
+  const result = stop(clock, total);
   await exited;
   undefine(name);
-  return (total / elapsed) * 1000;
+  return result;
 }
 
-async function portThreads(kind: Kind, producers: number): Promise<number> {
+async function portThreads(kind: Kind, producers: number): Promise<Result> {
   const total = TOTAL[kind];
   let received = 0;
   let done!: () => void;
@@ -91,12 +114,12 @@ async function portThreads(kind: Kind, producers: number): Promise<number> {
     ports.push(port1);
     return [{ port: port2 }, [port2]];
   });
-  const t0 = open();
+  const clock = open();
   await finished;
-  const elapsed = performance.now() - t0;
+  const result = stop(clock, total);
   await exited;
   for (const port of ports) port.close();
-  return (total / elapsed) * 1000;
+  return result;
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -109,24 +132,24 @@ function prebuilt(kind: Kind, total: number): unknown[] {
   return values;
 }
 
-async function mpscSameThread(kind: Kind): Promise<number> {
+async function mpscSameThread(kind: Kind): Promise<Result> {
   const total = TOTAL[kind];
   const values = prebuilt(kind, total);
   const name = `bench-${++sequence}`;
   const queue = define<unknown>(name);
-  const t0 = performance.now();
+  const clock = start_();
   const consumer = (async () => {
     let received = 0;
     while (received < total) received += (await queue.recvMany(8192))!.length;
   })();
   for (let i = 0; i < total; i++) await queue.send(values[i]);
   await consumer;
-  const elapsed = performance.now() - t0;
+  const result = stop(clock, total);
   undefine(name);
-  return (total / elapsed) * 1000;
+  return result;
 }
 
-async function portSameThread(kind: Kind): Promise<number> {
+async function portSameThread(kind: Kind): Promise<Result> {
   const total = TOTAL[kind];
   const values = prebuilt(kind, total);
   const { port1, port2 } = new MessageChannel();
@@ -136,12 +159,12 @@ async function portSameThread(kind: Kind): Promise<number> {
       if (++received === total) resolve();
     }),
   );
-  const t0 = performance.now();
+  const clock = start_();
   for (let i = 0; i < total; i++) port1.postMessage(values[i]);
   await finished;
-  const elapsed = performance.now() - t0;
+  const result = stop(clock, total);
   port1.close();
-  return (total / elapsed) * 1000;
+  return result;
 }
 
 const idle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -186,38 +209,48 @@ async function portLatency(rounds: number): Promise<number[]> {
   return samples;
 }
 
+interface Pair {
+  a: Result;
+  b: Result;
+  ratio: number;
+  cpuRatio: number;
+}
+
 /** Runs `a` and `b` alternately (so both see the same machine load), after one warm-up each. */
-async function measurePair(a: () => Promise<number>, b: () => Promise<number>): Promise<{ a: number; b: number; ratio: number }> {
+async function measurePair(a: () => Promise<Result>, b: () => Promise<Result>): Promise<Pair> {
   await a();
   await b();
-  const as: number[] = [];
-  const bs: number[] = [];
-  const ratios: number[] = [];
+  const as: Result[] = [];
+  const bs: Result[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const x = await a();
-    const y = await b();
-    as.push(x);
-    bs.push(y);
-    ratios.push(x / y);
+    as.push(await a());
+    bs.push(await b());
   }
-  return { a: median(as), b: median(bs), ratio: median(ratios) };
+  const mid = (results: Result[]): Result => ({ rate: median(results.map((r) => r.rate)), cpu: median(results.map((r) => r.cpu)) });
+  return {
+    a: mid(as),
+    b: mid(bs),
+    ratio: median(as.map((x, i) => x.rate / bs[i]!.rate)),
+    cpuRatio: median(as.map((x, i) => bs[i]!.cpu / x.cpu)),
+  };
 }
 
 const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`);
 
 console.log(`@switchyard/mpsc vs MessagePort.postMessage — medians of ${RUNS} alternating runs after a warm-up (values/s, end to end)\n`);
-console.log('| values | producers | mpsc | postMessage | ratio |');
-console.log('|---|---|---|---|---|');
+console.log('| values | producers | mpsc values/s | postMessage values/s | ratio | mpsc CPU µs/value | postMessage CPU µs/value | CPU ratio |');
+console.log('|---|---|---|---|---|---|---|---|');
 const only = process.env.ONLY;
 for (const kind of ['number', 'string', 'object'] as const) {
   if (only !== undefined && only !== kind) continue;
   for (const producers of [0, 1, 2, 4]) {
-    const { a: mpsc, b: port, ratio } = await measurePair(
+    const { a: mpsc, b: port, ratio, cpuRatio } = await measurePair(
       () => (producers === 0 ? mpscSameThread(kind) : mpscThreads(kind, producers)),
       () => (producers === 0 ? portSameThread(kind) : portThreads(kind, producers)),
     );
     const label = kind === 'object' ? '~1 KB objects' : kind === 'string' ? 'short strings' : 'numbers';
-    console.log(`| ${label} | ${producers === 0 ? 'same thread' : `${producers} thread${producers > 1 ? 's' : ''}`} | ${fmt(mpsc)} | ${fmt(port)} | ${ratio.toFixed(1)}x |`);
+    const where = producers === 0 ? 'same thread' : `${producers} thread${producers > 1 ? 's' : ''}`;
+    console.log(`| ${label} | ${where} | ${fmt(mpsc.rate)} | ${fmt(port.rate)} | ${ratio.toFixed(1)}x | ${mpsc.cpu.toFixed(2)} | ${port.cpu.toFixed(2)} | ${cpuRatio.toFixed(1)}x |`);
   }
 }
 

@@ -33,6 +33,25 @@ describe('queue.producer()', () => {
     await queue.producersGone();
   });
 
+  it('counts producers, and producersGone() resolves when the last one goes or rejects on abort', async () => {
+    const queue = define(fresh());
+    await queue.producersGone();
+    const first = queue.producer();
+    const second = queue.producer();
+    expect(queue.producerCount()).toBe(2);
+    const reason = new Error('stop waiting');
+    await expect(queue.producersGone({ signal: AbortSignal.abort(reason) })).rejects.toMatchObject({ code: 'ABORT_ERR', cause: reason });
+    const controller = new AbortController();
+    const aborted = queue.producersGone({ signal: controller.signal });
+    controller.abort();
+    await expect(aborted).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    const gone = queue.producersGone();
+    first.port.close();
+    second.port.close();
+    await gone;
+    expect(queue.producerCount()).toBe(0);
+  });
+
   it('throws ERR_INVALID_ARGUMENT for a bufferSize that is not a power of two in range', () => {
     const queue = define(fresh());
     for (const bad of [1000, 3000, 2048, 2 ** 29, Number.NaN, '4096']) {

@@ -553,7 +553,7 @@ export class Queue<T> {
   /**
    * Resolves once every producer made so far by {@link Queue.producer} has been closed or its
    * thread has exited (at once when there are none), after the consumer took what they published
-   * and gave back the places they held.
+   * and gave back the places they held. Rejects with an `AbortError` when `signal` aborts.
    *
    * @example
    * ```ts
@@ -562,9 +562,23 @@ export class Queue<T> {
    * for await (const value of queue) handle(value);
    * ```
    */
-  producersGone(): Promise<void> {
+  producersGone(options: WaitOptions = {}): Promise<void> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     if (this.producerCount() === 0) return RESOLVED;
-    return new Promise((resolve) => this.#onProducersGone.push(resolve));
+    return new Promise((resolve, reject) => {
+      const settle = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        const index = this.#onProducersGone.indexOf(settle);
+        if (index !== -1) this.#onProducersGone.splice(index, 1);
+        reject(abortError(signal!));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#onProducersGone.push(settle);
+    });
   }
 
   #share(): Shared {
