@@ -1,23 +1,30 @@
 /**
  * Round-trip dispatches/second and no-wait events/second through 2 worker processes for a trivial
- * handler, over the hub's WebSocket (this package) and over child_process IPC (process.send, one
- * message per event), measured in the same run and reported as ratios. Both sides run the same
- * definition through core's TenantRuntime, so the difference is the transport.
+ * handler, over the hub's WebSocket (this package) and over child_process IPC (`process.send`, one
+ * message per event and per reply), measured in the same run and reported as ratios. Both sides
+ * run the same definition through core's TenantRuntime, so the difference is the transport.
+ *
+ * Besides throughput it reports the CPU time each event cost (master + workers, from
+ * process.cpuUsage and /proc/<pid>/stat), which says more than wall time on a shared machine.
  *
  * Run: pnpm --filter @switchyard/core build && pnpm build && pnpm bench
+ * Knobs: BENCH_ROUNDS (7), BENCH_ROUND_TRIPS (40000), BENCH_NO_WAIT (200000).
  */
 import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { TenantId } from '@switchyard/core';
-import { shardFor, tenantKey } from '@switchyard/core';
+import { MemoryKvStore, shardFor, tenantKey, tenantKv, TenantRuntime } from '@switchyard/core';
 import { createProcessPool } from '../dist/index.js';
+import { worker as trivial } from './fixtures/trivial.mjs';
 
 const WORKERS = 2;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 40_000);
 const NO_WAIT = Number(process.env.BENCH_NO_WAIT ?? 200_000);
-const IN_FLIGHT = [1, 16, 256];
+const IN_FLIGHT = [1, 16, 64, 256];
 const EVENT = { type: 'inc' };
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -26,15 +33,23 @@ const tenants: TenantId[] = Array.from({ length: 64 }, (_, i) => ({ kind: 'guild
 
 interface Target {
   name: string;
+  pids: number[];
   dispatch(tenant: TenantId): Promise<unknown>;
   dispatchNoWait(tenant: TenantId): void;
   close(): Promise<void>;
 }
 
-async function processTarget(): Promise<Target> {
-  const pool = await createProcessPool({ workers: WORKERS, module: fixture('trivial.mjs'), hub: { logger: silent }, maxBufferedEvents: 1_000_000, maxInFlight: 1_000_000 });
+async function hubTarget(name: string, localSocket: boolean): Promise<Target> {
+  const pool = await createProcessPool({
+    workers: WORKERS,
+    module: fixture('trivial.mjs'),
+    hub: { logger: silent, localSocket },
+    maxBufferedEvents: 1_000_000,
+    maxInFlight: 1_000_000,
+  });
   return {
-    name: 'hub (ws)',
+    name,
+    pids: pool.workers.map((w) => w.pid!),
     dispatch: (tenant) => pool.dispatch(tenant, EVENT),
     dispatchNoWait: (tenant) => pool.dispatchNoWait(tenant, EVENT),
     close: () => pool.close(),
@@ -58,6 +73,7 @@ async function ipcTarget(): Promise<Target> {
   const childFor = (tenant: TenantId): ChildProcess => children[shardFor(tenant.id, WORKERS)]!;
   return {
     name: 'IPC (process.send)',
+    pids: children.map((c) => c.pid!),
     dispatch: (tenant) =>
       new Promise((resolve) => {
         const id = ++ids;
@@ -68,43 +84,51 @@ async function ipcTarget(): Promise<Target> {
       childFor(tenant).send(['n', 0, tenantKey(tenant), EVENT]);
     },
     close: async () => {
-      await Promise.all(
-        children.map(
-          (child) =>
-            new Promise<void>((resolve) => {
-              child.once('exit', () => resolve());
-              child.disconnect();
-            }),
-        ),
-      );
+      await Promise.all(children.map((child) => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.disconnect()))));
     },
   };
 }
 
 /** `total` waited dispatches with `inFlight` of them outstanding at any time. */
-async function roundTrips(target: Target, total: number, inFlight: number): Promise<number> {
-  const started = performance.now();
+async function roundTrips(target: Target, total: number, inFlight: number): Promise<void> {
   let sent = 0;
   const lane = async (): Promise<void> => {
-    while (sent < total) {
-      const tenant = tenants[sent++ % tenants.length]!;
-      await target.dispatch(tenant);
-    }
+    while (sent < total) await target.dispatch(tenants[sent++ % tenants.length]!);
   };
   await Promise.all(Array.from({ length: inFlight }, lane));
-  return total / ((performance.now() - started) / 1000);
 }
 
 /** `total` no-wait events, then one waited dispatch per tenant (FIFO per tenant: all are done when these are). */
-async function noWait(target: Target, total: number): Promise<number> {
-  const started = performance.now();
+async function noWait(target: Target, total: number): Promise<void> {
   for (let i = 0; i < total; i++) {
     target.dispatchNoWait(tenants[i % tenants.length]!);
     // Let the transports write now and then, as a producer reading from a socket would.
     if (i % 10_000 === 9_999) await new Promise((resolve) => setImmediate(resolve));
   }
   await Promise.all(tenants.map((tenant) => target.dispatch(tenant)));
-  return total / ((performance.now() - started) / 1000);
+}
+
+/** CPU time (µs) a process used so far, from /proc (Linux). */
+function cpuOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / 100;
+}
+
+interface Sample {
+  perSecond: number;
+  masterCpu: number;
+  workerCpu: number;
+}
+
+async function measure(target: Target, events: number, run: () => Promise<void>): Promise<Sample> {
+  const master = process.cpuUsage();
+  const workers = target.pids.map(cpuOf);
+  const started = performance.now();
+  await run();
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(master);
+  const workerCpu = target.pids.reduce((sum, pid, i) => sum + cpuOf(pid) - workers[i]!, 0);
+  return { perSecond: events / seconds, masterCpu: (used.user + used.system) / events, workerCpu: workerCpu / events };
 }
 
 function median(values: number[]): number {
@@ -113,28 +137,66 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/** CPU µs per event of TenantRuntime alone in this process, fed in batches as a worker is: the floor of the worker column. */
+async function runtimeAlone(): Promise<number> {
+  const store = new MemoryKvStore();
+  const runtime = new TenantRuntime(trivial, { workerId: 0, kv: (tenant) => tenantKv(store, tenant) });
+  await runtime.start();
+  const samples: number[] = [];
+  for (let round = 0; round < 6; round++) {
+    const before = process.cpuUsage();
+    for (let batch = 0; batch < 100; batch++) {
+      const pending: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 2048; i++) pending.push(runtime.dispatch(tenants[i % 32]!, EVENT));
+      await Promise.all(pending);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const used = process.cpuUsage(before);
+    samples.push((used.user + used.system) / (100 * 2048));
+  }
+  await runtime.close();
+  return median(samples.slice(1));
+}
+
 const format = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
-  const hub = await processTarget();
-  const ipc = await ipcTarget();
-  const targets = [hub, ipc];
-  const scenarios = [...IN_FLIGHT.map((n) => ({ name: `round trips, ${n} in flight`, run: (t: Target) => roundTrips(t, n === 1 ? ROUND_TRIPS / 4 : ROUND_TRIPS, n) })), { name: 'no-wait events', run: (t: Target) => noWait(t, NO_WAIT) }];
-  console.log(`${WORKERS} worker processes, trivial handler, ${ROUNDS} rounds (median), node ${process.version}`);
-  // Warm-up: every scenario once on each side.
-  for (const scenario of scenarios) for (const target of targets) await scenario.run(target);
-  const rows: Array<{ scenario: string; hub: number; ipc: number }> = [];
+  const targets = [await hubTarget('hub, Unix socket', true), await hubTarget('hub, TCP', false), await ipcTarget()];
+  const ipc = targets[2]!;
+  const scenarios = [
+    ...IN_FLIGHT.map((n) => {
+      const total = n === 1 ? ROUND_TRIPS / 4 : ROUND_TRIPS;
+      return { name: `round trips, ${n} in flight`, events: total, run: (t: Target) => roundTrips(t, total, n) };
+    }),
+    { name: 'no-wait events', events: NO_WAIT, run: (t: Target) => noWait(t, NO_WAIT) },
+  ];
+  console.log(`${WORKERS} worker processes, trivial handler, ${ROUNDS} rounds (median), node ${process.version}, ${cpus().length} CPUs`);
+  for (const scenario of scenarios) for (const target of targets) await scenario.run(target); // warm-up
+  const rows: string[] = [];
   for (const scenario of scenarios) {
-    const samples = new Map<Target, number[]>(targets.map((t) => [t, []]));
+    const samples = new Map<Target, Sample[]>(targets.map((t) => [t, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      // Alternate the order so that neither side always runs on a warmer machine.
-      for (const target of round % 2 === 0 ? targets : [...targets].reverse()) samples.get(target)!.push(await scenario.run(target));
+      // Rotate the order so that no side always runs first.
+      const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+      for (const target of order) samples.get(target)!.push(await measure(target, scenario.events, () => scenario.run(target)));
     }
-    rows.push({ scenario: scenario.name, hub: median(samples.get(hub)!), ipc: median(samples.get(ipc)!) });
+    const summary = (t: Target) => ({
+      perSecond: median(samples.get(t)!.map((s) => s.perSecond)),
+      cpu: median(samples.get(t)!.map((s) => s.masterCpu)) + median(samples.get(t)!.map((s) => s.workerCpu)),
+      master: median(samples.get(t)!.map((s) => s.masterCpu)),
+      worker: median(samples.get(t)!.map((s) => s.workerCpu)),
+    });
+    const base = summary(ipc);
+    for (const target of targets) {
+      const s = summary(target);
+      const ratio = target === ipc ? '' : `${(s.perSecond / base.perSecond).toFixed(2)}x`;
+      rows.push(`| ${scenario.name} | ${target.name} | ${format(s.perSecond)} | ${ratio} | ${s.master.toFixed(1)} + ${s.worker.toFixed(1)} = ${s.cpu.toFixed(1)} |`);
+    }
   }
-  console.log('\n| scenario | hub (ws), /s | IPC (process.send), /s | ratio |');
-  console.log('| --- | ---: | ---: | ---: |');
-  for (const row of rows) console.log(`| ${row.scenario} | ${format(row.hub)} | ${format(row.ipc)} | ${(row.hub / row.ipc).toFixed(2)}x |`);
+  console.log('\n| scenario | transport | events/s | vs IPC | CPU µs per event (master + workers) |');
+  console.log('| --- | --- | ---: | ---: | ---: |');
+  for (const row of rows) console.log(row);
+  console.log(`\nTenantRuntime alone, in this process, fed 2048 events per turn: ${(await runtimeAlone()).toFixed(1)} µs CPU per event (the floor of the workers' share).`);
   await Promise.all(targets.map((t) => t.close()));
 }
 

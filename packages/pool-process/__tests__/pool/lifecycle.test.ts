@@ -75,6 +75,25 @@ describe('kill and close', () => {
     await expect(pool.dispatch(a, { type: 'count' })).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
   });
 
+  it('holds no handles once closed: no server, socket, pipe, timer or child process is left', async () => {
+    const count = (): Map<string, number> => {
+      const counts = new Map<string, number>();
+      for (const type of process.getActiveResourcesInfo()) counts.set(type, (counts.get(type) ?? 0) + 1);
+      return counts;
+    };
+    const before = count();
+    const pool = await createProcessPool({ workers: 2, ...base, hub: { logger: silent, heartbeatMs: 200 } } as ProcessPoolOptions);
+    await pool.dispatch(tenantOn(0, 2), { type: 'count' });
+    expect(count()).not.toEqual(before);
+    await pool.close();
+    // Closed handles are released in the close phase of the event loop: let one full turn pass.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // Per kind of handle, no more than before (the test runner's own timers come and go).
+    const after = count();
+    const grown = [...after].filter(([type, n]) => n > (before.get(type) ?? 0));
+    expect(grown).toEqual([]);
+  });
+
   it('close() during a restart delivers what was held first', async () => {
     const pool = await start({ restart: { backoffMs: 200 } });
     const a = tenantOn(0, 1);

@@ -10,6 +10,7 @@ import {
   assertTenantId,
   BackpressureError,
   deserializeError,
+  InvalidArgumentError,
   MemoryKvStore,
   ProtocolError,
   serializeError,
@@ -432,7 +433,7 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
 
   runScript(tenant: TenantId, name: string, code: string, event: E, options: DispatchOptions = {}): Promise<R> {
     if (typeof name !== 'string' || typeof code !== 'string') {
-      return Promise.reject(new InvalidProcessOptionError(`Expected the script name and code to be strings, got ${typeof name} and ${typeof code}.`));
+      return Promise.reject(new InvalidArgumentError(`Expected the script name and code to be strings, got ${typeof name} and ${typeof code}.`));
     }
     return this.#enqueue(SCRIPT, tenant, event, name, code, options.signal) as Promise<R>;
   }

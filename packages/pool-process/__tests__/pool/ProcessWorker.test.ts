@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import type { ProcessWorkerOptions } from '../../src/index.js';
+import { createHub, ProcessWorker } from '../../src/index.js';
+import { silent, tenantOn, useCleanup } from '../helpers.js';
+
+describe('ProcessWorker', () => {
+  const cleanup = useCleanup();
+
+  it('validates its options with ERR_PROCESS_INVALID_OPTION', async () => {
+    const hub = cleanup(await createHub({ logger: silent }));
+    const cases: Array<Partial<ProcessWorkerOptions>> = [
+      { id: -1 },
+      { id: 2, workers: 2 },
+      { workers: 0 },
+      { hub: {} as ProcessWorkerOptions['hub'] },
+      { spawn: true },
+      { spawn: true, entry: 'a.js', module: 'b.js' },
+      { spawn: 'yes' as unknown as boolean },
+      { entry: '' },
+      { inheritEnv: 'PATH' as unknown as string[] },
+      { execArgv: [1] as unknown as string[] },
+      { store: {} as ProcessWorkerOptions['store'] },
+      { restart: { resetAfterMs: -1 } },
+      { startTimeoutMs: 0 },
+      { closeTimeoutMs: 1.5 },
+      { maxInFlight: 0 },
+    ];
+    for (const options of cases) {
+      expect(() => new ProcessWorker({ id: 0, workers: 1, hub, spawn: false, ...options } as ProcessWorkerOptions)).toThrow(
+        expect.objectContaining({ code: 'ERR_PROCESS_INVALID_OPTION' }),
+      );
+    }
+  });
+
+  it('accepts nothing before start(), and can be closed or killed without ever starting', async () => {
+    const hub = cleanup(await createHub({ logger: silent }));
+    const worker = new ProcessWorker({ id: 0, workers: 1, hub, spawn: false });
+    expect(worker.state).toBe('new');
+    await expect(worker.dispatch(tenantOn(0, 1), {})).rejects.toMatchObject({ code: 'ERR_WORKER_UNAVAILABLE' });
+    await worker.close();
+    expect(worker.state).toBe('stopped');
+    await expect(worker.start()).rejects.toMatchObject({ code: 'ERR_PROCESS_INVALID_OPTION' });
+    const other = new ProcessWorker({ id: 0, workers: 1, hub, spawn: false });
+    await other.kill();
+    await expect(other.dispatch(tenantOn(0, 1), {})).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
+  });
+
+  it('rejects runScript with non-string name or code with ERR_INVALID_ARGUMENT', async () => {
+    const hub = cleanup(await createHub({ logger: silent }));
+    const worker = new ProcessWorker({ id: 0, workers: 1, hub, spawn: false });
+    await expect(worker.runScript(tenantOn(0, 1), 1 as unknown as string, 'code', {})).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+
+  it('rejects a start when its worker does not connect within startTimeoutMs', async () => {
+    const hub = cleanup(await createHub({ logger: silent }));
+    const worker = new ProcessWorker({ id: 0, workers: 1, hub, spawn: false, startTimeoutMs: 50 });
+    await expect(worker.start()).rejects.toMatchObject({ code: 'ERR_WORKER_START_TIMEOUT' });
+    expect(worker.state).toBe('stopped');
+  });
+});
