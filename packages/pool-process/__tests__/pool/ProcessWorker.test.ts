@@ -1,3 +1,4 @@
+import type { KvStore } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import type { ProcessWorkerOptions } from '../../src/index.js';
 import { createHub, ProcessWorker } from '../../src/index.js';
@@ -19,7 +20,7 @@ describe('ProcessWorker', () => {
       { entry: '' },
       { inheritEnv: 'PATH' as unknown as string[] },
       { execArgv: [1] as unknown as string[] },
-      { store: {} as ProcessWorkerOptions['store'] },
+      { store: {} as KvStore },
       { restart: { resetAfterMs: -1 } },
       { startTimeoutMs: 0 },
       { closeTimeoutMs: 1.5 },
