@@ -47,6 +47,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
   #startupDone = false;
   #state: 'open' | 'closing' | 'killed' = 'open';
   #queued = 0;
+  #withState = 0;
   #handled = 0;
   #failed = 0;
 
@@ -102,9 +103,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
 
   /** Counters for status boards. */
   stats(): WorkerStats {
-    let tenants = 0;
-    for (const entry of this.#tenants.values()) if (entry.hasState) tenants++;
-    return { id: this.#options.workerId, tenants, queued: this.#queued, handled: this.#handled, failed: this.#failed };
+    return { id: this.#options.workerId, tenants: this.#withState, queued: this.#queued, handled: this.#handled, failed: this.#failed };
   }
 
   /** Stops at once: queued events reject with `WorkerKilledError`, the worker signal aborts. */
@@ -114,6 +113,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     this.#controller.abort(reason ?? new WorkerKilledError(`Worker ${this.#options.workerId} was killed.`));
     for (const entry of this.#tenants.values()) entry.queue.kill(reason);
     this.#tenants.clear();
+    this.#withState = 0;
     const error = new WorkerKilledError(`Worker ${this.#options.workerId} was killed while the event was in flight.`, { cause: reason });
     for (const fail of [...this.#inflight]) fail(error);
   }
@@ -221,6 +221,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     if (!entry.hasState) {
       entry.state = await this.#definition.createTenant(entry.tenant, entry.ctx);
       entry.hasState = true;
+      if (this.#state !== 'killed') this.#withState++;
     }
   }
 
@@ -255,6 +256,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     const state = entry.state as S;
     entry.hasState = false;
     entry.state = undefined;
+    this.#withState--;
     await this.#definition.dropTenant?.(state, entry.ctx);
   }
 }
