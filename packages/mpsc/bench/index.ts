@@ -4,7 +4,9 @@
  *
  * - Throughput: values/second from N producer threads (or the consumer's own thread) to one
  *   consumer, end to end (encode, transport, decode), for small numbers, short strings and ~1 KB
- *   JSON-like objects. Workers are started and the values built before the clock starts.
+ *   JSON-like objects. Workers are started and the values built before the clock starts. Producer
+ *   threads use `if (!producer.trySend(v)) await producer.send(v)` (the main table) or one
+ *   `await producer.send(v)` per value (the second table); postMessage producers post in a loop.
  * - Latency: round trip main -> worker -> main with both sides idle (waiting in recv / on
  *   'message') before each ping.
  *
@@ -61,7 +63,7 @@ function percentile(values: number[], p: number): number {
 }
 
 /** Starts producer workers, waits until they are ready, opens the gate and returns the start time. */
-async function startProducers(mode: 'mpsc' | 'port', kind: Kind, producers: number, total: number, channel: (p: number) => [Record<string, unknown>, MessagePort[]]): Promise<{ exited: Promise<unknown>; open: () => Clock }> {
+async function startProducers(mode: 'mpsc' | 'mpsc-await' | 'port', kind: Kind, producers: number, total: number, channel: (p: number) => [Record<string, unknown>, MessagePort[]]): Promise<{ exited: Promise<unknown>; open: () => Clock }> {
   const start = new SharedArrayBuffer(4);
   const per = total / producers;
   const exits: Promise<unknown>[] = [];
@@ -83,11 +85,11 @@ async function startProducers(mode: 'mpsc' | 'port', kind: Kind, producers: numb
   };
 }
 
-async function mpscThreads(kind: Kind, producers: number): Promise<Result> {
+async function mpscThreads(kind: Kind, producers: number, mode: 'mpsc' | 'mpsc-await' = 'mpsc'): Promise<Result> {
   const total = TOTAL[kind];
   const name = `bench-${++sequence}`;
   const queue = define<unknown>(name);
-  const { exited, open } = await startProducers('mpsc', kind, producers, total, () => {
+  const { exited, open } = await startProducers(mode, kind, producers, total, () => {
     const descriptor = queue.producer();
     return [{ descriptor }, [descriptor.port]];
   });
@@ -142,7 +144,7 @@ async function mpscSameThread(kind: Kind): Promise<Result> {
     let received = 0;
     while (received < total) received += (await queue.recvMany(8192))!.length;
   })();
-  for (let i = 0; i < total; i++) await queue.send(values[i]);
+  for (let i = 0; i < total; i++) if (!queue.trySend(values[i])) await queue.send(values[i]);
   await consumer;
   const result = stop(clock, total);
   undefine(name);
@@ -251,6 +253,20 @@ for (const kind of ['number', 'string', 'object'] as const) {
     const label = kind === 'object' ? '~1 KB objects' : kind === 'string' ? 'short strings' : 'numbers';
     const where = producers === 0 ? 'same thread' : `${producers} thread${producers > 1 ? 's' : ''}`;
     console.log(`| ${label} | ${where} | ${fmt(mpsc.rate)} | ${fmt(port.rate)} | ${ratio.toFixed(1)}x | ${mpsc.cpu.toFixed(2)} | ${port.cpu.toFixed(2)} | ${cpuRatio.toFixed(1)}x |`);
+  }
+}
+
+if (only === undefined || only === 'await') {
+  console.log('\nThe same with one `await producer.send(v)` per value instead of `trySend` (2 producer threads)\n');
+  console.log('| values | mpsc values/s | postMessage values/s | ratio | mpsc CPU µs/value | postMessage CPU µs/value | CPU ratio |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const kind of ['number', 'string', 'object'] as const) {
+    const { a: mpsc, b: port, ratio, cpuRatio } = await measurePair(
+      () => mpscThreads(kind, 2, 'mpsc-await'),
+      () => portThreads(kind, 2),
+    );
+    const label = kind === 'object' ? '~1 KB objects' : kind === 'string' ? 'short strings' : 'numbers';
+    console.log(`| ${label} | ${fmt(mpsc.rate)} | ${fmt(port.rate)} | ${ratio.toFixed(1)}x | ${mpsc.cpu.toFixed(2)} | ${port.cpu.toFixed(2)} | ${cpuRatio.toFixed(1)}x |`);
   }
 }
 

@@ -5,7 +5,7 @@ import { makeValues } from './values.mjs';
 
 const { mode } = workerData;
 
-if (mode === 'mpsc' || mode === 'port') {
+if (mode === 'mpsc' || mode === 'mpsc-await' || mode === 'port') {
   const { kind, count, offset, start } = workerData;
   const values = makeValues(kind, count, offset);
   // Promote the prebuilt values out of the young generation before the clock starts, so that
@@ -16,6 +16,12 @@ if (mode === 'mpsc' || mode === 'port') {
   parentPort.postMessage('ready');
   Atomics.wait(gate, 0, 0);
   if (mode === 'mpsc') {
+    // The fast pattern: trySend never waits; only when it fails (a full bounded queue) await send.
+    const producer = connect(workerData.descriptor);
+    for (let i = 0; i < count; i++) if (!producer.trySend(values[i])) await producer.send(values[i]);
+    producer.close();
+  } else if (mode === 'mpsc-await') {
+    // One awaited send per value.
     const producer = connect(workerData.descriptor);
     for (let i = 0; i < count; i++) await producer.send(values[i]);
     producer.close();
