@@ -116,6 +116,8 @@ export class Bot {
   readonly #log: (line: string) => void;
   readonly #deferAfterMs: number;
   readonly #inflight = new Set<Promise<void>>();
+  /** The tail of each guild's action queue (see #inOrder). */
+  readonly #actionQueues = new Map<string, Promise<void>>();
   readonly #events: Record<BotEvent['type'], number> = { message: 0, messageDelete: 0, memberJoin: 0, memberLeave: 0, command: 0 };
   readonly #watch: StatusWatch | undefined;
   readonly #job: StatusJob | undefined;
@@ -206,15 +208,16 @@ export class Bot {
       partials: [Partials.Message, Partials.GuildMember],
       ...(api === undefined ? {} : { rest: { api } }),
     });
+    // Listening starts before the login, so that nothing is missed while the commands register.
+    const bot = new Bot(client as Client<true>, pool, store, new ModerationLog(database), options);
     try {
       const ready = new Promise<Client<true>>((resolve) => client.once(Events.ClientReady, resolve));
       await client.login(token);
       const readyClient = await ready;
       if (registerCommands) await readyClient.application.commands.set([...COMMANDS]);
-      return new Bot(readyClient, pool, store, new ModerationLog(database), options);
+      return bot;
     } catch (error) {
-      await client.destroy().catch(() => undefined);
-      await pool.close().catch(() => undefined);
+      await bot.close().catch(() => undefined);
       throw error;
     }
   }
@@ -328,7 +331,8 @@ export class Bot {
   /** Asks the guild's worker, then carries out its decision. */
   #decide(event: BotEvent): void {
     this.#events[event.type]++;
-    this.#track(this.pool.dispatch(this.#tenant(event.guildId), event).then((decision) => this.#act(event.guildId, decision.actions)));
+    const decided = this.pool.dispatch(this.#tenant(event.guildId), event);
+    this.#track(this.#inOrder(event.guildId, async () => this.#act(event.guildId, (await decided).actions)));
   }
 
   async #answer(interaction: ChatInputCommandInteraction, event: BotEvent): Promise<void> {
@@ -369,7 +373,23 @@ export class Bot {
         await interaction.reply(reply);
       }
     }
-    await this.#act(event.guildId, decision.actions);
+    if (decision.actions.length > 0) await this.#inOrder(event.guildId, () => this.#act(event.guildId, decision.actions));
+  }
+
+  /**
+   * Runs `work` after the guild's earlier work: a guild's actions are carried out in the order
+   * its worker decided them (a ban never overtakes the timeout before it), different guilds'
+   * concurrently.
+   */
+  #inOrder(guildId: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.#actionQueues.get(guildId);
+    const next = previous === undefined ? work() : previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.#actionQueues.set(guildId, settled);
+    void settled.then(() => {
+      if (this.#actionQueues.get(guildId) === settled) this.#actionQueues.delete(guildId);
+    });
+    return next;
   }
 
   async #act(guildId: string, actions: readonly BotAction[]): Promise<void> {

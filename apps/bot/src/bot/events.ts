@@ -22,6 +22,7 @@ export function toMessageEvent(message: Message): MessageEvent | undefined {
   };
 }
 
+/** A deleted guild message (possibly one the cache never saw), or `undefined` outside guilds. */
 export function toMessageDeleteEvent(message: Message | PartialMessage): MessageDeleteEvent | undefined {
   if (message.guildId === null) return undefined;
   return { type: 'messageDelete', guildId: message.guildId, channelId: message.channelId, messageId: message.id };
@@ -34,6 +35,7 @@ export function defaultChannelId(guild: Guild): string | null {
   return text.first()?.id ?? null;
 }
 
+/** A member who joined, with where a welcome would go by default. */
 export function toMemberJoinEvent(member: GuildMember): MemberJoinEvent {
   return {
     type: 'memberJoin',
@@ -45,6 +47,7 @@ export function toMemberJoinEvent(member: GuildMember): MemberJoinEvent {
   };
 }
 
+/** A member who left or was removed (possibly one the cache never saw). */
 export function toMemberLeaveEvent(member: GuildMember | PartialGuildMember): MemberLeaveEvent {
   return { type: 'memberLeave', guildId: member.guild.id, userId: member.id };
 }
