@@ -1,6 +1,8 @@
+import { PassThrough } from 'node:stream';
 import type { RecordedRequest } from '@switchyard/discord-sim';
 import { startDiscordSim } from '@switchyard/discord-sim';
 import type { DiscordSim } from '@switchyard/discord-sim';
+import { createStatusBoard } from '@switchyard/status';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotDatabase, BotOptions } from '../../src/index.js';
 import { ActionRunner, Bot, CONFIG_KEY, DEFAULT_CONFIG, ModerationLog, SIMULATED_BANNED_WORDS, Simulation } from '../../src/index.js';
@@ -194,7 +196,26 @@ describe('Bot', () => {
       await expect(Bot.start(options as unknown as BotOptions)).rejects.toMatchObject({ code: 'ERR_BOT_CONFIG' });
     });
 
-    it('rejects a wrong token with discord.js\' TokenInvalid, and stops the threads it started', async () => {
+    it('shows the worker threads and its counters on a status board', async () => {
+      const output = new PassThrough();
+      const board = createStatusBoard({ output, tty: false, throttleMs: 0 });
+      const watched = await start({ board, registerCommands: false });
+      try {
+        expect(board.lines.map((line) => line.split(':')[0]!.trim())).toEqual(['worker 0', 'worker 1', 'bot']);
+        expect(board.lines[2]).toMatch(/^bot: +0 events · 0 actions · 0 refused · 0 errors$/);
+      } finally {
+        await watched.close();
+        board.close();
+      }
+    });
+
+    it('rejects a closed board with ERR_STATUS_BOARD_CLOSED', async () => {
+      const board = createStatusBoard({ output: new PassThrough(), tty: false });
+      board.close();
+      await expect(start({ board })).rejects.toMatchObject({ code: 'ERR_STATUS_BOARD_CLOSED' });
+    });
+
+    it('rejects a wrong token with discord.js\' TokenInvalid', async () => {
       const error = await start({ token: 'not-the-token' }).catch((caught: unknown) => caught);
       expect(error).toMatchObject({ code: 'TokenInvalid' });
     });

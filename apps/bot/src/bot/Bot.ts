@@ -106,7 +106,9 @@ function messageOf(error: unknown): string {
  * ```
  */
 export class Bot {
+  /** The discord.js client: the gateway connection, the caches and the REST client with the token. */
   readonly client: Client<true>;
+  /** The worker threads, one tenant per guild. */
   readonly pool: BotPool;
   /** The workers' key-value store. */
   readonly store: PostgresKvStore;
@@ -209,7 +211,14 @@ export class Bot {
       ...(api === undefined ? {} : { rest: { api } }),
     });
     // Listening starts before the login, so that nothing is missed while the commands register.
-    const bot = new Bot(client as Client<true>, pool, store, new ModerationLog(database), options);
+    let bot: Bot;
+    try {
+      bot = new Bot(client as Client<true>, pool, store, new ModerationLog(database), options);
+    } catch (error) {
+      // A closed board refuses the watch: nothing was started but the threads.
+      await pool.close();
+      throw error;
+    }
     try {
       const ready = new Promise<Client<true>>((resolve) => client.once(Events.ClientReady, resolve));
       await client.login(token);
@@ -257,7 +266,7 @@ export class Bot {
       this.pool.off('fatal', this.#onCrash);
       this.#update();
       this.#watch?.stop();
-      this.#job?.close(this.#summary());
+      if (this.#job !== undefined && !this.#job.closed) this.#job.close(this.#summary());
     })();
     return this.#closing;
   }
