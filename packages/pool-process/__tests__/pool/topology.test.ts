@@ -1,7 +1,8 @@
 import { describeTopology } from '@switchyard/topology-suite';
 import { createProcessPool } from '../../src/index.js';
+import { silent } from '../helpers.js';
 
 describeTopology('ProcessWorker', {
   crossesBoundary: true,
-  create: ({ workers, fixture }) => createProcessPool({ workers, module: fixture, hub: { heartbeatMs: 1000 } }),
+  create: ({ workers, fixture }) => createProcessPool({ workers, module: fixture, hub: { heartbeatMs: 1000, logger: silent }, stdio: 'ignore' }),
 });

@@ -152,8 +152,11 @@ export interface ProcessWorkerOptions {
    */
   maxBufferedEvents?: number;
   /**
-   * The most events sent to the worker and not finished yet; further events wait in the buffer.
-   * @default 16384
+   * The most events sent to the worker and not finished yet; further events wait in the master's
+   * buffer. It bounds the worker's backlog: a worker holding tens of thousands of queued events
+   * spends much of its time collecting garbage. Raise it for handlers that mostly wait on I/O and
+   * need more events of different tenants running at once.
+   * @default 1024
    */
   maxInFlight?: number;
   /**
@@ -354,7 +357,7 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     this.#startTimeoutMs = integer('startTimeoutMs', options.startTimeoutMs ?? 30_000, 1);
     this.#closeTimeoutMs = integer('closeTimeoutMs', options.closeTimeoutMs ?? 10_000, 1);
     this.#maxBuffered = integer('maxBufferedEvents', options.maxBufferedEvents ?? 10_000, 1);
-    this.#maxInFlight = integer('maxInFlight', options.maxInFlight ?? 16_384, 1);
+    this.#maxInFlight = integer('maxInFlight', options.maxInFlight ?? 1024, 1);
     this.#hub = hub;
     this.#spawn = spawn;
     this.#entry = entry;
