@@ -62,19 +62,6 @@ describe('BotDatabase', () => {
     expect(error).toMatchObject({ code: 'ERR_DATABASE', message: expect.stringMatching(/^Could not read nothing: .*no_such_table/) });
     expect((error as Error).cause).toBeInstanceOf(Error);
   });
-
-  it('lets close() wait for the queries in flight, then refuses new ones with ERR_DATABASE_CLOSED', async () => {
-    const own = await testDatabase();
-    const order: string[] = [];
-    const slow = own.run('sleep', (db) => db.execute(sql`SELECT pg_sleep(0.2)`)).then(() => order.push('query'));
-    const closed = own.close().then(() => order.push('closed'));
-    expect(own.closed).toBe(true);
-    await Promise.all([slow, closed]);
-    expect(order).toEqual(['query', 'closed']);
-    await expect(own.run('read', (db) => db.execute(sql`SELECT 1`))).rejects.toMatchObject({ code: 'ERR_DATABASE_CLOSED' });
-    await own.close(); // idempotent
-    if (own.driver === 'pg') await disposeDatabase(await openDatabase({ url: DATABASE_URL!, schema: own.schema }));
-  });
 });
 
 describe('ModerationLog', () => {
@@ -124,5 +111,19 @@ describe('PGlite template', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// Last: it closes the file's database.
+describe('BotDatabase.close', () => {
+  it('waits for the queries in flight, then refuses new ones with ERR_DATABASE_CLOSED', async () => {
+    const order: string[] = [];
+    const slow = database.run('sleep', (db) => db.execute(sql`SELECT pg_sleep(0.2)`)).then(() => order.push('query'));
+    const closed = database.close().then(() => order.push('closed'));
+    expect(database.closed).toBe(true);
+    await Promise.all([slow, closed]);
+    expect(order).toEqual(['query', 'closed']);
+    await expect(database.run('read', (db) => db.execute(sql`SELECT 1`))).rejects.toMatchObject({ code: 'ERR_DATABASE_CLOSED' });
+    await database.close(); // idempotent
   });
 });

@@ -19,7 +19,11 @@ export async function testDatabase(options: DatabaseOptions = {}): Promise<BotDa
 
 /** Drops the test's schema (on a server; PGlite's memory goes with it) and closes the database. */
 export async function disposeDatabase(database: BotDatabase | undefined): Promise<void> {
-  if (database === undefined || database.closed) return;
+  if (database === undefined) return;
+  if (database.closed) {
+    if (database.driver === 'pg' && database.schema !== 'public') await dropSchema(database.schema);
+    return;
+  }
   if (database.driver === 'pg' && database.schema !== 'public') await database.db.execute(sql.raw(`DROP SCHEMA IF EXISTS "${database.schema}" CASCADE`));
   await database.close();
 }
