@@ -783,9 +783,19 @@ function interactionMessage(context: RouteContext, interaction: InteractionState
     tts: body.tts === true,
     type: 20,
     webhookId: world.applicationId,
-    interactionMetadata: { id: interaction.id, type: 2, name: data.name, user: world.users.get(interaction.userId), authorizing_integration_owners: interaction.payload.authorizing_integration_owners },
+    interactionMetadata: { id: interaction.id, type: 2, name: data.name, user: interactionUser(world, interaction), authorizing_integration_owners: interaction.payload.authorizing_integration_owners },
     timestamp: context.now,
   });
+}
+
+/**
+ * The user who ran the interaction, as the interaction carried it: the member may have left (and
+ * been forgotten by the world) before the bot answered, but Discord still names them.
+ */
+function interactionUser(world: RouteContext['engine']['world'], interaction: InteractionState): unknown {
+  const payload = record(interaction.payload);
+  const member = record(payload.member);
+  return member.user ?? payload.user ?? world.users.get(interaction.userId);
 }
 
 function webhookInteraction(context: RouteContext): InteractionState | RouteResult {
