@@ -1,7 +1,10 @@
 import type { KvStore } from '@switchyard/core';
+import { once } from 'node:events';
+import type { WorkerCrashInfo } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import type { ProcessWorkerOptions } from '../../src/index.js';
 import { createHub, ProcessWorker } from '../../src/index.js';
+import { connectRaw, isRaw } from '../hub/raw.js';
 import { silent, tenantOn, useCleanup } from '../helpers.js';
 
 describe('ProcessWorker', () => {
@@ -57,5 +60,29 @@ describe('ProcessWorker', () => {
     const worker = new ProcessWorker({ id: 0, workers: 1, hub, spawn: false, startTimeoutMs: 50 });
     await expect(worker.start()).rejects.toMatchObject({ code: 'ERR_WORKER_START_TIMEOUT' });
     expect(worker.state).toBe('stopped');
+  });
+
+  it('refuses to start on a closed hub with ERR_HUB_CLOSED', async () => {
+    const hub = await createHub({ logger: silent });
+    await hub.close();
+    await expect(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false }).start()).rejects.toMatchObject({ code: 'ERR_HUB_CLOSED' });
+  });
+
+  it('counts a worker started elsewhere that does not reconnect within startTimeoutMs as failed, and gives it up', async () => {
+    const hub = cleanup(await createHub({ logger: silent }));
+    const worker = cleanup(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false, startTimeoutMs: 100, restart: { backoffMs: 10, maxFailures: 3 } }));
+    const started = worker.start();
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1' });
+    await started;
+    const crashes: WorkerCrashInfo[] = [];
+    worker.on('crash', (info) => crashes.push(info));
+    const fatal = once(worker, 'fatal') as Promise<[WorkerCrashInfo]>;
+    if (isRaw(raw)) raw.ws.close();
+    await fatal;
+    // Lost, then two windows of startTimeoutMs without the worker coming back.
+    expect(crashes.map((crash) => (crash.cause as { code?: string }).code)).toEqual(['ERR_CONNECTION_LOST', 'ERR_WORKER_START_TIMEOUT', 'ERR_WORKER_START_TIMEOUT']);
+    expect(worker.state).toBe('fatal');
+    // Given up: the hub no longer accepts it.
+    await expect(connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1' })).resolves.toEqual({ status: 401 });
   });
 });

@@ -86,6 +86,12 @@ describe('events, results and ctx.kv across the process boundary', () => {
     expect(pool.workers[0]!.failures).toBe(0);
   });
 
+  it('honours the signal of dropTenant and runScript like that of dispatch', async () => {
+    await expect(pool.dropTenant(a, { signal: AbortSignal.abort('no') })).rejects.toMatchObject({ code: 'ABORT_ERR', cause: 'no' });
+    await expect(pool.runScript(a, 'n', 'c', { type: 'count' }, { signal: AbortSignal.abort('no') })).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    await expect(pool.runScript(a, 'n', 'c', { type: 'count' })).rejects.toMatchObject({ code: 'ERR_SCRIPTS_UNSUPPORTED' });
+  });
+
   it('gives the definition its workerData as ctx.workerData', async () => {
     await expect(pool.dispatch(a, { type: 'worker-data' })).resolves.toEqual(workerData);
   });
