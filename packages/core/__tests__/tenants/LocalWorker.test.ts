@@ -136,6 +136,14 @@ describe('LocalWorker', () => {
     expect(() => worker.dispatchNoWait(g1, 'ok')).toThrow(expect.objectContaining({ code: 'ERR_WORKER_KILLED' }));
   });
 
+  it('rejects dropTenant with ABORT_ERR when its signal is aborted, keeping the state', async () => {
+    const worker = new LocalWorker(counter);
+    await worker.dispatch(g1, { add: 5 });
+    await expect(worker.dropTenant(g1, { signal: AbortSignal.abort('no') })).rejects.toMatchObject({ code: 'ABORT_ERR', cause: 'no' });
+    await expect(worker.dispatch(g1, { add: 1 })).resolves.toBe(6);
+    await worker.close();
+  });
+
   it('does nothing for dropTenant of an unknown tenant', async () => {
     const worker = new LocalWorker(counter);
     await expect(worker.dropTenant(g1)).resolves.toBeUndefined();

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { InvalidArgumentError } from '../errors/errors.js';
+import { abortErrorFrom, raceSignal } from '../internal/abort.js';
 import type { KvStore } from '../kv/KvStore.js';
 import { MemoryKvStore, tenantKv } from '../kv/MemoryKvStore.js';
 import type { WorkerDefinition } from './defineWorker.js';
@@ -86,10 +87,12 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown> extends EventEmi
     return this.#runtime.runScript(tenant, name, code, event, options.signal);
   }
 
-  dropTenant(tenant: TenantId): Promise<void> {
+  dropTenant(tenant: TenantId, options: DispatchOptions = {}): Promise<void> {
     const invalid = validTenant(tenant);
     if (invalid !== undefined) return Promise.reject(invalid);
-    return this.#runtime.dropTenant(tenant);
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The drop'));
+    return raceSignal(this.#runtime.dropTenant(tenant), signal, 'The drop');
   }
 
   stats(): WorkerStats {
