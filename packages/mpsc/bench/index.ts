@@ -27,6 +27,8 @@ const RUNS = Number(process.env.RUNS ?? 5);
 const workerUrl = new URL('./worker.mjs', import.meta.url);
 type Kind = 'number' | 'string' | 'object';
 const TOTAL: Record<Kind, number> = { number: 300_000, string: 300_000, object: 30_000 };
+/** Values each producer thread sends before the clock starts, to get its code optimized. */
+const WARMUP: Record<Kind, number> = { number: 50_000, string: 50_000, object: 5_000 };
 const make = makeValues as (kind: Kind, count: number, offset?: number) => unknown[];
 
 let sequence = 0;
@@ -63,16 +65,31 @@ function percentile(values: number[], p: number): number {
 }
 
 /** Starts producer workers, waits until they are ready, opens the gate and returns the start time. */
-async function startProducers(mode: 'mpsc' | 'mpsc-await' | 'port', kind: Kind, producers: number, total: number, channel: (p: number) => [Record<string, unknown>, MessagePort[]]): Promise<{ exited: Promise<unknown>; open: () => Clock }> {
+/**
+ * Starts producer workers; each sends `warmup` values first (JIT warm-up; `drainWarmup` takes them
+ * on the consumer side), then waits at a gate. `open` opens it and starts the clock.
+ */
+async function startProducers(
+  mode: 'mpsc' | 'mpsc-await' | 'port',
+  kind: Kind,
+  producers: number,
+  total: number,
+  channel: (p: number) => [Record<string, unknown>, MessagePort[]],
+  drainWarmup: (count: number) => Promise<void>,
+): Promise<{ exited: Promise<unknown>; open: () => Clock }> {
   const start = new SharedArrayBuffer(4);
   const per = total / producers;
+  const warmup = WARMUP[kind];
   const exits: Promise<unknown>[] = [];
+  const ready: Promise<unknown>[] = [];
   for (let p = 0; p < producers; p++) {
     const [data, transferList] = channel(p);
-    const worker = new Worker(workerUrl, { workerData: { mode, kind, count: per, offset: p * per, start, ...data }, transferList });
+    const worker = new Worker(workerUrl, { workerData: { mode, kind, count: per, offset: p * per, start, warmup, ...data }, transferList });
     exits.push(once(worker, 'exit'));
-    await once(worker, 'message');
+    ready.push(once(worker, 'message'));
   }
+  await drainWarmup(warmup * producers);
+  await Promise.all(ready);
   const gate = new Int32Array(start);
   return {
     exited: Promise.all(exits),
@@ -89,10 +106,19 @@ async function mpscThreads(kind: Kind, producers: number, mode: 'mpsc' | 'mpsc-a
   const total = TOTAL[kind];
   const name = `bench-${++sequence}`;
   const queue = define<unknown>(name);
-  const { exited, open } = await startProducers(mode, kind, producers, total, () => {
-    const descriptor = queue.producer();
-    return [{ descriptor }, [descriptor.port]];
-  });
+  const { exited, open } = await startProducers(
+    mode,
+    kind,
+    producers,
+    total,
+    () => {
+      const descriptor = queue.producer();
+      return [{ descriptor }, [descriptor.port]];
+    },
+    async (count) => {
+      for (let received = 0; received < count; ) received += (await queue.recvMany(8192))!.length;
+    },
+  );
   const clock = open();
   let received = 0;
   while (received < total) received += (await queue.recvMany(8192))!.length;
@@ -105,17 +131,32 @@ async function mpscThreads(kind: Kind, producers: number, mode: 'mpsc' | 'mpsc-a
 async function portThreads(kind: Kind, producers: number): Promise<Result> {
   const total = TOTAL[kind];
   let received = 0;
+  let expected = 0;
   let done!: () => void;
-  const finished = new Promise<void>((resolve) => (done = resolve));
+  let finished!: Promise<void>;
+  const expect = (count: number): Promise<void> => {
+    received = 0;
+    expected = count;
+    finished = new Promise<void>((resolve) => (done = resolve));
+    return finished;
+  };
   const ports: MessagePort[] = [];
-  const { exited, open } = await startProducers('port', kind, producers, total, () => {
-    const { port1, port2 } = new MessageChannel();
-    port1.on('message', () => {
-      if (++received === total) done();
-    });
-    ports.push(port1);
-    return [{ port: port2 }, [port2]];
-  });
+  const { exited, open } = await startProducers(
+    'port',
+    kind,
+    producers,
+    total,
+    () => {
+      const { port1, port2 } = new MessageChannel();
+      port1.on('message', () => {
+        if (++received === expected) done();
+      });
+      ports.push(port1);
+      return [{ port: port2 }, [port2]];
+    },
+    (count) => expect(count),
+  );
+  void expect(total);
   const clock = open();
   await finished;
   const result = stop(clock, total);

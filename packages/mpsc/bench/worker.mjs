@@ -6,30 +6,34 @@ import { makeValues } from './values.mjs';
 const { mode } = workerData;
 
 if (mode === 'mpsc' || mode === 'mpsc-await' || mode === 'port') {
-  const { kind, count, offset, start } = workerData;
+  const { kind, count, offset, start, warmup } = workerData;
   const values = makeValues(kind, count, offset);
-  // Promote the prebuilt values out of the young generation before the clock starts, so that
-  // neither side's first scavenges copy them.
+  const producer = mode === 'port' ? undefined : connect(workerData.descriptor);
+  const port = workerData.port;
+  // The fast pattern: trySend never waits; only when it fails (a full bounded queue) await send.
+  const fast = async (from, to) => {
+    for (let i = from; i < to; i++) if (!producer.trySend(values[i % count])) await producer.send(values[i % count]);
+  };
+  // One awaited send per value.
+  const awaited = async (from, to) => {
+    for (let i = from; i < to; i++) await producer.send(values[i % count]);
+  };
+  const posted = (from, to) => {
+    for (let i = from; i < to; i++) port.postMessage(values[i % count]);
+  };
+  const run = mode === 'mpsc' ? fast : mode === 'mpsc-await' ? awaited : posted;
+  // Warm the JIT up with `warmup` values (the consumer takes them before the clock starts), then
+  // promote the prebuilt values out of the young generation, so that neither side's first
+  // scavenges copy them.
+  await run(0, warmup);
   globalThis.gc?.();
   globalThis.gc?.();
   const gate = new Int32Array(start);
   parentPort.postMessage('ready');
   Atomics.wait(gate, 0, 0);
-  if (mode === 'mpsc') {
-    // The fast pattern: trySend never waits; only when it fails (a full bounded queue) await send.
-    const producer = connect(workerData.descriptor);
-    for (let i = 0; i < count; i++) if (!producer.trySend(values[i])) await producer.send(values[i]);
-    producer.close();
-  } else if (mode === 'mpsc-await') {
-    // One awaited send per value.
-    const producer = connect(workerData.descriptor);
-    for (let i = 0; i < count; i++) await producer.send(values[i]);
-    producer.close();
-  } else {
-    const port = workerData.port;
-    for (let i = 0; i < count; i++) port.postMessage(values[i]);
-    port.close();
-  }
+  await run(0, count);
+  if (producer === undefined) port.close();
+  else producer.close();
 } else if (mode === 'echo-mpsc') {
   const ping = define('bench-ping');
   const descriptor = ping.producer();

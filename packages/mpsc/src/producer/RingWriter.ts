@@ -109,8 +109,12 @@ export class RingWriter {
     if (this.#unacknowledged && !this.#openOnNewRing()) return false;
     const need = this.#worstCaseSize(tag, payload);
     if (need <= this.#maxRecord) {
-      if (!this.#fits(need) && this.#capacity < this.#maxRingBytes && !this.#grow()) return false;
-      if (this.#fits(need)) {
+      let fits = this.#fits(need);
+      if (!fits && this.#capacity < this.#maxRingBytes) {
+        if (!this.#grow()) return false;
+        fits = true;
+      }
+      if (fits) {
         this.#writeRecord(tag, payload, need);
         if (!this.#publish()) return false;
         if (this.#spilling) {
