@@ -158,14 +158,17 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
   /**
    * Handles `event` for `tenant` without a promise for the caller: the cheap path for
    * fire-and-forget events. Throws `WorkerKilledError` at once when the runtime was killed or
-   * closed; `onError` receives the handler's error.
+   * closed; `onError` receives the handler's error, `onDone` is called when it succeeded.
    */
-  dispatchNoWait(tenant: TenantId, event: E, onError: (error: unknown) => void): void {
+  dispatchNoWait(tenant: TenantId, event: E, onError: (error: unknown) => void, onDone?: () => void): void {
     const refused = this.#refusal();
     if (refused !== undefined) throw refused;
     this.#queued++;
     this.#enqueue(this.#entry(tenant), undefined, (state, ctx) => this.#definition.onEvent(state, event, ctx)).then(
-      () => this.#queued--,
+      () => {
+        this.#queued--;
+        onDone?.();
+      },
       (error: unknown) => {
         this.#queued--;
         onError(error);

@@ -439,13 +439,27 @@ class WorkerProcessEngine implements WorkerProcess {
   }
 
   #work(runtime: TenantRuntime, type: number, id: number, tenant: TenantId, event: unknown, flags: number, name: string, code: string): void {
+    const generation = this.#generation;
+    if (type === DISPATCH && (flags & (FLAG_NOWAIT | FLAG_SIGNAL)) === FLAG_NOWAIT) {
+      // Fire-and-forget: the runtime's promise-free path; the master only needs to hear it ended.
+      try {
+        runtime.dispatchNoWait(
+          tenant,
+          event,
+          (error) => this.#reply(generation, id, undefined, NOWAIT_ERROR, error),
+          () => this.#reply(generation, id, undefined, undefined, undefined),
+        );
+      } catch (error) {
+        this.#reply(generation, id, undefined, NOWAIT_ERROR, error);
+      }
+      return;
+    }
     let signal: AbortSignal | undefined;
     if ((flags & FLAG_SIGNAL) !== 0) {
       const controller = new AbortController();
       this.#signals.set(id, controller);
       signal = controller.signal;
     }
-    const generation = this.#generation;
     const task = type === DISPATCH ? runtime.dispatch(tenant, event, signal) : type === SCRIPT ? runtime.runScript(tenant, name, code, event, signal) : runtime.dropTenant(tenant);
     if ((flags & FLAG_NOWAIT) !== 0) {
       task.then(
