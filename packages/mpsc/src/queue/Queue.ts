@@ -27,6 +27,7 @@ import type { Sink } from './ProducerLink.js';
 import { ProducerLink } from './ProducerLink.js';
 import type { WaitNode } from './WaitList.js';
 import { WaitList } from './WaitList.js';
+import { validateLimit } from './validateLimit.js';
 
 /** Options of the waiting methods. */
 export interface WaitOptions {
@@ -99,13 +100,6 @@ function validateSeconds(seconds: unknown): number {
   return seconds;
 }
 
-/** @internal */
-export function validateLimit(limit: unknown, what: string): number {
-  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) {
-    throw new InvalidLimitError(`Expected \`${what}\` to be a positive integer, got ${typeof limit === 'number' ? limit : typeof limit}.`);
-  }
-  return limit;
-}
 
 /**
  * A named multi-producer single-consumer queue, made by {@link define}. Any code in the defining

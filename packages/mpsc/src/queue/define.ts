@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@switchyard/core';
-import { Queue, validateLimit } from './Queue.js';
+import { Queue } from './Queue.js';
+import { validateLimit } from './validateLimit.js';
 
 const queues = new Map<string, Queue<unknown>>();
 
