@@ -83,42 +83,6 @@ describe('ModerationLog', () => {
     expect(await log.list({ guildId: '3' })).toEqual([]);
   });
 
-  it('writes the rows recorded during a write together, in the order of the calls', async () => {
-    let writes = 0;
-    const counting = new Proxy(database, {
-      get(target, property) {
-        if (property === 'run') {
-          return (what: string, query: Parameters<BotDatabase['run']>[1]) => {
-            writes++;
-            return target.run(what, query);
-          };
-        }
-        return Reflect.get(target, property, target) as unknown;
-      },
-    });
-    const log = new ModerationLog(counting);
-    const entries = Array.from({ length: 30 }, (_, i) => ({ guildId: 'batch', userId: String(i), action: 'deleteMessage' as const, reason: 'word', details: { i }, ok: true, error: null }));
-    await Promise.all(entries.map((entry) => log.record(entry)));
-    // The first row goes alone; the 29 recorded while it was being written share the next INSERT.
-    expect(writes).toBe(2);
-    expect((await log.list({ guildId: 'batch' })).map((row) => row.userId)).toEqual(entries.map((entry) => entry.userId));
-  });
-
-  it('refuses every row of a failed batch with ERR_DATABASE, and keeps writing later ones', async () => {
-    const log = new ModerationLog(database);
-    const entry = { guildId: 'fail', userId: '1', action: 'ban' as const, reason: 'raid', details: {}, ok: true, error: null };
-    const first = log.record(entry);
-    // PostgreSQL refuses NUL in text: the batch of the three rows recorded during the first write fails as a whole.
-    const batch = [log.record({ ...entry, userId: '2' }), log.record({ ...entry, userId: 'a\0b' }), log.record({ ...entry, userId: '3' })];
-    await expect(first).resolves.toBeUndefined();
-    const outcomes = await Promise.allSettled(batch);
-    for (const outcome of outcomes) {
-      expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'ERR_DATABASE', message: expect.stringMatching(/^Could not write the moderation log: /) } });
-    }
-    await log.record({ ...entry, userId: '4' });
-    expect((await log.list({ guildId: 'fail' })).map((row) => row.userId)).toEqual(['1', '4']);
-  });
-
   it('throws ERR_INVALID_ARGUMENT without a database', () => {
     expect(() => new ModerationLog(null as unknown as BotDatabase)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
   });
