@@ -232,7 +232,10 @@ describe.each(['thread', 'process'] as const)('spawnNode, %s topology', (topolog
     const features = await spawn<Features>('features.node.mjs', topology);
     const handle = remoteNodeOf(features);
     const crashed = once(handle, 'crash') as Promise<[WorkerCrashedError]>;
-    await expect(features.throwUncaughtLater('boom in a timer')).resolves.toBe('scheduled');
+    // The throw is scheduled after the answer is sent; on a loaded machine the thread's death may
+    // still be noticed before the answer arrives, so the call may be failed too — never left hanging.
+    const answer = await features.throwUncaughtLater('boom in a timer').catch((caught: unknown) => caught);
+    expect(answer === 'scheduled' || (answer as { code?: string }).code === 'ERR_WORKER_CRASHED').toBe(true);
     const [error] = await crashed;
     expect(error.code).toBe('ERR_WORKER_CRASHED');
     expect(handle.state).toBe('crashed');
