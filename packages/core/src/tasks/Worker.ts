@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { InvalidArgumentError, TaskDequeuedError, WorkerKilledError } from '../errors/errors.js';
 import { abortErrorFrom } from '../internal/abort.js';
 import { Deque } from '../internal/Deque.js';
+import { isPromiseLike } from '../internal/values.js';
 
 /** A task as it waits in a worker's queue: what will be called, with what. */
 export interface QueuedTask<A extends readonly unknown[] = readonly unknown[], R = unknown> {
@@ -76,9 +77,6 @@ function viewOf(record: TaskRecord): QueuedTask {
   return (record.view ??= Object.freeze({ id: record.id, fn: record.fn, args: Object.freeze(record.args) }));
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
-}
 
 /**
  * One worker with its own FIFO task queue. Tasks run one at a time, in the order they were
@@ -294,7 +292,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.#settle(record, 'failed', undefined, error);
         continue;
       }
-      if (isThenable(result)) {
+      if (isPromiseLike(result)) {
         const current = record;
         result.then(
           (value) => {

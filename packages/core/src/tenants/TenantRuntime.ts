@@ -1,5 +1,6 @@
 import { ScriptsUnsupportedError, WorkerKilledError } from '../errors/errors.js';
 import { abortErrorFrom } from '../internal/abort.js';
+import { isPromiseLike } from '../internal/values.js';
 import type { TenantKv } from '../kv/KvStore.js';
 import { Worker } from '../tasks/Worker.js';
 import type { TenantContext, WorkerContext, WorkerDefinition } from './defineWorker.js';
@@ -237,7 +238,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
       this.#failed++;
       throw error;
     }
-    if (result !== null && typeof (result as { then?: unknown })?.then === 'function') {
+    if (isPromiseLike(result)) {
       return (result as Promise<R>).then(
         (value) => {
           this.#handled++;
