@@ -18,7 +18,7 @@ describe('queue.producer()', () => {
   it('returns a descriptor of shared buffers and a port, connectable in the same thread too', async () => {
     const queue = define<string>(fresh(), 10);
     const descriptor = queue.producer({ bufferSize: 4096 });
-    expect(descriptor).toMatchObject({ kind: 'switchyard.mpsc.producer', version: 1, name: queue.name, limit: 10, slot: 1 });
+    expect(descriptor).toMatchObject({ kind: 'switchyard.mpsc.producer', version: 2, name: queue.name, limit: 10, slot: 1 });
     expect(descriptor.control).toBeInstanceOf(SharedArrayBuffer);
     expect(descriptor.ring).toBeInstanceOf(SharedArrayBuffer);
     // A descriptor survives structured cloning (what postMessage does), port transferred.

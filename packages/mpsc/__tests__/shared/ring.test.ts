@@ -5,7 +5,8 @@ import { Deque } from '../../src/queue/Deque.js';
 import { ProducerLink } from '../../src/queue/ProducerLink.js';
 import type { SpillMessage } from '../../src/shared/protocol.js';
 import { CONTROL_BYTES, CTL_DOORBELL, RING_DATA_OFFSET, SPILL_SWITCH } from '../../src/shared/protocol.js';
-import { prepare, preparedPayload } from '../../src/shared/values.js';
+import { markPublished, StructEncoder } from '../../src/codec/StructEncoder.js';
+import { prepare, preparedCarried, preparedPayload } from '../../src/shared/values.js';
 
 const channels: MessageChannel[] = [];
 afterEach(() => {
@@ -32,8 +33,15 @@ function pair(bytes: number, maxBytes = bytes * 16) {
     link.takeSpill(message, out);
     onSpill?.();
   });
+  const encoder = new StructEncoder();
+  /** What a Producer does: encode, write, and tell the encoder when the record is published. */
+  const write = (value: unknown): boolean => {
+    const written = writer.write(prepare(value, encoder), preparedPayload);
+    if (written) markPublished(preparedCarried);
+    return written;
+  };
   const send = (value: unknown): void => {
-    expect(writer.write(prepare(value), preparedPayload)).toBe(true);
+    expect(write(value)).toBe(true);
   };
   /** Pumps the ring and waits for port messages until `count` values came out. */
   const receive = async (count: number): Promise<unknown[]> => {
@@ -45,7 +53,7 @@ function pair(bytes: number, maxBytes = bytes * 16) {
     }
     return got;
   };
-  return { writer, link, send, receive, spills, control };
+  return { writer, link, write, send, receive, spills, control };
 }
 
 describe('ring encoding', () => {
@@ -171,26 +179,26 @@ describe('ring encoding', () => {
   });
 
   it('refuses to publish once the consumer flags the ring closed, on the ring and on the port', async () => {
-    const { writer, link, receive } = pair(4096);
-    expect(writer.write(prepare(1), preparedPayload)).toBe(true);
+    const { write, link, receive } = pair(4096);
+    expect(write(1)).toBe(true);
     link.close();
-    expect(writer.write(prepare(2), preparedPayload)).toBe(false);
-    expect(writer.write(prepare('x'.repeat(5000)), preparedPayload)).toBe(false);
+    expect(write(2)).toBe(false);
+    expect(write('x'.repeat(5000))).toBe(false);
     expect(await receive(1)).toEqual([1]);
     expect(link.drained()).toBe(true);
   });
 
   it('rings the doorbell once when the consumer flagged that it sleeps', () => {
-    const { writer, link, control } = pair(4096);
+    const { write, link, control } = pair(4096);
     link.sleep(true);
     expect(Atomics.load(control, CTL_DOORBELL)).toBe(0);
-    expect(writer.write(prepare(1), preparedPayload)).toBe(true);
+    expect(write(1)).toBe(true);
     expect(Atomics.load(control, CTL_DOORBELL)).toBe(1);
-    expect(writer.write(prepare(2), preparedPayload)).toBe(true);
+    expect(write(2)).toBe(true);
     expect(Atomics.load(control, CTL_DOORBELL)).toBe(1);
     link.sleep(false);
     link.sleep(true);
-    expect(writer.write(prepare(3), preparedPayload)).toBe(true);
+    expect(write(3)).toBe(true);
     expect(Atomics.load(control, CTL_DOORBELL)).toBe(2);
   });
 });

@@ -1,71 +1,76 @@
 import { describe, expect, it } from 'vitest';
-import { TAG_BYTES, TAG_F64, TAG_FALSE, TAG_INT, TAG_JSON, TAG_NULL, TAG_STRING, TAG_TRUE, TAG_V8 } from '../../src/shared/protocol.js';
-import { assertSendable, prepare, preparedPayload } from '../../src/shared/values.js';
+import { byteSource, StructDecoder } from '../../src/codec/StructDecoder.js';
+import { StructEncoder } from '../../src/codec/StructEncoder.js';
+import { TAG_BYTES, TAG_F64, TAG_FALSE, TAG_INT, TAG_NULL, TAG_STRING, TAG_STRUCT, TAG_TRUE, TAG_V8 } from '../../src/shared/protocol.js';
+import { assertSendable, prepare, preparedCarried, preparedPayload } from '../../src/shared/values.js';
 
 describe('prepare', () => {
+  const encoder = new StructEncoder();
+
   it('sends numbers, strings, booleans, null and byte arrays as themselves', () => {
-    expect(prepare(42)).toBe(TAG_INT);
-    expect(prepare(-(2 ** 31))).toBe(TAG_INT);
-    expect(prepare(2 ** 31)).toBe(TAG_F64);
-    expect(prepare(-0)).toBe(TAG_F64);
-    expect(prepare(0.5)).toBe(TAG_F64);
-    expect(prepare(Number.NaN)).toBe(TAG_F64);
-    expect(prepare('s')).toBe(TAG_STRING);
-    expect(prepare(true)).toBe(TAG_TRUE);
-    expect(prepare(false)).toBe(TAG_FALSE);
-    expect(prepare(null)).toBe(TAG_NULL);
+    expect(prepare(42, encoder)).toBe(TAG_INT);
+    expect(prepare(-(2 ** 31), encoder)).toBe(TAG_INT);
+    expect(prepare(2 ** 31, encoder)).toBe(TAG_F64);
+    expect(prepare(-0, encoder)).toBe(TAG_F64);
+    expect(prepare(0.5, encoder)).toBe(TAG_F64);
+    expect(prepare(Number.NaN, encoder)).toBe(TAG_F64);
+    expect(prepare('s', encoder)).toBe(TAG_STRING);
+    expect(prepare(true, encoder)).toBe(TAG_TRUE);
+    expect(prepare(false, encoder)).toBe(TAG_FALSE);
+    expect(prepare(null, encoder)).toBe(TAG_NULL);
     const bytes = new Uint8Array([1, 2]);
-    expect(prepare(bytes)).toBe(TAG_BYTES);
+    expect(prepare(bytes, encoder)).toBe(TAG_BYTES);
     expect(preparedPayload).toBe(bytes);
-    expect(prepare(Buffer.from('ab'))).toBe(TAG_BYTES);
+    expect(prepare(Buffer.from('ab'), encoder)).toBe(TAG_BYTES);
   });
 
-  it('sends plain JSON-like data as JSON text', () => {
-    const value = { a: 1, b: ['x', { c: null, d: true }], e: 'é🙂' };
-    expect(prepare(value)).toBe(TAG_JSON);
-    expect(JSON.parse(preparedPayload as string)).toEqual(value);
-    expect(prepare([1, 'two'])).toBe(TAG_JSON);
-    expect(prepare(Object.assign(Object.create(null) as object, { a: 1 }))).toBe(TAG_JSON);
+  it('encodes plain data with the producer\'s encoder, and says which shape definitions it carries', () => {
+    const value = { a: 1, b: ['x', { c: null, d: true }], e: 'é🙂', u: undefined, n: -0, t: new Date(5), big: -(10n ** 20n) };
+    expect(prepare(value, encoder)).toBe(TAG_STRUCT);
+    expect(preparedPayload).toBeInstanceOf(Uint8Array);
+    expect(preparedCarried).toHaveLength(2);
+    expect(new StructDecoder(1).decode(byteSource((preparedPayload as Uint8Array).buffer, 0, (preparedPayload as Uint8Array).byteLength), 0, (preparedPayload as Uint8Array).byteLength)).toEqual(structuredClone(value));
+    expect(prepare([1, 'two'], encoder)).toBe(TAG_STRUCT);
+    expect(preparedCarried).toHaveLength(0);
   });
 
-  it('uses v8.serialize whenever JSON would not rebuild what structuredClone does', () => {
+  it('uses v8.serialize for what the plain-data format does not rebuild exactly', () => {
     const shared = { x: 1 };
     const sparse = [1];
     sparse[2] = 3;
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
     const cases: unknown[] = [
-      { a: undefined },
-      [1, undefined],
       sparse,
-      { n: -0 },
-      { n: Number.NaN },
-      { n: Infinity },
-      { d: new Date(0) },
       { m: new Map() },
       { a: shared, b: shared },
+      cyclic,
       10n,
       new Int16Array(2),
+      { nested: new Uint8Array(2) },
+      /re/,
       new (class Point {
         x = 1;
       })(),
     ];
     for (const value of cases) {
-      expect(prepare(value)).toBe(TAG_V8);
+      expect(prepare(value, encoder)).toBe(TAG_V8);
       expect(preparedPayload).toBeInstanceOf(Uint8Array);
     }
     // Sharing detected past the first 32 objects too.
     const many = Array.from({ length: 40 }, (_, i) => ({ i }));
-    expect(prepare(many)).toBe(TAG_JSON);
-    expect(prepare([...many, many[35]])).toBe(TAG_V8);
-    expect(prepare(many)).toBe(TAG_JSON);
+    expect(prepare(many, encoder)).toBe(TAG_STRUCT);
+    expect(prepare([...many, many[35]], encoder)).toBe(TAG_V8);
+    expect(prepare(many, encoder)).toBe(TAG_STRUCT);
     const deep: Record<string, unknown> = {};
     let node = deep;
     for (let i = 0; i < 100; i++) node = node.next = {};
-    expect(prepare(deep)).toBe(TAG_V8);
+    expect(prepare(deep, encoder)).toBe(TAG_V8);
   });
 
   it('throws InvalidValueError for undefined, functions, symbols and non-cloneable objects', () => {
     for (const bad of [undefined, () => 1, Symbol('x'), { f() {} }, [Symbol('y')], new WeakSet(), { p: Promise.resolve() }]) {
-      expect(() => prepare(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_VALUE' }));
+      expect(() => prepare(bad, encoder)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_VALUE' }));
     }
   });
 });

@@ -5,6 +5,7 @@ import type { WaitNode } from '../queue/WaitList.js';
 import { WaitList } from '../queue/WaitList.js';
 import type { ProducerDescriptor } from '../shared/protocol.js';
 import {
+  TAG_STRUCT,
   CONTROL_BYTES,
   CTL_CLOSED,
   CTL_SPACE,
@@ -17,7 +18,9 @@ import {
 } from '../shared/protocol.js';
 import { waitAsync } from '../shared/platform.js';
 import { tryReserve } from '../shared/reservation.js';
-import { prepare, preparedPayload } from '../shared/values.js';
+import { prepare, preparedCarried, preparedPayload } from '../shared/values.js';
+import type { ShapeNode } from '../codec/StructEncoder.js';
+import { markPublished, StructEncoder } from '../codec/StructEncoder.js';
 import { RingWriter } from './RingWriter.js';
 
 /** Options of the producer's waiting methods. */
@@ -34,6 +37,7 @@ export interface ProducerWaitOptions {
 interface PendingSend {
   readonly tag: number;
   readonly payload: unknown;
+  readonly carried: readonly ShapeNode[];
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
   timer: NodeJS.Timeout | undefined;
@@ -72,8 +76,9 @@ function isDescriptor(value: unknown): value is ProducerDescriptor {
  * (bounded back-pressure included; this handle's waiting sends are served in order).
  *
  * Values are encoded into a shared-memory ring that the consumer reads in batches: numbers,
- * strings, booleans, `null` and `Uint8Array`s directly, plain JSON-like data as JSON, anything
- * else with `v8.serialize`. They arrive as structured clones.
+ * strings, booleans, `null` and `Uint8Array`s directly, plain data (objects, arrays, Dates,
+ * BigInts) in a compact format that writes each object's keys once per producer, anything else
+ * with `v8.serialize`. They arrive as structured clones.
  */
 export class Producer<T> {
   readonly #name: string;
@@ -81,6 +86,8 @@ export class Producer<T> {
   readonly #slot: number;
   readonly #control: Int32Array;
   readonly #writer: RingWriter;
+  /** Encodes plain data; its shape numbers are known to this producer's reader only. */
+  readonly #encoder = new StructEncoder();
   readonly #port: MessagePort;
   readonly #waiters = new WaitList<PendingSend>();
   /** This slot's reservation counter, mirrored (its real home is the control block). */
@@ -138,9 +145,9 @@ export class Producer<T> {
    * for values that cannot be sent.
    */
   trySend(value: T): boolean {
-    const tag = prepare(value);
+    const tag = prepare(value, this.#encoder);
     if (this.#detached || this.#orphaned || this.#waiters.size > 0) return false;
-    return this.#attempt(tag, preparedPayload) === OK;
+    return this.#attempt(tag, preparedPayload, preparedCarried) === OK;
   }
 
   /**
@@ -170,19 +177,22 @@ export class Producer<T> {
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
     let tag: number;
     try {
-      tag = prepare(value);
+      tag = prepare(value, this.#encoder);
     } catch (error) {
       return Promise.reject(error);
     }
-    const payload = preparedPayload;
+    let payload = preparedPayload;
+    const carried = preparedCarried;
     if (this.#detached || this.#orphaned) return Promise.reject(this.#closedError());
     if (this.#waiters.size === 0) {
-      const result = this.#attempt(tag, payload);
+      const result = this.#attempt(tag, payload, carried);
       if (result === OK) return RESOLVED;
       if (result === CLOSED) return Promise.reject(new QueueClosedError());
     }
+    // The encoder's scratch buffer is reused by the next send: keep a copy.
+    if (tag === TAG_STRUCT) payload = (payload as Uint8Array).slice();
     return new Promise<void>((resolve, reject) => {
-      const pending: PendingSend = { tag, payload, resolve, reject, timer: undefined, signal, onAbort: undefined };
+      const pending: PendingSend = { tag, payload, carried, resolve, reject, timer: undefined, signal, onAbort: undefined };
       const node = this.#waiters.push(pending);
       if (seconds !== undefined) {
         pending.timer = setTimeout(() => {
@@ -206,14 +216,16 @@ export class Producer<T> {
    * the consumer if it sleeps). A place taken just before the queue closed is not given back: a
    * closed queue takes no more values anyway.
    */
-  #attempt(tag: number, payload: unknown): number {
+  #attempt(tag: number, payload: unknown, carried: readonly ShapeNode[]): number {
     if (this.#limit !== 0) {
       const control = this.#control;
       if (Atomics.load(control, CTL_CLOSED) !== 0) return CLOSED;
       if (!tryReserve(control, this.#slot, this.#limit, this.#reserved)) return FULL;
       this.#reserved++;
     }
-    return this.#writer.write(tag, payload) ? OK : CLOSED;
+    if (!this.#writer.write(tag, payload)) return CLOSED;
+    if (carried.length > 0) markPublished(carried);
+    return OK;
   }
 
   /** Serves waiting sends in order while there is room; otherwise waits for the consumer to make some. */
@@ -222,7 +234,7 @@ export class Producer<T> {
     for (let pending = this.#waiters.first; pending !== undefined; pending = this.#waiters.first) {
       if (this.#detached || this.#orphaned) break;
       const space = Atomics.load(control, CTL_SPACE);
-      const result = this.#attempt(pending.tag, pending.payload);
+      const result = this.#attempt(pending.tag, pending.payload, pending.carried);
       if (result === CLOSED) {
         this.#rejectWaiters(`Queue '${this.#name}' was closed while this send waited for room; the value was not sent.`);
         break;

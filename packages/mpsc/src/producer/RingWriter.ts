@@ -13,7 +13,7 @@ import {
   RING_TAIL,
   SLOT_SPILLED,
   slotWord,
-  SPILL_JSON,
+  SPILL_STRUCT,
   SPILL_NONE,
   SPILL_RAW,
   SPILL_SWITCH,
@@ -21,13 +21,13 @@ import {
   TAG_BYTES,
   TAG_F64,
   TAG_INT,
-  TAG_JSON,
   TAG_PAD,
   TAG_SPILL,
   TAG_STR_LATIN1,
   TAG_STR_UTF16,
   TAG_STR_UTF8,
   TAG_STRING,
+  TAG_STRUCT,
   TAG_V8,
   TAIL_CLOSED,
   TAIL_FLAGS,
@@ -197,9 +197,8 @@ export class RingWriter {
         if (s.length <= SHORT_STRING) return align8(4 + 2 * s.length);
         return align8(4 + (isWellFormed(s) ? 3 : 2) * s.length);
       }
-      case TAG_JSON:
-        return align8(4 + 3 * (payload as string).length);
       case TAG_BYTES:
+      case TAG_STRUCT:
       case TAG_V8:
         return align8(4 + (payload as Uint8Array).byteLength);
       default:
@@ -241,13 +240,8 @@ export class RingWriter {
       case TAG_STRING:
         size = this.#writeString(payload as string, index);
         break;
-      case TAG_JSON: {
-        const length = this.#buf.utf8Write(payload as string, index + 4);
-        i32[index >> 2] = TAG_JSON | (length << 4);
-        size = align8(4 + length);
-        break;
-      }
       case TAG_BYTES:
+      case TAG_STRUCT:
       case TAG_V8: {
         const bytes = payload as Uint8Array;
         this.#u8.set(bytes, index + 4);
@@ -307,8 +301,9 @@ export class RingWriter {
     // Come back to the ring after this value if a future SPILL marker would still fit.
     this.#head = Atomics.load(this.#header, RING_HEAD) >>> 0;
     const resume = this.#capacity - ((this.#tail - this.#head) >>> 0) >= RING_RESERVE ? 1 : 0;
-    const kind = tag === TAG_JSON ? SPILL_JSON : tag === TAG_V8 ? SPILL_V8 : SPILL_RAW;
-    this.#port.postMessage([resume, kind, payload] satisfies SpillMessage);
+    const kind = tag === TAG_STRUCT ? SPILL_STRUCT : tag === TAG_V8 ? SPILL_V8 : SPILL_RAW;
+    // Structured bytes are a view of the encoder's scratch buffer: post a copy of just them.
+    this.#port.postMessage([resume, kind, tag === TAG_STRUCT ? (payload as Uint8Array).slice() : payload] satisfies SpillMessage);
     if (resume === 1) this.#spilling = false;
     return true;
   }

@@ -12,7 +12,7 @@ import {
   RING_TAIL,
   SLOT_SPILLED,
   slotWord,
-  SPILL_JSON,
+  SPILL_STRUCT,
   SPILL_NONE,
   SPILL_SWITCH,
   SPILL_V8,
@@ -20,20 +20,25 @@ import {
   TAG_F64,
   TAG_FALSE,
   TAG_INT,
-  TAG_JSON,
   TAG_NULL,
   TAG_PAD,
   TAG_SPILL,
   TAG_STR_LATIN1,
   TAG_STR_UTF16,
   TAG_STR_UTF8,
+  TAG_STRUCT,
   TAG_TRUE,
   TAG_V8,
   TAIL_CLOSED,
   TAIL_FLAGS,
   TAIL_SLEEPING,
 } from '../shared/protocol.js';
+import type { ByteSource } from '../codec/StructDecoder.js';
+import { byteSource, StructDecoder } from '../codec/StructDecoder.js';
 import type { Deque } from './Deque.js';
+
+/** Bytes of records one pump decodes at most (see pump()). */
+const PULL_BYTES = 64 * 1024;
 
 /** Where decoded values go: the queue's ready buffer or a recvMany result. */
 export interface Sink {
@@ -61,6 +66,10 @@ export class ProducerLink {
   #f64!: Float64Array;
   #u8!: Uint8Array;
   #buf!: FastBuffer;
+  /** The ring's bytes for the decoder of plain data. */
+  #source!: ByteSource;
+  /** Knows the shapes this producer defined (they outlive ring switches). */
+  readonly #decoder: StructDecoder;
   #capacity = 0;
   #mask = 0;
   #head = 0;
@@ -78,6 +87,7 @@ export class ProducerLink {
     this.port = port;
     this.#control = control;
     this.#spilled = slotWord(slot, SLOT_SPILLED);
+    this.#decoder = new StructDecoder(slot);
     this.#attach(ring);
   }
 
@@ -89,6 +99,7 @@ export class ProducerLink {
     this.#f64 = new Float64Array(ring, RING_DATA_OFFSET, capacity / 8);
     this.#u8 = new Uint8Array(ring, RING_DATA_OFFSET, capacity);
     this.#buf = fastBuffer(ring, RING_DATA_OFFSET, capacity);
+    this.#source = byteSource(ring, RING_DATA_OFFSET, capacity);
     this.#capacity = capacity;
     this.#mask = capacity - 1;
     this.#head = Atomics.load(header, RING_HEAD) >>> 0;
@@ -134,13 +145,16 @@ export class ProducerLink {
    */
   pump(out: Sink, max: number): number {
     if (this.#spilling) return 0;
-    const tail = (Atomics.load(this.#header, RING_TAIL) & ~TAIL_FLAGS) >>> 0;
+    let tail = (Atomics.load(this.#header, RING_TAIL) & ~TAIL_FLAGS) >>> 0;
     let head = this.#head;
     if (head === tail) return 0;
+    // A batch of large values is decoded into objects that all live until the batch is handed
+    // over: past PULL_BYTES of records, stop, so that they die young.
+    if (((tail - head) >>> 0) > PULL_BYTES) tail = (head + PULL_BYTES) >>> 0;
     const i32 = this.#i32;
     const mask = this.#mask;
     let count = 0;
-    while (head !== tail && count < max) {
+    while ((head - tail) >>> 0 > 0x7fffffff && count < max) {
       const index = head & mask;
       const word = i32[index >> 2]!;
       const length = word >>> 4;
@@ -165,8 +179,8 @@ export class ProducerLink {
           out.push(this.#buf.ucs2Slice(index + 4, index + 4 + length));
           size = (length + 11) & ~7;
           break;
-        case TAG_JSON:
-          out.push(JSON.parse(this.#buf.utf8Slice(index + 4, index + 4 + length)));
+        case TAG_STRUCT:
+          out.push(this.#decoder.decode(this.#source, index + 4, index + 4 + length));
           size = (length + 11) & ~7;
           break;
         case TAG_BYTES:
@@ -226,13 +240,17 @@ export class ProducerLink {
       this.#spillsTaken++;
       this.#attach(payload as SharedArrayBuffer);
     } else if (kind !== SPILL_NONE) {
-      out.push(kind === SPILL_JSON ? JSON.parse(payload as string) : kind === SPILL_V8 ? deserialize(payload as Uint8Array) : payload);
+      out.push(kind === SPILL_STRUCT ? this.#decodeSpilled(payload as Uint8Array) : kind === SPILL_V8 ? deserialize(payload as Uint8Array) : payload);
       this.#spillsTaken++;
       this.#read++;
       moved++;
     }
     if (resume === 1) this.#spilling = false;
     return moved;
+  }
+
+  #decodeSpilled(bytes: Uint8Array): unknown {
+    return this.#decoder.decode(byteSource(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.byteLength);
   }
 
   /** After the producer is gone (its port closed): takes everything left in the ring. */

@@ -493,7 +493,7 @@ export class Queue<T> {
     let inFlight = 0;
     for (const link of shared.links) {
       // Counting records means decoding them: move them all to the ready buffer.
-      link.pump(this.#ready, Number.MAX_SAFE_INTEGER);
+      while (link.pump(this.#ready, Number.MAX_SAFE_INTEGER) > 0);
       inFlight += link.inFlight();
     }
     return this.#ready.length + inFlight;

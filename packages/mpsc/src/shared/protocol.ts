@@ -39,7 +39,7 @@ export interface ProducerDescriptor<T = unknown> {
 }
 
 export const DESCRIPTOR_KIND = 'switchyard.mpsc.producer';
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 // ---------------------------------------------------------------------------------------------
 // Control block (Int32 indices; words written by different threads sit on different cache lines)
@@ -130,14 +130,15 @@ export const TAG_STR_LATIN1 = 8;
 export const TAG_STR_UTF16 = 9;
 export const TAG_STR_UTF8 = 10;
 export const TAG_BYTES = 11;
-export const TAG_JSON = 12;
+/** Plain data in the format of `src/codec/format.ts`. */
+export const TAG_STRUCT = 12;
 export const TAG_V8 = 13;
 /** Only in `prepare()` results: a string whose ring encoding is chosen when it is written. */
 export const TAG_STRING = 14;
 
 /** Port messages from a producer: `[resume, tag, payload]`; `tag` is one of these. */
 export const SPILL_RAW = 0;
-export const SPILL_JSON = 1;
+export const SPILL_STRUCT = 1;
 export const SPILL_V8 = 2;
 /** Carries no value: only tells the consumer to go back to the ring. */
 export const SPILL_NONE = 3;

@@ -1,22 +1,12 @@
 import { serialize } from 'node:v8';
 import { InvalidValueError } from '../errors/MpscError.js';
-import {
-  TAG_BYTES,
-  TAG_F64,
-  TAG_FALSE,
-  TAG_INT,
-  TAG_JSON,
-  TAG_NULL,
-  TAG_STRING,
-  TAG_TRUE,
-  TAG_V8,
-} from './protocol.js';
+import type { ShapeNode, StructEncoder } from '../codec/StructEncoder.js';
+import { TAG_BYTES, TAG_F64, TAG_FALSE, TAG_INT, TAG_NULL, TAG_STRING, TAG_STRUCT, TAG_TRUE, TAG_V8 } from './protocol.js';
 
-/** How a value can travel: as JSON text, only through the structured-clone algorithm, or not yet known. */
-const JSON_SAFE = 0;
-const CLONE_SAFE = 1;
-const UNKNOWN = 2;
-type Shape = typeof JSON_SAFE | typeof CLONE_SAFE | typeof UNKNOWN;
+/** Whether a value is certainly structured-cloneable (a walk found only data), or only the real algorithm can tell. */
+const CLONEABLE = 0;
+const UNKNOWN = 1;
+type Verdict = typeof CLONEABLE | typeof UNKNOWN;
 
 const MAX_DEPTH = 64;
 /**
@@ -51,59 +41,42 @@ function invalid(what: string): InvalidValueError {
 
 /**
  * Walks plain objects and arrays (the common case) without copying anything. Throws
- * InvalidValueError on a function or symbol; says JSON_SAFE when `JSON.parse(JSON.stringify(v))`
- * rebuilds exactly what `structuredClone(v)` would, CLONE_SAFE when the value is certainly
- * cloneable but not as JSON, and UNKNOWN when only the real algorithm can tell (class instances,
- * Maps, proxies, ...).
+ * InvalidValueError on a function or symbol; says CLONEABLE when the walk met only data that
+ * structuredClone certainly accepts, and UNKNOWN when only the real algorithm can tell (class
+ * instances, Maps, proxies, ...).
  */
-function scanValue(value: unknown, depth: number): Shape {
+function scanValue(value: unknown, depth: number): Verdict {
   switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return JSON_SAFE;
-    case 'number':
-      return Number.isFinite(value) && !Object.is(value, -0) ? JSON_SAFE : CLONE_SAFE;
-    case 'bigint':
-    case 'undefined':
-      return CLONE_SAFE;
     case 'function':
       throw invalid('a function');
     case 'symbol':
       throw invalid('a symbol');
+    case 'object':
+      return value === null ? CLONEABLE : scanObject(value, depth);
     default:
-      return value === null ? JSON_SAFE : scanObject(value as object, depth);
+      return CLONEABLE;
   }
 }
 
-function scanObject(value: object, depth: number): Shape {
+function scanObject(value: object, depth: number): Verdict {
   if (depth > MAX_DEPTH) return UNKNOWN;
-  // A second reference to the same object: structuredClone keeps the sharing, JSON would not.
-  if (!visit(value)) return CLONE_SAFE;
+  // Met before (shared or cyclic): its contents are being checked already.
+  if (!visit(value)) return CLONEABLE;
   const proto = Object.getPrototypeOf(value) as unknown;
-  let shape: Shape = JSON_SAFE;
+  let verdict: Verdict = CLONEABLE;
   if (proto === arrayProto && Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const element: unknown = value[i];
-      // Holes and undefined elements clone as such but become null in JSON.
-      const s = element === undefined ? CLONE_SAFE : scanValue(element, depth + 1);
-      if (s > shape) shape = s;
-    }
-    return shape;
+    for (let i = 0; i < value.length; i++) if (scanValue(value[i], depth + 1) === UNKNOWN) verdict = UNKNOWN;
+    return verdict;
   }
   if (proto === objectProto || proto === null) {
-    for (const key in value) {
-      const element = (value as Record<string, unknown>)[key];
-      // An undefined property survives structuredClone but is dropped by JSON.
-      const s = element === undefined ? CLONE_SAFE : scanValue(element, depth + 1);
-      if (s > shape) shape = s;
-    }
-    return shape;
+    for (const key in value) if (scanValue((value as Record<string, unknown>)[key], depth + 1) === UNKNOWN) verdict = UNKNOWN;
+    return verdict;
   }
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return CLONE_SAFE;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return CLONEABLE;
   return UNKNOWN;
 }
 
-function scan(value: object): Shape {
+function scan(value: object): Verdict {
   try {
     return scanObject(value, 0);
   } finally {
@@ -142,16 +115,19 @@ export function assertSendable(value: unknown): void {
 
 /** The payload of the last {@link prepare} call (a module-level slot, so the hot path allocates nothing). */
 export let preparedPayload: unknown;
+/** For TAG_STRUCT: the shapes whose definitions the payload carries (see `markPublished`). */
+export let preparedCarried: readonly ShapeNode[] = [];
 
 /**
  * Picks the wire encoding of a value sent from a producer thread and validates it. Returns a tag
  * (one of `TAG_INT`, `TAG_F64`, `TAG_TRUE`, `TAG_FALSE`, `TAG_NULL`, `TAG_STRING`, `TAG_BYTES`,
- * `TAG_JSON`, `TAG_V8`) and leaves the payload in {@link preparedPayload}: the number, string or
- * bytes itself, the JSON text, or the `v8.serialize` bytes.
+ * `TAG_STRUCT`, `TAG_V8`) and leaves the payload in {@link preparedPayload}: the number, string or
+ * bytes itself, the bytes `encoder` made of plain data (a view of its scratch buffer, valid until
+ * its next use), or the `v8.serialize` bytes.
  *
  * @internal
  */
-export function prepare(value: unknown): number {
+export function prepare(value: unknown, encoder: StructEncoder): number {
   preparedPayload = value;
   switch (typeof value) {
     case 'number':
@@ -163,14 +139,17 @@ export function prepare(value: unknown): number {
     case 'undefined':
       assertSendable(value);
       break;
-    case 'object':
+    case 'object': {
       if (value === null) return TAG_NULL;
       if (value instanceof Uint8Array && (value.constructor === Uint8Array || Buffer.isBuffer(value))) return TAG_BYTES;
-      if (scan(value) === JSON_SAFE) {
-        preparedPayload = JSON.stringify(value);
-        return TAG_JSON;
+      const encoded = encoder.encode(value);
+      if (encoded !== undefined) {
+        preparedPayload = encoded.bytes;
+        preparedCarried = encoded.carried;
+        return TAG_STRUCT;
       }
       break;
+    }
     default:
       scanValue(value, 0);
   }
