@@ -88,4 +88,34 @@ describe('queue.producer()', () => {
     producer.close();
     await queue.producersGone();
   });
+
+  it('keeps later values of a shape decodable when the send that first carried it timed out', async () => {
+    const queue = define<unknown>(fresh(), 1);
+    const descriptor = queue.producer({ bufferSize: 4096 });
+    const producer = connect(descriptor);
+    await producer.send('fills the queue');
+    // The first value of this shape never reaches the ring: its send gives up waiting for room.
+    await expect(producer.sendTimeout({ id: 1, name: 'first' }, 0.01)).rejects.toMatchObject({ code: 'ERR_SEND_TIMEOUT' });
+    expect(await queue.recv()).toBe('fills the queue');
+    await producer.send({ id: 2, name: 'second' });
+    expect(await queue.recv()).toEqual({ id: 2, name: 'second' });
+    await producer.send({ id: 3, name: 'third' });
+    expect(await queue.recv()).toEqual({ id: 3, name: 'third' });
+    producer.close();
+    await queue.producersGone();
+  });
+
+  it('hands large values over in batches of at most 64 KiB of records per producer, losing none', async () => {
+    const queue = define<{ i: number; text: string }>(fresh());
+    const producer = connect(queue.producer());
+    for (let i = 0; i < 1000; i++) expect(producer.trySend({ i, text: 'x'.repeat(1000) })).toBe(true);
+    const first = (await queue.recvMany(10_000))!;
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThan(100);
+    const got = [...first];
+    while (got.length < 1000) got.push(...(await queue.recvMany(10_000))!);
+    expect(got.map((v) => v.i)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    producer.close();
+    await queue.producersGone();
+  });
 });

@@ -43,12 +43,14 @@ export interface ShapeNode {
   definition: Uint8Array | undefined;
   /** A record that carries the definition was published: later records may omit it. */
   published: boolean;
-  /** The encoding that last carried the definition (a record carries it once). */
+  /** The encoding that last carried the definition (a record carries it once, or more where nesting needs it). */
   carriedBy: number;
+  /** Where in that encoding the definition was written, as it was then (later insertions only move it right). */
+  carriedAt: number;
 }
 
 function shapeNode(): ShapeNode {
-  return { key: undefined, next: undefined, more: undefined, id: -1, definition: undefined, published: false, carriedBy: 0 };
+  return { key: undefined, next: undefined, more: undefined, id: -1, definition: undefined, published: false, carriedBy: 0, carriedAt: 0 };
 }
 
 /** Transition nodes one encoder may make; past that, new kinds of objects are written with their keys. */
@@ -354,9 +356,13 @@ export class StructEncoder {
       u8[start] = OBJECT;
       u8[start + 1] = node.id & 0xff;
       u8[start + 2] = node.id >>> 8;
-      if (!node.published && node.carriedBy !== this.#serial) {
+      // The definition must come before the first object of the shape in the record. Objects
+      // are finished inner first: an object that contains one of its own shape, finished
+      // before it, needs the definition too (the decoder ignores a repeated one).
+      if (!node.published && (node.carriedBy !== this.#serial || start < node.carriedAt)) {
+        if (node.carriedBy !== this.#serial) this.#carried.push(node);
         node.carriedBy = this.#serial;
-        this.#carried.push(node);
+        node.carriedAt = start;
         this.#insert(start, node.definition!);
       }
     } else {
