@@ -204,7 +204,8 @@ describe('StructEncoder and StructDecoder', () => {
     const shared = { s: 1 };
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    const sparse = [1, , 3];
+    const sparse = [1];
+    sparse[2] = 3;
     class Point {
       x = 1;
     }
@@ -226,7 +227,6 @@ describe('StructEncoder and StructDecoder', () => {
       { t: new Uint8Array(1) },
       { r: /x/ },
       { e: new Error('e') },
-      // eslint-disable-next-line no-new-wrappers -- a boxed primitive is what this checks.
       { n: new Number(1) },
       deep,
     ];
