@@ -20,6 +20,8 @@ import type { MessagePort } from 'node:worker_threads';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { ProducerDescriptor } from '../src/index.js';
 import { connect, define, undefine } from '../src/index.js';
+import { shortLatin1 } from '../src/shared/latin1.js';
+import type { FastBuffer } from '../src/shared/platform.js';
 // @ts-expect-error -- plain JS shared with the worker, no type declarations.
 import { makeValues } from './values.mjs';
 
@@ -70,7 +72,7 @@ function percentile(values: number[], p: number): number {
  * on the consumer side), then waits at a gate. `open` opens it and starts the clock.
  */
 async function startProducers(
-  mode: 'mpsc' | 'mpsc-await' | 'port',
+  mode: 'mpsc' | 'mpsc-await' | 'port' | 'bare',
   kind: Kind,
   producers: number,
   total: number,
@@ -162,6 +164,72 @@ async function portThreads(kind: Kind, producers: number): Promise<Result> {
   const result = stop(clock, total);
   await exited;
   for (const port of ports) port.close();
+  return result;
+}
+
+/**
+ * The ceiling for small values: N bare rings (see 'bare' in bench/worker.mjs), read in batches
+ * into an array as recvMany does; strings are decoded the fastest way this package knows.
+ */
+async function bareThreads(kind: 'number' | 'string', producers: number): Promise<Result> {
+  const total = TOTAL[kind];
+  const rings: { header: Int32Array; data: Int32Array; bytes: Uint8Array; buffer: FastBuffer; head: number }[] = [];
+  let received = 0;
+  let kept = 0;
+  const drain = async (count: number): Promise<void> => {
+    const goal = received + count;
+    while (received < goal) {
+      let moved = 0;
+      for (const ring of rings) {
+        const tail = Atomics.load(ring.header, 0);
+        const { data, bytes, buffer } = ring;
+        const mask = data.length - 1;
+        const out: unknown[] = [];
+        let head = ring.head;
+        while (head !== tail) {
+          const index = head & mask;
+          if (kind === 'number') {
+            out.push(data[index]);
+            head++;
+            continue;
+          }
+          const length = data[index]!;
+          if (length === -1) {
+            head += data.length - index;
+            continue;
+          }
+          const at = (index + 1) * 4;
+          out.push(shortLatin1(bytes, at, length) ?? buffer.latin1Slice(at, at + length));
+          head += 1 + ((length + 3) >> 2);
+        }
+        moved += out.length;
+        kept += out.length > 0 ? 1 : 0;
+        ring.head = head;
+        Atomics.store(ring.header, 16, head);
+      }
+      received += moved;
+      if (moved === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  };
+  const { exited, open } = await startProducers(
+    'bare',
+    kind,
+    producers,
+    total,
+    () => {
+      // Large enough never to fill in a run: producers never wait (a spinning producer would steal
+      // the consumer's core on this 2-core machine), as mpsc producers never wait on unbounded queues.
+      const ring = new SharedArrayBuffer(128 + (1 << 23));
+      rings.push({ header: new Int32Array(ring, 0, 32), data: new Int32Array(ring, 128), bytes: new Uint8Array(ring, 128), buffer: Buffer.from(ring, 128) as unknown as FastBuffer, head: 0 });
+      return [{ ring }, []];
+    },
+    drain,
+  );
+  const clock = open();
+  await drain(total);
+  const result = stop(clock, total);
+  await exited;
+  if (kept < 0) throw new Error('unreachable');
   return result;
 }
 
@@ -294,6 +362,22 @@ for (const kind of ['number', 'string', 'object'] as const) {
     const label = kind === 'object' ? '~1 KB objects' : kind === 'string' ? 'short strings' : 'numbers';
     const where = producers === 0 ? 'same thread' : `${producers} thread${producers > 1 ? 's' : ''}`;
     console.log(`| ${label} | ${where} | ${fmt(mpsc.rate)} | ${fmt(port.rate)} | ${ratio.toFixed(1)}x | ${mpsc.cpu.toFixed(2)} | ${port.cpu.toFixed(2)} | ${cpuRatio.toFixed(1)}x |`);
+  }
+}
+
+if (only === undefined || only === 'ceiling') {
+  console.log('\nThe ceiling for small values: bare rings (one per producer thread, no API, no checks, one atomic store per value) against postMessage of the same values\n');
+  console.log('| values | producers | bare ring values/s | postMessage values/s | ratio | bare ring CPU µs/value | postMessage CPU µs/value |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const kind of ['number', 'string'] as const) {
+    for (const producers of [1, 2, 4]) {
+      const { a: bare, b: port, ratio } = await measurePair(
+        () => bareThreads(kind, producers),
+        () => portThreads(kind, producers),
+      );
+      const label = kind === 'string' ? 'short strings' : 'numbers';
+      console.log(`| ${label} | ${producers} | ${fmt(bare.rate)} | ${fmt(port.rate)} | ${ratio.toFixed(1)}x | ${bare.cpu.toFixed(2)} | ${port.cpu.toFixed(2)} |`);
+    }
   }
 }
 
