@@ -106,6 +106,7 @@ export class RingWriter {
    * consumer's port, and survives this thread's death.
    */
   write(tag: number, payload: unknown): boolean {
+    if ((tag === TAG_INT || tag === TAG_F64) && this.#tryWriteNumber(tag, payload as number)) return true;
     if (this.#unacknowledged && !this.#openOnNewRing()) return false;
     const need = this.#worstCaseSize(tag, payload);
     if (need <= this.#maxRecord) {
@@ -126,6 +127,28 @@ export class RingWriter {
       }
     }
     return this.#spill(tag, payload);
+  }
+
+  /**
+   * The hot path for numbers: writes and publishes the record when the ring has room and nothing
+   * else is going on (no spill, no new ring, no flag set by the consumer). Returns false, having
+   * published nothing, otherwise: then write() takes the general path (and overwrites the
+   * unpublished record).
+   */
+  #tryWriteNumber(tag: number, value: number): boolean {
+    if (this.#spilling || this.#unacknowledged) return false;
+    const tail = this.#tail;
+    const index = tail & this.#mask;
+    const size = tag === TAG_INT ? 8 : 16;
+    if (index + size > this.#capacity || ((tail - this.#head) >>> 0) + size + RING_RESERVE > this.#capacity) return false;
+    const word = index >> 2;
+    this.#i32[word] = tag;
+    if (tag === TAG_INT) this.#i32[word + 1] = value;
+    else this.#f64[(index >> 3) + 1] = value;
+    const next = (tail + size) >>> 0;
+    if (Atomics.compareExchange(this.#header, RING_TAIL, tail | 0, next | 0) !== (tail | 0)) return false;
+    this.#tail = next;
+    return true;
   }
 
   /**
