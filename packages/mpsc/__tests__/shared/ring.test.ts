@@ -110,7 +110,7 @@ describe('ring encoding', () => {
     for (let round = 0; round < 50; round++) {
       const batch: unknown[] = [];
       for (let i = 0; i < 37; i++) {
-        const value = i % 3 === 0 ? next : i % 3 === 1 ? `v${next}-${'x'.repeat(next % 40)}` : { n: next };
+        const value = i % 4 === 0 ? next : i % 4 === 1 ? `v${next}-${'x'.repeat(next % 40)}` : i % 4 === 2 ? { n: next } : next + 0.5;
         batch.push(value);
         send(value);
         next++;

@@ -107,6 +107,7 @@ export class RingWriter {
    */
   write(tag: number, payload: unknown): boolean {
     if ((tag === TAG_INT || tag === TAG_F64) && this.#tryWriteNumber(tag, payload as number)) return true;
+    if (tag === TAG_STRING && this.#tryWriteShortLatin1(payload as string)) return true;
     if (this.#unacknowledged && !this.#openOnNewRing()) return false;
     const need = this.#worstCaseSize(tag, payload);
     if (need <= this.#maxRecord) {
@@ -145,6 +146,28 @@ export class RingWriter {
     this.#i32[word] = tag;
     if (tag === TAG_INT) this.#i32[word + 1] = value;
     else this.#f64[(index >> 3) + 1] = value;
+    const next = (tail + size) >>> 0;
+    if (Atomics.compareExchange(this.#header, RING_TAIL, tail | 0, next | 0) !== (tail | 0)) return false;
+    this.#tail = next;
+    return true;
+  }
+
+  /** The hot path for short latin1 strings, like #tryWriteNumber. */
+  #tryWriteShortLatin1(s: string): boolean {
+    const length = s.length;
+    if (length > SHORT_STRING || this.#spilling || this.#unacknowledged) return false;
+    const tail = this.#tail;
+    const index = tail & this.#mask;
+    const size = align8(4 + length);
+    if (index + size > this.#capacity || ((tail - this.#head) >>> 0) + size + RING_RESERVE > this.#capacity) return false;
+    const u8 = this.#u8;
+    const start = index + 4;
+    for (let i = 0; i < length; i++) {
+      const code = s.charCodeAt(i);
+      if (code > 0xff) return false;
+      u8[start + i] = code;
+    }
+    this.#i32[index >> 2] = TAG_STR_LATIN1 | (length << 4);
     const next = (tail + size) >>> 0;
     if (Atomics.compareExchange(this.#header, RING_TAIL, tail | 0, next | 0) !== (tail | 0)) return false;
     this.#tail = next;
