@@ -18,19 +18,20 @@
 import { once } from 'node:events';
 import type { MessagePort } from 'node:worker_threads';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import type { ProducerDescriptor } from '../src/index.js';
-import { connect, define, undefine } from '../src/index.js';
-import { shortLatin1 } from '../src/shared/latin1.js';
-import type { FastBuffer } from '../src/shared/platform.js';
+// The built package, as users (and the producer threads) run it: `pnpm build` first.
+import type { ProducerDescriptor } from '@switchyard/mpsc';
+import { connect, define, undefine } from '@switchyard/mpsc';
+import { shortLatin1 } from '../dist/shared/latin1.js';
+import type { FastBuffer } from '../dist/shared/platform.js';
 // @ts-expect-error -- plain JS shared with the worker, no type declarations.
 import { makeValues } from './values.mjs';
 
 const RUNS = Number(process.env.RUNS ?? 5);
 const workerUrl = new URL('./worker.mjs', import.meta.url);
 type Kind = 'number' | 'string' | 'object';
-const TOTAL: Record<Kind, number> = { number: 300_000, string: 300_000, object: 30_000 };
+const TOTAL: Record<Kind, number> = { number: 2_000_000, string: 2_000_000, object: 120_000 };
 /** Values each producer thread sends before the clock starts, to get its code optimized. */
-const WARMUP: Record<Kind, number> = { number: 50_000, string: 50_000, object: 5_000 };
+const WARMUP: Record<Kind, number> = { number: 100_000, string: 100_000, object: 10_000 };
 const make = makeValues as (kind: Kind, count: number, offset?: number) => unknown[];
 
 let sequence = 0;
@@ -280,43 +281,61 @@ async function portSameThread(kind: Kind): Promise<Result> {
 
 const idle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-async function mpscLatency(rounds: number): Promise<number[]> {
-  const pong = define<number>('bench-pong');
-  const descriptor = pong.producer();
-  const worker = new Worker(workerUrl, { workerData: { mode: 'echo-mpsc', descriptor }, transferList: [descriptor.port] });
-  const exited = once(worker, 'exit');
-  const [pingDescriptor] = (await once(worker, 'message')) as [ProducerDescriptor<number>];
-  const ping = connect(pingDescriptor);
+/**
+ * Idle wake-up latency: round trips main -> worker -> main, through mpsc queues (one each way) or
+ * a MessagePort, `rounds` of them after `warm` unmeasured ones, with a fresh echo worker. Before
+ * each round trip both sides are idle (waiting in recv / on 'message') and the main thread passes
+ * through the event loop once.
+ *
+ * Blocks of the two kinds alternate, each with fresh workers: the OS places threads on the two
+ * cores differently from one start to the next (round trips of ~20 µs or ~45 µs for both kinds),
+ * and two echo workers alive at once disturb each other's figures.
+ */
+async function latency(kind: 'mpsc' | 'port', rounds: number, warm: number): Promise<number[]> {
+  let round: (i: number) => Promise<void>;
+  let stop: () => Promise<unknown>;
+  if (kind === 'mpsc') {
+    const pong = define<number>('bench-pong');
+    const descriptor = pong.producer();
+    const worker = new Worker(workerUrl, { workerData: { mode: 'echo-mpsc', descriptor }, transferList: [descriptor.port] });
+    const exited = once(worker, 'exit');
+    const [pingDescriptor] = (await once(worker, 'message')) as [ProducerDescriptor<number>];
+    const ping = connect(pingDescriptor);
+    round = async (i) => {
+      await ping.send(i);
+      await pong.recv();
+    };
+    stop = async () => {
+      await ping.send(-1);
+      await exited;
+      ping.close();
+      undefine('bench-pong');
+    };
+  } else {
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(workerUrl, { workerData: { mode: 'echo-port', port: port2 }, transferList: [port2] });
+    const exited = once(worker, 'exit');
+    let answered: (() => void) | undefined;
+    port1.on('message', () => answered?.());
+    round = async (i) => {
+      const answer = new Promise<void>((resolve) => (answered = resolve));
+      port1.postMessage(i);
+      await answer;
+    };
+    stop = async () => {
+      port1.postMessage(-1);
+      await exited;
+      port1.close();
+    };
+  }
   const samples: number[] = [];
-  for (let i = 0; i < rounds; i++) {
+  for (let i = 0; i < warm + rounds; i++) {
     await idle();
     const t0 = performance.now();
-    await ping.send(i);
-    await pong.recv();
-    samples.push((performance.now() - t0) * 1000);
+    await round(i);
+    if (i >= warm) samples.push((performance.now() - t0) * 1000);
   }
-  await ping.send(-1);
-  await exited;
-  ping.close();
-  undefine('bench-pong');
-  return samples;
-}
-
-async function portLatency(rounds: number): Promise<number[]> {
-  const { port1, port2 } = new MessageChannel();
-  const worker = new Worker(workerUrl, { workerData: { mode: 'echo-port', port: port2 }, transferList: [port2] });
-  const exited = once(worker, 'exit');
-  const samples: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    await idle();
-    const t0 = performance.now();
-    port1.postMessage(i);
-    await once(port1, 'message');
-    samples.push((performance.now() - t0) * 1000);
-  }
-  port1.postMessage(-1);
-  await exited;
-  port1.close();
+  await stop();
   return samples;
 }
 
@@ -396,19 +415,19 @@ if (only === undefined || only === 'await') {
 }
 
 if (only === undefined || only === 'latency') {
-  const rounds = 2000;
-  const warm = 200;
   const mpsc: number[] = [];
   const port: number[] = [];
-  // Interleave blocks so both see the same machine load.
-  for (let block = 0; block < RUNS; block++) {
-    mpsc.push(...(await mpscLatency(rounds / RUNS + warm)).slice(warm));
-    port.push(...(await portLatency(rounds / RUNS + warm)).slice(warm));
+  for (let block = 0; block < 2 * RUNS; block++) {
+    // Which kind goes first alternates too.
+    for (const kind of block % 2 === 0 ? (['mpsc', 'port'] as const) : (['port', 'mpsc'] as const)) {
+      (kind === 'mpsc' ? mpsc : port).push(...(await latency(kind, 1000, 1000)));
+    }
   }
-  console.log('\nIdle wake-up latency, round trip main -> worker -> main (µs)\n');
-  console.log('| | p50 | p99 |');
-  console.log('|---|---|---|');
-  console.log(`| mpsc | ${percentile(mpsc, 0.5).toFixed(1)} | ${percentile(mpsc, 0.99).toFixed(1)} |`);
-  console.log(`| postMessage | ${percentile(port, 0.5).toFixed(1)} | ${percentile(port, 0.99).toFixed(1)} |`);
-  console.log(`| ratio (mpsc / postMessage) | ${(percentile(mpsc, 0.5) / percentile(port, 0.5)).toFixed(2)} | ${(percentile(mpsc, 0.99) / percentile(port, 0.99)).toFixed(2)} |`);
+  console.log(`\nIdle wake-up latency, round trip main -> worker -> main (µs; ${mpsc.length} of each, in alternating blocks)\n`);
+  console.log('| | p50 | p90 | p99 |');
+  console.log('|---|---|---|---|');
+  const row = (name: string, samples: number[]): string => `| ${name} | ${[0.5, 0.9, 0.99].map((p) => percentile(samples, p).toFixed(1)).join(' | ')} |`;
+  console.log(row('mpsc', mpsc));
+  console.log(row('postMessage', port));
+  console.log(`| ratio (mpsc / postMessage) | ${[0.5, 0.9, 0.99].map((p) => (percentile(mpsc, p) / percentile(port, p)).toFixed(2)).join(' | ')} |`);
 }

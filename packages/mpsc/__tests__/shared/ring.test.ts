@@ -4,7 +4,7 @@ import { RingWriter } from '../../src/producer/RingWriter.js';
 import { Deque } from '../../src/queue/Deque.js';
 import { ProducerLink } from '../../src/queue/ProducerLink.js';
 import type { SpillMessage } from '../../src/shared/protocol.js';
-import { CONTROL_BYTES, CTL_DOORBELL, RING_DATA_OFFSET, SPILL_SWITCH } from '../../src/shared/protocol.js';
+import { CONTROL_BYTES, RING_DATA_OFFSET, SPILL_SWITCH, SPILL_WAKE } from '../../src/shared/protocol.js';
 import { markPublished, StructEncoder } from '../../src/codec/StructEncoder.js';
 import { prepare, preparedCarried, preparedPayload } from '../../src/shared/values.js';
 
@@ -28,7 +28,17 @@ function pair(bytes: number, maxBytes = bytes * 16) {
   const out = new Deque<unknown>();
   const spills: SpillMessage[] = [];
   let onSpill: (() => void) | undefined;
-  channel.port1.on('message', (message: SpillMessage) => {
+  let wakes = 0;
+  let flushed: (() => void) | undefined;
+  channel.port1.on('message', (message: SpillMessage | typeof SPILL_WAKE | 'flush') => {
+    if (message === 'flush') {
+      flushed?.();
+      return;
+    }
+    if (message === SPILL_WAKE) {
+      wakes++;
+      return;
+    }
     spills.push(message);
     link.takeSpill(message, out);
     onSpill?.();
@@ -53,7 +63,13 @@ function pair(bytes: number, maxBytes = bytes * 16) {
     }
     return got;
   };
-  return { writer, link, write, send, receive, spills, control };
+    /** Resolves once every message the producer posted so far has arrived (ports keep order). */
+  const flush = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      flushed = resolve;
+      channel.port2.postMessage('flush');
+    });
+  return { writer, link, write, send, receive, spills, control, flush, wakes: () => wakes };
 }
 
 describe('ring encoding', () => {
@@ -188,17 +204,27 @@ describe('ring encoding', () => {
     expect(link.drained()).toBe(true);
   });
 
-  it('rings the doorbell once when the consumer flagged that it sleeps', () => {
-    const { write, link, control } = pair(4096);
+  it('posts one wake-up when the consumer flagged that it sleeps, and none otherwise', async () => {
+    const { write, link, receive, flush, wakes } = pair(4096);
     link.sleep(true);
-    expect(Atomics.load(control, CTL_DOORBELL)).toBe(0);
     expect(write(1)).toBe(true);
-    expect(Atomics.load(control, CTL_DOORBELL)).toBe(1);
     expect(write(2)).toBe(true);
-    expect(Atomics.load(control, CTL_DOORBELL)).toBe(1);
+    await flush();
+    expect(wakes()).toBe(1);
+    expect(await receive(2)).toEqual([1, 2]);
     link.sleep(false);
-    link.sleep(true);
     expect(write(3)).toBe(true);
-    expect(Atomics.load(control, CTL_DOORBELL)).toBe(2);
+    await flush();
+    expect(wakes()).toBe(1);
+    link.sleep(true);
+    expect(write('four')).toBe(true);
+    await flush();
+    expect(wakes()).toBe(2);
+    // Flagging again after the producer cleared the flag works without unflagging first.
+    link.sleep(true);
+    expect(write({ five: 5 })).toBe(true);
+    await flush();
+    expect(wakes()).toBe(3);
+    expect(await receive(3)).toEqual([3, 'four', { five: 5 }]);
   });
 });

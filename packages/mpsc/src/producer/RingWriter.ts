@@ -4,7 +4,6 @@ import { fastBuffer, isWellFormed } from '../shared/platform.js';
 import type { SpillMessage } from '../shared/protocol.js';
 import {
   CTL_CLOSED,
-  CTL_DOORBELL,
   MAX_RING_BYTES,
   RING_ACK,
   RING_DATA_OFFSET,
@@ -17,6 +16,7 @@ import {
   SPILL_NONE,
   SPILL_RAW,
   SPILL_SWITCH,
+  SPILL_WAKE,
   SPILL_V8,
   TAG_BYTES,
   TAG_F64,
@@ -44,8 +44,8 @@ function align8(n: number): number {
 /**
  * The producer's end of its ring: writes one record per value and publishes it with a single
  * compare-and-swap of the ring's tail, which also tells it whether the queue was closed (the
- * consumer sets a flag in the tail) and whether the consumer sleeps (another flag; then it rings
- * the doorbell).
+ * consumer sets a flag in the tail) and whether the consumer sleeps (another flag; then it posts
+ * a wake-up message on its port).
  *
  * When the ring is full it moves to a ring twice as large (up to `maxRingBytes`), and values
  * larger than a quarter of the ring (or arriving while the largest ring is full) are spilled to
@@ -200,8 +200,8 @@ export class RingWriter {
     }
     this.#tail = this.#next;
     if ((expected & TAIL_SLEEPING) !== 0) {
-      Atomics.add(this.#control, CTL_DOORBELL, 1);
-      Atomics.notify(this.#control, CTL_DOORBELL, 1);
+      // A bare number: the cheapest message to clone.
+      this.#port.postMessage(SPILL_WAKE);
     }
     return true;
   }

@@ -131,9 +131,12 @@ export class ProducerLink {
     Atomics.or(this.#header, RING_TAIL, TAIL_CLOSED);
   }
 
-  /** Flags (or unflags) that the consumer sleeps: the producer's next publish rings the doorbell. */
+  /**
+   * Flags (or unflags) that the consumer sleeps: the producer's next publish clears the flag and
+   * posts a wake-up. Flagging is always done (the producer may have cleared the flag since).
+   */
   sleep(sleeping: boolean): void {
-    if (sleeping === this.#sleeping) return;
+    if (!sleeping && !this.#sleeping) return;
     this.#sleeping = sleeping;
     if (sleeping) Atomics.or(this.#header, RING_TAIL, TAIL_SLEEPING);
     else Atomics.and(this.#header, RING_TAIL, ~TAIL_SLEEPING);

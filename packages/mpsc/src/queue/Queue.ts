@@ -6,7 +6,6 @@ import {
   CONTROL_BYTES,
   CTL_CLOSED,
   CTL_CONSUMED,
-  CTL_DOORBELL,
   CTL_RESERVED,
   CTL_SPACE,
   DEFAULT_RING_BYTES,
@@ -17,9 +16,9 @@ import {
   MIN_RING_BYTES,
   PROTOCOL_VERSION,
   RING_DATA_OFFSET,
+  SPILL_WAKE,
   TOTAL_MASK,
 } from '../shared/protocol.js';
-import { waitAsync } from '../shared/platform.js';
 import { resetSlot, retireSlot, tryReserve } from '../shared/reservation.js';
 import { assertSendable } from '../shared/values.js';
 import { Deque } from './Deque.js';
@@ -79,8 +78,6 @@ interface Shared {
   nextSlot: number;
   /** Mirror of CTL_CONSUMED (the consumer is its only writer). */
   consumed: number;
-  /** A waitAsync on the doorbell is in flight. */
-  waiting: boolean;
   /** Round-robin start for pulling from the links. */
   cursor: number;
 }
@@ -255,6 +252,10 @@ export class Queue<T> {
    * Waits until at least one value is there, then resolves to up to `limit` values at once (fewer,
    * without waiting, when fewer are there); resolves to `undefined` once the queue is closed and
    * drained. Throws `InvalidLimitError` unless `limit` is a positive integer.
+   *
+   * Values from producer threads are decoded at most 64 KiB of records per producer per call, so
+   * that a batch of large values does not outlive the young generation: a call may return fewer
+   * than `limit` values while more are queued.
    */
   recvMany(limit: number, options: WaitOptions = {}): Promise<T[] | undefined> {
     try {
@@ -331,8 +332,8 @@ export class Queue<T> {
   }
 
   /**
-   * Keeps this thread alive while the receiver waits for producers in other threads (a pending
-   * `Atomics.waitAsync` does not), through their ports; they close when those threads exit.
+   * Keeps this thread alive while the receiver waits for producers in other threads, through
+   * their ports (which carry the wake-ups, and close when those threads exit).
    */
   #keepAlive(on: boolean): void {
     const shared = this.#shared;
@@ -390,36 +391,28 @@ export class Queue<T> {
     return moved;
   }
 
-  /** The receiver is waiting: arrange to be woken by producer threads. */
+  /**
+   * The receiver is waiting: flag every ring, so that the next producer to publish posts a
+   * wake-up on its port ({@link Queue.#onWake}), and keep this thread alive through the ports.
+   */
   #await(): void {
     const shared = this.#shared;
     if (shared === undefined || shared.links.length === 0) return;
     this.#keepAlive(true);
-    const control = shared.control;
-    for (;;) {
-      const bell = Atomics.load(control, CTL_DOORBELL);
-      this.#sleep(true);
-      // Re-check after announcing sleep: a producer that published before it saw the flag.
-      if (this.#pull() > 0 || this.#isDrained()) {
-        this.#serveReceiver();
-        return;
-      }
-      if (shared.waiting) return;
-      const wait = waitAsync(control, CTL_DOORBELL, bell);
-      if (!wait.async) continue;
-      shared.waiting = true;
-      void wait.value.then(() => {
-        shared.waiting = false;
-        if (this.#receiver === undefined) return;
-        this.#pull();
-        this.#serveReceiver();
-        if (this.#receiver !== undefined) this.#await();
-      });
-      return;
-    }
+    this.#sleep(true);
+    // Re-check after flagging: a producer that published before it saw the flag posts nothing.
+    if (this.#pull() > 0 || this.#isDrained()) this.#serveReceiver();
   }
 
-  /** Flags every producer ring: the next producer to publish rings the doorbell. */
+  /** A producer published into a flagged ring. */
+  #onWake(): void {
+    if (this.#receiver === undefined) return;
+    this.#pull();
+    this.#serveReceiver();
+    if (this.#receiver !== undefined) this.#await();
+  }
+
+  /** Flags every producer ring: the next producer to publish wakes this thread. */
   #sleep(sleeping: boolean): void {
     const shared = this.#shared;
     if (shared !== undefined) for (const link of shared.links) link.sleep(sleeping);
@@ -530,7 +523,10 @@ export class Queue<T> {
     const ring = new SharedArrayBuffer(RING_DATA_OFFSET + bufferSize);
     const { port1, port2 } = new MessageChannel();
     const link = new ProducerLink(shared.control, slot, ring, port1);
-    port1.on('message', (message: SpillMessage) => this.#onSpill(link, message));
+    port1.on('message', (message: SpillMessage | typeof SPILL_WAKE) => {
+      if (message === SPILL_WAKE) this.#onWake();
+      else this.#onSpill(link, message);
+    });
     port1.on('close', () => this.#onProducerGone(link));
     port1.unref();
     shared.links.push(link);
@@ -581,7 +577,7 @@ export class Queue<T> {
     const control = new Int32Array(buffer);
     // Everything buffered so far was sent from this thread and holds a place.
     Atomics.store(control, CTL_RESERVED, this.#ready.length & TOTAL_MASK);
-    this.#shared = { control, buffer, links: [], freeSlots: [], nextSlot: 1, consumed: 0, waiting: false, cursor: 0 };
+    this.#shared = { control, buffer, links: [], freeSlots: [], nextSlot: 1, consumed: 0, cursor: 0 };
     return this.#shared;
   }
 

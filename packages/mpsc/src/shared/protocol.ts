@@ -58,8 +58,6 @@ export const CTL_CONSUMED = 16;
 export const CTL_CLOSED = 32;
 /** Bumped (and notified) by the consumer when room appears in a full bounded queue, or on close. */
 export const CTL_SPACE = 48;
-/** Bumped (and notified) by a producer that publishes into a ring marked {@link TAIL_SLEEPING}. */
-export const CTL_DOORBELL = 64;
 /** The table of slot rows (see the SLOT_ fields); slot `s` starts at `CTL_TABLE + s * CTL_TABLE_STRIDE`. */
 export const CTL_TABLE = 96;
 export const CTL_TABLE_STRIDE = 16;
@@ -106,7 +104,7 @@ export const RING_DATA_OFFSET = 192;
 
 /** In RING_TAIL: the queue is closed, publishing fails. Set by the consumer. */
 export const TAIL_CLOSED = 1;
-/** In RING_TAIL: the consumer sleeps; the producer that publishes next rings the doorbell. */
+/** In RING_TAIL: the consumer sleeps; the producer that publishes next wakes it (a {@link SPILL_WAKE} message). */
 export const TAIL_SLEEPING = 2;
 export const TAIL_FLAGS = 7;
 
@@ -144,4 +142,12 @@ export const SPILL_V8 = 2;
 export const SPILL_NONE = 3;
 /** Carries the producer's new, larger ring: the consumer continues there. */
 export const SPILL_SWITCH = 4;
+/**
+ * Posted alone (a bare number, not a SpillMessage); carries nothing and orders nothing (not counted
+ * in SLOT_SPILLED): the consumer flagged the ring
+ * {@link TAIL_SLEEPING} and this producer just published, so it should read the rings. A port
+ * message wakes an idle event loop as fast as `postMessage` itself, which `Atomics.waitAsync` did
+ * not (its p99 was several times postMessage's).
+ */
+export const SPILL_WAKE = 5;
 export type SpillMessage = [resume: 0 | 1, kind: number, payload: unknown];
