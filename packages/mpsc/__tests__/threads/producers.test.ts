@@ -119,7 +119,7 @@ describe('several producer threads', () => {
     const q = queue<unknown>();
     const received = q.recv();
     const many = received.then(() => q.recvMany(10));
-    // The producer keeps its handle open: only the doorbell can wake the consumer.
+    // The producer keeps its handle open: only its wake-up message can wake the consumer.
     producer(q, { id: 3, count: 2, kind: 'int', close: false });
     expect(await received).toBe(3_000_000);
     expect(await many).toEqual([3_000_001]);

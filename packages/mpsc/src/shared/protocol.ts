@@ -144,10 +144,10 @@ export const SPILL_NONE = 3;
 export const SPILL_SWITCH = 4;
 /**
  * Posted alone (a bare number, not a SpillMessage); carries nothing and orders nothing (not counted
- * in SLOT_SPILLED): the consumer flagged the ring
- * {@link TAIL_SLEEPING} and this producer just published, so it should read the rings. A port
- * message wakes an idle event loop as fast as `postMessage` itself, which `Atomics.waitAsync` did
- * not (its p99 was several times postMessage's).
+ * in SLOT_SPILLED): the consumer flagged the ring {@link TAIL_SLEEPING} and this producer just
+ * published, so it should read the rings. A wake-up on the port the consumer already listens to
+ * (and refs while it waits) needs no doorbell word and no `Atomics.waitAsync`; measured, it wakes
+ * the consumer as fast as the `Atomics.notify` + `waitAsync` pair it replaced, or a little faster.
  */
 export const SPILL_WAKE = 5;
 export type SpillMessage = [resume: 0 | 1, kind: number, payload: unknown];
