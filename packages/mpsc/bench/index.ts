@@ -287,7 +287,7 @@ const idle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
  * each round trip both sides are idle (waiting in recv / on 'message') and the main thread passes
  * through the event loop once.
  *
- * Blocks of the two kinds alternate, each with fresh workers: the OS places threads on the two
+ * Blocks of the two kinds alternate, each with a fresh worker: the OS places threads on the two
  * cores differently from one start to the next (round trips of ~20 µs or ~45 µs for both kinds),
  * and two echo workers alive at once disturb each other's figures.
  */
@@ -417,10 +417,12 @@ if (only === undefined || only === 'await') {
 if (only === undefined || only === 'latency') {
   const mpsc: number[] = [];
   const port: number[] = [];
-  for (let block = 0; block < 2 * RUNS; block++) {
-    // Which kind goes first alternates too.
+  for (let block = 0; block < RUNS; block++) {
+    // Which kind goes first alternates too. 5,000 unmeasured round trips first: a fresh worker's
+    // first thousands have millisecond stalls (JIT compilation), more of them on the side that
+    // runs more JavaScript.
     for (const kind of block % 2 === 0 ? (['mpsc', 'port'] as const) : (['port', 'mpsc'] as const)) {
-      (kind === 'mpsc' ? mpsc : port).push(...(await latency(kind, 1000, 1000)));
+      (kind === 'mpsc' ? mpsc : port).push(...(await latency(kind, 2000, 5000)));
     }
   }
   console.log(`\nIdle wake-up latency, round trip main -> worker -> main (µs; ${mpsc.length} of each, in alternating blocks)\n`);

@@ -235,6 +235,17 @@ describe('StructEncoder and StructDecoder', () => {
     expect(encoder.encode({ fine: true })).toBeDefined();
   });
 
+  it('forget the objects of one encoding before the next, past 32 objects too', () => {
+    const { encoder } = channel();
+    const objects = Array.from({ length: 40 }, (_, i) => ({ i }));
+    // 32 objects exactly (the array and 31 elements): the walk moves to a Set at the 32nd.
+    expect(encoder.encode(objects.slice(0, 31))).toBeDefined();
+    const fresh = Array.from({ length: 31 }, (_, i) => ({ fresh: i }));
+    // objects[5] was met by the previous encoding only: it is not shared here.
+    expect(encoder.encode([...fresh, objects[5]])).toBeDefined();
+    expect(encoder.encode([...fresh, fresh[3]])).toBeUndefined();
+  });
+
   it('leave everything to v8.serialize while Object.prototype has an enumerable property', () => {
     const { encoder } = channel();
     const proto = Object.prototype as Record<string, unknown>;

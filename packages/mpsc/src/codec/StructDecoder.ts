@@ -16,6 +16,7 @@ import {
   OBJECT,
   SHAPE,
   SHORT_LATIN1,
+  SHORT_LATIN1_MAX,
   SMALL_INT,
   TRUE,
   UNDEFINED,
@@ -129,7 +130,7 @@ export class StructDecoder {
       return tag & 0x7f;
     }
     if (tag >= SHORT_LATIN1) {
-      if (tag >= SHORT_LATIN1 + 32) throw this.#corrupt(`tag ${tag}`);
+      if (tag > SHORT_LATIN1 + SHORT_LATIN1_MAX) throw this.#corrupt(`tag ${tag}`);
       const length = tag & 0x1f;
       this.#pos = p + 1 + length;
       return shortLatin1(u8, p + 1, length) ?? this.#buf.latin1Slice(p + 1, p + 1 + length);

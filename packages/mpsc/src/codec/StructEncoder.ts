@@ -79,7 +79,7 @@ function invalid(what: string): InvalidValueError {
 export interface Encoded {
   /** The encoded value: a view of the encoder's scratch buffer, valid until the next `encode`. */
   readonly bytes: Uint8Array;
-  /** Shapes whose definition these bytes carry: {@link StructEncoder.published} once they are published. */
+  /** Shapes whose definition these bytes carry: pass them to {@link markPublished} once the record is published. */
   readonly carried: readonly ShapeNode[];
 }
 
@@ -153,7 +153,7 @@ export class StructEncoder {
       // Let go of the user's objects (truncating with `length = 0` would be a slow runtime call).
       const visited = this.#visited;
       const count = this.#visitedCount;
-      if (count > SMALL_WALK) this.#seen.clear();
+      if (count >= SMALL_WALK) this.#seen.clear();
       for (let i = 0; i < count && i < SMALL_WALK; i++) visited[i] = undefined;
       this.#visitedCount = 0;
     }
