@@ -169,7 +169,7 @@ async function portThreads(kind: Kind, producers: number): Promise<Result> {
 }
 
 /**
- * The ceiling for small values: N bare rings (see 'bare' in bench/worker.mjs), read in batches
+ * What a minimal ring reaches for small values: N bare rings (see 'bare' in bench/worker.mjs), read in batches
  * into an array as recvMany does; strings are decoded the fastest way this package knows.
  */
 async function bareThreads(kind: 'number' | 'string', producers: number): Promise<Result> {
@@ -384,8 +384,8 @@ for (const kind of ['number', 'string', 'object'] as const) {
   }
 }
 
-if (only === undefined || only === 'ceiling') {
-  console.log('\nThe ceiling for small values: bare rings (one per producer thread, no API, no checks, one atomic store per value) against postMessage of the same values\n');
+if (only === undefined || only === 'bare') {
+  console.log('\nA bare ring for small values: one per producer thread, no API, no checks, one atomic store per value, against postMessage of the same values\n');
   console.log('| values | producers | bare ring values/s | postMessage values/s | ratio | bare ring CPU µs/value | postMessage CPU µs/value |');
   console.log('|---|---|---|---|---|---|---|');
   for (const kind of ['number', 'string'] as const) {
