@@ -97,6 +97,9 @@ describe('queue.producer()', () => {
     // The first value of this shape never reaches the ring: its send gives up waiting for room.
     await expect(producer.sendTimeout({ id: 1, name: 'first' }, 0.01)).rejects.toMatchObject({ code: 'ERR_SEND_TIMEOUT' });
     expect(await queue.recv()).toBe('fills the queue');
+    // Values of other kinds sent in between do not count as publishing the shape.
+    expect(producer.trySend(42)).toBe(true);
+    expect(await queue.recv()).toBe(42);
     await producer.send({ id: 2, name: 'second' });
     expect(await queue.recv()).toEqual({ id: 2, name: 'second' });
     await producer.send({ id: 3, name: 'third' });

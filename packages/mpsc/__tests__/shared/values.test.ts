@@ -32,6 +32,11 @@ describe('prepare', () => {
     expect(new StructDecoder(1).decode(byteSource((preparedPayload as Uint8Array).buffer, 0, (preparedPayload as Uint8Array).byteLength), 0, (preparedPayload as Uint8Array).byteLength)).toEqual(structuredClone(value));
     expect(prepare([1, 'two'], encoder)).toBe(TAG_STRUCT);
     expect(preparedCarried).toHaveLength(0);
+    // Whatever the value, a call reports only the definitions it encoded.
+    expect(prepare({ brand: 'new shape' }, encoder)).toBe(TAG_STRUCT);
+    expect(preparedCarried).toHaveLength(1);
+    expect(prepare(7, encoder)).toBe(TAG_INT);
+    expect(preparedCarried).toHaveLength(0);
   });
 
   it('uses v8.serialize for what the plain-data format does not rebuild exactly', () => {

@@ -117,6 +117,7 @@ export function assertSendable(value: unknown): void {
 export let preparedPayload: unknown;
 /** For TAG_STRUCT: the shapes whose definitions the payload carries (see `markPublished`). */
 export let preparedCarried: readonly ShapeNode[] = [];
+const NO_SHAPES: readonly ShapeNode[] = [];
 
 /**
  * Picks the wire encoding of a value sent from a producer thread and validates it. Returns a tag
@@ -129,6 +130,9 @@ export let preparedCarried: readonly ShapeNode[] = [];
  */
 export function prepare(value: unknown, encoder: StructEncoder): number {
   preparedPayload = value;
+  // Only what this call encoded may be marked published (a stale list would tell the encoder that
+  // definitions reached the consumer which never did).
+  preparedCarried = NO_SHAPES;
   switch (typeof value) {
     case 'number':
       return (value | 0) === value && !Object.is(value, -0) ? TAG_INT : TAG_F64;
