@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProducerDescriptor } from '../../src/index.js';
 import { connect, define, InvalidLimitError, TooManyProducersError, undefine } from '../../src/index.js';
+import { RING_DATA_OFFSET, RING_TAIL, SPILL_WAKE, TAG_INT, TAG_STRUCT } from '../../src/shared/protocol.js';
 
 let counter = 0;
 const names: string[] = [];
@@ -119,6 +120,46 @@ describe('queue.producer()', () => {
     while (got.length < 1000) got.push(...(await queue.recvMany(10_000))!);
     expect(got.map((v) => v.i)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
     producer.close();
+    await queue.producersGone();
+  });
+
+  it('rejects a receive with ProtocolError for a value a broken producer wrote, after the values before it, and goes on', async () => {
+    const queue = define<number>(fresh());
+    const descriptor = queue.producer({ bufferSize: 4096 });
+    // Play a broken producer: write records straight into its ring.
+    const header = new Int32Array(descriptor.ring, 0, RING_DATA_OFFSET / 4);
+    const i32 = new Int32Array(descriptor.ring, RING_DATA_OFFSET);
+    const u8 = new Uint8Array(descriptor.ring, RING_DATA_OFFSET);
+    let tail = 0;
+    const int = (value: number): void => {
+      i32[tail >> 2] = TAG_INT;
+      i32[(tail >> 2) + 1] = value;
+      tail += 8;
+    };
+    const broken = (): void => {
+      i32[tail >> 2] = TAG_STRUCT | (1 << 4);
+      u8[tail + 4] = 0x7f;
+      tail += 8;
+    };
+    int(1);
+    broken();
+    int(3);
+    Atomics.store(header, RING_TAIL, tail);
+    expect(await queue.recv()).toBe(1);
+    await expect(queue.recv()).rejects.toMatchObject({ code: 'ERR_PROTOCOL' });
+    expect(await queue.recv()).toBe(3);
+    // A receiver already waiting is rejected too; tryRecv throws.
+    const waiting = queue.recv();
+    broken();
+    Atomics.store(header, RING_TAIL, tail);
+    descriptor.port.postMessage(SPILL_WAKE);
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_PROTOCOL' });
+    broken();
+    int(4);
+    Atomics.store(header, RING_TAIL, tail);
+    expect(() => queue.tryRecv()).toThrow(expect.objectContaining({ code: 'ERR_PROTOCOL' }));
+    expect(queue.tryRecv()).toBe(4);
+    descriptor.port.close();
     await queue.producersGone();
   });
 });

@@ -1,10 +1,11 @@
 import { MessageChannel } from 'node:worker_threads';
+import type { ProtocolError } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RingWriter } from '../../src/producer/RingWriter.js';
 import { Deque } from '../../src/queue/Deque.js';
 import { ProducerLink } from '../../src/queue/ProducerLink.js';
 import type { SpillMessage } from '../../src/shared/protocol.js';
-import { CONTROL_BYTES, RING_DATA_OFFSET, SPILL_SWITCH, SPILL_WAKE } from '../../src/shared/protocol.js';
+import { CONTROL_BYTES, RING_DATA_OFFSET, RING_TAIL, SPILL_SWITCH, SPILL_WAKE, TAG_INT, TAG_STRUCT } from '../../src/shared/protocol.js';
 import { markPublished, StructEncoder } from '../../src/codec/StructEncoder.js';
 import { prepare, preparedCarried, preparedPayload } from '../../src/shared/values.js';
 
@@ -23,7 +24,8 @@ function pair(bytes: number, maxBytes = bytes * 16) {
   const channel = new MessageChannel();
   channels.push(channel);
   const writer = new RingWriter(control, 1, ring, channel.port2, maxBytes);
-  const link = new ProducerLink(control, 1, ring, channel.port1);
+  const corrupt: ProtocolError[] = [];
+  const link = new ProducerLink(control, 1, ring, channel.port1, (error) => corrupt.push(error));
 
   const out = new Deque<unknown>();
   const spills: SpillMessage[] = [];
@@ -57,7 +59,7 @@ function pair(bytes: number, maxBytes = bytes * 16) {
   const receive = async (count: number): Promise<unknown[]> => {
     const got: unknown[] = [];
     while (got.length < count) {
-      link.pump(out, 1 << 30);
+      link.pumpAll(out);
       out.drainInto(got, count - got.length);
       if (got.length < count) await new Promise<void>((resolve) => (onSpill = resolve));
     }
@@ -69,7 +71,7 @@ function pair(bytes: number, maxBytes = bytes * 16) {
       flushed = resolve;
       channel.port2.postMessage('flush');
     });
-  return { writer, link, write, send, receive, spills, control, flush, wakes: () => wakes };
+  return { writer, link, write, send, receive, spills, control, flush, wakes: () => wakes, ring, corrupt };
 }
 
 describe('ring encoding', () => {
@@ -226,5 +228,53 @@ describe('ring encoding', () => {
     await flush();
     expect(wakes()).toBe(3);
     expect(await receive(3)).toEqual([3, 'four', { five: 5 }]);
+  });
+
+  it('moves on after a large wrap-around pad, also in drainRemains and pumpAll', async () => {
+    // A 1 MiB ring keeps records up to 256 KiB. Four 225,008-byte records leave 148,544 bytes
+    // before the end: a 200,008-byte record is written after a pad larger than a batch (64 KiB).
+    const { send, receive, link } = pair(1 << 20);
+    for (let i = 0; i < 4; i++) send(new Uint8Array(225_000));
+    expect(await receive(4)).toHaveLength(4);
+    const value = { tag: 'A', data: 'x'.repeat(200_000) };
+    send(value);
+    const out = new Deque<unknown>();
+    expect(link.pump(out, 1 << 30)).toBe(1);
+    expect(out.shift()).toEqual(value);
+    send(value);
+    expect(link.pumpAll(out)).toBe(1);
+    send(value);
+    send(value);
+    expect(link.drainRemains(out)).toBe(2);
+    expect(link.drained()).toBe(true);
+  });
+
+  it('drops a record that cannot be decoded, reports it, and reads on after it', async () => {
+    const { send, receive, link, ring, corrupt } = pair(4096);
+    send(1);
+    // What a broken producer might publish: a record of plain data with an unknown tag inside.
+    const header = new Int32Array(ring, 0, RING_DATA_OFFSET / 4);
+    const i32 = new Int32Array(ring, RING_DATA_OFFSET);
+    const tail = Atomics.load(header, RING_TAIL);
+    i32[tail >> 2] = TAG_STRUCT | (1 << 4);
+    new Uint8Array(ring, RING_DATA_OFFSET)[tail + 4] = 0x7f;
+    i32[(tail >> 2) + 2] = TAG_INT;
+    i32[(tail >> 2) + 3] = 3;
+    Atomics.store(header, RING_TAIL, tail + 16);
+    const out = new Deque<unknown>();
+    expect(link.pump(out, 1 << 30)).toBe(1);
+    expect(out.shift()).toBe(1);
+    expect(corrupt).toHaveLength(1);
+    expect(corrupt[0]).toMatchObject({ code: 'ERR_PROTOCOL' });
+    expect(link.pump(out, 1 << 30)).toBe(1);
+    expect(out.shift()).toBe(3);
+    // An unreadable header: everything published so far is dropped, later records are read.
+    const at = Atomics.load(header, RING_TAIL);
+    i32[at >> 2] = 15;
+    i32[(at >> 2) + 2] = TAG_INT;
+    Atomics.store(header, RING_TAIL, at + 16);
+    expect(link.pump(out, 1 << 30)).toBe(0);
+    expect(corrupt).toHaveLength(2);
+    expect(link.drained()).toBe(true);
   });
 });

@@ -82,9 +82,13 @@ export class ProducerLink {
   #closed = false;
   #sleeping = false;
 
-  constructor(control: Int32Array, slot: number, ring: SharedArrayBuffer, port: MessagePort) {
+  /** Told of a record or spilled value that cannot be decoded (it is dropped; reading goes on after it). */
+  readonly #onCorrupt: (error: ProtocolError) => void;
+
+  constructor(control: Int32Array, slot: number, ring: SharedArrayBuffer, port: MessagePort, onCorrupt: (error: ProtocolError) => void) {
     this.slot = slot;
     this.port = port;
+    this.#onCorrupt = onCorrupt;
     this.#control = control;
     this.#spilled = slotWord(slot, SLOT_SPILLED);
     this.#decoder = new StructDecoder(slot);
@@ -144,81 +148,94 @@ export class ProducerLink {
 
   /**
    * Moves up to `max` values from the ring into `out`; stops at a SPILL marker (the next values
-   * come from the port). Returns how many values moved.
+   * come from the port), and once it has moved values and passed PULL_BYTES of the ring. Returns
+   * how many values moved; 0 only when nothing can be read now.
+   *
+   * A record that cannot be decoded (only a broken producer writes one) is dropped and reported to
+   * `onCorrupt`; the values before it are delivered once and the next call goes on after it. A
+   * record whose header is unreadable drops everything published so far (the next record boundary
+   * known for certain is the published tail).
    */
   pump(out: Sink, max: number): number {
     if (this.#spilling) return 0;
-    let tail = (Atomics.load(this.#header, RING_TAIL) & ~TAIL_FLAGS) >>> 0;
+    const tail = (Atomics.load(this.#header, RING_TAIL) & ~TAIL_FLAGS) >>> 0;
     let head = this.#head;
     if (head === tail) return 0;
     // A batch of large values is decoded into objects that all live until the batch is handed
-    // over: past PULL_BYTES of records, stop, so that they die young.
-    if (((tail - head) >>> 0) > PULL_BYTES) tail = (head + PULL_BYTES) >>> 0;
+    // over: past PULL_BYTES of the ring, stop (at a record boundary), so that they die young.
+    const limit = (head + PULL_BYTES) >>> 0;
     const i32 = this.#i32;
     const mask = this.#mask;
     let count = 0;
-    while ((head - tail) >>> 0 > 0x7fffffff && count < max) {
-      const index = head & mask;
-      const word = i32[index >> 2]!;
-      const length = word >>> 4;
-      let size = 8;
-      switch (word & 15) {
-        case TAG_INT:
-          out.push(i32[(index >> 2) + 1]);
-          break;
-        case TAG_F64:
-          out.push(this.#f64[(index >> 3) + 1]);
-          size = 16;
-          break;
-        case TAG_STR_LATIN1:
-          out.push(shortLatin1(this.#u8, index + 4, length) ?? this.#buf.latin1Slice(index + 4, index + 4 + length));
-          size = (length + 11) & ~7;
-          break;
-        case TAG_STR_UTF8:
-          out.push(this.#buf.utf8Slice(index + 4, index + 4 + length));
-          size = (length + 11) & ~7;
-          break;
-        case TAG_STR_UTF16:
-          out.push(this.#buf.ucs2Slice(index + 4, index + 4 + length));
-          size = (length + 11) & ~7;
-          break;
-        case TAG_STRUCT:
-          out.push(this.#decoder.decode(this.#source, index + 4, index + 4 + length));
-          size = (length + 11) & ~7;
-          break;
-        case TAG_BYTES:
-          out.push(this.#u8.slice(index + 4, index + 4 + length));
-          size = (length + 11) & ~7;
-          break;
-        case TAG_V8:
-          // Copy first: v8.deserialize makes typed arrays that view the bytes it was given.
-          out.push(deserialize(this.#u8.slice(index + 4, index + 4 + length)));
-          size = (length + 11) & ~7;
-          break;
-        case TAG_TRUE:
-          out.push(true);
-          break;
-        case TAG_FALSE:
-          out.push(false);
-          break;
-        case TAG_NULL:
-          out.push(null);
-          break;
-        case TAG_PAD:
-          head = (head + this.#capacity - index) >>> 0;
-          continue;
-        case TAG_SPILL:
-          head = (head + 8) >>> 0;
-          this.#spilling = true;
-          Atomics.store(this.#header, RING_HEAD, head | 0);
-          this.#head = head;
-          this.#read += count;
-          return count;
-        default:
-          throw new ProtocolError(`Corrupt record (tag ${word & 15}) in the ring of producer ${this.slot}.`);
+    /** While a record that may fail to decode is decoded: where it ends. */
+    let skip = -1;
+    try {
+      read: while (head !== tail && count < max) {
+        if (count > 0 && ((head - limit) >>> 0) < 0x80000000) break;
+        const index = head & mask;
+        const word = i32[index >> 2]!;
+        const length = word >>> 4;
+        let size = 8;
+        switch (word & 15) {
+          case TAG_INT:
+            out.push(i32[(index >> 2) + 1]);
+            break;
+          case TAG_F64:
+            out.push(this.#f64[(index >> 3) + 1]);
+            size = 16;
+            break;
+          case TAG_STR_LATIN1:
+            out.push(shortLatin1(this.#u8, index + 4, length) ?? this.#buf.latin1Slice(index + 4, index + 4 + length));
+            size = (length + 11) & ~7;
+            break;
+          case TAG_STR_UTF8:
+            out.push(this.#buf.utf8Slice(index + 4, index + 4 + length));
+            size = (length + 11) & ~7;
+            break;
+          case TAG_STR_UTF16:
+            out.push(this.#buf.ucs2Slice(index + 4, index + 4 + length));
+            size = (length + 11) & ~7;
+            break;
+          case TAG_STRUCT:
+            size = (length + 11) & ~7;
+            skip = (head + size) >>> 0;
+            out.push(this.#decoder.decode(this.#source, index + 4, index + 4 + length));
+            break;
+          case TAG_BYTES:
+            out.push(this.#u8.slice(index + 4, index + 4 + length));
+            size = (length + 11) & ~7;
+            break;
+          case TAG_V8:
+            size = (length + 11) & ~7;
+            skip = (head + size) >>> 0;
+            // Copy first: v8.deserialize makes typed arrays that view the bytes it was given.
+            out.push(deserialize(this.#u8.slice(index + 4, index + 4 + length)));
+            break;
+          case TAG_TRUE:
+            out.push(true);
+            break;
+          case TAG_FALSE:
+            out.push(false);
+            break;
+          case TAG_NULL:
+            out.push(null);
+            break;
+          case TAG_PAD:
+            head = (head + this.#capacity - index) >>> 0;
+            continue;
+          case TAG_SPILL:
+            head = (head + 8) >>> 0;
+            this.#spilling = true;
+            break read;
+          default:
+            throw new ProtocolError(`Corrupt record (tag ${word & 15}) in the ring of producer ${this.slot}; ${(tail - head) >>> 0} bytes of records dropped.`);
+        }
+        head = (head + size) >>> 0;
+        count++;
       }
-      head = (head + size) >>> 0;
-      count++;
+    } catch (error) {
+      head = skip !== -1 ? skip : tail;
+      this.#onCorrupt(error instanceof ProtocolError ? error : new ProtocolError(`Corrupt value in the ring of producer ${this.slot}; it was dropped.`, { cause: error }));
     }
     Atomics.store(this.#header, RING_HEAD, head | 0);
     this.#head = head;
@@ -233,20 +250,24 @@ export class ProducerLink {
   takeSpill(message: SpillMessage, out: Deque<unknown>): number {
     let moved = 0;
     // The producer published a SPILL marker before posting: read up to it.
-    while (!this.#spilling) {
-      const n = this.pump(out, Number.MAX_SAFE_INTEGER);
-      moved += n;
-      if (n === 0 && !this.#spilling) throw new ProtocolError(`Producer ${this.slot} spilled a value without a SPILL marker.`);
+    moved += this.pumpAll(out);
+    if (!this.#spilling) {
+      // A broken producer: take the message anyway rather than lose it or stall.
+      this.#onCorrupt(new ProtocolError(`Producer ${this.slot} spilled a value without a SPILL marker.`));
     }
     const [resume, kind, payload] = message;
     if (kind === SPILL_SWITCH) {
       this.#spillsTaken++;
       this.#attach(payload as SharedArrayBuffer);
     } else if (kind !== SPILL_NONE) {
-      out.push(kind === SPILL_STRUCT ? this.#decodeSpilled(payload as Uint8Array) : kind === SPILL_V8 ? deserialize(payload as Uint8Array) : payload);
       this.#spillsTaken++;
-      this.#read++;
-      moved++;
+      try {
+        out.push(kind === SPILL_STRUCT ? this.#decodeSpilled(payload as Uint8Array) : kind === SPILL_V8 ? deserialize(payload as Uint8Array) : payload);
+        this.#read++;
+        moved++;
+      } catch (error) {
+        this.#onCorrupt(error instanceof ProtocolError ? error : new ProtocolError(`Corrupt value spilled by producer ${this.slot}; it was dropped.`, { cause: error }));
+      }
     }
     if (resume === 1) this.#spilling = false;
     return moved;
@@ -256,18 +277,26 @@ export class ProducerLink {
     return this.#decoder.decode(byteSource(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.byteLength);
   }
 
+  /** Takes every record published so far, up to a SPILL marker. Returns how many values moved. */
+  pumpAll(out: Sink): number {
+    let moved = 0;
+    while (!this.#spilling && this.#head !== ((Atomics.load(this.#header, RING_TAIL) & ~TAIL_FLAGS) >>> 0)) {
+      moved += this.pump(out, Number.MAX_SAFE_INTEGER);
+    }
+    return moved;
+  }
+
   /** After the producer is gone (its port closed): takes everything left in the ring. */
   drainRemains(out: Deque<unknown>): number {
     // Every message it posted has arrived (a port's 'close' comes after them); a count it raised
     // just before dying, without posting, is void.
     this.#spillsTaken = Atomics.load(this.#control, this.#spilled);
-    this.#spilling = false;
     let moved = 0;
-    for (;;) {
-      const n = this.pump(out, Number.MAX_SAFE_INTEGER);
-      moved += n;
-      if (n === 0 && !this.#spilling) return moved;
+    do {
+      // A SPILL marker whose message never came (it died in between): what follows is in the ring.
       this.#spilling = false;
-    }
+      moved += this.pumpAll(out);
+    } while (this.#spilling);
+    return moved;
   }
 }

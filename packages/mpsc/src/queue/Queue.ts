@@ -1,4 +1,5 @@
 import { MessageChannel } from 'node:worker_threads';
+import type { ProtocolError } from '@switchyard/core';
 import { AbortError, InvalidArgumentError } from '@switchyard/core';
 import { ConsumerBusyError, InvalidLimitError, QueueClosedError, SendTimeoutError, TooManyProducersError } from '../errors/MpscError.js';
 import type { ProducerDescriptor, SpillMessage } from '../shared/protocol.js';
@@ -114,6 +115,11 @@ export class Queue<T> {
   #receiver: Receiver | undefined;
   #closed = false;
   #shared: Shared | undefined;
+  /**
+   * A value a producer thread sent that could not be decoded (only a broken producer sends one):
+   * the next receive rejects with it, once the values before it were received.
+   */
+  #error: ProtocolError | undefined;
   #onProducersGone: (() => void)[] = [];
 
   /** @internal Use {@link define}. */
@@ -271,7 +277,16 @@ export class Queue<T> {
     if (this.#ready.length === 0) this.#pull();
     const value = this.#ready.shift();
     if (value !== undefined) this.#consumed(1);
+    else this.#throwError();
     return value as T | undefined;
+  }
+
+  /** Throws (once) the error of a value that could not be decoded, if there is one. */
+  #throwError(): void {
+    const error = this.#error;
+    if (error === undefined) return;
+    this.#error = undefined;
+    throw error;
   }
 
   #recv(max: number, signal: AbortSignal | undefined): Promise<unknown> {
@@ -288,6 +303,11 @@ export class Queue<T> {
     }
     if (this.#ready.length === 0 || this.#ready.length < max) this.#pull();
     if (this.#ready.length > 0) return Promise.resolve(this.#take(max));
+    if (this.#error !== undefined) {
+      const error = this.#error;
+      this.#error = undefined;
+      return Promise.reject(error);
+    }
     if (this.#isDrained()) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
       const receiver: Receiver = { max, resolve, reject, signal, onAbort: undefined };
@@ -322,13 +342,19 @@ export class Queue<T> {
   #serveReceiver(): void {
     const receiver = this.#receiver!;
     let value: unknown;
+    const error = this.#error;
     if (this.#ready.length > 0) value = this.#take(receiver.max);
-    else if (!this.#isDrained()) return;
+    else if (error === undefined && !this.#isDrained()) return;
     this.#receiver = undefined;
     if (receiver.onAbort !== undefined) receiver.signal?.removeEventListener('abort', receiver.onAbort);
     this.#sleep(false);
     this.#keepAlive(false);
-    receiver.resolve(value);
+    if (value === undefined && error !== undefined) {
+      this.#error = undefined;
+      receiver.reject(error);
+    } else {
+      receiver.resolve(value);
+    }
   }
 
   /**
@@ -379,11 +405,12 @@ export class Queue<T> {
    */
   #pull(out: Sink = this.#ready, max = Number.MAX_SAFE_INTEGER): number {
     const shared = this.#shared;
-    if (shared === undefined) return 0;
+    // After a value that could not be decoded, nothing more is taken until a receive reported it.
+    if (shared === undefined || this.#error !== undefined) return 0;
     const links = shared.links;
     const count = links.length;
     let moved = 0;
-    for (let i = 0; i < count && moved < max; i++) {
+    for (let i = 0; i < count && moved < max && this.#error === undefined; i++) {
       const link = links[(shared.cursor + i) % count]!;
       moved += link.pump(out, Math.min(PULL_BATCH, max - moved));
     }
@@ -401,7 +428,7 @@ export class Queue<T> {
     this.#keepAlive(true);
     this.#sleep(true);
     // Re-check after flagging: a producer that published before it saw the flag posts nothing.
-    if (this.#pull() > 0 || this.#isDrained()) this.#serveReceiver();
+    if (this.#pull() > 0 || this.#error !== undefined || this.#isDrained()) this.#serveReceiver();
   }
 
   /** A producer published into a flagged ring. */
@@ -485,8 +512,9 @@ export class Queue<T> {
     if (shared === undefined) return this.#ready.length;
     let inFlight = 0;
     for (const link of shared.links) {
-      // Counting records means decoding them: move them all to the ready buffer.
-      while (link.pump(this.#ready, Number.MAX_SAFE_INTEGER) > 0);
+      // Counting records means decoding them: move them all to the ready buffer (not past a value
+      // that could not be decoded, until a receive reported it).
+      if (this.#error === undefined) link.pumpAll(this.#ready);
       inFlight += link.inFlight();
     }
     return this.#ready.length + inFlight;
@@ -522,7 +550,7 @@ export class Queue<T> {
     if (slot === 0) throw new TooManyProducersError(`Queue '${this.#name}' already has ${MAX_PRODUCERS} producers; close some first.`);
     const ring = new SharedArrayBuffer(RING_DATA_OFFSET + bufferSize);
     const { port1, port2 } = new MessageChannel();
-    const link = new ProducerLink(shared.control, slot, ring, port1);
+    const link = new ProducerLink(shared.control, slot, ring, port1, (error) => (this.#error ??= error));
     port1.on('message', (message: SpillMessage | typeof SPILL_WAKE) => {
       if (message === SPILL_WAKE) this.#onWake();
       else this.#onSpill(link, message);
