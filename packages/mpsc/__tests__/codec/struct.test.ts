@@ -229,6 +229,14 @@ describe('StructEncoder and StructDecoder', () => {
       { e: new Error('e') },
       { n: new Number(1) },
       deep,
+      // A Date met twice stays one Date.
+      (() => {
+        const day = new Date(1);
+        return { from: day, to: day };
+      })(),
+      // structuredClone refuses proxies; v8.serialize will say so.
+      new Proxy({ a: 1 }, {}),
+      { list: new Proxy([1], {}) },
     ];
     for (const value of notPlain) expect(encoder.encode(value)).toBeUndefined();
     // The encoder is still in a good state.
@@ -256,6 +264,25 @@ describe('StructEncoder and StructDecoder', () => {
       delete proto.polluted;
     }
     expect(encoder.encode({ a: 1 })).toBeDefined();
+  });
+
+  it('leave a value to v8.serialize when a getter sends on the same producer while it is encoded', () => {
+    const { encoder, decode } = channel();
+    let inner: unknown = 'not called';
+    const value = {
+      a: 1,
+      get b() {
+        inner = encoder.encode({ nested: true });
+        return 2;
+      },
+      c: 'three',
+    };
+    const outer = encoder.encode(value);
+    expect(inner).toBeUndefined();
+    expect(outer).toBeDefined();
+    const bytes = outer!.bytes.slice();
+    markPublished(outer!.carried);
+    expect(decode(bytes)).toEqual({ a: 1, b: 2, c: 'three' });
   });
 
   it('throw InvalidValueError on a function or a symbol anywhere, and stay usable', () => {

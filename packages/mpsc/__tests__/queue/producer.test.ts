@@ -109,6 +109,20 @@ describe('queue.producer()', () => {
     await queue.producersGone();
   });
 
+  it('sends the bytes a waiting send was given, even if the caller changes them while it waits', async () => {
+    const queue = define<unknown>(fresh(), 1);
+    const producer = connect(queue.producer({ bufferSize: 4096 }));
+    await producer.send('fills the queue');
+    const bytes = new Uint8Array([1, 2, 3]);
+    const sent = producer.send(bytes);
+    bytes[0] = 9;
+    expect(await queue.recv()).toBe('fills the queue');
+    await sent;
+    expect([...((await queue.recv()) as Uint8Array)]).toEqual([1, 2, 3]);
+    producer.close();
+    await queue.producersGone();
+  });
+
   it('hands large values over in batches of at most 64 KiB of records per producer, losing none', async () => {
     const queue = define<{ i: number; text: string }>(fresh());
     const producer = connect(queue.producer());

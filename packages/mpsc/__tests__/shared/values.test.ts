@@ -74,7 +74,7 @@ describe('prepare', () => {
   });
 
   it('throws InvalidValueError for undefined, functions, symbols and non-cloneable objects', () => {
-    for (const bad of [undefined, () => 1, Symbol('x'), { f() {} }, [Symbol('y')], new WeakSet(), { p: Promise.resolve() }]) {
+    for (const bad of [undefined, () => 1, Symbol('x'), { f() {} }, [Symbol('y')], new WeakSet(), { p: Promise.resolve() }, new Proxy({}, {}), { p: new Proxy([], {}) }]) {
       expect(() => prepare(bad, encoder)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_VALUE' }));
     }
   });
@@ -87,5 +87,6 @@ describe('assertSendable', () => {
     expect(() => assertSendable(cyclic)).not.toThrow();
     expect(() => assertSendable(new Map([['k', new WeakRef({})]]))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_VALUE' }));
     expect(() => assertSendable(undefined)).toThrow(/undefined/);
+    expect(() => assertSendable({ p: new Proxy({ a: 1 }, {}) })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_VALUE' }));
   });
 });

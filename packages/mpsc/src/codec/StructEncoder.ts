@@ -1,4 +1,4 @@
-import { isDate } from 'node:util/types';
+import { isDate, isProxy } from 'node:util/types';
 import { InvalidValueError } from '../errors/MpscError.js';
 import type { FastBuffer } from '../shared/platform.js';
 import { isWellFormed } from '../shared/platform.js';
@@ -132,14 +132,18 @@ export class StructEncoder {
   readonly #visited: (object | undefined)[] = [];
   #visitedCount = 0;
   readonly #seen = new Set<object>();
+  /** An encoding is running (a getter may send again on the same producer). */
+  #busy = false;
 
   /**
    * Encodes `value`; `undefined` when it is not plain data (the caller falls back to
    * `v8.serialize`). Throws `InvalidValueError` on a function or a symbol.
    */
   encode(value: object): Encoded | undefined {
-    // An enumerable property on Object.prototype would show up in for-in (see #plainObject).
-    if (prototypeEnumerates()) return undefined;
+    // An enumerable property on Object.prototype would show up in for-in (see #plainObject); a
+    // getter that sends on the same producer while this encoding runs gets v8.serialize too.
+    if (this.#busy || prototypeEnumerates()) return undefined;
+    this.#busy = true;
     this.#pos = 0;
     this.#serial++;
     try {
@@ -149,6 +153,7 @@ export class StructEncoder {
       if (error === NOT_PLAIN) return undefined;
       throw error;
     } finally {
+      this.#busy = false;
       this.#keyCount = 0;
       // Let go of the user's objects (truncating with `length = 0` would be a slow runtime call).
       const visited = this.#visited;
@@ -299,7 +304,8 @@ export class StructEncoder {
   }
 
   #object(value: object, depth: number): void {
-    if (depth > MAX_DEPTH) throw NOT_PLAIN;
+    // A proxy is not cloneable (v8.serialize will say so), and asking for its prototype would run a trap.
+    if (depth > MAX_DEPTH || isProxy(value)) throw NOT_PLAIN;
     const proto = Object.getPrototypeOf(value) as unknown;
     if (proto === objectProto || proto === null) {
       this.#visit(value);
@@ -308,6 +314,8 @@ export class StructEncoder {
       this.#visit(value);
       this.#array(value as unknown[], depth);
     } else if (proto === dateProto && isDate(value)) {
+      // A Date met twice stays one Date in structuredClone: only v8.serialize keeps that.
+      this.#visit(value);
       this.#ensure(9);
       this.#u8[this.#pos] = DATE;
       this.#view.setFloat64(this.#pos + 1, dateGetTime.call(value), true);

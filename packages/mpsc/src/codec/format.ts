@@ -28,7 +28,7 @@ export const FALSE = 0x03;
 export const INT32 = 0x04;
 /** float64 (every number that is not an int32, -0 and NaN included). */
 export const FLOAT64 = 0x05;
-/** A latin1 string: varint byte count, bytes. */
+/** A latin1 string: uint32 byte count, bytes. */
 export const LATIN1 = 0x06;
 /** A well-formed string: uint32 byte count, UTF-8 bytes. */
 export const UTF8 = 0x07;

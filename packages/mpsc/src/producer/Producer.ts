@@ -5,6 +5,7 @@ import type { WaitNode } from '../queue/WaitList.js';
 import { WaitList } from '../queue/WaitList.js';
 import type { ProducerDescriptor } from '../shared/protocol.js';
 import {
+  TAG_BYTES,
   TAG_STRUCT,
   CONTROL_BYTES,
   CTL_CLOSED,
@@ -189,8 +190,9 @@ export class Producer<T> {
       if (result === OK) return RESOLVED;
       if (result === CLOSED) return Promise.reject(new QueueClosedError());
     }
-    // The encoder's scratch buffer is reused by the next send: keep a copy.
-    if (tag === TAG_STRUCT) payload = (payload as Uint8Array).slice();
+    // The encoder's scratch buffer is reused by the next send, and the caller may change its own
+    // bytes while this send waits: keep a copy of what was sent.
+    if (tag === TAG_STRUCT || tag === TAG_BYTES) payload = (payload as Uint8Array).slice();
     return new Promise<void>((resolve, reject) => {
       const pending: PendingSend = { tag, payload, carried, resolve, reject, timer: undefined, signal, onAbort: undefined };
       const node = this.#waiters.push(pending);

@@ -1,3 +1,4 @@
+import { isProxy } from 'node:util/types';
 import { serialize } from 'node:v8';
 import { InvalidValueError } from '../errors/MpscError.js';
 import type { ShapeNode, StructEncoder } from '../codec/StructEncoder.js';
@@ -59,7 +60,8 @@ function scanValue(value: unknown, depth: number): Verdict {
 }
 
 function scanObject(value: object, depth: number): Verdict {
-  if (depth > MAX_DEPTH) return UNKNOWN;
+  // Only structuredClone itself can judge a proxy (it refuses them); its prototype would run a trap.
+  if (depth > MAX_DEPTH || isProxy(value)) return UNKNOWN;
   // Met before (shared or cyclic): its contents are being checked already.
   if (!visit(value)) return CLONEABLE;
   const proto = Object.getPrototypeOf(value) as unknown;
