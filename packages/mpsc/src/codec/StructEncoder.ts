@@ -1,7 +1,7 @@
 import { isDate, isProxy } from 'node:util/types';
-import { InvalidValueError } from '../errors/MpscError.js';
 import type { FastBuffer } from '../shared/platform.js';
 import { isWellFormed } from '../shared/platform.js';
+import { MAX_DEPTH, SeenObjects, uncloneable } from '../shared/walk.js';
 import {
   ARRAY,
   BIGINT,
@@ -11,7 +11,6 @@ import {
   INT32,
   KEYED,
   LATIN1,
-  MAX_DEPTH,
   MAX_SHAPE_KEYS,
   MAX_SHAPES,
   NULL,
@@ -57,8 +56,6 @@ const JS_LOOP_MAX = 24;
 
 /** Transition nodes one encoder may make; past that, new kinds of objects are written with their keys. */
 const MAX_NODES = 65_536;
-/** Objects met during one encoding: searched linearly up to this many, then in a Set. */
-const SMALL_WALK = 32;
 /** A scratch buffer grown past this is dropped after use rather than kept. */
 const KEEP_SCRATCH = 1 << 22;
 const INITIAL_SCRATCH = 1 << 14;
@@ -70,10 +67,6 @@ const objectProto = Object.prototype;
 const arrayProto = Array.prototype;
 const dateProto = Date.prototype;
 const dateGetTime = Date.prototype.getTime;
-
-function invalid(what: string): InvalidValueError {
-  return new InvalidValueError(`Cannot send ${what}: queue values must be structured-cloneable (see structuredClone()).`);
-}
 
 /** What {@link StructEncoder.encode} leaves for its caller besides the bytes. */
 export interface Encoded {
@@ -128,10 +121,8 @@ export class StructEncoder {
   /** The keys of the objects being encoded, innermost last: the first #keyCount entries. */
   readonly #keys: string[] = [];
   #keyCount = 0;
-  /** Objects met in this encoding: the first #visitedCount entries (emptied after each encoding). */
-  readonly #visited: (object | undefined)[] = [];
-  #visitedCount = 0;
-  readonly #seen = new Set<object>();
+  /** Objects met in this encoding (sharing and cycles are not plain data). */
+  readonly #seen = new SeenObjects();
   /** An encoding is running (a getter may send again on the same producer). */
   #busy = false;
 
@@ -155,12 +146,7 @@ export class StructEncoder {
     } finally {
       this.#busy = false;
       this.#keyCount = 0;
-      // Let go of the user's objects (truncating with `length = 0` would be a slow runtime call).
-      const visited = this.#visited;
-      const count = this.#visitedCount;
-      if (count >= SMALL_WALK) this.#seen.clear();
-      for (let i = 0; i < count && i < SMALL_WALK; i++) visited[i] = undefined;
-      this.#visitedCount = 0;
+      this.#seen.clear();
     }
     const bytes = this.#u8.subarray(0, this.#pos);
     if (this.#u8.length > KEEP_SCRATCH) this.#scratch(INITIAL_SCRATCH);
@@ -216,9 +202,9 @@ export class StructEncoder {
         this.#string(value.toString());
         return;
       case 'function':
-        throw invalid('a function');
+        throw uncloneable('a function');
       default:
-        throw invalid('a symbol');
+        throw uncloneable('a symbol');
     }
   }
 
@@ -289,33 +275,19 @@ export class StructEncoder {
     u8[this.#pos++] = n;
   }
 
-  /** Records `value` as met in this encoding; a second meeting (sharing, a cycle) is not plain data. */
-  #visit(value: object): void {
-    const visited = this.#visited;
-    const count = this.#visitedCount++;
-    if (count < SMALL_WALK) {
-      for (let i = 0; i < count; i++) if (visited[i] === value) throw NOT_PLAIN;
-      visited[count] = value;
-      if (count + 1 === SMALL_WALK) for (const object of visited) this.#seen.add(object!);
-      return;
-    }
-    if (this.#seen.has(value)) throw NOT_PLAIN;
-    this.#seen.add(value);
-  }
-
   #object(value: object, depth: number): void {
     // A proxy is not cloneable (v8.serialize will say so), and asking for its prototype would run a trap.
     if (depth > MAX_DEPTH || isProxy(value)) throw NOT_PLAIN;
     const proto = Object.getPrototypeOf(value) as unknown;
     if (proto === objectProto || proto === null) {
-      this.#visit(value);
+      if (!this.#seen.add(value)) throw NOT_PLAIN;
       this.#plainObject(value as Record<string, unknown>, depth);
     } else if (proto === arrayProto && Array.isArray(value)) {
-      this.#visit(value);
+      if (!this.#seen.add(value)) throw NOT_PLAIN;
       this.#array(value as unknown[], depth);
     } else if (proto === dateProto && isDate(value)) {
       // A Date met twice stays one Date in structuredClone: only v8.serialize keeps that.
-      this.#visit(value);
+      if (!this.#seen.add(value)) throw NOT_PLAIN;
       this.#ensure(9);
       this.#u8[this.#pos] = DATE;
       this.#view.setFloat64(this.#pos + 1, dateGetTime.call(value), true);

@@ -54,5 +54,3 @@ export const BIGINT = 0x0e;
 export const MAX_SHAPES = 4096;
 /** Objects with more keys are written KEYED (such objects are usually dictionaries). */
 export const MAX_SHAPE_KEYS = 64;
-/** Nesting deeper than this is left to `v8.serialize`. */
-export const MAX_DEPTH = 64;

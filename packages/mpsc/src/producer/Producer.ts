@@ -5,8 +5,6 @@ import type { WaitNode } from '../queue/WaitList.js';
 import { WaitList } from '../queue/WaitList.js';
 import type { ProducerDescriptor } from '../shared/protocol.js';
 import {
-  TAG_BYTES,
-  TAG_STRUCT,
   CONTROL_BYTES,
   CTL_CLOSED,
   CTL_SPACE,
@@ -16,6 +14,8 @@ import {
   RING_DATA_OFFSET,
   SLOT_CONNECTED,
   slotWord,
+  TAG_BYTES,
+  TAG_STRUCT,
 } from '../shared/protocol.js';
 import { waitAsync } from '../shared/platform.js';
 import { tryReserve } from '../shared/reservation.js';

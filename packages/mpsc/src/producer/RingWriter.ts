@@ -137,29 +137,23 @@ export class RingWriter {
    * unpublished record).
    */
   #tryWriteNumber(tag: number, value: number): boolean {
-    if (this.#spilling || this.#unacknowledged) return false;
-    const tail = this.#tail;
-    const index = tail & this.#mask;
     const size = tag === TAG_INT ? 8 : 16;
-    if (index + size > this.#capacity || ((tail - this.#head) >>> 0) + size + RING_RESERVE > this.#capacity) return false;
+    const index = this.#fastIndex(size);
+    if (index < 0) return false;
     const word = index >> 2;
     this.#i32[word] = tag;
     if (tag === TAG_INT) this.#i32[word + 1] = value;
     else this.#f64[(index >> 3) + 1] = value;
-    const next = (tail + size) >>> 0;
-    if (Atomics.compareExchange(this.#header, RING_TAIL, tail | 0, next | 0) !== (tail | 0)) return false;
-    this.#tail = next;
-    return true;
+    return this.#fastPublish(size);
   }
 
   /** The hot path for short latin1 strings, like #tryWriteNumber. */
   #tryWriteShortLatin1(s: string): boolean {
     const length = s.length;
-    if (length > SHORT_STRING || this.#spilling || this.#unacknowledged) return false;
-    const tail = this.#tail;
-    const index = tail & this.#mask;
+    if (length > SHORT_STRING) return false;
     const size = align8(4 + length);
-    if (index + size > this.#capacity || ((tail - this.#head) >>> 0) + size + RING_RESERVE > this.#capacity) return false;
+    const index = this.#fastIndex(size);
+    if (index < 0) return false;
     const u8 = this.#u8;
     const start = index + 4;
     for (let i = 0; i < length; i++) {
@@ -168,6 +162,24 @@ export class RingWriter {
       u8[start + i] = code;
     }
     this.#i32[index >> 2] = TAG_STR_LATIN1 | (length << 4);
+    return this.#fastPublish(size);
+  }
+
+  /**
+   * For the hot paths: where a record of `size` bytes goes after the tail, or -1 when it does not
+   * fit there without a pad (as far as the cached head tells) or something else is going on.
+   */
+  #fastIndex(size: number): number {
+    if (this.#spilling || this.#unacknowledged) return -1;
+    const tail = this.#tail;
+    const index = tail & this.#mask;
+    if (index + size > this.#capacity || ((tail - this.#head) >>> 0) + size + RING_RESERVE > this.#capacity) return -1;
+    return index;
+  }
+
+  /** For the hot paths: publishes `size` bytes after the tail if no flag is set (the common case). */
+  #fastPublish(size: number): boolean {
+    const tail = this.#tail;
     const next = (tail + size) >>> 0;
     if (Atomics.compareExchange(this.#header, RING_TAIL, tail | 0, next | 0) !== (tail | 0)) return false;
     this.#tail = next;

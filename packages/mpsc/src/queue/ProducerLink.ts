@@ -103,7 +103,8 @@ export class ProducerLink {
     this.#f64 = new Float64Array(ring, RING_DATA_OFFSET, capacity / 8);
     this.#u8 = new Uint8Array(ring, RING_DATA_OFFSET, capacity);
     this.#buf = fastBuffer(ring, RING_DATA_OFFSET, capacity);
-    this.#source = byteSource(ring, RING_DATA_OFFSET, capacity);
+    // The views above, and a DataView for the decoder's unaligned numbers.
+    this.#source = { u8: this.#u8, buf: this.#buf, view: new DataView(ring, RING_DATA_OFFSET, capacity) };
     this.#capacity = capacity;
     this.#mask = capacity - 1;
     this.#head = Atomics.load(header, RING_HEAD) >>> 0;
@@ -126,7 +127,7 @@ export class ProducerLink {
 
   /** Nothing left to read in the ring and nothing in flight on the port (meaningful once closed). */
   drained(): boolean {
-    return (Atomics.load(this.#header, RING_TAIL) & ~TAIL_FLAGS) >>> 0 === this.#head && this.inFlight() === 0;
+    return this.#publishedTail() === this.#head && this.inFlight() === 0;
   }
 
   /** Flags the ring closed: the producer's next publish fails. */
@@ -158,7 +159,7 @@ export class ProducerLink {
    */
   pump(out: Sink, max: number): number {
     if (this.#spilling) return 0;
-    const tail = (Atomics.load(this.#header, RING_TAIL) & ~TAIL_FLAGS) >>> 0;
+    const tail = this.#publishedTail();
     let head = this.#head;
     if (head === tail) return 0;
     // A batch of large values is decoded into objects that all live until the batch is handed
@@ -235,7 +236,7 @@ export class ProducerLink {
       }
     } catch (error) {
       head = skip !== -1 ? skip : tail;
-      this.#onCorrupt(error instanceof ProtocolError ? error : new ProtocolError(`Corrupt value in the ring of producer ${this.slot}; it was dropped.`, { cause: error }));
+      this.#reportCorrupt(error, `in the ring of producer ${this.slot}`);
     }
     Atomics.store(this.#header, RING_HEAD, head | 0);
     this.#head = head;
@@ -266,11 +267,21 @@ export class ProducerLink {
         this.#read++;
         moved++;
       } catch (error) {
-        this.#onCorrupt(error instanceof ProtocolError ? error : new ProtocolError(`Corrupt value spilled by producer ${this.slot}; it was dropped.`, { cause: error }));
+        this.#reportCorrupt(error, `spilled by producer ${this.slot}`);
       }
     }
     if (resume === 1) this.#spilling = false;
     return moved;
+  }
+
+  /** The tail without its flags. */
+  #publishedTail(): number {
+    return (Atomics.load(this.#header, RING_TAIL) & ~TAIL_FLAGS) >>> 0;
+  }
+
+  /** Tells the queue of a value that could not be decoded (a decoder's ProtocolError, or wraps what else was thrown). */
+  #reportCorrupt(error: unknown, where: string): void {
+    this.#onCorrupt(error instanceof ProtocolError ? error : new ProtocolError(`Corrupt value ${where}; it was dropped.`, { cause: error }));
   }
 
   #decodeSpilled(bytes: Uint8Array): unknown {
@@ -280,7 +291,7 @@ export class ProducerLink {
   /** Takes every record published so far, up to a SPILL marker. Returns how many values moved. */
   pumpAll(out: Sink): number {
     let moved = 0;
-    while (!this.#spilling && this.#head !== ((Atomics.load(this.#header, RING_TAIL) & ~TAIL_FLAGS) >>> 0)) {
+    while (!this.#spilling && this.#head !== this.#publishedTail()) {
       moved += this.pump(out, Number.MAX_SAFE_INTEGER);
     }
     return moved;

@@ -277,16 +277,18 @@ export class Queue<T> {
     if (this.#ready.length === 0) this.#pull();
     const value = this.#ready.shift();
     if (value !== undefined) this.#consumed(1);
-    else this.#throwError();
+    else {
+      const error = this.#takeError();
+      if (error !== undefined) throw error;
+    }
     return value as T | undefined;
   }
 
-  /** Throws (once) the error of a value that could not be decoded, if there is one. */
-  #throwError(): void {
+  /** The error of a value that could not be decoded, if there is one; reported once. */
+  #takeError(): ProtocolError | undefined {
     const error = this.#error;
-    if (error === undefined) return;
     this.#error = undefined;
-    throw error;
+    return error;
   }
 
   #recv(max: number, signal: AbortSignal | undefined): Promise<unknown> {
@@ -303,11 +305,7 @@ export class Queue<T> {
     }
     if (this.#ready.length === 0 || this.#ready.length < max) this.#pull();
     if (this.#ready.length > 0) return Promise.resolve(this.#take(max));
-    if (this.#error !== undefined) {
-      const error = this.#error;
-      this.#error = undefined;
-      return Promise.reject(error);
-    }
+    if (this.#error !== undefined) return Promise.reject(this.#takeError());
     if (this.#isDrained()) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
       const receiver: Receiver = { max, resolve, reject, signal, onAbort: undefined };
@@ -350,8 +348,7 @@ export class Queue<T> {
     this.#sleep(false);
     this.#keepAlive(false);
     if (value === undefined && error !== undefined) {
-      this.#error = undefined;
-      receiver.reject(error);
+      receiver.reject(this.#takeError());
     } else {
       receiver.resolve(value);
     }

@@ -1,6 +1,7 @@
 import { isProxy } from 'node:util/types';
 import { serialize } from 'node:v8';
 import { InvalidValueError } from '../errors/MpscError.js';
+import { MAX_DEPTH, SeenObjects, uncloneable } from './walk.js';
 import type { ShapeNode, StructEncoder } from '../codec/StructEncoder.js';
 import { TAG_BYTES, TAG_F64, TAG_FALSE, TAG_INT, TAG_NULL, TAG_STRING, TAG_STRUCT, TAG_TRUE, TAG_V8 } from './protocol.js';
 
@@ -9,36 +10,9 @@ const CLONEABLE = 0;
 const UNKNOWN = 1;
 type Verdict = typeof CLONEABLE | typeof UNKNOWN;
 
-const MAX_DEPTH = 64;
-/**
- * Objects met during the current walk: a short array searched linearly (values usually hold a
- * handful of objects, where that beats a Set), moved to a Set past SMALL_WALK objects.
- */
-const SMALL_WALK = 32;
-const visited: object[] = [];
-const seen = new Set<object>();
-
-/** Records `value` as visited; returns false if it already was. */
-function visit(value: object): boolean {
-  const count = visited.length;
-  if (count < SMALL_WALK) {
-    for (let i = 0; i < count; i++) if (visited[i] === value) return false;
-    visited.push(value);
-    if (count + 1 === SMALL_WALK) for (const object of visited) seen.add(object);
-    return true;
-  }
-  if (seen.has(value)) return false;
-  seen.add(value);
-  // Keep the array's length past SMALL_WALK so later lookups go to the Set.
-  visited.push(value);
-  return true;
-}
+const seen = new SeenObjects();
 const objectProto = Object.prototype;
 const arrayProto = Array.prototype;
-
-function invalid(what: string): InvalidValueError {
-  return new InvalidValueError(`Cannot send ${what}: queue values must be structured-cloneable (see structuredClone()).`);
-}
 
 /**
  * Walks plain objects and arrays (the common case) without copying anything. Throws
@@ -49,9 +23,9 @@ function invalid(what: string): InvalidValueError {
 function scanValue(value: unknown, depth: number): Verdict {
   switch (typeof value) {
     case 'function':
-      throw invalid('a function');
+      throw uncloneable('a function');
     case 'symbol':
-      throw invalid('a symbol');
+      throw uncloneable('a symbol');
     case 'object':
       return value === null ? CLONEABLE : scanObject(value, depth);
     default:
@@ -63,7 +37,7 @@ function scanObject(value: object, depth: number): Verdict {
   // Only structuredClone itself can judge a proxy (it refuses them); its prototype would run a trap.
   if (depth > MAX_DEPTH || isProxy(value)) return UNKNOWN;
   // Met before (shared or cyclic): its contents are being checked already.
-  if (!visit(value)) return CLONEABLE;
+  if (!seen.add(value)) return CLONEABLE;
   const proto = Object.getPrototypeOf(value) as unknown;
   let verdict: Verdict = CLONEABLE;
   if (proto === arrayProto && Array.isArray(value)) {
@@ -82,8 +56,7 @@ function scan(value: object): Verdict {
   try {
     return scanObject(value, 0);
   } finally {
-    if (visited.length >= SMALL_WALK) seen.clear();
-    visited.length = 0;
+    seen.clear();
   }
 }
 
