@@ -19,7 +19,12 @@ interface Run {
 
 /** Runs `node dist/main.js` as a real child process, without a token (so against the embedded simulator). */
 function runMain(args: string[]): Run {
-  const env: Record<string, string | undefined> = { ...process.env, DISCORD_TOKEN: undefined, BOT_DURATION_S: undefined, BOT_DATA_DIR: undefined };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    DISCORD_TOKEN: undefined,
+    BOT_DURATION_S: undefined,
+    BOT_DATA_DIR: undefined,
+  };
   if (DATABASE_URL !== undefined) {
     const schema = uniqueSchema();
     schemas.push(schema);
@@ -58,32 +63,50 @@ afterAll(async () => {
 
 describe('node dist/main.js', () => {
   // The two full runs overlap: each spends much of its time waiting (its duration, the gateway, the database).
-  it.concurrent('runs against the simulator with --duration and exits 0 by itself, leaving no handle behind', async () => {
-    const run = runMain(['--duration', '3']);
-    const code = await run.exit;
-    expect({ code, stderr: run.stderr }).toMatchObject({ code: 0 });
-    const lines = run.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^simulated Discord at http:\/\/127\.0\.0\.1:\d+\/api with 3 guilds \(no DISCORD_TOKEN\)$/);
-    expect(lines[1]).toMatch(DATABASE_URL === undefined ? /^database: pglite \(in memory, schema public\)$/ : /^database: postgres .+ \(schema bot_test_\w+\)$/);
-    expect(lines[2]).toBe('ready: logged in as switchyard-bot in 3 guilds, 2 worker threads');
-    expect(lines).toContain('stopping: 3 s elapsed');
-    const summary = /^stopped after (\d+\.\d) s: (\d+) events, (\d+) actions, (\d+) refused, (\d+) errors$/.exec(lines.at(-1)!);
-    expect(summary).not.toBeNull();
-    expect(Number(summary![1])).toBeGreaterThanOrEqual(3);
-    expect(Number(summary![2])).toBeGreaterThan(0);
-    // The status board, in plain timestamped lines since stderr is a pipe.
-    expect(run.stderr).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z worker 0: +\d+ tenants · \d+ queued · \d+ handled · \d+ failed/m);
-    expect(run.stderr).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z bot: +\d+ events · \d+ actions/m);
-  }, 60_000);
+  it.concurrent(
+    'runs against the simulator with --duration and exits 0 by itself, leaving no handle behind',
+    async () => {
+      const run = runMain(['--duration', '3']);
+      const code = await run.exit;
+      expect({ code, stderr: run.stderr }).toMatchObject({ code: 0 });
+      const lines = run.stdout.trim().split('\n');
+      expect(lines[0]).toMatch(
+        /^simulated Discord at http:\/\/127\.0\.0\.1:\d+\/api with 3 guilds \(no DISCORD_TOKEN\)$/,
+      );
+      expect(lines[1]).toMatch(
+        DATABASE_URL === undefined
+          ? /^database: pglite \(in memory, schema public\)$/
+          : /^database: postgres .+ \(schema bot_test_\w+\)$/,
+      );
+      expect(lines[2]).toBe('ready: logged in as switchyard-bot in 3 guilds, 2 worker threads');
+      expect(lines).toContain('stopping: 3 s elapsed');
+      const summary = /^stopped after (\d+\.\d) s: (\d+) events, (\d+) actions, (\d+) refused, (\d+) errors$/.exec(
+        lines.at(-1)!,
+      );
+      expect(summary).not.toBeNull();
+      expect(Number(summary![1])).toBeGreaterThanOrEqual(3);
+      expect(Number(summary![2])).toBeGreaterThan(0);
+      // The status board, in plain timestamped lines since stderr is a pipe.
+      expect(run.stderr).toMatch(
+        /^\d{4}-\d\d-\d\dT[\d:.]+Z worker 0: +\d+ tenants · \d+ queued · \d+ handled · \d+ failed/m,
+      );
+      expect(run.stderr).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z bot: +\d+ events · \d+ actions/m);
+    },
+    60_000,
+  );
 
-  it.concurrent('shuts down gracefully on SIGTERM and exits 0', async () => {
-    const run = runMain([]);
-    await run.waitForLine(/^ready: /);
-    run.child.kill('SIGTERM');
-    expect(await run.exit).toBe(0);
-    expect(run.stdout).toContain('stopping: received SIGTERM\n');
-    expect(run.stdout).toMatch(/stopped after \d+\.\d s: \d+ events/);
-  }, 60_000);
+  it.concurrent(
+    'shuts down gracefully on SIGTERM and exits 0',
+    async () => {
+      const run = runMain([]);
+      await run.waitForLine(/^ready: /);
+      run.child.kill('SIGTERM');
+      expect(await run.exit).toBe(0);
+      expect(run.stdout).toContain('stopping: received SIGTERM\n');
+      expect(run.stdout).toMatch(/stopped after \d+\.\d s: \d+ events/);
+    },
+    60_000,
+  );
 
   it('prints the usage with --help and exits 0', async () => {
     const run = runMain(['--help']);

@@ -10,11 +10,15 @@ describe('types', () => {
     expectTypeOf<typeof worker.createTenant>().returns.toEqualTypeOf<GuildModerator | Promise<GuildModerator>>();
   });
 
-  it('the bot\'s pool dispatches BotEvents to guild tenants and resolves with Decisions', () => {
+  it("the bot's pool dispatches BotEvents to guild tenants and resolves with Decisions", () => {
     const guild: TenantId = { kind: 'guild', id: '81384788765712384' };
     expectTypeOf<BotPool['dispatch']>().parameter(1).toEqualTypeOf<BotEvent>();
     expectTypeOf<ReturnType<BotPool['dispatch']>>().toEqualTypeOf<Promise<Decision>>();
-    expectTypeOf<BotPool['dispatchNoWait']>().toBeCallableWith(guild, { type: 'memberLeave', guildId: guild.id, userId: '1' });
+    expectTypeOf<BotPool['dispatchNoWait']>().toBeCallableWith(guild, {
+      type: 'memberLeave',
+      guildId: guild.id,
+      userId: '1',
+    });
     // @ts-expect-error an event the workers do not know
     expectTypeOf<BotPool['dispatchNoWait']>().toBeCallableWith(guild, { type: 'typing' });
   });

@@ -17,10 +17,14 @@ async function taskQueues(): Promise<void> {
   await Promise.all(
     workers.flatMap((worker) =>
       [1, 2, 3].map((n) =>
-        worker.enqueue(async (id: number, task: number) => {
-          await new Promise((resolve) => setTimeout(resolve, 20));
-          log.push(`w${id}#${task}`);
-        }, worker.id, n),
+        worker.enqueue(
+          async (id: number, task: number) => {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            log.push(`w${id}#${task}`);
+          },
+          worker.id,
+          n,
+        ),
       ),
     ),
   );
@@ -41,13 +45,18 @@ async function tenantPool(): Promise<void> {
     },
   });
   const pool = await WorkerPool.create(4, (id) => new LocalWorker(moderation, { id }));
-  const guilds: TenantId[] = Array.from({ length: 8 }, (_, i) => ({ kind: 'guild', id: snowflake(1_000_000 + i * 997, i) }));
+  const guilds: TenantId[] = Array.from({ length: 8 }, (_, i) => ({
+    kind: 'guild',
+    id: snowflake(1_000_000 + i * 997, i),
+  }));
   for (const [i, guild] of guilds.entries()) {
     for (let m = 0; m < 5; m++) pool.dispatchNoWait(guild, { content: m === i % 5 ? 'buy SPAM now' : 'hello' });
   }
   for (const guild of guilds) {
     const last = await pool.dispatch(guild, { content: 'status?' });
-    console.log(`   guild ${guild.id} -> worker ${last.worker} (shardFor = ${shardFor(guild.id, 4)}): ${last.messages} messages, ${last.flagged} flagged`);
+    console.log(
+      `   guild ${guild.id} -> worker ${last.worker} (shardFor = ${shardFor(guild.id, 4)}): ${last.messages} messages, ${last.flagged} flagged`,
+    );
   }
   const stats = pool.stats();
   console.log(`   pool: ${stats.tenants} tenants, ${stats.handled} events handled, ${stats.failed} failed`);

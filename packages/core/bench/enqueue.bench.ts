@@ -84,7 +84,9 @@ async function main(): Promise<void> {
   const peer = results.get(subjects[1]!.name)!;
   console.log(`enqueue throughput, median of ${runs} runs (node ${process.version})`);
   for (const n of [1_000, 100_000]) {
-    console.log(`  ${n.toLocaleString('en')} queued: Worker ${fmt(ours.get(n)!)}, p-queue ${fmt(peer.get(n)!)}, ratio ${(ours.get(n)! / peer.get(n)!).toFixed(2)}x`);
+    console.log(
+      `  ${n.toLocaleString('en')} queued: Worker ${fmt(ours.get(n)!)}, p-queue ${fmt(peer.get(n)!)}, ratio ${(ours.get(n)! / peer.get(n)!).toFixed(2)}x`,
+    );
   }
   console.log(
     `  Worker with 100,000 queued runs at ${(ours.get(100_000)! / ours.get(1_000)!).toFixed(2)}x its rate with 1,000 queued (p-queue: ${(peer.get(100_000)! / peer.get(1_000)!).toFixed(2)}x)`,

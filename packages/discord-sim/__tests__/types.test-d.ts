@@ -1,5 +1,17 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type { ApiGuildMember, ApiMessage, DiscordSim, DiscordSimOptions, GatewaySessionInfo, InteractionResponseRecord, RecordedRequest, SimGuild, SimInteraction, TrafficRun, TrafficStats } from '../src/index.js';
+import type {
+  ApiGuildMember,
+  ApiMessage,
+  DiscordSim,
+  DiscordSimOptions,
+  GatewaySessionInfo,
+  InteractionResponseRecord,
+  RecordedRequest,
+  SimGuild,
+  SimInteraction,
+  TrafficRun,
+  TrafficStats,
+} from '../src/index.js';
 import { startDiscordSim } from '../src/index.js';
 
 describe('public types', () => {

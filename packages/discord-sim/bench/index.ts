@@ -33,7 +33,9 @@ async function measure(label: string, run: () => Promise<number>): Promise<numbe
   const rates: number[] = [];
   for (let i = 0; i < RUNS; i++) rates.push(await run());
   const result = median(rates);
-  console.log(`  ${label.padEnd(48)} ${Math.round(result).toLocaleString('en-US').padStart(10)} /s   (runs: ${rates.map((rate) => Math.round(rate)).join(', ')})`);
+  console.log(
+    `  ${label.padEnd(48)} ${Math.round(result).toLocaleString('en-US').padStart(10)} /s   (runs: ${rates.map((rate) => Math.round(rate)).join(', ')})`,
+  );
   return result;
 }
 
@@ -131,7 +133,10 @@ async function gatewayBench(sim: DiscordSim): Promise<{ sim: number; built: numb
 }
 
 async function discordJsBench(sim: DiscordSim): Promise<number> {
-  const client = new Client({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent], rest: { api: sim.apiBase } });
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent],
+    rest: { api: sim.apiBase },
+  });
   await new Promise<void>((resolve, reject) => {
     client.once(Events.ClientReady, () => resolve());
     client.login(sim.token).catch(reject);
@@ -180,7 +185,9 @@ async function restBench(sim: DiscordSim): Promise<{ sim: number; peer: number }
     headers: { authorization: `Bot ${sim.token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ content: CONTENT }),
   };
-  const simRate = await measure('sim REST POST /channels/{id}/messages', () => hammer(`${sim.apiBase}/v10/channels/${channel.id}/messages`, init));
+  const simRate = await measure('sim REST POST /channels/{id}/messages', () =>
+    hammer(`${sim.apiBase}/v10/channels/${channel.id}/messages`, init),
+  );
 
   const sample = JSON.stringify(sim.messages(channel).at(-1));
   const peer = createServer((request, response) => {
@@ -191,7 +198,9 @@ async function restBench(sim: DiscordSim): Promise<{ sim: number; peer: number }
     });
   });
   await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
-  const peerRate = await measure('peer: bare node:http server, same JSON', () => hammer(`http://127.0.0.1:${(peer.address() as AddressInfo).port}/`, init));
+  const peerRate = await measure('peer: bare node:http server, same JSON', () =>
+    hammer(`http://127.0.0.1:${(peer.address() as AddressInfo).port}/`, init),
+  );
   await new Promise<void>((resolve) => {
     peer.close(() => resolve());
     peer.closeAllConnections();
@@ -204,7 +213,9 @@ const sim = await startDiscordSim({ guilds: 1, messageHistory: 1000, maxRecorded
 try {
   console.log(`Gateway, ${GATEWAY_EVENTS.toLocaleString('en-US')} dispatches per run:`);
   const gateway = await gatewayBench(sim);
-  console.log(`  frame size ${gateway.frame.length} bytes; sim / build+stringify peer = ${(gateway.sim / gateway.built).toFixed(2)}; sim / pre-built peer = ${(gateway.sim / gateway.peer).toFixed(2)}\n`);
+  console.log(
+    `  frame size ${gateway.frame.length} bytes; sim / build+stringify peer = ${(gateway.sim / gateway.built).toFixed(2)}; sim / pre-built peer = ${(gateway.sim / gateway.peer).toFixed(2)}\n`,
+  );
 
   console.log(`discord.js, ${DISCORD_JS_EVENTS.toLocaleString('en-US')} messages per run:`);
   const discordJs = await discordJsBench(sim);

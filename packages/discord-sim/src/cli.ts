@@ -90,7 +90,9 @@ try {
     rateLimits: values['rate-limits'] === true ? {} : false,
   });
 } catch (error) {
-  process.stderr.write(`discord-sim: ${error instanceof DiscordSimError ? `${error.code}: ${error.message}` : String(error)}\n`);
+  process.stderr.write(
+    `discord-sim: ${error instanceof DiscordSimError ? `${error.code}: ${error.message}` : String(error)}\n`,
+  );
   process.exit(1);
 }
 

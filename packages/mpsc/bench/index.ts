@@ -87,7 +87,10 @@ async function startProducers(
   const ready: Promise<unknown>[] = [];
   for (let p = 0; p < producers; p++) {
     const [data, transferList] = channel(p);
-    const worker = new Worker(workerUrl, { workerData: { mode, kind, count: per, offset: p * per, start, warmup, ...data }, transferList });
+    const worker = new Worker(workerUrl, {
+      workerData: { mode, kind, count: per, offset: p * per, start, warmup, ...data },
+      transferList,
+    });
     exits.push(once(worker, 'exit'));
     ready.push(once(worker, 'message'));
   }
@@ -119,7 +122,7 @@ async function mpscThreads(kind: Kind, producers: number, mode: 'mpsc' | 'mpsc-a
       return [{ descriptor }, [descriptor.port]];
     },
     async (count) => {
-      for (let received = 0; received < count; ) received += (await queue.recvMany(8192))!.length;
+      for (let received = 0; received < count;) received += (await queue.recvMany(8192))!.length;
     },
   );
   const clock = open();
@@ -219,7 +222,13 @@ async function bareThreads(kind: 'number' | 'string', producers: number): Promis
       // Large enough never to fill in a run: producers never wait (a spinning producer would steal
       // the consumer's core on this 2-core machine), as mpsc producers never wait on unbounded queues.
       const ring = new SharedArrayBuffer(128 + (1 << 23));
-      rings.push({ header: new Int32Array(ring, 0, 32), data: new Int32Array(ring, 128), bytes: new Uint8Array(ring, 128), buffer: Buffer.from(ring, 128) as unknown as FastBuffer, head: 0 });
+      rings.push({
+        header: new Int32Array(ring, 0, 32),
+        data: new Int32Array(ring, 128),
+        bytes: new Uint8Array(ring, 128),
+        buffer: Buffer.from(ring, 128) as unknown as FastBuffer,
+        head: 0,
+      });
       return [{ ring }, []];
     },
     drain,
@@ -294,7 +303,10 @@ async function latency(kind: 'mpsc' | 'port', rounds: number, warm: number): Pro
   if (kind === 'mpsc') {
     const pong = define<number>('bench-pong');
     const descriptor = pong.producer();
-    const worker = new Worker(workerUrl, { workerData: { mode: 'echo-mpsc', descriptor }, transferList: [descriptor.port] });
+    const worker = new Worker(workerUrl, {
+      workerData: { mode: 'echo-mpsc', descriptor },
+      transferList: [descriptor.port],
+    });
     const exited = once(worker, 'exit');
     const [pingDescriptor] = (await once(worker, 'message')) as [ProducerDescriptor<number>];
     const ping = connect(pingDescriptor);
@@ -353,7 +365,10 @@ async function measurePair(a: () => Promise<Result>, b: () => Promise<Result>): 
     as.push(await a());
     bs.push(await b());
   }
-  const mid = (results: Result[]): Result => ({ rate: median(results.map((r) => r.rate)), cpu: median(results.map((r) => r.cpu)) });
+  const mid = (results: Result[]): Result => ({
+    rate: median(results.map((r) => r.rate)),
+    cpu: median(results.map((r) => r.cpu)),
+  });
   return {
     a: mid(as),
     b: mid(bs),
@@ -364,50 +379,80 @@ async function measurePair(a: () => Promise<Result>, b: () => Promise<Result>): 
 
 const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`);
 
-console.log(`@switchyard/mpsc vs MessagePort.postMessage — medians of ${RUNS} alternating runs after a warm-up (values/s, end to end)\n`);
-console.log('| values | producers | mpsc values/s | postMessage values/s | ratio | mpsc CPU µs/value | postMessage CPU µs/value | CPU ratio |');
+console.log(
+  `@switchyard/mpsc vs MessagePort.postMessage — medians of ${RUNS} alternating runs after a warm-up (values/s, end to end)\n`,
+);
+console.log(
+  '| values | producers | mpsc values/s | postMessage values/s | ratio | mpsc CPU µs/value | postMessage CPU µs/value | CPU ratio |',
+);
 console.log('|---|---|---|---|---|---|---|---|');
 const only = process.env.ONLY;
 for (const kind of ['number', 'string', 'object'] as const) {
   if (only !== undefined && only !== kind) continue;
   for (const producers of [0, 1, 2, 4]) {
-    const { a: mpsc, b: port, ratio, cpuRatio } = await measurePair(
+    const {
+      a: mpsc,
+      b: port,
+      ratio,
+      cpuRatio,
+    } = await measurePair(
       () => (producers === 0 ? mpscSameThread(kind) : mpscThreads(kind, producers)),
       () => (producers === 0 ? portSameThread(kind) : portThreads(kind, producers)),
     );
     const label = kind === 'object' ? '~1 KB objects' : kind === 'string' ? 'short strings' : 'numbers';
     const where = producers === 0 ? 'same thread' : `${producers} thread${producers > 1 ? 's' : ''}`;
-    console.log(`| ${label} | ${where} | ${fmt(mpsc.rate)} | ${fmt(port.rate)} | ${ratio.toFixed(1)}x | ${mpsc.cpu.toFixed(2)} | ${port.cpu.toFixed(2)} | ${cpuRatio.toFixed(1)}x |`);
+    console.log(
+      `| ${label} | ${where} | ${fmt(mpsc.rate)} | ${fmt(port.rate)} | ${ratio.toFixed(1)}x | ${mpsc.cpu.toFixed(2)} | ${port.cpu.toFixed(2)} | ${cpuRatio.toFixed(1)}x |`,
+    );
   }
 }
 
 if (only === undefined || only === 'bare') {
-  console.log('\nA bare ring for small values: one per producer thread, no API, no checks, one atomic store per value, against postMessage of the same values\n');
-  console.log('| values | producers | bare ring values/s | postMessage values/s | ratio | bare ring CPU µs/value | postMessage CPU µs/value |');
+  console.log(
+    '\nA bare ring for small values: one per producer thread, no API, no checks, one atomic store per value, against postMessage of the same values\n',
+  );
+  console.log(
+    '| values | producers | bare ring values/s | postMessage values/s | ratio | bare ring CPU µs/value | postMessage CPU µs/value |',
+  );
   console.log('|---|---|---|---|---|---|---|');
   for (const kind of ['number', 'string'] as const) {
     for (const producers of [1, 2, 4]) {
-      const { a: bare, b: port, ratio } = await measurePair(
+      const {
+        a: bare,
+        b: port,
+        ratio,
+      } = await measurePair(
         () => bareThreads(kind, producers),
         () => portThreads(kind, producers),
       );
       const label = kind === 'string' ? 'short strings' : 'numbers';
-      console.log(`| ${label} | ${producers} | ${fmt(bare.rate)} | ${fmt(port.rate)} | ${ratio.toFixed(1)}x | ${bare.cpu.toFixed(2)} | ${port.cpu.toFixed(2)} |`);
+      console.log(
+        `| ${label} | ${producers} | ${fmt(bare.rate)} | ${fmt(port.rate)} | ${ratio.toFixed(1)}x | ${bare.cpu.toFixed(2)} | ${port.cpu.toFixed(2)} |`,
+      );
     }
   }
 }
 
 if (only === undefined || only === 'await') {
   console.log('\nThe same with one `await producer.send(v)` per value instead of `trySend` (2 producer threads)\n');
-  console.log('| values | mpsc values/s | postMessage values/s | ratio | mpsc CPU µs/value | postMessage CPU µs/value | CPU ratio |');
+  console.log(
+    '| values | mpsc values/s | postMessage values/s | ratio | mpsc CPU µs/value | postMessage CPU µs/value | CPU ratio |',
+  );
   console.log('|---|---|---|---|---|---|---|');
   for (const kind of ['number', 'string', 'object'] as const) {
-    const { a: mpsc, b: port, ratio, cpuRatio } = await measurePair(
+    const {
+      a: mpsc,
+      b: port,
+      ratio,
+      cpuRatio,
+    } = await measurePair(
       () => mpscThreads(kind, 2, 'mpsc-await'),
       () => portThreads(kind, 2),
     );
     const label = kind === 'object' ? '~1 KB objects' : kind === 'string' ? 'short strings' : 'numbers';
-    console.log(`| ${label} | ${fmt(mpsc.rate)} | ${fmt(port.rate)} | ${ratio.toFixed(1)}x | ${mpsc.cpu.toFixed(2)} | ${port.cpu.toFixed(2)} | ${cpuRatio.toFixed(1)}x |`);
+    console.log(
+      `| ${label} | ${fmt(mpsc.rate)} | ${fmt(port.rate)} | ${ratio.toFixed(1)}x | ${mpsc.cpu.toFixed(2)} | ${port.cpu.toFixed(2)} | ${cpuRatio.toFixed(1)}x |`,
+    );
   }
 }
 
@@ -422,11 +467,16 @@ if (only === undefined || only === 'latency') {
       (kind === 'mpsc' ? mpsc : port).push(...(await latency(kind, 2000, 5000)));
     }
   }
-  console.log(`\nIdle wake-up latency, round trip main -> worker -> main (µs; ${mpsc.length} of each, in alternating blocks)\n`);
+  console.log(
+    `\nIdle wake-up latency, round trip main -> worker -> main (µs; ${mpsc.length} of each, in alternating blocks)\n`,
+  );
   console.log('| | p50 | p90 | p99 |');
   console.log('|---|---|---|---|');
-  const row = (name: string, samples: number[]): string => `| ${name} | ${[0.5, 0.9, 0.99].map((p) => percentile(samples, p).toFixed(1)).join(' | ')} |`;
+  const row = (name: string, samples: number[]): string =>
+    `| ${name} | ${[0.5, 0.9, 0.99].map((p) => percentile(samples, p).toFixed(1)).join(' | ')} |`;
   console.log(row('mpsc', mpsc));
   console.log(row('postMessage', port));
-  console.log(`| ratio (mpsc / postMessage) | ${[0.5, 0.9, 0.99].map((p) => (percentile(mpsc, p) / percentile(port, p)).toFixed(2)).join(' | ')} |`);
+  console.log(
+    `| ratio (mpsc / postMessage) | ${[0.5, 0.9, 0.99].map((p) => (percentile(mpsc, p) / percentile(port, p)).toFixed(2)).join(' | ')} |`,
+  );
 }

@@ -60,14 +60,24 @@ async function compare(subjects: Subject[], total: number, inFlight: number): Pr
   return rates.map(median);
 }
 
-const fmt = (perSecond: number): string => (perSecond >= 1e6 ? `${(perSecond / 1e6).toFixed(2)}M/s` : perSecond >= 1e3 ? `${(perSecond / 1e3).toFixed(1)}k/s` : `${perSecond.toFixed(0)}/s`);
+const fmt = (perSecond: number): string =>
+  perSecond >= 1e6
+    ? `${(perSecond / 1e6).toFixed(2)}M/s`
+    : perSecond >= 1e3
+      ? `${(perSecond / 1e3).toFixed(1)}k/s`
+      : `${perSecond.toFixed(0)}/s`;
 
 function report(title: string, subjects: Subject[], sequential: number[], batched: number[]): void {
   console.log(title);
   const peer = subjects.length - 1;
   for (const [i, subject] of subjects.entries()) {
-    const ratio = i === peer ? '(peer)' : `${(sequential[i]! / sequential[peer]!).toFixed(2)}x / ${(batched[i]! / batched[peer]!).toFixed(2)}x of peer`;
-    console.log(`  ${subject.name.padEnd(34)} 1 in flight ${fmt(sequential[i]!).padStart(9)}   1,000 in flight ${fmt(batched[i]!).padStart(9)}   ${ratio}`);
+    const ratio =
+      i === peer
+        ? '(peer)'
+        : `${(sequential[i]! / sequential[peer]!).toFixed(2)}x / ${(batched[i]! / batched[peer]!).toFixed(2)}x of peer`;
+    console.log(
+      `  ${subject.name.padEnd(34)} 1 in flight ${fmt(sequential[i]!).padStart(9)}   1,000 in flight ${fmt(batched[i]!).padStart(9)}   ${ratio}`,
+    );
   }
 }
 
@@ -105,8 +115,18 @@ async function local(): Promise<void> {
 // --- thread and process --------------------------------------------------------------------
 
 function piscinaPeer(): Subject & { close(): Promise<void> } {
-  const pool = new Piscina({ filename: fixture('piscina-add.mjs'), name: 'add', minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: 1_000 });
-  return { name: 'raw piscina, 1 thread', call: (a, b) => pool.run({ a, b }) as Promise<number>, close: () => pool.destroy() };
+  const pool = new Piscina({
+    filename: fixture('piscina-add.mjs'),
+    name: 'add',
+    minThreads: 1,
+    maxThreads: 1,
+    concurrentTasksPerWorker: 1_000,
+  });
+  return {
+    name: 'raw piscina, 1 thread',
+    call: (a, b) => pool.run({ a, b }) as Promise<number>,
+    close: () => pool.destroy(),
+  };
 }
 
 function ipcPeer(child: ChildProcess): Subject {
@@ -130,15 +150,31 @@ function ipcPeer(child: ChildProcess): Subject {
 async function remote(): Promise<void> {
   const thread = await spawnNode<MathModule>(fixture('math.node.mjs'), { topology: 'thread' });
   const piscina = piscinaPeer();
-  const threadSubjects: Subject[] = [{ name: 'spawnNode thread proxy', call: (a, b) => thread.math.add(a, b) }, piscina];
-  report('thread round trips', threadSubjects, await compare(threadSubjects, 5_000, 1), await compare(threadSubjects, 50_000, 1_000));
+  const threadSubjects: Subject[] = [
+    { name: 'spawnNode thread proxy', call: (a, b) => thread.math.add(a, b) },
+    piscina,
+  ];
+  report(
+    'thread round trips',
+    threadSubjects,
+    await compare(threadSubjects, 5_000, 1),
+    await compare(threadSubjects, 50_000, 1_000),
+  );
   await thread.kill();
   await piscina.close();
 
   const processNode = await spawnNode<MathModule>(fixture('math.node.mjs'), { topology: 'process' });
   const child = fork(fixture('ipc-add.mjs'), { serialization: 'advanced' });
-  const processSubjects: Subject[] = [{ name: 'spawnNode process proxy', call: (a, b) => processNode.math.add(a, b) }, ipcPeer(child)];
-  report('process round trips', processSubjects, await compare(processSubjects, 5_000, 1), await compare(processSubjects, 50_000, 1_000));
+  const processSubjects: Subject[] = [
+    { name: 'spawnNode process proxy', call: (a, b) => processNode.math.add(a, b) },
+    ipcPeer(child),
+  ];
+  report(
+    'process round trips',
+    processSubjects,
+    await compare(processSubjects, 5_000, 1),
+    await compare(processSubjects, 50_000, 1_000),
+  );
   await processNode.kill();
   child.disconnect();
   await once(child, 'exit');
@@ -159,7 +195,9 @@ async function startup(): Promise<void> {
     [
       'spawnNode thread, first answer',
       async () => {
-        const node: RemoteNode<MathModule> = await spawnNode<MathModule>(fixture('math.node.mjs'), { topology: 'thread' });
+        const node: RemoteNode<MathModule> = await spawnNode<MathModule>(fixture('math.node.mjs'), {
+          topology: 'thread',
+        });
         await node.math.add(1, 1);
         return () => node.kill();
       },
@@ -194,10 +232,13 @@ async function startup(): Promise<void> {
   ];
   for (const [, start] of starters) await timeMs(start);
   const times = starters.map((): number[] => []);
-  for (let run = 0; run < runs; run++) for (const [i, [, start]] of starters.entries()) times[i]!.push(await timeMs(start));
+  for (let run = 0; run < runs; run++)
+    for (const [i, [, start]] of starters.entries()) times[i]!.push(await timeMs(start));
   console.log('startup (spawn to first answer)');
   for (const [i, [name]] of starters.entries()) console.log(`  ${name.padEnd(34)} ${median(times[i]!).toFixed(1)} ms`);
-  console.log(`  thread: ${(median(times[0]!) / median(times[1]!)).toFixed(2)}x of raw piscina; process: ${(median(times[2]!) / median(times[3]!)).toFixed(2)}x of raw fork`);
+  console.log(
+    `  thread: ${(median(times[0]!) / median(times[1]!)).toFixed(2)}x of raw piscina; process: ${(median(times[2]!) / median(times[3]!)).toFixed(2)}x of raw fork`,
+  );
 }
 
 console.log(`@switchyard/node, median of ${runs} runs (node ${process.version}, ${process.platform}/${process.arch})`);

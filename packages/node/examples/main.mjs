@@ -12,8 +12,13 @@ math.kill();
 // 2. In a worker thread, then in a child process: the same module, spawned.
 for (const topology of ['thread', 'process']) {
   const node = await spawnNode(new URL('./mailer.node.mjs', import.meta.url), { topology });
-  const sent = await Promise.all([node.mailer.send('ada@example.com', 'hello'), node.mailer.send('bob@example.com', 'hi')]);
-  console.log(`${topology}: sent ${sent.map((mail) => `#${mail.id} to ${mail.to}`).join(', ')}; count ${await node.mailer.count()}; ran in ${await node.mailer.where()}`);
+  const sent = await Promise.all([
+    node.mailer.send('ada@example.com', 'hello'),
+    node.mailer.send('bob@example.com', 'hi'),
+  ]);
+  console.log(
+    `${topology}: sent ${sent.map((mail) => `#${mail.id} to ${mail.to}`).join(', ')}; count ${await node.mailer.count()}; ran in ${await node.mailer.where()}`,
+  );
   try {
     await node.mailer.send('ada@example.com', () => 'a function cannot cross');
   } catch (error) {

@@ -20,7 +20,10 @@ export interface LogLine {
 }
 
 /** A logger that keeps every line, and can wait for one. */
-export function recordingLogger(): Logger & { lines: LogLine[]; next(match: (line: LogLine) => boolean): Promise<LogLine> } {
+export function recordingLogger(): Logger & {
+  lines: LogLine[];
+  next(match: (line: LogLine) => boolean): Promise<LogLine>;
+} {
   const lines: LogLine[] = [];
   const waiters: Array<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
   const add = (level: LogLine['level']) => (message: string, details?: Record<string, unknown>) => {

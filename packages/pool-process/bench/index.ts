@@ -29,7 +29,10 @@ const EVENT = { type: 'inc' };
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-const tenants: TenantId[] = Array.from({ length: 64 }, (_, i) => ({ kind: 'guild', id: ((BigInt(1_420_070_400_000 + i * 7919) << 22n) | 1n).toString() }));
+const tenants: TenantId[] = Array.from({ length: 64 }, (_, i) => ({
+  kind: 'guild',
+  id: ((BigInt(1_420_070_400_000 + i * 7919) << 22n) | 1n).toString(),
+}));
 
 interface Target {
   name: string;
@@ -62,7 +65,10 @@ async function ipcTarget(): Promise<Target> {
   const pending = new Map<number, (value: unknown) => void>();
   let ids = 0;
   for (let i = 0; i < WORKERS; i++) {
-    const child = fork(fixture('ipc-child.mjs'), [String(i)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    const child = fork(fixture('ipc-child.mjs'), [String(i)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: [],
+    });
     child.on('message', (message: [string, number, unknown]) => {
       const resolve = pending.get(message[1]);
       pending.delete(message[1]);
@@ -85,7 +91,11 @@ async function ipcTarget(): Promise<Target> {
       childFor(tenant).send(['n', 0, tenantKey(tenant), EVENT]);
     },
     close: async () => {
-      await Promise.all(children.map((child) => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.disconnect()))));
+      await Promise.all(
+        children.map(
+          (child) => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.disconnect())),
+        ),
+      );
     },
   };
 }
@@ -171,7 +181,9 @@ async function main(): Promise<void> {
     }),
     { name: 'no-wait events', events: NO_WAIT, run: (t: Target) => noWait(t, NO_WAIT) },
   ];
-  console.log(`${WORKERS} worker processes, trivial handler, ${ROUNDS} rounds (median), node ${process.version}, ${cpus().length} CPUs`);
+  console.log(
+    `${WORKERS} worker processes, trivial handler, ${ROUNDS} rounds (median), node ${process.version}, ${cpus().length} CPUs`,
+  );
   for (const scenario of scenarios) for (const target of targets) await scenario.run(target); // warm-up
   const rows: string[] = [];
   for (const scenario of scenarios) {
@@ -179,7 +191,8 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       // Rotate the order so that no side always runs first.
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
-      for (const target of order) samples.get(target)!.push(await measure(target, scenario.events, () => scenario.run(target)));
+      for (const target of order)
+        samples.get(target)!.push(await measure(target, scenario.events, () => scenario.run(target)));
     }
     const summary = (t: Target) => ({
       perSecond: median(samples.get(t)!.map((s) => s.perSecond)),
@@ -191,13 +204,17 @@ async function main(): Promise<void> {
     for (const target of targets) {
       const s = summary(target);
       const ratio = target === ipc ? '' : `${(s.perSecond / base.perSecond).toFixed(2)}x`;
-      rows.push(`| ${scenario.name} | ${target.name} | ${format(s.perSecond)} | ${ratio} | ${s.master.toFixed(1)} + ${s.worker.toFixed(1)} = ${s.cpu.toFixed(1)} |`);
+      rows.push(
+        `| ${scenario.name} | ${target.name} | ${format(s.perSecond)} | ${ratio} | ${s.master.toFixed(1)} + ${s.worker.toFixed(1)} = ${s.cpu.toFixed(1)} |`,
+      );
     }
   }
   console.log('\n| scenario | transport | events/s | vs IPC | CPU µs per event (master + workers) |');
   console.log('| --- | --- | ---: | ---: | ---: |');
   for (const row of rows) console.log(row);
-  console.log(`\nTenantRuntime alone, in this process, fed 2048 events per turn: ${(await runtimeAlone()).toFixed(1)} µs CPU per event (the floor of the workers' share).`);
+  console.log(
+    `\nTenantRuntime alone, in this process, fed 2048 events per turn: ${(await runtimeAlone()).toFixed(1)} µs CPU per event (the floor of the workers' share).`,
+  );
   await Promise.all(targets.map((t) => t.close()));
 }
 

@@ -44,7 +44,10 @@ export async function startWorker(options: Partial<ThreadWorkerOptions> = {}): P
 }
 
 /** The next `event` of `emitter`, as a promise. */
-export function next<T>(emitter: { once(event: string, listener: (value: T) => void): unknown }, event: string): Promise<T> {
+export function next<T>(
+  emitter: { once(event: string, listener: (value: T) => void): unknown },
+  event: string,
+): Promise<T> {
   return new Promise((resolve) => emitter.once(event, resolve));
 }
 

@@ -33,7 +33,8 @@ export function watchResources(): { leftovers(): Promise<string[]>; stop(): void
       recording = false;
       // Node destroys a Worker's native handle and its ports a turn or two after `exit`: wait for
       // those destroy hooks (bounded in turns, not time); a real leak never gets them.
-      for (let turn = 0; turn < 100 && live.size > 0; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+      for (let turn = 0; turn < 100 && live.size > 0; turn++)
+        await new Promise<void>((resolve) => setImmediate(resolve));
       return [...live.values()];
     },
     stop: () => hook.disable(),

@@ -13,7 +13,9 @@ declare const tenant: TenantId;
 describe('types', () => {
   it('types a pool by the definition it runs', async () => {
     const pool = await createThreadPool<typeof counter>({ workers: 2, filename: 'counter.js' });
-    expectTypeOf(pool).toEqualTypeOf<WorkerPool<ThreadWorker<{ type: 'ping'; n: number }, { seen: number; n: number }>>>();
+    expectTypeOf(pool).toEqualTypeOf<
+      WorkerPool<ThreadWorker<{ type: 'ping'; n: number }, { seen: number; n: number }>>
+    >();
     expectTypeOf(pool.dispatch(tenant, { type: 'ping', n: 1 })).resolves.toEqualTypeOf<{ seen: number; n: number }>();
     // @ts-expect-error the event must match the definition
     void pool.dispatch(tenant, { type: 'pong' });

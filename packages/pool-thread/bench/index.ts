@@ -29,7 +29,10 @@ const TASK = fileURLToPath(new URL('./fixtures/task.mjs', import.meta.url));
 const FLOOD = 20_000;
 
 /** Tenants created at different milliseconds, so they spread over both threads. */
-const tenants: TenantId[] = Array.from({ length: 256 }, (_, i) => ({ kind: 'guild', id: ((BigInt(1_420_070_400_000 + i) << 22n) | 1n).toString() }));
+const tenants: TenantId[] = Array.from({ length: 256 }, (_, i) => ({
+  kind: 'guild',
+  id: ((BigInt(1_420_070_400_000 + i) << 22n) | 1n).toString(),
+}));
 
 interface Subject {
   readonly name: string;
@@ -39,7 +42,11 @@ interface Subject {
 }
 
 /** `callers` loops, each awaiting one call after the other until the deadline. */
-async function closedLoop(ms: number, callers: number, call: (caller: number, i: number) => Promise<unknown>): Promise<number> {
+async function closedLoop(
+  ms: number,
+  callers: number,
+  call: (caller: number, i: number) => Promise<unknown>,
+): Promise<number> {
   const deadline = performance.now() + ms;
   let done = 0;
   await Promise.all(
@@ -77,16 +84,28 @@ function piscinaFloodSubject(): Subject {
 
 function tinypoolSubject(): Subject {
   const pool = new Tinypool({ filename: TASK, name: 'task', minThreads: THREADS, maxThreads: THREADS });
-  return { name: `tinypool run(), ${CALLERS} callers`, run: (ms) => closedLoop(ms, CALLERS, () => pool.run(1)), close: () => pool.destroy() };
+  return {
+    name: `tinypool run(), ${CALLERS} callers`,
+    run: (ms) => closedLoop(ms, CALLERS, () => pool.run(1)),
+    close: () => pool.destroy(),
+  };
 }
 
-async function threadPool(options: Partial<ThreadWorkerOptions> = {}): Promise<WorkerPool<ThreadWorker<number, number>>> {
-  return createThreadPool<any>({ workers: THREADS, filename: WORKER, ...options }) as Promise<WorkerPool<ThreadWorker<number, number>>>;
+async function threadPool(
+  options: Partial<ThreadWorkerOptions> = {},
+): Promise<WorkerPool<ThreadWorker<number, number>>> {
+  return createThreadPool<any>({ workers: THREADS, filename: WORKER, ...options }) as Promise<
+    WorkerPool<ThreadWorker<number, number>>
+  >;
 }
 
 async function waitedSubject(name: string, options: Partial<ThreadWorkerOptions> = {}): Promise<Subject> {
   const pool = await threadPool(options);
-  return { name, run: (ms) => closedLoop(ms, CALLERS, (caller) => pool.dispatch(tenants[caller % tenants.length]!, 1)), close: () => pool.close() };
+  return {
+    name,
+    run: (ms) => closedLoop(ms, CALLERS, (caller) => pool.dispatch(tenants[caller % tenants.length]!, 1)),
+    close: () => pool.close(),
+  };
 }
 
 async function noWaitSubject(burst: number): Promise<Subject> {
@@ -119,8 +138,14 @@ async function main(): Promise<void> {
     piscinaSubject(`piscina run(), ${CALLERS} callers (default options)`),
     tinypoolSubject(),
     await waitedSubject(`ThreadWorker dispatch, ${CALLERS} callers (batched, default options)`),
-    await waitedSubject(`ThreadWorker dispatch, ${CALLERS} callers, unbatched (maxBatchSize 1, 16 tasks in flight)`, { maxBatchSize: 1, maxBatchesInFlight: 16 }),
-    piscinaSubject(`piscina run(), ${CALLERS} callers, concurrentTasksPerWorker 16`, { concurrentTasksPerWorker: 16, atomics: 'disabled' }),
+    await waitedSubject(`ThreadWorker dispatch, ${CALLERS} callers, unbatched (maxBatchSize 1, 16 tasks in flight)`, {
+      maxBatchSize: 1,
+      maxBatchesInFlight: 16,
+    }),
+    piscinaSubject(`piscina run(), ${CALLERS} callers, concurrentTasksPerWorker 16`, {
+      concurrentTasksPerWorker: 16,
+      atomics: 'disabled',
+    }),
     piscinaFloodSubject(),
     await noWaitSubject(2_000),
     await noWaitSubject(FLOOD),
@@ -137,11 +162,15 @@ async function main(): Promise<void> {
   await Promise.all(subjects.map((subject) => subject.close()));
 
   const base = median(rates.get(subjects[0]!)!);
-  console.log(`\n${THREADS} threads, trivial handler, ${CALLERS} concurrent callers where awaited; median of ${RUNS} runs of ${MS} ms (node ${process.version})\n`);
+  console.log(
+    `\n${THREADS} threads, trivial handler, ${CALLERS} concurrent callers where awaited; median of ${RUNS} runs of ${MS} ms (node ${process.version})\n`,
+  );
   const width = Math.max(...subjects.map((subject) => subject.name.length));
   for (const subject of subjects) {
     const rate = median(rates.get(subject)!);
-    console.log(`${subject.name.padEnd(width)}  ${Math.round(rate).toLocaleString('en-US').padStart(10)} /s  ${(rate / base).toFixed(2).padStart(6)}x piscina`);
+    console.log(
+      `${subject.name.padEnd(width)}  ${Math.round(rate).toLocaleString('en-US').padStart(10)} /s  ${(rate / base).toFixed(2).padStart(6)}x piscina`,
+    );
   }
 }
 

@@ -13,5 +13,9 @@ const guild = { kind: 'guild', id: '81384788765712384' };
 console.log(await pool.dispatch(guild, { type: 'remember', text: 'hello' }));
 for (let i = 0; i < 1000; i++) pool.dispatchNoWait(guild, { type: 'tick' }); // one message to the thread
 console.log(await pool.dispatch(guild, { type: 'tick' })); // { guild: '8138…', seen: 1002, last: 'hello' }
-console.log(pool.workers.map((worker) => worker.stats()).map(({ id, state, tenants, handled }) => ({ id, state, tenants, handled })));
+console.log(
+  pool.workers
+    .map((worker) => worker.stats())
+    .map(({ id, state, tenants, handled }) => ({ id, state, tenants, handled })),
+);
 await pool.close();

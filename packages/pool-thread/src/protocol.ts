@@ -52,7 +52,8 @@ export interface InitTask {
 }
 
 /** The answer to {@link InitTask}. */
-export type InitResult = { readonly ok: true; readonly stats: ThreadStatsTuple } | { readonly ok: false; readonly error: SerializedError };
+export type InitResult =
+  { readonly ok: true; readonly stats: ThreadStatsTuple } | { readonly ok: false; readonly error: SerializedError };
 
 /** Events and control that arrived in the same tick, as parallel arrays (cheap to clone). */
 export interface BatchTask {
@@ -121,7 +122,9 @@ export interface KvRequest {
 }
 
 /** Main → thread: the answer to a {@link KvRequest}. */
-export type KvReply = { readonly type: 'kv'; readonly id: number; readonly ok: true; readonly value: unknown } | { readonly type: 'kv'; readonly id: number; readonly ok: false; readonly error: SerializedError };
+export type KvReply =
+  | { readonly type: 'kv'; readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly type: 'kv'; readonly id: number; readonly ok: false; readonly error: SerializedError };
 
 /** Messages the thread sends over the side channel. */
 export type ThreadMessage = SettledMessage | KvRequest;

@@ -72,7 +72,8 @@ export class VirtualTerminal {
             break;
           case 'K':
             if (digits === '2') this.#lines[this.#row] = [];
-            else if (digits === '' || digits === '0') this.#lines[this.#row]!.length = Math.min(this.#lines[this.#row]!.length, this.#col);
+            else if (digits === '' || digits === '0')
+              this.#lines[this.#row]!.length = Math.min(this.#lines[this.#row]!.length, this.#col);
             else throw new Error(`Unexpected erase ${JSON.stringify(match[0])}`);
             break;
           default:
@@ -127,7 +128,11 @@ export function framesOf(stream: RecordingStream): string[][] {
 }
 
 /** A promise with its resolve function outside, to release a worker from a test. */
-export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
+export function deferred<T = void>(): {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+} {
   let resolve!: (value: T) => void;
   let reject!: (error: unknown) => void;
   const promise = new Promise<T>((res, rej) => {

@@ -1,6 +1,14 @@
 import type { LocalWorker, Pool, WorkerLike, WorkerPool } from '@switchyard/core';
 import type { ThreadWorker } from '@switchyard/pool-thread';
-import type { JobPoolStats, StatusJob, WatchTarget, WorkerConstructor, WorkerRun, WorkerSource, WorkerValue } from '../src/index.js';
+import type {
+  JobPoolStats,
+  StatusJob,
+  WatchTarget,
+  WorkerConstructor,
+  WorkerRun,
+  WorkerSource,
+  WorkerValue,
+} from '../src/index.js';
 import { createStatusBoard, runWorkers, wrapWithStatus } from '../src/index.js';
 import { describe, expectTypeOf, it } from 'vitest';
 
@@ -58,7 +66,12 @@ describe('wrapWithStatus types', () => {
       yield { id };
     });
     expectTypeOf(runWorkers(2, wrapped)).toEqualTypeOf<WorkerRun<{ id: number }>>();
-    expectTypeOf(runWorkers(2, wrapWithStatus(board, async () => {}))).toEqualTypeOf<WorkerRun<never>>();
+    expectTypeOf(
+      runWorkers(
+        2,
+        wrapWithStatus(board, async () => {}),
+      ),
+    ).toEqualTypeOf<WorkerRun<never>>();
     board.close();
   });
 });
@@ -71,7 +84,9 @@ describe('watch targets', () => {
     expectTypeOf<LocalWorker>().toMatchTypeOf<WatchTarget>();
     expectTypeOf<WorkerLike>().toMatchTypeOf<WatchTarget>();
     expectTypeOf<{ stats(): JobPoolStats }>().toMatchTypeOf<WatchTarget>();
-    expectTypeOf<{ stats(): { workers: number; stopping: number; iterations: number; failures: number } }>().toMatchTypeOf<WatchTarget>();
+    expectTypeOf<{
+      stats(): { workers: number; stopping: number; iterations: number; failures: number };
+    }>().toMatchTypeOf<WatchTarget>();
   });
 
   it('rejects other objects', () => {

@@ -109,7 +109,9 @@ let directWrites = 0;
 async function boardUpdates(): Promise<number> {
   const output = new CountingSink();
   const board = createStatusBoard({ output, hideCursor: false });
-  const jobs = Array.from({ length: 8 }, (_, i) => board.addJob({ prefix: `worker ${i + 1}:`, initialText: 'waiting' }));
+  const jobs = Array.from({ length: 8 }, (_, i) =>
+    board.addJob({ prefix: `worker ${i + 1}:`, initialText: 'waiting' }),
+  );
   for (let i = 0; i < UPDATES; i++) {
     const job = jobs[i % jobs.length]!;
     job.update(`item ${i}`);
@@ -152,9 +154,13 @@ async function main(): Promise<void> {
   const race = median(merged.race);
   const seq = median(merged.sequential);
   process.stdout.write(`Merging ${WORKERS} workers x ${PER_WORKER} values\n`);
-  process.stdout.write(`  runWorkers                  ${fmt(rw, 'values')}  (${(rw / race).toFixed(2)}x Promise.race merge)\n`);
+  process.stdout.write(
+    `  runWorkers                  ${fmt(rw, 'values')}  (${(rw / race).toFixed(2)}x Promise.race merge)\n`,
+  );
   process.stdout.write(`  Promise.race merge (peer)   ${fmt(race, 'values')}\n`);
-  process.stdout.write(`  sequential, no merge (floor) ${fmt(seq, 'values')}  (runWorkers at ${((rw / seq) * 100).toFixed(0)}% of it)\n\n`);
+  process.stdout.write(
+    `  sequential, no merge (floor) ${fmt(seq, 'values')}  (runWorkers at ${((rw / seq) * 100).toFixed(0)}% of it)\n\n`,
+  );
 
   const reporting = { board: [] as number[], direct: [] as number[] };
   for (let i = 0; i < 3; i++) {
@@ -164,7 +170,9 @@ async function main(): Promise<void> {
   const board = median(reporting.board);
   const direct = median(reporting.direct);
   process.stdout.write(`Reporting ${UPDATES} updates over 8 rows on a TTY\n`);
-  process.stdout.write(`  board job.update+progress   ${fmt(board, 'updates')}  (${(board / direct).toFixed(1)}x log-update per update), ${boardWrites} writes\n`);
+  process.stdout.write(
+    `  board job.update+progress   ${fmt(board, 'updates')}  (${(board / direct).toFixed(1)}x log-update per update), ${boardWrites} writes\n`,
+  );
   process.stdout.write(`  log-update per update (peer) ${fmt(direct, 'updates')}, ${directWrites} writes\n`);
 }
 

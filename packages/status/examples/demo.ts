@@ -17,7 +17,10 @@ const rowCounter = defineWorker({
 });
 
 /** Runs the demo on a board made with `options`; resolves when the import is over. */
-export async function runDemo(options: StatusBoardOptions = {}, { files = 9, rowsPerFile = 6, rowDelayMs = 40 } = {}): Promise<void> {
+export async function runDemo(
+  options: StatusBoardOptions = {},
+  { files = 9, rowsPerFile = 6, rowDelayMs = 40 } = {},
+): Promise<void> {
   using board = createStatusBoard(options);
   const pool = await WorkerPool.create(2, (id) => new LocalWorker(rowCounter, { id }));
   const watch = board.watch(pool, { intervalMs: 250, prefix: 'shard %d:' });

@@ -12,5 +12,7 @@ const frames = framesOf(output);
 const every = Math.max(1, Math.floor(frames.length / 6));
 const picked = frames.filter((_, i) => i % every === 0 || i === frames.length - 1);
 for (const [i, frame] of picked.entries()) {
-  process.stdout.write(`${i === picked.length - 1 ? '-- final frame' : `-- frame ${frames.indexOf(frame) + 1} of ${frames.length}`}\n${frame.join('\n')}\n`);
+  process.stdout.write(
+    `${i === picked.length - 1 ? '-- final frame' : `-- frame ${frames.indexOf(frame) + 1} of ${frames.length}`}\n${frame.join('\n')}\n`,
+  );
 }

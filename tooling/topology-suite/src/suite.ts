@@ -12,7 +12,9 @@ export const fixtures = {
 } as const;
 
 /** A pool under test: a WorkerLike whose workers can be listed. */
-export type PoolUnderTest = WorkerLike<SuiteEvent, unknown> & { readonly workers: readonly WorkerLike<SuiteEvent, unknown>[] };
+export type PoolUnderTest = WorkerLike<SuiteEvent, unknown> & {
+  readonly workers: readonly WorkerLike<SuiteEvent, unknown>[];
+};
 
 /** How the suite creates pools of one topology. */
 export interface TopologyHarness {
@@ -52,7 +54,10 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
 
     it('runs startup before the first event', async () => {
       const pool = await create();
-      await expect(pool.dispatch(guild(1), { type: 'whoami' })).resolves.toMatchObject({ startupRan: true, aborted: false });
+      await expect(pool.dispatch(guild(1), { type: 'whoami' })).resolves.toMatchObject({
+        startupRan: true,
+        aborted: false,
+      });
     });
 
     it("creates a tenant's state on its first event and keeps it", async () => {
@@ -69,7 +74,11 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
       const pool = await create(2);
       const tenants = [guild(1), guild(2), guild(3)];
       const sent = 300;
-      await Promise.all(tenants.flatMap((tenant) => Array.from({ length: sent }, (_, seq) => pool.dispatch(tenant, { type: 'record', seq }))));
+      await Promise.all(
+        tenants.flatMap((tenant) =>
+          Array.from({ length: sent }, (_, seq) => pool.dispatch(tenant, { type: 'record', seq })),
+        ),
+      );
       for (const tenant of tenants) {
         expect(await pool.dispatch(tenant, { type: 'log' })).toEqual(Array.from({ length: sent }, (_, i) => i));
       }
@@ -114,10 +123,14 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
 
     it('rebuilds our errors as the same class and others keeping name, message and stack', async () => {
       const pool = await create();
-      const ours = await pool.dispatch(guild(1), { type: 'throw-ours', message: 'bad input' }).catch((error: unknown) => error);
+      const ours = await pool
+        .dispatch(guild(1), { type: 'throw-ours', message: 'bad input' })
+        .catch((error: unknown) => error);
       expect(ours).toBeInstanceOf(InvalidArgumentError);
       expect(ours).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: 'bad input' });
-      const plain = (await pool.dispatch(guild(1), { type: 'throw-plain', message: 'type trouble' }).catch((error: unknown) => error)) as Error;
+      const plain = (await pool
+        .dispatch(guild(1), { type: 'throw-plain', message: 'type trouble' })
+        .catch((error: unknown) => error)) as Error;
       expect(plain.message).toBe('type trouble');
       expect(plain.stack).toContain('type trouble');
       if (harness.crossesBoundary) expect(plain).toMatchObject({ code: 'ERR_REMOTE', remoteName: 'TypeError' });
@@ -146,7 +159,9 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
     it('rejects a dispatch whose signal is already aborted with ABORT_ERR, and never runs it', async () => {
       const pool = await create();
       const a = guild(1);
-      await expect(pool.dispatch(a, { type: 'count' }, { signal: AbortSignal.abort('no') })).rejects.toMatchObject({ code: 'ABORT_ERR' });
+      await expect(pool.dispatch(a, { type: 'count' }, { signal: AbortSignal.abort('no') })).rejects.toMatchObject({
+        code: 'ABORT_ERR',
+      });
       await expect(pool.dispatch(a, { type: 'count' })).resolves.toBe(1);
     });
 
@@ -167,7 +182,12 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
       const pool = await create();
       const a = guild(1);
       await pool.dispatch(a, { type: 'count' });
-      await expect(pool.runScript(a, 'greet', 'return 1', { type: 'count' })).resolves.toEqual({ name: 'greet', code: 'return 1', count: 1, event: { type: 'count' } });
+      await expect(pool.runScript(a, 'greet', 'return 1', { type: 'count' })).resolves.toEqual({
+        name: 'greet',
+        code: 'return 1',
+        count: 1,
+        event: { type: 'count' },
+      });
     });
 
     it('serves ctx.kv per tenant: set, get, list by prefix, delete', async () => {
@@ -191,7 +211,9 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
       const pool = await create();
       const bad = { kind: 'guild', id: 'not-a-snowflake' } as TenantId;
       await expect(pool.dispatch(bad, { type: 'count' })).rejects.toMatchObject({ code: 'ERR_INVALID_TENANT_ID' });
-      expect(() => pool.dispatchNoWait(bad, { type: 'count' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TENANT_ID' }));
+      expect(() => pool.dispatchNoWait(bad, { type: 'count' })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_TENANT_ID' }),
+      );
       await expect(pool.dropTenant(bad)).rejects.toMatchObject({ code: 'ERR_INVALID_TENANT_ID' });
     });
 

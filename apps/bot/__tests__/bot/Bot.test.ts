@@ -5,7 +5,15 @@ import type { DiscordSim } from '@switchyard/discord-sim';
 import { createStatusBoard } from '@switchyard/status';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotDatabase, BotOptions } from '../../src/index.js';
-import { ActionRunner, Bot, CONFIG_KEY, DEFAULT_CONFIG, ModerationLog, SIMULATED_BANNED_WORDS, Simulation } from '../../src/index.js';
+import {
+  ActionRunner,
+  Bot,
+  CONFIG_KEY,
+  DEFAULT_CONFIG,
+  ModerationLog,
+  SIMULATED_BANNED_WORDS,
+  Simulation,
+} from '../../src/index.js';
 import { disposeDatabase, testDatabase } from '../helpers/database.js';
 import { callbackOf, freshGuild, humans } from '../helpers/discord.js';
 
@@ -19,11 +27,20 @@ let bot: Bot;
 const lines: string[] = [];
 
 function start(options: Partial<BotOptions> = {}): Promise<Bot> {
-  return Bot.start({ token: sim.token, api: sim.apiBase, database, workers: 2, log: (line) => lines.push(line), ...options });
+  return Bot.start({
+    token: sim.token,
+    api: sim.apiBase,
+    database,
+    workers: 2,
+    log: (line) => lines.push(line),
+    ...options,
+  });
 }
 
 function requestsOf(guildId: string, method: string, route: string): RecordedRequest[] {
-  return sim.requests.filter((request) => request.method === method && request.route === route && request.params.guild_id === guildId);
+  return sim.requests.filter(
+    (request) => request.method === method && request.route === route && request.params.guild_id === guildId,
+  );
 }
 
 beforeAll(async () => {
@@ -40,7 +57,9 @@ afterAll(async () => {
 
 describe('Bot', () => {
   it('registers /stats and /config when it starts', () => {
-    const put = sim.requests.find((request) => request.method === 'PUT' && request.route === '/applications/:application_id/commands');
+    const put = sim.requests.find(
+      (request) => request.method === 'PUT' && request.route === '/applications/:application_id/commands',
+    );
     expect((put?.body as Array<{ name: string }>).map((command) => command.name)).toEqual(['stats', 'config']);
   });
 
@@ -48,14 +67,22 @@ describe('Bot', () => {
     const guild = await freshGuild(sim, bot.client);
     const [spammer, bystander] = humans(guild);
     const { maxMessages, timeoutMs } = DEFAULT_CONFIG.spam;
-    for (let i = 0; i < maxMessages - 1; i++) sim.emit.messageCreate({ guild: guild.id, author: spammer!.user.id, content: `buy now ${i}` });
+    for (let i = 0; i < maxMessages - 1; i++)
+      sim.emit.messageCreate({ guild: guild.id, author: spammer!.user.id, content: `buy now ${i}` });
     sim.emit.messageCreate({ guild: guild.id, author: bystander!.user.id, content: 'hello' });
     const before = Date.now();
     sim.emit.messageCreate({ guild: guild.id, author: spammer!.user.id, content: 'buy now!!!' });
-    const request = await sim.waitForRequest((r) => r.method === 'PATCH' && r.route === MEMBER_ROUTE && r.params.guild_id === guild.id, WAIT);
+    const request = await sim.waitForRequest(
+      (r) => r.method === 'PATCH' && r.route === MEMBER_ROUTE && r.params.guild_id === guild.id,
+      WAIT,
+    );
     await bot.idle();
 
-    expect(request).toMatchObject({ status: 200, params: { user_id: spammer!.user.id }, reason: 'Spam: 5 messages in 5 s (strike 1 of 3)' });
+    expect(request).toMatchObject({
+      status: 200,
+      params: { user_id: spammer!.user.id },
+      reason: 'Spam: 5 messages in 5 s (strike 1 of 3)',
+    });
     const until = Date.parse((request.body as { communication_disabled_until: string }).communication_disabled_until);
     expect(until).toBeGreaterThanOrEqual(before + timeoutMs);
     expect(until).toBeLessThanOrEqual(Date.now() + timeoutMs);
@@ -77,21 +104,41 @@ describe('Bot', () => {
       },
     ]);
     expect(await bot.store.get({ kind: 'guild', id: guild.id }, `strikes:${spammer!.user.id}`)).toBe(1);
-    expect(lines).toContain(`${guild.name}: timed out @${spammer!.user.username} for 10 min (Spam: 5 messages in 5 s (strike 1 of 3))`);
+    expect(lines).toContain(
+      `${guild.name}: timed out @${spammer!.user.username} for 10 min (Spam: 5 messages in 5 s (strike 1 of 3))`,
+    );
   });
 
   it('bans a member at the configured strike, and the audit table has every action in order', async () => {
     const guild = await freshGuild(sim, bot.client);
     const [spammer] = humans(guild);
     const configured = await callbackOf(
-      sim.emit.interaction({ command: 'config', subcommand: 'spam', options: { max_messages: 3, ban_after: 2 }, guild: guild.id, user: guild.ownerId }),
+      sim.emit.interaction({
+        command: 'config',
+        subcommand: 'spam',
+        options: { max_messages: 3, ban_after: 2 },
+        guild: guild.id,
+        user: guild.ownerId,
+      }),
     );
-    expect(configured.data).toMatchObject({ content: 'Anti-spam: 3 messages in 5 s -> timeout 10 min, ban at strike 2.', flags: 64 });
-    for (let i = 0; i < 6; i++) sim.emit.messageCreate({ guild: guild.id, author: spammer!.user.id, content: `flood ${i}` });
-    const ban = await sim.waitForRequest((r) => r.method === 'PUT' && r.route === '/guilds/:guild_id/bans/:user_id' && r.params.guild_id === guild.id, WAIT);
+    expect(configured.data).toMatchObject({
+      content: 'Anti-spam: 3 messages in 5 s -> timeout 10 min, ban at strike 2.',
+      flags: 64,
+    });
+    for (let i = 0; i < 6; i++)
+      sim.emit.messageCreate({ guild: guild.id, author: spammer!.user.id, content: `flood ${i}` });
+    const ban = await sim.waitForRequest(
+      (r) => r.method === 'PUT' && r.route === '/guilds/:guild_id/bans/:user_id' && r.params.guild_id === guild.id,
+      WAIT,
+    );
     await bot.idle();
 
-    expect(ban).toMatchObject({ status: 204, params: { user_id: spammer!.user.id }, body: { delete_message_seconds: 3600 }, reason: 'Spam: 3 messages in 5 s (strike 2 of 2)' });
+    expect(ban).toMatchObject({
+      status: 204,
+      params: { user_id: spammer!.user.id },
+      body: { delete_message_seconds: 3600 },
+      reason: 'Spam: 3 messages in 5 s (strike 2 of 2)',
+    });
     expect(guild.bans.has(spammer!.user.id)).toBe(true);
     const rows = await bot.moderationLog.list({ guildId: guild.id });
     expect(rows.map((row) => [row.action, row.userId, row.ok])).toEqual([
@@ -101,55 +148,90 @@ describe('Bot', () => {
     expect(await bot.store.list({ kind: 'guild', id: guild.id }, 'strikes:')).toEqual([]);
   });
 
-  it('writes a failed action to the audit table with Discord\'s refusal', async () => {
+  it("writes a failed action to the audit table with Discord's refusal", async () => {
     const guild = await freshGuild(sim, bot.client);
     const log = new ModerationLog(database);
     const runner = new ActionRunner(bot.client.rest, log);
     // Discord refuses to time out a guild's owner.
-    const outcome = await runner.run(guild.id, { type: 'timeout', userId: guild.ownerId, durationMs: 60_000, reason: 'test' });
+    const outcome = await runner.run(guild.id, {
+      type: 'timeout',
+      userId: guild.ownerId,
+      durationMs: 60_000,
+      reason: 'test',
+    });
     expect(outcome).toMatchObject({ ok: false, error: expect.objectContaining({ status: 403 }) });
-    expect(await log.list({ guildId: guild.id })).toMatchObject([{ action: 'timeout', userId: guild.ownerId, ok: false, error: 'Missing Permissions' }]);
+    expect(await log.list({ guildId: guild.id })).toMatchObject([
+      { action: 'timeout', userId: guild.ownerId, ok: false, error: 'Missing Permissions' },
+    ]);
   });
 
   it('welcomes a new member in the system channel, then where /config welcome says, with the role', async () => {
     const guild = await freshGuild(sim, bot.client);
     const [system, general] = guild.textChannels;
     const posted = (userId: string) => (r: RecordedRequest) =>
-      r.method === 'POST' && r.route === '/channels/:channel_id/messages' && String((r.body as { content?: string }).content).includes(`<@${userId}>`);
+      r.method === 'POST' &&
+      r.route === '/channels/:channel_id/messages' &&
+      String((r.body as { content?: string }).content).includes(`<@${userId}>`);
 
     const first = sim.emit.memberAdd({ guild: guild.id, username: 'first_newbie' });
     const welcome = await sim.waitForRequest(posted(first.user.id), WAIT);
     expect(welcome).toMatchObject({ status: 200, params: { channel_id: system!.id } });
-    expect(welcome.body).toEqual({ content: `Welcome to the server, <@${first.user.id}>!`, allowed_mentions: { parse: [], users: [first.user.id] } });
+    expect(welcome.body).toEqual({
+      content: `Welcome to the server, <@${first.user.id}>!`,
+      allowed_mentions: { parse: [], users: [first.user.id] },
+    });
 
     const role = guild.role('Member');
     const configured = await callbackOf(
       sim.emit.interaction({
         command: 'config',
         subcommand: 'welcome',
-        options: { channel: { type: 'channel', value: general!.id }, message: 'Hi {user}, read the rules.', role: { type: 'role', value: role.id } },
+        options: {
+          channel: { type: 'channel', value: general!.id },
+          message: 'Hi {user}, read the rules.',
+          role: { type: 'role', value: role.id },
+        },
         guild: guild.id,
         user: guild.ownerId,
       }),
     );
-    expect(configured.data).toMatchObject({ content: `Welcome: "Hi {user}, read the rules." in <#${general!.id}>, role <@&${role.id}>.` });
+    expect(configured.data).toMatchObject({
+      content: `Welcome: "Hi {user}, read the rules." in <#${general!.id}>, role <@&${role.id}>.`,
+    });
 
     const second = sim.emit.memberAdd({ guild: guild.id, username: 'second_newbie' });
     const greeting = await sim.waitForRequest(posted(second.user.id), WAIT);
-    const given = await sim.waitForRequest((r) => r.method === 'PUT' && r.route === '/guilds/:guild_id/members/:user_id/roles/:role_id' && r.params.user_id === second.user.id, WAIT);
+    const given = await sim.waitForRequest(
+      (r) =>
+        r.method === 'PUT' &&
+        r.route === '/guilds/:guild_id/members/:user_id/roles/:role_id' &&
+        r.params.user_id === second.user.id,
+      WAIT,
+    );
     await bot.idle();
-    expect(greeting).toMatchObject({ params: { channel_id: general!.id }, body: { content: `Hi <@${second.user.id}>, read the rules.` } });
-    expect(given).toMatchObject({ status: 204, params: { guild_id: guild.id, role_id: role.id }, reason: 'Welcome role' });
+    expect(greeting).toMatchObject({
+      params: { channel_id: general!.id },
+      body: { content: `Hi <@${second.user.id}>, read the rules.` },
+    });
+    expect(given).toMatchObject({
+      status: 204,
+      params: { guild_id: guild.id, role_id: role.id },
+      reason: 'Welcome role',
+    });
     expect(guild.members.get(second.user.id)!.roles).toEqual([role.id]);
-    expect(await bot.moderationLog.list({ guildId: guild.id })).toMatchObject([{ action: 'addRole', userId: second.user.id, details: { roleId: role.id }, ok: true }]);
+    expect(await bot.moderationLog.list({ guildId: guild.id })).toMatchObject([
+      { action: 'addRole', userId: second.user.id, details: { roleId: role.id }, ok: true },
+    ]);
   });
 
   it('answers /stats through the interaction callback with exact counts', async () => {
     const guild = await freshGuild(sim, bot.client);
     const [a, b, c] = humans(guild);
     const sent = [];
-    for (let i = 0; i < 4; i++) sent.push(sim.emit.messageCreate({ guild: guild.id, author: a!.user.id, content: `a${i}` }));
-    for (let i = 0; i < 3; i++) sent.push(sim.emit.messageCreate({ guild: guild.id, author: b!.user.id, content: `b${i}` }));
+    for (let i = 0; i < 4; i++)
+      sent.push(sim.emit.messageCreate({ guild: guild.id, author: a!.user.id, content: `a${i}` }));
+    for (let i = 0; i < 3; i++)
+      sent.push(sim.emit.messageCreate({ guild: guild.id, author: b!.user.id, content: `b${i}` }));
     sim.emit.messageDelete(sent[2]!);
     sim.emit.memberAdd({ guild: guild.id });
     sim.emit.memberRemove({ guild: guild.id, user: c!.user.id });
@@ -174,8 +256,20 @@ describe('Bot', () => {
   it('refuses /config to a member without Manage Server and stores nothing', async () => {
     const guild = await freshGuild(sim, bot.client);
     const [member] = humans(guild);
-    const response = await callbackOf(sim.emit.interaction({ command: 'config', subcommand: 'add-word', options: { word: 'nope' }, guild: guild.id, user: member!.user.id }));
-    expect(response.data).toMatchObject({ content: 'You need the Manage Server permission to change the moderation settings.', allowed_mentions: { parse: [] }, flags: 64 });
+    const response = await callbackOf(
+      sim.emit.interaction({
+        command: 'config',
+        subcommand: 'add-word',
+        options: { word: 'nope' },
+        guild: guild.id,
+        user: member!.user.id,
+      }),
+    );
+    expect(response.data).toMatchObject({
+      content: 'You need the Manage Server permission to change the moderation settings.',
+      allowed_mentions: { parse: [] },
+      flags: 64,
+    });
     expect(await bot.store.get({ kind: 'guild', id: guild.id }, CONFIG_KEY)).toBeUndefined();
   });
 
@@ -189,10 +283,11 @@ describe('Bot', () => {
       ['a worker filename that is a number', { workerFilename: 3 }],
       ['a board without watch()', { board: {} }],
       ['a log that is not a function', { log: 'stdout' }],
-      ['deferAfterMs past Discord\'s 3 s', { deferAfterMs: 3000 }],
+      ["deferAfterMs past Discord's 3 s", { deferAfterMs: 3000 }],
       ['registerCommands that is not a boolean', { registerCommands: 'yes' }],
     ])('rejects %s with ERR_BOT_CONFIG before starting anything', async (_name, override) => {
-      const options = override === undefined ? undefined : { token: sim.token, api: sim.apiBase, database, ...override };
+      const options =
+        override === undefined ? undefined : { token: sim.token, api: sim.apiBase, database, ...override };
       await expect(Bot.start(options as unknown as BotOptions)).rejects.toMatchObject({ code: 'ERR_BOT_CONFIG' });
     });
 
@@ -215,7 +310,7 @@ describe('Bot', () => {
       await expect(start({ board })).rejects.toMatchObject({ code: 'ERR_STATUS_BOARD_CLOSED' });
     });
 
-    it('rejects a wrong token with discord.js\' TokenInvalid', async () => {
+    it("rejects a wrong token with discord.js' TokenInvalid", async () => {
       const error = await start({ token: 'not-the-token' }).catch((caught: unknown) => caught);
       expect(error).toMatchObject({ code: 'TokenInvalid' });
     });
@@ -225,9 +320,19 @@ describe('Bot', () => {
     it('keeps a banned word set with /config in the database: a new bot with new worker threads enforces it', async () => {
       const guild = await freshGuild(sim, bot.client);
       const [member] = humans(guild);
-      const response = await callbackOf(sim.emit.interaction({ command: 'config', subcommand: 'add-word', options: { word: 'Spoiler' }, guild: guild.id, user: guild.ownerId }));
+      const response = await callbackOf(
+        sim.emit.interaction({
+          command: 'config',
+          subcommand: 'add-word',
+          options: { word: 'Spoiler' },
+          guild: guild.id,
+          user: guild.ownerId,
+        }),
+      );
       expect(response).toMatchObject({ type: 4, data: { content: 'Banned "spoiler" (1 banned words).', flags: 64 } });
-      expect(await bot.store.get({ kind: 'guild', id: guild.id }, CONFIG_KEY)).toMatchObject({ bannedWords: ['spoiler'] });
+      expect(await bot.store.get({ kind: 'guild', id: guild.id }, CONFIG_KEY)).toMatchObject({
+        bannedWords: ['spoiler'],
+      });
 
       await bot.close();
       await bot.close(); // idempotent
@@ -237,16 +342,37 @@ describe('Bot', () => {
 
       // A new pool of threads, a new gateway session; the same database. Commands are deferred at once.
       bot = await start({ deferAfterMs: 0 });
-      const message = sim.emit.messageCreate({ guild: guild.id, author: member!.user.id, content: 'huge SPOILER: it was a dream' });
-      const deleted = await sim.waitForRequest((r) => r.method === 'DELETE' && r.route === MESSAGE_ROUTE && r.params.message_id === message.id, WAIT);
+      const message = sim.emit.messageCreate({
+        guild: guild.id,
+        author: member!.user.id,
+        content: 'huge SPOILER: it was a dream',
+      });
+      const deleted = await sim.waitForRequest(
+        (r) => r.method === 'DELETE' && r.route === MESSAGE_ROUTE && r.params.message_id === message.id,
+        WAIT,
+      );
       await bot.idle();
-      expect(deleted).toMatchObject({ status: 204, params: { channel_id: message.channel_id }, reason: 'Banned word "spoiler"' });
+      expect(deleted).toMatchObject({
+        status: 204,
+        params: { channel_id: message.channel_id },
+        reason: 'Banned word "spoiler"',
+      });
       expect(sim.messages(message.channel_id).some((kept) => kept.id === message.id)).toBe(false);
       expect(await bot.moderationLog.list({ guildId: guild.id })).toMatchObject([
-        { action: 'deleteMessage', userId: member!.user.id, details: { channelId: message.channel_id, messageId: message.id }, ok: true },
+        {
+          action: 'deleteMessage',
+          userId: member!.user.id,
+          details: { channelId: message.channel_id, messageId: message.id },
+          ok: true,
+        },
       ]);
 
-      const show = sim.emit.interaction({ command: 'config', subcommand: 'show', guild: guild.id, user: guild.ownerId });
+      const show = sim.emit.interaction({
+        command: 'config',
+        subcommand: 'show',
+        guild: guild.id,
+        user: guild.ownerId,
+      });
       expect((await callbackOf(show)).type).toBe(5);
       const edited = await show.waitForResponse({ kind: 'editOriginal', ...WAIT });
       expect(edited.message).toMatchObject({ content: expect.stringContaining('Banned words: "spoiler"'), flags: 64 });
@@ -260,8 +386,14 @@ describe('Bot against the Simulation', () => {
     const simBot = await Bot.start({ token: simulation.sim.token, api: simulation.sim.apiBase, database, workers: 1 });
     try {
       simulation.begin();
-      const timeout = await simulation.sim.waitForRequest((r) => r.method === 'PATCH' && r.route === MEMBER_ROUTE, WAIT);
-      const deleted = await simulation.sim.waitForRequest((r) => r.method === 'DELETE' && r.route === MESSAGE_ROUTE, WAIT);
+      const timeout = await simulation.sim.waitForRequest(
+        (r) => r.method === 'PATCH' && r.route === MEMBER_ROUTE,
+        WAIT,
+      );
+      const deleted = await simulation.sim.waitForRequest(
+        (r) => r.method === 'DELETE' && r.route === MESSAGE_ROUTE,
+        WAIT,
+      );
       const traffic = await simulation.stop();
       await simBot.idle();
       expect(timeout.reason).toMatch(/^Spam: 5 messages in 5 s/);
@@ -269,7 +401,9 @@ describe('Bot against the Simulation', () => {
       expect(traffic!.sent).toBeGreaterThan(0);
       expect(simulation.bursts).toBeGreaterThan(0);
       for (const guild of simulation.sim.guilds) {
-        expect(await simBot.store.get({ kind: 'guild', id: guild.id }, CONFIG_KEY)).toMatchObject({ bannedWords: [...SIMULATED_BANNED_WORDS] });
+        expect(await simBot.store.get({ kind: 'guild', id: guild.id }, CONFIG_KEY)).toMatchObject({
+          bannedWords: [...SIMULATED_BANNED_WORDS],
+        });
       }
     } finally {
       await simBot.close();

@@ -41,12 +41,17 @@ describe('parseRunConfig', () => {
   });
 
   it('lets the command line win over the environment, in both --name value and --name=value forms', () => {
-    const config = parseRunConfig(['--duration', '3', '--workers=1', '--guilds', '2', '--rate=50'], { BOT_DURATION_S: '60', BOT_WORKERS: '8' });
+    const config = parseRunConfig(['--duration', '3', '--workers=1', '--guilds', '2', '--rate=50'], {
+      BOT_DURATION_S: '60',
+      BOT_WORKERS: '8',
+    });
     expect(config).toMatchObject({ durationMs: 3000, workers: 1, guilds: 2, eventsPerSecond: 50 });
   });
 
   it('treats empty environment variables as unset', () => {
-    expect(parseRunConfig([], { DISCORD_TOKEN: '', DATABASE_URL: ' ', BOT_DURATION_S: '', BOT_WORKERS: '' })).toMatchObject({
+    expect(
+      parseRunConfig([], { DISCORD_TOKEN: '', DATABASE_URL: ' ', BOT_DURATION_S: '', BOT_WORKERS: '' }),
+    ).toMatchObject({
       token: undefined,
       databaseUrl: undefined,
       durationMs: undefined,
@@ -76,7 +81,11 @@ describe('parseRunConfig', () => {
   });
 
   it('names the option and the value it got', () => {
-    expect(() => parseRunConfig(['--workers', 'many'], {})).toThrow('Expected --workers to be an integer from 1 to 256, got "many".');
-    expect(() => parseRunConfig([], { BOT_WORKERS: 'many' })).toThrow('Expected BOT_WORKERS to be an integer from 1 to 256, got "many".');
+    expect(() => parseRunConfig(['--workers', 'many'], {})).toThrow(
+      'Expected --workers to be an integer from 1 to 256, got "many".',
+    );
+    expect(() => parseRunConfig([], { BOT_WORKERS: 'many' })).toThrow(
+      'Expected BOT_WORKERS to be an integer from 1 to 256, got "many".',
+    );
   });
 });

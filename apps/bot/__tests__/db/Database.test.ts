@@ -20,7 +20,11 @@ afterAll(async () => {
 describe('openDatabase', () => {
   it('describes where the data lives, without credentials', () => {
     if (DATABASE_URL === undefined) {
-      expect(database).toMatchObject({ driver: 'pglite', schema: 'public', description: 'pglite (in memory, schema public)' });
+      expect(database).toMatchObject({
+        driver: 'pglite',
+        schema: 'public',
+        description: 'pglite (in memory, schema public)',
+      });
     } else {
       expect(database.driver).toBe('pg');
       expect(database.description).toMatch(/^postgres [^@]+ \(schema bot_test_\w+\)$/);
@@ -29,10 +33,15 @@ describe('openDatabase', () => {
 
   it('creates the tenant_kv and moderation_actions tables in its schema', async () => {
     const result = await database.run('list the tables', (db) =>
-      db.execute<{ table_name: string }>(sql`SELECT table_name FROM information_schema.tables WHERE table_schema = ${database.schema} ORDER BY table_name`),
+      db.execute<{ table_name: string }>(
+        sql`SELECT table_name FROM information_schema.tables WHERE table_schema = ${database.schema} ORDER BY table_name`,
+      ),
     );
     // Both drivers answer raw queries with { rows }.
-    expect((result as { rows: Array<{ table_name: string }> }).rows.map((row) => row.table_name)).toEqual(['moderation_actions', 'tenant_kv']);
+    expect((result as { rows: Array<{ table_name: string }> }).rows.map((row) => row.table_name)).toEqual([
+      'moderation_actions',
+      'tenant_kv',
+    ]);
   });
 
   it.each<[string, unknown]>([
@@ -50,16 +59,23 @@ describe('openDatabase', () => {
   });
 
   it('rejects with ERR_DATABASE when the server cannot be reached', async () => {
-    const error = await openDatabase({ url: 'postgres://postgres@127.0.0.1:1/none' }).catch((caught: unknown) => caught);
+    const error = await openDatabase({ url: 'postgres://postgres@127.0.0.1:1/none' }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toMatchObject({ code: 'ERR_DATABASE', name: 'DatabaseError' });
     expect((error as Error).cause).toBeInstanceOf(Error);
   });
 });
 
 describe('BotDatabase', () => {
-  it('wraps a failed query in ERR_DATABASE with the driver\'s error as cause', async () => {
-    const error = await database.run('read nothing', (db) => db.execute(sql`SELECT * FROM no_such_table`)).catch((caught: unknown) => caught);
-    expect(error).toMatchObject({ code: 'ERR_DATABASE', message: expect.stringMatching(/^Could not read nothing: .*no_such_table/) });
+  it("wraps a failed query in ERR_DATABASE with the driver's error as cause", async () => {
+    const error = await database
+      .run('read nothing', (db) => db.execute(sql`SELECT * FROM no_such_table`))
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: 'ERR_DATABASE',
+      message: expect.stringMatching(/^Could not read nothing: .*no_such_table/),
+    });
     expect((error as Error).cause).toBeInstanceOf(Error);
   });
 });
@@ -67,24 +83,59 @@ describe('BotDatabase', () => {
 describe('ModerationLog', () => {
   it('records actions and lists them oldest first, all or of one guild', async () => {
     const log = new ModerationLog(database);
-    await log.record({ guildId: '1', userId: '10', action: 'timeout', reason: 'spam', details: { durationMs: 60_000 }, ok: true, error: null });
-    await log.record({ guildId: '2', userId: '20', action: 'ban', reason: 'raid', details: {}, ok: false, error: 'Missing Permissions' });
-    await log.record({ guildId: '1', userId: '11', action: 'deleteMessage', reason: 'word', details: { channelId: '5', messageId: '6' }, ok: true, error: null });
+    await log.record({
+      guildId: '1',
+      userId: '10',
+      action: 'timeout',
+      reason: 'spam',
+      details: { durationMs: 60_000 },
+      ok: true,
+      error: null,
+    });
+    await log.record({
+      guildId: '2',
+      userId: '20',
+      action: 'ban',
+      reason: 'raid',
+      details: {},
+      ok: false,
+      error: 'Missing Permissions',
+    });
+    await log.record({
+      guildId: '1',
+      userId: '11',
+      action: 'deleteMessage',
+      reason: 'word',
+      details: { channelId: '5', messageId: '6' },
+      ok: true,
+      error: null,
+    });
     const all = await log.list();
     expect(all.map((row) => [row.guildId, row.action])).toEqual([
       ['1', 'timeout'],
       ['2', 'ban'],
       ['1', 'deleteMessage'],
     ]);
-    expect(all[1]).toMatchObject({ userId: '20', reason: 'raid', ok: false, error: 'Missing Permissions', details: {} });
+    expect(all[1]).toMatchObject({
+      userId: '20',
+      reason: 'raid',
+      ok: false,
+      error: 'Missing Permissions',
+      details: {},
+    });
     expect(all[0]!.createdAt).toBeInstanceOf(Date);
     expect(all[0]!.id).toBeLessThan(all[1]!.id);
-    expect((await log.list({ guildId: '1' })).map((row) => row.details)).toEqual([{ durationMs: 60_000 }, { channelId: '5', messageId: '6' }]);
+    expect((await log.list({ guildId: '1' })).map((row) => row.details)).toEqual([
+      { durationMs: 60_000 },
+      { channelId: '5', messageId: '6' },
+    ]);
     expect(await log.list({ guildId: '3' })).toEqual([]);
   });
 
   it('throws ERR_INVALID_ARGUMENT without a database', () => {
-    expect(() => new ModerationLog(null as unknown as BotDatabase)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => new ModerationLog(null as unknown as BotDatabase)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
   });
 });
 
@@ -123,7 +174,9 @@ describe('BotDatabase.close', () => {
     expect(database.closed).toBe(true);
     await Promise.all([slow, closed]);
     expect(order).toEqual(['query', 'closed']);
-    await expect(database.run('read', (db) => db.execute(sql`SELECT 1`))).rejects.toMatchObject({ code: 'ERR_DATABASE_CLOSED' });
+    await expect(database.run('read', (db) => db.execute(sql`SELECT 1`))).rejects.toMatchObject({
+      code: 'ERR_DATABASE_CLOSED',
+    });
     await database.close(); // idempotent
   });
 });

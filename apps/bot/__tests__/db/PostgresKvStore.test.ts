@@ -36,7 +36,10 @@ describe('PostgresKvStore', () => {
     const cyclic: { name: string; self?: unknown } = { name: 'loop' };
     cyclic.self = cyclic;
     const value = {
-      map: new Map<string, unknown>([['a', 1], ['b', [true, null]]]),
+      map: new Map<string, unknown>([
+        ['a', 1],
+        ['b', [true, null]],
+      ]),
       set: new Set([1, 2, 3]),
       date: new Date('2024-01-02T03:04:05.678Z'),
       big: 2n ** 70n,
@@ -89,7 +92,8 @@ describe('PostgresKvStore', () => {
 
   it('lists the entries under a prefix, ordered by key (code point), and every entry without one', async () => {
     const tenant: TenantId = { kind: 'guild', id: '99999999999999999' };
-    for (const key of ['b:2', 'a:1', 'b:10', 'b:1', 'B:upper', 'b%', 'b_x', 'c', 'b:é']) await store.set(tenant, key, key.length);
+    for (const key of ['b:2', 'a:1', 'b:10', 'b:1', 'B:upper', 'b%', 'b_x', 'c', 'b:é'])
+      await store.set(tenant, key, key.length);
     expect(await store.list(tenant, 'b:')).toEqual([
       ['b:1', 3],
       ['b:10', 4],
@@ -99,7 +103,17 @@ describe('PostgresKvStore', () => {
     // LIKE wildcards in a prefix are plain characters.
     expect((await store.list(tenant, 'b%')).map(([key]) => key)).toEqual(['b%']);
     expect((await store.list(tenant, 'b_')).map(([key]) => key)).toEqual(['b_x']);
-    expect((await store.list(tenant)).map(([key]) => key)).toEqual(['B:upper', 'a:1', 'b%', 'b:1', 'b:10', 'b:2', 'b:é', 'b_x', 'c']);
+    expect((await store.list(tenant)).map(([key]) => key)).toEqual([
+      'B:upper',
+      'a:1',
+      'b%',
+      'b:1',
+      'b:10',
+      'b:2',
+      'b:é',
+      'b_x',
+      'c',
+    ]);
     expect(await store.list(tenant, 'zzz')).toEqual([]);
     expect(await store.list({ kind: 'user', id: '1' }, '')).toEqual([]);
   });
@@ -157,8 +171,12 @@ describe('PostgresKvStore', () => {
     });
 
     it('throws ERR_INVALID_ARGUMENT when constructed without a database', () => {
-      expect(() => new PostgresKvStore(undefined as unknown as BotDatabase)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
-      expect(() => new PostgresKvStore({} as BotDatabase)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+      expect(() => new PostgresKvStore(undefined as unknown as BotDatabase)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+      );
+      expect(() => new PostgresKvStore({} as BotDatabase)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+      );
     });
   });
 
@@ -170,11 +188,16 @@ describe('PostgresKvStore', () => {
       const first = await openDatabase(options);
       await new PostgresKvStore(first).set(guild, 'config', { bannedWords: ['spoiler'], since: new Date(0) });
       await first.close();
-      await expect(new PostgresKvStore(first).get(guild, 'config')).rejects.toMatchObject({ code: 'ERR_DATABASE_CLOSED' });
+      await expect(new PostgresKvStore(first).get(guild, 'config')).rejects.toMatchObject({
+        code: 'ERR_DATABASE_CLOSED',
+      });
 
       const second = await openDatabase(options);
       try {
-        expect(await new PostgresKvStore(second).get(guild, 'config')).toEqual({ bannedWords: ['spoiler'], since: new Date(0) });
+        expect(await new PostgresKvStore(second).get(guild, 'config')).toEqual({
+          bannedWords: ['spoiler'],
+          since: new Date(0),
+        });
       } finally {
         await second.close();
       }

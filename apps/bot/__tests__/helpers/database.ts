@@ -14,7 +14,10 @@ export function uniqueSchema(): string {
 
 /** A database for one test: the real PostgreSQL with a schema of its own when DATABASE_URL is set, else an in-memory PGlite. */
 export async function testDatabase(options: DatabaseOptions = {}): Promise<BotDatabase> {
-  return openDatabase({ ...(DATABASE_URL === undefined ? {} : { url: DATABASE_URL, schema: uniqueSchema() }), ...options });
+  return openDatabase({
+    ...(DATABASE_URL === undefined ? {} : { url: DATABASE_URL, schema: uniqueSchema() }),
+    ...options,
+  });
 }
 
 /** Drops the test's schema (on a server; PGlite's memory goes with it) and closes the database. */
@@ -24,7 +27,8 @@ export async function disposeDatabase(database: BotDatabase | undefined): Promis
     if (database.driver === 'pg' && database.schema !== 'public') await dropSchema(database.schema);
     return;
   }
-  if (database.driver === 'pg' && database.schema !== 'public') await database.db.execute(sql.raw(`DROP SCHEMA IF EXISTS "${database.schema}" CASCADE`));
+  if (database.driver === 'pg' && database.schema !== 'public')
+    await database.db.execute(sql.raw(`DROP SCHEMA IF EXISTS "${database.schema}" CASCADE`));
   await database.close();
 }
 

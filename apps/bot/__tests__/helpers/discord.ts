@@ -5,7 +5,10 @@ import type { ApiGuildMember } from '@switchyard/discord-sim';
 
 /** Resolves with the arguments of the first `event` of `emitter` for which `predicate` holds. */
 export function nextEvent<T extends unknown[]>(
-  emitter: { on(event: string, listener: (...args: any[]) => void): unknown; off(event: string, listener: (...args: any[]) => void): unknown },
+  emitter: {
+    on(event: string, listener: (...args: any[]) => void): unknown;
+    off(event: string, listener: (...args: any[]) => void): unknown;
+  },
   event: string,
   predicate: (...args: T) => boolean = () => true,
   timeoutMs = 10_000,

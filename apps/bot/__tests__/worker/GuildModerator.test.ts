@@ -10,11 +10,31 @@ let store: MemoryKvStore;
 let moderator: GuildModerator;
 let nextMessage = 0;
 
-function message(authorId: string, content = 'hello', timestamp = 1_000_000, extra: Partial<MessageEvent> = {}): MessageEvent {
-  return { type: 'message', guildId, channelId: '200', messageId: String(++nextMessage), authorId, authorIsModerator: false, content, timestamp, ...extra };
+function message(
+  authorId: string,
+  content = 'hello',
+  timestamp = 1_000_000,
+  extra: Partial<MessageEvent> = {},
+): MessageEvent {
+  return {
+    type: 'message',
+    guildId,
+    channelId: '200',
+    messageId: String(++nextMessage),
+    authorId,
+    authorIsModerator: false,
+    content,
+    timestamp,
+    ...extra,
+  };
 }
 
-function command(command: string, subcommand: string | null = null, options: Record<string, CommandOptionValue> = {}, canManageGuild = true): CommandEvent {
+function command(
+  command: string,
+  subcommand: string | null = null,
+  options: Record<string, CommandOptionValue> = {},
+  canManageGuild = true,
+): CommandEvent {
   return { type: 'command', guildId, channelId: '200', userId: '900', command, subcommand, options, canManageGuild };
 }
 
@@ -39,15 +59,19 @@ describe('GuildModerator', () => {
 
   it('times out a member who sends maxMessages messages inside the window, counting a strike', async () => {
     const { maxMessages, windowMs, timeoutMs } = DEFAULT_CONFIG.spam;
-    for (let i = 0; i < maxMessages - 1; i++) expect(await moderator.handle(message('42', 'hi', 1_000 + i))).toEqual({ actions: [] });
+    for (let i = 0; i < maxMessages - 1; i++)
+      expect(await moderator.handle(message('42', 'hi', 1_000 + i))).toEqual({ actions: [] });
     const decision = await moderator.handle(message('42', 'hi', 1_000 + windowMs - 1));
-    expect(decision.actions).toEqual([{ type: 'timeout', userId: '42', durationMs: timeoutMs, reason: 'Spam: 5 messages in 5 s (strike 1 of 3)' }]);
+    expect(decision.actions).toEqual([
+      { type: 'timeout', userId: '42', durationMs: timeoutMs, reason: 'Spam: 5 messages in 5 s (strike 1 of 3)' },
+    ]);
     expect(await store.get(tenant, `${STRIKES_PREFIX}42`)).toBe(1);
   });
 
   it('does not time out a member whose messages are spread wider than the window', async () => {
     const { maxMessages, windowMs } = DEFAULT_CONFIG.spam;
-    for (let i = 0; i < maxMessages * 3; i++) expect((await moderator.handle(message('42', 'hi', i * (windowMs / (maxMessages - 1))))).actions).toEqual([]);
+    for (let i = 0; i < maxMessages * 3; i++)
+      expect((await moderator.handle(message('42', 'hi', i * (windowMs / (maxMessages - 1))))).actions).toEqual([]);
   });
 
   it('bans at the banAfterTimeouts-th strike and clears the strikes', async () => {
@@ -55,7 +79,10 @@ describe('GuildModerator', () => {
     const kinds: string[] = [];
     let time = 0;
     for (let burst = 0; burst < banAfterTimeouts; burst++) {
-      for (let i = 0; i < maxMessages; i++) kinds.push(...(await moderator.handle(message('42', 'flood', (time += 10)))).actions.map((action) => action.type));
+      for (let i = 0; i < maxMessages; i++)
+        kinds.push(
+          ...(await moderator.handle(message('42', 'flood', (time += 10)))).actions.map((action) => action.type),
+        );
       time += 60_000;
     }
     expect(kinds).toEqual(['timeout', 'timeout', 'ban']);
@@ -65,7 +92,8 @@ describe('GuildModerator', () => {
   it('never bans when banAfterTimeouts is 0', async () => {
     await moderator.handle(command('config', 'spam', { max_messages: 2, ban_after: 0 }));
     const kinds: string[] = [];
-    for (let i = 0; i < 10; i++) kinds.push(...(await moderator.handle(message('42', 'flood', i))).actions.map((action) => action.type));
+    for (let i = 0; i < 10; i++)
+      kinds.push(...(await moderator.handle(message('42', 'flood', i))).actions.map((action) => action.type));
     expect(kinds).toEqual(['timeout', 'timeout', 'timeout', 'timeout', 'timeout']);
     expect(await store.get(tenant, `${STRIKES_PREFIX}42`)).toBe(5);
   });
@@ -74,16 +102,35 @@ describe('GuildModerator', () => {
     await moderator.handle(command('config', 'add-word', { word: 'Spoiler' }));
     const event = message('42', 'huge SPOILER ahead');
     expect((await moderator.handle(event)).actions).toEqual([
-      { type: 'deleteMessage', channelId: '200', messageId: event.messageId, userId: '42', reason: 'Banned word "spoiler"' },
+      {
+        type: 'deleteMessage',
+        channelId: '200',
+        messageId: event.messageId,
+        userId: '42',
+        reason: 'Banned word "spoiler"',
+      },
     ]);
-    expect((await moderator.handle(message('43', 'huge spoiler ahead', 0, { authorIsModerator: true }))).actions).toEqual([]);
+    expect(
+      (await moderator.handle(message('43', 'huge spoiler ahead', 0, { authorIsModerator: true }))).actions,
+    ).toEqual([]);
     expect((await moderator.handle(message('44', 'nothing to see'))).actions).toEqual([]);
   });
 
   it('welcomes a new member in the default channel, and gives the welcome role when configured', async () => {
-    const join = { type: 'memberJoin', guildId, userId: '77', username: 'newbie', bot: false, defaultChannelId: '300' } as const;
-    expect((await moderator.handle(join)).actions).toEqual([{ type: 'sendMessage', channelId: '300', content: 'Welcome to the server, <@77>!', mentionUserIds: ['77'] }]);
-    await moderator.handle(command('config', 'welcome', { channel: '301', message: 'Hi {user}, read the rules, {user}.', role: '555' }));
+    const join = {
+      type: 'memberJoin',
+      guildId,
+      userId: '77',
+      username: 'newbie',
+      bot: false,
+      defaultChannelId: '300',
+    } as const;
+    expect((await moderator.handle(join)).actions).toEqual([
+      { type: 'sendMessage', channelId: '300', content: 'Welcome to the server, <@77>!', mentionUserIds: ['77'] },
+    ]);
+    await moderator.handle(
+      command('config', 'welcome', { channel: '301', message: 'Hi {user}, read the rules, {user}.', role: '555' }),
+    );
     expect((await moderator.handle(join)).actions).toEqual([
       { type: 'sendMessage', channelId: '301', content: 'Hi <@77>, read the rules, <@77>.', mentionUserIds: ['77'] },
       { type: 'addRole', userId: '77', roleId: '555', reason: 'Welcome role' },
@@ -94,7 +141,18 @@ describe('GuildModerator', () => {
   });
 
   it('sends no welcome when the guild has no channel for it', async () => {
-    expect((await moderator.handle({ type: 'memberJoin', guildId, userId: '77', username: 'n', bot: false, defaultChannelId: null })).actions).toEqual([]);
+    expect(
+      (
+        await moderator.handle({
+          type: 'memberJoin',
+          guildId,
+          userId: '77',
+          username: 'n',
+          bot: false,
+          defaultChannelId: null,
+        })
+      ).actions,
+    ).toEqual([]);
   });
 
   it('counts exactly what it saw and decided, and answers /stats with it', async () => {
@@ -102,7 +160,14 @@ describe('GuildModerator', () => {
     for (let i = 0; i < 7; i++) await moderator.handle(message(String(100 + i), i === 3 ? 'spoiler!' : 'hi', i));
     for (let i = 0; i < 5; i++) await moderator.handle(message('42', 'flood', 100 + i));
     await moderator.handle({ type: 'messageDelete', guildId, channelId: '200', messageId: '1' });
-    await moderator.handle({ type: 'memberJoin', guildId, userId: '77', username: 'n', bot: false, defaultChannelId: '300' });
+    await moderator.handle({
+      type: 'memberJoin',
+      guildId,
+      userId: '77',
+      username: 'n',
+      bot: false,
+      defaultChannelId: '300',
+    });
     await moderator.handle({ type: 'memberLeave', guildId, userId: '78' });
     const stats = await replyTo(command('stats', null, {}, false));
     expect(stats.split('\n')).toEqual([
@@ -114,47 +179,82 @@ describe('GuildModerator', () => {
       'actions taken: 3 (timeouts: 1, bans: 0, messages deleted: 1, roles given: 0, messages sent: 1)',
       'members with strikes: 1',
     ]);
-    expect(moderator.stats).toMatchObject({ messages: 12, deletedMessages: 1, joins: 1, leaves: 1, commands: 2, actions: { timeout: 1, deleteMessage: 1, sendMessage: 1, ban: 0, addRole: 0 } });
+    expect(moderator.stats).toMatchObject({
+      messages: 12,
+      deletedMessages: 1,
+      joins: 1,
+      leaves: 1,
+      commands: 2,
+      actions: { timeout: 1, deleteMessage: 1, sendMessage: 1, ban: 0, addRole: 0 },
+    });
   });
 
   describe('/config', () => {
     it('refuses members without Manage Server, and changes nothing', async () => {
       const reply = await moderator.handle(command('config', 'add-word', { word: 'spoiler' }, false));
-      expect(reply).toEqual({ actions: [], reply: { content: 'You need the Manage Server permission to change the moderation settings.', ephemeral: true } });
+      expect(reply).toEqual({
+        actions: [],
+        reply: { content: 'You need the Manage Server permission to change the moderation settings.', ephemeral: true },
+      });
       expect(await store.get(tenant, CONFIG_KEY)).toBeUndefined();
     });
 
     it('adds and removes banned words, persisting each change', async () => {
-      expect(await replyTo(command('config', 'add-word', { word: 'Spoiler' }))).toBe('Banned "spoiler" (1 banned words).');
+      expect(await replyTo(command('config', 'add-word', { word: 'Spoiler' }))).toBe(
+        'Banned "spoiler" (1 banned words).',
+      );
       expect(await replyTo(command('config', 'add-word', { word: 'spoiler ' }))).toBe('"spoiler" is already banned.');
-      expect(await replyTo(command('config', 'add-word', { word: 'free  nitro' }))).toBe('Banned "free nitro" (2 banned words).');
+      expect(await replyTo(command('config', 'add-word', { word: 'free  nitro' }))).toBe(
+        'Banned "free nitro" (2 banned words).',
+      );
       expect(await store.get(tenant, CONFIG_KEY)).toMatchObject({ bannedWords: ['spoiler', 'free nitro'] });
-      expect(await replyTo(command('config', 'remove-word', { word: 'SPOILER' }))).toBe('Unbanned "spoiler" (1 banned words).');
+      expect(await replyTo(command('config', 'remove-word', { word: 'SPOILER' }))).toBe(
+        'Unbanned "spoiler" (1 banned words).',
+      );
       expect(await replyTo(command('config', 'remove-word', { word: 'spoiler' }))).toBe('"spoiler" is not banned.');
       expect(await store.get(tenant, CONFIG_KEY)).toMatchObject({ bannedWords: ['free nitro'] });
-      expect(await replyTo(command('config', 'add-word', { word: '   ' }))).toBe('A banned word must have 1 to 64 characters.');
+      expect(await replyTo(command('config', 'add-word', { word: '   ' }))).toBe(
+        'A banned word must have 1 to 64 characters.',
+      );
     });
 
     it('refuses more than 100 banned words', async () => {
       await store.set(tenant, CONFIG_KEY, { bannedWords: Array.from({ length: 100 }, (_, i) => `w${i}`) });
       moderator = await GuildModerator.load(tenantKv(store, tenant));
-      expect(await replyTo(command('config', 'add-word', { word: 'one more' }))).toBe('A server can ban at most 100 words.');
+      expect(await replyTo(command('config', 'add-word', { word: 'one more' }))).toBe(
+        'A server can ban at most 100 words.',
+      );
     });
 
     it('changes the anti-spam limits within their ranges', async () => {
-      expect(await replyTo(command('config', 'spam', { max_messages: 3, window_seconds: 10, timeout_minutes: 30, ban_after: 2 }))).toBe(
-        'Anti-spam: 3 messages in 10 s -> timeout 30 min, ban at strike 2.',
-      );
-      expect(moderator.config.spam).toEqual({ maxMessages: 3, windowMs: 10_000, timeoutMs: 1_800_000, banAfterTimeouts: 2 });
+      expect(
+        await replyTo(
+          command('config', 'spam', { max_messages: 3, window_seconds: 10, timeout_minutes: 30, ban_after: 2 }),
+        ),
+      ).toBe('Anti-spam: 3 messages in 10 s -> timeout 30 min, ban at strike 2.');
+      expect(moderator.config.spam).toEqual({
+        maxMessages: 3,
+        windowMs: 10_000,
+        timeoutMs: 1_800_000,
+        banAfterTimeouts: 2,
+      });
       expect(await store.get(tenant, CONFIG_KEY)).toMatchObject({ spam: { maxMessages: 3, windowMs: 10_000 } });
-      expect(await replyTo(command('config', 'spam', { max_messages: 1 }))).toBe('`max_messages` must be an integer from 2 to 100, got 1.');
-      expect(await replyTo(command('config', 'spam', { window_seconds: 1.5 }))).toBe('`window_seconds` must be an integer from 1 to 600, got 1.5.');
-      expect(await replyTo(command('config', 'spam', {}))).toBe('Anti-spam: 3 messages in 10 s -> timeout 30 min, ban at strike 2. Give at least one option to change it.');
+      expect(await replyTo(command('config', 'spam', { max_messages: 1 }))).toBe(
+        '`max_messages` must be an integer from 2 to 100, got 1.',
+      );
+      expect(await replyTo(command('config', 'spam', { window_seconds: 1.5 }))).toBe(
+        '`window_seconds` must be an integer from 1 to 600, got 1.5.',
+      );
+      expect(await replyTo(command('config', 'spam', {}))).toBe(
+        'Anti-spam: 3 messages in 10 s -> timeout 30 min, ban at strike 2. Give at least one option to change it.',
+      );
       expect(moderator.config.spam.maxMessages).toBe(3);
     });
 
     it('refuses an empty welcome message', async () => {
-      expect(await replyTo(command('config', 'welcome', { message: '  ' }))).toBe('The welcome message must have 1 to 1000 characters.');
+      expect(await replyTo(command('config', 'welcome', { message: '  ' }))).toBe(
+        'The welcome message must have 1 to 1000 characters.',
+      );
       expect(await store.get(tenant, CONFIG_KEY)).toBeUndefined();
     });
 
@@ -162,12 +262,19 @@ describe('GuildModerator', () => {
       await moderator.handle(command('config', 'add-word', { word: 'spoiler' }));
       await moderator.handle(command('config', 'welcome', { channel: '301', role: '555' }));
       expect(await replyTo(command('config', 'show'))).toBe(
-        ['Banned words: "spoiler"', 'Anti-spam: 5 messages in 5 s -> timeout 10 min, ban at strike 3', 'Welcome: "Welcome to the server, {user}!" in <#301>, role <@&555>'].join('\n'),
+        [
+          'Banned words: "spoiler"',
+          'Anti-spam: 5 messages in 5 s -> timeout 10 min, ban at strike 3',
+          'Welcome: "Welcome to the server, {user}!" in <#301>, role <@&555>',
+        ].join('\n'),
       );
     });
 
     it('answers unknown commands and subcommands without acting', async () => {
-      expect(await moderator.handle(command('config', 'launch'))).toEqual({ actions: [], reply: { content: 'Unknown subcommand "launch" of /config.', ephemeral: true } });
+      expect(await moderator.handle(command('config', 'launch'))).toEqual({
+        actions: [],
+        reply: { content: 'Unknown subcommand "launch" of /config.', ephemeral: true },
+      });
       expect(await replyTo(command('ping'))).toBe('Unknown command /ping.');
     });
   });

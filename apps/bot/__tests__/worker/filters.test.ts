@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { BannedWords, CONFIG_LIMITS, DEFAULT_CONFIG, normalizeConfig, normalizeWord, SpamDetector } from '../../src/index.js';
+import {
+  BannedWords,
+  CONFIG_LIMITS,
+  DEFAULT_CONFIG,
+  normalizeConfig,
+  normalizeWord,
+  SpamDetector,
+} from '../../src/index.js';
 
 describe('SpamDetector', () => {
   const limits = { maxMessages: 3, windowMs: 1000 };
@@ -98,7 +105,12 @@ describe('guild configuration', () => {
     });
     expect(config).toEqual({
       bannedWords: ['spoiler', 'ok'],
-      spam: { maxMessages: CONFIG_LIMITS.maxMessages.min, windowMs: 10_000, timeoutMs: DEFAULT_CONFIG.spam.timeoutMs, banAfterTimeouts: CONFIG_LIMITS.banAfterTimeouts.max },
+      spam: {
+        maxMessages: CONFIG_LIMITS.maxMessages.min,
+        windowMs: 10_000,
+        timeoutMs: DEFAULT_CONFIG.spam.timeoutMs,
+        banAfterTimeouts: CONFIG_LIMITS.banAfterTimeouts.max,
+      },
       welcome: { enabled: false, channelId: null, message: DEFAULT_CONFIG.welcome.message, roleId: '123' },
     });
   });

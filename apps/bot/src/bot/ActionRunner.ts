@@ -75,7 +75,10 @@ export class ActionRunner {
           reason: action.reason,
         });
       case 'ban':
-        return this.#rest.put(Routes.guildBan(guildId, action.userId), { body: { delete_message_seconds: action.deleteMessageSeconds }, reason: action.reason });
+        return this.#rest.put(Routes.guildBan(guildId, action.userId), {
+          body: { delete_message_seconds: action.deleteMessageSeconds },
+          reason: action.reason,
+        });
       case 'deleteMessage':
         return this.#rest.delete(Routes.channelMessage(action.channelId, action.messageId), { reason: action.reason });
       case 'addRole':

@@ -1,4 +1,12 @@
-import type { ChatInputCommandInteraction, Interaction, InteractionReplyOptions, Message, PartialMessage, GuildMember, PartialGuildMember } from 'discord.js';
+import type {
+  ChatInputCommandInteraction,
+  Interaction,
+  InteractionReplyOptions,
+  Message,
+  PartialMessage,
+  GuildMember,
+  PartialGuildMember,
+} from 'discord.js';
 import { Client, Events, GatewayIntentBits, MessageFlags, Partials } from 'discord.js';
 import type { DispatchErrorInfo, TenantId, WorkerCrashInfo, WorkerPool } from '@switchyard/core';
 import type { ThreadWorker } from '@switchyard/pool-thread';
@@ -12,16 +20,30 @@ import type { BotAction, BotEvent, Decision } from '../protocol.js';
 import type { worker } from '../worker.js';
 import { ActionRunner } from './ActionRunner.js';
 import { COMMANDS } from './commands.js';
-import { toCommandEvent, toMemberJoinEvent, toMemberLeaveEvent, toMessageDeleteEvent, toMessageEvent } from './events.js';
+import {
+  toCommandEvent,
+  toMemberJoinEvent,
+  toMemberLeaveEvent,
+  toMessageDeleteEvent,
+  toMessageEvent,
+} from './events.js';
 
 /**
  * The built worker entry. From `dist/` it sits one level up; when this module runs from `src/`
  * (under a test runner) the threads still need the built JavaScript.
  */
-const WORKER_ENTRY = new URL(import.meta.url.endsWith('.ts') ? '../../dist/worker.js' : '../worker.js', import.meta.url);
+const WORKER_ENTRY = new URL(
+  import.meta.url.endsWith('.ts') ? '../../dist/worker.js' : '../worker.js',
+  import.meta.url,
+);
 
 /** The gateway intents the bot asks for. `GuildMembers` and `MessageContent` are privileged: enable them for the application in the Developer Portal. */
-export const BOT_INTENTS: readonly GatewayIntentBits[] = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMembers, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent];
+export const BOT_INTENTS: readonly GatewayIntentBits[] = [
+  GatewayIntentBits.Guilds,
+  GatewayIntentBits.GuildMembers,
+  GatewayIntentBits.GuildMessages,
+  GatewayIntentBits.MessageContent,
+];
 
 /** The pool of worker threads the bot dispatches to. */
 export type BotPool = WorkerPool<ThreadWorker<BotEvent, Decision>>;
@@ -120,7 +142,13 @@ export class Bot {
   readonly #inflight = new Set<Promise<void>>();
   /** The tail of each guild's action queue (see #inOrder). */
   readonly #actionQueues = new Map<string, Promise<void>>();
-  readonly #events: Record<BotEvent['type'], number> = { message: 0, messageDelete: 0, memberJoin: 0, memberLeave: 0, command: 0 };
+  readonly #events: Record<BotEvent['type'], number> = {
+    message: 0,
+    messageDelete: 0,
+    memberJoin: 0,
+    memberLeave: 0,
+    command: 0,
+  };
   readonly #watch: StatusWatch | undefined;
   readonly #job: StatusJob | undefined;
   #actions = 0;
@@ -155,7 +183,13 @@ export class Bot {
     this.#log(`worker ${info.workerId} crashed: ${messageOf(info.cause)}`);
   };
 
-  private constructor(client: Client<true>, pool: BotPool, store: PostgresKvStore, moderationLog: ModerationLog, options: BotOptions) {
+  private constructor(
+    client: Client<true>,
+    pool: BotPool,
+    store: PostgresKvStore,
+    moderationLog: ModerationLog,
+    options: BotOptions,
+  ) {
     this.client = client;
     this.pool = pool;
     this.store = store;
@@ -182,25 +216,47 @@ export class Bot {
    * Whatever started is stopped again if a step fails.
    */
   static async start(options: BotOptions): Promise<Bot> {
-    if (options === null || typeof options !== 'object') throw new BotConfigError(`Expected the bot options to be an object, got ${describe(options)}.`);
-    const { token, api, database, workers = 2, workerFilename = WORKER_ENTRY, board, log, deferAfterMs = 2000, registerCommands = true } = options;
-    if (typeof token !== 'string' || token.length === 0) throw new BotConfigError(`Expected \`token\` to be a non-empty string, got ${describe(token)}.`);
-    if (api !== undefined && (typeof api !== 'string' || !/^https?:\/\//.test(api))) throw new BotConfigError(`Expected \`api\` to be an http(s) URL, got ${describe(api)}.`);
+    if (options === null || typeof options !== 'object')
+      throw new BotConfigError(`Expected the bot options to be an object, got ${describe(options)}.`);
+    const {
+      token,
+      api,
+      database,
+      workers = 2,
+      workerFilename = WORKER_ENTRY,
+      board,
+      log,
+      deferAfterMs = 2000,
+      registerCommands = true,
+    } = options;
+    if (typeof token !== 'string' || token.length === 0)
+      throw new BotConfigError(`Expected \`token\` to be a non-empty string, got ${describe(token)}.`);
+    if (api !== undefined && (typeof api !== 'string' || !/^https?:\/\//.test(api)))
+      throw new BotConfigError(`Expected \`api\` to be an http(s) URL, got ${describe(api)}.`);
     if (database === null || typeof database !== 'object' || typeof database.run !== 'function') {
-      throw new BotConfigError(`Expected \`database\` to be a BotDatabase from openDatabase(), got ${describe(database)}.`);
+      throw new BotConfigError(
+        `Expected \`database\` to be a BotDatabase from openDatabase(), got ${describe(database)}.`,
+      );
     }
-    if (!Number.isSafeInteger(workers) || workers < 1) throw new BotConfigError(`Expected \`workers\` to be an integer >= 1, got ${describe(workers)}.`);
+    if (!Number.isSafeInteger(workers) || workers < 1)
+      throw new BotConfigError(`Expected \`workers\` to be an integer >= 1, got ${describe(workers)}.`);
     if (!(typeof workerFilename === 'string' || workerFilename instanceof URL)) {
-      throw new BotConfigError(`Expected \`workerFilename\` to be a path or a file: URL, got ${describe(workerFilename)}.`);
+      throw new BotConfigError(
+        `Expected \`workerFilename\` to be a path or a file: URL, got ${describe(workerFilename)}.`,
+      );
     }
     if (board !== undefined && (board === null || typeof board !== 'object' || typeof board.watch !== 'function')) {
       throw new BotConfigError(`Expected \`board\` to be a StatusBoard, got ${describe(board)}.`);
     }
-    if (log !== undefined && typeof log !== 'function') throw new BotConfigError(`Expected \`log\` to be a function, got ${describe(log)}.`);
+    if (log !== undefined && typeof log !== 'function')
+      throw new BotConfigError(`Expected \`log\` to be a function, got ${describe(log)}.`);
     if (typeof deferAfterMs !== 'number' || !Number.isFinite(deferAfterMs) || deferAfterMs < 0 || deferAfterMs > 2900) {
-      throw new BotConfigError(`Expected \`deferAfterMs\` to be a number from 0 to 2900, got ${describe(deferAfterMs)}.`);
+      throw new BotConfigError(
+        `Expected \`deferAfterMs\` to be a number from 0 to 2900, got ${describe(deferAfterMs)}.`,
+      );
     }
-    if (typeof registerCommands !== 'boolean') throw new BotConfigError(`Expected \`registerCommands\` to be a boolean, got ${describe(registerCommands)}.`);
+    if (typeof registerCommands !== 'boolean')
+      throw new BotConfigError(`Expected \`registerCommands\` to be a boolean, got ${describe(registerCommands)}.`);
 
     const store = new PostgresKvStore(database);
     const pool = await createThreadPool<typeof worker>({ workers, filename: workerFilename, store });
@@ -238,7 +294,12 @@ export class Bot {
 
   /** The bot's counters. */
   stats(): BotStats {
-    return { events: { ...this.#events }, actions: this.#actions, failedActions: this.#failedActions, errors: this.#errors };
+    return {
+      events: { ...this.#events },
+      actions: this.#actions,
+      failedActions: this.#failedActions,
+      errors: this.#errors,
+    };
   }
 
   /** Resolves once every event received so far was decided upon and acted on (replies, REST calls, audit rows). */
@@ -368,7 +429,9 @@ export class Bot {
       }
     } catch (error) {
       const content = 'Sorry, something went wrong; try again later.';
-      await (deferred ? interaction.editReply({ content }) : interaction.reply({ content, flags: MessageFlags.Ephemeral })).catch(() => undefined);
+      await (
+        deferred ? interaction.editReply({ content }) : interaction.reply({ content, flags: MessageFlags.Ephemeral })
+      ).catch(() => undefined);
       throw error;
     } finally {
       clearTimeout(timer);
@@ -382,7 +445,8 @@ export class Bot {
         await interaction.reply(reply);
       }
     }
-    if (decision.actions.length > 0) await this.#inOrder(event.guildId, () => this.#act(event.guildId, decision.actions));
+    if (decision.actions.length > 0)
+      await this.#inOrder(event.guildId, () => this.#act(event.guildId, decision.actions));
   }
 
   /**

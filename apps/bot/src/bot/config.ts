@@ -43,12 +43,24 @@ Environment:
   BOT_DB_SCHEMA    PostgreSQL schema of the tables (default: public)
 `;
 
-function number(name: string, raw: string | undefined, fallback: number, check: { integer: boolean; min: number; max: number }): number {
+function number(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  check: { integer: boolean; min: number; max: number },
+): number {
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || (check.integer && !Number.isInteger(value)) || value < check.min || value > check.max) {
+  if (
+    !Number.isFinite(value) ||
+    (check.integer && !Number.isInteger(value)) ||
+    value < check.min ||
+    value > check.max
+  ) {
     const kind = check.integer ? 'an integer' : 'a number';
-    throw new BotConfigError(`Expected ${name} to be ${kind} from ${check.min} to ${check.max}, got ${JSON.stringify(raw)}.`);
+    throw new BotConfigError(
+      `Expected ${name} to be ${kind} from ${check.min} to ${check.max}, got ${JSON.stringify(raw)}.`,
+    );
   }
   return value;
 }
@@ -80,7 +92,12 @@ export function parseRunConfig(argv: readonly string[], env: Readonly<Record<str
     throw new BotConfigError(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`, { cause: error });
   }
   const option = (name: string): string | undefined => values[name] as string | undefined;
-  const duration = number(option('duration') === undefined ? 'BOT_DURATION_S' : '--duration', option('duration') ?? env.BOT_DURATION_S, Number.NaN, { integer: false, min: 0, max: 31_536_000 });
+  const duration = number(
+    option('duration') === undefined ? 'BOT_DURATION_S' : '--duration',
+    option('duration') ?? env.BOT_DURATION_S,
+    Number.NaN,
+    { integer: false, min: 0, max: 31_536_000 },
+  );
   return {
     help: values.help === true,
     token: text(env.DISCORD_TOKEN),
@@ -88,8 +105,23 @@ export function parseRunConfig(argv: readonly string[], env: Readonly<Record<str
     dataDir: text(env.BOT_DATA_DIR),
     schema: text(env.BOT_DB_SCHEMA) ?? 'public',
     durationMs: Number.isNaN(duration) ? undefined : Math.round(duration * 1000),
-    workers: number(option('workers') === undefined ? 'BOT_WORKERS' : '--workers', option('workers') ?? env.BOT_WORKERS, 2, { integer: true, min: 1, max: 256 }),
-    guilds: number(option('guilds') === undefined ? 'BOT_SIM_GUILDS' : '--guilds', option('guilds') ?? env.BOT_SIM_GUILDS, 3, { integer: true, min: 1, max: 1000 }),
-    eventsPerSecond: number(option('rate') === undefined ? 'BOT_SIM_RATE' : '--rate', option('rate') ?? env.BOT_SIM_RATE, 20, { integer: false, min: 0.1, max: 100_000 }),
+    workers: number(
+      option('workers') === undefined ? 'BOT_WORKERS' : '--workers',
+      option('workers') ?? env.BOT_WORKERS,
+      2,
+      { integer: true, min: 1, max: 256 },
+    ),
+    guilds: number(
+      option('guilds') === undefined ? 'BOT_SIM_GUILDS' : '--guilds',
+      option('guilds') ?? env.BOT_SIM_GUILDS,
+      3,
+      { integer: true, min: 1, max: 1000 },
+    ),
+    eventsPerSecond: number(
+      option('rate') === undefined ? 'BOT_SIM_RATE' : '--rate',
+      option('rate') ?? env.BOT_SIM_RATE,
+      20,
+      { integer: false, min: 0.1, max: 100_000 },
+    ),
   };
 }

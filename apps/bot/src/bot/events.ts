@@ -1,6 +1,21 @@
-import type { ChatInputCommandInteraction, CommandInteractionOption, Guild, GuildMember, Message, PartialGuildMember, PartialMessage } from 'discord.js';
+import type {
+  ChatInputCommandInteraction,
+  CommandInteractionOption,
+  Guild,
+  GuildMember,
+  Message,
+  PartialGuildMember,
+  PartialMessage,
+} from 'discord.js';
 import { ApplicationCommandOptionType, ChannelType, PermissionFlagsBits } from 'discord.js';
-import type { CommandEvent, CommandOptionValue, MemberJoinEvent, MemberLeaveEvent, MessageDeleteEvent, MessageEvent } from '../protocol.js';
+import type {
+  CommandEvent,
+  CommandOptionValue,
+  MemberJoinEvent,
+  MemberLeaveEvent,
+  MessageDeleteEvent,
+  MessageEvent,
+} from '../protocol.js';
 
 /**
  * Turns discord.js objects into the plain events of `protocol.ts`. Each function is synchronous,
@@ -31,7 +46,9 @@ export function toMessageDeleteEvent(message: Message | PartialMessage): Message
 /** Where a welcome goes by default: the system channel, else the first text channel. */
 export function defaultChannelId(guild: Guild): string | null {
   if (guild.systemChannelId !== null) return guild.systemChannelId;
-  const text = guild.channels.cache.filter((channel) => channel.type === ChannelType.GuildText).sort((a, b) => a.rawPosition - b.rawPosition);
+  const text = guild.channels.cache
+    .filter((channel) => channel.type === ChannelType.GuildText)
+    .sort((a, b) => a.rawPosition - b.rawPosition);
   return text.first()?.id ?? null;
 }
 
@@ -54,7 +71,10 @@ export function toMemberLeaveEvent(member: GuildMember | PartialGuildMember): Me
 
 function collectOptions(options: readonly CommandInteractionOption[], into: Record<string, CommandOptionValue>): void {
   for (const option of options) {
-    if (option.type === ApplicationCommandOptionType.Subcommand || option.type === ApplicationCommandOptionType.SubcommandGroup) {
+    if (
+      option.type === ApplicationCommandOptionType.Subcommand ||
+      option.type === ApplicationCommandOptionType.SubcommandGroup
+    ) {
       collectOptions(option.options ?? [], into);
     } else if (option.value !== undefined && option.value !== null) {
       into[option.name] = option.value;

@@ -73,7 +73,9 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
     });
     cleanup.push(() => bot.close());
     const startedAt = performance.now();
-    say(`ready: logged in as ${bot.client.user.tag} in ${bot.client.guilds.cache.size} guilds, ${config.workers} worker threads`);
+    say(
+      `ready: logged in as ${bot.client.user.tag} in ${bot.client.guilds.cache.size} guilds, ${config.workers} worker threads`,
+    );
     simulation?.begin();
 
     const reason = await new Promise<string>((resolve) => {
@@ -94,11 +96,16 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
     const seconds = (performance.now() - startedAt) / 1000;
     say(`stopping: ${reason}`);
     const traffic = await simulation?.stop();
-    if (traffic !== undefined) say(`simulated traffic: ${traffic.sent} events in ${(traffic.elapsedMs / 1000).toFixed(1)} s, ${simulation!.bursts} floods`);
+    if (traffic !== undefined)
+      say(
+        `simulated traffic: ${traffic.sent} events in ${(traffic.elapsedMs / 1000).toFixed(1)} s, ${simulation!.bursts} floods`,
+      );
     await bot.close();
     const stats = bot.stats();
     const events = Object.values(stats.events).reduce((sum, n) => sum + n, 0);
-    say(`stopped after ${seconds.toFixed(1)} s: ${events} events, ${stats.actions} actions, ${stats.failedActions} refused, ${stats.errors} errors`);
+    say(
+      `stopped after ${seconds.toFixed(1)} s: ${events} events, ${stats.actions} actions, ${stats.failedActions} refused, ${stats.errors} errors`,
+    );
     return { reason, seconds, stats };
   } finally {
     // Whatever started is stopped, in reverse order, also when a step failed.

@@ -77,7 +77,13 @@ export class BotDatabase {
   #closing: Promise<void> | undefined;
 
   /** @internal Use {@link openDatabase}. */
-  constructor(parts: { db: BotDrizzle; driver: 'pg' | 'pglite'; schema: string; description: string; close: () => Promise<void> }) {
+  constructor(parts: {
+    db: BotDrizzle;
+    driver: 'pg' | 'pglite';
+    schema: string;
+    description: string;
+    close: () => Promise<void>;
+  }) {
     this.db = parts.db;
     this.driver = parts.driver;
     this.schema = parts.schema;
@@ -95,12 +101,15 @@ export class BotDatabase {
    * and wraps the driver's errors in `DatabaseError` (`cause`: the driver's error).
    */
   run<T>(what: string, query: (db: BotDrizzle) => Promise<T>): Promise<T> {
-    if (this.#closing !== undefined) return Promise.reject(new DatabaseClosedError(`The database is closed; cannot ${what}.`));
+    if (this.#closing !== undefined)
+      return Promise.reject(new DatabaseClosedError(`The database is closed; cannot ${what}.`));
     const running = (async () => {
       try {
         return await query(this.db);
       } catch (error) {
-        throw new DatabaseError(`Could not ${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        throw new DatabaseError(`Could not ${what}: ${error instanceof Error ? error.message : String(error)}`, {
+          cause: error,
+        });
       }
     })();
     this.#inflight.add(running);
@@ -148,22 +157,37 @@ async function createTables(db: BotDrizzle, schemaName: string): Promise<void> {
  * ```
  */
 export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDatabase> {
-  if (options === null || typeof options !== 'object') throw new BotConfigError(`Expected the database options to be an object, got ${describeValue(options)}.`);
-  const { url, dataDir, schema: schemaName = 'public', maxConnections = 4, pgliteTemplate = defaultPgliteTemplate() } = options;
+  if (options === null || typeof options !== 'object')
+    throw new BotConfigError(`Expected the database options to be an object, got ${describeValue(options)}.`);
+  const {
+    url,
+    dataDir,
+    schema: schemaName = 'public',
+    maxConnections = 4,
+    pgliteTemplate = defaultPgliteTemplate(),
+  } = options;
   if (url !== undefined && (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url))) {
-    throw new BotConfigError(`Expected \`url\` to be a postgres:// connection string, got ${typeof url === 'string' ? 'a string of another form' : describeValue(url)}.`);
+    throw new BotConfigError(
+      `Expected \`url\` to be a postgres:// connection string, got ${typeof url === 'string' ? 'a string of another form' : describeValue(url)}.`,
+    );
   }
   if (dataDir !== undefined && (typeof dataDir !== 'string' || dataDir.length === 0)) {
     throw new BotConfigError(`Expected \`dataDir\` to be a non-empty path, got ${describeValue(dataDir)}.`);
   }
   if (typeof schemaName !== 'string' || !SCHEMA_NAME.test(schemaName)) {
-    throw new BotConfigError(`Expected \`schema\` to be a lower-case identifier (letters, digits, _; at most 63), got ${describeValue(schemaName)}.`);
+    throw new BotConfigError(
+      `Expected \`schema\` to be a lower-case identifier (letters, digits, _; at most 63), got ${describeValue(schemaName)}.`,
+    );
   }
   if (!Number.isSafeInteger(maxConnections) || maxConnections < 1) {
-    throw new BotConfigError(`Expected \`maxConnections\` to be an integer >= 1, got ${describeValue(maxConnections)}.`);
+    throw new BotConfigError(
+      `Expected \`maxConnections\` to be an integer >= 1, got ${describeValue(maxConnections)}.`,
+    );
   }
   if (pgliteTemplate !== false && (typeof pgliteTemplate !== 'string' || pgliteTemplate.length === 0)) {
-    throw new BotConfigError(`Expected \`pgliteTemplate\` to be a path or false, got ${describeValue(pgliteTemplate)}.`);
+    throw new BotConfigError(
+      `Expected \`pgliteTemplate\` to be a path or false, got ${describeValue(pgliteTemplate)}.`,
+    );
   }
 
   let database: BotDatabase;
@@ -172,13 +196,21 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDa
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     const db = drizzlePg({ client: pool, schema }) as unknown as BotDrizzle;
-    database = new BotDatabase({ db, driver: 'pg', schema: schemaName, description: `${describeUrl(url)} (schema ${schemaName})`, close: () => pool.end() });
+    database = new BotDatabase({
+      db,
+      driver: 'pg',
+      schema: schemaName,
+      description: `${describeUrl(url)} (schema ${schemaName})`,
+      close: () => pool.end(),
+    });
   } else {
     let client: PGlite;
     try {
       client = await openPglite(dataDir, pgliteTemplate);
     } catch (error) {
-      throw new DatabaseError(`Could not open PGlite${dataDir === undefined ? '' : ` in ${dataDir}`}.`, { cause: error });
+      throw new DatabaseError(`Could not open PGlite${dataDir === undefined ? '' : ` in ${dataDir}`}.`, {
+        cause: error,
+      });
     }
     try {
       await client.exec(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"; SET search_path TO "${schemaName}"`);
@@ -188,13 +220,22 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDa
     }
     const db = drizzlePglite({ client, schema }) as unknown as BotDrizzle;
     const where = dataDir === undefined ? 'in memory' : dataDir;
-    database = new BotDatabase({ db, driver: 'pglite', schema: schemaName, description: `pglite (${where}, schema ${schemaName})`, close: () => client.close() });
+    database = new BotDatabase({
+      db,
+      driver: 'pglite',
+      schema: schemaName,
+      description: `pglite (${where}, schema ${schemaName})`,
+      close: () => client.close(),
+    });
   }
   try {
     await createTables(database.db, schemaName);
   } catch (error) {
     await database.close().catch(() => undefined);
-    throw new DatabaseError(`Could not create the tables in ${database.description}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new DatabaseError(
+      `Could not create the tables in ${database.description}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
   return database;
 }

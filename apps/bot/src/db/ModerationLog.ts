@@ -27,8 +27,14 @@ export class ModerationLog {
   readonly #database: BotDatabase;
 
   constructor(database: BotDatabase) {
-    if (database === null || typeof database !== 'object' || typeof (database as Partial<BotDatabase>).run !== 'function') {
-      throw new InvalidArgumentError(`Expected \`database\` to be a BotDatabase from openDatabase(), got ${database === null ? 'null' : typeof database}.`);
+    if (
+      database === null ||
+      typeof database !== 'object' ||
+      typeof (database as Partial<BotDatabase>).run !== 'function'
+    ) {
+      throw new InvalidArgumentError(
+        `Expected \`database\` to be a BotDatabase from openDatabase(), got ${database === null ? 'null' : typeof database}.`,
+      );
     }
     this.#database = database;
   }

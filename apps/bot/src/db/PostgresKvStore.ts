@@ -12,17 +12,22 @@ export const MAX_KV_KEY_LENGTH = 512;
 function assertKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KV_KEY_LENGTH) {
     const got = typeof key === 'string' ? `a string of ${key.length} characters` : key === null ? 'null' : typeof key;
-    throw new InvalidArgumentError(`Expected the key to be a string of 1 to ${MAX_KV_KEY_LENGTH} characters, got ${got}.`);
+    throw new InvalidArgumentError(
+      `Expected the key to be a string of 1 to ${MAX_KV_KEY_LENGTH} characters, got ${got}.`,
+    );
   }
   if (key.includes('\0')) throw new InvalidArgumentError('Expected the key to contain no NUL character, got one.');
 }
 
 function encode(value: unknown): Buffer {
-  if (value === undefined) throw new InvalidArgumentError('Expected a value to store, got undefined; use delete() to remove a key.');
+  if (value === undefined)
+    throw new InvalidArgumentError('Expected a value to store, got undefined; use delete() to remove a key.');
   try {
     return serialize(value);
   } catch (error) {
-    throw new KvValueError(`The value cannot be stored: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new KvValueError(`The value cannot be stored: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
 }
 
@@ -51,8 +56,14 @@ export class PostgresKvStore implements KvStore {
   readonly #database: BotDatabase;
 
   constructor(database: BotDatabase) {
-    if (database === null || typeof database !== 'object' || typeof (database as Partial<BotDatabase>).run !== 'function') {
-      throw new InvalidArgumentError(`Expected \`database\` to be a BotDatabase from openDatabase(), got ${database === null ? 'null' : typeof database}.`);
+    if (
+      database === null ||
+      typeof database !== 'object' ||
+      typeof (database as Partial<BotDatabase>).run !== 'function'
+    ) {
+      throw new InvalidArgumentError(
+        `Expected \`database\` to be a BotDatabase from openDatabase(), got ${database === null ? 'null' : typeof database}.`,
+      );
     }
     this.#database = database;
   }
@@ -74,26 +85,41 @@ export class PostgresKvStore implements KvStore {
       db
         .insert(tenantKv)
         .values({ tenantKind: tenant.kind, tenantId: tenant.id, key, value: bytes })
-        .onConflictDoUpdate({ target: [tenantKv.tenantKind, tenantKv.tenantId, tenantKv.key], set: { value: bytes, updatedAt: sql`now()` } }),
+        .onConflictDoUpdate({
+          target: [tenantKv.tenantKind, tenantKv.tenantId, tenantKv.key],
+          set: { value: bytes, updatedAt: sql`now()` },
+        }),
     );
   }
 
   async delete(tenant: TenantId, key: string): Promise<boolean> {
     assertTenantId(tenant);
     assertKey(key);
-    const rows = await this.#database.run('delete from the key-value store', (db) => db.delete(tenantKv).where(where(tenant, key)).returning({ key: tenantKv.key }));
+    const rows = await this.#database.run('delete from the key-value store', (db) =>
+      db.delete(tenantKv).where(where(tenant, key)).returning({ key: tenantKv.key }),
+    );
     return rows.length > 0;
   }
 
   async list(tenant: TenantId, prefix = ''): Promise<Array<[string, unknown]>> {
     assertTenantId(tenant);
-    if (typeof prefix !== 'string') throw new InvalidArgumentError(`Expected the prefix to be a string, got ${prefix === null ? 'null' : typeof prefix}.`);
-    if (prefix.includes('\0')) throw new InvalidArgumentError('Expected the prefix to contain no NUL character, got one.');
+    if (typeof prefix !== 'string')
+      throw new InvalidArgumentError(
+        `Expected the prefix to be a string, got ${prefix === null ? 'null' : typeof prefix}.`,
+      );
+    if (prefix.includes('\0'))
+      throw new InvalidArgumentError('Expected the prefix to contain no NUL character, got one.');
     const rows = await this.#database.run('list the key-value store', (db) =>
       db
         .select({ key: tenantKv.key, value: tenantKv.value })
         .from(tenantKv)
-        .where(and(eq(tenantKv.tenantKind, tenant.kind), eq(tenantKv.tenantId, tenant.id), prefix === '' ? undefined : sql`starts_with(${tenantKv.key}, ${prefix})`))
+        .where(
+          and(
+            eq(tenantKv.tenantKind, tenant.kind),
+            eq(tenantKv.tenantId, tenant.id),
+            prefix === '' ? undefined : sql`starts_with(${tenantKv.key}, ${prefix})`,
+          ),
+        )
         .orderBy(asc(tenantKv.key)),
     );
     return rows.map((row): [string, unknown] => [row.key, decode(row.value)]);

@@ -50,7 +50,9 @@ export async function openPglite(dataDir: string | undefined, template: string |
   if (existsSync(template)) {
     try {
       const tarball = await readFile(template);
-      return await ready(new PGlite({ ...(dataDir === undefined ? {} : { dataDir }), loadDataDir: new Blob([tarball]) }));
+      return await ready(
+        new PGlite({ ...(dataDir === undefined ? {} : { dataDir }), loadDataDir: new Blob([tarball]) }),
+      );
     } catch {
       await rm(template, { force: true });
       if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });

@@ -35,14 +35,25 @@ export interface SimulationOptions {
 /** 2020-01-01 in milliseconds since the Discord epoch: where the simulated guilds' ids start. */
 const FIRST_GUILD_MS = 157_766_400_000n;
 
-const GUILD_NAMES = ['Switchyard HQ', 'Speedrunners', 'Book Club', 'Pixel Art', 'Night Owls', 'Synth Lab', 'Trail Runners', 'Chess Corner'];
+const GUILD_NAMES = [
+  'Switchyard HQ',
+  'Speedrunners',
+  'Book Club',
+  'Pixel Art',
+  'Night Owls',
+  'Synth Lab',
+  'Trail Runners',
+  'Chess Corner',
+];
 
 /** Words the simulation bans in every guild through `/config add-word`, as the guild's owner; the default traffic contains both. */
 export const SIMULATED_BANNED_WORDS: readonly string[] = ['free nitro', 'cheap followers'];
 
 function check(name: string, value: unknown, min: number, integer: boolean): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-    throw new BotConfigError(`Expected \`${name}\` to be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${String(value)}.`);
+    throw new BotConfigError(
+      `Expected \`${name}\` to be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${String(value)}.`,
+    );
   }
   return value;
 }
@@ -78,7 +89,9 @@ export class Simulation {
     const specs: GuildSpec[] = Array.from({ length: guilds }, (_, i) => ({
       // Consecutive creation times: shardFor(id, n) deals the guilds round robin over any n workers.
       id: ((FIRST_GUILD_MS + BigInt(i)) << 22n).toString(),
-      name: GUILD_NAMES[i % GUILD_NAMES.length]! + (i >= GUILD_NAMES.length ? ` ${Math.floor(i / GUILD_NAMES.length) + 1}` : ''),
+      name:
+        GUILD_NAMES[i % GUILD_NAMES.length]! +
+        (i >= GUILD_NAMES.length ? ` ${Math.floor(i / GUILD_NAMES.length) + 1}` : ''),
       channels: ['welcome', 'general', 'off-topic', 'memes'],
       members,
     }));
@@ -95,13 +108,22 @@ export class Simulation {
     if (this.#traffic !== undefined) return;
     for (const guild of this.sim.guilds) {
       for (const word of SIMULATED_BANNED_WORDS) {
-        this.sim.emit.interaction({ command: 'config', subcommand: 'add-word', options: { word }, guild: guild.id, user: guild.ownerId });
+        this.sim.emit.interaction({
+          command: 'config',
+          subcommand: 'add-word',
+          options: { word },
+          guild: guild.id,
+          user: guild.ownerId,
+        });
       }
     }
     // Slash commands come from the guild owners in #flood (owners never leave): with the traffic's
     // own interactions, a member the traffic removes before the bot answers leaves discord-sim
     // without the user for the reply's interaction_metadata, which discord.js cannot parse.
-    this.#traffic = this.sim.traffic({ eventsPerSecond: this.#eventsPerSecond, mix: { messageCreate: 85, messageUpdate: 2, messageDelete: 4, memberAdd: 3, memberRemove: 3, interaction: 0 } });
+    this.#traffic = this.sim.traffic({
+      eventsPerSecond: this.#eventsPerSecond,
+      mix: { messageCreate: 85, messageUpdate: 2, messageDelete: 4, memberAdd: 3, memberRemove: 3, interaction: 0 },
+    });
     if (this.#spamEveryMs > 0) {
       this.#spamTimer = setInterval(() => this.#flood(), this.#spamEveryMs);
       this.#spamTimer.unref();
@@ -126,14 +148,20 @@ export class Simulation {
     if (this.sim.closed) return;
     const guilds = this.sim.guilds;
     const guild = guilds[this.#spamRound % guilds.length] as SimGuild;
-    const candidates = [...guild.members.values()].filter((member) => !member.user.bot && member.user.id !== guild.ownerId);
+    const candidates = [...guild.members.values()].filter(
+      (member) => !member.user.bot && member.user.id !== guild.ownerId,
+    );
     const spammer = candidates[Math.floor(this.#spamRound / guilds.length) % Math.max(1, candidates.length)];
     this.#spamRound++;
     if (spammer === undefined) return;
     const channel = guild.textChannels[1] ?? guild.textChannels[0];
     if (channel === undefined) return;
     for (let i = 0; i < 6; i++) {
-      this.sim.emit.messageCreate({ channel: channel.id, author: spammer.user.id, content: `JOIN MY SERVER discord.gg/totally-legit (${i + 1})` });
+      this.sim.emit.messageCreate({
+        channel: channel.id,
+        author: spammer.user.id,
+        content: `JOIN MY SERVER discord.gg/totally-legit (${i + 1})`,
+      });
     }
     this.#bursts++;
     this.sim.emit.interaction({ command: 'stats', channel: channel.id, user: guild.ownerId });

@@ -18,7 +18,9 @@ export class BannedWords {
   constructor(words: readonly string[]) {
     this.words = [...words];
     if (words.length === 0) return;
-    const alternatives = [...words].sort((a, b) => b.length - a.length).map((word) => word.split(' ').map(escape).join('\\s+'));
+    const alternatives = [...words]
+      .sort((a, b) => b.length - a.length)
+      .map((word) => word.split(' ').map(escape).join('\\s+'));
     this.#pattern = new RegExp(`(?<![\\p{L}\\p{N}_])(?:${alternatives.join('|')})(?![\\p{L}\\p{N}_])`, 'iu');
   }
 

@@ -57,7 +57,9 @@ function record(value: unknown): Record<string, unknown> {
 }
 
 function integer(value: unknown, limits: { min: number; max: number }, fallback: number): number {
-  return typeof value === 'number' && Number.isInteger(value) ? Math.min(limits.max, Math.max(limits.min, value)) : fallback;
+  return typeof value === 'number' && Number.isInteger(value)
+    ? Math.min(limits.max, Math.max(limits.min, value))
+    : fallback;
 }
 
 /** Trims and lower-cases a banned word; `undefined` when it is empty or too long. */
@@ -75,7 +77,9 @@ export function normalizeConfig(stored: unknown): GuildConfig {
   const spam = record(raw.spam);
   const welcome = record(raw.welcome);
   const words = Array.isArray(raw.bannedWords) ? raw.bannedWords : [];
-  const bannedWords = [...new Set(words.flatMap((word) => (typeof word === 'string' ? (normalizeWord(word) ?? []) : [])))].slice(0, CONFIG_LIMITS.bannedWords);
+  const bannedWords = [
+    ...new Set(words.flatMap((word) => (typeof word === 'string' ? (normalizeWord(word) ?? []) : []))),
+  ].slice(0, CONFIG_LIMITS.bannedWords);
   const defaults = DEFAULT_CONFIG;
   return {
     bannedWords,
@@ -89,7 +93,9 @@ export function normalizeConfig(stored: unknown): GuildConfig {
       enabled: typeof welcome.enabled === 'boolean' ? welcome.enabled : defaults.welcome.enabled,
       channelId: typeof welcome.channelId === 'string' && SNOWFLAKE.test(welcome.channelId) ? welcome.channelId : null,
       message:
-        typeof welcome.message === 'string' && welcome.message.trim().length > 0 && welcome.message.length <= CONFIG_LIMITS.welcomeLength
+        typeof welcome.message === 'string' &&
+        welcome.message.trim().length > 0 &&
+        welcome.message.length <= CONFIG_LIMITS.welcomeLength
           ? welcome.message
           : defaults.welcome.message,
       roleId: typeof welcome.roleId === 'string' && SNOWFLAKE.test(welcome.roleId) ? welcome.roleId : null,

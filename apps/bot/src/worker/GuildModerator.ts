@@ -1,5 +1,14 @@
 import type { TenantKv } from '@switchyard/core';
-import type { BotAction, BotActionType, BotEvent, CommandEvent, CommandReply, Decision, MemberJoinEvent, MessageEvent } from '../protocol.js';
+import type {
+  BotAction,
+  BotActionType,
+  BotEvent,
+  CommandEvent,
+  CommandReply,
+  Decision,
+  MemberJoinEvent,
+  MessageEvent,
+} from '../protocol.js';
 import { BannedWords } from './BannedWords.js';
 import type { GuildConfig, SpamConfig, WelcomeConfig } from './GuildConfig.js';
 import { CONFIG_KEY, CONFIG_LIMITS, normalizeConfig, normalizeWord } from './GuildConfig.js';
@@ -56,7 +65,15 @@ export class GuildModerator {
     this.#kv = kv;
     this.#config = config;
     this.#words = new BannedWords(config.bannedWords);
-    this.#stats = { since: now, messages: 0, deletedMessages: 0, joins: 0, leaves: 0, commands: 0, actions: { timeout: 0, ban: 0, deleteMessage: 0, addRole: 0, sendMessage: 0 } };
+    this.#stats = {
+      since: now,
+      messages: 0,
+      deletedMessages: 0,
+      joins: 0,
+      leaves: 0,
+      commands: 0,
+      actions: { timeout: 0, ban: 0, deleteMessage: 0, addRole: 0, sendMessage: 0 },
+    };
   }
 
   /** Loads the guild's configuration from its storage (defaults when it has none). */
@@ -109,7 +126,13 @@ export class GuildModerator {
     const actions: BotAction[] = [];
     const word = this.#words.find(event.content);
     if (word !== undefined) {
-      actions.push({ type: 'deleteMessage', channelId: event.channelId, messageId: event.messageId, userId: event.authorId, reason: `Banned word "${word}"` });
+      actions.push({
+        type: 'deleteMessage',
+        channelId: event.channelId,
+        messageId: event.messageId,
+        userId: event.authorId,
+        reason: `Banned word "${word}"`,
+      });
     }
     const { spam } = this.#config;
     if (this.#spam.hit(event.authorId, event.timestamp, spam)) actions.push(await this.#punish(event.authorId, spam));
@@ -125,7 +148,12 @@ export class GuildModerator {
     if (spam.banAfterTimeouts > 0 && strikes >= spam.banAfterTimeouts) {
       await this.#kv.delete(key);
       this.#spam.forget(userId);
-      return { type: 'ban', userId, reason: `${what} (strike ${strikes} of ${spam.banAfterTimeouts})`, deleteMessageSeconds: 3600 };
+      return {
+        type: 'ban',
+        userId,
+        reason: `${what} (strike ${strikes} of ${spam.banAfterTimeouts})`,
+        deleteMessageSeconds: 3600,
+      };
     }
     await this.#kv.set(key, strikes);
     const of = spam.banAfterTimeouts > 0 ? ` of ${spam.banAfterTimeouts}` : '';
@@ -142,7 +170,8 @@ export class GuildModerator {
       const content = welcome.message.replaceAll('{user}', `<@${event.userId}>`);
       actions.push({ type: 'sendMessage', channelId, content, mentionUserIds: [event.userId] });
     }
-    if (welcome.roleId !== null) actions.push({ type: 'addRole', userId: event.userId, roleId: welcome.roleId, reason: 'Welcome role' });
+    if (welcome.roleId !== null)
+      actions.push({ type: 'addRole', userId: event.userId, roleId: welcome.roleId, reason: 'Welcome role' });
     return actions.length === 0 ? NOTHING : { actions };
   }
 
@@ -151,7 +180,8 @@ export class GuildModerator {
       case 'stats':
         return { actions: [], reply: await this.#statsReply() };
       case 'config':
-        if (!event.canManageGuild) return reply('You need the Manage Server permission to change the moderation settings.');
+        if (!event.canManageGuild)
+          return reply('You need the Manage Server permission to change the moderation settings.');
         return this.#configure(event);
       default:
         return reply(`Unknown command /${event.command}.`);
@@ -162,7 +192,9 @@ export class GuildModerator {
     const s = this.#stats;
     const strikes = await this.#kv.list(STRIKES_PREFIX);
     const total = Object.values(s.actions).reduce((sum, n) => sum + n, 0);
-    const byKind = (Object.keys(ACTION_LABELS) as BotActionType[]).map((kind) => `${ACTION_LABELS[kind]}: ${s.actions[kind]}`).join(', ');
+    const byKind = (Object.keys(ACTION_LABELS) as BotActionType[])
+      .map((kind) => `${ACTION_LABELS[kind]}: ${s.actions[kind]}`)
+      .join(', ');
     const lines = [
       `Moderation stats since <t:${Math.floor(s.since / 1000)}:R>`,
       `messages seen: ${s.messages}`,
@@ -191,13 +223,15 @@ export class GuildModerator {
         const word = typeof options.word === 'string' ? normalizeWord(options.word) : undefined;
         if (word === undefined) return reply(`A banned word must have 1 to ${CONFIG_LIMITS.wordLength} characters.`);
         if (config.bannedWords.includes(word)) return reply(`"${word}" is already banned.`);
-        if (config.bannedWords.length >= CONFIG_LIMITS.bannedWords) return reply(`A server can ban at most ${CONFIG_LIMITS.bannedWords} words.`);
+        if (config.bannedWords.length >= CONFIG_LIMITS.bannedWords)
+          return reply(`A server can ban at most ${CONFIG_LIMITS.bannedWords} words.`);
         await this.#save({ ...config, bannedWords: [...config.bannedWords, word] });
         return reply(`Banned "${word}" (${this.#config.bannedWords.length} banned words).`);
       }
       case 'remove-word': {
         const word = typeof options.word === 'string' ? normalizeWord(options.word) : undefined;
-        if (word === undefined || !config.bannedWords.includes(word)) return reply(`"${String(options.word)}" is not banned.`);
+        if (word === undefined || !config.bannedWords.includes(word))
+          return reply(`"${String(options.word)}" is not banned.`);
         await this.#save({ ...config, bannedWords: config.bannedWords.filter((banned) => banned !== word) });
         return reply(`Unbanned "${word}" (${this.#config.bannedWords.length} banned words).`);
       }
@@ -212,12 +246,13 @@ export class GuildModerator {
 
   async #configureSpam(event: CommandEvent): Promise<Decision> {
     const { options } = event;
-    const fields: Array<[option: string, key: keyof SpamConfig, scale: number, limits: { min: number; max: number }]> = [
-      ['max_messages', 'maxMessages', 1, CONFIG_LIMITS.maxMessages],
-      ['window_seconds', 'windowMs', 1000, CONFIG_LIMITS.windowMs],
-      ['timeout_minutes', 'timeoutMs', 60_000, CONFIG_LIMITS.timeoutMs],
-      ['ban_after', 'banAfterTimeouts', 1, CONFIG_LIMITS.banAfterTimeouts],
-    ];
+    const fields: Array<[option: string, key: keyof SpamConfig, scale: number, limits: { min: number; max: number }]> =
+      [
+        ['max_messages', 'maxMessages', 1, CONFIG_LIMITS.maxMessages],
+        ['window_seconds', 'windowMs', 1000, CONFIG_LIMITS.windowMs],
+        ['timeout_minutes', 'timeoutMs', 60_000, CONFIG_LIMITS.timeoutMs],
+        ['ban_after', 'banAfterTimeouts', 1, CONFIG_LIMITS.banAfterTimeouts],
+      ];
     const spam: Record<keyof SpamConfig, number> = { ...this.#config.spam };
     let changed = 0;
     for (const [option, key, scale, limits] of fields) {
@@ -225,12 +260,15 @@ export class GuildModerator {
       if (value === undefined) continue;
       const scaled = typeof value === 'number' && Number.isInteger(value) ? value * scale : Number.NaN;
       if (!(scaled >= limits.min && scaled <= limits.max)) {
-        return reply(`\`${option}\` must be an integer from ${limits.min / scale} to ${limits.max / scale}, got ${String(value)}.`);
+        return reply(
+          `\`${option}\` must be an integer from ${limits.min / scale} to ${limits.max / scale}, got ${String(value)}.`,
+        );
       }
       spam[key] = scaled;
       changed++;
     }
-    if (changed === 0) return reply(`Anti-spam: ${this.#describeSpam(this.#config.spam)}. Give at least one option to change it.`);
+    if (changed === 0)
+      return reply(`Anti-spam: ${this.#describeSpam(this.#config.spam)}. Give at least one option to change it.`);
     await this.#save({ ...this.#config, spam });
     return reply(`Anti-spam: ${this.#describeSpam(spam)}.`);
   }
@@ -242,7 +280,11 @@ export class GuildModerator {
     if (typeof options.channel === 'string') welcome.channelId = options.channel;
     if (typeof options.role === 'string') welcome.roleId = options.role;
     if (options.message !== undefined) {
-      if (typeof options.message !== 'string' || options.message.trim().length === 0 || options.message.length > CONFIG_LIMITS.welcomeLength) {
+      if (
+        typeof options.message !== 'string' ||
+        options.message.trim().length === 0 ||
+        options.message.length > CONFIG_LIMITS.welcomeLength
+      ) {
         return reply(`The welcome message must have 1 to ${CONFIG_LIMITS.welcomeLength} characters.`);
       }
       welcome.message = options.message;
@@ -265,6 +307,10 @@ export class GuildModerator {
 
   #describe(config: GuildConfig): string {
     const words = config.bannedWords.length === 0 ? 'none' : config.bannedWords.map((word) => `"${word}"`).join(', ');
-    return [`Banned words: ${words}`, `Anti-spam: ${this.#describeSpam(config.spam)}`, `Welcome: ${this.#describeWelcome(config.welcome)}`].join('\n');
+    return [
+      `Banned words: ${words}`,
+      `Anti-spam: ${this.#describeSpam(config.spam)}`,
+      `Welcome: ${this.#describeWelcome(config.welcome)}`,
+    ].join('\n');
   }
 }

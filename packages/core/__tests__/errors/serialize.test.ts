@@ -38,7 +38,13 @@ describe('serializeError / deserializeError', () => {
     const original = Object.assign(new RangeError('out of range'), { code: 'ERR_SOMETHING_ELSE' });
     const rebuilt = deserializeError(serializeError(original)) as RemoteError;
     expect(rebuilt).toBeInstanceOf(RemoteError);
-    expect(rebuilt).toMatchObject({ code: 'ERR_REMOTE', remoteName: 'RangeError', remoteCode: 'ERR_SOMETHING_ELSE', message: 'out of range', stack: original.stack });
+    expect(rebuilt).toMatchObject({
+      code: 'ERR_REMOTE',
+      remoteName: 'RangeError',
+      remoteCode: 'ERR_SOMETHING_ELSE',
+      message: 'out of range',
+      stack: original.stack,
+    });
   });
 
   it('serializes thrown non-errors and non-cloneable causes', () => {

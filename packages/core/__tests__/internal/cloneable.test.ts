@@ -5,7 +5,20 @@ describe('assertCloneable', () => {
   it('accepts structured-cloneable data', () => {
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;
-    for (const ok of [1, 'x', null, undefined, 10n, [1, [2]], { a: { b: new Date() } }, new Map([[1, new Set([2])]]), new Uint8Array(2), /x/g, new Error('e'), cyclic]) {
+    for (const ok of [
+      1,
+      'x',
+      null,
+      undefined,
+      10n,
+      [1, [2]],
+      { a: { b: new Date() } },
+      new Map([[1, new Set([2])]]),
+      new Uint8Array(2),
+      /x/g,
+      new Error('e'),
+      cyclic,
+    ]) {
       expect(() => assertCloneable(ok)).not.toThrow();
     }
   });

@@ -35,7 +35,9 @@ describe('Pool.start', () => {
     const counting = new CountingJob();
     const pool = new Pool({ initial: 3 });
     pool.start(counting.job);
-    await counting.probe.until(() => counting.perSignal.size === 3 && [...counting.perSignal.values()].every((n) => n >= 50));
+    await counting.probe.until(
+      () => counting.perSignal.size === 3 && [...counting.perSignal.values()].every((n) => n >= 50),
+    );
     await pool.close();
     expect(counting.perSignal.size).toBe(3);
     expect(pool.stats().iterations).toBe(counting.total);
@@ -93,7 +95,10 @@ describe('Pool.start', () => {
 
   it('throws InvalidArgumentError (ERR_INVALID_ARGUMENT) for a job or builder that is not a function', () => {
     const pool = new Pool();
-    expect(catchSync(() => pool.start('job' as never))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: 'Expected `job` to be a function, got "job".' });
+    expect(catchSync(() => pool.start('job' as never))).toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+      message: 'Expected `job` to be a function, got "job".',
+    });
     expect(catchSync(() => pool.startWithBuilder(null as never))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     expect(pool.running).toBe(false);
   });
@@ -910,7 +915,9 @@ describe('Pool scheduling', () => {
     const counting = new CountingJob();
     const pool = new Pool({ initial: 20 });
     pool.start(counting.job);
-    await counting.probe.until(() => counting.perSignal.size === 20 && [...counting.perSignal.values()].every((n) => n >= 10));
+    await counting.probe.until(
+      () => counting.perSignal.size === 20 && [...counting.perSignal.values()].every((n) => n >= 10),
+    );
     const counts = [...counting.perSignal.values()];
     await pool.close();
     // Round-robin: no worker is more than a few calls ahead of another at any time.

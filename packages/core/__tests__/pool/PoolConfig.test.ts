@@ -79,7 +79,11 @@ describe('PoolConfig defaults', () => {
   });
 
   it('accepts initial equal to min and to max', async () => {
-    for (const config of [{ min: 2, max: 4, initial: 2 }, { min: 2, max: 4, initial: 4 }, { min: 3, max: 3 }]) {
+    for (const config of [
+      { min: 2, max: 4, initial: 2 },
+      { min: 2, max: 4, initial: 4 },
+      { min: 3, max: 3 },
+    ]) {
       const pool = new Pool(config);
       pool.start(() => {});
       expect(pool.size).toBe(config.initial ?? 3);
@@ -141,6 +145,9 @@ describe('PoolConfig validation', () => {
     } catch (error) {
       caught = error;
     }
-    expect(caught).toMatchObject({ code: 'ERR_POOL_CONFIG', message: 'Expected middleware 1 to be a function (job) => job, got "log".' });
+    expect(caught).toMatchObject({
+      code: 'ERR_POOL_CONFIG',
+      message: 'Expected middleware 1 to be a function (job) => job, got "log".',
+    });
   });
 });

@@ -56,11 +56,26 @@ describe('wrap', () => {
 
   it('throws InvalidArgumentError (ERR_INVALID_ARGUMENT) for a bad job, middleware or middleware result', () => {
     expect(catchSync(() => wrap('job' as never))).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
-    expect(catchSync(() => wrap(() => {}, (job) => job, 3 as never))).toMatchObject({
+    expect(
+      catchSync(() =>
+        wrap(
+          () => {},
+          (job) => job,
+          3 as never,
+        ),
+      ),
+    ).toMatchObject({
       code: 'ERR_INVALID_ARGUMENT',
       message: 'Expected middleware 1 to be a function (job) => job, got number 3.',
     });
-    expect(catchSync(() => wrap(() => {}, () => 'nope' as never))).toMatchObject({
+    expect(
+      catchSync(() =>
+        wrap(
+          () => {},
+          () => 'nope' as never,
+        ),
+      ),
+    ).toMatchObject({
       code: 'ERR_INVALID_ARGUMENT',
       message: 'Expected middleware 0 to return a job function, got "nope".',
     });
@@ -237,10 +252,13 @@ describe('retry', () => {
   it('waits `backoff` ms before each retry', async () => {
     vi.useFakeTimers();
     const at: number[] = [];
-    const job = wrap(() => {
-      at.push(Date.now());
-      throw new Error('fail');
-    }, retry(2, { backoff: 100 }));
+    const job = wrap(
+      () => {
+        at.push(Date.now());
+        throw new Error('fail');
+      },
+      retry(2, { backoff: 100 }),
+    );
     const start = Date.now();
     const outcome = call(job).catch((error: unknown) => error);
     expect(at).toHaveLength(1);
@@ -258,15 +276,18 @@ describe('retry', () => {
     vi.useFakeTimers();
     const at: number[] = [];
     const seen: Array<[number, string]> = [];
-    const job = wrap(() => {
-      at.push(Date.now());
-      throw new Error(`fail ${at.length}`);
-    }, retry(3, {
-      backoff: (n, error) => {
-        seen.push([n, (error as Error).message]);
-        return 100 * 2 ** (n - 1);
+    const job = wrap(
+      () => {
+        at.push(Date.now());
+        throw new Error(`fail ${at.length}`);
       },
-    }));
+      retry(3, {
+        backoff: (n, error) => {
+          seen.push([n, (error as Error).message]);
+          return 100 * 2 ** (n - 1);
+        },
+      }),
+    );
     const start = Date.now();
     const outcome = call(job).catch((error: unknown) => error);
     await vi.advanceTimersByTimeAsync(700);
@@ -284,10 +305,13 @@ describe('retry', () => {
     const controller = new AbortController();
     let calls = 0;
     const boom = new Error('boom');
-    const job = wrap(() => {
-      calls++;
-      throw boom;
-    }, retry(5, { backoff: 1_000 }));
+    const job = wrap(
+      () => {
+        calls++;
+        throw boom;
+      },
+      retry(5, { backoff: 1_000 }),
+    );
     const outcome = call(job, controller.signal).catch((error: unknown) => error);
     await vi.advanceTimersByTimeAsync(500);
     expect(vi.getTimerCount()).toBe(1);
@@ -324,9 +348,12 @@ describe('retry', () => {
 
   it('fails the call with InvalidArgumentError (cause: the job error) when backoff returns a bad delay', async () => {
     const boom = new Error('boom');
-    const job = wrap(() => {
-      throw boom;
-    }, retry(1, { backoff: () => -5 }));
+    const job = wrap(
+      () => {
+        throw boom;
+      },
+      retry(1, { backoff: () => -5 }),
+    );
     await expect(job(signal)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', cause: boom });
   });
 

@@ -20,7 +20,9 @@ describe('pool types', () => {
     expectTypeOf(elapsed()).toExtend<CounterMiddleware>();
     expectTypeOf(retry(1)).toEqualTypeOf<Middleware>();
     expectTypeOf(wait(1)).toEqualTypeOf<Middleware>();
-    expectTypeOf<ConstructorParameters<typeof Pool>>().toEqualTypeOf<[config?: PoolConfig, ...middlewares: Middleware[]]>();
+    expectTypeOf<ConstructorParameters<typeof Pool>>().toEqualTypeOf<
+      [config?: PoolConfig, ...middlewares: Middleware[]]
+    >();
   });
 
   it('lets counter and elapsed wrap any function, keeping its type', () => {

@@ -309,7 +309,11 @@ describe('Worker.queueHooks', () => {
     await worker!.enqueue(() => 1);
     await new Promise((resolve) => setImmediate(resolve));
     process.off('warning', onWarning);
-    expect(warnings.some((w) => (w as Error & { code?: string }).code === 'SWITCHYARD_HOOK_ERROR' && w.message.includes('unheard'))).toBe(true);
+    expect(
+      warnings.some(
+        (w) => (w as Error & { code?: string }).code === 'SWITCHYARD_HOOK_ERROR' && w.message.includes('unheard'),
+      ),
+    ).toBe(true);
   });
 
   it('lets a hook kill the worker (consume-and-close)', async () => {
@@ -386,7 +390,9 @@ describe('Worker.function', () => {
 
   it('throws ERR_INVALID_ARGUMENT for a non-function', () => {
     const [worker] = createWorkers(1);
-    expect(() => worker!.function('x' as unknown as () => void)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => worker!.function('x' as unknown as () => void)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
   });
 });
 

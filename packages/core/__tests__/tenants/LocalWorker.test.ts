@@ -27,7 +27,15 @@ describe('defineWorker', () => {
   });
 
   it('throws ERR_INVALID_ARGUMENT for missing or wrong hooks', () => {
-    const cases: unknown[] = [null, 1, {}, { createTenant() {} }, { createTenant() {}, onEvent: 1 }, { createTenant() {}, onEvent() {}, startup: 'x' }, { createTenant() {}, onEvent() {}, scriptEngine: {} }];
+    const cases: unknown[] = [
+      null,
+      1,
+      {},
+      { createTenant() {} },
+      { createTenant() {}, onEvent: 1 },
+      { createTenant() {}, onEvent() {}, startup: 'x' },
+      { createTenant() {}, onEvent() {}, scriptEngine: {} },
+    ];
     for (const bad of cases) {
       expect(() => defineWorker(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
     }
@@ -44,7 +52,9 @@ describe('findWorkerDefinition', () => {
 
   it('throws ERR_INVALID_ARGUMENT when there is none or more than one', () => {
     expect(() => findWorkerDefinition({ a: 1 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
-    expect(() => findWorkerDefinition({ a: counter, b: defineWorker({ createTenant: () => 0, onEvent: () => 1 }) })).toThrow(/found 2/);
+    expect(() =>
+      findWorkerDefinition({ a: counter, b: defineWorker({ createTenant: () => 0, onEvent: () => 1 }) }),
+    ).toThrow(/found 2/);
   });
 });
 
@@ -58,8 +68,12 @@ describe('LocalWorker', () => {
   });
 
   it('rejects a definition not made by defineWorker and a bad id with ERR_INVALID_ARGUMENT', () => {
-    expect(() => new LocalWorker({ createTenant() {}, onEvent() {} } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
-    expect(() => new LocalWorker(counter, { id: -1 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => new LocalWorker({ createTenant() {}, onEvent() {} } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
+    expect(() => new LocalWorker(counter, { id: -1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
   });
 
   it('rejects runScript with ERR_SCRIPTS_UNSUPPORTED when the definition has no script engine', async () => {
@@ -139,7 +153,10 @@ describe('LocalWorker', () => {
   it('rejects dropTenant with ABORT_ERR when its signal is aborted, keeping the state', async () => {
     const worker = new LocalWorker(counter);
     await worker.dispatch(g1, { add: 5 });
-    await expect(worker.dropTenant(g1, { signal: AbortSignal.abort('no') })).rejects.toMatchObject({ code: 'ABORT_ERR', cause: 'no' });
+    await expect(worker.dropTenant(g1, { signal: AbortSignal.abort('no') })).rejects.toMatchObject({
+      code: 'ABORT_ERR',
+      cause: 'no',
+    });
     await expect(worker.dispatch(g1, { add: 1 })).resolves.toBe(6);
     await worker.close();
   });
@@ -189,7 +206,9 @@ describe('TenantRuntime', () => {
 describe('WorkerPool', () => {
   it('rejects an empty worker list and a bad count with ERR_INVALID_ARGUMENT', async () => {
     expect(() => new WorkerPool([])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
-    await expect(WorkerPool.create(0, () => new LocalWorker(counter))).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(WorkerPool.create(0, () => new LocalWorker(counter))).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
   });
 
   it('kills the workers already made when one fails to start, and rethrows', async () => {
@@ -203,7 +222,8 @@ describe('WorkerPool', () => {
     });
     await expect(creating).rejects.toBe(failure);
     expect(made).toHaveLength(2);
-    for (const worker of made) await expect(worker.dispatch(g1, { add: 1 })).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
+    for (const worker of made)
+      await expect(worker.dispatch(g1, { add: 1 })).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
   });
 
   it('sums its workers stats and nests as a WorkerLike', async () => {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { assertTenantId, InvalidArgumentError, InvalidTenantIdError, shardFor, tenantId, tenantKey } from '../../src/index.js';
+import {
+  assertTenantId,
+  InvalidArgumentError,
+  InvalidTenantIdError,
+  shardFor,
+  tenantId,
+  tenantKey,
+} from '../../src/index.js';
 
 describe('shardFor', () => {
   it("computes Discord's formula (id >> 22) % count", () => {
@@ -39,8 +46,17 @@ describe('tenant ids', () => {
   });
 
   it('throws InvalidTenantIdError for anything else', () => {
-    for (const bad of [null, 1, 'guild:1', { kind: 'channel', id: '1' }, { kind: 'guild', id: 1 }, { kind: 'guild', id: 'x' }]) {
-      expect(() => assertTenantId(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TENANT_ID', name: 'InvalidTenantIdError' }));
+    for (const bad of [
+      null,
+      1,
+      'guild:1',
+      { kind: 'channel', id: '1' },
+      { kind: 'guild', id: 1 },
+      { kind: 'guild', id: 'x' },
+    ]) {
+      expect(() => assertTenantId(bad)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_TENANT_ID', name: 'InvalidTenantIdError' }),
+      );
     }
   });
 });

@@ -37,7 +37,11 @@ export class RemoteError extends SwitchyardError {
   /** The remote error's own `code`, when it had one that Switchyard does not know. */
   readonly remoteCode: string | undefined;
 
-  constructor(remoteName: string, message: string, options: SwitchyardErrorOptions & { stack?: string; remoteCode?: string } = {}) {
+  constructor(
+    remoteName: string,
+    message: string,
+    options: SwitchyardErrorOptions & { stack?: string; remoteCode?: string } = {},
+  ) {
     super('ERR_REMOTE', message, options);
     this.remoteName = remoteName;
     this.remoteCode = options.remoteCode;

@@ -7,14 +7,20 @@ import { SwitchyardError } from './SwitchyardError.js';
 
 /** A pending task was removed with `worker.dequeue()` before it ran. */
 export class TaskDequeuedError extends SwitchyardError {
-  constructor(message = 'The task was dequeued before it ran; enqueue it again if it is still needed.', options: SwitchyardErrorOptions = {}) {
+  constructor(
+    message = 'The task was dequeued before it ran; enqueue it again if it is still needed.',
+    options: SwitchyardErrorOptions = {},
+  ) {
     super('ERR_TASK_DEQUEUED', message, options);
   }
 }
 
 /** The worker was killed: pending work is rejected and new work is refused. */
 export class WorkerKilledError extends SwitchyardError {
-  constructor(message = 'The worker was killed; create a new worker to run more tasks.', options: SwitchyardErrorOptions = {}) {
+  constructor(
+    message = 'The worker was killed; create a new worker to run more tasks.',
+    options: SwitchyardErrorOptions = {},
+  ) {
     super('ERR_WORKER_KILLED', message, options);
   }
 }
@@ -39,14 +45,20 @@ export class PoolConfigError extends SwitchyardError {
 
 /** The pool has been closed; a closed pool cannot be started, resized or closed again. */
 export class PoolClosedError extends SwitchyardError {
-  constructor(message = 'The pool is closed; create a new Pool to run jobs again.', options: SwitchyardErrorOptions = {}) {
+  constructor(
+    message = 'The pool is closed; create a new Pool to run jobs again.',
+    options: SwitchyardErrorOptions = {},
+  ) {
     super('ERR_POOL_CLOSED', message, options);
   }
 }
 
 /** The pool is already running a job; close it before starting another. */
 export class PoolRunningError extends SwitchyardError {
-  constructor(message = 'The pool is already running; close it before starting it again.', options: SwitchyardErrorOptions = {}) {
+  constructor(
+    message = 'The pool is already running; close it before starting it again.',
+    options: SwitchyardErrorOptions = {},
+  ) {
     super('ERR_POOL_RUNNING', message, options);
   }
 }
@@ -99,21 +111,30 @@ export class InvalidEventError extends SwitchyardError {
 
 /** `runScript` was called on a worker whose definition has no script engine. */
 export class ScriptsUnsupportedError extends SwitchyardError {
-  constructor(message = 'This worker has no script engine; pass `scriptEngine` to defineWorker() to run scripts.', options: SwitchyardErrorOptions = {}) {
+  constructor(
+    message = 'This worker has no script engine; pass `scriptEngine` to defineWorker() to run scripts.',
+    options: SwitchyardErrorOptions = {},
+  ) {
     super('ERR_SCRIPTS_UNSUPPORTED', message, options);
   }
 }
 
 /** The thread or process running the event died while the event was in flight; it may have run. */
 export class WorkerCrashedError extends SwitchyardError {
-  constructor(message = 'The worker crashed while the event was in flight; it may or may not have run. Retry if the handler is idempotent.', options: SwitchyardErrorOptions = {}) {
+  constructor(
+    message = 'The worker crashed while the event was in flight; it may or may not have run. Retry if the handler is idempotent.',
+    options: SwitchyardErrorOptions = {},
+  ) {
     super('ERR_WORKER_CRASHED', message, options);
   }
 }
 
 /** The worker gave up restarting (too many consecutive failures) and accepts no more events. */
 export class WorkerUnavailableError extends SwitchyardError {
-  constructor(message = 'The worker is unavailable: it failed too many times in a row and will not be restarted.', options: SwitchyardErrorOptions = {}) {
+  constructor(
+    message = 'The worker is unavailable: it failed too many times in a row and will not be restarted.',
+    options: SwitchyardErrorOptions = {},
+  ) {
     super('ERR_WORKER_UNAVAILABLE', message, options);
   }
 }

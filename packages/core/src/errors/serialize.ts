@@ -34,7 +34,8 @@ for (const ctor of Object.values(errors) as ErrorClass[]) {
 registry.set('ABORT_ERR', AbortError);
 
 function serializeCause(cause: unknown, depth: number): SerializedError['cause'] {
-  if (cause instanceof Error) return depth < 4 ? serializeError(cause, depth + 1) : { name: cause.name, message: cause.message };
+  if (cause instanceof Error)
+    return depth < 4 ? serializeError(cause, depth + 1) : { name: cause.name, message: cause.message };
   try {
     structuredClone(cause);
     return { value: cause };
@@ -49,7 +50,10 @@ function serializeCause(cause: unknown, depth: number): SerializedError['cause']
  */
 export function serializeError(error: unknown, depth = 0): SerializedError {
   if (!(error instanceof Error)) {
-    return { name: 'Error', message: typeof error === 'string' ? error : `Non-error value thrown: ${safeString(error)}` };
+    return {
+      name: 'Error',
+      message: typeof error === 'string' ? error : `Non-error value thrown: ${safeString(error)}`,
+    };
   }
   const out: SerializedError = { name: error.name, message: error.message };
   const code = (error as { code?: unknown }).code;

@@ -10,7 +10,12 @@ export function abortErrorFrom(signal: AbortSignal, what = 'The operation'): Abo
  * signal aborts first, and removes its listener once settled. `onAbort` runs before the rejection.
  * @internal
  */
-export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined, what?: string, onAbort?: () => void): Promise<T> {
+export function raceSignal<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  what?: string,
+  onAbort?: () => void,
+): Promise<T> {
   if (signal === undefined) return promise;
   if (signal.aborted) {
     onAbort?.();

@@ -66,7 +66,14 @@ function walk(value: unknown, path: string, depth: number, seen: Set<object>): s
     }
     return undefined;
   }
-  if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer || object instanceof Date || object instanceof RegExp || object instanceof Error) return undefined;
+  if (
+    ArrayBuffer.isView(object) ||
+    object instanceof ArrayBuffer ||
+    object instanceof Date ||
+    object instanceof RegExp ||
+    object instanceof Error
+  )
+    return undefined;
   return probe(object, path);
 }
 
@@ -92,6 +99,8 @@ function probe(object: object, path: string): string | undefined {
 export function assertCloneable(value: unknown, what = 'The event'): void {
   const why = whyNotCloneable(value);
   if (why !== undefined) {
-    throw new InvalidEventError(`${what} cannot be sent to a worker: ${why}. Send plain data (structured-cloneable values) instead.`);
+    throw new InvalidEventError(
+      `${what} cannot be sent to a worker: ${why}. Send plain data (structured-cloneable values) instead.`,
+    );
   }
 }

@@ -4,7 +4,8 @@
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return `${typeof value} ${String(value)}`;
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
   return String(value);

@@ -5,7 +5,9 @@ import type { KvStore, TenantKv } from './KvStore.js';
 
 function assertKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || key.length === 0) {
-    throw new InvalidArgumentError(`Expected a non-empty string key, got ${typeof key === 'string' ? '""' : typeof key}.`);
+    throw new InvalidArgumentError(
+      `Expected a non-empty string key, got ${typeof key === 'string' ? '""' : typeof key}.`,
+    );
   }
 }
 
@@ -24,7 +26,8 @@ export class MemoryKvStore implements KvStore {
 
   async set(tenant: TenantId, key: string, value: unknown): Promise<void> {
     assertKey(key);
-    if (value === undefined) throw new InvalidArgumentError('Expected a value to store, got undefined; use delete() to remove a key.');
+    if (value === undefined)
+      throw new InvalidArgumentError('Expected a value to store, got undefined; use delete() to remove a key.');
     const copy = structuredClone(value);
     const k = tenantKey(tenant);
     let entries = this.#tenants.get(k);

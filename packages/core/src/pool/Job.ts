@@ -64,15 +64,20 @@ export type Middleware<J extends (...args: any[]) => unknown = Job> = (job: J) =
  * ```
  */
 export function wrap<J extends (...args: any[]) => unknown = Job>(job: J, ...middlewares: Array<Middleware<J>>): J {
-  if (typeof job !== 'function') throw new InvalidArgumentError(`Expected \`job\` to be a function, got ${describeValue(job)}.`);
+  if (typeof job !== 'function')
+    throw new InvalidArgumentError(`Expected \`job\` to be a function, got ${describeValue(job)}.`);
   let wrapped = job;
   for (const [index, middleware] of middlewares.entries()) {
     if (typeof middleware !== 'function') {
-      throw new InvalidArgumentError(`Expected middleware ${index} to be a function (job) => job, got ${describeValue(middleware)}.`);
+      throw new InvalidArgumentError(
+        `Expected middleware ${index} to be a function (job) => job, got ${describeValue(middleware)}.`,
+      );
     }
     wrapped = middleware(wrapped);
     if (typeof wrapped !== 'function') {
-      throw new InvalidArgumentError(`Expected middleware ${index} to return a job function, got ${describeValue(wrapped)}.`);
+      throw new InvalidArgumentError(
+        `Expected middleware ${index} to return a job function, got ${describeValue(wrapped)}.`,
+      );
     }
   }
   return wrapped;

@@ -176,7 +176,9 @@ export class Pool extends EventEmitter<PoolEvents> {
     }
     for (const [index, middleware] of middlewares.entries()) {
       if (typeof middleware !== 'function') {
-        throw new PoolConfigError(`Expected middleware ${index} to be a function (job) => job, got ${describeValue(middleware)}.`);
+        throw new PoolConfigError(
+          `Expected middleware ${index} to be a function (job) => job, got ${describeValue(middleware)}.`,
+        );
       }
     }
     this.#min = min;
@@ -203,7 +205,12 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   /** A snapshot of the pool's workers and of the job calls so far. */
   stats(): PoolStats {
-    return { workers: this.#active.length, stopping: this.#stopping.size, iterations: this.#iterations, failures: this.#failures };
+    return {
+      workers: this.#active.length,
+      stopping: this.#stopping.size,
+      iterations: this.#iterations,
+      failures: this.#failures,
+    };
   }
 
   /**
@@ -214,7 +221,8 @@ export class Pool extends EventEmitter<PoolEvents> {
    *   already running; {@link InvalidArgumentError} when `job` is not a function.
    */
   start(job: Job): void {
-    if (typeof job !== 'function') throw new InvalidArgumentError(`Expected \`job\` to be a function, got ${describeValue(job)}.`);
+    if (typeof job !== 'function')
+      throw new InvalidArgumentError(`Expected \`job\` to be a function, got ${describeValue(job)}.`);
     this.#start(() => job);
   }
 
@@ -259,14 +267,17 @@ export class Pool extends EventEmitter<PoolEvents> {
    * ```
    */
   run(job: Job, options: PoolRunOptions = {}): Promise<void> {
-    if (typeof job !== 'function') return Promise.reject(new InvalidArgumentError(`Expected \`job\` to be a function, got ${describeValue(job)}.`));
+    if (typeof job !== 'function')
+      return Promise.reject(new InvalidArgumentError(`Expected \`job\` to be a function, got ${describeValue(job)}.`));
     return this.#run(() => job, options);
   }
 
   /** {@link run} with a {@link JobBuilder}: one job instance per worker, as {@link startWithBuilder}. */
   runWithBuilder(builder: JobBuilder, options: PoolRunOptions = {}): Promise<void> {
     if (typeof builder !== 'function') {
-      return Promise.reject(new InvalidArgumentError(`Expected \`builder\` to be a function () => job, got ${describeValue(builder)}.`));
+      return Promise.reject(
+        new InvalidArgumentError(`Expected \`builder\` to be a function () => job, got ${describeValue(builder)}.`),
+      );
     }
     return this.#run(builder, options);
   }
@@ -324,11 +335,20 @@ export class Pool extends EventEmitter<PoolEvents> {
   close(options: PoolCloseOptions = {}): Promise<void> {
     const { signal, timeoutMs = Number.POSITIVE_INFINITY } = options;
     if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
-      return Promise.reject(new InvalidArgumentError(`Expected \`timeoutMs\` to be a number >= 0, got ${describeValue(timeoutMs)}.`));
+      return Promise.reject(
+        new InvalidArgumentError(`Expected \`timeoutMs\` to be a number >= 0, got ${describeValue(timeoutMs)}.`),
+      );
     }
-    if (this.#state === 'idle') return Promise.reject(new PoolNotRunningError('The pool is not running, so there is nothing to close; call start(job) first.'));
+    if (this.#state === 'idle')
+      return Promise.reject(
+        new PoolNotRunningError('The pool is not running, so there is nothing to close; call start(job) first.'),
+      );
     if (this.#state === 'closing' || this.#state === 'closed') {
-      return Promise.reject(new PoolClosedError('The pool is already closed (close() was called before); create a new Pool to run jobs again.'));
+      return Promise.reject(
+        new PoolClosedError(
+          'The pool is already closed (close() was called before); create a new Pool to run jobs again.',
+        ),
+      );
     }
     this.#beginClose();
     return this.#waitDrained(signal, timeoutMs).then(() => {
@@ -352,10 +372,13 @@ export class Pool extends EventEmitter<PoolEvents> {
 
   #assertResizable(): void {
     if (this.#state === 'stopped') {
-      throw new PoolClosedError('The pool stopped after a job failed (stopOnErrors); call close() to get the error.', { cause: this.#failure?.error });
+      throw new PoolClosedError('The pool stopped after a job failed (stopOnErrors); call close() to get the error.', {
+        cause: this.#failure?.error,
+      });
     }
     if (this.closed) throw new PoolClosedError('The pool is closed; its workers cannot be changed.');
-    if (this.#state === 'idle') throw new PoolNotRunningError('The pool is not running; call start(job) before more() or less().');
+    if (this.#state === 'idle')
+      throw new PoolNotRunningError('The pool is not running; call start(job) before more() or less().');
   }
 
   #start(builder: JobBuilder): void {

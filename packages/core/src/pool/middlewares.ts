@@ -177,12 +177,19 @@ export interface RetryOptions {
  * ```
  */
 export function retry(times: number, options: RetryOptions = {}): Middleware {
-  if (!(times === Number.POSITIVE_INFINITY || (typeof times === 'number' && Number.isSafeInteger(times) && times >= 0))) {
-    throw new InvalidArgumentError(`Expected \`times\` to be an integer >= 0 or Infinity, got ${describeValue(times)}.`);
+  if (!(
+    times === Number.POSITIVE_INFINITY ||
+    (typeof times === 'number' && Number.isSafeInteger(times) && times >= 0)
+  )) {
+    throw new InvalidArgumentError(
+      `Expected \`times\` to be an integer >= 0 or Infinity, got ${describeValue(times)}.`,
+    );
   }
   const { backoff = 0 } = options;
   if (typeof backoff !== 'function' && !isNonNegativeFinite(backoff)) {
-    throw new InvalidArgumentError(`Expected \`backoff\` to be a number >= 0 (milliseconds) or a function, got ${describeValue(backoff)}.`);
+    throw new InvalidArgumentError(
+      `Expected \`backoff\` to be a number >= 0 (milliseconds) or a function, got ${describeValue(backoff)}.`,
+    );
   }
   return (job) => {
     assertJob(job, 'retry');
@@ -195,9 +202,12 @@ export function retry(times: number, options: RetryOptions = {}): Middleware {
           if (attempt >= times || signal.aborted) throw error;
           const delay = typeof backoff === 'function' ? backoff(attempt + 1, error) : backoff;
           if (!isNonNegativeFinite(delay)) {
-            throw new InvalidArgumentError(`Expected \`backoff\` to return a number >= 0 (milliseconds), got ${describeValue(delay)}.`, {
-              cause: error,
-            });
+            throw new InvalidArgumentError(
+              `Expected \`backoff\` to return a number >= 0 (milliseconds), got ${describeValue(delay)}.`,
+              {
+                cause: error,
+              },
+            );
           }
           if (delay > 0) {
             try {

@@ -77,7 +77,6 @@ function viewOf(record: TaskRecord): QueuedTask {
   return (record.view ??= Object.freeze({ id: record.id, fn: record.fn, args: Object.freeze(record.args) }));
 }
 
-
 /**
  * One worker with its own FIFO task queue. Tasks run one at a time, in the order they were
  * enqueued; an async task holds the worker until it settles. An exception rejects only that
@@ -155,15 +154,28 @@ export class Worker extends EventEmitter<WorkerEvents> {
    */
   enqueue<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Promise<Awaited<R>> {
     if (typeof fn !== 'function') {
-      return Promise.reject(new InvalidArgumentError(`Expected a function to enqueue, got ${fn === null ? 'null' : typeof fn}.`));
+      return Promise.reject(
+        new InvalidArgumentError(`Expected a function to enqueue, got ${fn === null ? 'null' : typeof fn}.`),
+      );
     }
     if (this.#killed || this.#closing) {
-      return Promise.reject(new WorkerKilledError(`Worker ${this.id} was ${this.#killed ? 'killed' : 'closed'}; it accepts no more tasks.`, { cause: this.#killed ? this.signal.reason : undefined }));
+      return Promise.reject(
+        new WorkerKilledError(
+          `Worker ${this.id} was ${this.#killed ? 'killed' : 'closed'}; it accepts no more tasks.`,
+          { cause: this.#killed ? this.signal.reason : undefined },
+        ),
+      );
     }
     // One shared executor instead of a closure per task: with 100,000 tasks queued, every byte a
     // pending task holds is copied by the garbage collector when it leaves the young generation.
     const promise = new Promise<Awaited<R>>(captureResolvers);
-    this.#pending.push({ id: this.#nextTaskId++, fn: fn as TaskRecord['fn'], args, resolve: capturedResolve!, reject: capturedReject! });
+    this.#pending.push({
+      id: this.#nextTaskId++,
+      fn: fn as TaskRecord['fn'],
+      args,
+      resolve: capturedResolve!,
+      reject: capturedReject!,
+    });
     capturedResolve = capturedReject = undefined;
     this.#snapshot = undefined;
     if (!this.#running) this.#pump();
@@ -217,7 +229,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       return Promise.reject(new InvalidArgumentError(`Expected \`ms\` to be a finite number >= 0, got ${String(ms)}.`));
     }
     const { signal } = options;
-    if (this.#killed) return Promise.reject(new WorkerKilledError(`Worker ${this.id} was killed while yielding.`, { cause: this.signal.reason }));
+    if (this.#killed)
+      return Promise.reject(
+        new WorkerKilledError(`Worker ${this.id} was killed while yielding.`, { cause: this.signal.reason }),
+      );
     if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The yield'));
     this.#yielding++;
     return new Promise<void>((resolve, reject) => {
@@ -254,7 +269,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#killed = true;
     const error = new WorkerKilledError(`Worker ${this.id} was killed before the task ran.`, { cause: reason });
     this.#controller.abort(reason ?? error);
-    for (const wake of [...this.#yieldWakers]) wake(new WorkerKilledError(`Worker ${this.id} was killed while yielding.`, { cause: reason }));
+    for (const wake of [...this.#yieldWakers])
+      wake(new WorkerKilledError(`Worker ${this.id} was killed while yielding.`, { cause: reason }));
     const pending = this.#pending.drain();
     this.#snapshot = undefined;
     for (const record of pending) record.reject(error);
@@ -277,7 +293,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Counters for status boards. */
   stats(): WorkerTaskStats {
-    return { id: this.id, queued: this.#pending.length, running: this.#running, finished: this.#finished, failed: this.#failed, dequeued: this.#dequeued };
+    return {
+      id: this.id,
+      queued: this.#pending.length,
+      running: this.#running,
+      finished: this.#finished,
+      failed: this.#failed,
+      dequeued: this.#dequeued,
+    };
   }
 
   #pump(): void {
@@ -325,7 +348,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   #runHooks(record: TaskRecord, status: TaskStatus, result: unknown, error: unknown): void {
     if (this.queueHooks.size === 0) return;
-    const info: TaskInfo = status === 'finished' ? { worker: this, task: viewOf(record), status, result } : { worker: this, task: viewOf(record), status, error };
+    const info: TaskInfo =
+      status === 'finished'
+        ? { worker: this, task: viewOf(record), status, result }
+        : { worker: this, task: viewOf(record), status, error };
     for (const hook of [...this.queueHooks.values()]) {
       try {
         hook(info);
@@ -337,7 +363,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   #reportHookError(error: unknown): void {
     if (this.listenerCount('error') > 0) this.emit('error', error);
-    else process.emitWarning(`A queue hook of worker ${this.id} threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, { code: 'SWITCHYARD_HOOK_ERROR' });
+    else
+      process.emitWarning(
+        `A queue hook of worker ${this.id} threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        { code: 'SWITCHYARD_HOOK_ERROR' },
+      );
   }
 
   #notifyIdle(): void {

@@ -50,7 +50,10 @@ function validTenant(tenant: TenantId): Error | undefined {
  * await worker.close();
  * ```
  */
-export class LocalWorker<S = unknown, E = unknown, R = unknown> extends EventEmitter<WorkerLikeEvents> implements WorkerLike<E, Awaited<R>> {
+export class LocalWorker<S = unknown, E = unknown, R = unknown>
+  extends EventEmitter<WorkerLikeEvents>
+  implements WorkerLike<E, Awaited<R>>
+{
   readonly id: number;
   readonly size = 1;
   readonly #runtime: TenantRuntime<S, E, R>;
@@ -61,9 +64,14 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown> extends EventEmi
       throw new InvalidArgumentError('Expected a worker definition made by defineWorker(), got something else.');
     }
     const { id = 0, store = new MemoryKvStore(), workerData } = options;
-    if (!Number.isSafeInteger(id) || id < 0) throw new InvalidArgumentError(`Expected \`id\` to be an integer >= 0, got ${String(id)}.`);
+    if (!Number.isSafeInteger(id) || id < 0)
+      throw new InvalidArgumentError(`Expected \`id\` to be an integer >= 0, got ${String(id)}.`);
     this.id = id;
-    this.#runtime = new TenantRuntime(definition, { workerId: id, workerData, kv: (tenant) => tenantKv(store, tenant) });
+    this.#runtime = new TenantRuntime(definition, {
+      workerId: id,
+      workerData,
+      kv: (tenant) => tenantKv(store, tenant),
+    });
     // Startup runs before the first event; a failure is reported to the events that wait for it.
     this.#runtime.start().catch(() => undefined);
   }
@@ -81,7 +89,13 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown> extends EventEmi
     });
   }
 
-  runScript(tenant: TenantId, name: string, code: string, event: E, options: DispatchOptions = {}): Promise<Awaited<R>> {
+  runScript(
+    tenant: TenantId,
+    name: string,
+    code: string,
+    event: E,
+    options: DispatchOptions = {},
+  ): Promise<Awaited<R>> {
     const invalid = validTenant(tenant);
     if (invalid !== undefined) return Promise.reject(invalid);
     return this.#runtime.runScript(tenant, name, code, event, options.signal);

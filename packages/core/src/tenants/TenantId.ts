@@ -50,14 +50,18 @@ export function isSnowflake(id: unknown): id is string {
  */
 export function assertTenantId(tenant: unknown): asserts tenant is TenantId {
   if (tenant === null || typeof tenant !== 'object') {
-    throw new InvalidTenantIdError(`Expected a tenant id { kind: 'guild' | 'user', id: string }, got ${describe(tenant)}.`);
+    throw new InvalidTenantIdError(
+      `Expected a tenant id { kind: 'guild' | 'user', id: string }, got ${describe(tenant)}.`,
+    );
   }
   const { kind, id } = tenant as { kind?: unknown; id?: unknown };
   if (kind !== 'guild' && kind !== 'user') {
     throw new InvalidTenantIdError(`Expected tenant kind 'guild' or 'user', got ${describe(kind)}.`);
   }
   if (!isSnowflake(id)) {
-    throw new InvalidTenantIdError(`Expected tenant id to be a Discord snowflake as a decimal string (an unsigned 64-bit integer), got ${describe(id)}.`);
+    throw new InvalidTenantIdError(
+      `Expected tenant id to be a Discord snowflake as a decimal string (an unsigned 64-bit integer), got ${describe(id)}.`,
+    );
   }
 }
 
@@ -89,9 +93,11 @@ export function shardFor(id: string | bigint, count: number): number {
   let big: bigint;
   if (typeof id === 'bigint') {
     big = id;
-    if (big < 0n || big > MAX_SNOWFLAKE) throw new InvalidTenantIdError(`Expected a snowflake between 0 and 2^64-1, got ${big}n.`);
+    if (big < 0n || big > MAX_SNOWFLAKE)
+      throw new InvalidTenantIdError(`Expected a snowflake between 0 and 2^64-1, got ${big}n.`);
   } else {
-    if (!isSnowflake(id)) throw new InvalidTenantIdError(`Expected a Discord snowflake as a decimal string, got ${describe(id)}.`);
+    if (!isSnowflake(id))
+      throw new InvalidTenantIdError(`Expected a Discord snowflake as a decimal string, got ${describe(id)}.`);
     big = BigInt(id);
   }
   return Number((big >> 22n) % BigInt(count));

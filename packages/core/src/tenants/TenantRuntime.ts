@@ -55,7 +55,11 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
   constructor(definition: WorkerDefinition<S, E, R>, options: TenantRuntimeOptions) {
     this.#definition = definition;
     this.#options = options;
-    this.#context = Object.freeze({ workerId: options.workerId, signal: this.#controller.signal, workerData: options.workerData });
+    this.#context = Object.freeze({
+      workerId: options.workerId,
+      signal: this.#controller.signal,
+      workerData: options.workerData,
+    });
   }
 
   /** Aborts when the runtime is killed or closed. */
@@ -95,7 +99,12 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
       .enqueue(() => this.#release(entry))
       .then(() => {
         // Forget the entry unless events arrived for the tenant after the drop.
-        if (!entry.hasState && !entry.queue.busy && entry.queue.stats().queued === 0 && this.#tenants.get(key) === entry) {
+        if (
+          !entry.hasState &&
+          !entry.queue.busy &&
+          entry.queue.stats().queued === 0 &&
+          this.#tenants.get(key) === entry
+        ) {
           this.#tenants.delete(key);
           entry.queue.kill();
         }
@@ -104,7 +113,13 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
 
   /** Counters for status boards. */
   stats(): WorkerStats {
-    return { id: this.#options.workerId, tenants: this.#withState, queued: this.#queued, handled: this.#handled, failed: this.#failed };
+    return {
+      id: this.#options.workerId,
+      tenants: this.#withState,
+      queued: this.#queued,
+      handled: this.#handled,
+      failed: this.#failed,
+    };
   }
 
   /** Stops at once: queued events reject with `WorkerKilledError`, the worker signal aborts. */
@@ -115,7 +130,9 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     for (const entry of this.#tenants.values()) entry.queue.kill(reason);
     this.#tenants.clear();
     this.#withState = 0;
-    const error = new WorkerKilledError(`Worker ${this.#options.workerId} was killed while the event was in flight.`, { cause: reason });
+    const error = new WorkerKilledError(`Worker ${this.#options.workerId} was killed while the event was in flight.`, {
+      cause: reason,
+    });
     for (const fail of [...this.#inflight]) fail(error);
   }
 
@@ -140,9 +157,12 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
 
   #refusal(): WorkerKilledError | undefined {
     if (this.#state === 'open') return undefined;
-    return new WorkerKilledError(`Worker ${this.#options.workerId} was ${this.#state === 'killed' ? 'killed' : 'closed'}; it accepts no more events.`, {
-      cause: this.#state === 'killed' ? this.signal.reason : undefined,
-    });
+    return new WorkerKilledError(
+      `Worker ${this.#options.workerId} was ${this.#state === 'killed' ? 'killed' : 'closed'}; it accepts no more events.`,
+      {
+        cause: this.#state === 'killed' ? this.signal.reason : undefined,
+      },
+    );
   }
 
   #entry(tenant: TenantId): TenantEntry<S> {
@@ -177,7 +197,11 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     );
   }
 
-  #run(tenant: TenantId, signal: AbortSignal | undefined, handle: (state: S, ctx: TenantContext) => R | Promise<R>): Promise<Awaited<R>> {
+  #run(
+    tenant: TenantId,
+    signal: AbortSignal | undefined,
+    handle: (state: S, ctx: TenantContext) => R | Promise<R>,
+  ): Promise<Awaited<R>> {
     const refused = this.#refusal();
     if (refused !== undefined) return Promise.reject(refused);
     if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The dispatch'));
@@ -210,7 +234,11 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
   }
 
   /** Queues `handle` on the tenant's own queue, after the tenant's earlier events. */
-  #enqueue(entry: TenantEntry<S>, signal: AbortSignal | undefined, handle: (state: S, ctx: TenantContext) => R | Promise<R>): Promise<Awaited<R>> {
+  #enqueue(
+    entry: TenantEntry<S>,
+    signal: AbortSignal | undefined,
+    handle: (state: S, ctx: TenantContext) => R | Promise<R>,
+  ): Promise<Awaited<R>> {
     return entry.queue.enqueue(() => {
       // An event whose signal aborted while it waited never runs.
       if (signal?.aborted) throw abortErrorFrom(signal, 'The dispatch');

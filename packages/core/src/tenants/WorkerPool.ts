@@ -33,7 +33,10 @@ const FORWARDED = ['crash', 'fatal', 'dispatchError'] as const;
  * await pool.dispatch({ kind: 'guild', id: guildId }, event);
  * ```
  */
-export class WorkerPool<W extends WorkerLike<any, any>> extends EventEmitter<WorkerLikeEvents> implements WorkerLike<WorkerEventOf<W>, WorkerResultOf<W>> {
+export class WorkerPool<W extends WorkerLike<any, any>>
+  extends EventEmitter<WorkerLikeEvents>
+  implements WorkerLike<WorkerEventOf<W>, WorkerResultOf<W>>
+{
   readonly id: number;
   /** The workers, in shard order: worker `i` serves the tenants with `shardFor(id, size) === i`. */
   readonly workers: readonly W[];
@@ -44,21 +47,33 @@ export class WorkerPool<W extends WorkerLike<any, any>> extends EventEmitter<Wor
    * Builds a pool of `count` workers with `factory(id, count)` (ids 0..count-1); if one fails to
    * start, the ones already started are killed and the error is rethrown.
    */
-  static async create<W extends WorkerLike<any, any>>(count: number, factory: (id: number, total: number) => W | Promise<W>, options: WorkerPoolOptions = {}): Promise<WorkerPool<W>> {
-    if (!Number.isSafeInteger(count) || count < 1) throw new InvalidArgumentError(`Expected \`count\` to be an integer >= 1, got ${String(count)}.`);
+  static async create<W extends WorkerLike<any, any>>(
+    count: number,
+    factory: (id: number, total: number) => W | Promise<W>,
+    options: WorkerPoolOptions = {},
+  ): Promise<WorkerPool<W>> {
+    if (!Number.isSafeInteger(count) || count < 1)
+      throw new InvalidArgumentError(`Expected \`count\` to be an integer >= 1, got ${String(count)}.`);
     const settled = await Promise.allSettled(Array.from({ length: count }, async (_, id) => factory(id, count)));
     const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed !== undefined) {
-      await Promise.allSettled(settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value.kill()] : [])));
+      await Promise.allSettled(
+        settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value.kill()] : [])),
+      );
       throw failed.reason;
     }
-    return new WorkerPool(settled.map((result) => (result as PromiseFulfilledResult<W>).value), options);
+    return new WorkerPool(
+      settled.map((result) => (result as PromiseFulfilledResult<W>).value),
+      options,
+    );
   }
 
   constructor(workers: readonly W[], options: WorkerPoolOptions = {}) {
     super();
     if (!Array.isArray(workers) || workers.length === 0) {
-      throw new InvalidArgumentError(`Expected a non-empty array of workers, got ${Array.isArray(workers) ? 'an empty array' : typeof workers}.`);
+      throw new InvalidArgumentError(
+        `Expected a non-empty array of workers, got ${Array.isArray(workers) ? 'an empty array' : typeof workers}.`,
+      );
     }
     this.id = options.id ?? 0;
     this.workers = Object.freeze([...workers]);
@@ -96,7 +111,13 @@ export class WorkerPool<W extends WorkerLike<any, any>> extends EventEmitter<Wor
     this.workerFor(tenant).dispatchNoWait(tenant, event);
   }
 
-  runScript(tenant: TenantId, name: string, code: string, event: WorkerEventOf<W>, options?: DispatchOptions): Promise<WorkerResultOf<W>> {
+  runScript(
+    tenant: TenantId,
+    name: string,
+    code: string,
+    event: WorkerEventOf<W>,
+    options?: DispatchOptions,
+  ): Promise<WorkerResultOf<W>> {
     try {
       return this.workerFor(tenant).runScript(tenant, name, code, event, options);
     } catch (error) {

@@ -61,7 +61,9 @@ export type ResultOf<D> = D extends WorkerDefinition<any, any, infer R> ? Awaite
  */
 export function defineWorker<S, E, R>(definition: WorkerDefinition<S, E, R>): WorkerDefinition<S, E, R> {
   if (definition === null || typeof definition !== 'object') {
-    throw new InvalidArgumentError(`Expected a worker definition object, got ${definition === null ? 'null' : typeof definition}.`);
+    throw new InvalidArgumentError(
+      `Expected a worker definition object, got ${definition === null ? 'null' : typeof definition}.`,
+    );
   }
   for (const hook of ['createTenant', 'onEvent'] as const) {
     if (typeof definition[hook] !== 'function') {
@@ -70,11 +72,15 @@ export function defineWorker<S, E, R>(definition: WorkerDefinition<S, E, R>): Wo
   }
   for (const hook of ['dropTenant', 'startup'] as const) {
     if (definition[hook] !== undefined && typeof definition[hook] !== 'function') {
-      throw new InvalidArgumentError(`Expected \`${hook}\` to be a function or undefined, got ${typeof definition[hook]}.`);
+      throw new InvalidArgumentError(
+        `Expected \`${hook}\` to be a function or undefined, got ${typeof definition[hook]}.`,
+      );
     }
   }
   if (definition.scriptEngine !== undefined && typeof definition.scriptEngine?.run !== 'function') {
-    throw new InvalidArgumentError('Expected `scriptEngine` to be an object with a `run(state, script, event, ctx)` function.');
+    throw new InvalidArgumentError(
+      'Expected `scriptEngine` to be an object with a `run(state, script, event, ctx)` function.',
+    );
   }
   const out = { ...definition };
   Object.defineProperty(out, DEFINITION, { value: true });
@@ -95,7 +101,11 @@ export function findWorkerDefinition(module: Record<string, unknown>, source = '
   const found = Object.entries(module).filter(([, value]) => isWorkerDefinition(value));
   if (found.length === 1) return found[0]![1] as WorkerDefinition;
   if (found.length === 0) {
-    throw new InvalidArgumentError(`Expected ${source} to export a definition made by defineWorker(), found none among its exports [${Object.keys(module).join(', ')}].`);
+    throw new InvalidArgumentError(
+      `Expected ${source} to export a definition made by defineWorker(), found none among its exports [${Object.keys(module).join(', ')}].`,
+    );
   }
-  throw new InvalidArgumentError(`Expected ${source} to export one definition made by defineWorker(), found ${found.length} (${found.map(([n]) => n).join(', ')}); export the one to run as \`worker\`.`);
+  throw new InvalidArgumentError(
+    `Expected ${source} to export one definition made by defineWorker(), found ${found.length} (${found.map(([n]) => n).join(', ')}); export the one to run as \`worker\`.`,
+  );
 }

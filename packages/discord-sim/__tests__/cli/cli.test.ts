@@ -26,7 +26,9 @@ function run(args: string[]): Running {
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const running: Running = {
     output: () => output,
     waitFor: (pattern) =>

@@ -1,5 +1,11 @@
 import type { ChatInputCommandInteraction, Client, GuildMember, Message } from 'discord.js';
-import { ApplicationCommandOptionType, Events, GatewayIntentBits, GuildVerificationLevel, MessageFlags } from 'discord.js';
+import {
+  ApplicationCommandOptionType,
+  Events,
+  GatewayIntentBits,
+  GuildVerificationLevel,
+  MessageFlags,
+} from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DiscordSim, DiscordSimOptions } from '../../src/index.js';
 import { startDiscordSim } from '../../src/index.js';
@@ -27,7 +33,9 @@ function shardOf(guildId: string, count: number): number {
 /** A member of the first guild that is neither the owner nor the bot. */
 function someone(): { guildId: string; userId: string } {
   const guild = sim!.guilds[0]!;
-  const member = [...guild.members.values()].find((candidate) => candidate.user.id !== guild.ownerId && !candidate.user.bot)!;
+  const member = [...guild.members.values()].find(
+    (candidate) => candidate.user.id !== guild.ownerId && !candidate.user.bot,
+  )!;
   return { guildId: guild.id, userId: member.user.id };
 }
 
@@ -48,7 +56,9 @@ describe('a discord.js Client against the simulator', () => {
       expect(cached.members.me?.id).toBe(sim!.bot.id);
       expect(cached.ownerId).toBe(guild.ownerId);
     }
-    expect(sim!.requests.map((request) => `${request.method} ${request.route} ${request.status}`)).toEqual(['GET /gateway/bot 200']);
+    expect(sim!.requests.map((request) => `${request.method} ${request.route} ${request.status}`)).toEqual([
+      'GET /gateway/bot 200',
+    ]);
     expect(sim!.gateway.sessions()).toMatchObject([{ shardId: 0, shardCount: 1, connected: true }]);
   });
 
@@ -70,14 +80,22 @@ describe('a discord.js Client against the simulator', () => {
       if (!message.author.bot && message.content === '!ping') void message.reply(`pong, ${message.author.username}`);
     });
     const ping = sim!.emit.messageCreate({ content: '!ping' });
-    const reply = await sim!.waitForRequest((request) => request.method === 'POST' && request.route === '/channels/:channel_id/messages');
+    const reply = await sim!.waitForRequest(
+      (request) => request.method === 'POST' && request.route === '/channels/:channel_id/messages',
+    );
     expect(reply.params.channel_id).toBe(ping.channel_id);
-    expect(reply.body).toMatchObject({ content: `pong, ${ping.author.username}`, message_reference: { message_id: ping.id } });
+    expect(reply.body).toMatchObject({
+      content: `pong, ${ping.author.username}`,
+      message_reference: { message_id: ping.id },
+    });
     expect(reply.status).toBe(200);
     // The bot's own message comes back as MESSAGE_CREATE, like on Discord.
     await nextEvent<[Message]>(client, Events.MessageCreate, (message) => message.author.id === sim!.bot.id);
     expect(seen).toEqual(['!ping', `pong, ${ping.author.username}`]);
-    expect(sim!.messages(ping.channel_id).map((message) => message.content)).toEqual(['!ping', `pong, ${ping.author.username}`]);
+    expect(sim!.messages(ping.channel_id).map((message) => message.content)).toEqual([
+      '!ping',
+      `pong, ${ping.author.username}`,
+    ]);
   });
 
   it('gives the client an empty content without the MessageContent intent, unless the bot is mentioned', async () => {
@@ -107,14 +125,20 @@ describe('a discord.js Client against the simulator', () => {
         ],
       },
     ]);
-    expect(sim!.requests.at(-1)).toMatchObject({ method: 'PUT', route: '/applications/:application_id/commands', status: 200 });
+    expect(sim!.requests.at(-1)).toMatchObject({
+      method: 'PUT',
+      route: '/applications/:application_id/commands',
+      status: 200,
+    });
 
     const { userId } = someone();
     const handled = nextEvent<[ChatInputCommandInteraction]>(client, Events.InteractionCreate);
     client.on(Events.InteractionCreate, (interaction) => {
       if (!interaction.isChatInputCommand()) return;
       const user = interaction.options.getUser('user', true);
-      void interaction.reply({ content: `banned ${user.username} for ${interaction.options.getString('reason')} (${interaction.options.getInteger('days')}d)` });
+      void interaction.reply({
+        content: `banned ${user.username} for ${interaction.options.getString('reason')} (${interaction.options.getInteger('days')}d)`,
+      });
     });
     const interaction = sim!.emit.interaction({ command: 'ban', options: { user: userId, reason: 'spam', days: 2 } });
     const [received] = await handled;
@@ -122,9 +146,17 @@ describe('a discord.js Client against the simulator', () => {
     expect(received.guildId).toBe(sim!.guilds[0]!.id);
     expect(received.options.getMember('user')).toMatchObject({ id: userId });
     const response = await interaction.waitForResponse();
-    expect(response).toMatchObject({ kind: 'callback', type: 4, data: { content: `banned ${sim!.guilds[0]!.members.get(userId)!.user.username} for spam (2d)` } });
+    expect(response).toMatchObject({
+      kind: 'callback',
+      type: 4,
+      data: { content: `banned ${sim!.guilds[0]!.members.get(userId)!.user.username} for spam (2d)` },
+    });
     expect(interaction.acknowledged).toBe(true);
-    expect(sim!.requests.at(-1)).toMatchObject({ method: 'POST', route: '/interactions/:interaction_id/:interaction_token/callback', status: 204 });
+    expect(sim!.requests.at(-1)).toMatchObject({
+      method: 'POST',
+      route: '/interactions/:interaction_id/:interaction_token/callback',
+      status: 204,
+    });
   });
 
   it('defers, edits the reply and follows up', async () => {
@@ -138,8 +170,13 @@ describe('a discord.js Client against the simulator', () => {
     });
     const interaction = sim!.emit.interaction({ command: 'report' });
     expect((await interaction.waitForResponse()).type).toBe(5);
-    expect((await interaction.waitForResponse({ kind: 'editOriginal' })).message).toMatchObject({ content: 'working on it… done', flags: MessageFlags.Ephemeral });
-    expect((await interaction.waitForResponse({ kind: 'followup' })).message).toMatchObject({ content: 'one more thing' });
+    expect((await interaction.waitForResponse({ kind: 'editOriginal' })).message).toMatchObject({
+      content: 'working on it… done',
+      flags: MessageFlags.Ephemeral,
+    });
+    expect((await interaction.waitForResponse({ kind: 'followup' })).message).toMatchObject({
+      content: 'one more thing',
+    });
   });
 
   it('fetches the members of a large guild through op 8 chunks', async () => {
@@ -181,23 +218,44 @@ describe('a discord.js Client against the simulator', () => {
     const guild = client.guilds.cache.get(guildId)!;
     const member = guild.members.cache.get(userId)!;
 
-    const updated = nextEvent<[GuildMember, GuildMember]>(client, Events.GuildMemberUpdate, (_old, now) => now.communicationDisabledUntilTimestamp !== null);
+    const updated = nextEvent<[GuildMember, GuildMember]>(
+      client,
+      Events.GuildMemberUpdate,
+      (_old, now) => now.communicationDisabledUntilTimestamp !== null,
+    );
     await member.timeout(10 * 60_000, 'flooding');
     const patch = sim!.requests.at(-1)!;
-    expect(patch).toMatchObject({ method: 'PATCH', route: '/guilds/:guild_id/members/:user_id', reason: 'flooding', status: 200 });
-    expect(Date.parse((patch.body as { communication_disabled_until: string }).communication_disabled_until)).toBeGreaterThan(Date.now() + 9 * 60_000);
+    expect(patch).toMatchObject({
+      method: 'PATCH',
+      route: '/guilds/:guild_id/members/:user_id',
+      reason: 'flooding',
+      status: 200,
+    });
+    expect(
+      Date.parse((patch.body as { communication_disabled_until: string }).communication_disabled_until),
+    ).toBeGreaterThan(Date.now() + 9 * 60_000);
     await updated;
     expect(guild.members.cache.get(userId)!.isCommunicationDisabled()).toBe(true);
     expect(sim!.guilds[0]!.members.get(userId)!.communication_disabled_until).not.toBeNull();
 
     const moderator = guild.roles.cache.find((role) => role.name === 'Moderator')!;
     await member.roles.add(moderator);
-    expect(sim!.requests.at(-1)).toMatchObject({ method: 'PUT', route: '/guilds/:guild_id/members/:user_id/roles/:role_id', params: { role_id: moderator.id }, status: 204 });
+    expect(sim!.requests.at(-1)).toMatchObject({
+      method: 'PUT',
+      route: '/guilds/:guild_id/members/:user_id/roles/:role_id',
+      params: { role_id: moderator.id },
+      status: 204,
+    });
     expect(sim!.guilds[0]!.members.get(userId)!.roles).toContain(moderator.id);
 
     const banned = nextEvent(client, Events.GuildBanAdd);
     await guild.bans.create(userId, { reason: 'raid', deleteMessageSeconds: 60 });
-    expect(sim!.requests.at(-1)).toMatchObject({ method: 'PUT', route: '/guilds/:guild_id/bans/:user_id', reason: 'raid', body: { delete_message_seconds: 60 } });
+    expect(sim!.requests.at(-1)).toMatchObject({
+      method: 'PUT',
+      route: '/guilds/:guild_id/bans/:user_id',
+      reason: 'raid',
+      body: { delete_message_seconds: 60 },
+    });
     await banned;
     expect(sim!.guilds[0]!.bans.has(userId)).toBe(true);
 

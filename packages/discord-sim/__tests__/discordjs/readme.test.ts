@@ -18,7 +18,9 @@ it('runs the five-line example', async () => {
   const client = createBot({ rest: { api: sim.apiBase } }); // your bot: new Client({ intents, ...options }) plus its handlers
   await client.login(sim.token); // GET /gateway/bot, then HELLO, IDENTIFY, READY, GUILD_CREATE, all on 127.0.0.1
   sim.emit.messageCreate({ content: '!ping' }); // a member of the guild posts in #general
-  expect((await sim.waitForRequest((r) => r.route === '/channels/:channel_id/messages')).body).toMatchObject({ content: 'pong' });
+  expect((await sim.waitForRequest((r) => r.route === '/channels/:channel_id/messages')).body).toMatchObject({
+    content: 'pong',
+  });
   await client.destroy();
   await sim.close();
 });

@@ -254,8 +254,12 @@ describe('dispatch routing', () => {
     expect((await shard1.dispatch('MESSAGE_CREATE')).d.id).toBe(forShard1.id);
     expect((await shard0.dispatch('MESSAGE_CREATE')).d.id).toBe(forShard0.id);
     // Dispatches reach a connection in order, so shard 0 would have seen the first one before the second.
-    expect(shard0.received.filter((payload) => payload.t === 'MESSAGE_CREATE').map((payload) => payload.d.id)).toEqual([forShard0.id]);
-    expect(shard1.received.filter((payload) => payload.t === 'MESSAGE_CREATE').map((payload) => payload.d.id)).toEqual([forShard1.id]);
+    expect(shard0.received.filter((payload) => payload.t === 'MESSAGE_CREATE').map((payload) => payload.d.id)).toEqual([
+      forShard0.id,
+    ]);
+    expect(shard1.received.filter((payload) => payload.t === 'MESSAGE_CREATE').map((payload) => payload.d.id)).toEqual([
+      forShard1.id,
+    ]);
   });
 
   it('sends no MESSAGE_CREATE to a session without the GuildMessages intent', async () => {
@@ -313,7 +317,9 @@ describe('resuming', () => {
     client.resume(sim!.token, sessionId, seq);
     const replayed = [];
     for (let i = 0; i < 3; i++) replayed.push(await client.next((payload) => payload.op === 0));
-    expect(replayed.map((payload) => [payload.t, payload.s, payload.d.id])).toEqual(missed.map((message, i) => ['MESSAGE_CREATE', seq + 1 + i, message.id]));
+    expect(replayed.map((payload) => [payload.t, payload.s, payload.d.id])).toEqual(
+      missed.map((message, i) => ['MESSAGE_CREATE', seq + 1 + i, message.id]),
+    );
     const resumed = await client.next((payload) => payload.op === 0);
     expect(resumed).toMatchObject({ t: 'RESUMED', s: seq + 4 });
 
@@ -369,7 +375,12 @@ describe('resuming', () => {
     const { client, ready } = await identified();
     await client.close(1000);
     const disconnect = await sim!.gateway.waitForDisconnect();
-    expect(disconnect).toMatchObject({ code: 1000, closedBy: 'client', resumable: false, sessionId: ready.d.session_id });
+    expect(disconnect).toMatchObject({
+      code: 1000,
+      closedBy: 'client',
+      resumable: false,
+      sessionId: ready.d.session_id,
+    });
     const again = await connect(sim!.resumeGatewayUrl);
     again.resume(sim!.token, ready.d.session_id, ready.s);
     expect(await again.next((payload) => payload.op !== 10)).toMatchObject({ op: 9, d: false });
@@ -442,13 +453,22 @@ describe('misbehaving on purpose', () => {
     const { client, ready } = await identified();
     expect(sim!.gateway.disconnect({ code: 4000 })).toBe(1);
     expect((await client.closed).code).toBe(4000);
-    expect(await sim!.gateway.waitForDisconnect()).toMatchObject({ closedBy: 'server', code: 4000, resumable: true, sessionId: ready.d.session_id });
+    expect(await sim!.gateway.waitForDisconnect()).toMatchObject({
+      closedBy: 'server',
+      code: 4000,
+      resumable: true,
+      sessionId: ready.d.session_id,
+    });
     expect(sim!.gateway.sessions()).toMatchObject([{ id: ready.d.session_id, connected: false }]);
   });
 
   it('rejects a close code outside 1000-4999 with ERR_DISCORD_SIM_INVALID_OPTION', async () => {
     await start();
-    expect(() => sim!.gateway.disconnect({ code: 999 })).toThrow(expect.objectContaining({ code: 'ERR_DISCORD_SIM_INVALID_OPTION' }));
-    expect(() => sim!.gateway.reconnect({ shardId: -1 })).toThrow(expect.objectContaining({ code: 'ERR_DISCORD_SIM_INVALID_OPTION' }));
+    expect(() => sim!.gateway.disconnect({ code: 999 })).toThrow(
+      expect.objectContaining({ code: 'ERR_DISCORD_SIM_INVALID_OPTION' }),
+    );
+    expect(() => sim!.gateway.reconnect({ shardId: -1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_DISCORD_SIM_INVALID_OPTION' }),
+    );
   });
 });

@@ -114,7 +114,15 @@ export class GatewayTestClient {
   }
 
   identify(token: string, d: Record<string, unknown> = {}): void {
-    this.send({ op: 2, d: { token, intents: (1 << 0) | (1 << 9) | (1 << 15), properties: { os: 'linux', browser: 'test', device: 'test' }, ...d } });
+    this.send({
+      op: 2,
+      d: {
+        token,
+        intents: (1 << 0) | (1 << 9) | (1 << 15),
+        properties: { os: 'linux', browser: 'test', device: 'test' },
+        ...d,
+      },
+    });
   }
 
   resume(token: string, sessionId: string, seq: number): void {

@@ -18,7 +18,12 @@ export interface ApiOptions {
 }
 
 /** Calls the simulator's REST API with fetch (undici), as a bot would. */
-export async function api(sim: DiscordSim, method: string, path: string, options: ApiOptions = {}): Promise<ApiResponse> {
+export async function api(
+  sim: DiscordSim,
+  method: string,
+  path: string,
+  options: ApiOptions = {},
+): Promise<ApiResponse> {
   const headers: Record<string, string> = { ...options.headers };
   const auth = options.auth === undefined ? `Bot ${sim.token}` : options.auth;
   if (auth !== null) headers.authorization = auth;
@@ -30,7 +35,11 @@ export async function api(sim: DiscordSim, method: string, path: string, options
     headers['content-type'] ??= 'application/json';
   }
   const origin = sim.apiBase.replace(/\/api$/, '');
-  const response = await fetch(`${origin}${options.prefix ?? '/api/v10'}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+  const response = await fetch(`${origin}${options.prefix ?? '/api/v10'}${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body }),
+  });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
 }

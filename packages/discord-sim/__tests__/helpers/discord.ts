@@ -27,7 +27,10 @@ export async function readyClient(sim: DiscordSim, options: Partial<ClientOption
 
 /** Resolves with the arguments of the first `event` of `emitter` for which `predicate` holds. */
 export function nextEvent<T extends unknown[]>(
-  emitter: { on(event: string, listener: (...args: any[]) => void): unknown; off(event: string, listener: (...args: any[]) => void): unknown },
+  emitter: {
+    on(event: string, listener: (...args: any[]) => void): unknown;
+    off(event: string, listener: (...args: any[]) => void): unknown;
+  },
   event: string,
   predicate: (...args: T) => boolean = () => true,
   timeoutMs = 10_000,

@@ -22,7 +22,14 @@ afterEach(async () => {
 async function watcher(): Promise<GatewayTestClient> {
   const client = await GatewayTestClient.connect(sim!.gatewayUrl);
   clients.push(client);
-  client.identify(sim!.token, { intents: GatewayIntent.Guilds | GatewayIntent.GuildMembers | GatewayIntent.GuildModeration | GatewayIntent.GuildMessages | GatewayIntent.MessageContent });
+  client.identify(sim!.token, {
+    intents:
+      GatewayIntent.Guilds |
+      GatewayIntent.GuildMembers |
+      GatewayIntent.GuildModeration |
+      GatewayIntent.GuildMessages |
+      GatewayIntent.MessageContent,
+  });
   await client.dispatch('READY');
   return client;
 }
@@ -32,7 +39,11 @@ describe('routing, auth and errors', () => {
     await start({ guilds: 3, shards: 4, maxConcurrency: 2, sessionStartLimit: 50 });
     const response = await api(sim!, 'GET', '/gateway/bot');
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ url: sim!.gatewayUrl, shards: 4, session_start_limit: { total: 50, remaining: 50, reset_after: 14_400_000, max_concurrency: 2 } });
+    expect(response.body).toEqual({
+      url: sim!.gatewayUrl,
+      shards: 4,
+      session_start_limit: { total: 50, remaining: 50, reset_after: 14_400_000, max_concurrency: 2 },
+    });
     expect(response.headers.get('content-type')).toBe('application/json');
   });
 
@@ -44,7 +55,10 @@ describe('routing, auth and errors', () => {
 
   it('serves GET /gateway without authorization', async () => {
     await start();
-    expect(await api(sim!, 'GET', '/gateway', { auth: null })).toMatchObject({ status: 200, body: { url: sim!.gatewayUrl } });
+    expect(await api(sim!, 'GET', '/gateway', { auth: null })).toMatchObject({
+      status: 200,
+      body: { url: sim!.gatewayUrl },
+    });
   });
 
   it.each([
@@ -66,24 +80,35 @@ describe('routing, auth and errors', () => {
     const response = await api(sim!, 'POST', '/channels/123456789012345678/frobnicate', { body: { a: 1 } });
     expect(response.status).toBe(404);
     expect(response.body).toEqual({ message: '404: Not Found', code: 0 });
-    expect(sim!.requests).toMatchObject([{ method: 'POST', path: '/channels/123456789012345678/frobnicate', route: null, status: 404, body: { a: 1 } }]);
+    expect(sim!.requests).toMatchObject([
+      { method: 'POST', path: '/channels/123456789012345678/frobnicate', route: null, status: 404, body: { a: 1 } },
+    ]);
   });
 
   it('answers 404 outside /api and 405 for a known path with another method', async () => {
     await start();
     expect(await api(sim!, 'GET', '/nothing', { prefix: '' })).toMatchObject({ status: 404, body: { code: 0 } });
-    expect(await api(sim!, 'DELETE', '/gateway/bot')).toMatchObject({ status: 405, body: { message: '405: Method Not Allowed', code: 0 } });
+    expect(await api(sim!, 'DELETE', '/gateway/bot')).toMatchObject({
+      status: 405,
+      body: { message: '405: Method Not Allowed', code: 0 },
+    });
   });
 
   it('answers 400 with code 50041 for an unsupported API version', async () => {
     await start();
-    expect(await api(sim!, 'GET', '/users/@me', { prefix: '/api/v6' })).toMatchObject({ status: 400, body: { code: 50041 } });
+    expect(await api(sim!, 'GET', '/users/@me', { prefix: '/api/v6' })).toMatchObject({
+      status: 400,
+      body: { code: 50041 },
+    });
   });
 
   it('answers 400 with code 50109 for a body that is not JSON', async () => {
     await start();
     const channel = sim!.guilds[0]!.textChannels[0]!;
-    const response = await api(sim!, 'POST', `/channels/${channel.id}/messages`, { body: '{"content":', headers: { 'content-type': 'application/json' } });
+    const response = await api(sim!, 'POST', `/channels/${channel.id}/messages`, {
+      body: '{"content":',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(response).toMatchObject({ status: 400, body: { code: 50109 } });
   });
 
@@ -99,15 +124,23 @@ describe('routing, auth and errors', () => {
   it('serves the bot user and the application', async () => {
     await start();
     expect((await api(sim!, 'GET', '/users/@me')).body).toMatchObject({ id: sim!.bot.id, bot: true });
-    expect((await api(sim!, 'GET', '/applications/@me')).body).toMatchObject({ id: sim!.applicationId, bot: { id: sim!.bot.id } });
+    expect((await api(sim!, 'GET', '/applications/@me')).body).toMatchObject({
+      id: sim!.applicationId,
+      bot: { id: sim!.bot.id },
+    });
   });
 
   it('records method, route, params, query, body, reason, status, response and time of every request', async () => {
     await start();
     const before = Date.now();
     const guild = sim!.guilds[0]!;
-    const member = [...guild.members.values()].find((candidate) => candidate.user.id !== guild.ownerId && !candidate.user.bot)!;
-    await api(sim!, 'PATCH', `/guilds/${guild.id}/members/${member.user.id}?x=1`, { body: { nick: 'renamed' }, headers: { 'x-audit-log-reason': encodeURIComponent('too loud ✓') } });
+    const member = [...guild.members.values()].find(
+      (candidate) => candidate.user.id !== guild.ownerId && !candidate.user.bot,
+    )!;
+    await api(sim!, 'PATCH', `/guilds/${guild.id}/members/${member.user.id}?x=1`, {
+      body: { nick: 'renamed' },
+      headers: { 'x-audit-log-reason': encodeURIComponent('too loud ✓') },
+    });
     const [request] = sim!.requests;
     expect(request).toMatchObject({
       id: 1,
@@ -136,7 +169,10 @@ describe('routing, auth and errors', () => {
     form.append('files[0]', new Blob([Buffer.from('hello file')], { type: 'text/plain' }), 'hello.txt');
     const response = await api(sim!, 'POST', `/channels/${channel.id}/messages`, { body: form });
     expect(response.status).toBe(200);
-    expect(sim!.requests[0]).toMatchObject({ body: { content: 'with a file' }, files: [{ field: 'files[0]', filename: 'hello.txt', contentType: 'text/plain', size: 10 }] });
+    expect(sim!.requests[0]).toMatchObject({
+      body: { content: 'with a file' },
+      files: [{ field: 'files[0]', filename: 'hello.txt', contentType: 'text/plain', size: 10 }],
+    });
   });
 });
 
@@ -145,9 +181,18 @@ describe('messages', () => {
     await start();
     const gateway = await watcher();
     const channel = sim!.guilds[0]!.textChannels[0]!;
-    const response = await api(sim!, 'POST', `/channels/${channel.id}/messages`, { body: { content: 'hi there', nonce: 'n-1' } });
+    const response = await api(sim!, 'POST', `/channels/${channel.id}/messages`, {
+      body: { content: 'hi there', nonce: 'n-1' },
+    });
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ channel_id: channel.id, guild_id: sim!.guilds[0]!.id, content: 'hi there', author: { id: sim!.bot.id }, type: 0, nonce: 'n-1' });
+    expect(response.body).toMatchObject({
+      channel_id: channel.id,
+      guild_id: sim!.guilds[0]!.id,
+      content: 'hi there',
+      author: { id: sim!.bot.id },
+      type: 0,
+      nonce: 'n-1',
+    });
     expect(Math.abs(snowflakeTimestamp(response.body.id) - Date.now())).toBeLessThan(5000);
     expect(sim!.messages(channel).map((message) => message.id)).toEqual([response.body.id]);
     expect((await gateway.dispatch('MESSAGE_CREATE')).d.id).toBe(response.body.id);
@@ -156,26 +201,52 @@ describe('messages', () => {
   it('replies to a message with a message_reference and type 19', async () => {
     await start();
     const original = sim!.emit.messageCreate({ content: 'question' });
-    const response = await api(sim!, 'POST', `/channels/${original.channel_id}/messages`, { body: { content: 'answer', message_reference: { message_id: original.id } } });
-    expect(response.body).toMatchObject({ type: 19, message_reference: { message_id: original.id }, referenced_message: { id: original.id } });
+    const response = await api(sim!, 'POST', `/channels/${original.channel_id}/messages`, {
+      body: { content: 'answer', message_reference: { message_id: original.id } },
+    });
+    expect(response.body).toMatchObject({
+      type: 19,
+      message_reference: { message_id: original.id },
+      referenced_message: { id: original.id },
+    });
   });
 
   it('refuses an empty message (50006), a too long one (50035) and a reply to an unknown message (50035)', async () => {
     await start();
     const channel = sim!.guilds[0]!.textChannels[0]!;
     const path = `/channels/${channel.id}/messages`;
-    expect(await api(sim!, 'POST', path, { body: { content: '' } })).toMatchObject({ status: 400, body: { code: 50006 } });
-    expect(await api(sim!, 'POST', path, { body: { content: 'x'.repeat(2001) } })).toMatchObject({ status: 400, body: { code: 50035, errors: { content: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH' }] } } } });
+    expect(await api(sim!, 'POST', path, { body: { content: '' } })).toMatchObject({
+      status: 400,
+      body: { code: 50006 },
+    });
+    expect(await api(sim!, 'POST', path, { body: { content: 'x'.repeat(2001) } })).toMatchObject({
+      status: 400,
+      body: { code: 50035, errors: { content: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH' }] } } },
+    });
     const reply = { content: 'r', message_reference: { message_id: '123456789012345678' } };
     expect(await api(sim!, 'POST', path, { body: reply })).toMatchObject({ status: 400, body: { code: 50035 } });
-    const lenient = await api(sim!, 'POST', path, { body: { ...reply, message_reference: { ...reply.message_reference, fail_if_not_exists: false } } });
+    const lenient = await api(sim!, 'POST', path, {
+      body: { ...reply, message_reference: { ...reply.message_reference, fail_if_not_exists: false } },
+    });
     expect(lenient.status).toBe(200);
   });
 
   it('refuses to send in a category (50008)', async () => {
-    await start({ guilds: [{ channels: [{ name: 'Text', type: 'category' }, { name: 'general', parent: 'Text' }] }] });
+    await start({
+      guilds: [
+        {
+          channels: [
+            { name: 'Text', type: 'category' },
+            { name: 'general', parent: 'Text' },
+          ],
+        },
+      ],
+    });
     const category = sim!.guilds[0]!.channel('Text');
-    expect(await api(sim!, 'POST', `/channels/${category.id}/messages`, { body: { content: 'x' } })).toMatchObject({ status: 400, body: { code: 50008 } });
+    expect(await api(sim!, 'POST', `/channels/${category.id}/messages`, { body: { content: 'x' } })).toMatchObject({
+      status: 400,
+      body: { code: 50008 },
+    });
   });
 
   it("edits the bot's own messages but not others' (50005)", async () => {
@@ -185,7 +256,9 @@ describe('messages', () => {
     const edited = await api(sim!, 'PATCH', `/channels/${channel.id}/messages/${own.id}`, { body: { content: 'v2' } });
     expect(edited.body).toMatchObject({ id: own.id, content: 'v2', edited_timestamp: expect.any(String) });
     const theirs = sim!.emit.messageCreate({ channel, content: 'user text' });
-    expect(await api(sim!, 'PATCH', `/channels/${channel.id}/messages/${theirs.id}`, { body: { content: 'hacked' } })).toMatchObject({ status: 403, body: { code: 50005 } });
+    expect(
+      await api(sim!, 'PATCH', `/channels/${channel.id}/messages/${theirs.id}`, { body: { content: 'hacked' } }),
+    ).toMatchObject({ status: 403, body: { code: 50005 } });
   });
 
   it('deletes a message (echoing MESSAGE_DELETE) and answers 10008 for an unknown one', async () => {
@@ -194,8 +267,15 @@ describe('messages', () => {
     const message = sim!.emit.messageCreate({ content: 'spam' });
     expect((await api(sim!, 'DELETE', `/channels/${message.channel_id}/messages/${message.id}`)).status).toBe(204);
     expect(sim!.messages(message.channel_id)).toEqual([]);
-    expect((await gateway.dispatch('MESSAGE_DELETE')).d).toEqual({ id: message.id, channel_id: message.channel_id, guild_id: sim!.guilds[0]!.id });
-    expect(await api(sim!, 'DELETE', `/channels/${message.channel_id}/messages/${message.id}`)).toMatchObject({ status: 404, body: { code: 10008 } });
+    expect((await gateway.dispatch('MESSAGE_DELETE')).d).toEqual({
+      id: message.id,
+      channel_id: message.channel_id,
+      guild_id: sim!.guilds[0]!.id,
+    });
+    expect(await api(sim!, 'DELETE', `/channels/${message.channel_id}/messages/${message.id}`)).toMatchObject({
+      status: 404,
+      body: { code: 10008 },
+    });
   });
 
   it('opens a DM channel and sends in it, dispatching to shard 0 with the DirectMessages intent', async () => {
@@ -207,12 +287,18 @@ describe('messages', () => {
     const user = sim!.user({ username: 'dm-target' });
     const channel = await api(sim!, 'POST', '/users/@me/channels', { body: { recipient_id: user.id } });
     expect(channel.body).toMatchObject({ type: 1, recipients: [{ id: user.id }] });
-    expect((await api(sim!, 'POST', '/users/@me/channels', { body: { recipient_id: user.id } })).body.id).toBe(channel.body.id);
-    const sent = await api(sim!, 'POST', `/channels/${channel.body.id}/messages`, { body: { content: 'you were warned' } });
+    expect((await api(sim!, 'POST', '/users/@me/channels', { body: { recipient_id: user.id } })).body.id).toBe(
+      channel.body.id,
+    );
+    const sent = await api(sim!, 'POST', `/channels/${channel.body.id}/messages`, {
+      body: { content: 'you were warned' },
+    });
     expect(sent.body).toMatchObject({ channel_id: channel.body.id, content: 'you were warned' });
     expect(sent.body.guild_id).toBeUndefined();
     expect((await client.dispatch('MESSAGE_CREATE')).d.id).toBe(sent.body.id);
-    expect(await api(sim!, 'POST', '/users/@me/channels', { body: { recipient_id: '123456789012345678' } })).toMatchObject({ status: 404, body: { code: 10013 } });
+    expect(
+      await api(sim!, 'POST', '/users/@me/channels', { body: { recipient_id: '123456789012345678' } }),
+    ).toMatchObject({ status: 404, body: { code: 10013 } });
   });
 
   it('bulk deletes 2 to 100 recent messages', async () => {
@@ -220,9 +306,16 @@ describe('messages', () => {
     const messages = [1, 2, 3].map((i) => sim!.emit.messageCreate({ content: `m${i}` }));
     const channelId = messages[0]!.channel_id;
     const path = `/channels/${channelId}/messages/bulk-delete`;
-    expect(await api(sim!, 'POST', path, { body: { messages: [messages[0]!.id] } })).toMatchObject({ status: 400, body: { code: 50016 } });
-    expect(await api(sim!, 'POST', path, { body: { messages: [messages[0]!.id, '175928847299117063'] } })).toMatchObject({ status: 400, body: { code: 50034 } });
-    expect((await api(sim!, 'POST', path, { body: { messages: [messages[0]!.id, messages[1]!.id] } })).status).toBe(204);
+    expect(await api(sim!, 'POST', path, { body: { messages: [messages[0]!.id] } })).toMatchObject({
+      status: 400,
+      body: { code: 50016 },
+    });
+    expect(
+      await api(sim!, 'POST', path, { body: { messages: [messages[0]!.id, '175928847299117063'] } }),
+    ).toMatchObject({ status: 400, body: { code: 50034 } });
+    expect((await api(sim!, 'POST', path, { body: { messages: [messages[0]!.id, messages[1]!.id] } })).status).toBe(
+      204,
+    );
     expect(sim!.messages(channelId).map((message) => message.id)).toEqual([messages[2]!.id]);
   });
 });
@@ -230,7 +323,9 @@ describe('messages', () => {
 describe('moderation routes', () => {
   function victim() {
     const guild = sim!.guilds[0]!;
-    const member = [...guild.members.values()].find((candidate) => candidate.user.id !== guild.ownerId && !candidate.user.bot)!;
+    const member = [...guild.members.values()].find(
+      (candidate) => candidate.user.id !== guild.ownerId && !candidate.user.bot,
+    )!;
     return { guild, member };
   }
 
@@ -239,7 +334,9 @@ describe('moderation routes', () => {
     const gateway = await watcher();
     const { guild, member } = victim();
     const until = new Date(Date.now() + 10 * 60_000).toISOString();
-    const response = await api(sim!, 'PATCH', `/guilds/${guild.id}/members/${member.user.id}`, { body: { communication_disabled_until: until } });
+    const response = await api(sim!, 'PATCH', `/guilds/${guild.id}/members/${member.user.id}`, {
+      body: { communication_disabled_until: until },
+    });
     expect(response.status).toBe(200);
     expect(Date.parse(response.body.communication_disabled_until)).toBe(Date.parse(until));
     expect(Date.parse(guild.members.get(member.user.id)!.communication_disabled_until!)).toBe(Date.parse(until));
@@ -247,17 +344,33 @@ describe('moderation routes', () => {
     expect(update.d).toMatchObject({ guild_id: guild.id, user: { id: member.user.id } });
     expect(Date.parse(update.d.communication_disabled_until)).toBe(Date.parse(until));
 
-    expect((await api(sim!, 'PATCH', `/guilds/${guild.id}/members/${member.user.id}`, { body: { communication_disabled_until: null } })).body.communication_disabled_until).toBeNull();
+    expect(
+      (
+        await api(sim!, 'PATCH', `/guilds/${guild.id}/members/${member.user.id}`, {
+          body: { communication_disabled_until: null },
+        })
+      ).body.communication_disabled_until,
+    ).toBeNull();
   });
 
   it('refuses a timeout longer than 28 days (50035), of the owner (50013) or of an unknown member (10007)', async () => {
     await start();
     const { guild, member } = victim();
     const far = new Date(Date.now() + 29 * 86_400_000).toISOString();
-    expect(await api(sim!, 'PATCH', `/guilds/${guild.id}/members/${member.user.id}`, { body: { communication_disabled_until: far } })).toMatchObject({ status: 400, body: { code: 50035 } });
+    expect(
+      await api(sim!, 'PATCH', `/guilds/${guild.id}/members/${member.user.id}`, {
+        body: { communication_disabled_until: far },
+      }),
+    ).toMatchObject({ status: 400, body: { code: 50035 } });
     const soon = new Date(Date.now() + 60_000).toISOString();
-    expect(await api(sim!, 'PATCH', `/guilds/${guild.id}/members/${guild.ownerId}`, { body: { communication_disabled_until: soon } })).toMatchObject({ status: 403, body: { code: 50013 } });
-    expect(await api(sim!, 'PATCH', `/guilds/${guild.id}/members/123456789012345678`, { body: { nick: 'x' } })).toMatchObject({ status: 404, body: { code: 10007 } });
+    expect(
+      await api(sim!, 'PATCH', `/guilds/${guild.id}/members/${guild.ownerId}`, {
+        body: { communication_disabled_until: soon },
+      }),
+    ).toMatchObject({ status: 403, body: { code: 50013 } });
+    expect(
+      await api(sim!, 'PATCH', `/guilds/${guild.id}/members/123456789012345678`, { body: { nick: 'x' } }),
+    ).toMatchObject({ status: 404, body: { code: 10007 } });
   });
 
   it('changes the bot itself through @me', async () => {
@@ -276,7 +389,9 @@ describe('moderation routes', () => {
     expect(guild.members.get(member.user.id)!.roles).toContain(moderator.id);
     expect((await api(sim!, 'DELETE', path)).status).toBe(204);
     expect(guild.members.get(member.user.id)!.roles).not.toContain(moderator.id);
-    expect(await api(sim!, 'PUT', `/guilds/${guild.id}/members/${member.user.id}/roles/123456789012345678`)).toMatchObject({ status: 404, body: { code: 10011 } });
+    expect(
+      await api(sim!, 'PUT', `/guilds/${guild.id}/members/${member.user.id}/roles/123456789012345678`),
+    ).toMatchObject({ status: 404, body: { code: 10011 } });
   });
 
   it('bans with the audit log reason, removes the member, purges recent messages and echoes the events', async () => {
@@ -286,10 +401,15 @@ describe('moderation routes', () => {
     const channel = guild.textChannels[0]!;
     sim!.emit.messageCreate({ channel, author: member, content: 'spam 1' });
     sim!.emit.messageCreate({ channel, author: member, content: 'spam 2' });
-    const innocent = [...guild.members.values()].find((candidate) => ![member.user.id, sim!.bot.id].includes(candidate.user.id))!;
+    const innocent = [...guild.members.values()].find(
+      (candidate) => ![member.user.id, sim!.bot.id].includes(candidate.user.id),
+    )!;
     const kept = sim!.emit.messageCreate({ channel, author: innocent, content: 'fine' });
 
-    const response = await api(sim!, 'PUT', `/guilds/${guild.id}/bans/${member.user.id}`, { body: { delete_message_seconds: 3600 }, headers: { 'x-audit-log-reason': 'spam' } });
+    const response = await api(sim!, 'PUT', `/guilds/${guild.id}/bans/${member.user.id}`, {
+      body: { delete_message_seconds: 3600 },
+      headers: { 'x-audit-log-reason': 'spam' },
+    });
     expect(response.status).toBe(204);
     expect(guild.bans.get(member.user.id)).toEqual({ reason: 'spam', user: member.user });
     expect(guild.members.has(member.user.id)).toBe(false);
@@ -298,9 +418,14 @@ describe('moderation routes', () => {
     expect((await gateway.dispatch('GUILD_BAN_ADD')).d.user.id).toBe(member.user.id);
     expect((await gateway.dispatch('MESSAGE_DELETE_BULK')).d.ids).toHaveLength(2);
 
-    expect((await api(sim!, 'GET', `/guilds/${guild.id}/bans/${member.user.id}`)).body).toMatchObject({ reason: 'spam' });
+    expect((await api(sim!, 'GET', `/guilds/${guild.id}/bans/${member.user.id}`)).body).toMatchObject({
+      reason: 'spam',
+    });
     expect((await api(sim!, 'DELETE', `/guilds/${guild.id}/bans/${member.user.id}`)).status).toBe(204);
-    expect(await api(sim!, 'DELETE', `/guilds/${guild.id}/bans/${member.user.id}`)).toMatchObject({ status: 404, body: { code: 10026 } });
+    expect(await api(sim!, 'DELETE', `/guilds/${guild.id}/bans/${member.user.id}`)).toMatchObject({
+      status: 404,
+      body: { code: 10026 },
+    });
   });
 
   it('bans users who are not members, and refuses the owner (50013) and unknown users (10013)', async () => {
@@ -308,16 +433,26 @@ describe('moderation routes', () => {
     const guild = sim!.guilds[0]!;
     const outsider = sim!.user({ username: 'raider' });
     expect((await api(sim!, 'PUT', `/guilds/${guild.id}/bans/${outsider.id}`)).status).toBe(204);
-    expect(await api(sim!, 'PUT', `/guilds/${guild.id}/bans/${guild.ownerId}`)).toMatchObject({ status: 403, body: { code: 50013 } });
-    expect(await api(sim!, 'PUT', `/guilds/${guild.id}/bans/123456789012345678`)).toMatchObject({ status: 404, body: { code: 10013 } });
-    expect(await api(sim!, 'PUT', `/guilds/${guild.id}/bans/${outsider.id}`, { body: { delete_message_seconds: 999_999 } })).toMatchObject({ status: 400, body: { code: 50035 } });
+    expect(await api(sim!, 'PUT', `/guilds/${guild.id}/bans/${guild.ownerId}`)).toMatchObject({
+      status: 403,
+      body: { code: 50013 },
+    });
+    expect(await api(sim!, 'PUT', `/guilds/${guild.id}/bans/123456789012345678`)).toMatchObject({
+      status: 404,
+      body: { code: 10013 },
+    });
+    expect(
+      await api(sim!, 'PUT', `/guilds/${guild.id}/bans/${outsider.id}`, { body: { delete_message_seconds: 999_999 } }),
+    ).toMatchObject({ status: 400, body: { code: 50035 } });
   });
 
   it('bulk bans and reports who failed', async () => {
     await start();
     const guild = sim!.guilds[0]!;
     const raiders = [sim!.user(), sim!.user()];
-    const response = await api(sim!, 'POST', `/guilds/${guild.id}/bulk-ban`, { body: { user_ids: [...raiders.map((user) => user.id), guild.ownerId] } });
+    const response = await api(sim!, 'POST', `/guilds/${guild.id}/bulk-ban`, {
+      body: { user_ids: [...raiders.map((user) => user.id), guild.ownerId] },
+    });
     expect(response.body).toEqual({ banned_users: raiders.map((user) => user.id), failed_users: [guild.ownerId] });
   });
 
@@ -331,16 +466,28 @@ describe('moderation routes', () => {
   it('changes the verification level and refuses levels outside 0-4', async () => {
     await start();
     const guild = sim!.guilds[0]!;
-    expect((await api(sim!, 'PATCH', `/guilds/${guild.id}`, { body: { verification_level: 4 } })).body).toMatchObject({ id: guild.id, verification_level: 4 });
+    expect((await api(sim!, 'PATCH', `/guilds/${guild.id}`, { body: { verification_level: 4 } })).body).toMatchObject({
+      id: guild.id,
+      verification_level: 4,
+    });
     expect(guild.verificationLevel).toBe(4);
-    expect(await api(sim!, 'PATCH', `/guilds/${guild.id}`, { body: { verification_level: 7 } })).toMatchObject({ status: 400, body: { code: 50035 } });
+    expect(await api(sim!, 'PATCH', `/guilds/${guild.id}`, { body: { verification_level: 7 } })).toMatchObject({
+      status: 400,
+      body: { code: 50035 },
+    });
   });
 
   it('refuses paging parameters that are not snowflakes (50035)', async () => {
     await start();
     const guild = sim!.guilds[0]!;
-    expect(await api(sim!, 'GET', `/guilds/${guild.id}/members?after=abc`)).toMatchObject({ status: 400, body: { code: 50035, errors: { after: {} } } });
-    expect(await api(sim!, 'GET', `/channels/${guild.textChannels[0]!.id}/messages?before=x`)).toMatchObject({ status: 400, body: { code: 50035, errors: { before: {} } } });
+    expect(await api(sim!, 'GET', `/guilds/${guild.id}/members?after=abc`)).toMatchObject({
+      status: 400,
+      body: { code: 50035, errors: { after: {} } },
+    });
+    expect(await api(sim!, 'GET', `/channels/${guild.textChannels[0]!.id}/messages?before=x`)).toMatchObject({
+      status: 400,
+      body: { code: 50035, errors: { before: {} } },
+    });
   });
 
   it('lists and searches members', async () => {
@@ -356,14 +503,28 @@ describe('application commands', () => {
   it('overwrites global commands in bulk, keeping the ids of commands that keep their name', async () => {
     await start();
     const path = `/applications/${sim!.applicationId}/commands`;
-    const first = await api(sim!, 'PUT', path, { body: [{ name: 'ping', description: 'Ping' }, { name: 'ban', description: 'Ban', options: [{ type: 6, name: 'user', description: 'Who', required: true }] }] });
+    const first = await api(sim!, 'PUT', path, {
+      body: [
+        { name: 'ping', description: 'Ping' },
+        { name: 'ban', description: 'Ban', options: [{ type: 6, name: 'user', description: 'Who', required: true }] },
+      ],
+    });
     expect(first.status).toBe(200);
     expect(first.body).toHaveLength(2);
-    expect(first.body[0]).toMatchObject({ id: expect.stringMatching(/^\d{17,20}$/), application_id: sim!.applicationId, name: 'ping', type: 1 });
+    expect(first.body[0]).toMatchObject({
+      id: expect.stringMatching(/^\d{17,20}$/),
+      application_id: sim!.applicationId,
+      name: 'ping',
+      type: 1,
+    });
     const second = await api(sim!, 'PUT', path, { body: [{ name: 'ban', description: 'Ban them' }] });
     expect(second.body[0]).toMatchObject({ id: first.body[1].id, description: 'Ban them' });
     expect((await api(sim!, 'GET', path)).body.map((command: any) => command.name)).toEqual(['ban']);
-    expect(sim!.requests.filter((request) => request.method === 'PUT' && request.route === '/applications/:application_id/commands')).toHaveLength(2);
+    expect(
+      sim!.requests.filter(
+        (request) => request.method === 'PUT' && request.route === '/applications/:application_id/commands',
+      ),
+    ).toHaveLength(2);
   });
 
   it('creates (201), updates (200), patches and deletes single commands, also per guild', async () => {
@@ -375,18 +536,27 @@ describe('application commands', () => {
     expect(created.body.guild_id).toBe(guild.id);
     expect((await api(sim!, 'POST', path, { body: { name: 'warn', description: 'Warn!' } })).status).toBe(200);
     expect(guild.commands.size).toBe(1);
-    expect((await api(sim!, 'PATCH', `${path}/${created.body.id}`, { body: { description: 'Patched' } })).body.description).toBe('Patched');
+    expect(
+      (await api(sim!, 'PATCH', `${path}/${created.body.id}`, { body: { description: 'Patched' } })).body.description,
+    ).toBe('Patched');
     expect((await api(sim!, 'DELETE', `${path}/${created.body.id}`)).status).toBe(204);
     expect(await api(sim!, 'GET', `${path}/${created.body.id}`)).toMatchObject({ status: 404, body: { code: 10063 } });
   });
 
   it('refuses invalid names (50035) and other applications (50001)', async () => {
     await start();
-    expect(await api(sim!, 'PUT', `/applications/${sim!.applicationId}/commands`, { body: [{ name: 'Has Spaces', description: 'x' }] })).toMatchObject({
+    expect(
+      await api(sim!, 'PUT', `/applications/${sim!.applicationId}/commands`, {
+        body: [{ name: 'Has Spaces', description: 'x' }],
+      }),
+    ).toMatchObject({
       status: 400,
       body: { code: 50035, errors: { 0: { name: { _errors: [{ code: 'APPLICATION_COMMAND_INVALID_NAME' }] } } } },
     });
-    expect(await api(sim!, 'GET', '/applications/123456789012345678/commands')).toMatchObject({ status: 403, body: { code: 50001 } });
+    expect(await api(sim!, 'GET', '/applications/123456789012345678/commands')).toMatchObject({
+      status: 403,
+      body: { code: 50001 },
+    });
   });
 });
 
@@ -395,16 +565,26 @@ describe('interaction callbacks and webhooks', () => {
     await start();
     const interaction = sim!.emit.interaction({ command: 'ping' });
     const path = `/interactions/${interaction.id}/${interaction.token}/callback`;
-    expect((await api(sim!, 'POST', path, { auth: null, body: { type: 4, data: { content: 'pong' } } })).status).toBe(204);
+    expect((await api(sim!, 'POST', path, { auth: null, body: { type: 4, data: { content: 'pong' } } })).status).toBe(
+      204,
+    );
     expect(interaction.acknowledged).toBe(true);
     expect(interaction.original).toMatchObject({ content: 'pong', type: 20, author: { id: sim!.bot.id } });
-    expect(await api(sim!, 'POST', path, { auth: null, body: { type: 4, data: { content: 'again' } } })).toMatchObject({ status: 400, body: { code: 40060 } });
+    expect(await api(sim!, 'POST', path, { auth: null, body: { type: 4, data: { content: 'again' } } })).toMatchObject({
+      status: 400,
+      body: { code: 40060 },
+    });
   });
 
   it('returns the interaction callback response with with_response=true', async () => {
     await start();
     const interaction = sim!.emit.interaction({ command: 'ping' });
-    const response = await api(sim!, 'POST', `/interactions/${interaction.id}/${interaction.token}/callback?with_response=true`, { auth: null, body: { type: 5, data: { flags: 64 } } });
+    const response = await api(
+      sim!,
+      'POST',
+      `/interactions/${interaction.id}/${interaction.token}/callback?with_response=true`,
+      { auth: null, body: { type: 5, data: { flags: 64 } } },
+    );
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({
       interaction: { id: interaction.id, type: 2, response_message_loading: true, response_message_ephemeral: true },
@@ -414,12 +594,22 @@ describe('interaction callbacks and webhooks', () => {
 
   it('answers 10062 for an unknown interaction and for a callback after the interaction timed out', async () => {
     await start({ interactionTimeoutMs: 0 });
-    expect(await api(sim!, 'POST', '/interactions/123456789012345678/nope/callback', { auth: null, body: { type: 4, data: { content: 'x' } } })).toMatchObject({
+    expect(
+      await api(sim!, 'POST', '/interactions/123456789012345678/nope/callback', {
+        auth: null,
+        body: { type: 4, data: { content: 'x' } },
+      }),
+    ).toMatchObject({
       status: 404,
       body: { code: 10062 },
     });
     const interaction = sim!.emit.interaction({ command: 'slow' });
-    expect(await api(sim!, 'POST', `/interactions/${interaction.id}/${interaction.token}/callback`, { auth: null, body: { type: 4, data: { content: 'late' } } })).toMatchObject({
+    expect(
+      await api(sim!, 'POST', `/interactions/${interaction.id}/${interaction.token}/callback`, {
+        auth: null,
+        body: { type: 4, data: { content: 'late' } },
+      }),
+    ).toMatchObject({
       status: 404,
       body: { code: 10062 },
     });
@@ -429,17 +619,37 @@ describe('interaction callbacks and webhooks', () => {
     await start();
     const interaction = sim!.emit.interaction({ command: 'report' });
     const hook = `/webhooks/${sim!.applicationId}/${interaction.token}`;
-    expect(await api(sim!, 'POST', `${hook}?wait=true`, { auth: null, body: { content: 'too early' } })).toMatchObject({ status: 404, body: { code: 10015 } });
+    expect(await api(sim!, 'POST', `${hook}?wait=true`, { auth: null, body: { content: 'too early' } })).toMatchObject({
+      status: 404,
+      body: { code: 10015 },
+    });
 
-    await api(sim!, 'POST', `/interactions/${interaction.id}/${interaction.token}/callback`, { auth: null, body: { type: 5 } });
+    await api(sim!, 'POST', `/interactions/${interaction.id}/${interaction.token}/callback`, {
+      auth: null,
+      body: { type: 5 },
+    });
     expect((await api(sim!, 'GET', `${hook}/messages/@original`, { auth: null })).body.flags & 128).toBe(128);
-    const edited = await api(sim!, 'PATCH', `${hook}/messages/@original`, { auth: null, body: { content: 'report filed' } });
+    const edited = await api(sim!, 'PATCH', `${hook}/messages/@original`, {
+      auth: null,
+      body: { content: 'report filed' },
+    });
     expect(edited.body).toMatchObject({ content: 'report filed', flags: 0 });
-    const followup = await api(sim!, 'POST', `${hook}?wait=true`, { auth: null, body: { content: 'one more thing', flags: 64 } });
+    const followup = await api(sim!, 'POST', `${hook}?wait=true`, {
+      auth: null,
+      body: { content: 'one more thing', flags: 64 },
+    });
     expect(followup.body).toMatchObject({ content: 'one more thing', flags: 64, webhook_id: sim!.applicationId });
     expect((await api(sim!, 'DELETE', `${hook}/messages/${followup.body.id}`, { auth: null })).status).toBe(204);
-    expect(interaction.responses.map((response) => response.kind)).toEqual(['callback', 'fetchOriginal', 'editOriginal', 'followup', 'deleteFollowup']);
-    expect(await api(sim!, 'GET', `/webhooks/123456789012345678/${interaction.token}/messages/@original`, { auth: null })).toMatchObject({ status: 404, body: { code: 10015 } });
+    expect(interaction.responses.map((response) => response.kind)).toEqual([
+      'callback',
+      'fetchOriginal',
+      'editOriginal',
+      'followup',
+      'deleteFollowup',
+    ]);
+    expect(
+      await api(sim!, 'GET', `/webhooks/123456789012345678/${interaction.token}/messages/@original`, { auth: null }),
+    ).toMatchObject({ status: 404, body: { code: 10015 } });
   });
 });
 
@@ -464,7 +674,11 @@ describe('rate limits', () => {
     expect(limited.headers.get('x-ratelimit-scope')).toBe('user');
     expect(limited.headers.get('x-ratelimit-bucket')).toBe(bucket);
     expect(limited.headers.get('x-ratelimit-global')).toBeNull();
-    expect(limited.body).toMatchObject({ message: 'You are being rate limited.', global: false, retry_after: expect.any(Number) });
+    expect(limited.body).toMatchObject({
+      message: 'You are being rate limited.',
+      global: false,
+      retry_after: expect.any(Number),
+    });
     expect(sim!.messages(channel)).toHaveLength(2);
     expect(sim!.requests.map((request) => request.status)).toEqual([200, 200, 429]);
   });
@@ -514,13 +728,24 @@ describe('rate limits', () => {
     await start();
     sim!.rest.rateLimitNext({ count: 5 });
     const interaction = sim!.emit.interaction({ command: 'ping' });
-    expect((await api(sim!, 'POST', `/interactions/${interaction.id}/${interaction.token}/callback`, { auth: null, body: { type: 4, data: { content: 'ok' } } })).status).toBe(204);
+    expect(
+      (
+        await api(sim!, 'POST', `/interactions/${interaction.id}/${interaction.token}/callback`, {
+          auth: null,
+          body: { type: 4, data: { content: 'ok' } },
+        })
+      ).status,
+    ).toBe(204);
   });
 
   it('rejects a bad forced rate limit with ERR_DISCORD_SIM_INVALID_OPTION', async () => {
     await start();
-    expect(() => sim!.rest.rateLimitNext({ retryAfterMs: -1 })).toThrow(expect.objectContaining({ code: 'ERR_DISCORD_SIM_INVALID_OPTION' }));
-    expect(() => sim!.rest.rateLimitNext({ count: 0 })).toThrow(expect.objectContaining({ code: 'ERR_DISCORD_SIM_INVALID_OPTION' }));
+    expect(() => sim!.rest.rateLimitNext({ retryAfterMs: -1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_DISCORD_SIM_INVALID_OPTION' }),
+    );
+    expect(() => sim!.rest.rateLimitNext({ count: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_DISCORD_SIM_INVALID_OPTION' }),
+    );
   });
 });
 
@@ -555,7 +780,9 @@ describe('waitForRequest', () => {
 
   it('rejects with ERR_DISCORD_SIM_WAIT_TIMEOUT after timeoutMs', async () => {
     await start();
-    await expect(sim!.waitForRequest(() => false, { timeoutMs: 20 })).rejects.toMatchObject({ code: 'ERR_DISCORD_SIM_WAIT_TIMEOUT' });
+    await expect(sim!.waitForRequest(() => false, { timeoutMs: 20 })).rejects.toMatchObject({
+      code: 'ERR_DISCORD_SIM_WAIT_TIMEOUT',
+    });
   });
 
   it('rejects with an AbortError whose cause is the reason when the signal aborts', async () => {
@@ -564,7 +791,9 @@ describe('waitForRequest', () => {
     const pending = sim!.waitForRequest(() => false, { signal: controller.signal });
     controller.abort('enough');
     await expect(pending).rejects.toMatchObject({ code: 'ABORT_ERR', cause: 'enough' });
-    await expect(sim!.waitForRequest(() => false, { signal: controller.signal })).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    await expect(sim!.waitForRequest(() => false, { signal: controller.signal })).rejects.toMatchObject({
+      code: 'ABORT_ERR',
+    });
   });
 
   it('rejects pending waits with ERR_DISCORD_SIM_CLOSED when the simulator closes', async () => {

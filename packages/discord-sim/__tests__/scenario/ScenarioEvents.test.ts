@@ -12,7 +12,12 @@ async function start(options: DiscordSimOptions = {}): Promise<DiscordSim> {
   return sim;
 }
 
-async function session(intents = GatewayIntent.Guilds | GatewayIntent.GuildMembers | GatewayIntent.GuildMessages | GatewayIntent.MessageContent): Promise<GatewayTestClient> {
+async function session(
+  intents = GatewayIntent.Guilds |
+    GatewayIntent.GuildMembers |
+    GatewayIntent.GuildMessages |
+    GatewayIntent.MessageContent,
+): Promise<GatewayTestClient> {
   const client = await GatewayTestClient.connect(sim!.gatewayUrl);
   clients.push(client);
   client.identify(sim!.token, { intents });
@@ -34,7 +39,12 @@ describe('sim.emit messages', () => {
     await start();
     const guild = sim!.guilds[0]!;
     const message = sim!.emit.messageCreate();
-    expect(message).toMatchObject({ channel_id: guild.textChannels[0]!.id, guild_id: guild.id, content: 'hello', type: 0 });
+    expect(message).toMatchObject({
+      channel_id: guild.textChannels[0]!.id,
+      guild_id: guild.id,
+      content: 'hello',
+      type: 0,
+    });
     expect(message.author.bot).toBeUndefined();
     expect(guild.members.has(message.author.id)).toBe(true);
     expect(message.member?.roles).toEqual(guild.members.get(message.author.id)!.roles);
@@ -47,9 +57,18 @@ describe('sim.emit messages', () => {
     const memes = guild.channel('memes');
     const author = [...guild.members.values()][2]!;
     const first = sim!.emit.messageCreate({ channel: memes.id, author, content: 'look' });
-    const reply = sim!.emit.messageCreate({ channel: memes, author: author.user.id, content: 'nice', replyTo: first.id });
+    const reply = sim!.emit.messageCreate({
+      channel: memes,
+      author: author.user.id,
+      content: 'nice',
+      replyTo: first.id,
+    });
     expect(first).toMatchObject({ channel_id: memes.id, author: { id: author.user.id } });
-    expect(reply).toMatchObject({ type: 19, message_reference: { message_id: first.id }, referenced_message: { id: first.id } });
+    expect(reply).toMatchObject({
+      type: 19,
+      message_reference: { message_id: first.id },
+      referenced_message: { id: first.id },
+    });
   });
 
   it('edits and deletes messages with MESSAGE_UPDATE and MESSAGE_DELETE', async () => {
@@ -58,8 +77,16 @@ describe('sim.emit messages', () => {
     const message = sim!.emit.messageCreate({ content: 'v1' });
     sim!.emit.messageUpdate(message, { content: 'v2' });
     sim!.emit.messageDelete({ channel: message.channel_id, id: message.id });
-    expect((await client.dispatch('MESSAGE_UPDATE')).d).toMatchObject({ id: message.id, content: 'v2', edited_timestamp: expect.any(String) });
-    expect((await client.dispatch('MESSAGE_DELETE')).d).toEqual({ id: message.id, channel_id: message.channel_id, guild_id: sim!.guilds[0]!.id });
+    expect((await client.dispatch('MESSAGE_UPDATE')).d).toMatchObject({
+      id: message.id,
+      content: 'v2',
+      edited_timestamp: expect.any(String),
+    });
+    expect((await client.dispatch('MESSAGE_DELETE')).d).toEqual({
+      id: message.id,
+      channel_id: message.channel_id,
+      guild_id: sim!.guilds[0]!.id,
+    });
     expect(() => sim!.emit.messageDelete(message)).toThrow(unknownEntity);
   });
 
@@ -97,7 +124,10 @@ describe('sim.emit members', () => {
     expect(first.members.has(joined.user.id)).toBe(false);
     expect(() => sim!.emit.memberRemove({ guild: first, user: joined })).toThrow(unknownEntity);
 
-    expect((await client.dispatch('GUILD_MEMBER_ADD')).d).toMatchObject({ guild_id: first.id, user: { id: joined.user.id } });
+    expect((await client.dispatch('GUILD_MEMBER_ADD')).d).toMatchObject({
+      guild_id: first.id,
+      user: { id: joined.user.id },
+    });
     expect((await client.dispatch('GUILD_MEMBER_ADD')).d).toMatchObject({ guild_id: second.id });
     expect((await client.dispatch('GUILD_MEMBER_UPDATE')).d).toMatchObject({ nick: 'Newbie' });
     expect((await client.dispatch('GUILD_MEMBER_REMOVE')).d).toEqual({ guild_id: first.id, user: joined.user });
@@ -107,7 +137,10 @@ describe('sim.emit members', () => {
 describe('sim.emit.interaction', () => {
   it('infers option types from the values of an unregistered command', async () => {
     await start();
-    const interaction = sim!.emit.interaction({ command: 'roll', options: { sides: 6, label: 'd6', fair: true, weight: 0.5 } });
+    const interaction = sim!.emit.interaction({
+      command: 'roll',
+      options: { sides: 6, label: 'd6', fair: true, weight: 0.5 },
+    });
     expect((interaction.payload.data as any).options).toEqual([
       { name: 'sides', type: 4, value: 6 },
       { name: 'label', type: 3, value: 'd6' },
@@ -124,14 +157,29 @@ describe('sim.emit.interaction', () => {
         {
           name: 'mod',
           description: 'Moderate',
-          options: [{ type: 1, name: 'timeout', description: 'Time out', options: [{ type: 6, name: 'target', description: 'Who' }, { type: 7, name: 'where', description: 'Where' }, { type: 8, name: 'role', description: 'Role' }] }],
+          options: [
+            {
+              type: 1,
+              name: 'timeout',
+              description: 'Time out',
+              options: [
+                { type: 6, name: 'target', description: 'Who' },
+                { type: 7, name: 'where', description: 'Where' },
+                { type: 8, name: 'role', description: 'Role' },
+              ],
+            },
+          ],
         },
       ],
     });
     const target = [...guild.members.values()][1]!;
     const channel = guild.textChannels[0]!;
     const role = guild.role('Moderator');
-    const interaction = sim!.emit.interaction({ command: 'mod', subcommand: 'timeout', options: { target: target.user.id, where: channel.id, role: role.id } });
+    const interaction = sim!.emit.interaction({
+      command: 'mod',
+      subcommand: 'timeout',
+      options: { target: target.user.id, where: channel.id, role: role.id },
+    });
     const data = interaction.payload.data as any;
     expect(data.id).toBe((sim!.requests.at(-1)!.response as any[])[0].id);
     expect(data.options).toEqual([
@@ -146,7 +194,10 @@ describe('sim.emit.interaction', () => {
       },
     ]);
     expect(data.resolved.users[target.user.id]).toEqual(target.user);
-    expect(data.resolved.members[target.user.id]).toMatchObject({ roles: target.roles, permissions: expect.any(String) });
+    expect(data.resolved.members[target.user.id]).toMatchObject({
+      roles: target.roles,
+      permissions: expect.any(String),
+    });
     expect(data.resolved.channels[channel.id]).toMatchObject({ id: channel.id, type: 0 });
     expect(data.resolved.roles[role.id]).toEqual(role);
   });
@@ -155,8 +206,19 @@ describe('sim.emit.interaction', () => {
     await start();
     const guild = sim!.guilds[0]!;
     const user = [...guild.members.values()][1]!.user;
-    const typed = sim!.emit.interaction({ command: 'ban', subcommandGroup: 'temp', subcommand: 'add', options: { user: { type: 'user', value: user.id } } });
-    expect((typed.payload.data as any).options).toEqual([{ name: 'temp', type: 2, options: [{ name: 'add', type: 1, options: [{ name: 'user', type: 6, value: user.id }] }] }]);
+    const typed = sim!.emit.interaction({
+      command: 'ban',
+      subcommandGroup: 'temp',
+      subcommand: 'add',
+      options: { user: { type: 'user', value: user.id } },
+    });
+    expect((typed.payload.data as any).options).toEqual([
+      {
+        name: 'temp',
+        type: 2,
+        options: [{ name: 'add', type: 1, options: [{ name: 'user', type: 6, value: user.id }] }],
+      },
+    ]);
     const raw = sim!.emit.interaction({ command: 'echo', options: [{ name: 'text', type: 3, value: 'hi' }] });
     expect((raw.payload.data as any).options).toEqual([{ name: 'text', type: 3, value: 'hi' }]);
   });
@@ -185,11 +247,21 @@ describe('sim.emit.interaction', () => {
   it('throws for an empty command (INVALID_OPTION), unknown option targets and non-member users (UNKNOWN_ENTITY)', async () => {
     await start();
     expect(() => sim!.emit.interaction({ command: '' })).toThrow(invalidOption);
-    expect(() => sim!.emit.interaction({ command: 'x', options: { user: { type: 'user', value: '123456789012345678' } } })).toThrow(unknownEntity);
-    expect(() => sim!.emit.interaction({ command: 'x', options: { c: { type: 'channel', value: '123456789012345678' } } })).toThrow(unknownEntity);
-    expect(() => sim!.emit.interaction({ command: 'x', options: { r: { type: 'role', value: '123456789012345678' } } })).toThrow(unknownEntity);
-    expect(() => sim!.emit.interaction({ command: 'x', options: { m: { type: 'mentionable', value: '123456789012345678' } } })).toThrow(unknownEntity);
-    expect(() => sim!.emit.interaction({ command: 'x', options: { t: { type: 'bogus' as never, value: 1 } } })).toThrow(invalidOption);
+    expect(() =>
+      sim!.emit.interaction({ command: 'x', options: { user: { type: 'user', value: '123456789012345678' } } }),
+    ).toThrow(unknownEntity);
+    expect(() =>
+      sim!.emit.interaction({ command: 'x', options: { c: { type: 'channel', value: '123456789012345678' } } }),
+    ).toThrow(unknownEntity);
+    expect(() =>
+      sim!.emit.interaction({ command: 'x', options: { r: { type: 'role', value: '123456789012345678' } } }),
+    ).toThrow(unknownEntity);
+    expect(() =>
+      sim!.emit.interaction({ command: 'x', options: { m: { type: 'mentionable', value: '123456789012345678' } } }),
+    ).toThrow(unknownEntity);
+    expect(() => sim!.emit.interaction({ command: 'x', options: { t: { type: 'bogus' as never, value: 1 } } })).toThrow(
+      invalidOption,
+    );
     const stranger = sim!.user();
     expect(() => sim!.emit.interaction({ command: 'x', user: stranger })).toThrow(unknownEntity);
   });
@@ -197,7 +269,9 @@ describe('sim.emit.interaction', () => {
   it('rejects waitForResponse with ERR_DISCORD_SIM_WAIT_TIMEOUT when the bot never answers', async () => {
     await start();
     const interaction = sim!.emit.interaction({ command: 'ignored' });
-    await expect(interaction.waitForResponse({ timeoutMs: 20 })).rejects.toMatchObject({ code: 'ERR_DISCORD_SIM_WAIT_TIMEOUT' });
+    await expect(interaction.waitForResponse({ timeoutMs: 20 })).rejects.toMatchObject({
+      code: 'ERR_DISCORD_SIM_WAIT_TIMEOUT',
+    });
   });
 });
 

@@ -6,7 +6,8 @@ import { GatewayTestClient } from '../helpers/GatewayTestClient.js';
 
 let sim: DiscordSim | undefined;
 const clients: GatewayTestClient[] = [];
-const EVERYTHING = GatewayIntent.Guilds | GatewayIntent.GuildMembers | GatewayIntent.GuildMessages | GatewayIntent.MessageContent;
+const EVERYTHING =
+  GatewayIntent.Guilds | GatewayIntent.GuildMembers | GatewayIntent.GuildMessages | GatewayIntent.MessageContent;
 
 async function start(options: DiscordSimOptions = {}): Promise<DiscordSim> {
   sim = await startDiscordSim({ guilds: 4, ...options });
@@ -72,7 +73,9 @@ describe('sim.traffic()', () => {
     const run = sim!.traffic({ eventsPerSecond: 100, durationMs: 1000, guilds: chosen, mix: { messageCreate: 1 } });
     vi.advanceTimersByTime(1000);
     await run.done;
-    const perGuild = sim!.guilds.map((guild) => guild.textChannels.reduce((sum, channel) => sum + sim!.messages(channel).length, 0));
+    const perGuild = sim!.guilds.map((guild) =>
+      guild.textChannels.reduce((sum, channel) => sum + sim!.messages(channel).length, 0),
+    );
     expect(perGuild).toEqual([0, 50, 0, 50]);
   });
 
@@ -81,14 +84,25 @@ describe('sim.traffic()', () => {
     const before = sim!.guilds[0]!.members.size;
     const run = sim!.traffic({ eventsPerSecond: 100, durationMs: 300, mix: { memberAdd: 1 } });
     vi.advanceTimersByTime(300);
-    expect((await run.done).byKind).toEqual({ messageCreate: 0, messageUpdate: 0, messageDelete: 0, memberAdd: 30, memberRemove: 0, interaction: 0 });
+    expect((await run.done).byKind).toEqual({
+      messageCreate: 0,
+      messageUpdate: 0,
+      messageDelete: 0,
+      memberAdd: 30,
+      memberRemove: 0,
+      interaction: 0,
+    });
     expect(sim!.guilds[0]!.members.size).toBe(before + 30);
   });
 
   it('balances joins and leaves, and deletes and edits messages it created', async () => {
     await start({ guilds: 1 });
     const client = await session();
-    const run = sim!.traffic({ eventsPerSecond: 1000, durationMs: 1000, mix: { messageCreate: 4, messageDelete: 1, messageUpdate: 1, memberAdd: 1, memberRemove: 1 } });
+    const run = sim!.traffic({
+      eventsPerSecond: 1000,
+      durationMs: 1000,
+      mix: { messageCreate: 4, messageDelete: 1, messageUpdate: 1, memberAdd: 1, memberRemove: 1 },
+    });
     vi.advanceTimersByTime(1000);
     const stats = await run.done;
     expect(stats.sent).toBe(1000);
@@ -96,18 +110,34 @@ describe('sim.traffic()', () => {
     expect(stats.byKind.messageUpdate).toBeGreaterThan(0);
     expect(stats.byKind.memberRemove).toBeGreaterThan(0);
     const counts: Record<string, number> = {};
-    const names: Record<string, string> = { messageCreate: 'MESSAGE_CREATE', messageDelete: 'MESSAGE_DELETE', messageUpdate: 'MESSAGE_UPDATE', memberAdd: 'GUILD_MEMBER_ADD', memberRemove: 'GUILD_MEMBER_REMOVE' };
+    const names: Record<string, string> = {
+      messageCreate: 'MESSAGE_CREATE',
+      messageDelete: 'MESSAGE_DELETE',
+      messageUpdate: 'MESSAGE_UPDATE',
+      memberAdd: 'GUILD_MEMBER_ADD',
+      memberRemove: 'GUILD_MEMBER_REMOVE',
+    };
     for (let i = 0; i < 1000; i++) {
       const payload = await client.next((candidate) => candidate.op === 0);
       counts[payload.t!] = (counts[payload.t!] ?? 0) + 1;
     }
-    for (const [kind, event] of Object.entries(names)) expect(counts[event] ?? 0).toBe(stats.byKind[kind as keyof typeof stats.byKind]);
+    for (const [kind, event] of Object.entries(names))
+      expect(counts[event] ?? 0).toBe(stats.byKind[kind as keyof typeof stats.byKind]);
   });
 
   it('runs the registered command with its required options filled in', async () => {
     await start({ guilds: 1 });
     await api(sim!, 'PUT', `/applications/${sim!.applicationId}/commands`, {
-      body: [{ name: 'warn', description: 'Warn', options: [{ type: 6, name: 'user', description: 'Who', required: true }, { type: 3, name: 'note', description: 'Note' }] }],
+      body: [
+        {
+          name: 'warn',
+          description: 'Warn',
+          options: [
+            { type: 6, name: 'user', description: 'Who', required: true },
+            { type: 3, name: 'note', description: 'Note' },
+          ],
+        },
+      ],
     });
     const client = await session();
     const run = sim!.traffic({ eventsPerSecond: 100, durationMs: 50, mix: { interaction: 1 } });

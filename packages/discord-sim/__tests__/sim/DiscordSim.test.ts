@@ -63,7 +63,10 @@ describe('startDiscordSim', () => {
   ])('rejects an invalid `%s` with ERR_DISCORD_SIM_INVALID_OPTION, naming it', async (name, options) => {
     const error = await startDiscordSim(options).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(DiscordSimError);
-    expect(error).toMatchObject({ code: 'ERR_DISCORD_SIM_INVALID_OPTION', message: expect.stringContaining(`Expected \`${name}\``) });
+    expect(error).toMatchObject({
+      code: 'ERR_DISCORD_SIM_INVALID_OPTION',
+      message: expect.stringContaining(`Expected \`${name}\``),
+    });
   });
 
   it('rejects with the listen error when the port is taken', async () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DISCORD_EPOCH, isSnowflake, shardIdForGuild, SnowflakeGenerator, snowflakeTimestamp } from '../../src/index.js';
+import {
+  DISCORD_EPOCH,
+  isSnowflake,
+  shardIdForGuild,
+  SnowflakeGenerator,
+  snowflakeTimestamp,
+} from '../../src/index.js';
 import { World } from '../../src/world/World.js';
 
 function world(seed = 1): World {
@@ -70,7 +76,8 @@ describe('World', () => {
     expect(guild.members.get(w.bot.id)?.roles).toEqual([guild.roles[3]!.id]);
     expect(guild.humanIds).toHaveLength(8);
     expect(guild.ownerId).toBe(guild.humanIds[0]);
-    for (const channel of guild.channels) expect(snowflakeTimestamp(channel.id)).toBeGreaterThan(guild.createdTimestamp);
+    for (const channel of guild.channels)
+      expect(snowflakeTimestamp(channel.id)).toBeGreaterThan(guild.createdTimestamp);
   });
 
   it('takes explicit specs: ids, categories, role permissions, members with roles, owner', () => {
@@ -78,7 +85,11 @@ describe('World', () => {
     const guild = w.createGuild({
       id: '81384788765712384',
       name: 'Specified',
-      channels: [{ name: 'Info', type: 'category' }, { name: 'rules', parent: 'Info', topic: 'Be nice' }, { name: 'Voice', type: 'voice' }],
+      channels: [
+        { name: 'Info', type: 'category' },
+        { name: 'rules', parent: 'Info', topic: 'Be nice' },
+        { name: 'Voice', type: 'voice' },
+      ],
       roles: [{ name: 'Admin', permissions: 8n }],
       members: [{ id: '222222222222222222', username: 'boss', roles: ['Admin'] }],
       ownerId: '222222222222222222',

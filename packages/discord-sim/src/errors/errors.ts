@@ -15,7 +15,10 @@ export class InvalidSimOptionError extends DiscordSimError {
 
 /** The simulator has been closed; start a new one with `startDiscordSim()`. */
 export class SimClosedError extends DiscordSimError {
-  constructor(message = 'The Discord simulator is closed; start a new one with startDiscordSim().', options: SwitchyardErrorOptions = {}) {
+  constructor(
+    message = 'The Discord simulator is closed; start a new one with startDiscordSim().',
+    options: SwitchyardErrorOptions = {},
+  ) {
     super('ERR_DISCORD_SIM_CLOSED', message, options);
   }
 }

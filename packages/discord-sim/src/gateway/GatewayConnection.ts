@@ -80,7 +80,8 @@ export class GatewayConnection {
     deflate.flush(zlibConstants.Z_SYNC_FLUSH, () => {
       const chunks = this.#deflateChunks;
       this.#deflateChunks = [];
-      if (chunks.length > 0 && this.ws.readyState === 1) this.ws.send(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+      if (chunks.length > 0 && this.ws.readyState === 1)
+        this.ws.send(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
     });
   }
 

@@ -178,11 +178,16 @@ export class GatewayServer {
         if (!connection.zombie) connection.send(HEARTBEAT_ACK);
         return;
       case GatewayOp.Identify:
-        if (connection.session) connection.close(GatewayCloseCode.AlreadyAuthenticated, 'You sent more than one identify payload.');
+        if (connection.session)
+          connection.close(GatewayCloseCode.AlreadyAuthenticated, 'You sent more than one identify payload.');
         else this.#identify(connection, payload.d);
         return;
       case GatewayOp.Resume:
-        if (connection.session) connection.close(GatewayCloseCode.AlreadyAuthenticated, 'You sent a resume payload on an authenticated connection.');
+        if (connection.session)
+          connection.close(
+            GatewayCloseCode.AlreadyAuthenticated,
+            'You sent a resume payload on an authenticated connection.',
+          );
         else this.#resume(connection, payload.d);
         return;
       case GatewayOp.PresenceUpdate:
@@ -247,7 +252,14 @@ export class GatewayServer {
     const largeThreshold = Math.min(250, Math.max(50, Math.floor(requestedThreshold)));
 
     const id = createHash('md5').update(`discord-sim-session-${++this.#sessionCounter}`).digest('hex');
-    const session = new GatewaySession(id, shardId, shardCount, intents, largeThreshold, this.#options.resumeBufferSize);
+    const session = new GatewaySession(
+      id,
+      shardId,
+      shardCount,
+      intents,
+      largeThreshold,
+      this.#options.resumeBufferSize,
+    );
     this.#sessions.push(session);
     this.#sessionsById.set(id, session);
     session.connection = connection;
@@ -282,7 +294,8 @@ export class GatewayServer {
       }),
     );
     if ((intents & GatewayIntent.Guilds) !== 0) {
-      for (const guild of guilds) session.push('GUILD_CREATE', JSON.stringify(guildCreatePayload(world, guild, largeThreshold)));
+      for (const guild of guilds)
+        session.push('GUILD_CREATE', JSON.stringify(guildCreatePayload(world, guild, largeThreshold)));
     }
     this.#options.hooks.identify(session.toJSON());
   }
@@ -326,7 +339,12 @@ export class GatewayServer {
   #requestGuildMembers(session: GatewaySession, d: unknown): void {
     if (!isRecord(d)) return;
     const guildIds = Array.isArray(d.guild_id) ? d.guild_id : [d.guild_id];
-    const userIds = typeof d.user_ids === 'string' ? [d.user_ids] : Array.isArray(d.user_ids) ? (d.user_ids as unknown[]).map(String) : null;
+    const userIds =
+      typeof d.user_ids === 'string'
+        ? [d.user_ids]
+        : Array.isArray(d.user_ids)
+          ? (d.user_ids as unknown[]).map(String)
+          : null;
     const query = typeof d.query === 'string' ? d.query.toLowerCase() : '';
     const limit = typeof d.limit === 'number' && d.limit > 0 ? d.limit : query === '' ? Number.POSITIVE_INFINITY : 100;
     for (const guildId of guildIds) {
@@ -340,13 +358,22 @@ export class GatewayServer {
         notFound = userIds.filter((userId) => !guild.members.has(userId));
       } else {
         if (query !== '') {
-          members = members.filter((member) => member.user.username.toLowerCase().startsWith(query) || (member.nick?.toLowerCase().startsWith(query) ?? false));
+          members = members.filter(
+            (member) =>
+              member.user.username.toLowerCase().startsWith(query) ||
+              (member.nick?.toLowerCase().startsWith(query) ?? false),
+          );
         }
         members = members.slice(0, limit);
       }
       const chunkCount = Math.max(1, Math.ceil(members.length / 1000));
       for (let index = 0; index < chunkCount; index++) {
-        const chunk: Record<string, unknown> = { guild_id: guild.id, members: members.slice(index * 1000, (index + 1) * 1000), chunk_index: index, chunk_count: chunkCount };
+        const chunk: Record<string, unknown> = {
+          guild_id: guild.id,
+          members: members.slice(index * 1000, (index + 1) * 1000),
+          chunk_index: index,
+          chunk_count: chunkCount,
+        };
         if (notFound && index === 0) chunk.not_found = notFound;
         if (d.presences === true) chunk.presences = [];
         if (typeof d.nonce === 'string') chunk.nonce = d.nonce;
@@ -370,7 +397,13 @@ export class GatewayServer {
       if (ends) this.#invalidate(session);
       resumable = !session.invalidated;
     }
-    this.#options.hooks.disconnect({ sessionId: session?.id ?? null, shardId: session?.shardId ?? null, code, closedBy, resumable });
+    this.#options.hooks.disconnect({
+      sessionId: session?.id ?? null,
+      shardId: session?.shardId ?? null,
+      code,
+      closedBy,
+      resumable,
+    });
   }
 
   #invalidate(session: GatewaySession): void {
@@ -384,7 +417,8 @@ export class GatewayServer {
   #sweep(now: number): void {
     const timeout = this.#options.resumeTimeoutMs;
     for (const session of this.#sessions) {
-      if (session.connection === null && session.disconnectedAt !== null && now - session.disconnectedAt >= timeout) this.#invalidate(session);
+      if (session.connection === null && session.disconnectedAt !== null && now - session.disconnectedAt >= timeout)
+        this.#invalidate(session);
     }
   }
 
@@ -422,7 +456,8 @@ export class GatewayServer {
   announceGuild(guild: GuildState): number {
     let delivered = 0;
     for (const session of this.#sessions) {
-      if (guild.shardKey % session.shardCount !== session.shardId || (session.intents & GatewayIntent.Guilds) === 0) continue;
+      if (guild.shardKey % session.shardCount !== session.shardId || (session.intents & GatewayIntent.Guilds) === 0)
+        continue;
       session.push('GUILD_CREATE', JSON.stringify(guildCreatePayload(this.#world, guild, session.largeThreshold)));
       delivered++;
     }

@@ -37,7 +37,14 @@ export class GatewaySession implements GatewaySessionInfo {
   readonly #frames: string[];
   readonly #capacity: number;
 
-  constructor(id: string, shardId: number, shardCount: number, intents: number, largeThreshold: number, capacity: number) {
+  constructor(
+    id: string,
+    shardId: number,
+    shardCount: number,
+    intents: number,
+    largeThreshold: number,
+    capacity: number,
+  ) {
     this.id = id;
     this.shardId = shardId;
     this.shardCount = shardCount;

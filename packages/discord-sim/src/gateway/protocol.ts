@@ -61,4 +61,5 @@ export const GatewayIntent = {
 export const ALL_INTENTS = Object.values(GatewayIntent).reduce((all, bit) => all | bit, 0);
 
 /** The intents an application must be approved for; without approval IDENTIFY closes with 4014. */
-export const PRIVILEGED_INTENTS = GatewayIntent.GuildMembers | GatewayIntent.GuildPresences | GatewayIntent.MessageContent;
+export const PRIVILEGED_INTENTS =
+  GatewayIntent.GuildMembers | GatewayIntent.GuildPresences | GatewayIntent.MessageContent;

@@ -100,10 +100,19 @@ export class RateLimiter {
     return hash;
   }
 
-  check(request: Pick<RecordedRequest, 'method' | 'path' | 'route' | 'params'>, major: string, now: number): RateLimitVerdict {
+  check(
+    request: Pick<RecordedRequest, 'method' | 'path' | 'route' | 'params'>,
+    major: string,
+    now: number,
+  ): RateLimitVerdict {
     const route = request.route as string;
     for (const force of this.#forced) {
-      if (force.remaining <= 0 || (force.method !== undefined && force.method !== request.method) || !force.matcher(request)) continue;
+      if (
+        force.remaining <= 0 ||
+        (force.method !== undefined && force.method !== request.method) ||
+        !force.matcher(request)
+      )
+        continue;
       force.remaining--;
       if (force.remaining <= 0) this.#forced = this.#forced.filter((candidate) => candidate !== force);
       return this.#tooMany(force.retryAfterMs, force.global, force.scope, request.method, route, now);
@@ -146,14 +155,29 @@ export class RateLimiter {
     };
   }
 
-  #tooMany(retryAfterMs: number, global: boolean, scope: string, method: string, route: string, now: number, bucket?: Bucket): RateLimitVerdict {
+  #tooMany(
+    retryAfterMs: number,
+    global: boolean,
+    scope: string,
+    method: string,
+    route: string,
+    now: number,
+    bucket?: Bucket,
+  ): RateLimitVerdict {
     const retryAfter = Math.max(0, retryAfterMs) / 1000;
     const headers: Record<string, string> = { 'retry-after': String(retryAfter), 'x-ratelimit-scope': scope };
     if (global) {
       headers['x-ratelimit-global'] = 'true';
     } else {
-      Object.assign(headers, this.#bucketHeaders(this.#hash(method, route), bucket ?? { remaining: 0, resetAt: now + retryAfterMs }, now));
+      Object.assign(
+        headers,
+        this.#bucketHeaders(this.#hash(method, route), bucket ?? { remaining: 0, resetAt: now + retryAfterMs }, now),
+      );
     }
-    return { limited: true, headers, body: { message: 'You are being rate limited.', retry_after: retryAfter, global } };
+    return {
+      limited: true,
+      headers,
+      body: { message: 'You are being rate limited.', retry_after: retryAfter, global },
+    };
   }
 }

@@ -62,7 +62,8 @@ export class RequestLog {
     const full: RecordedRequest = { id: ++this.#nextId, ...record };
     this.#records.push(full);
     // Trim in batches so recording stays O(1) amortized under load.
-    if (this.#records.length > this.#max + Math.max(16, this.#max >> 3)) this.#records.splice(0, this.#records.length - this.#max);
+    if (this.#records.length > this.#max + Math.max(16, this.#max >> 3))
+      this.#records.splice(0, this.#records.length - this.#max);
     this.#waiters.notify(full);
     return full;
   }

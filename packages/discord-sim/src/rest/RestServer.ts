@@ -97,7 +97,8 @@ export class RestServer {
     request.on('end', () => {
       this.#process(request, response, time, tooLarge ? null : Buffer.concat(chunks)).catch((error: unknown) => {
         // A defect in a handler: answer 500 rather than leave the client hanging.
-        if (!response.headersSent) this.#send(response, 500, { message: '500: Internal Server Error', code: 0, error: String(error) }, EMPTY);
+        if (!response.headersSent)
+          this.#send(response, 500, { message: '500: Internal Server Error', code: 0, error: String(error) }, EMPTY);
       });
     });
     request.on('error', () => response.destroy());
@@ -189,7 +190,10 @@ export class RestServer {
     const definition = route.definition;
     const now = Date.now();
     if (!definition.route.startsWith('/interactions/')) {
-      const major = params.channel_id ?? params.guild_id ?? (params.webhook_id === undefined ? 'global' : `${params.webhook_id}/${params.webhook_token ?? ''}`);
+      const major =
+        params.channel_id ??
+        params.guild_id ??
+        (params.webhook_id === undefined ? 'global' : `${params.webhook_id}/${params.webhook_token ?? ''}`);
       const verdict = this.#options.rateLimiter.check({ method, path, route: definition.route, params }, major, now);
       extraHeaders = verdict.headers;
       if (verdict.limited) {
@@ -255,7 +259,11 @@ export class RestServer {
       return;
     }
     const json = JSON.stringify(body);
-    response.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(json)) });
+    response.writeHead(status, {
+      ...headers,
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(json)),
+    });
     response.end(json);
   }
 }

@@ -66,7 +66,20 @@ export function formError(field: string, code: string, message: string): RouteRe
   return apiError(400, ApiErrorCode.InvalidFormBody, 'Invalid Form Body', errors);
 }
 
-export function unknown(what: 'Application' | 'Channel' | 'Guild' | 'Member' | 'Message' | 'Role' | 'User' | 'Webhook' | 'Ban' | 'interaction' | 'application command'): RouteResult {
+export function unknown(
+  what:
+    | 'Application'
+    | 'Channel'
+    | 'Guild'
+    | 'Member'
+    | 'Message'
+    | 'Role'
+    | 'User'
+    | 'Webhook'
+    | 'Ban'
+    | 'interaction'
+    | 'application command',
+): RouteResult {
   const codes = {
     Application: ApiErrorCode.UnknownApplication,
     Channel: ApiErrorCode.UnknownChannel,

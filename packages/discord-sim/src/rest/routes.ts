@@ -2,8 +2,24 @@ import { isSnowflake, snowflakeTimestamp } from '../snowflake/Snowflake.js';
 import type { InteractionState } from '../sim/InteractionState.js';
 import type { SimEngine } from '../sim/SimEngine.js';
 import type { GuildState } from '../world/GuildState.js';
-import type { ApiApplicationCommand, ApiChannel, ApiCommandOptionDefinition, ApiEmbed, ApiGuildMember, ApiMessage } from '../world/types.js';
-import { apiError, ApiErrorCode, formError, missingPermissions, noContent, ok, RouteResult, unknown } from './responses.js';
+import type {
+  ApiApplicationCommand,
+  ApiChannel,
+  ApiCommandOptionDefinition,
+  ApiEmbed,
+  ApiGuildMember,
+  ApiMessage,
+} from '../world/types.js';
+import {
+  apiError,
+  ApiErrorCode,
+  formError,
+  missingPermissions,
+  noContent,
+  ok,
+  RouteResult,
+  unknown,
+} from './responses.js';
 
 /** What a route handler gets. */
 export interface RouteContext {
@@ -14,7 +30,12 @@ export interface RouteContext {
   readonly reason: string | null;
   readonly now: number;
   readonly engine: SimEngine;
-  readonly gateway: { readonly url: string; readonly recommendedShards: number; readonly maxConcurrency: number; readonly sessionStartTotal: number };
+  readonly gateway: {
+    readonly url: string;
+    readonly recommendedShards: number;
+    readonly maxConcurrency: number;
+    readonly sessionStartTotal: number;
+  };
 }
 
 /** One REST route of the simulator. */
@@ -55,13 +76,23 @@ function isResult(value: unknown): value is RouteResult {
 }
 
 function isTextBased(channel: ApiChannel): boolean {
-  return channel.type === 0 || channel.type === 1 || channel.type === 2 || channel.type === 5 || channel.type === 10 || channel.type === 11 || channel.type === 12;
+  return (
+    channel.type === 0 ||
+    channel.type === 1 ||
+    channel.type === 2 ||
+    channel.type === 5 ||
+    channel.type === 10 ||
+    channel.type === 11 ||
+    channel.type === 12
+  );
 }
 
 /** Checks the fields of a message body shared by sends and edits. */
 function validateMessageBody(body: Record<string, unknown>, requireContent: boolean): RouteResult | undefined {
-  if (body.content !== undefined && body.content !== null && typeof body.content !== 'string') return formError('content', 'BASE_TYPE_STRING', 'Must be a string.');
-  if (typeof body.content === 'string' && body.content.length > 2000) return formError('content', 'BASE_TYPE_MAX_LENGTH', 'Must be 2000 or fewer in length.');
+  if (body.content !== undefined && body.content !== null && typeof body.content !== 'string')
+    return formError('content', 'BASE_TYPE_STRING', 'Must be a string.');
+  if (typeof body.content === 'string' && body.content.length > 2000)
+    return formError('content', 'BASE_TYPE_MAX_LENGTH', 'Must be 2000 or fewer in length.');
   if (body.embeds !== undefined && body.embeds !== null && (!Array.isArray(body.embeds) || body.embeds.length > 10)) {
     return formError('embeds', 'BASE_TYPE_MAX_LENGTH', 'Must be 10 or fewer in length.');
   }
@@ -73,7 +104,8 @@ function validateMessageBody(body: Record<string, unknown>, requireContent: bool
       (Array.isArray(body.sticker_ids) && body.sticker_ids.length > 0) ||
       (Array.isArray(body.attachments) && body.attachments.length > 0) ||
       body.poll !== undefined;
-    if (!hasContent && !hasOther) return apiError(400, ApiErrorCode.CannotSendEmptyMessage, 'Cannot send an empty message');
+    if (!hasContent && !hasOther)
+      return apiError(400, ApiErrorCode.CannotSendEmptyMessage, 'Cannot send an empty message');
   }
   return undefined;
 }
@@ -114,13 +146,29 @@ const gatewayRoutes: RouteDefinition[] = [
 ];
 
 const userRoutes: RouteDefinition[] = [
-  { method: 'GET', route: '/users/@me', auth: true, handle: (context) => ok({ ...context.engine.world.bot, verified: true, mfa_enabled: false, email: null, locale: 'en-US' }) },
+  {
+    method: 'GET',
+    route: '/users/@me',
+    auth: true,
+    handle: (context) =>
+      ok({ ...context.engine.world.bot, verified: true, mfa_enabled: false, email: null, locale: 'en-US' }),
+  },
   {
     method: 'GET',
     route: '/users/@me/guilds',
     auth: true,
     handle: (context) =>
-      ok(context.engine.world.guildList.map((guild) => ({ id: guild.id, name: guild.name, icon: null, banner: null, owner: false, permissions: '2251799813685247', features: [] }))),
+      ok(
+        context.engine.world.guildList.map((guild) => ({
+          id: guild.id,
+          name: guild.name,
+          icon: null,
+          banner: null,
+          owner: false,
+          permissions: '2251799813685247',
+          features: [],
+        })),
+      ),
   },
   {
     method: 'POST',
@@ -129,7 +177,10 @@ const userRoutes: RouteDefinition[] = [
     handle: (context) => {
       const recipient = record(context.body).recipient_id;
       const user = typeof recipient === 'string' ? context.engine.world.users.get(recipient) : undefined;
-      if (!user) return typeof recipient === 'string' ? unknown('User') : formError('recipient_id', 'BASE_TYPE_REQUIRED', 'This field is required');
+      if (!user)
+        return typeof recipient === 'string'
+          ? unknown('User')
+          : formError('recipient_id', 'BASE_TYPE_REQUIRED', 'This field is required');
       return ok(context.engine.world.dmChannel(user));
     },
   },
@@ -160,7 +211,15 @@ const userRoutes: RouteDefinition[] = [
         bot_require_code_grant: false,
         verify_key: '0'.repeat(64),
         flags: 0,
-        owner: { id: world.guildList[0]?.ownerId ?? world.bot.id, username: 'owner', discriminator: '0', avatar: null, global_name: null, public_flags: 0, flags: 0 },
+        owner: {
+          id: world.guildList[0]?.ownerId ?? world.bot.id,
+          username: 'owner',
+          discriminator: '0',
+          avatar: null,
+          global_name: null,
+          public_flags: 0,
+          flags: 0,
+        },
         team: null,
         approximate_guild_count: world.guildList.length,
         integration_types_config: { '0': {} },
@@ -178,13 +237,19 @@ const userRoutes: RouteDefinition[] = [
 // ---------------------------------------------------------------------------------------------
 
 function commandStore(context: RouteContext): Map<string, ApiApplicationCommand> | RouteResult {
-  if (context.params.application_id !== context.engine.world.applicationId) return apiError(403, ApiErrorCode.MissingAccess, 'Missing Access');
+  if (context.params.application_id !== context.engine.world.applicationId)
+    return apiError(403, ApiErrorCode.MissingAccess, 'Missing Access');
   if (context.params.guild_id === undefined) return context.engine.world.globalCommands;
   const guild = guildOf(context);
   return isResult(guild) ? guild : guild.commands;
 }
 
-function buildCommand(context: RouteContext, input: unknown, existing: ApiApplicationCommand | undefined, field: string): ApiApplicationCommand | RouteResult {
+function buildCommand(
+  context: RouteContext,
+  input: unknown,
+  existing: ApiApplicationCommand | undefined,
+  field: string,
+): ApiApplicationCommand | RouteResult {
   const body = record(input);
   const type = typeof body.type === 'number' ? body.type : (existing?.type ?? 1);
   const name = typeof body.name === 'string' ? body.name : existing?.name;
@@ -203,12 +268,21 @@ function buildCommand(context: RouteContext, input: unknown, existing: ApiApplic
     version: world.ids.next(context.now),
     type,
     name,
-    name_localizations: (body.name_localizations as Record<string, string> | undefined) ?? existing?.name_localizations ?? null,
+    name_localizations:
+      (body.name_localizations as Record<string, string> | undefined) ?? existing?.name_localizations ?? null,
     description,
-    description_localizations: (body.description_localizations as Record<string, string> | undefined) ?? existing?.description_localizations ?? null,
-    default_member_permissions: typeof body.default_member_permissions === 'string' ? body.default_member_permissions : (existing?.default_member_permissions ?? null),
+    description_localizations:
+      (body.description_localizations as Record<string, string> | undefined) ??
+      existing?.description_localizations ??
+      null,
+    default_member_permissions:
+      typeof body.default_member_permissions === 'string'
+        ? body.default_member_permissions
+        : (existing?.default_member_permissions ?? null),
     contexts: Array.isArray(body.contexts) ? (body.contexts as number[]) : (existing?.contexts ?? null),
-    integration_types: Array.isArray(body.integration_types) ? (body.integration_types as number[]) : (existing?.integration_types ?? [0]),
+    integration_types: Array.isArray(body.integration_types)
+      ? (body.integration_types as number[])
+      : (existing?.integration_types ?? [0]),
     nsfw: typeof body.nsfw === 'boolean' ? body.nsfw : (existing?.nsfw ?? false),
   };
   const options = Array.isArray(body.options) ? (body.options as ApiCommandOptionDefinition[]) : existing?.options;
@@ -218,7 +292,11 @@ function buildCommand(context: RouteContext, input: unknown, existing: ApiApplic
   return command;
 }
 
-function findByName(store: Map<string, ApiApplicationCommand>, name: unknown, type: unknown): ApiApplicationCommand | undefined {
+function findByName(
+  store: Map<string, ApiApplicationCommand>,
+  name: unknown,
+  type: unknown,
+): ApiApplicationCommand | undefined {
   const wanted = typeof type === 'number' ? type : 1;
   for (const command of store.values()) if (command.name === name && command.type === wanted) return command;
   return undefined;
@@ -329,11 +407,17 @@ function purgeMessages(context: RouteContext, guild: GuildState, userId: string,
       .map((message) => message.id);
     if (ids.length === 0) continue;
     for (const id of ids) engine.world.deleteMessage(channel.id, id);
-    if (engine.echoEvents) engine.gateway.dispatchToGuild(guild, 'MESSAGE_DELETE_BULK', { ids, channel_id: channel.id, guild_id: guild.id });
+    if (engine.echoEvents)
+      engine.gateway.dispatchToGuild(guild, 'MESSAGE_DELETE_BULK', { ids, channel_id: channel.id, guild_id: guild.id });
   }
 }
 
-function banUser(context: RouteContext, guild: GuildState, userId: string, deleteSeconds: number): RouteResult | undefined {
+function banUser(
+  context: RouteContext,
+  guild: GuildState,
+  userId: string,
+  deleteSeconds: number,
+): RouteResult | undefined {
   const { engine } = context;
   const user = engine.world.users.get(userId);
   if (!user) return unknown('User');
@@ -349,7 +433,9 @@ function banUser(context: RouteContext, guild: GuildState, userId: string, delet
 }
 
 function deleteSecondsOf(body: Record<string, unknown>): number | RouteResult {
-  const seconds = body.delete_message_seconds ?? (typeof body.delete_message_days === 'number' ? body.delete_message_days * 86_400 : 0);
+  const seconds =
+    body.delete_message_seconds ??
+    (typeof body.delete_message_days === 'number' ? body.delete_message_days * 86_400 : 0);
   if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0 || seconds > 604_800) {
     return formError('delete_message_seconds', 'NUMBER_TYPE_MAX', 'int value should be between 0 and 604800.');
   }
@@ -388,7 +474,8 @@ const guildRoutes: RouteDefinition[] = [
         guild.verificationLevel = level;
       }
       if (body.name !== undefined) {
-        if (typeof body.name !== 'string' || body.name.length < 2 || body.name.length > 100) return formError('name', 'BASE_TYPE_BAD_LENGTH', 'Must be between 2 and 100 in length.');
+        if (typeof body.name !== 'string' || body.name.length < 2 || body.name.length > 100)
+          return formError('name', 'BASE_TYPE_BAD_LENGTH', 'Must be between 2 and 100 in length.');
         guild.name = body.name;
       }
       if (context.engine.echoEvents) context.engine.publishGuildUpdate(guild);
@@ -422,9 +509,12 @@ const guildRoutes: RouteDefinition[] = [
       if (isResult(guild)) return guild;
       const limit = Math.min(1000, Math.max(1, Number(context.query.get('limit') ?? 1) || 1));
       const afterParam = context.query.get('after') ?? '0';
-      if (!/^\d{1,20}$/.test(afterParam)) return formError('after', 'NUMBER_TYPE_COERCE', `Value "${afterParam}" is not snowflake.`);
+      if (!/^\d{1,20}$/.test(afterParam))
+        return formError('after', 'NUMBER_TYPE_COERCE', `Value "${afterParam}" is not snowflake.`);
       const after = BigInt(afterParam);
-      const members = [...guild.members.values()].filter((member) => BigInt(member.user.id) > after).sort((a, b) => (BigInt(a.user.id) < BigInt(b.user.id) ? -1 : 1));
+      const members = [...guild.members.values()]
+        .filter((member) => BigInt(member.user.id) > after)
+        .sort((a, b) => (BigInt(a.user.id) < BigInt(b.user.id) ? -1 : 1));
       return ok(members.slice(0, limit));
     },
   },
@@ -440,7 +530,9 @@ const guildRoutes: RouteDefinition[] = [
       const limit = Math.min(1000, Math.max(1, Number(context.query.get('limit') ?? 1) || 1));
       const needle = query.toLowerCase();
       const members = [...guild.members.values()].filter(
-        (member) => member.user.username.toLowerCase().startsWith(needle) || (member.nick?.toLowerCase().startsWith(needle) ?? false),
+        (member) =>
+          member.user.username.toLowerCase().startsWith(needle) ||
+          (member.nick?.toLowerCase().startsWith(needle) ?? false),
       );
       return ok(members.slice(0, limit));
     },
@@ -470,11 +562,19 @@ const guildRoutes: RouteDefinition[] = [
         const until = body.communication_disabled_until;
         if (until !== null) {
           const time = typeof until === 'string' ? Date.parse(until) : Number.NaN;
-          if (Number.isNaN(time)) return formError('communication_disabled_until', 'DATE_TYPE_PARSE', 'Could not parse the date.');
-          if (time - context.now > MAX_TIMEOUT_MS) return formError('communication_disabled_until', 'BASE_TYPE_BAD_TIMEOUT', 'The timeout must be at most 28 days in the future.');
+          if (Number.isNaN(time))
+            return formError('communication_disabled_until', 'DATE_TYPE_PARSE', 'Could not parse the date.');
+          if (time - context.now > MAX_TIMEOUT_MS)
+            return formError(
+              'communication_disabled_until',
+              'BASE_TYPE_BAD_TIMEOUT',
+              'The timeout must be at most 28 days in the future.',
+            );
         }
-        if (guild.ownerId === member.user.id || member.user.id === context.engine.world.bot.id) return missingPermissions();
-        member.communication_disabled_until = until === null ? null : new Date(Date.parse(until as string)).toISOString().replace('Z', '+00:00');
+        if (guild.ownerId === member.user.id || member.user.id === context.engine.world.bot.id)
+          return missingPermissions();
+        member.communication_disabled_until =
+          until === null ? null : new Date(Date.parse(until as string)).toISOString().replace('Z', '+00:00');
       }
       if ('roles' in body) {
         if (!Array.isArray(body.roles)) return formError('roles', 'BASE_TYPE_ARRAY', 'Must be an array.');
@@ -484,7 +584,8 @@ const guildRoutes: RouteDefinition[] = [
         member.roles = [...new Set(roleIds)];
       }
       if ('nick' in body) {
-        if (body.nick !== null && (typeof body.nick !== 'string' || body.nick.length > 32)) return formError('nick', 'BASE_TYPE_MAX_LENGTH', 'Must be 32 or fewer in length.');
+        if (body.nick !== null && (typeof body.nick !== 'string' || body.nick.length > 32))
+          return formError('nick', 'BASE_TYPE_MAX_LENGTH', 'Must be 32 or fewer in length.');
         member.nick = body.nick === '' ? null : (body.nick as string | null);
       }
       if (typeof body.mute === 'boolean') member.mute = body.mute;
@@ -509,26 +610,24 @@ const guildRoutes: RouteDefinition[] = [
       return noContent();
     },
   },
-  ...(['PUT', 'DELETE'] as const).map(
-    (method): RouteDefinition => ({
-      method,
-      route: '/guilds/:guild_id/members/:user_id/roles/:role_id',
-      auth: true,
-      handle: (context) => {
-        const guild = guildOf(context);
-        if (isResult(guild)) return guild;
-        const member = memberOf(context, guild);
-        if (isResult(member)) return member;
-        const roleId = context.params.role_id as string;
-        if (!guild.roles.some((role) => role.id === roleId)) return unknown('Role');
-        const has = member.roles.includes(roleId);
-        if (method === 'PUT' && !has) member.roles = [...member.roles, roleId];
-        if (method === 'DELETE' && has) member.roles = member.roles.filter((id) => id !== roleId);
-        if (context.engine.echoEvents && has !== (method === 'PUT')) context.engine.publishMemberUpdate(guild, member);
-        return noContent();
-      },
-    }),
-  ),
+  ...(['PUT', 'DELETE'] as const).map((method): RouteDefinition => ({
+    method,
+    route: '/guilds/:guild_id/members/:user_id/roles/:role_id',
+    auth: true,
+    handle: (context) => {
+      const guild = guildOf(context);
+      if (isResult(guild)) return guild;
+      const member = memberOf(context, guild);
+      if (isResult(member)) return member;
+      const roleId = context.params.role_id as string;
+      if (!guild.roles.some((role) => role.id === roleId)) return unknown('Role');
+      const has = member.roles.includes(roleId);
+      if (method === 'PUT' && !has) member.roles = [...member.roles, roleId];
+      if (method === 'DELETE' && has) member.roles = member.roles.filter((id) => id !== roleId);
+      if (context.engine.echoEvents && has !== (method === 'PUT')) context.engine.publishMemberUpdate(guild, member);
+      return noContent();
+    },
+  })),
   {
     method: 'GET',
     route: '/guilds/:guild_id/bans',
@@ -628,8 +727,12 @@ const channelRoutes: RouteDefinition[] = [
       let messages = context.engine.world.messages(entry.channel.id).reverse();
       const before = context.query.get('before');
       const after = context.query.get('after');
-      for (const [name, value] of [['before', before], ['after', after]] as const) {
-        if (value !== null && !/^\d{1,20}$/.test(value)) return formError(name, 'NUMBER_TYPE_COERCE', `Value "${value}" is not snowflake.`);
+      for (const [name, value] of [
+        ['before', before],
+        ['after', after],
+      ] as const) {
+        if (value !== null && !/^\d{1,20}$/.test(value))
+          return formError(name, 'NUMBER_TYPE_COERCE', `Value "${value}" is not snowflake.`);
       }
       if (before !== null) messages = messages.filter((message) => BigInt(message.id) < BigInt(before));
       if (after !== null) messages = messages.filter((message) => BigInt(message.id) > BigInt(after));
@@ -644,7 +747,8 @@ const channelRoutes: RouteDefinition[] = [
       const entry = channelOf(context);
       if (isResult(entry)) return entry;
       const { channel, guild } = entry;
-      if (!isTextBased(channel)) return apiError(400, ApiErrorCode.CannotSendInNonTextChannel, 'Cannot send messages in a non-text channel');
+      if (!isTextBased(channel))
+        return apiError(400, ApiErrorCode.CannotSendInNonTextChannel, 'Cannot send messages in a non-text channel');
       const body = record(context.body);
       const invalid = validateMessageBody(body, true);
       if (invalid) return invalid;
@@ -652,7 +756,11 @@ const channelRoutes: RouteDefinition[] = [
       let referenced: ApiMessage | null = null;
       const reference = record(body.message_reference);
       if (typeof reference.message_id === 'string') {
-        referenced = world.getMessage(typeof reference.channel_id === 'string' ? reference.channel_id : channel.id, reference.message_id) ?? null;
+        referenced =
+          world.getMessage(
+            typeof reference.channel_id === 'string' ? reference.channel_id : channel.id,
+            reference.message_id,
+          ) ?? null;
         if (!referenced && reference.fail_if_not_exists !== false) {
           return formError('message_reference', 'MESSAGE_REFERENCE_UNKNOWN_MESSAGE', 'Unknown message');
         }
@@ -683,15 +791,27 @@ const channelRoutes: RouteDefinition[] = [
       if (isResult(entry)) return entry;
       const ids = record(context.body).messages;
       if (!Array.isArray(ids) || ids.length < 2 || ids.length > 100) {
-        return apiError(400, ApiErrorCode.InvalidBulkDeleteCount, 'You can only bulk delete messages between 2 and 100 at a time');
+        return apiError(
+          400,
+          ApiErrorCode.InvalidBulkDeleteCount,
+          'You can only bulk delete messages between 2 and 100 at a time',
+        );
       }
       const wanted = ids.map(String);
       if (wanted.some((id) => !isSnowflake(id) || context.now - snowflakeTimestamp(id) > TWO_WEEKS_MS)) {
-        return apiError(400, ApiErrorCode.BulkDeleteTooOld, 'You can only bulk delete messages that are under 14 days old.');
+        return apiError(
+          400,
+          ApiErrorCode.BulkDeleteTooOld,
+          'You can only bulk delete messages that are under 14 days old.',
+        );
       }
       const deleted = wanted.filter((id) => context.engine.world.deleteMessage(entry.channel.id, id) !== undefined);
       if (context.engine.echoEvents && entry.guild && deleted.length > 0) {
-        context.engine.gateway.dispatchToGuild(entry.guild, 'MESSAGE_DELETE_BULK', { ids: deleted, channel_id: entry.channel.id, guild_id: entry.guild.id });
+        context.engine.gateway.dispatchToGuild(entry.guild, 'MESSAGE_DELETE_BULK', {
+          ids: deleted,
+          channel_id: entry.channel.id,
+          guild_id: entry.guild.id,
+        });
       }
       return noContent();
     },
@@ -716,7 +836,12 @@ const channelRoutes: RouteDefinition[] = [
       if (isResult(entry)) return entry;
       const message = messageOf(context, entry.channel.id);
       if (isResult(message)) return message;
-      if (message.author.id !== context.engine.world.bot.id) return apiError(403, ApiErrorCode.CannotEditOtherUsersMessage, 'Cannot edit a message authored by another user');
+      if (message.author.id !== context.engine.world.bot.id)
+        return apiError(
+          403,
+          ApiErrorCode.CannotEditOtherUsersMessage,
+          'Cannot edit a message authored by another user',
+        );
       const body = record(context.body);
       const invalid = validateMessageBody(body, false);
       if (invalid) return invalid;
@@ -739,19 +864,17 @@ const channelRoutes: RouteDefinition[] = [
       return noContent();
     },
   },
-  ...(['PUT', 'DELETE'] as const).map(
-    (method): RouteDefinition => ({
-      method,
-      route: '/channels/:channel_id/messages/:message_id/reactions/:emoji/@me',
-      auth: true,
-      handle: (context) => {
-        const entry = channelOf(context);
-        if (isResult(entry)) return entry;
-        const message = messageOf(context, entry.channel.id);
-        return isResult(message) ? message : noContent();
-      },
-    }),
-  ),
+  ...(['PUT', 'DELETE'] as const).map((method): RouteDefinition => ({
+    method,
+    route: '/channels/:channel_id/messages/:message_id/reactions/:emoji/@me',
+    auth: true,
+    handle: (context) => {
+      const entry = channelOf(context);
+      if (isResult(entry)) return entry;
+      const message = messageOf(context, entry.channel.id);
+      return isResult(message) ? message : noContent();
+    },
+  })),
   {
     method: 'POST',
     route: '/channels/:channel_id/typing',
@@ -767,7 +890,12 @@ const channelRoutes: RouteDefinition[] = [
 // Interactions and their webhooks
 // ---------------------------------------------------------------------------------------------
 
-function interactionMessage(context: RouteContext, interaction: InteractionState, body: Record<string, unknown>, flags: number): ApiMessage | RouteResult {
+function interactionMessage(
+  context: RouteContext,
+  interaction: InteractionState,
+  body: Record<string, unknown>,
+  flags: number,
+): ApiMessage | RouteResult {
   const { world } = context.engine;
   const entry = world.channels.get(interaction.channelId);
   if (!entry) return unknown('Channel');
@@ -783,7 +911,13 @@ function interactionMessage(context: RouteContext, interaction: InteractionState
     tts: body.tts === true,
     type: 20,
     webhookId: world.applicationId,
-    interactionMetadata: { id: interaction.id, type: 2, name: data.name, user: interactionUser(world, interaction), authorizing_integration_owners: interaction.payload.authorizing_integration_owners },
+    interactionMetadata: {
+      id: interaction.id,
+      type: 2,
+      name: data.name,
+      user: interactionUser(world, interaction),
+      authorizing_integration_owners: interaction.payload.authorizing_integration_owners,
+    },
     timestamp: context.now,
   });
 }
@@ -806,10 +940,17 @@ function webhookInteraction(context: RouteContext): InteractionState | RouteResu
 
 function webhookMessage(interaction: InteractionState, messageId: string): ApiMessage | undefined {
   if (messageId === '@original') return interaction.original ?? undefined;
-  return interaction.followups.get(messageId) ?? (interaction.original?.id === messageId ? interaction.original : undefined);
+  return (
+    interaction.followups.get(messageId) ?? (interaction.original?.id === messageId ? interaction.original : undefined)
+  );
 }
 
-function publishUnlessEphemeral(context: RouteContext, message: ApiMessage, interaction: InteractionState, update: boolean): void {
+function publishUnlessEphemeral(
+  context: RouteContext,
+  message: ApiMessage,
+  interaction: InteractionState,
+  update: boolean,
+): void {
   if (!context.engine.echoEvents || (message.flags & EPHEMERAL) !== 0) return;
   const guild = interaction.guildId === null ? null : (context.engine.world.guilds.get(interaction.guildId) ?? null);
   if (update) context.engine.publishMessageUpdate(message, guild);
@@ -824,13 +965,19 @@ const interactionRoutes: RouteDefinition[] = [
     handle: (context) => {
       const { engine } = context;
       const interaction = engine.interactionByToken(context.params.interaction_token as string, context.now);
-      if (!interaction || interaction.id !== context.params.interaction_id || context.now - interaction.createdAt >= engine.interactionTimeoutMs) {
+      if (
+        !interaction ||
+        interaction.id !== context.params.interaction_id ||
+        context.now - interaction.createdAt >= engine.interactionTimeoutMs
+      ) {
         return unknown('interaction');
       }
-      if (interaction.acknowledged) return apiError(400, ApiErrorCode.InteractionAlreadyAcknowledged, 'Interaction has already been acknowledged.');
+      if (interaction.acknowledged)
+        return apiError(400, ApiErrorCode.InteractionAlreadyAcknowledged, 'Interaction has already been acknowledged.');
       const body = record(context.body);
       const type = body.type;
-      if (typeof type !== 'number' || ![1, 4, 5, 6, 7, 8, 9, 12].includes(type)) return formError('type', 'BASE_TYPE_CHOICES', 'Value must be one of {1, 4, 5, 6, 7, 8, 9, 12}.');
+      if (typeof type !== 'number' || ![1, 4, 5, 6, 7, 8, 9, 12].includes(type))
+        return formError('type', 'BASE_TYPE_CHOICES', 'Value must be one of {1, 4, 5, 6, 7, 8, 9, 12}.');
       const data = record(body.data);
       let message: ApiMessage | null = null;
       if (type === 4 || type === 5) {
@@ -914,7 +1061,13 @@ const interactionRoutes: RouteDefinition[] = [
       applyEdit(message, body, context.now);
       publishUnlessEphemeral(context, message, interaction, true);
       const original = message === interaction.original;
-      interaction.record({ kind: original ? 'editOriginal' : 'editFollowup', type: null, data: context.body ?? null, message, time: context.now });
+      interaction.record({
+        kind: original ? 'editOriginal' : 'editFollowup',
+        type: null,
+        data: context.body ?? null,
+        message,
+        time: context.now,
+      });
       return ok(message);
     },
   },
@@ -930,10 +1083,18 @@ const interactionRoutes: RouteDefinition[] = [
       const original = message === interaction.original;
       if (original) interaction.original = null;
       else interaction.followups.delete(message.id);
-      const guild = interaction.guildId === null ? null : (context.engine.world.guilds.get(interaction.guildId) ?? null);
-      if (context.engine.echoEvents && (message.flags & EPHEMERAL) === 0) context.engine.publishMessageDelete(message.channel_id, message.id, guild);
+      const guild =
+        interaction.guildId === null ? null : (context.engine.world.guilds.get(interaction.guildId) ?? null);
+      if (context.engine.echoEvents && (message.flags & EPHEMERAL) === 0)
+        context.engine.publishMessageDelete(message.channel_id, message.id, guild);
       else context.engine.world.deleteMessage(message.channel_id, message.id);
-      interaction.record({ kind: original ? 'deleteOriginal' : 'deleteFollowup', type: null, data: null, message, time: context.now });
+      interaction.record({
+        kind: original ? 'deleteOriginal' : 'deleteFollowup',
+        type: null,
+        data: null,
+        message,
+        time: context.now,
+      });
       return noContent();
     },
   },

@@ -4,7 +4,16 @@ import type { SimInteraction } from '../sim/InteractionState.js';
 import type { SimEngine } from '../sim/SimEngine.js';
 import type { GuildState } from '../world/GuildState.js';
 import type { MemberSpec } from '../world/specs.js';
-import type { ApiApplicationCommand, ApiChannel, ApiCommandOptionDefinition, ApiEmbed, ApiGuildMember, ApiInteractionOption, ApiMessage, ApiUser } from '../world/types.js';
+import type {
+  ApiApplicationCommand,
+  ApiChannel,
+  ApiCommandOptionDefinition,
+  ApiEmbed,
+  ApiGuildMember,
+  ApiInteractionOption,
+  ApiMessage,
+  ApiUser,
+} from '../world/types.js';
 import { partialMember } from '../world/World.js';
 import type { ChannelRef, GuildRef, UserRef } from './resolve.js';
 import { resolveChannel, resolveGuild, resolveUser, userIdOf } from './resolve.js';
@@ -48,7 +57,18 @@ export interface MemberUpdateOptions {
 }
 
 /** A slash command option type, by name or by Discord's number. */
-export type OptionTypeName = 'subcommand' | 'subcommandGroup' | 'string' | 'integer' | 'boolean' | 'user' | 'channel' | 'role' | 'mentionable' | 'number' | 'attachment';
+export type OptionTypeName =
+  | 'subcommand'
+  | 'subcommandGroup'
+  | 'string'
+  | 'integer'
+  | 'boolean'
+  | 'user'
+  | 'channel'
+  | 'role'
+  | 'mentionable'
+  | 'number'
+  | 'attachment';
 
 /** An option value with its type spelled out (needed for users, channels and roles of unregistered commands). */
 export interface TypedOptionValue {
@@ -60,7 +80,8 @@ export interface TypedOptionValue {
  * The options of a slash command: `{ name: value }` (types come from the registered command, else
  * are inferred from the values), or Discord's own option array.
  */
-export type InteractionOptionsInput = Readonly<Record<string, string | number | boolean | TypedOptionValue>> | readonly ApiInteractionOption[];
+export type InteractionOptionsInput =
+  Readonly<Record<string, string | number | boolean | TypedOptionValue>> | readonly ApiInteractionOption[];
 
 /** Options of `sim.emit.interaction()`. */
 export interface InteractionOptions {
@@ -119,7 +140,10 @@ export class ScenarioEvents {
   #randomHuman(guild: GuildState): ApiUser {
     const { world } = this.#engine;
     const id = guild.humanIds.length === 0 ? undefined : world.prng.pick(guild.humanIds);
-    if (id === undefined) throw new UnknownSimEntityError(`Guild ${guild.id} has no member that is not a bot; pass \`author\`/\`user\` explicitly.`);
+    if (id === undefined)
+      throw new UnknownSimEntityError(
+        `Guild ${guild.id} has no member that is not a bot; pass \`author\`/\`user\` explicitly.`,
+      );
     return world.users.get(id) as ApiUser;
   }
 
@@ -128,13 +152,25 @@ export class ScenarioEvents {
     this.#assertOpen();
     const { world } = this.#engine;
     const { channel, guild } = resolveChannel(world, options.channel, options.guild);
-    const author = options.author === undefined ? this.#randomHuman(guild ?? resolveGuild(world, options.guild)) : resolveUser(world, options.author);
+    const author =
+      options.author === undefined
+        ? this.#randomHuman(guild ?? resolveGuild(world, options.guild))
+        : resolveUser(world, options.author);
     let referenced: ApiMessage | null = null;
     if (options.replyTo !== undefined) {
-      referenced = typeof options.replyTo === 'string' ? (world.getMessage(channel.id, options.replyTo) ?? null) : options.replyTo;
-      if (!referenced) throw new UnknownSimEntityError(`Channel ${channel.id} has no message ${String(options.replyTo)} to reply to.`);
+      referenced =
+        typeof options.replyTo === 'string' ? (world.getMessage(channel.id, options.replyTo) ?? null) : options.replyTo;
+      if (!referenced)
+        throw new UnknownSimEntityError(`Channel ${channel.id} has no message ${String(options.replyTo)} to reply to.`);
     }
-    const message = world.createMessage({ channel, guild, author, content: options.content ?? 'hello', embeds: options.embeds ?? [], referenced });
+    const message = world.createMessage({
+      channel,
+      guild,
+      author,
+      content: options.content ?? 'hello',
+      embeds: options.embeds ?? [],
+      referenced,
+    });
     this.#lastDelivered = this.#engine.publishMessage(message, guild);
     return message;
   }
@@ -144,7 +180,10 @@ export class ScenarioEvents {
     const channelRef = 'channel_id' in ref ? ref.channel_id : ref.channel;
     const { channel, guild } = resolveChannel(world, channelRef, undefined);
     const message = world.getMessage(channel.id, ref.id);
-    if (!message) throw new UnknownSimEntityError(`Channel ${channel.id} has no message ${ref.id} (it may have been deleted or dropped from the history).`);
+    if (!message)
+      throw new UnknownSimEntityError(
+        `Channel ${channel.id} has no message ${ref.id} (it may have been deleted or dropped from the history).`,
+      );
     return { message, guild };
   }
 
@@ -173,7 +212,8 @@ export class ScenarioEvents {
     const guild = resolveGuild(world, options.guild);
     const { guild: _guild, user, ...spec } = options;
     const memberSpec: MemberSpec = user === undefined ? spec : { ...spec, id: resolveUser(world, user).id };
-    if (memberSpec.id !== undefined && guild.members.has(memberSpec.id)) throw new InvalidSimOptionError(`User ${memberSpec.id} is already a member of guild ${guild.id}.`);
+    if (memberSpec.id !== undefined && guild.members.has(memberSpec.id))
+      throw new InvalidSimOptionError(`User ${memberSpec.id} is already a member of guild ${guild.id}.`);
     const member = world.addMember(guild, memberSpec, Date.now());
     this.#lastDelivered = this.#engine.publishMemberAdd(guild, member);
     return member;
@@ -212,7 +252,9 @@ export class ScenarioEvents {
   interaction(options: InteractionOptions): SimInteraction {
     this.#assertOpen();
     if (typeof options.command !== 'string' || options.command.length === 0) {
-      throw new InvalidSimOptionError(`Expected \`command\` to be a non-empty string, got ${JSON.stringify(options.command)}.`);
+      throw new InvalidSimOptionError(
+        `Expected \`command\` to be a non-empty string, got ${JSON.stringify(options.command)}.`,
+      );
     }
     const { world } = this.#engine;
     const { channel, guild: channelGuild } = resolveChannel(world, options.channel, options.guild);
@@ -241,8 +283,15 @@ export class ScenarioEvents {
 
     const id = world.ids.next();
     const counter = ++this.#interactionCounter;
-    const token = `${Buffer.from(`interaction:${id}:${counter}`).toString('base64url')}${'x'.repeat(120)}`.slice(0, 160);
-    const data: Record<string, unknown> = { id: registered?.id ?? world.ids.next(guild.createdTimestamp + 1000), name: options.command, type: 1 };
+    const token = `${Buffer.from(`interaction:${id}:${counter}`).toString('base64url')}${'x'.repeat(120)}`.slice(
+      0,
+      160,
+    );
+    const data: Record<string, unknown> = {
+      id: registered?.id ?? world.ids.next(guild.createdTimestamp + 1000),
+      name: options.command,
+      type: 1,
+    };
     if (leaf.length > 0) data.options = leaf;
     if (Object.keys(resolved).length > 0) data.resolved = resolved;
     if (registered?.guild_id !== undefined) data.guild_id = registered.guild_id;
@@ -276,7 +325,8 @@ export class ScenarioEvents {
 
   #findCommand(guild: GuildState, name: string): ApiApplicationCommand | undefined {
     for (const command of guild.commands.values()) if (command.name === name && command.type === 1) return command;
-    for (const command of this.#engine.world.globalCommands.values()) if (command.name === name && command.type === 1) return command;
+    for (const command of this.#engine.world.globalCommands.values())
+      if (command.name === name && command.type === 1) return command;
     return undefined;
   }
 
@@ -291,11 +341,15 @@ export class ScenarioEvents {
       : Object.entries(input as Record<string, string | number | boolean | TypedOptionValue>).map(([name, raw]) => {
           if (typeof raw === 'object') {
             const type = typeof raw.type === 'number' ? raw.type : OPTION_TYPES[raw.type];
-            if (type === undefined) throw new InvalidSimOptionError(`Expected the type of option \`${name}\` to be one of ${Object.keys(OPTION_TYPES).join(', ')} or a number, got ${String(raw.type)}.`);
+            if (type === undefined)
+              throw new InvalidSimOptionError(
+                `Expected the type of option \`${name}\` to be one of ${Object.keys(OPTION_TYPES).join(', ')} or a number, got ${String(raw.type)}.`,
+              );
             return { name, type, value: raw.value };
           }
           const defined = definitions?.find((definition) => definition.name === name)?.type;
-          const inferred = typeof raw === 'boolean' ? 5 : typeof raw === 'number' ? (Number.isInteger(raw) ? 4 : 10) : 3;
+          const inferred =
+            typeof raw === 'boolean' ? 5 : typeof raw === 'number' ? (Number.isInteger(raw) ? 4 : 10) : 3;
           return { name, type: defined ?? inferred, value: raw };
         });
     for (const option of options) this.#resolve(guild, option, resolved);
@@ -311,7 +365,11 @@ export class ScenarioEvents {
       if (!user) return false;
       (resolved.users ??= {})[id] = user;
       const member = guild.members.get(id);
-      if (member) (resolved.members ??= {})[id] = { ...partialMember(member), permissions: world.memberPermissions(guild, member) };
+      if (member)
+        (resolved.members ??= {})[id] = {
+          ...partialMember(member),
+          permissions: world.memberPermissions(guild, member),
+        };
       return true;
     };
     const addRole = (): boolean => {
@@ -322,19 +380,38 @@ export class ScenarioEvents {
     };
     switch (option.type) {
       case 6:
-        if (!addUser()) throw new UnknownSimEntityError(`Option \`${option.name}\` names user ${id}, which the simulator does not know.`);
+        if (!addUser())
+          throw new UnknownSimEntityError(
+            `Option \`${option.name}\` names user ${id}, which the simulator does not know.`,
+          );
         break;
       case 7: {
         const channel: ApiChannel | undefined = world.channels.get(id)?.channel;
-        if (!channel) throw new UnknownSimEntityError(`Option \`${option.name}\` names channel ${id}, which the simulator does not know.`);
-        (resolved.channels ??= {})[id] = { id: channel.id, name: channel.name, type: channel.type, parent_id: channel.parent_id ?? null, permissions: '2251799813685247', flags: 0 };
+        if (!channel)
+          throw new UnknownSimEntityError(
+            `Option \`${option.name}\` names channel ${id}, which the simulator does not know.`,
+          );
+        (resolved.channels ??= {})[id] = {
+          id: channel.id,
+          name: channel.name,
+          type: channel.type,
+          parent_id: channel.parent_id ?? null,
+          permissions: '2251799813685247',
+          flags: 0,
+        };
         break;
       }
       case 8:
-        if (!addRole()) throw new UnknownSimEntityError(`Option \`${option.name}\` names role ${id}, which guild ${guild.id} does not have.`);
+        if (!addRole())
+          throw new UnknownSimEntityError(
+            `Option \`${option.name}\` names role ${id}, which guild ${guild.id} does not have.`,
+          );
         break;
       case 9:
-        if (!addUser() && !addRole()) throw new UnknownSimEntityError(`Option \`${option.name}\` names ${id}, which is neither a known user nor a role of guild ${guild.id}.`);
+        if (!addUser() && !addRole())
+          throw new UnknownSimEntityError(
+            `Option \`${option.name}\` names ${id}, which is neither a known user nor a role of guild ${guild.id}.`,
+          );
         break;
       default:
         break;
@@ -347,10 +424,14 @@ export class ScenarioEvents {
    */
   dispatch(event: string, data: unknown, options: { guild?: GuildRef } = {}): number {
     this.#assertOpen();
-    if (typeof event !== 'string' || !/^[A-Z_]+$/.test(event)) throw new InvalidSimOptionError(`Expected \`event\` to be an event name like MESSAGE_REACTION_ADD, got ${JSON.stringify(event)}.`);
+    if (typeof event !== 'string' || !/^[A-Z_]+$/.test(event))
+      throw new InvalidSimOptionError(
+        `Expected \`event\` to be an event name like MESSAGE_REACTION_ADD, got ${JSON.stringify(event)}.`,
+      );
     this.#lastDelivered =
-      options.guild === undefined ? this.#engine.gateway.dispatchDirect(event, data) : this.#engine.gateway.dispatchToGuild(resolveGuild(this.#engine.world, options.guild), event, data);
+      options.guild === undefined
+        ? this.#engine.gateway.dispatchDirect(event, data)
+        : this.#engine.gateway.dispatchToGuild(resolveGuild(this.#engine.world, options.guild), event, data);
     return this.#lastDelivered;
   }
 }
-

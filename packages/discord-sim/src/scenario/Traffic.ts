@@ -7,7 +7,8 @@ import { resolveGuild } from './resolve.js';
 import type { ScenarioEvents } from './ScenarioEvents.js';
 
 /** The kinds of event `sim.traffic()` generates. */
-export type TrafficEventKind = 'messageCreate' | 'messageUpdate' | 'messageDelete' | 'memberAdd' | 'memberRemove' | 'interaction';
+export type TrafficEventKind =
+  'messageCreate' | 'messageUpdate' | 'messageDelete' | 'memberAdd' | 'memberRemove' | 'interaction';
 
 /** Options of `sim.traffic()`. */
 export interface TrafficOptions {
@@ -49,8 +50,22 @@ export interface TrafficRun {
   stats(): TrafficStats;
 }
 
-const KINDS: readonly TrafficEventKind[] = ['messageCreate', 'messageUpdate', 'messageDelete', 'memberAdd', 'memberRemove', 'interaction'];
-const DEFAULT_MIX: Record<TrafficEventKind, number> = { messageCreate: 85, messageUpdate: 2, messageDelete: 4, memberAdd: 3, memberRemove: 3, interaction: 3 };
+const KINDS: readonly TrafficEventKind[] = [
+  'messageCreate',
+  'messageUpdate',
+  'messageDelete',
+  'memberAdd',
+  'memberRemove',
+  'interaction',
+];
+const DEFAULT_MIX: Record<TrafficEventKind, number> = {
+  messageCreate: 85,
+  messageUpdate: 2,
+  messageDelete: 4,
+  memberAdd: 3,
+  memberRemove: 3,
+  interaction: 3,
+};
 const DEFAULT_CONTENTS = [
   'hello everyone',
   'gm',
@@ -88,7 +103,14 @@ export class Traffic implements TrafficRun {
   readonly #contents: readonly string[];
   readonly #command: string;
   readonly #signal: AbortSignal | undefined;
-  readonly #byKind: Record<TrafficEventKind, number> = { messageCreate: 0, messageUpdate: 0, messageDelete: 0, memberAdd: 0, memberRemove: 0, interaction: 0 };
+  readonly #byKind: Record<TrafficEventKind, number> = {
+    messageCreate: 0,
+    messageUpdate: 0,
+    messageDelete: 0,
+    memberAdd: 0,
+    memberRemove: 0,
+    interaction: 0,
+  };
   readonly #recent: RecentMessage[] = [];
   readonly #joined: { guild: GuildState; userId: string }[] = [];
   readonly #onAbort = (): void => this.#finish();
@@ -104,9 +126,13 @@ export class Traffic implements TrafficRun {
     this.#engine = engine;
     this.#events = events;
     const rate = options.eventsPerSecond ?? 100;
-    if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) throw new InvalidSimOptionError(`Expected \`eventsPerSecond\` to be a finite number > 0, got ${String(rate)}.`);
+    if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0)
+      throw new InvalidSimOptionError(`Expected \`eventsPerSecond\` to be a finite number > 0, got ${String(rate)}.`);
     const durationMs = options.durationMs ?? Number.POSITIVE_INFINITY;
-    if (typeof durationMs !== 'number' || Number.isNaN(durationMs) || durationMs < 0) throw new InvalidSimOptionError(`Expected \`durationMs\` to be a number >= 0 or Infinity, got ${String(durationMs)}.`);
+    if (typeof durationMs !== 'number' || Number.isNaN(durationMs) || durationMs < 0)
+      throw new InvalidSimOptionError(
+        `Expected \`durationMs\` to be a number >= 0 or Infinity, got ${String(durationMs)}.`,
+      );
     this.#rate = rate;
     this.#durationMs = durationMs;
 
@@ -115,20 +141,26 @@ export class Traffic implements TrafficRun {
     if (guilds === undefined) this.#guilds = [...world.guildList];
     else if (typeof guilds === 'number') this.#guilds = world.guildList.slice(0, guilds);
     else this.#guilds = guilds.map((guild) => resolveGuild(world, guild));
-    if (this.#guilds.length === 0) throw new InvalidSimOptionError('Expected `guilds` to select at least one guild, got none.');
+    if (this.#guilds.length === 0)
+      throw new InvalidSimOptionError('Expected `guilds` to select at least one guild, got none.');
 
-    const mix = { ...DEFAULT_MIX, ...(options.mix === undefined ? {} : Object.fromEntries(KINDS.map((kind) => [kind, options.mix?.[kind] ?? 0]))) };
+    const mix = {
+      ...DEFAULT_MIX,
+      ...(options.mix === undefined ? {} : Object.fromEntries(KINDS.map((kind) => [kind, options.mix?.[kind] ?? 0]))),
+    };
     let total = 0;
     this.#cumulative = KINDS.map((kind) => {
       const weight = mix[kind];
-      if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) throw new InvalidSimOptionError(`Expected \`mix.${kind}\` to be a finite number >= 0, got ${String(weight)}.`);
+      if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0)
+        throw new InvalidSimOptionError(`Expected \`mix.${kind}\` to be a finite number >= 0, got ${String(weight)}.`);
       total += weight;
       return total;
     });
     if (total <= 0) throw new InvalidSimOptionError('Expected `mix` to give at least one event kind a weight > 0.');
     this.#cumulative = this.#cumulative.map((value) => value / total);
     this.#contents = options.contents ?? DEFAULT_CONTENTS;
-    if (this.#contents.length === 0) throw new InvalidSimOptionError('Expected `contents` to hold at least one string.');
+    if (this.#contents.length === 0)
+      throw new InvalidSimOptionError('Expected `contents` to hold at least one string.');
     this.#command = options.command ?? world.globalCommands.values().next().value?.name ?? 'ping';
     this.#signal = options.signal;
     this.done = new Promise((resolve) => {
@@ -170,7 +202,10 @@ export class Traffic implements TrafficRun {
       case 'messageUpdate': {
         const recent = this.#takeRecent(kind === 'messageDelete');
         if (recent) {
-          delivered = kind === 'messageDelete' ? this.#engine.publishMessageDelete(recent.channelId, recent.messageId, recent.guild) : this.#update(recent);
+          delivered =
+            kind === 'messageDelete'
+              ? this.#engine.publishMessageDelete(recent.channelId, recent.messageId, recent.guild)
+              : this.#update(recent);
           break;
         }
         kind = 'messageCreate';
@@ -211,7 +246,8 @@ export class Traffic implements TrafficRun {
     const channel = world.prng.pick(channels);
     const author = world.users.get(world.prng.pick(guild.humanIds)) as ApiUser;
     const message = world.createMessage({ channel, guild, author, content: world.prng.pick(this.#contents) });
-    if (this.#recent.length >= RECENT) this.#recent[world.prng.int(RECENT)] = { guild, channelId: channel.id, messageId: message.id };
+    if (this.#recent.length >= RECENT)
+      this.#recent[world.prng.int(RECENT)] = { guild, channelId: channel.id, messageId: message.id };
     else this.#recent.push({ guild, channelId: channel.id, messageId: message.id });
     return this.#engine.publishMessage(message, guild);
   }
@@ -258,7 +294,9 @@ export class Traffic implements TrafficRun {
   #interaction(guild: GuildState): number {
     const { world } = this.#engine;
     if (guild.textChannels.length === 0 || guild.humanIds.length === 0) return 0;
-    const command = [...guild.commands.values(), ...world.globalCommands.values()].find((candidate) => candidate.name === this.#command && candidate.type === 1);
+    const command = [...guild.commands.values(), ...world.globalCommands.values()].find(
+      (candidate) => candidate.name === this.#command && candidate.type === 1,
+    );
     const options: Record<string, string | number | boolean> = {};
     for (const option of command?.options ?? []) {
       if (option.required === true) {
@@ -318,4 +356,3 @@ export class Traffic implements TrafficRun {
     return this.done;
   }
 }
-

@@ -32,7 +32,11 @@ export function resolveUser(world: World, ref: UserRef): ApiUser {
 }
 
 /** The channel and its guild; without `ref`, the first text channel of `guildRef` (or of the first guild). */
-export function resolveChannel(world: World, ref: ChannelRef | undefined, guildRef: GuildRef | undefined): { channel: ApiChannel; guild: GuildState | null } {
+export function resolveChannel(
+  world: World,
+  ref: ChannelRef | undefined,
+  guildRef: GuildRef | undefined,
+): { channel: ApiChannel; guild: GuildState | null } {
   if (ref === undefined) {
     const guild = resolveGuild(world, guildRef);
     const channel = guild.textChannels[0];

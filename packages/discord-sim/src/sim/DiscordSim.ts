@@ -74,7 +74,9 @@ export interface DiscordSimOptions {
 function checkInteger(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
-    throw new InvalidSimOptionError(`Expected \`${name}\` to be an integer ${range}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`);
+    throw new InvalidSimOptionError(
+      `Expected \`${name}\` to be an integer ${range}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`,
+    );
   }
   return value;
 }
@@ -164,10 +166,12 @@ export class DiscordSim implements AsyncDisposable {
 
   /** Validates `options`, builds the world, and listens. Same as {@link startDiscordSim}. */
   static async start(options: DiscordSimOptions = {}): Promise<DiscordSim> {
-    if (typeof options !== 'object' || options === null) throw new InvalidSimOptionError(`Expected \`options\` to be an object, got ${String(options)}.`);
+    if (typeof options !== 'object' || options === null)
+      throw new InvalidSimOptionError(`Expected \`options\` to be an object, got ${String(options)}.`);
     const port = checkInteger('port', options.port ?? 0, 0, 65_535);
     const host = options.host ?? '127.0.0.1';
-    if (typeof host !== 'string' || host.length === 0) throw new InvalidSimOptionError(`Expected \`host\` to be a non-empty string, got ${String(host)}.`);
+    if (typeof host !== 'string' || host.length === 0)
+      throw new InvalidSimOptionError(`Expected \`host\` to be a non-empty string, got ${String(host)}.`);
     const seed = checkInteger('seed', options.seed ?? 1, 0, 0xffff_ffff);
     const heartbeatIntervalMs = checkInteger('heartbeatIntervalMs', options.heartbeatIntervalMs ?? 41_250, 1);
     const maxConcurrency = checkInteger('maxConcurrency', options.maxConcurrency ?? 16, 1);
@@ -180,33 +184,52 @@ export class DiscordSim implements AsyncDisposable {
     const privilegedIntents = checkInteger('privilegedIntents', options.privilegedIntents ?? PRIVILEGED_INTENTS, 0);
     const interactionTimeoutMs = options.interactionTimeoutMs ?? 3000;
     if (typeof interactionTimeoutMs !== 'number' || Number.isNaN(interactionTimeoutMs) || interactionTimeoutMs < 0) {
-      throw new InvalidSimOptionError(`Expected \`interactionTimeoutMs\` to be a number >= 0 (or Infinity), got ${String(interactionTimeoutMs)}.`);
+      throw new InvalidSimOptionError(
+        `Expected \`interactionTimeoutMs\` to be a number >= 0 (or Infinity), got ${String(interactionTimeoutMs)}.`,
+      );
     }
     const shards = options.shards === undefined ? undefined : checkInteger('shards', options.shards, 1);
     const botUsername = options.botUsername ?? 'switchyard-bot';
     if (typeof botUsername !== 'string' || botUsername.length < 2 || botUsername.length > 32) {
-      throw new InvalidSimOptionError(`Expected \`botUsername\` to be a string of 2 to 32 characters, got ${JSON.stringify(botUsername)}.`);
+      throw new InvalidSimOptionError(
+        `Expected \`botUsername\` to be a string of 2 to 32 characters, got ${JSON.stringify(botUsername)}.`,
+      );
     }
     if (options.applicationId !== undefined && !isSnowflake(options.applicationId)) {
-      throw new InvalidSimOptionError(`Expected \`applicationId\` to be a snowflake (a string of 17 to 20 digits), got ${JSON.stringify(options.applicationId)}.`);
+      throw new InvalidSimOptionError(
+        `Expected \`applicationId\` to be a snowflake (a string of 17 to 20 digits), got ${JSON.stringify(options.applicationId)}.`,
+      );
     }
-    if (options.token !== undefined && (typeof options.token !== 'string' || options.token.length === 0 || /\s/.test(options.token))) {
-      throw new InvalidSimOptionError(`Expected \`token\` to be a non-empty string without spaces, got ${JSON.stringify(options.token)}.`);
+    if (
+      options.token !== undefined &&
+      (typeof options.token !== 'string' || options.token.length === 0 || /\s/.test(options.token))
+    ) {
+      throw new InvalidSimOptionError(
+        `Expected \`token\` to be a non-empty string without spaces, got ${JSON.stringify(options.token)}.`,
+      );
     }
     const rateLimits = options.rateLimits ?? false;
     if (rateLimits !== false) {
-      if (typeof rateLimits !== 'object' || rateLimits === null) throw new InvalidSimOptionError(`Expected \`rateLimits\` to be false or an object, got ${String(rateLimits)}.`);
+      if (typeof rateLimits !== 'object' || rateLimits === null)
+        throw new InvalidSimOptionError(`Expected \`rateLimits\` to be false or an object, got ${String(rateLimits)}.`);
       if (rateLimits.limit !== undefined) checkInteger('rateLimits.limit', rateLimits.limit, 1);
       if (rateLimits.windowMs !== undefined) checkInteger('rateLimits.windowMs', rateLimits.windowMs, 1);
-      if (rateLimits.globalPerSecond !== undefined) checkInteger('rateLimits.globalPerSecond', rateLimits.globalPerSecond, 1);
+      if (rateLimits.globalPerSecond !== undefined)
+        checkInteger('rateLimits.globalPerSecond', rateLimits.globalPerSecond, 1);
     }
     const guildSpecs = options.guilds ?? 1;
-    if (!(Array.isArray(guildSpecs) || (typeof guildSpecs === 'number' && Number.isInteger(guildSpecs) && guildSpecs >= 0))) {
-      throw new InvalidSimOptionError(`Expected \`guilds\` to be an integer >= 0 or an array of guild specs, got ${String(guildSpecs)}.`);
+    if (!(
+      Array.isArray(guildSpecs) ||
+      (typeof guildSpecs === 'number' && Number.isInteger(guildSpecs) && guildSpecs >= 0)
+    )) {
+      throw new InvalidSimOptionError(
+        `Expected \`guilds\` to be an integer >= 0 or an array of guild specs, got ${String(guildSpecs)}.`,
+      );
     }
 
     const world = new World({ seed, botUsername, applicationId: options.applicationId, messageHistory });
-    const specs: readonly GuildSpec[] = typeof guildSpecs === 'number' ? Array.from({ length: guildSpecs }, () => ({})) : guildSpecs;
+    const specs: readonly GuildSpec[] =
+      typeof guildSpecs === 'number' ? Array.from({ length: guildSpecs }, () => ({})) : guildSpecs;
     for (const spec of specs) world.createGuild(spec);
     const token = options.token ?? defaultToken(world.bot.id, seed);
 
@@ -221,7 +244,10 @@ export class DiscordSim implements AsyncDisposable {
       maxGuildsPerShard,
       hooks: feed,
     });
-    const engine = new SimEngine(world, gatewayServer, { echoEvents: options.echoEvents ?? true, interactionTimeoutMs });
+    const engine = new SimEngine(world, gatewayServer, {
+      echoEvents: options.echoEvents ?? true,
+      interactionTimeoutMs,
+    });
     const log = new RequestLog(maxRecorded);
     const limiter = new RateLimiter(rateLimits);
     const gatewayInfo = {
@@ -232,7 +258,13 @@ export class DiscordSim implements AsyncDisposable {
       maxConcurrency,
       sessionStartTotal,
     };
-    const rest = new RestServer({ engine, token, log, rateLimiter: limiter, gateway: gatewayInfo satisfies RouteContext['gateway'] });
+    const rest = new RestServer({
+      engine,
+      token,
+      log,
+      rateLimiter: limiter,
+      gateway: gatewayInfo satisfies RouteContext['gateway'],
+    });
     const server = createServer((request, response) => rest.handle(request, response));
     server.on('upgrade', (request, socket, head) => gatewayServer.handleUpgrade(request, socket, head));
     await new Promise<void>((resolve, reject) => {
@@ -243,7 +275,18 @@ export class DiscordSim implements AsyncDisposable {
       });
     });
     const address = server.address() as AddressInfo;
-    const sim = new DiscordSim({ server, world, engine, gatewayServer, feed, log, limiter, token, host, port: address.port });
+    const sim = new DiscordSim({
+      server,
+      world,
+      engine,
+      gatewayServer,
+      feed,
+      log,
+      limiter,
+      token,
+      host,
+      port: address.port,
+    });
     gatewayInfo.url = sim.gatewayUrl;
     gatewayServer.resumeUrl = sim.resumeGatewayUrl;
     return sim;
@@ -314,7 +357,10 @@ export class DiscordSim implements AsyncDisposable {
    * const ban = await sim.waitForRequest((r) => r.method === 'PUT' && r.route === '/guilds/:guild_id/bans/:user_id');
    * ```
    */
-  waitForRequest(predicate: (request: RecordedRequest) => boolean, options: WaitOptions = {}): Promise<RecordedRequest> {
+  waitForRequest(
+    predicate: (request: RecordedRequest) => boolean,
+    options: WaitOptions = {},
+  ): Promise<RecordedRequest> {
     if (this.#closing) return Promise.reject(new SimClosedError());
     return this.#log.wait(predicate, options);
   }

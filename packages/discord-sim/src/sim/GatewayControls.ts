@@ -87,24 +87,34 @@ export class GatewayControls {
   disconnect(target: GatewayTarget & { code?: number } = {}): number {
     checkTarget(target);
     const code = target.code ?? 4000;
-    if (!Number.isInteger(code) || code < 1000 || code > 4999) throw new InvalidSimOptionError(`Expected \`code\` to be a close code from 1000 to 4999, got ${String(code)}.`);
+    if (!Number.isInteger(code) || code < 1000 || code > 4999)
+      throw new InvalidSimOptionError(`Expected \`code\` to be a close code from 1000 to 4999, got ${String(code)}.`);
     return this.#server.disconnect(target, code, 'Disconnected by the simulator.');
   }
 
   /** Resolves with the first IDENTIFY (already seen or to come) matching `predicate`. */
-  waitForIdentify(predicate: (session: GatewaySessionInfo) => boolean = () => true, options: WaitOptions = {}): Promise<GatewaySessionInfo> {
+  waitForIdentify(
+    predicate: (session: GatewaySessionInfo) => boolean = () => true,
+    options: WaitOptions = {},
+  ): Promise<GatewaySessionInfo> {
     if (this.#closed()) return Promise.reject(new SimClosedError());
     return this.#feed.identifyWaiters.wait(predicate, options, 'a gateway IDENTIFY', this.#feed.identifies);
   }
 
   /** Resolves with the first RESUME (already seen or to come) matching `predicate`. */
-  waitForResume(predicate: (resume: GatewayResume) => boolean = () => true, options: WaitOptions = {}): Promise<GatewayResume> {
+  waitForResume(
+    predicate: (resume: GatewayResume) => boolean = () => true,
+    options: WaitOptions = {},
+  ): Promise<GatewayResume> {
     if (this.#closed()) return Promise.reject(new SimClosedError());
     return this.#feed.resumeWaiters.wait(predicate, options, 'a gateway RESUME', this.#feed.resumes);
   }
 
   /** Resolves with the first closed connection (already seen or to come) matching `predicate`. */
-  waitForDisconnect(predicate: (disconnect: GatewayDisconnect) => boolean = () => true, options: WaitOptions = {}): Promise<GatewayDisconnect> {
+  waitForDisconnect(
+    predicate: (disconnect: GatewayDisconnect) => boolean = () => true,
+    options: WaitOptions = {},
+  ): Promise<GatewayDisconnect> {
     if (this.#closed()) return Promise.reject(new SimClosedError());
     return this.#feed.disconnectWaiters.wait(predicate, options, 'a gateway disconnect', this.#feed.disconnects);
   }

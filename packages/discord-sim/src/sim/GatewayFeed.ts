@@ -40,4 +40,3 @@ export class GatewayFeed implements GatewayHooks {
     this.emitter.emit('disconnect', event);
   }
 }
-

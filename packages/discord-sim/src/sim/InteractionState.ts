@@ -3,7 +3,8 @@ import { Waiters } from '../util/Waiters.js';
 import type { ApiMessage } from '../world/types.js';
 
 /** How a bot answered an interaction. */
-export type InteractionResponseKind = 'callback' | 'followup' | 'fetchOriginal' | 'editOriginal' | 'deleteOriginal' | 'editFollowup' | 'deleteFollowup';
+export type InteractionResponseKind =
+  'callback' | 'followup' | 'fetchOriginal' | 'editOriginal' | 'deleteOriginal' | 'editFollowup' | 'deleteFollowup';
 
 /** One answer of the bot to an interaction: the callback, or a webhook call on its token. */
 export interface InteractionResponseRecord {
@@ -62,7 +63,14 @@ export class InteractionState implements SimInteraction {
   readonly responses: InteractionResponseRecord[] = [];
   readonly #waiters = new Waiters<InteractionResponseRecord>();
 
-  constructor(id: string, token: string, payload: Record<string, unknown>, guildId: string | null, channelId: string, userId: string) {
+  constructor(
+    id: string,
+    token: string,
+    payload: Record<string, unknown>,
+    guildId: string | null,
+    channelId: string,
+    userId: string,
+  ) {
     this.id = id;
     this.token = token;
     this.payload = payload;
@@ -82,6 +90,11 @@ export class InteractionState implements SimInteraction {
 
   waitForResponse(options: WaitOptions & { kind?: InteractionResponseKind } = {}): Promise<InteractionResponseRecord> {
     const kind = options.kind ?? 'callback';
-    return this.#waiters.wait((response) => response.kind === kind, options, `a ${kind} response to interaction ${this.id}`, this.responses);
+    return this.#waiters.wait(
+      (response) => response.kind === kind,
+      options,
+      `a ${kind} response to interaction ${this.id}`,
+      this.responses,
+    );
   }
 }

@@ -23,12 +23,17 @@ export class RestControls {
   rateLimitNext(spec: ForcedRateLimit = {}): void {
     const retryAfterMs = spec.retryAfterMs ?? 1000;
     if (typeof retryAfterMs !== 'number' || !Number.isFinite(retryAfterMs) || retryAfterMs < 0) {
-      throw new InvalidSimOptionError(`Expected \`retryAfterMs\` to be a finite number >= 0, got ${String(retryAfterMs)}.`);
+      throw new InvalidSimOptionError(
+        `Expected \`retryAfterMs\` to be a finite number >= 0, got ${String(retryAfterMs)}.`,
+      );
     }
     const count = spec.count ?? 1;
-    if (!Number.isInteger(count) || count < 1) throw new InvalidSimOptionError(`Expected \`count\` to be an integer >= 1, got ${String(count)}.`);
+    if (!Number.isInteger(count) || count < 1)
+      throw new InvalidSimOptionError(`Expected \`count\` to be an integer >= 1, got ${String(count)}.`);
     if (spec.scope !== undefined && !['user', 'shared', 'global'].includes(spec.scope)) {
-      throw new InvalidSimOptionError(`Expected \`scope\` to be 'user', 'shared' or 'global', got ${String(spec.scope)}.`);
+      throw new InvalidSimOptionError(
+        `Expected \`scope\` to be 'user', 'shared' or 'global', got ${String(spec.scope)}.`,
+      );
     }
     const { match } = spec;
     let matcher: RateLimitMatcher;
@@ -36,7 +41,10 @@ export class RestControls {
     else if (typeof match === 'string') matcher = (request) => request.route === match;
     else if (match instanceof RegExp) matcher = (request) => match.test(request.path);
     else if (typeof match === 'function') matcher = match;
-    else throw new InvalidSimOptionError(`Expected \`match\` to be a route template, a RegExp or a function, got ${typeof match}.`);
+    else
+      throw new InvalidSimOptionError(
+        `Expected \`match\` to be a route template, a RegExp or a function, got ${typeof match}.`,
+      );
     this.#limiter.force(spec, matcher);
   }
 }

@@ -38,7 +38,13 @@ export class SimEngine {
   #stripper(message: ApiMessage): (() => unknown) | undefined {
     const botId = this.world.bot.id;
     if (message.author.id === botId || message.mentions.some((user) => user.id === botId)) return undefined;
-    if (message.content === '' && message.embeds.length === 0 && message.attachments.length === 0 && message.components.length === 0) return undefined;
+    if (
+      message.content === '' &&
+      message.embeds.length === 0 &&
+      message.attachments.length === 0 &&
+      message.components.length === 0
+    )
+      return undefined;
     return () => ({ ...message, content: '', embeds: [], attachments: [], components: [] });
   }
 
@@ -84,13 +90,17 @@ export class SimEngine {
   }
 
   publishBan(guild: GuildState, user: ApiUser, added: boolean): number {
-    return this.gateway.dispatchToGuild(guild, added ? 'GUILD_BAN_ADD' : 'GUILD_BAN_REMOVE', { guild_id: guild.id, user });
+    return this.gateway.dispatchToGuild(guild, added ? 'GUILD_BAN_ADD' : 'GUILD_BAN_REMOVE', {
+      guild_id: guild.id,
+      user,
+    });
   }
 
   /** Remembers an interaction so its callback and follow-ups can be answered. */
   addInteraction(interaction: InteractionState): void {
     this.#interactions.set(interaction.token, interaction);
-    if (this.#interactions.size > MAX_INTERACTIONS) this.#interactions.delete(this.#interactions.keys().next().value as string);
+    if (this.#interactions.size > MAX_INTERACTIONS)
+      this.#interactions.delete(this.#interactions.keys().next().value as string);
   }
 
   /** The interaction with this token, unless unknown or older than the follow-up window. */

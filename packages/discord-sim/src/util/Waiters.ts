@@ -51,7 +51,9 @@ export class Waiters<T> {
   wait(predicate: (value: T) => boolean, options: WaitOptions, what: string, seen: Iterable<T> = []): Promise<T> {
     const timeoutMs = options.timeoutMs ?? 5000;
     if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) {
-      return Promise.reject(new InvalidSimOptionError(`Expected \`timeoutMs\` to be a number >= 0, got ${String(timeoutMs)}.`));
+      return Promise.reject(
+        new InvalidSimOptionError(`Expected \`timeoutMs\` to be a number >= 0, got ${String(timeoutMs)}.`),
+      );
     }
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));

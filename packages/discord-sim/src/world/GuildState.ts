@@ -86,8 +86,11 @@ export class GuildState implements SimGuild {
   }
 
   member(idOrUsername: string): ApiGuildMember {
-    const member = this.members.get(idOrUsername) ?? [...this.members.values()].find((candidate) => candidate.user.username === idOrUsername);
-    if (!member) throw new UnknownSimEntityError(`Guild ${this.id} has no member with id or username "${idOrUsername}".`);
+    const member =
+      this.members.get(idOrUsername) ??
+      [...this.members.values()].find((candidate) => candidate.user.username === idOrUsername);
+    if (!member)
+      throw new UnknownSimEntityError(`Guild ${this.id} has no member with id or username "${idOrUsername}".`);
     return member;
   }
 

@@ -4,14 +4,48 @@ import { Prng } from '../util/Prng.js';
 import { GuildState } from './GuildState.js';
 import { ALL_PERMISSIONS, EVERYONE_PERMISSIONS, MODERATOR_PERMISSIONS, Permission } from './permissions.js';
 import type { ChannelKind, ChannelSpec, GuildSpec, MemberSpec, RoleSpec, UserSpec } from './specs.js';
-import type { ApiApplicationCommand, ApiChannel, ApiEmbed, ApiGuildMember, ApiMessage, ApiRole, ApiUser } from './types.js';
+import type {
+  ApiApplicationCommand,
+  ApiChannel,
+  ApiEmbed,
+  ApiGuildMember,
+  ApiMessage,
+  ApiRole,
+  ApiUser,
+} from './types.js';
 
 const HISTORY_START = Date.UTC(2016, 0, 1);
 const HISTORY_END = Date.UTC(2024, 5, 1);
 const DEFAULT_CHANNELS = ['general', 'moderation-log', 'off-topic'];
 const DEFAULT_ROLES = ['Moderator', 'Member'];
-const ADJECTIVES = ['quiet', 'brave', 'lucky', 'sleepy', 'clever', 'fuzzy', 'rapid', 'gentle', 'bold', 'sunny', 'misty', 'witty'];
-const NOUNS = ['otter', 'falcon', 'panda', 'comet', 'maple', 'pixel', 'badger', 'lynx', 'heron', 'cactus', 'walrus', 'quokka'];
+const ADJECTIVES = [
+  'quiet',
+  'brave',
+  'lucky',
+  'sleepy',
+  'clever',
+  'fuzzy',
+  'rapid',
+  'gentle',
+  'bold',
+  'sunny',
+  'misty',
+  'witty',
+];
+const NOUNS = [
+  'otter',
+  'falcon',
+  'panda',
+  'comet',
+  'maple',
+  'pixel',
+  'badger',
+  'lynx',
+  'heron',
+  'cactus',
+  'walrus',
+  'quokka',
+];
 const CHANNEL_TYPES: Record<ChannelKind, number> = { text: 0, voice: 2, category: 4, announcement: 5, forum: 15 };
 const USER_MENTION = /<@!?(\d{17,20})>/g;
 const ROLE_MENTION = /<@&(\d{17,20})>/g;
@@ -104,7 +138,10 @@ export class World {
 
   #id(spec: string | undefined, what: string, timestamp: number): string {
     if (spec === undefined) return this.ids.next(timestamp);
-    if (!isSnowflake(spec)) throw new InvalidSimOptionError(`Expected \`${what}\` to be a snowflake (a string of 17 to 20 digits), got ${JSON.stringify(spec)}.`);
+    if (!isSnowflake(spec))
+      throw new InvalidSimOptionError(
+        `Expected \`${what}\` to be a snowflake (a string of 17 to 20 digits), got ${JSON.stringify(spec)}.`,
+      );
     return spec;
   }
 
@@ -140,10 +177,13 @@ export class World {
   createGuild(spec: GuildSpec = {}): GuildState {
     const index = ++this.#guildCounter;
     const id = this.#id(spec.id, 'id', this.#historicTime());
-    if (this.guilds.has(id)) throw new InvalidSimOptionError(`Expected \`id\` to be a new guild id, got ${id}, which already exists.`);
+    if (this.guilds.has(id))
+      throw new InvalidSimOptionError(`Expected \`id\` to be a new guild id, got ${id}, which already exists.`);
     const verificationLevel = spec.verificationLevel ?? 1;
     if (!Number.isInteger(verificationLevel) || verificationLevel < 0 || verificationLevel > 4) {
-      throw new InvalidSimOptionError(`Expected \`verificationLevel\` to be an integer from 0 to 4, got ${String(verificationLevel)}.`);
+      throw new InvalidSimOptionError(
+        `Expected \`verificationLevel\` to be an integer from 0 to 4, got ${String(verificationLevel)}.`,
+      );
     }
     const guild = new GuildState(id, spec.name ?? `Guild ${index}`, verificationLevel);
     const created = guild.createdTimestamp;
@@ -151,13 +191,19 @@ export class World {
 
     guild.roles.push(this.#role({ id, name: '@everyone', permissions: EVERYONE_PERMISSIONS }, 0, created));
     const roleSpecs: (string | RoleSpec)[] =
-      typeof spec.roles === 'number' ? Array.from({ length: spec.roles }, (_, i) => `Role ${i + 1}`) : [...(spec.roles ?? DEFAULT_ROLES)];
+      typeof spec.roles === 'number'
+        ? Array.from({ length: spec.roles }, (_, i) => `Role ${i + 1}`)
+        : [...(spec.roles ?? DEFAULT_ROLES)];
     for (const [i, roleSpec] of roleSpecs.entries()) {
       const resolved: RoleSpec = typeof roleSpec === 'string' ? { name: roleSpec } : roleSpec;
       const permissions = resolved.permissions ?? (resolved.name === 'Moderator' ? MODERATOR_PERMISSIONS : 0n);
       guild.roles.push(this.#role({ ...resolved, permissions }, i + 1, later()));
     }
-    const botRole = this.#role({ name: this.bot.username, permissions: Permission.Administrator }, guild.roles.length, later());
+    const botRole = this.#role(
+      { name: this.bot.username, permissions: Permission.Administrator },
+      guild.roles.length,
+      later(),
+    );
     botRole.managed = true;
     botRole.tags = { bot_id: this.bot.id };
     guild.roles.push(botRole);
@@ -171,11 +217,17 @@ export class World {
     }
 
     guild.addMember(this.#member(guild, this.bot, { roles: [botRole.id] }, created + 1000));
-    const memberSpecs: MemberSpec[] = typeof spec.members === 'number' ? Array.from({ length: spec.members }, () => ({})) : [...(spec.members ?? Array.from({ length: 8 }, () => ({})))];
+    const memberSpecs: MemberSpec[] =
+      typeof spec.members === 'number'
+        ? Array.from({ length: spec.members }, () => ({}))
+        : [...(spec.members ?? Array.from({ length: 8 }, () => ({})))];
     for (const memberSpec of memberSpecs) this.addMember(guild, memberSpec);
 
     if (spec.ownerId !== undefined) {
-      if (!guild.members.has(spec.ownerId)) throw new InvalidSimOptionError(`Expected \`ownerId\` to be the id of one of the guild's members, got ${spec.ownerId}.`);
+      if (!guild.members.has(spec.ownerId))
+        throw new InvalidSimOptionError(
+          `Expected \`ownerId\` to be the id of one of the guild's members, got ${spec.ownerId}.`,
+        );
       guild.ownerId = spec.ownerId;
     } else {
       guild.ownerId = guild.humanIds[0] ?? this.bot.id;
@@ -205,7 +257,10 @@ export class World {
 
   #addChannel(guild: GuildState, spec: ChannelSpec, timestamp: number): ApiChannel {
     const type = typeof spec.type === 'number' ? spec.type : CHANNEL_TYPES[spec.type ?? 'text'];
-    if (type === undefined) throw new InvalidSimOptionError(`Expected \`channels[].type\` to be one of ${Object.keys(CHANNEL_TYPES).join(', ')} or a number, got ${String(spec.type)}.`);
+    if (type === undefined)
+      throw new InvalidSimOptionError(
+        `Expected \`channels[].type\` to be one of ${Object.keys(CHANNEL_TYPES).join(', ')} or a number, got ${String(spec.type)}.`,
+      );
     const parent = spec.parent === undefined ? null : guild.channel(spec.parent).id;
     const channel: ApiChannel = {
       id: this.#id(spec.id, 'channels[].id', timestamp),
@@ -319,7 +374,11 @@ export class World {
     }
     if (params.interactionMetadata !== undefined) message.interaction_metadata = params.interactionMetadata;
     if (params.referenced) {
-      message.message_reference = { type: 0, message_id: params.referenced.id, channel_id: params.referenced.channel_id };
+      message.message_reference = {
+        type: 0,
+        message_id: params.referenced.id,
+        channel_id: params.referenced.channel_id,
+      };
       if (params.referenced.guild_id !== undefined) message.message_reference.guild_id = params.referenced.guild_id;
       message.referenced_message = params.referenced;
     }

@@ -17,7 +17,8 @@ function channel() {
     if (publish) markPublished(encoded.carried);
     return { bytes, carried: encoded.carried };
   };
-  const decode = (bytes: Uint8Array): unknown => decoder.decode(byteSource(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.byteLength);
+  const decode = (bytes: Uint8Array): unknown =>
+    decoder.decode(byteSource(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.byteLength);
   const roundTrip = (value: object): unknown => decode(encode(value).bytes);
   return { encoder, decoder, encode, decode, roundTrip };
 }
@@ -37,8 +38,40 @@ function random(seed: number): () => number {
   };
 }
 
-const STRINGS = ['', 'a', 'id', 'é', 'ÿ'.repeat(31), 'x'.repeat(32), 'y'.repeat(64), 'z'.repeat(65), '☃', '🙂 emoji', 'lone \ud800', '\u0000', 'long é☃🙂 '.repeat(30), '\udc00'.repeat(70)];
-const NUMBERS = [0, 1, 127, 128, -1, 255, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 2 ** 53, 0.1, -0, Number.NaN, Infinity, -Infinity, Number.MIN_VALUE];
+const STRINGS = [
+  '',
+  'a',
+  'id',
+  'é',
+  'ÿ'.repeat(31),
+  'x'.repeat(32),
+  'y'.repeat(64),
+  'z'.repeat(65),
+  '☃',
+  '🙂 emoji',
+  'lone \ud800',
+  '\u0000',
+  'long é☃🙂 '.repeat(30),
+  '\udc00'.repeat(70),
+];
+const NUMBERS = [
+  0,
+  1,
+  127,
+  128,
+  -1,
+  255,
+  2 ** 31 - 1,
+  -(2 ** 31),
+  2 ** 31,
+  2 ** 53,
+  0.1,
+  -0,
+  Number.NaN,
+  Infinity,
+  -Infinity,
+  Number.MIN_VALUE,
+];
 
 function randomValue(next: () => number, depth: number): unknown {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
@@ -63,7 +96,15 @@ function randomValue(next: () => number, depth: number): unknown {
     default: {
       // A few recurring shapes, and some one-off keys.
       const object: Record<string, unknown> = {};
-      const keys = next() < 0.7 ? pick([['id', 'name'], ['id', 'name', 'tags'], ['x', 'y'], ['7', 'a', '1']]) : ['k' + Math.floor(next() * 50), 'v'];
+      const keys =
+        next() < 0.7
+          ? pick([
+              ['id', 'name'],
+              ['id', 'name', 'tags'],
+              ['x', 'y'],
+              ['7', 'a', '1'],
+            ])
+          : ['k' + Math.floor(next() * 50), 'v'];
       for (const key of keys) object[key] = randomValue(next, depth + 1);
       return object;
     }
@@ -172,7 +213,9 @@ describe('StructEncoder and StructDecoder', () => {
       if (next() < 0.2) continue;
       markPublished(encoded.carried);
       const bytes = encoded.bytes.slice();
-      expect(decoder.decode(byteSource(bytes.buffer, 0, bytes.length), 0, bytes.length)).toStrictEqual(structuredClone(value));
+      expect(decoder.decode(byteSource(bytes.buffer, 0, bytes.length), 0, bytes.length)).toStrictEqual(
+        structuredClone(value),
+      );
     }
   });
 
@@ -295,7 +338,11 @@ describe('StructEncoder and StructDecoder', () => {
 
   it('grow the scratch buffer for large values', () => {
     const { roundTrip } = channel();
-    const large = { text: 'L'.repeat(5_000_000), wide: '☃'.repeat(100_000), list: Array.from({ length: 50_000 }, (_, i) => i) };
+    const large = {
+      text: 'L'.repeat(5_000_000),
+      wide: '☃'.repeat(100_000),
+      list: Array.from({ length: 50_000 }, (_, i) => i),
+    };
     expect(roundTrip(large)).toEqual(large);
     expect(roundTrip({ small: 1 })).toEqual({ small: 1 });
   });
@@ -313,7 +360,8 @@ describe('StructEncoder and StructDecoder', () => {
       [SHAPE, 0, 0, 1, 0x41, 0x61, SMALL_INT | 1], // a definition without its object
       [SHAPE, 0xff, 0xff, 0], // a shape number out of range
     ];
-    for (const bytes of corrupt) expect(() => decodeBytes(bytes)).toThrow(expect.objectContaining({ code: 'ERR_PROTOCOL' }));
+    for (const bytes of corrupt)
+      expect(() => decodeBytes(bytes)).toThrow(expect.objectContaining({ code: 'ERR_PROTOCOL' }));
   });
 
   it('decode without compiled builders where code generation is disallowed', async () => {
@@ -333,10 +381,17 @@ describe('StructEncoder and StructDecoder', () => {
       try { new Function('return 1'); } catch { refused = true; }
       console.log(JSON.stringify({ out, refused, protos: out.map((o) => Object.getPrototypeOf(o) === Object.prototype) }));
     `;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--disallow-code-generation-from-strings', '--input-type=module', '-e', script]);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--disallow-code-generation-from-strings',
+      '--input-type=module',
+      '-e',
+      script,
+    ]);
     const result = JSON.parse(stdout) as { out: unknown[]; refused: boolean; protos: boolean[] };
     expect(result.refused).toBe(true);
     expect(result.protos).toEqual([true, true, true, true]);
-    expect(result.out).toEqual(Array.from({ length: 4 }, (_, i) => JSON.parse(`{"id": ${i}, "tags": ["a", {"i": ${i}}], "__proto__": ${i}}`)));
+    expect(result.out).toEqual(
+      Array.from({ length: 4 }, (_, i) => JSON.parse(`{"id": ${i}, "tags": ["a", {"i": ${i}}], "__proto__": ${i}}`)),
+    );
   });
 });

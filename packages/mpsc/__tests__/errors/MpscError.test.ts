@@ -40,7 +40,12 @@ describe('MpscError classes', () => {
     expect(error).toBeInstanceOf(InvalidLimitError);
     expect(error).toBeInstanceOf(MpscError);
     expect(error).not.toBeInstanceOf(SwitchyardError);
-    expect(error).toMatchObject({ code: 'ERR_INVALID_LIMIT', name: 'InvalidLimitError', message: 'limit must be positive', cause });
+    expect(error).toMatchObject({
+      code: 'ERR_INVALID_LIMIT',
+      name: 'InvalidLimitError',
+      message: 'limit must be positive',
+      cause,
+    });
     // The Symbol.hasInstance hook only widens MpscError itself.
     expect(error).not.toBeInstanceOf(QueueClosedError);
     expect(new QueueClosedError()).not.toBeInstanceOf(SendTimeoutError);

@@ -1,6 +1,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Queue } from '../../src/index.js';
-import { ConsumerBusyError, define, InvalidLimitError, InvalidValueError, QueueClosedError, SendTimeoutError, undefine } from '../../src/index.js';
+import {
+  ConsumerBusyError,
+  define,
+  InvalidLimitError,
+  InvalidValueError,
+  QueueClosedError,
+  SendTimeoutError,
+  undefine,
+} from '../../src/index.js';
 
 let counter = 0;
 const names: string[] = [];
@@ -353,7 +361,26 @@ describe('values', () => {
     cyclic.self = cyclic;
     const sparse = [1];
     sparse[3] = 4;
-    const good: unknown[] = [0, -0, Number.NaN, 'text', true, null, 10n, new Date(0), /re/g, new Map([[1, { a: 1 }]]), new Set([1]), new Uint8Array(3), new ArrayBuffer(4), cyclic, { a: undefined }, sparse, new Error('e'), Object.create(null)];
+    const good: unknown[] = [
+      0,
+      -0,
+      Number.NaN,
+      'text',
+      true,
+      null,
+      10n,
+      new Date(0),
+      /re/g,
+      new Map([[1, { a: 1 }]]),
+      new Set([1]),
+      new Uint8Array(3),
+      new ArrayBuffer(4),
+      cyclic,
+      { a: undefined },
+      sparse,
+      new Error('e'),
+      Object.create(null),
+    ];
     for (const value of good) await q.send(value);
     expect(q.len()).toBe(good.length);
     expect(await q.recvMany(100)).toEqual(good);
@@ -364,8 +391,14 @@ describe('abort signals', () => {
   it('rejects at once with AbortError when the signal is already aborted', async () => {
     const q = queue<number>(1);
     const reason = new Error('stop');
-    await expect(q.send(1, { signal: AbortSignal.abort(reason) })).rejects.toMatchObject({ code: 'ABORT_ERR', cause: reason });
-    await expect(q.recv({ signal: AbortSignal.abort(reason) })).rejects.toMatchObject({ code: 'ABORT_ERR', cause: reason });
+    await expect(q.send(1, { signal: AbortSignal.abort(reason) })).rejects.toMatchObject({
+      code: 'ABORT_ERR',
+      cause: reason,
+    });
+    await expect(q.recv({ signal: AbortSignal.abort(reason) })).rejects.toMatchObject({
+      code: 'ABORT_ERR',
+      cause: reason,
+    });
     expect(q.len()).toBe(0);
   });
 

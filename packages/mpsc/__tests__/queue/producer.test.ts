@@ -19,7 +19,13 @@ describe('queue.producer()', () => {
   it('returns a descriptor of shared buffers and a port, connectable in the same thread too', async () => {
     const queue = define<string>(fresh(), 10);
     const descriptor = queue.producer({ bufferSize: 4096 });
-    expect(descriptor).toMatchObject({ kind: 'switchyard.mpsc.producer', version: 2, name: queue.name, limit: 10, slot: 1 });
+    expect(descriptor).toMatchObject({
+      kind: 'switchyard.mpsc.producer',
+      version: 2,
+      name: queue.name,
+      limit: 10,
+      slot: 1,
+    });
     expect(descriptor.control).toBeInstanceOf(SharedArrayBuffer);
     expect(descriptor.ring).toBeInstanceOf(SharedArrayBuffer);
     // A descriptor survives structured cloning (what postMessage does), port transferred.
@@ -41,7 +47,10 @@ describe('queue.producer()', () => {
     const second = queue.producer();
     expect(queue.producerCount()).toBe(2);
     const reason = new Error('stop waiting');
-    await expect(queue.producersGone({ signal: AbortSignal.abort(reason) })).rejects.toMatchObject({ code: 'ABORT_ERR', cause: reason });
+    await expect(queue.producersGone({ signal: AbortSignal.abort(reason) })).rejects.toMatchObject({
+      code: 'ABORT_ERR',
+      cause: reason,
+    });
     const controller = new AbortController();
     const aborted = queue.producersGone({ signal: controller.signal });
     controller.abort();
@@ -56,7 +65,9 @@ describe('queue.producer()', () => {
   it('throws ERR_INVALID_ARGUMENT for a bufferSize that is not a power of two in range', () => {
     const queue = define(fresh());
     for (const bad of [1000, 3000, 2048, 2 ** 29, Number.NaN, '4096']) {
-      expect(() => queue.producer({ bufferSize: bad as number })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+      expect(() => queue.producer({ bufferSize: bad as number })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+      );
     }
     expect(queue.producerCount()).toBe(0);
   });
@@ -78,7 +89,9 @@ describe('queue.producer()', () => {
     const descriptors = Array.from({ length: 1023 }, () => queue.producer({ bufferSize: 4096 }));
     expect(new Set(descriptors.map((d) => d.slot)).size).toBe(1023);
     expect(() => queue.producer({ bufferSize: 4096 })).toThrow(TooManyProducersError);
-    expect(() => queue.producer({ bufferSize: 4096 })).toThrow(expect.objectContaining({ code: 'ERR_TOO_MANY_PRODUCERS' }));
+    expect(() => queue.producer({ bufferSize: 4096 })).toThrow(
+      expect.objectContaining({ code: 'ERR_TOO_MANY_PRODUCERS' }),
+    );
     for (const descriptor of descriptors) descriptor.port.close();
     await queue.producersGone();
     const again = queue.producer({ bufferSize: 4096 });
@@ -96,7 +109,9 @@ describe('queue.producer()', () => {
     const producer = connect(descriptor);
     await producer.send('fills the queue');
     // The first value of this shape never reaches the ring: its send gives up waiting for room.
-    await expect(producer.sendTimeout({ id: 1, name: 'first' }, 0.01)).rejects.toMatchObject({ code: 'ERR_SEND_TIMEOUT' });
+    await expect(producer.sendTimeout({ id: 1, name: 'first' }, 0.01)).rejects.toMatchObject({
+      code: 'ERR_SEND_TIMEOUT',
+    });
     expect(await queue.recv()).toBe('fills the queue');
     // Values of other kinds sent in between do not count as publishing the shape.
     expect(producer.trySend(42)).toBe(true);

@@ -12,7 +12,8 @@ import {
 } from '../../src/shared/protocol.js';
 import { help, reservedCount, retireSlot, tryReserve } from '../../src/shared/reservation.js';
 
-const counterOf = (control: Int32Array, slot: number): number => Atomics.load(control, CTL_TABLE + slot * CTL_TABLE_STRIDE);
+const counterOf = (control: Int32Array, slot: number): number =>
+  Atomics.load(control, CTL_TABLE + slot * CTL_TABLE_STRIDE);
 
 /** What a producer thread leaves behind when it dies right after winning the reservation word. */
 function winWordAndDie(control: Int32Array, slot: number): void {

@@ -5,7 +5,15 @@ import { RingWriter } from '../../src/producer/RingWriter.js';
 import { Deque } from '../../src/queue/Deque.js';
 import { ProducerLink } from '../../src/queue/ProducerLink.js';
 import type { SpillMessage } from '../../src/shared/protocol.js';
-import { CONTROL_BYTES, RING_DATA_OFFSET, RING_TAIL, SPILL_SWITCH, SPILL_WAKE, TAG_INT, TAG_STRUCT } from '../../src/shared/protocol.js';
+import {
+  CONTROL_BYTES,
+  RING_DATA_OFFSET,
+  RING_TAIL,
+  SPILL_SWITCH,
+  SPILL_WAKE,
+  TAG_INT,
+  TAG_STRUCT,
+} from '../../src/shared/protocol.js';
 import { markPublished, StructEncoder } from '../../src/codec/StructEncoder.js';
 import { prepare, preparedCarried, preparedPayload } from '../../src/shared/values.js';
 
@@ -65,7 +73,7 @@ function pair(bytes: number, maxBytes = bytes * 16) {
     }
     return got;
   };
-    /** Resolves once every message the producer posted so far has arrived (ports keep order). */
+  /** Resolves once every message the producer posted so far has arrived (ports keep order). */
   const flush = (): Promise<void> =>
     new Promise<void>((resolve) => {
       flushed = resolve;
@@ -79,22 +87,64 @@ describe('ring encoding', () => {
     const { send, receive, link } = pair(1 << 16);
     const shared = { s: 1 };
     const values: unknown[] = [
-      0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 0.1, -0, Number.NaN, Infinity, -Infinity, Number.MAX_VALUE,
-      '', 'a', 'short latin1 é', 'ÿ'.repeat(32), 'wide ☃ chars', '🙂 emoji', 'x'.repeat(33), 'long é☃🙂'.repeat(20),
-      'lone \ud800 surrogate', `long lone ${'\udc00'.repeat(40)}`, '\u0000nul',
-      true, false, null,
-      new Uint8Array([1, 2, 3]), Buffer.from('buf'), new Uint8Array(0),
-      { a: 1, b: [1, 2, { c: 'd' }], e: null }, [], {}, [[[]]],
-      { u: undefined }, { d: new Date(1) }, new Map([[1, 2]]), new Set(['x']), 12n, { a: shared, b: shared }, new Float64Array([1.5]),
-      { z: -0 }, /x/gi,
+      0,
+      1,
+      -1,
+      2 ** 31 - 1,
+      -(2 ** 31),
+      2 ** 31,
+      0.1,
+      -0,
+      Number.NaN,
+      Infinity,
+      -Infinity,
+      Number.MAX_VALUE,
+      '',
+      'a',
+      'short latin1 é',
+      'ÿ'.repeat(32),
+      'wide ☃ chars',
+      '🙂 emoji',
+      'x'.repeat(33),
+      'long é☃🙂'.repeat(20),
+      'lone \ud800 surrogate',
+      `long lone ${'\udc00'.repeat(40)}`,
+      '\u0000nul',
+      true,
+      false,
+      null,
+      new Uint8Array([1, 2, 3]),
+      Buffer.from('buf'),
+      new Uint8Array(0),
+      { a: 1, b: [1, 2, { c: 'd' }], e: null },
+      [],
+      {},
+      [[[]]],
+      { u: undefined },
+      { d: new Date(1) },
+      new Map([[1, 2]]),
+      new Set(['x']),
+      12n,
+      { a: shared, b: shared },
+      new Float64Array([1.5]),
+      { z: -0 },
+      /x/gi,
     ];
     for (const value of values) send(value);
     const got = await receive(values.length);
     expect(got).toEqual(values.map((v) => structuredClone(v)));
-    for (let i = 0; i < values.length; i++) expect(Object.is(got[i], values[i]) || typeof values[i] === 'object').toBe(true);
+    for (let i = 0; i < values.length; i++)
+      expect(Object.is(got[i], values[i]) || typeof values[i] === 'object').toBe(true);
     // Buffers arrive as plain Uint8Arrays, as structuredClone makes them.
     expect(Buffer.isBuffer(got[values.indexOf(values.find((v) => Buffer.isBuffer(v)))])).toBe(false);
-    const sharedCopy = got.find((v) => typeof v === 'object' && v !== null && 'a' in v && 'b' in v && (v as { a: unknown }).a === (v as { b: unknown }).b);
+    const sharedCopy = got.find(
+      (v) =>
+        typeof v === 'object' &&
+        v !== null &&
+        'a' in v &&
+        'b' in v &&
+        (v as { a: unknown }).a === (v as { b: unknown }).b,
+    );
     expect(sharedCopy).toBeDefined();
     expect(link.read).toBe(values.length);
   });
@@ -128,7 +178,14 @@ describe('ring encoding', () => {
     for (let round = 0; round < 50; round++) {
       const batch: unknown[] = [];
       for (let i = 0; i < 37; i++) {
-        const value = i % 4 === 0 ? next : i % 4 === 1 ? `v${next}-${'x'.repeat(next % 40)}` : i % 4 === 2 ? { n: next } : next + 0.5;
+        const value =
+          i % 4 === 0
+            ? next
+            : i % 4 === 1
+              ? `v${next}-${'x'.repeat(next % 40)}`
+              : i % 4 === 2
+                ? { n: next }
+                : next + 0.5;
         batch.push(value);
         send(value);
         next++;

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { byteSource, StructDecoder } from '../../src/codec/StructDecoder.js';
 import { StructEncoder } from '../../src/codec/StructEncoder.js';
-import { TAG_BYTES, TAG_F64, TAG_FALSE, TAG_INT, TAG_NULL, TAG_STRING, TAG_STRUCT, TAG_TRUE, TAG_V8 } from '../../src/shared/protocol.js';
+import {
+  TAG_BYTES,
+  TAG_F64,
+  TAG_FALSE,
+  TAG_INT,
+  TAG_NULL,
+  TAG_STRING,
+  TAG_STRUCT,
+  TAG_TRUE,
+  TAG_V8,
+} from '../../src/shared/protocol.js';
 import { assertSendable, prepare, preparedCarried, preparedPayload } from '../../src/shared/values.js';
 
 describe('prepare', () => {
@@ -24,12 +34,26 @@ describe('prepare', () => {
     expect(prepare(Buffer.from('ab'), encoder)).toBe(TAG_BYTES);
   });
 
-  it('encodes plain data with the producer\'s encoder, and says which shape definitions it carries', () => {
-    const value = { a: 1, b: ['x', { c: null, d: true }], e: 'é🙂', u: undefined, n: -0, t: new Date(5), big: -(10n ** 20n) };
+  it("encodes plain data with the producer's encoder, and says which shape definitions it carries", () => {
+    const value = {
+      a: 1,
+      b: ['x', { c: null, d: true }],
+      e: 'é🙂',
+      u: undefined,
+      n: -0,
+      t: new Date(5),
+      big: -(10n ** 20n),
+    };
     expect(prepare(value, encoder)).toBe(TAG_STRUCT);
     expect(preparedPayload).toBeInstanceOf(Uint8Array);
     expect(preparedCarried).toHaveLength(2);
-    expect(new StructDecoder(1).decode(byteSource((preparedPayload as Uint8Array).buffer, 0, (preparedPayload as Uint8Array).byteLength), 0, (preparedPayload as Uint8Array).byteLength)).toEqual(structuredClone(value));
+    expect(
+      new StructDecoder(1).decode(
+        byteSource((preparedPayload as Uint8Array).buffer, 0, (preparedPayload as Uint8Array).byteLength),
+        0,
+        (preparedPayload as Uint8Array).byteLength,
+      ),
+    ).toEqual(structuredClone(value));
     expect(prepare([1, 'two'], encoder)).toBe(TAG_STRUCT);
     expect(preparedCarried).toHaveLength(0);
     // Whatever the value, a call reports only the definitions it encoded.
@@ -74,7 +98,17 @@ describe('prepare', () => {
   });
 
   it('throws InvalidValueError for undefined, functions, symbols and non-cloneable objects', () => {
-    for (const bad of [undefined, () => 1, Symbol('x'), { f() {} }, [Symbol('y')], new WeakSet(), { p: Promise.resolve() }, new Proxy({}, {}), { p: new Proxy([], {}) }]) {
+    for (const bad of [
+      undefined,
+      () => 1,
+      Symbol('x'),
+      { f() {} },
+      [Symbol('y')],
+      new WeakSet(),
+      { p: Promise.resolve() },
+      new Proxy({}, {}),
+      { p: new Proxy([], {}) },
+    ]) {
       expect(() => prepare(bad, encoder)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_VALUE' }));
     }
   });
@@ -85,8 +119,12 @@ describe('assertSendable', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = [cyclic];
     expect(() => assertSendable(cyclic)).not.toThrow();
-    expect(() => assertSendable(new Map([['k', new WeakRef({})]]))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_VALUE' }));
+    expect(() => assertSendable(new Map([['k', new WeakRef({})]]))).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_VALUE' }),
+    );
     expect(() => assertSendable(undefined)).toThrow(/undefined/);
-    expect(() => assertSendable({ p: new Proxy({ a: 1 }, {}) })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_VALUE' }));
+    expect(() => assertSendable({ p: new Proxy({ a: 1 }, {}) })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_VALUE' }),
+    );
   });
 });

@@ -80,7 +80,10 @@ export function expectExactly(groups: Map<number, number[]>, id: number, count: 
 }
 
 /** Receives everything until the queue is closed and drained. */
-export async function drain(queue: { recvMany(limit: number): Promise<unknown[] | undefined> }, check?: (batch: unknown[]) => void): Promise<unknown[]> {
+export async function drain(
+  queue: { recvMany(limit: number): Promise<unknown[] | undefined> },
+  check?: (batch: unknown[]) => void,
+): Promise<unknown[]> {
   const all: unknown[] = [];
   for (let batch = await queue.recvMany(1024); batch !== undefined; batch = await queue.recvMany(1024)) {
     check?.(batch);

@@ -311,7 +311,12 @@ describe('producer handles', () => {
     expect(q.len()).toBe(1);
     expect(await q.recv()).toBe(0);
     const { report } = (await spawned.next('done')) as unknown as { report: Record<string, unknown> };
-    expect(report).toMatchObject({ sendAfterRoom: 'ok', isClosedAfterClose: true, sendAfterClose: 'ERR_QUEUE_CLOSED', trySendAfterClose: false });
+    expect(report).toMatchObject({
+      sendAfterRoom: 'ok',
+      isClosedAfterClose: true,
+      sendAfterClose: 'ERR_QUEUE_CLOSED',
+      trySendAfterClose: false,
+    });
     expect(await q.recv()).toBe(5);
     expect(q.isEmpty()).toBe(true);
   });

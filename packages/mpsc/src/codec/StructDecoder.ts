@@ -52,7 +52,8 @@ export function byteSource(buffer: ArrayBufferLike, offset: number, length: numb
 
 function assign(object: Record<string, unknown>, key: string, value: unknown): void {
   // `object.__proto__ = v` would set the prototype; structuredClone makes an own property.
-  if (key === '__proto__') Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
   else object[key] = value;
 }
 

@@ -48,7 +48,16 @@ export interface ShapeNode {
 }
 
 function shapeNode(): ShapeNode {
-  return { key: undefined, next: undefined, more: undefined, id: -1, definition: undefined, published: false, carriedBy: 0, carriedAt: 0 };
+  return {
+    key: undefined,
+    next: undefined,
+    more: undefined,
+    id: -1,
+    definition: undefined,
+    published: false,
+    carriedBy: 0,
+    carriedAt: 0,
+  };
 }
 
 /** Strings up to this length are written by a JS loop, longer ones by `Buffer#utf8Write` (measured crossover). */

@@ -38,14 +38,20 @@ export class InvalidLimitError extends RangeError {
 
 /** `sendTimeout` gave up: the bounded queue had no room within the given number of seconds. */
 export class SendTimeoutError extends MpscError {
-  constructor(message = 'The queue stayed full for the whole timeout; the value was not sent.', options: SwitchyardErrorOptions = {}) {
+  constructor(
+    message = 'The queue stayed full for the whole timeout; the value was not sent.',
+    options: SwitchyardErrorOptions = {},
+  ) {
     super('ERR_SEND_TIMEOUT', message, options);
   }
 }
 
 /** The queue (or this producer handle) is closed: sending is refused, waiting senders are rejected. */
 export class QueueClosedError extends MpscError {
-  constructor(message = 'The queue is closed; values can still be received but no more can be sent.', options: SwitchyardErrorOptions = {}) {
+  constructor(
+    message = 'The queue is closed; values can still be received but no more can be sent.',
+    options: SwitchyardErrorOptions = {},
+  ) {
     super('ERR_QUEUE_CLOSED', message, options);
   }
 }
@@ -81,4 +87,7 @@ registerErrorClass('ERR_INVALID_VALUE', InvalidValueError);
 registerErrorClass('ERR_TOO_MANY_PRODUCERS', TooManyProducersError);
 // The registry's type wants a SwitchyardError constructor; InvalidLimitError has the same
 // (message, options) constructor and a `code`, which is all deserializeError relies on.
-registerErrorClass('ERR_INVALID_LIMIT', InvalidLimitError as unknown as new (message: string, options?: SwitchyardErrorOptions) => SwitchyardError);
+registerErrorClass(
+  'ERR_INVALID_LIMIT',
+  InvalidLimitError as unknown as new (message: string, options?: SwitchyardErrorOptions) => SwitchyardError,
+);

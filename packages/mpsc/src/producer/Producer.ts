@@ -110,7 +110,9 @@ export class Producer<T> {
     this.#writer = new RingWriter(this.#control, descriptor.slot, descriptor.ring, descriptor.port);
     this.#port.on('close', () => {
       this.#orphaned = true;
-      this.#rejectWaiters('The consumer side of queue is gone (the queue was closed and drained, or its thread exited).');
+      this.#rejectWaiters(
+        'The consumer side of queue is gone (the queue was closed and drained, or its thread exited).',
+      );
     });
     this.#port.unref();
   }
@@ -135,7 +137,9 @@ export class Producer<T> {
    */
   sendTimeout(value: T, seconds: number, options: ProducerWaitOptions = {}): Promise<void> {
     if (typeof seconds !== 'number' || !(seconds >= 0) || seconds === Infinity) {
-      return Promise.reject(new InvalidArgumentError(`Expected \`seconds\` to be a finite number >= 0, got ${String(seconds)}.`));
+      return Promise.reject(
+        new InvalidArgumentError(`Expected \`seconds\` to be a finite number >= 0, got ${String(seconds)}.`),
+      );
     }
     return this.#send(value, seconds, options.signal);
   }
@@ -194,7 +198,16 @@ export class Producer<T> {
     // bytes while this send waits: keep a copy of what was sent.
     if (tag === TAG_STRUCT || tag === TAG_BYTES) payload = (payload as Uint8Array).slice();
     return new Promise<void>((resolve, reject) => {
-      const pending: PendingSend = { tag, payload, carried, resolve, reject, timer: undefined, signal, onAbort: undefined };
+      const pending: PendingSend = {
+        tag,
+        payload,
+        carried,
+        resolve,
+        reject,
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+      };
       const node = this.#waiters.push(pending);
       if (seconds !== undefined) {
         pending.timer = setTimeout(() => {
@@ -238,7 +251,9 @@ export class Producer<T> {
       const space = Atomics.load(control, CTL_SPACE);
       const result = this.#attempt(pending.tag, pending.payload, pending.carried);
       if (result === CLOSED) {
-        this.#rejectWaiters(`Queue '${this.#name}' was closed while this send waited for room; the value was not sent.`);
+        this.#rejectWaiters(
+          `Queue '${this.#name}' was closed while this send waited for room; the value was not sent.`,
+        );
         break;
       }
       if (result === OK) {
@@ -311,14 +326,20 @@ export class Producer<T> {
  */
 export function connect<T>(descriptor: ProducerDescriptor<T>): Producer<T> {
   if (!isDescriptor(descriptor)) {
-    throw new ProtocolError('Expected a producer descriptor made by queue.producer() (did its port go in the transfer list?).');
+    throw new ProtocolError(
+      'Expected a producer descriptor made by queue.producer() (did its port go in the transfer list?).',
+    );
   }
   if (descriptor.version !== PROTOCOL_VERSION) {
-    throw new ProtocolError(`Producer descriptor has protocol version ${String(descriptor.version)}; this @switchyard/mpsc speaks ${PROTOCOL_VERSION}.`);
+    throw new ProtocolError(
+      `Producer descriptor has protocol version ${String(descriptor.version)}; this @switchyard/mpsc speaks ${PROTOCOL_VERSION}.`,
+    );
   }
   const control = new Int32Array(descriptor.control);
   if (Atomics.compareExchange(control, slotWord(descriptor.slot, SLOT_CONNECTED), 0, 1) !== 0) {
-    throw new InvalidArgumentError('This producer descriptor is already connected; call queue.producer() once per producer.');
+    throw new InvalidArgumentError(
+      'This producer descriptor is already connected; call queue.producer() once per producer.',
+    );
   }
   return new Producer<T>(descriptor);
 }

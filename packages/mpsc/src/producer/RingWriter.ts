@@ -77,7 +77,13 @@ export class RingWriter {
   /** On a ring handed over by a switch, until the consumer has seen it: it cannot flag it closed yet. */
   #unacknowledged = false;
 
-  constructor(control: Int32Array, slot: number, ring: SharedArrayBuffer, port: MessagePort, maxRingBytes = MAX_RING_BYTES) {
+  constructor(
+    control: Int32Array,
+    slot: number,
+    ring: SharedArrayBuffer,
+    port: MessagePort,
+    maxRingBytes = MAX_RING_BYTES,
+  ) {
     this.#control = control;
     this.#spilled = slotWord(slot, SLOT_SPILLED);
     this.#port = port;
@@ -352,7 +358,10 @@ export class RingWriter {
     // counted and waits for it; one that closed before makes us take it back.
     const control = this.#control;
     Atomics.add(control, this.#spilled, 1);
-    if ((Atomics.load(this.#header, RING_TAIL) & TAIL_CLOSED) !== 0 || (this.#unacknowledged && Atomics.load(control, CTL_CLOSED) !== 0)) {
+    if (
+      (Atomics.load(this.#header, RING_TAIL) & TAIL_CLOSED) !== 0 ||
+      (this.#unacknowledged && Atomics.load(control, CTL_CLOSED) !== 0)
+    ) {
       Atomics.sub(control, this.#spilled, 1);
       return false;
     }
@@ -361,7 +370,11 @@ export class RingWriter {
     const resume = this.#capacity - ((this.#tail - this.#head) >>> 0) >= RING_RESERVE ? 1 : 0;
     const kind = tag === TAG_STRUCT ? SPILL_STRUCT : tag === TAG_V8 ? SPILL_V8 : SPILL_RAW;
     // Structured bytes are a view of the encoder's scratch buffer: post a copy of just them.
-    this.#port.postMessage([resume, kind, tag === TAG_STRUCT ? (payload as Uint8Array).slice() : payload] satisfies SpillMessage);
+    this.#port.postMessage([
+      resume,
+      kind,
+      tag === TAG_STRUCT ? (payload as Uint8Array).slice() : payload,
+    ] satisfies SpillMessage);
     if (resume === 1) this.#spilling = false;
     return true;
   }

@@ -85,7 +85,13 @@ export class ProducerLink {
   /** Told of a record or spilled value that cannot be decoded (it is dropped; reading goes on after it). */
   readonly #onCorrupt: (error: ProtocolError) => void;
 
-  constructor(control: Int32Array, slot: number, ring: SharedArrayBuffer, port: MessagePort, onCorrupt: (error: ProtocolError) => void) {
+  constructor(
+    control: Int32Array,
+    slot: number,
+    ring: SharedArrayBuffer,
+    port: MessagePort,
+    onCorrupt: (error: ProtocolError) => void,
+  ) {
     this.slot = slot;
     this.port = port;
     this.#onCorrupt = onCorrupt;
@@ -172,7 +178,7 @@ export class ProducerLink {
     let skip = -1;
     try {
       read: while (head !== tail && count < max) {
-        if (count > 0 && ((head - limit) >>> 0) < 0x80000000) break;
+        if (count > 0 && (head - limit) >>> 0 < 0x80000000) break;
         const index = head & mask;
         const word = i32[index >> 2]!;
         const length = word >>> 4;
@@ -229,7 +235,9 @@ export class ProducerLink {
             this.#spilling = true;
             break read;
           default:
-            throw new ProtocolError(`Corrupt record (tag ${word & 15}) in the ring of producer ${this.slot}; ${(tail - head) >>> 0} bytes of records dropped.`);
+            throw new ProtocolError(
+              `Corrupt record (tag ${word & 15}) in the ring of producer ${this.slot}; ${(tail - head) >>> 0} bytes of records dropped.`,
+            );
         }
         head = (head + size) >>> 0;
         count++;
@@ -263,7 +271,13 @@ export class ProducerLink {
     } else if (kind !== SPILL_NONE) {
       this.#spillsTaken++;
       try {
-        out.push(kind === SPILL_STRUCT ? this.#decodeSpilled(payload as Uint8Array) : kind === SPILL_V8 ? deserialize(payload as Uint8Array) : payload);
+        out.push(
+          kind === SPILL_STRUCT
+            ? this.#decodeSpilled(payload as Uint8Array)
+            : kind === SPILL_V8
+              ? deserialize(payload as Uint8Array)
+              : payload,
+        );
         this.#read++;
         moved++;
       } catch (error) {
@@ -281,7 +295,11 @@ export class ProducerLink {
 
   /** Tells the queue of a value that could not be decoded (a decoder's ProtocolError, or wraps what else was thrown). */
   #reportCorrupt(error: unknown, where: string): void {
-    this.#onCorrupt(error instanceof ProtocolError ? error : new ProtocolError(`Corrupt value ${where}; it was dropped.`, { cause: error }));
+    this.#onCorrupt(
+      error instanceof ProtocolError
+        ? error
+        : new ProtocolError(`Corrupt value ${where}; it was dropped.`, { cause: error }),
+    );
   }
 
   #decodeSpilled(bytes: Uint8Array): unknown {

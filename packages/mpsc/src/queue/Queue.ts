@@ -1,7 +1,13 @@
 import { MessageChannel } from 'node:worker_threads';
 import type { ProtocolError } from '@switchyard/core';
 import { AbortError, InvalidArgumentError } from '@switchyard/core';
-import { ConsumerBusyError, InvalidLimitError, QueueClosedError, SendTimeoutError, TooManyProducersError } from '../errors/MpscError.js';
+import {
+  ConsumerBusyError,
+  InvalidLimitError,
+  QueueClosedError,
+  SendTimeoutError,
+  TooManyProducersError,
+} from '../errors/MpscError.js';
 import type { ProducerDescriptor, SpillMessage } from '../shared/protocol.js';
 import {
   CONTROL_BYTES,
@@ -97,7 +103,6 @@ function validateSeconds(seconds: unknown): number {
   }
   return seconds;
 }
-
 
 /**
  * A named multi-producer single-consumer queue, made by {@link define}. Any code in the defining
@@ -480,7 +485,11 @@ export class Queue<T> {
     }
     for (let sender = this.#senders.shift(); sender !== undefined; sender = this.#senders.shift()) {
       this.#settleSender(sender);
-      sender.reject(new QueueClosedError(`Queue '${this.#name}' was closed while this send waited for room; the value was not sent.`));
+      sender.reject(
+        new QueueClosedError(
+          `Queue '${this.#name}' was closed while this send waited for room; the value was not sent.`,
+        ),
+      );
     }
     if (this.#receiver !== undefined) {
       this.#serveReceiver();
@@ -535,16 +544,28 @@ export class Queue<T> {
    */
   producer(options: ProducerOptions = {}): ProducerDescriptor<T> {
     const bufferSize = options.bufferSize ?? DEFAULT_RING_BYTES;
-    if (!Number.isInteger(bufferSize) || bufferSize < MIN_RING_BYTES || bufferSize > MAX_RING_BYTES || (bufferSize & (bufferSize - 1)) !== 0) {
-      throw new InvalidArgumentError(`Expected \`bufferSize\` to be a power of two between ${MIN_RING_BYTES} and ${MAX_RING_BYTES}, got ${String(bufferSize)}.`);
+    if (
+      !Number.isInteger(bufferSize) ||
+      bufferSize < MIN_RING_BYTES ||
+      bufferSize > MAX_RING_BYTES ||
+      (bufferSize & (bufferSize - 1)) !== 0
+    ) {
+      throw new InvalidArgumentError(
+        `Expected \`bufferSize\` to be a power of two between ${MIN_RING_BYTES} and ${MAX_RING_BYTES}, got ${String(bufferSize)}.`,
+      );
     }
     if (this.#closed) throw new QueueClosedError(`Queue '${this.#name}' is closed; it takes no new producers.`);
     if (this.#limit > MAX_SHARED_LIMIT) {
-      throw new InvalidLimitError(`Queue '${this.#name}' has limit ${this.#limit}; queues shared across threads support limits up to ${MAX_SHARED_LIMIT}.`);
+      throw new InvalidLimitError(
+        `Queue '${this.#name}' has limit ${this.#limit}; queues shared across threads support limits up to ${MAX_SHARED_LIMIT}.`,
+      );
     }
     const shared = this.#share();
     const slot = shared.freeSlots.pop() ?? (shared.nextSlot <= MAX_PRODUCERS ? shared.nextSlot++ : 0);
-    if (slot === 0) throw new TooManyProducersError(`Queue '${this.#name}' already has ${MAX_PRODUCERS} producers; close some first.`);
+    if (slot === 0)
+      throw new TooManyProducersError(
+        `Queue '${this.#name}' already has ${MAX_PRODUCERS} producers; close some first.`,
+      );
     const ring = new SharedArrayBuffer(RING_DATA_OFFSET + bufferSize);
     const { port1, port2 } = new MessageChannel();
     const link = new ProducerLink(shared.control, slot, ring, port1, (error) => (this.#error ??= error));
@@ -557,7 +578,16 @@ export class Queue<T> {
     shared.links.push(link);
     // A receiver already waiting must now also listen for this producer.
     if (this.#receiver !== undefined) this.#await();
-    return { kind: DESCRIPTOR_KIND, version: PROTOCOL_VERSION, name: this.#name, limit: this.#limit, slot, control: shared.buffer, ring, port: port2 };
+    return {
+      kind: DESCRIPTOR_KIND,
+      version: PROTOCOL_VERSION,
+      name: this.#name,
+      limit: this.#limit,
+      slot,
+      control: shared.buffer,
+      ring,
+      port: port2,
+    };
   }
 
   /** The number of producers made by {@link Queue.producer} that are not closed and whose thread is alive. */

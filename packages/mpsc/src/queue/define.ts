@@ -20,7 +20,9 @@ const queues = new Map<string, Queue<unknown>>();
  */
 export function define<T>(name: string, limit?: number): Queue<T> {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new InvalidArgumentError(`Expected \`name\` to be a non-empty string, got ${typeof name === 'string' ? 'an empty string' : typeof name}.`);
+    throw new InvalidArgumentError(
+      `Expected \`name\` to be a non-empty string, got ${typeof name === 'string' ? 'an empty string' : typeof name}.`,
+    );
   }
   if (limit !== undefined) validateLimit(limit, 'limit');
   let queue = queues.get(name);

@@ -7,9 +7,14 @@
  * @internal
  */
 
-export type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+export type WaitAsyncResult =
+  { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
 
-export const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number, timeout?: number): WaitAsyncResult }).waitAsync;
+export const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(array: Int32Array, index: number, value: number, timeout?: number): WaitAsyncResult;
+  }
+).waitAsync;
 
 const wellFormed = (String.prototype as unknown as { isWellFormed(this: string): boolean }).isWellFormed;
 

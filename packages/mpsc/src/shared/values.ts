@@ -3,7 +3,17 @@ import { serialize } from 'node:v8';
 import { InvalidValueError } from '../errors/MpscError.js';
 import { MAX_DEPTH, SeenObjects, uncloneable } from './walk.js';
 import type { ShapeNode, StructEncoder } from '../codec/StructEncoder.js';
-import { TAG_BYTES, TAG_F64, TAG_FALSE, TAG_INT, TAG_NULL, TAG_STRING, TAG_STRUCT, TAG_TRUE, TAG_V8 } from './protocol.js';
+import {
+  TAG_BYTES,
+  TAG_F64,
+  TAG_FALSE,
+  TAG_INT,
+  TAG_NULL,
+  TAG_STRING,
+  TAG_STRUCT,
+  TAG_TRUE,
+  TAG_V8,
+} from './protocol.js';
 
 /** Whether a value is certainly structured-cloneable (a walk found only data), or only the real algorithm can tell. */
 const CLONEABLE = 0;
@@ -45,10 +55,12 @@ function scanObject(value: object, depth: number): Verdict {
     return verdict;
   }
   if (proto === objectProto || proto === null) {
-    for (const key in value) if (scanValue((value as Record<string, unknown>)[key], depth + 1) === UNKNOWN) verdict = UNKNOWN;
+    for (const key in value)
+      if (scanValue((value as Record<string, unknown>)[key], depth + 1) === UNKNOWN) verdict = UNKNOWN;
     return verdict;
   }
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return CLONEABLE;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp)
+    return CLONEABLE;
   return UNKNOWN;
 }
 
@@ -74,7 +86,9 @@ function notCloneable(cause: unknown): InvalidValueError {
  */
 export function assertSendable(value: unknown): void {
   if (value === undefined) {
-    throw new InvalidValueError('Cannot send `undefined`: recv() resolves to undefined to say that the queue is closed and drained.');
+    throw new InvalidValueError(
+      'Cannot send `undefined`: recv() resolves to undefined to say that the queue is closed and drained.',
+    );
   }
   if (typeof value !== 'object' || value === null) {
     scanValue(value, 0);

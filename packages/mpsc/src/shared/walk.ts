@@ -13,7 +13,9 @@ export const MAX_DEPTH = 64;
 
 /** The error for a function or a symbol inside a value. */
 export function uncloneable(what: string): InvalidValueError {
-  return new InvalidValueError(`Cannot send ${what}: queue values must be structured-cloneable (see structuredClone()).`);
+  return new InvalidValueError(
+    `Cannot send ${what}: queue values must be structured-cloneable (see structuredClone()).`,
+  );
 }
 
 /** Objects met in one walk are searched linearly up to this many (values usually hold a handful), then in a Set. */

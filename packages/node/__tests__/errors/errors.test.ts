@@ -1,6 +1,12 @@
 import { deserializeError, serializeError, SwitchyardError } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
-import { NodeError, NodeFunctionNotFoundError, NodeModuleLoadError, NodeResultNotCloneableError, NodeSpawnError } from '../../src/index.js';
+import {
+  NodeError,
+  NodeFunctionNotFoundError,
+  NodeModuleLoadError,
+  NodeResultNotCloneableError,
+  NodeSpawnError,
+} from '../../src/index.js';
 
 describe('node errors', () => {
   it.each([
@@ -16,6 +22,10 @@ describe('node errors', () => {
     expect(error).toMatchObject({ code, name: ErrorClass.name, message: 'what happened' });
     const rebuilt = deserializeError(structuredClone(serializeError(error)));
     expect(rebuilt).toBeInstanceOf(ErrorClass);
-    expect(rebuilt).toMatchObject({ code, message: 'what happened', cause: { remoteName: 'TypeError', message: 'why' } });
+    expect(rebuilt).toMatchObject({
+      code,
+      message: 'what happened',
+      cause: { remoteName: 'TypeError', message: 'why' },
+    });
   });
 });

@@ -142,7 +142,9 @@ describe('Node', () => {
   });
 
   it.each([0, -1, 1.5, Number.NaN, '2'])('throws InvalidArgumentError from workers(%s)', (count) => {
-    expect(() => new Node().workers(count as number)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => new Node().workers(count as number)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
   });
 
   it.each([-1, 0.5, '0'])('throws InvalidArgumentError from worker(%s)', (index) => {
@@ -155,7 +157,9 @@ describe('Node', () => {
 
   it('throws InvalidArgumentError when @onWorker decorates a static method', () => {
     const decorate = onWorker(0) as unknown as (method: unknown, context: unknown) => unknown;
-    expect(() => decorate(async () => 1, { kind: 'method', static: true, name: 'make', addInitializer: () => {} })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() =>
+      decorate(async () => 1, { kind: 'method', static: true, name: 'make', addInitializer: () => {} }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
   });
 
   it('throws InvalidArgumentError when constructing a class that uses @onWorker without extending Node', () => {

@@ -220,7 +220,12 @@ describe('defineNode', () => {
   });
 
   it('throws InvalidArgumentError when factory is not a function', () => {
-    expect(() => defineNode('nope' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: 'Expected `factory` to be a function, got string.' }));
+    expect(() => defineNode('nope' as never)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_INVALID_ARGUMENT',
+        message: 'Expected `factory` to be a function, got string.',
+      }),
+    );
   });
 
   it('throws InvalidArgumentError from nodeOf() for an object that is not a node module', () => {

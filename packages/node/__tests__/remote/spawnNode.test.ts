@@ -31,7 +31,6 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((handle) => handle.kill()));
 });
 
-
 const liveThreads = (): number => (process.report.getReport() as { workers: unknown[] }).workers.length;
 
 describe.each(['thread', 'process'] as const)('spawnNode, %s topology', (topology) => {
@@ -53,7 +52,23 @@ describe.each(['thread', 'process'] as const)('spawnNode, %s topology', (topolog
 
   it('shows exported functions, exported nodes and objects of functions, and leaves constants out', async () => {
     const features = await spawn<Features>('features.node.mjs', topology);
-    expect(Object.keys(features).sort()).toEqual(['breakFlaky', 'divide', 'echo', 'exit', 'flaky', 'hold', 'isHolding', 'ledger', 'mailer', 'rejectLater', 'release', 'returnFunction', 'throwString', 'throwUncaughtLater', 'utils']);
+    expect(Object.keys(features).sort()).toEqual([
+      'breakFlaky',
+      'divide',
+      'echo',
+      'exit',
+      'flaky',
+      'hold',
+      'isHolding',
+      'ledger',
+      'mailer',
+      'rejectLater',
+      'release',
+      'returnFunction',
+      'throwString',
+      'throwUncaughtLater',
+      'utils',
+    ]);
     expect(Object.keys(features.mailer).sort()).toEqual(['send', 'sent']);
     expect(Object.keys(features.utils).sort()).toEqual(['twice', 'upper']);
     expect(Object.keys(features.ledger).sort()).toEqual(['record', 'total']);
@@ -78,7 +93,14 @@ describe.each(['thread', 'process'] as const)('spawnNode, %s topology', (topolog
 
   it('sends arguments and results as structured clones', async () => {
     const features = await spawn<Features>('features.node.mjs', topology);
-    const value = { when: new Date(0), tags: new Set(['a']), index: new Map([[1, 'one']]), big: 10n, bytes: new Uint8Array([1, 2, 3]), nested: [{ deep: true }] };
+    const value = {
+      when: new Date(0),
+      tags: new Set(['a']),
+      index: new Map([[1, 'one']]),
+      big: 10n,
+      bytes: new Uint8Array([1, 2, 3]),
+      nested: [{ deep: true }],
+    };
     const echoed = await features.echo(value);
     expect(echoed).toEqual(value);
     expect(echoed).not.toBe(value);
@@ -87,14 +109,20 @@ describe.each(['thread', 'process'] as const)('spawnNode, %s topology', (topolog
 
   it('rejects non-cloneable arguments at the call with InvalidEventError, without sending them', async () => {
     const features = await spawn<Features>('features.node.mjs', topology);
-    await expect(features.echo({ reply: () => 1 })).rejects.toMatchObject({ code: 'ERR_INVALID_EVENT', message: expect.stringContaining('echo()') });
+    await expect(features.echo({ reply: () => 1 })).rejects.toMatchObject({
+      code: 'ERR_INVALID_EVENT',
+      message: expect.stringContaining('echo()'),
+    });
     expect(remoteNodeOf(features).inFlight).toBe(0);
     await expect(features.echo(1)).resolves.toBe(1);
   });
 
   it('rejects a non-cloneable result with NodeResultNotCloneableError', async () => {
     const features = await spawn<Features>('features.node.mjs', topology);
-    await expect(features.returnFunction()).rejects.toMatchObject({ code: 'ERR_NODE_RESULT_NOT_CLONEABLE', message: expect.stringContaining('callback') });
+    await expect(features.returnFunction()).rejects.toMatchObject({
+      code: 'ERR_NODE_RESULT_NOT_CLONEABLE',
+      message: expect.stringContaining('callback'),
+    });
   });
 
   it('rebuilds an error the function throws as RemoteError with its name, message, stack and cause', async () => {
@@ -104,13 +132,22 @@ describe.each(['thread', 'process'] as const)('spawnNode, %s topology', (topolog
     expect(error).toMatchObject({ code: 'ERR_REMOTE', remoteName: 'RangeError', message: 'Division by zero' });
     expect((error as Error).stack).toContain('features.node.mjs');
     const rejected = await features.rejectLater('later').catch((caught: unknown) => caught);
-    expect(rejected).toMatchObject({ code: 'ERR_REMOTE', remoteName: 'Error', message: 'later', cause: { code: 'ERR_REMOTE', remoteName: 'TypeError', message: 'the cause' } });
+    expect(rejected).toMatchObject({
+      code: 'ERR_REMOTE',
+      remoteName: 'Error',
+      message: 'later',
+      cause: { code: 'ERR_REMOTE', remoteName: 'TypeError', message: 'the cause' },
+    });
     await expect(features.throwString()).rejects.toMatchObject({ code: 'ERR_REMOTE', message: 'plain string' });
   });
 
   it('rebuilds a Switchyard error thrown in the node as its own class', async () => {
     const math = await spawn<Math>('math.node.mjs', topology);
-    await expect(math.failWithSwitchyardError('bad input')).rejects.toMatchObject({ name: 'InvalidArgumentError', code: 'ERR_INVALID_ARGUMENT', message: 'bad input' });
+    await expect(math.failWithSwitchyardError('bad input')).rejects.toMatchObject({
+      name: 'InvalidArgumentError',
+      code: 'ERR_INVALID_ARGUMENT',
+      message: 'bad input',
+    });
   });
 
   it('rejects with NodeFunctionNotFoundError when an export stopped being a function', async () => {
@@ -245,23 +282,37 @@ describe.each(['thread', 'process'] as const)('spawnNode, %s topology', (topolog
   it('rejects with NodeModuleLoadError when the module does not exist', async () => {
     const error = await spawnNode(fixture('missing.node.mjs'), { topology }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(NodeModuleLoadError);
-    expect(error).toMatchObject({ code: 'ERR_NODE_MODULE_LOAD', message: expect.stringContaining('missing.node.mjs'), cause: { code: 'ERR_REMOTE', remoteCode: 'ERR_MODULE_NOT_FOUND' } });
+    expect(error).toMatchObject({
+      code: 'ERR_NODE_MODULE_LOAD',
+      message: expect.stringContaining('missing.node.mjs'),
+      cause: { code: 'ERR_REMOTE', remoteCode: 'ERR_MODULE_NOT_FOUND' },
+    });
   });
 
   it('rejects with NodeModuleLoadError when the module throws while loading', async () => {
-    await expect(spawnNode(fixture('throws-on-load.node.mjs'), { topology })).rejects.toMatchObject({ code: 'ERR_NODE_MODULE_LOAD', message: expect.stringContaining('configuration missing: SMTP_HOST') });
+    await expect(spawnNode(fixture('throws-on-load.node.mjs'), { topology })).rejects.toMatchObject({
+      code: 'ERR_NODE_MODULE_LOAD',
+      message: expect.stringContaining('configuration missing: SMTP_HOST'),
+    });
   });
 
   it('rejects with NodeSpawnError when the thread or process exits while loading the module', async () => {
-    await expect(spawnNode(fixture('exits-on-load.node.mjs'), { topology })).rejects.toMatchObject({ code: 'ERR_NODE_SPAWN' });
+    await expect(spawnNode(fixture('exits-on-load.node.mjs'), { topology })).rejects.toMatchObject({
+      code: 'ERR_NODE_SPAWN',
+    });
   });
 
   it('rejects with NodeSpawnError when the runtime refuses execArgv', async () => {
-    await expect(spawnNode(fixture('math.node.mjs'), { topology, execArgv: ['--no-such-node-flag'] })).rejects.toMatchObject({ code: 'ERR_NODE_SPAWN' });
+    await expect(
+      spawnNode(fixture('math.node.mjs'), { topology, execArgv: ['--no-such-node-flag'] }),
+    ).rejects.toMatchObject({ code: 'ERR_NODE_SPAWN' });
   });
 
   it('passes env to the thread or process', async () => {
-    const features = await spawnNode<{ readEnv(name: string): string | undefined }>(fixture('env.node.mjs'), { topology, env: { ...process.env, SWITCHYARD_NODE_TEST: 'from options' } });
+    const features = await spawnNode<{ readEnv(name: string): string | undefined }>(fixture('env.node.mjs'), {
+      topology,
+      env: { ...process.env, SWITCHYARD_NODE_TEST: 'from options' },
+    });
     started.push(remoteNodeOf(features));
     await expect(features.readEnv('SWITCHYARD_NODE_TEST')).resolves.toBe('from options');
   });
@@ -277,7 +328,9 @@ describe.each(['thread', 'process'] as const)('spawnNode, %s topology', (topolog
 
   it('rejects with AbortError without starting anything when the signal is already aborted', async () => {
     const threadsBefore = liveThreads();
-    await expect(spawnNode(fixture('math.node.mjs'), { topology, signal: AbortSignal.abort('no') })).rejects.toMatchObject({ code: 'ABORT_ERR', cause: 'no' });
+    await expect(
+      spawnNode(fixture('math.node.mjs'), { topology, signal: AbortSignal.abort('no') }),
+    ).rejects.toMatchObject({ code: 'ABORT_ERR', cause: 'no' });
     expect(liveThreads()).toBe(threadsBefore);
   });
 });

@@ -40,7 +40,9 @@ declare const remote: RemoteNode<MailerModule>;
 describe('spawnNode types', () => {
   it('takes the module type as typeof import(...)', async () => {
     // eslint-disable-next-line @typescript-eslint/consistent-type-imports -- the spelling the README shows
-    const math = await spawnNode<typeof import('../fixtures/math.node.mjs')>(new URL('../fixtures/math.node.mjs', import.meta.url));
+    const math = await spawnNode<typeof import('../fixtures/math.node.mjs')>(
+      new URL('../fixtures/math.node.mjs', import.meta.url),
+    );
     expectTypeOf(math.add).toEqualTypeOf<(a: number, b: number) => Promise<number>>();
     expectTypeOf(math.fail).toEqualTypeOf<(message: string) => Promise<never>>();
   });
@@ -50,7 +52,9 @@ describe('spawnNode types', () => {
   });
 
   it('resolves to the typed proxy of the module', () => {
-    expectTypeOf(spawnNode<MailerModule>(new URL('file:///mailer.node.js'), { topology: 'process' })).toEqualTypeOf<Promise<RemoteNode<MailerModule>>>();
+    expectTypeOf(spawnNode<MailerModule>(new URL('file:///mailer.node.js'), { topology: 'process' })).toEqualTypeOf<
+      Promise<RemoteNode<MailerModule>>
+    >();
   });
 
   it('turns exported functions into async calls with the same parameters', () => {
@@ -70,8 +74,14 @@ describe('spawnNode types', () => {
   });
 
   it('turns exported nodes, Node instances and objects of functions into namespaces of calls', () => {
-    expectTypeOf(remote.audit).toEqualTypeOf<{ send: (to: string, body: string) => Promise<{ id: number; to: string; body: string }>; count: () => Promise<number> }>();
-    expectTypeOf(remote.ledger).toEqualTypeOf<{ record: (entry: string) => Promise<number>; total: () => Promise<number> }>();
+    expectTypeOf(remote.audit).toEqualTypeOf<{
+      send: (to: string, body: string) => Promise<{ id: number; to: string; body: string }>;
+      count: () => Promise<number>;
+    }>();
+    expectTypeOf(remote.ledger).toEqualTypeOf<{
+      record: (entry: string) => Promise<number>;
+      total: () => Promise<number>;
+    }>();
     expectTypeOf(remote.utils).toEqualTypeOf<{ upper: (text: string) => Promise<string> }>();
   });
 

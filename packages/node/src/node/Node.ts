@@ -133,7 +133,9 @@ export class Node implements AsyncDisposable {
 
   #assertOpen(): void {
     if (this.killed || this.#closing !== undefined) {
-      throw new WorkerKilledError(`The node was ${this.killed ? 'killed' : 'closed'}; it creates no more workers.`, { cause: this.killed ? this.signal.reason : undefined });
+      throw new WorkerKilledError(`The node was ${this.killed ? 'killed' : 'closed'}; it creates no more workers.`, {
+        cause: this.killed ? this.signal.reason : undefined,
+      });
     }
   }
 }

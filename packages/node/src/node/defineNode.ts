@@ -87,7 +87,9 @@ export function defineNode<T extends object>(factory: NodeFactory<T>): NodeModul
           : undefined;
   if (invalid !== undefined) {
     node.kill();
-    throw new InvalidArgumentError(`Expected \`factory\` to return an extensible object of the module's members, ${invalid}.`);
+    throw new InvalidArgumentError(
+      `Expected \`factory\` to return an extensible object of the module's members, ${invalid}.`,
+    );
   }
   const controls: Array<[PropertyKey, (...args: any[]) => unknown]> = [
     ['kill', (reason?: unknown): void => node.kill(reason)],
@@ -113,7 +115,9 @@ export function nodeOf(module: object): Node {
   if (module instanceof Node) return module;
   const node = typeof module === 'object' && module !== null ? nodes.get(module) : undefined;
   if (node === undefined) {
-    throw new InvalidArgumentError(`Expected \`module\` to be a module made by defineNode() or a Node, got ${describeValue(module)}.`);
+    throw new InvalidArgumentError(
+      `Expected \`module\` to be a module made by defineNode() or a Node, got ${describeValue(module)}.`,
+    );
   }
   return node;
 }

@@ -41,7 +41,9 @@ export type OnWorkerMethod<This, A extends unknown[], R> = (this: This, ...args:
  */
 export function onWorker(index: number) {
   if (!Number.isSafeInteger(index) || index < 0) {
-    throw new InvalidArgumentError(`Expected \`index\` to be an integer >= 0, got ${typeof index === 'number' ? String(index) : typeof index}.`);
+    throw new InvalidArgumentError(
+      `Expected \`index\` to be an integer >= 0, got ${typeof index === 'number' ? String(index) : typeof index}.`,
+    );
   }
   return function onWorkerDecorator<This extends Node, A extends unknown[], R>(
     method: OnWorkerMethod<This, A, R>,
@@ -50,13 +52,17 @@ export function onWorker(index: number) {
     const name = String(context.name);
     // Checked at runtime too, for JavaScript callers and casts.
     if ((context.kind as string) !== 'method' || context.static) {
-      throw new InvalidArgumentError(`Expected @onWorker(${index}) to decorate an instance method, got ${context.static ? 'a static ' : 'a '}${context.kind as string} (${name}).`);
+      throw new InvalidArgumentError(
+        `Expected @onWorker(${index}) to decorate an instance method, got ${context.static ? 'a static ' : 'a '}${context.kind as string} (${name}).`,
+      );
     }
     // Each instance gets the method bound to it once, at construction, instead of a closure per call.
     const bound = new WeakMap<This, OnWorkerMethod<This, A, R>>();
     context.addInitializer(function (this: This) {
       if (!(this instanceof Node)) {
-        throw new InvalidArgumentError(`@onWorker(${index}) decorates ${name}() of a class that does not extend Node; extend Node to give it workers.`);
+        throw new InvalidArgumentError(
+          `@onWorker(${index}) decorates ${name}() of a class that does not extend Node; extend Node to give it workers.`,
+        );
       }
       bound.set(this, method.bind(this) as OnWorkerMethod<This, A, R>);
     });

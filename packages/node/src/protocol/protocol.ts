@@ -62,10 +62,20 @@ export interface ThreadWorkerData {
 
 /** True when `value` looks like an {@link IpcRequest}. */
 export function isIpcRequest(value: unknown): value is IpcRequest {
-  return typeof value === 'object' && value !== null && typeof (value as IpcRequest).id === 'number' && typeof (value as IpcRequest).request === 'object';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as IpcRequest).id === 'number' &&
+    typeof (value as IpcRequest).request === 'object'
+  );
 }
 
 /** True when `value` looks like an {@link IpcResponse}. */
 export function isIpcResponse(value: unknown): value is IpcResponse {
-  return typeof value === 'object' && value !== null && typeof (value as IpcResponse).id === 'number' && typeof (value as IpcResponse).response === 'object';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as IpcResponse).id === 'number' &&
+    typeof (value as IpcResponse).response === 'object'
+  );
 }

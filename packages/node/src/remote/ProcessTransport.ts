@@ -65,7 +65,10 @@ export class ProcessTransport implements NodeTransport {
       if (this.#exitedFlag) return;
       this.#exitedFlag = true;
       const how = signal !== null ? `signal ${signal}` : code !== null ? `code ${code}` : 'an error';
-      const error = new Error(`The node process exited with ${how}.`, this.#lastError === undefined ? {} : { cause: this.#lastError });
+      const error = new Error(
+        `The node process exited with ${how}.`,
+        this.#lastError === undefined ? {} : { cause: this.#lastError },
+      );
       if (!this.#ending) {
         this.#ending = true;
         this.#callbacks.onCrash(error);
@@ -94,7 +97,10 @@ export class ProcessTransport implements NodeTransport {
   }
 
   request(request: NodeRequest): Promise<NodeResponse> {
-    if (this.#exitedFlag) return Promise.reject(new Error('The node process has exited.', this.#lastError === undefined ? {} : { cause: this.#lastError }));
+    if (this.#exitedFlag)
+      return Promise.reject(
+        new Error('The node process has exited.', this.#lastError === undefined ? {} : { cause: this.#lastError }),
+      );
     const id = this.#nextId++;
     const message: IpcRequest = { id, request };
     let entry!: PendingRequest;
@@ -137,7 +143,12 @@ export class ProcessTransport implements NodeTransport {
     if (this.#exitedFlag) return;
     this.#child.ref();
     const started = performance.now();
-    if (await allSettledWithin([...this.#pending.values()].map((pending) => pending.settled), this.#closeTimeoutMs)) {
+    if (
+      await allSettledWithin(
+        [...this.#pending.values()].map((pending) => pending.settled),
+        this.#closeTimeoutMs,
+      )
+    ) {
       // The child exits on 'disconnect'; the rest of the timeout still bounds the wait.
       if (this.#child.connected) this.#child.disconnect();
       const left = Math.max(0, this.#closeTimeoutMs - (performance.now() - started));

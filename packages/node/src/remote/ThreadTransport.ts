@@ -64,7 +64,12 @@ export class ThreadTransport implements NodeTransport {
       // Report once piscina has told us why (its 'error' event or the failed tasks come right after).
       setImmediate(() => {
         const cause = this.#lastError;
-        this.#callbacks.onCrash(new Error(`The node thread exited unexpectedly${cause === undefined ? '' : `: ${cause.message}`}.`, cause === undefined ? {} : { cause }));
+        this.#callbacks.onCrash(
+          new Error(
+            `The node thread exited unexpectedly${cause === undefined ? '' : `: ${cause.message}`}.`,
+            cause === undefined ? {} : { cause },
+          ),
+        );
       });
     });
   }

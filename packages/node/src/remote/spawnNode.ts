@@ -1,7 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AbortError, assertCloneable, deserializeError, InvalidArgumentError, WorkerCrashedError, WorkerKilledError } from '@switchyard/core';
+import {
+  AbortError,
+  assertCloneable,
+  deserializeError,
+  InvalidArgumentError,
+  WorkerCrashedError,
+  WorkerKilledError,
+} from '@switchyard/core';
 import { NodeSpawnError } from '../errors/errors.js';
 import type { CallPath, ModuleShape, NodeRequest, NodeResponse } from '../protocol/protocol.js';
 import { PROTOCOL_VERSION } from '../protocol/protocol.js';
@@ -96,7 +103,9 @@ export class RemoteNodeHandle extends EventEmitter<RemoteNodeEvents> implements 
       onCrash: (cause) => {
         if (this.#state !== 'running') return;
         this.#state = 'crashed';
-        this.#crash = new WorkerCrashedError(`The node ${this.url} (${this.topology}) crashed: ${cause.message}`, { cause });
+        this.#crash = new WorkerCrashedError(`The node ${this.url} (${this.topology}) crashed: ${cause.message}`, {
+          cause,
+        });
         this.emit('crash', this.#crash);
       },
     });
@@ -185,7 +194,10 @@ export class RemoteNodeHandle extends EventEmitter<RemoteNodeEvents> implements 
     } catch (error) {
       // The thread or process ended under the call. Say why, from this side's point of view.
       if (this.#state === 'running' || this.#state === 'crashed') {
-        throw new WorkerCrashedError(`The node ${this.url} (${this.topology}) ended while ${what} was in flight; it may or may not have run.`, { cause: this.#crash?.cause ?? error });
+        throw new WorkerCrashedError(
+          `The node ${this.url} (${this.topology}) ended while ${what} was in flight; it may or may not have run.`,
+          { cause: this.#crash?.cause ?? error },
+        );
       }
       throw this.#notRunning(what, error);
     } finally {
@@ -196,25 +208,38 @@ export class RemoteNodeHandle extends EventEmitter<RemoteNodeEvents> implements 
   #notRunning(what: string, cause?: unknown): WorkerKilledError {
     switch (this.#state) {
       case 'crashed':
-        return new WorkerKilledError(`The node ${this.url} crashed; ${what} was not sent. Spawn the node again.`, { cause: this.#crash });
+        return new WorkerKilledError(`The node ${this.url} crashed; ${what} was not sent. Spawn the node again.`, {
+          cause: this.#crash,
+        });
       case 'killed':
-        return new WorkerKilledError(`The node ${this.url} was killed; ${what} ${cause === undefined ? 'was not sent' : 'did not finish'}.`, { cause: this.#reason ?? cause });
+        return new WorkerKilledError(
+          `The node ${this.url} was killed; ${what} ${cause === undefined ? 'was not sent' : 'did not finish'}.`,
+          { cause: this.#reason ?? cause },
+        );
       default:
-        return new WorkerKilledError(`The node ${this.url} was closed; ${what} ${cause === undefined ? 'was not sent' : 'did not finish'}.`, cause === undefined ? {} : { cause });
+        return new WorkerKilledError(
+          `The node ${this.url} was closed; ${what} ${cause === undefined ? 'was not sent' : 'did not finish'}.`,
+          cause === undefined ? {} : { cause },
+        );
     }
   }
 }
 
 function toModuleUrl(url: unknown): string {
   if (url instanceof URL) {
-    if (url.protocol !== 'file:') throw new InvalidArgumentError(`Expected \`url\` to be a file: URL or an absolute path, got a ${url.protocol} URL.`);
+    if (url.protocol !== 'file:')
+      throw new InvalidArgumentError(
+        `Expected \`url\` to be a file: URL or an absolute path, got a ${url.protocol} URL.`,
+      );
     return url.href;
   }
   if (typeof url === 'string') {
     if (url.startsWith('file:')) return new URL(url).href;
     if (isAbsolute(url)) return pathToFileURL(url).href;
   }
-  throw new InvalidArgumentError(`Expected \`url\` to be a file: URL or an absolute path (e.g. new URL('./mailer.node.js', import.meta.url)), got ${describeValue(url)}.`);
+  throw new InvalidArgumentError(
+    `Expected \`url\` to be a file: URL or an absolute path (e.g. new URL('./mailer.node.js', import.meta.url)), got ${describeValue(url)}.`,
+  );
 }
 
 function validateOptions(options: SpawnNodeOptions): Required<Pick<SpawnNodeOptions, 'topology' | 'closeTimeoutMs'>> {
@@ -223,7 +248,9 @@ function validateOptions(options: SpawnNodeOptions): Required<Pick<SpawnNodeOpti
   }
   const { topology = 'thread', signal, env, execArgv, closeTimeoutMs = 30_000 } = options;
   if (topology !== 'thread' && topology !== 'process') {
-    throw new InvalidArgumentError(`Expected \`topology\` to be 'thread' or 'process', got ${describeValue(topology)}.`);
+    throw new InvalidArgumentError(
+      `Expected \`topology\` to be 'thread' or 'process', got ${describeValue(topology)}.`,
+    );
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new InvalidArgumentError(`Expected \`signal\` to be an AbortSignal, got ${describeValue(signal)}.`);
@@ -232,10 +259,14 @@ function validateOptions(options: SpawnNodeOptions): Required<Pick<SpawnNodeOpti
     throw new InvalidArgumentError(`Expected \`env\` to be an object, got ${describeValue(env)}.`);
   }
   if (execArgv !== undefined && (!Array.isArray(execArgv) || !execArgv.every((arg) => typeof arg === 'string'))) {
-    throw new InvalidArgumentError(`Expected \`execArgv\` to be an array of strings, got ${Array.isArray(execArgv) ? 'an array with other values' : describeValue(execArgv)}.`);
+    throw new InvalidArgumentError(
+      `Expected \`execArgv\` to be an array of strings, got ${Array.isArray(execArgv) ? 'an array with other values' : describeValue(execArgv)}.`,
+    );
   }
   if (typeof closeTimeoutMs !== 'number' || !Number.isFinite(closeTimeoutMs) || closeTimeoutMs < 0) {
-    throw new InvalidArgumentError(`Expected \`closeTimeoutMs\` to be a finite number >= 0, got ${describeValue(closeTimeoutMs)}.`);
+    throw new InvalidArgumentError(
+      `Expected \`closeTimeoutMs\` to be a finite number >= 0, got ${describeValue(closeTimeoutMs)}.`,
+    );
   }
   return { topology, closeTimeoutMs };
 }
@@ -267,7 +298,8 @@ function buildProxy(handle: RemoteNodeHandle, shape: ModuleShape): object {
     [Symbol.asyncDispose, () => handle.close()],
   ];
   for (const [key, value] of controls) {
-    if (!Object.hasOwn(proxy, key)) Object.defineProperty(proxy, key, { value, enumerable: false, writable: false, configurable: false });
+    if (!Object.hasOwn(proxy, key))
+      Object.defineProperty(proxy, key, { value, enumerable: false, writable: false, configurable: false });
   }
   handles.set(proxy, handle);
   return Object.freeze(proxy);
@@ -309,7 +341,10 @@ function buildProxy(handle: RemoteNodeHandle, shape: ModuleShape): object {
  * await mailer.send('ada@example.com', 'hello'); // 'queued for ada@example.com'
  * ```
  */
-export async function spawnNode<M = Record<string, AnyFunction>>(url: string | URL, options: SpawnNodeOptions = {}): Promise<RemoteNode<M>> {
+export async function spawnNode<M = Record<string, AnyFunction>>(
+  url: string | URL,
+  options: SpawnNodeOptions = {},
+): Promise<RemoteNode<M>> {
   const moduleUrl = toModuleUrl(url);
   const { topology, closeTimeoutMs } = validateOptions(options);
   const { signal, env, execArgv } = options;
@@ -318,10 +353,15 @@ export async function spawnNode<M = Record<string, AnyFunction>>(url: string | U
   try {
     handle = new RemoteNodeHandle(moduleUrl, (callbacks) => {
       const transportOptions = { url: moduleUrl, env, execArgv, closeTimeoutMs };
-      return topology === 'thread' ? new ThreadTransport(transportOptions, callbacks) : new ProcessTransport(transportOptions, callbacks);
+      return topology === 'thread'
+        ? new ThreadTransport(transportOptions, callbacks)
+        : new ProcessTransport(transportOptions, callbacks);
     });
   } catch (error) {
-    throw new NodeSpawnError(`Could not start the ${topology} for the node ${moduleUrl}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new NodeSpawnError(
+      `Could not start the ${topology} for the node ${moduleUrl}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
@@ -335,7 +375,9 @@ export async function spawnNode<M = Record<string, AnyFunction>>(url: string | U
   } catch (error) {
     await handle.kill(error);
     if (error instanceof WorkerCrashedError) {
-      throw new NodeSpawnError(`The ${topology} of the node ${moduleUrl} ended before the module loaded.`, { cause: error.cause });
+      throw new NodeSpawnError(`The ${topology} of the node ${moduleUrl} ended before the module loaded.`, {
+        cause: error.cause,
+      });
     }
     throw error;
   } finally {
@@ -353,7 +395,9 @@ export async function spawnNode<M = Record<string, AnyFunction>>(url: string | U
 export function remoteNodeOf(proxy: object): RemoteNodeHandle {
   const handle = typeof proxy === 'object' && proxy !== null ? handles.get(proxy) : undefined;
   if (handle === undefined) {
-    throw new InvalidArgumentError(`Expected \`proxy\` to be a node returned by spawnNode(), got ${describeValue(proxy)}.`);
+    throw new InvalidArgumentError(
+      `Expected \`proxy\` to be a node returned by spawnNode(), got ${describeValue(proxy)}.`,
+    );
   }
   return handle;
 }

@@ -20,7 +20,14 @@ export function callableMembers(object: object): string[] {
     const descriptor = Object.getOwnPropertyDescriptor(object, key);
     if (descriptor !== undefined && 'value' in descriptor && typeof descriptor.value === 'function') names.add(key);
   }
-  for (let proto = Object.getPrototypeOf(object) as object | null; proto !== null && proto !== Object.prototype && proto !== Function.prototype && !Object.hasOwn(proto, NODE_PROTOTYPE); proto = Object.getPrototypeOf(proto) as object | null) {
+  for (
+    let proto = Object.getPrototypeOf(object) as object | null;
+    proto !== null &&
+    proto !== Object.prototype &&
+    proto !== Function.prototype &&
+    !Object.hasOwn(proto, NODE_PROTOTYPE);
+    proto = Object.getPrototypeOf(proto) as object | null
+  ) {
     for (const key of Object.getOwnPropertyNames(proto)) {
       if (key === 'constructor' || names.has(key)) continue;
       const descriptor = Object.getOwnPropertyDescriptor(proto, key);
@@ -63,7 +70,9 @@ export class ModuleHost {
   async #dispatch(request: unknown): Promise<unknown> {
     const message = request as Partial<NodeRequest> | null;
     if (typeof message !== 'object' || message === null || message.version !== PROTOCOL_VERSION) {
-      throw new ProtocolError(`Expected a request of protocol version ${PROTOCOL_VERSION}, got ${JSON.stringify(message?.version ?? null)}.`);
+      throw new ProtocolError(
+        `Expected a request of protocol version ${PROTOCOL_VERSION}, got ${JSON.stringify(message?.version ?? null)}.`,
+      );
     }
     switch (message.kind) {
       case 'describe':
@@ -79,7 +88,10 @@ export class ModuleHost {
     this.#module ??= (import(this.#url) as Promise<ModuleNamespace>).then(
       (module) => (this.#loaded = module),
       (error: unknown) => {
-        throw new NodeModuleLoadError(`Could not load the node module ${this.#url}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        throw new NodeModuleLoadError(
+          `Could not load the node module ${this.#url}: ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error },
+        );
       },
     );
     return this.#module;
@@ -108,7 +120,13 @@ export class ModuleHost {
   }
 
   async #call(path: CallPath, args: unknown[]): Promise<unknown> {
-    if (!Array.isArray(path) || !Array.isArray(args) || path.length < 1 || path.length > 2 || !path.every((part) => typeof part === 'string')) {
+    if (
+      !Array.isArray(path) ||
+      !Array.isArray(args) ||
+      path.length < 1 ||
+      path.length > 2 ||
+      !path.every((part) => typeof part === 'string')
+    ) {
       throw new ProtocolError('Expected a call request with a path of one or two names and an array of arguments.');
     }
     const module = this.#loaded ?? (await this.#load());
@@ -117,15 +135,22 @@ export class ModuleHost {
     let fn: unknown = module[exportName];
     if (member !== undefined) {
       target = fn;
-      fn = typeof target === 'object' && target !== null && this.#isCallableMember(target, member) ? (target as Record<string, unknown>)[member] : undefined;
+      fn =
+        typeof target === 'object' && target !== null && this.#isCallableMember(target, member)
+          ? (target as Record<string, unknown>)[member]
+          : undefined;
     }
     if (typeof fn !== 'function') {
-      throw new NodeFunctionNotFoundError(`${pathName(path)} is not a function of the node module ${this.#url} (anymore).`);
+      throw new NodeFunctionNotFoundError(
+        `${pathName(path)} is not a function of the node module ${this.#url} (anymore).`,
+      );
     }
     const result: unknown = await Reflect.apply(fn, target, args);
     const why = whyNotCloneable(result);
     if (why !== undefined) {
-      throw new NodeResultNotCloneableError(`The result of ${pathName(path)} cannot be sent back from the node: ${why.replace(/^the value/, 'it')}. Return plain data (structured-cloneable values).`);
+      throw new NodeResultNotCloneableError(
+        `The result of ${pathName(path)} cannot be sent back from the node: ${why.replace(/^the value/, 'it')}. Return plain data (structured-cloneable values).`,
+      );
     }
     return result;
   }

@@ -12,7 +12,9 @@ import { ModuleHost } from './ModuleHost.js';
 
 const url = process.argv[2];
 if (typeof process.send !== 'function' || url === undefined) {
-  process.stderr.write('@switchyard/node: this file is the worker side of spawnNode(); it must be started by spawnNode({ topology: "process" }).\n');
+  process.stderr.write(
+    '@switchyard/node: this file is the worker side of spawnNode(); it must be started by spawnNode({ topology: "process" }).\n',
+  );
   process.exit(1);
 }
 

@@ -29,7 +29,8 @@ describe('createHub', () => {
       { maxFragments: 0 },
       { logger: {} as HubOptions['logger'] & object },
     ];
-    for (const options of cases) await expect(createHub(options)).rejects.toMatchObject({ code: 'ERR_PROCESS_INVALID_OPTION' });
+    for (const options of cases)
+      await expect(createHub(options)).rejects.toMatchObject({ code: 'ERR_PROCESS_INVALID_OPTION' });
   });
 
   it('listens on loopback by default and says where in hub.url', async () => {
@@ -72,7 +73,9 @@ describe('createHub', () => {
       expect(hub.localUrl).toBe(`ws+unix:${join(dir, 'hub.sock')}:/`);
       const tcpOnly = cleanup(await createHub({ logger: silent, localSocket: false }));
       expect(tcpOnly.localUrl).toBeUndefined();
-      await expect(createHub({ logger: silent, localSocket: '' })).rejects.toMatchObject({ code: 'ERR_PROCESS_INVALID_OPTION' });
+      await expect(createHub({ logger: silent, localSocket: '' })).rejects.toMatchObject({
+        code: 'ERR_PROCESS_INVALID_OPTION',
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -93,20 +96,29 @@ describe('createHub', () => {
     await started;
     await hub.close();
     expect(isRaw(raw) && (await raw.closed).code).toBe(1006);
-    await expect(connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1' })).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    });
   });
 });
 
 describe('hub authentication (in the upgrade handler)', () => {
   const cleanup = useCleanup();
 
-  async function setup(): Promise<{ hub: Hub; worker: ProcessWorker; started: Promise<void>; logger: ReturnType<typeof recordingLogger> }> {
+  async function setup(): Promise<{
+    hub: Hub;
+    worker: ProcessWorker;
+    started: Promise<void>;
+    logger: ReturnType<typeof recordingLogger>;
+  }> {
     const logger = recordingLogger();
     const hub = cleanup(await createHub({ logger }));
     const worker = cleanup(new ProcessWorker({ id: 0, workers: 2, hub, spawn: false }));
     const started = worker.start();
     started.catch(() => undefined);
-    cleanup(new ProcessWorker({ id: 1, workers: 2, hub, spawn: false })).start().catch(() => undefined);
+    cleanup(new ProcessWorker({ id: 1, workers: 2, hub, spawn: false }))
+      .start()
+      .catch(() => undefined);
     return { hub, worker, started, logger };
   }
 
@@ -136,7 +148,11 @@ describe('hub authentication (in the upgrade handler)', () => {
       { options: { id: '0', token: good }, status: 400, reason: 'unsupported protocol version' },
       { options: { id: '0', token: good, protocol: '2' }, status: 400, reason: 'unsupported protocol version' },
       // The token belongs in a header, never in the URL (which ends up in logs).
-      { options: { id: '0', protocol: '1', url: `${hub.url}/?token=${good}` }, status: 401, reason: 'missing bearer token' },
+      {
+        options: { id: '0', protocol: '1', url: `${hub.url}/?token=${good}` },
+        status: 401,
+        reason: 'missing bearer token',
+      },
     ];
     for (const { options, status, reason } of cases) {
       const before = logger.lines.length;
@@ -193,7 +209,10 @@ describe('hub authentication (in the upgrade handler)', () => {
 describe('hub frames', () => {
   const cleanup = useCleanup();
 
-  async function connected(options: HubOptions = {}, workers = 1): Promise<{ hub: Hub; worker: ProcessWorker; raw: RawWorker; logger: ReturnType<typeof recordingLogger> }> {
+  async function connected(
+    options: HubOptions = {},
+    workers = 1,
+  ): Promise<{ hub: Hub; worker: ProcessWorker; raw: RawWorker; logger: ReturnType<typeof recordingLogger> }> {
     const logger = recordingLogger();
     const hub = cleanup(await createHub({ logger, ...options }));
     const worker = cleanup(new ProcessWorker({ id: 0, workers, hub, spawn: false }));
@@ -297,12 +316,19 @@ describe('hub frames', () => {
       [25, 2, `guild:${foreign.id}`, 0, 'k', null],
     ]);
     expect(await raw.next((message) => message[0] === 6 && message[1] === 1)).toEqual([6, 1, true, undefined]);
-    expect(await raw.next((message) => message[0] === 6 && message[1] === 2)).toEqual([6, 2, false, expect.objectContaining({ code: 'ERR_PROTOCOL' })]);
+    expect(await raw.next((message) => message[0] === 6 && message[1] === 2)).toEqual([
+      6,
+      2,
+      false,
+      expect.objectContaining({ code: 'ERR_PROTOCOL' }),
+    ]);
   });
 
   it('refuses to attach two workers with the same id to one hub', async () => {
     const hub = cleanup(await createHub({ logger: silent }));
-    cleanup(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false })).start().catch(() => undefined);
+    cleanup(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false }))
+      .start()
+      .catch(() => undefined);
     const twin = new ProcessWorker({ id: 0, workers: 1, hub, spawn: false });
     await expect(twin.start()).rejects.toMatchObject({ code: 'ERR_WORKER_ID_IN_USE' });
   });

@@ -27,7 +27,11 @@ export async function connectRaw(hub: Hub, options: RawOptions = {}): Promise<Ra
   if (options.id !== undefined) headers['x-switchyard-worker-id'] = options.id;
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
   if (options.protocol !== undefined) headers['x-switchyard-protocol'] = options.protocol;
-  const ws = new WebSocket(options.url ?? hub.url, { headers, perMessageDeflate: false, autoPong: options.autoPong ?? true });
+  const ws = new WebSocket(options.url ?? hub.url, {
+    headers,
+    perMessageDeflate: false,
+    autoPong: options.autoPong ?? true,
+  });
   const frames: unknown[][] = [];
   const waiters: Array<{ match: (message: unknown[]) => boolean; resolve: (message: unknown[]) => void }> = [];
   ws.on('message', (data: Buffer) => {
@@ -42,7 +46,9 @@ export async function connectRaw(hub: Hub, options: RawOptions = {}): Promise<Ra
       }
     }
   });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   const outcome = await new Promise<'open' | Error>((resolve) => {
     ws.once('open', () => resolve('open'));
     ws.once('error', (error) => resolve(error));

@@ -30,9 +30,9 @@ describe('ProcessWorker', () => {
       { maxInFlight: 0 },
     ];
     for (const options of cases) {
-      expect(() => new ProcessWorker({ id: 0, workers: 1, hub, spawn: false, ...options } as ProcessWorkerOptions)).toThrow(
-        expect.objectContaining({ code: 'ERR_PROCESS_INVALID_OPTION' }),
-      );
+      expect(
+        () => new ProcessWorker({ id: 0, workers: 1, hub, spawn: false, ...options } as ProcessWorkerOptions),
+      ).toThrow(expect.objectContaining({ code: 'ERR_PROCESS_INVALID_OPTION' }));
     }
   });
 
@@ -52,7 +52,9 @@ describe('ProcessWorker', () => {
   it('rejects runScript with non-string name or code with ERR_INVALID_ARGUMENT', async () => {
     const hub = cleanup(await createHub({ logger: silent }));
     const worker = new ProcessWorker({ id: 0, workers: 1, hub, spawn: false });
-    await expect(worker.runScript(tenantOn(0, 1), 1 as unknown as string, 'code', {})).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(worker.runScript(tenantOn(0, 1), 1 as unknown as string, 'code', {})).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
   });
 
   it('rejects a start when its worker does not connect within startTimeoutMs', async () => {
@@ -65,12 +67,23 @@ describe('ProcessWorker', () => {
   it('refuses to start on a closed hub with ERR_HUB_CLOSED', async () => {
     const hub = await createHub({ logger: silent });
     await hub.close();
-    await expect(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false }).start()).rejects.toMatchObject({ code: 'ERR_HUB_CLOSED' });
+    await expect(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false }).start()).rejects.toMatchObject({
+      code: 'ERR_HUB_CLOSED',
+    });
   });
 
   it('counts a worker started elsewhere that does not reconnect within startTimeoutMs as failed, and gives it up', async () => {
     const hub = cleanup(await createHub({ logger: silent }));
-    const worker = cleanup(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false, startTimeoutMs: 100, restart: { backoffMs: 10, maxFailures: 3 } }));
+    const worker = cleanup(
+      new ProcessWorker({
+        id: 0,
+        workers: 1,
+        hub,
+        spawn: false,
+        startTimeoutMs: 100,
+        restart: { backoffMs: 10, maxFailures: 3 },
+      }),
+    );
     const started = worker.start();
     const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1' });
     await started;
@@ -80,7 +93,11 @@ describe('ProcessWorker', () => {
     if (isRaw(raw)) raw.ws.close();
     await fatal;
     // Lost, then two windows of startTimeoutMs without the worker coming back.
-    expect(crashes.map((crash) => (crash.cause as { code?: string }).code)).toEqual(['ERR_CONNECTION_LOST', 'ERR_WORKER_START_TIMEOUT', 'ERR_WORKER_START_TIMEOUT']);
+    expect(crashes.map((crash) => (crash.cause as { code?: string }).code)).toEqual([
+      'ERR_CONNECTION_LOST',
+      'ERR_WORKER_START_TIMEOUT',
+      'ERR_WORKER_START_TIMEOUT',
+    ]);
     expect(worker.state).toBe('fatal');
     // Given up: the hub no longer accepts it.
     await expect(connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1' })).resolves.toEqual({ status: 401 });

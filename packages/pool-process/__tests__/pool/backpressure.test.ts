@@ -4,11 +4,16 @@ import type { ProcessPoolOptions } from '../../src/index.js';
 import { createProcessPool } from '../../src/index.js';
 import { fixture, silent, tenantOn, useCleanup } from '../helpers.js';
 
-const base = { module: fixture('definition.mjs'), hub: { logger: silent, heartbeatMs: 60_000 }, stdio: 'ignore' } as const;
+const base = {
+  module: fixture('definition.mjs'),
+  hub: { logger: silent, heartbeatMs: 60_000 },
+  stdio: 'ignore',
+} as const;
 
 describe('back-pressure', () => {
   const cleanup = useCleanup();
-  const start = async (options: Partial<ProcessPoolOptions> = {}) => cleanup(await createProcessPool({ workers: 1, ...base, ...options } as ProcessPoolOptions));
+  const start = async (options: Partial<ProcessPoolOptions> = {}) =>
+    cleanup(await createProcessPool({ workers: 1, ...base, ...options } as ProcessPoolOptions));
 
   it('stops writing to a worker that does not read, holds a bounded number of events, then refuses with BackpressureError', async () => {
     const pool = await start({ maxBufferedEvents: 50 });
@@ -37,7 +42,11 @@ describe('back-pressure', () => {
     expect(delivered.length).toBeLessThan(1000);
     // Nothing was lost: every accepted event was handled once the worker read again.
     expect(delivered.every((result) => (result.value as string).length === payload.length)).toBe(true);
-    expect(settled.filter((result) => result.status === 'rejected').every((result) => (result.reason as { code?: string }).code === 'ERR_BACKPRESSURE')).toBe(true);
+    expect(
+      settled
+        .filter((result) => result.status === 'rejected')
+        .every((result) => (result.reason as { code?: string }).code === 'ERR_BACKPRESSURE'),
+    ).toBe(true);
     expect(pool.stats()).toMatchObject({ handled: delivered.length, queued: 0 });
   });
 
@@ -49,11 +58,17 @@ describe('back-pressure', () => {
     };
     // Without a limit, a second tenant's event overtakes a slow one.
     const free = await start({ workers: 1 });
-    await Promise.all([free.dispatch(tenantOn(0, 1, 0), { type: 'sleep', ms: 300 }).then(record('slow')), free.dispatch(tenantOn(0, 1, 1), { type: 'count' }).then(record('quick'))]);
+    await Promise.all([
+      free.dispatch(tenantOn(0, 1, 0), { type: 'sleep', ms: 300 }).then(record('slow')),
+      free.dispatch(tenantOn(0, 1, 1), { type: 'count' }).then(record('quick')),
+    ]);
     expect(order).toEqual(['quick', 'slow']);
     order.length = 0;
     const limited = await start({ workers: 1, maxInFlight: 1 });
-    await Promise.all([limited.dispatch(tenantOn(0, 1, 0), { type: 'sleep', ms: 300 }).then(record('slow')), limited.dispatch(tenantOn(0, 1, 1), { type: 'count' }).then(record('quick'))]);
+    await Promise.all([
+      limited.dispatch(tenantOn(0, 1, 0), { type: 'sleep', ms: 300 }).then(record('slow')),
+      limited.dispatch(tenantOn(0, 1, 1), { type: 'count' }).then(record('quick')),
+    ]);
     expect(order).toEqual(['slow', 'quick']);
   });
 });

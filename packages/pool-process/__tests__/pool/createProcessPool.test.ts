@@ -9,7 +9,8 @@ const base = { module: fixture('definition.mjs'), hub: { logger: silent, heartbe
 
 describe('createProcessPool', () => {
   const cleanup = useCleanup();
-  const start = async (options: Partial<ProcessPoolOptions>) => cleanup(await createProcessPool({ workers: 1, ...base, ...options } as ProcessPoolOptions));
+  const start = async (options: Partial<ProcessPoolOptions>) =>
+    cleanup(await createProcessPool({ workers: 1, ...base, ...options } as ProcessPoolOptions));
 
   it('rejects invalid options with ERR_PROCESS_INVALID_OPTION before starting anything', async () => {
     const cases: Array<Partial<ProcessPoolOptions>> = [
@@ -43,7 +44,10 @@ describe('createProcessPool', () => {
   it('spawns `node <entry> --worker-id i --process-workers n` with the token in the environment, never on the command line', async () => {
     const pool = await start({ workers: 2, entry: fixture('entry.mjs'), module: undefined });
     for (const worker of pool.workers) {
-      const seen = (await worker.dispatch(tenantOn(worker.id, 2), { type: 'env' })) as { token: string | null; argv: string[] };
+      const seen = (await worker.dispatch(tenantOn(worker.id, 2), { type: 'env' })) as {
+        token: string | null;
+        argv: string[];
+      };
       expect(seen.argv).toEqual(['--worker-id', String(worker.id), '--process-workers', '2']);
       // runWorkerProcess reads the token once and removes it from process.env.
       expect(seen.token).toBeNull();
@@ -71,7 +75,10 @@ describe('createProcessPool', () => {
     process.env.DATABASE_URL = 'postgres://master:secret@db/bot';
     try {
       const pool = await start({ env: { FIXTURE_EXTRA: 'given' } });
-      await expect(pool.dispatch(tenantOn(0, 1), { type: 'env' })).resolves.toMatchObject({ secret: null, extra: 'given' });
+      await expect(pool.dispatch(tenantOn(0, 1), { type: 'env' })).resolves.toMatchObject({
+        secret: null,
+        extra: 'given',
+      });
     } finally {
       delete process.env.DATABASE_URL;
     }
@@ -96,9 +103,13 @@ describe('createProcessPool', () => {
   });
 
   it('names the exit code and last stderr lines of a worker that exited before connecting', async () => {
-    const error = (await createProcessPool({ workers: 2, ...base, module: undefined, entry: fixture('entry.mjs'), env: { FIXTURE_EXIT_IDS: '1' } }).catch(
-      (caught: unknown) => caught,
-    )) as WorkerStartError;
+    const error = (await createProcessPool({
+      workers: 2,
+      ...base,
+      module: undefined,
+      entry: fixture('entry.mjs'),
+      env: { FIXTURE_EXIT_IDS: '1' },
+    }).catch((caught: unknown) => caught)) as WorkerStartError;
     expect(error.code).toBe('ERR_WORKER_START');
     expect(error.workerIds).toEqual([1]);
     expect(error.cause).toMatchObject({ code: 'ERR_WORKER_EXITED', exitCode: 7 });

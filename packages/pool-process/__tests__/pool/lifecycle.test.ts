@@ -7,7 +7,12 @@ import type { ProcessPoolOptions } from '../../src/index.js';
 import { createProcessPool } from '../../src/index.js';
 import { alive, exitOf, fixture, silent, tenantOn, useCleanup, waitUntil } from '../helpers.js';
 
-const base = { module: fixture('definition.mjs'), hub: { logger: silent, heartbeatMs: 200 }, stdio: 'ignore', restart: { backoffMs: 20 } } as const;
+const base = {
+  module: fixture('definition.mjs'),
+  hub: { logger: silent, heartbeatMs: 200 },
+  stdio: 'ignore',
+  restart: { backoffMs: 20 },
+} as const;
 
 /** Starts fixtures/master.mjs and resolves with its worker pids once its pool is up. */
 async function startMaster(mode: 'wait' | 'exit'): Promise<{ master: ChildProcess; pids: number[] }> {
@@ -28,7 +33,8 @@ async function startMaster(mode: 'wait' | 'exit'): Promise<{ master: ChildProces
 
 describe('kill and close', () => {
   const cleanup = useCleanup();
-  const start = async (options: Partial<ProcessPoolOptions> = {}) => cleanup(await createProcessPool({ workers: 1, ...base, ...options } as ProcessPoolOptions));
+  const start = async (options: Partial<ProcessPoolOptions> = {}) =>
+    cleanup(await createProcessPool({ workers: 1, ...base, ...options } as ProcessPoolOptions));
 
   it('kill() stops every worker process: their pids are gone when it resolves', async () => {
     const pool = await start({ workers: 2 });
@@ -82,7 +88,11 @@ describe('kill and close', () => {
       return counts;
     };
     const before = count();
-    const pool = await createProcessPool({ workers: 2, ...base, hub: { logger: silent, heartbeatMs: 200 } } as ProcessPoolOptions);
+    const pool = await createProcessPool({
+      workers: 2,
+      ...base,
+      hub: { logger: silent, heartbeatMs: 200 },
+    } as ProcessPoolOptions);
     await pool.dispatch(tenantOn(0, 2), { type: 'count' });
     expect(count()).not.toEqual(before);
     await pool.close();

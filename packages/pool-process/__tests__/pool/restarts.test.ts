@@ -8,9 +8,17 @@ import type { ProcessPool, ProcessPoolOptions, WorkerOnlineInfo } from '../../sr
 import { createProcessPool } from '../../src/index.js';
 import { alive, childPids, fixture, silent, tenantOn, useCleanup } from '../helpers.js';
 
-const base = { module: fixture('definition.mjs'), hub: { logger: silent, heartbeatMs: 200 }, stdio: 'ignore', restart: { backoffMs: 20 } } as const;
+const base = {
+  module: fixture('definition.mjs'),
+  hub: { logger: silent, heartbeatMs: 200 },
+  stdio: 'ignore',
+  restart: { backoffMs: 20 },
+} as const;
 
-function events<K extends 'crash' | 'fatal' | 'online'>(pool: ProcessPool, name: K): Array<K extends 'online' ? WorkerOnlineInfo : WorkerCrashInfo> {
+function events<K extends 'crash' | 'fatal' | 'online'>(
+  pool: ProcessPool,
+  name: K,
+): Array<K extends 'online' ? WorkerOnlineInfo : WorkerCrashInfo> {
   const seen: any[] = [];
   if (name === 'online') for (const worker of pool.workers) worker.on('online', (info) => seen.push(info));
   else pool.on(name as 'crash', (info) => seen.push(info));
@@ -19,7 +27,8 @@ function events<K extends 'crash' | 'fatal' | 'online'>(pool: ProcessPool, name:
 
 describe('restarts', () => {
   const cleanup = useCleanup();
-  const start = async (options: Partial<ProcessPoolOptions> = {}) => cleanup(await createProcessPool({ workers: 1, ...base, ...options } as ProcessPoolOptions));
+  const start = async (options: Partial<ProcessPoolOptions> = {}) =>
+    cleanup(await createProcessPool({ workers: 1, ...base, ...options } as ProcessPoolOptions));
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-restarts-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -131,7 +140,12 @@ describe('restarts', () => {
 
   it('gives up after maxFailures consecutive failures: emits fatal and rejects buffered and later events with WorkerUnavailableError', async () => {
     const flag = join(dir, 'crash-at-start');
-    const pool = await start({ module: undefined, entry: fixture('entry.mjs'), env: { FIXTURE_CRASH_FILE: flag }, restart: { backoffMs: 20, maxFailures: 3 } });
+    const pool = await start({
+      module: undefined,
+      entry: fixture('entry.mjs'),
+      env: { FIXTURE_CRASH_FILE: flag },
+      restart: { backoffMs: 20, maxFailures: 3 },
+    });
     const a = tenantOn(0, 1);
     const crashes = events(pool, 'crash');
     const fatal = once(pool, 'fatal') as Promise<[WorkerCrashInfo]>;
@@ -151,9 +165,13 @@ describe('restarts', () => {
     expect(crashes.slice(1).map((crash) => (crash.cause as { exitCode?: number }).exitCode)).toEqual([1, 1]);
     await expect(buffered).rejects.toMatchObject({ code: 'ERR_WORKER_UNAVAILABLE' });
     expect(reported).toHaveLength(7);
-    expect(reported.every((r) => (r.error as { code?: string }).code === 'ERR_WORKER_UNAVAILABLE' && r.workerId === 0)).toBe(true);
+    expect(
+      reported.every((r) => (r.error as { code?: string }).code === 'ERR_WORKER_UNAVAILABLE' && r.workerId === 0),
+    ).toBe(true);
     await expect(pool.dispatch(a, { type: 'count' })).rejects.toMatchObject({ code: 'ERR_WORKER_UNAVAILABLE' });
-    expect(() => pool.dispatchNoWait(a, { type: 'count' })).toThrow(expect.objectContaining({ code: 'ERR_WORKER_UNAVAILABLE' }));
+    expect(() => pool.dispatchNoWait(a, { type: 'count' })).toThrow(
+      expect.objectContaining({ code: 'ERR_WORKER_UNAVAILABLE' }),
+    );
     expect(pool.workers[0]!.state).toBe('fatal');
     expect(childPids('entry.mjs')).toEqual([]);
     expect(existsSync(flag)).toBe(true);

@@ -4,5 +4,6 @@ import { silent } from '../helpers.js';
 
 describeTopology('ProcessWorker', {
   crossesBoundary: true,
-  create: ({ workers, fixture }) => createProcessPool({ workers, module: fixture, hub: { heartbeatMs: 1000, logger: silent }, stdio: 'ignore' }),
+  create: ({ workers, fixture }) =>
+    createProcessPool({ workers, module: fixture, hub: { heartbeatMs: 1000, logger: silent }, stdio: 'ignore' }),
 });

@@ -35,7 +35,14 @@ describe('events, results and ctx.kv across the process boundary', () => {
   const a = tenantOn(0, 1);
 
   beforeAll(async () => {
-    pool = await createProcessPool({ workers: 1, module: fixture('definition.mjs'), hub: { logger: silent, maxPayload: 64 * 1024 }, stdio: 'ignore', store, workerData });
+    pool = await createProcessPool({
+      workers: 1,
+      module: fixture('definition.mjs'),
+      hub: { logger: silent, maxPayload: 64 * 1024 },
+      stdio: 'ignore',
+      store,
+      workerData,
+    });
   });
   afterAll(async () => {
     await pool?.kill();
@@ -43,9 +50,15 @@ describe('events, results and ctx.kv across the process boundary', () => {
 
   it('rejects a non-cloneable event at the call with ERR_INVALID_EVENT, before anything is sent', async () => {
     const handled = pool.stats().handled;
-    await expect(pool.dispatch(a, { type: 'echo', value: { reply: () => 1 } })).rejects.toMatchObject({ code: 'ERR_INVALID_EVENT' });
-    expect(() => pool.dispatchNoWait(a, { type: 'echo', value: Symbol('s') })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_EVENT' }));
-    await expect(pool.runScript(a, 'x', 'y', { type: 'echo', value: [() => 1] })).rejects.toMatchObject({ code: 'ERR_INVALID_EVENT' });
+    await expect(pool.dispatch(a, { type: 'echo', value: { reply: () => 1 } })).rejects.toMatchObject({
+      code: 'ERR_INVALID_EVENT',
+    });
+    expect(() => pool.dispatchNoWait(a, { type: 'echo', value: Symbol('s') })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_EVENT' }),
+    );
+    await expect(pool.runScript(a, 'x', 'y', { type: 'echo', value: [() => 1] })).rejects.toMatchObject({
+      code: 'ERR_INVALID_EVENT',
+    });
     await expect(pool.dispatch(a, { type: 'drops' })).resolves.toBe(0);
     expect(pool.stats().handled).toBe(handled + 1);
   });
@@ -78,18 +91,29 @@ describe('events, results and ctx.kv across the process boundary', () => {
 
   it('rejects an event or a result above maxPayload with ERR_PAYLOAD_TOO_LARGE, and the connection stays up', async () => {
     const pid = pool.workers[0]!.pid;
-    const big = await pool.dispatch(a, { type: 'echo', value: 'x'.repeat(100 * 1024) }).catch((caught: unknown) => caught);
+    const big = await pool
+      .dispatch(a, { type: 'echo', value: 'x'.repeat(100 * 1024) })
+      .catch((caught: unknown) => caught);
     expect(big).toBeInstanceOf(PayloadTooLargeError);
-    await expect(pool.dispatch(a, { type: 'big', size: 100 * 1024 })).rejects.toMatchObject({ code: 'ERR_PAYLOAD_TOO_LARGE' });
+    await expect(pool.dispatch(a, { type: 'big', size: 100 * 1024 })).rejects.toMatchObject({
+      code: 'ERR_PAYLOAD_TOO_LARGE',
+    });
     await expect(pool.dispatch(a, { type: 'big', size: 1024 })).resolves.toHaveLength(1024);
     expect(pool.workers[0]!.pid).toBe(pid);
     expect(pool.workers[0]!.failures).toBe(0);
   });
 
   it('honours the signal of dropTenant and runScript like that of dispatch', async () => {
-    await expect(pool.dropTenant(a, { signal: AbortSignal.abort('no') })).rejects.toMatchObject({ code: 'ABORT_ERR', cause: 'no' });
-    await expect(pool.runScript(a, 'n', 'c', { type: 'count' }, { signal: AbortSignal.abort('no') })).rejects.toMatchObject({ code: 'ABORT_ERR' });
-    await expect(pool.runScript(a, 'n', 'c', { type: 'count' })).rejects.toMatchObject({ code: 'ERR_SCRIPTS_UNSUPPORTED' });
+    await expect(pool.dropTenant(a, { signal: AbortSignal.abort('no') })).rejects.toMatchObject({
+      code: 'ABORT_ERR',
+      cause: 'no',
+    });
+    await expect(
+      pool.runScript(a, 'n', 'c', { type: 'count' }, { signal: AbortSignal.abort('no') }),
+    ).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    await expect(pool.runScript(a, 'n', 'c', { type: 'count' })).rejects.toMatchObject({
+      code: 'ERR_SCRIPTS_UNSUPPORTED',
+    });
   });
 
   it('gives the definition its workerData as ctx.workerData', async () => {
@@ -117,7 +141,9 @@ describe('events, results and ctx.kv across the process boundary', () => {
 
   it("rebuilds the store's errors in the worker, and refuses a non-cloneable kv value there", async () => {
     // MemoryKvStore refuses empty keys with InvalidArgumentError; the handler rethrows it.
-    await expect(pool.dispatch(a, { type: 'kv-set', key: '', value: 1 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(pool.dispatch(a, { type: 'kv-set', key: '', value: 1 })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
     const calls = store.calls.length;
     await expect(pool.dispatch(a, { type: 'kv-bad-value' })).rejects.toMatchObject({ code: 'ERR_INVALID_EVENT' });
     expect(store.calls.length).toBe(calls);

@@ -2,22 +2,47 @@ import { serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { bearerToken, deriveWorkerToken, tokensEqual } from '../../src/hub/tokens.js';
 import { Fifo } from '../../src/internal/Fifo.js';
-import { checkMasterMessage, checkWorkerMessage, decodeFrame, encodeFrame, parseTenantKey, PROTOCOL_VERSION } from '../../src/protocol/protocol.js';
+import {
+  checkMasterMessage,
+  checkWorkerMessage,
+  decodeFrame,
+  encodeFrame,
+  parseTenantKey,
+  PROTOCOL_VERSION,
+} from '../../src/protocol/protocol.js';
 
 describe('frames', () => {
   it('round-trips a batch of messages with structured-clone values', () => {
-    const messages = [[21, 1, { when: new Date(0), big: 1n, map: new Map([[1, 2]]) }], [23, [1, 3]]];
+    const messages = [
+      [21, 1, { when: new Date(0), big: 1n, map: new Map([[1, 2]]) }],
+      [23, [1, 3]],
+    ];
     const frame = encodeFrame(messages);
     expect(decodeFrame(frame, true)).toEqual({ ok: true, messages });
     expect(decodeFrame([frame.subarray(0, 3), frame.subarray(3)], true)).toEqual({ ok: true, messages });
   });
 
   it('rejects text frames, garbage, other shapes and other versions without throwing', () => {
-    expect(decodeFrame(Buffer.from('{}'), false)).toMatchObject({ ok: false, reason: expect.stringContaining('text frame') });
-    expect(decodeFrame(Buffer.from([1, 2, 3]), true)).toMatchObject({ ok: false, reason: expect.stringContaining('structured-clone') });
-    expect(decodeFrame(serialize('hello'), true)).toMatchObject({ ok: false, reason: 'expected a frame [version, messages]' });
-    expect(decodeFrame(serialize([PROTOCOL_VERSION, 'x']), true)).toMatchObject({ ok: false, reason: 'expected the frame messages to be an array' });
-    expect(decodeFrame(serialize([PROTOCOL_VERSION + 1, []]), true)).toMatchObject({ ok: false, reason: expect.stringContaining('unsupported protocol version') });
+    expect(decodeFrame(Buffer.from('{}'), false)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('text frame'),
+    });
+    expect(decodeFrame(Buffer.from([1, 2, 3]), true)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('structured-clone'),
+    });
+    expect(decodeFrame(serialize('hello'), true)).toMatchObject({
+      ok: false,
+      reason: 'expected a frame [version, messages]',
+    });
+    expect(decodeFrame(serialize([PROTOCOL_VERSION, 'x']), true)).toMatchObject({
+      ok: false,
+      reason: 'expected the frame messages to be an array',
+    });
+    expect(decodeFrame(serialize([PROTOCOL_VERSION + 1, []]), true)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('unsupported protocol version'),
+    });
     expect(decodeFrame('nope', true)).toMatchObject({ ok: false, reason: 'unexpected frame payload type' });
   });
 
@@ -36,21 +61,58 @@ describe('frames', () => {
       [99, 'odd'],
     ];
     for (const message of valid) expect(checkMasterMessage(message)).toBeUndefined();
-    const invalid = [undefined, [], ['2'], [2, 0, t, 1, 0], [2, 1, 'guild:01', 1, 0], [2, 1, t, 1], [3, 1, t, 1, 0, 'name'], [5], [6, 1, false, 'not an error'], [7, 1], [8], [1, null], [1, { workerId: -1 }], [50]];
+    const invalid = [
+      undefined,
+      [],
+      ['2'],
+      [2, 0, t, 1, 0],
+      [2, 1, 'guild:01', 1, 0],
+      [2, 1, t, 1],
+      [3, 1, t, 1, 0, 'name'],
+      [5],
+      [6, 1, false, 'not an error'],
+      [7, 1],
+      [8],
+      [1, null],
+      [1, { workerId: -1 }],
+      [50],
+    ];
     for (const message of invalid) expect(checkMasterMessage(message)).toEqual(expect.any(String));
   });
 
   it('checks every message type a worker sends', () => {
-    const valid = [[20, 1, 2, 3, 4], [21, 1, undefined], [22, 1, { name: 'E', message: 'm' }], [23, [1, 5, 9, 1]], [24, 2, { name: 'E', message: 'm' }], [25, 1, 'user:1', 3, 'prefix', undefined], [26], [99, 'x']];
+    const valid = [
+      [20, 1, 2, 3, 4],
+      [21, 1, undefined],
+      [22, 1, { name: 'E', message: 'm' }],
+      [23, [1, 5, 9, 1]],
+      [24, 2, { name: 'E', message: 'm' }],
+      [25, 1, 'user:1', 3, 'prefix', undefined],
+      [26],
+      [99, 'x'],
+    ];
     for (const message of valid) expect(checkWorkerMessage(message)).toBeUndefined();
-    const invalid = [[20, 1, 2, 3], [20, -1, 0, 0, 0], [21, 1.5, 1], [22, 1, 'x'], [23, [1]], [23, [0, 1]], [23, [1, 2_000_000]], [25, 1, 'channel:1', 0, 'k', 1], [25, 1, 'user:1', 4, 'k', 1], [26, 1], [2]];
+    const invalid = [
+      [20, 1, 2, 3],
+      [20, -1, 0, 0, 0],
+      [21, 1.5, 1],
+      [22, 1, 'x'],
+      [23, [1]],
+      [23, [0, 1]],
+      [23, [1, 2_000_000]],
+      [25, 1, 'channel:1', 0, 'k', 1],
+      [25, 1, 'user:1', 4, 'k', 1],
+      [26, 1],
+      [2],
+    ];
     for (const message of invalid) expect(checkWorkerMessage(message)).toEqual(expect.any(String));
   });
 
   it('parses tenant keys back into frozen tenant ids and refuses others', () => {
     expect(parseTenantKey('guild:81384788765712384')).toEqual({ kind: 'guild', id: '81384788765712384' });
     expect(Object.isFrozen(parseTenantKey('user:1'))).toBe(true);
-    for (const bad of ['guild:', 'guild:01', 'team:1', 'guild:18446744073709551616', 1]) expect(parseTenantKey(bad)).toBeUndefined();
+    for (const bad of ['guild:', 'guild:01', 'team:1', 'guild:18446744073709551616', 1])
+      expect(parseTenantKey(bad)).toBeUndefined();
   });
 });
 
@@ -71,7 +133,8 @@ describe('tokens', () => {
   it('reads bearer tokens from an authorization header only', () => {
     expect(bearerToken('Bearer abc.def')).toBe('abc.def');
     expect(bearerToken('bearer abc')).toBe('abc');
-    for (const bad of [undefined, '', 'Basic abc', 'Bearer', 'Bearer a b', `Bearer ${'x'.repeat(1025)}`]) expect(bearerToken(bad)).toBeUndefined();
+    for (const bad of [undefined, '', 'Basic abc', 'Bearer', 'Bearer a b', `Bearer ${'x'.repeat(1025)}`])
+      expect(bearerToken(bad)).toBeUndefined();
   });
 });
 

@@ -28,7 +28,9 @@ function startByHand(env: Record<string, string>, id = 0): ChildProcess & { stde
 describe('a worker started by hand (not spawned by the pool)', () => {
   const cleanup = useCleanup();
 
-  async function externalPool(hubOptions: Parameters<typeof createHub>[0] = {}): Promise<{ hub: Hub; pending: Promise<ProcessPool> }> {
+  async function externalPool(
+    hubOptions: Parameters<typeof createHub>[0] = {},
+  ): Promise<{ hub: Hub; pending: Promise<ProcessPool> }> {
     const hub = cleanup(await createHub({ logger: silent, heartbeatMs: 200, ...hubOptions }));
     const pending = createProcessPool({ workers: 1, hub, spawn: false, startTimeoutMs: 15_000 });
     pending.then(cleanup, () => undefined);
@@ -83,7 +85,13 @@ describe('a worker started by hand (not spawned by the pool)', () => {
     const hub = await createHub({ logger: silent });
     const url = hub.url;
     await hub.close();
-    const child = cleanup(startByHand({ SWITCHYARD_HUB_URL: url, SWITCHYARD_WORKER_TOKEN: 'x'.repeat(43), SWITCHYARD_RECONNECT_TIMEOUT_MS: '400' }));
+    const child = cleanup(
+      startByHand({
+        SWITCHYARD_HUB_URL: url,
+        SWITCHYARD_WORKER_TOKEN: 'x'.repeat(43),
+        SWITCHYARD_RECONNECT_TIMEOUT_MS: '400',
+      }),
+    );
     expect(await exitOf(child)).toEqual({ code: 1, signal: null });
     expect(child.stderrText()).toContain('could not reach the hub');
   });
@@ -92,7 +100,13 @@ describe('a worker started by hand (not spawned by the pool)', () => {
     const tls = { key: readFileSync(fixture('tls-key.pem')), cert: readFileSync(fixture('tls-cert.pem')) };
     const { hub, pending } = await externalPool({ tls });
     expect(hub.url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/);
-    cleanup(startByHand({ SWITCHYARD_HUB_URL: hub.url, SWITCHYARD_WORKER_TOKEN: hub.tokenFor(0), FIXTURE_TLS_CA: tls.cert.toString() }));
+    cleanup(
+      startByHand({
+        SWITCHYARD_HUB_URL: hub.url,
+        SWITCHYARD_WORKER_TOKEN: hub.tokenFor(0),
+        FIXTURE_TLS_CA: tls.cert.toString(),
+      }),
+    );
     const pool = await pending;
     expect(await pool.dispatch(tenantOn(0, 1), { type: 'echo', value: 'over tls' })).toBe('over tls');
   });
@@ -105,13 +119,23 @@ describe('the worker side of the protocol', () => {
   async function fakeHub(): Promise<{
     url: string;
     server: WebSocketServer;
-    connection: Promise<{ ws: WebSocket; req: IncomingMessage; received: unknown[][]; next: (match: (m: unknown[]) => boolean) => Promise<unknown[]> }>;
+    connection: Promise<{
+      ws: WebSocket;
+      req: IncomingMessage;
+      received: unknown[][];
+      next: (match: (m: unknown[]) => boolean) => Promise<unknown[]>;
+    }>;
   }> {
     const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     cleanup({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
     await once(server, 'listening');
     let count = 0;
-    const connection = new Promise<{ ws: WebSocket; req: IncomingMessage; received: unknown[][]; next: (match: (m: unknown[]) => boolean) => Promise<unknown[]> }>((resolve) => {
+    const connection = new Promise<{
+      ws: WebSocket;
+      req: IncomingMessage;
+      received: unknown[][];
+      next: (match: (m: unknown[]) => boolean) => Promise<unknown[]>;
+    }>((resolve) => {
       server.on('connection', (ws, req) => {
         count++;
         if (count > 1) return;
@@ -140,7 +164,9 @@ describe('the worker side of the protocol', () => {
 
   it('presents its id, token, protocol version and pid in headers, answers malformed frames with protocol errors, and works only after WELCOME', async () => {
     const hub = await fakeHub();
-    const child = cleanup(startByHand({ SWITCHYARD_HUB_URL: hub.url, SWITCHYARD_WORKER_TOKEN: 'the-token-of-worker-zero' }));
+    const child = cleanup(
+      startByHand({ SWITCHYARD_HUB_URL: hub.url, SWITCHYARD_WORKER_TOKEN: 'the-token-of-worker-zero' }),
+    );
     const { ws, req, received, next } = await hub.connection;
     expect(req.url).toBe('/');
     expect(req.headers).toMatchObject({
@@ -165,7 +191,10 @@ describe('the worker side of the protocol', () => {
       expect.stringContaining('DISPATCH'),
       'unknown message type 77 from the master',
     ]);
-    send([[1, { workerId: 0, workers: 1, heartbeatMs: 10_000, maxPayload: 1 << 20, workerData: null }], [2, 5, tenant, { type: 'count' }, 0]]);
+    send([
+      [1, { workerId: 0, workers: 1, heartbeatMs: 10_000, maxPayload: 1 << 20, workerData: null }],
+      [2, 5, tenant, { type: 'count' }, 0],
+    ]);
     expect(await next((m) => m[0] === 21)).toEqual([21, 5, 1]);
     expect(received.find((m) => m[0] === 20)).toEqual([20, 1, 0, 1, 0]);
     // A no-wait event is acknowledged in a DONE range, a failing one as NOWAIT_ERROR.
@@ -175,7 +204,11 @@ describe('the worker side of the protocol', () => {
       [2, 8, tenant, { type: 'throw-ours', message: 'nope' }, 1],
     ]);
     expect(await next((m) => m[0] === 23)).toEqual([23, [6, 2]]);
-    expect(await next((m) => m[0] === 24)).toEqual([24, 8, expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: 'nope' })]);
+    expect(await next((m) => m[0] === 24)).toEqual([
+      24,
+      8,
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: 'nope' }),
+    ]);
     // A protocol error from the master is not answered.
     const before = received.length;
     send([[99, 'odd']]);
@@ -190,7 +223,9 @@ describe('the worker side of the protocol', () => {
     const hub = await fakeHub();
     cleanup(startByHand({ SWITCHYARD_HUB_URL: hub.url, SWITCHYARD_WORKER_TOKEN: 'the-token-of-worker-zero' }));
     const { ws, next } = await hub.connection;
-    ws.send(serialize([1, [[1, { workerId: 3, workers: 4, heartbeatMs: 10_000, maxPayload: 1 << 20, workerData: null }]]]));
+    ws.send(
+      serialize([1, [[1, { workerId: 3, workers: 4, heartbeatMs: 10_000, maxPayload: 1 << 20, workerData: null }]]]),
+    );
     expect(await next((m) => m[0] === 99)).toEqual([99, 'WELCOME names worker 3, but this is worker 0']);
     const [code] = (await once(ws, 'close')) as [number];
     expect(code).toBe(1008);
@@ -214,13 +249,26 @@ describe('runWorkerProcess in this process', () => {
 
   it('rejects bad options with ERR_PROCESS_INVALID_OPTION and a non-definition with ERR_INVALID_ARGUMENT', () => {
     const definition = defineWorker({ createTenant: () => ({}), onEvent: () => 1 });
-    expect(() => runWorkerProcess({} as never, { hubUrl: 'ws://127.0.0.1:1', token: 't', workerId: 0 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
-    expect(() => runWorkerProcess(definition, { hubUrl: 'http://127.0.0.1:1', token: 't', workerId: 0 })).toThrow(expect.objectContaining({ code: 'ERR_PROCESS_INVALID_OPTION' }));
-    expect(() => runWorkerProcess(definition, { hubUrl: 'ws://127.0.0.1:1', workerId: 0 })).toThrow(expect.objectContaining({ code: 'ERR_PROCESS_INVALID_OPTION' }));
-    expect(() => runWorkerProcess(definition, { hubUrl: 'ws://127.0.0.1:1', token: 't', workerId: -1 })).toThrow(expect.objectContaining({ code: 'ERR_PROCESS_INVALID_OPTION' }));
-    expect(() => runWorkerProcess(definition, { hubUrl: 'ws://127.0.0.1:1', token: 't', workerId: 0, reconnect: { minDelayMs: 0 } })).toThrow(
+    expect(() => runWorkerProcess({} as never, { hubUrl: 'ws://127.0.0.1:1', token: 't', workerId: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
+    expect(() => runWorkerProcess(definition, { hubUrl: 'http://127.0.0.1:1', token: 't', workerId: 0 })).toThrow(
       expect.objectContaining({ code: 'ERR_PROCESS_INVALID_OPTION' }),
     );
+    expect(() => runWorkerProcess(definition, { hubUrl: 'ws://127.0.0.1:1', workerId: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_PROCESS_INVALID_OPTION' }),
+    );
+    expect(() => runWorkerProcess(definition, { hubUrl: 'ws://127.0.0.1:1', token: 't', workerId: -1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_PROCESS_INVALID_OPTION' }),
+    );
+    expect(() =>
+      runWorkerProcess(definition, {
+        hubUrl: 'ws://127.0.0.1:1',
+        token: 't',
+        workerId: 0,
+        reconnect: { minDelayMs: 0 },
+      }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_PROCESS_INVALID_OPTION' }));
   });
 
   it('fails ctx.kv with ERR_HUB_DISCONNECTED when the connection is lost, and stops on stop()', async () => {
@@ -240,7 +288,13 @@ describe('runWorkerProcess in this process', () => {
     });
     const hub = cleanup(await createHub({ logger: silent }));
     const pending = createProcessPool({ workers: 1, hub, spawn: false });
-    const worker = runWorkerProcess(definition, { hubUrl: hub.url, token: hub.tokenFor(0), workerId: 0, exitProcess: false, logger: silent });
+    const worker = runWorkerProcess(definition, {
+      hubUrl: hub.url,
+      token: hub.tokenFor(0),
+      workerId: 0,
+      exitProcess: false,
+      logger: silent,
+    });
     cleanup({ kill: () => worker.stop() });
     const pool = cleanup(await pending);
     const a = tenantOn(0, 1);

@@ -32,7 +32,10 @@ export class WorkerExitedError extends PoolProcessError {
   readonly exitCode: number | null;
   readonly signal: string | null;
 
-  constructor(message: string, options: SwitchyardErrorOptions & { exitCode?: number | null; signal?: string | null } = {}) {
+  constructor(
+    message: string,
+    options: SwitchyardErrorOptions & { exitCode?: number | null; signal?: string | null } = {},
+  ) {
     super('ERR_WORKER_EXITED', message, options);
     this.exitCode = options.exitCode ?? null;
     this.signal = options.signal ?? null;
@@ -76,7 +79,10 @@ export class UnserializableValueError extends PoolProcessError {
 
 /** Worker side: `ctx.kv` was used while the worker was not connected to the hub (or it disconnected). */
 export class HubDisconnectedError extends PoolProcessError {
-  constructor(message = 'The worker is not connected to the hub; the call was not served.', options: SwitchyardErrorOptions = {}) {
+  constructor(
+    message = 'The worker is not connected to the hub; the call was not served.',
+    options: SwitchyardErrorOptions = {},
+  ) {
     super('ERR_HUB_DISCONNECTED', message, options);
   }
 }

@@ -10,11 +10,23 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
-import { ConnectionLostError, HeartbeatTimeoutError, HubClosedError, InvalidProcessOptionError, WorkerIdInUseError } from '../errors/errors.js';
+import {
+  ConnectionLostError,
+  HeartbeatTimeoutError,
+  HubClosedError,
+  InvalidProcessOptionError,
+  WorkerIdInUseError,
+} from '../errors/errors.js';
 import type { Logger } from '../internal/logger.js';
 import { consoleLogger, isLogger } from '../internal/logger.js';
 import { Connection } from '../protocol/Connection.js';
-import { checkWorkerMessage, HEADER_PID, HEADER_PROTOCOL, HEADER_WORKER_ID, PROTOCOL_VERSION } from '../protocol/protocol.js';
+import {
+  checkWorkerMessage,
+  HEADER_PID,
+  HEADER_PROTOCOL,
+  HEADER_WORKER_ID,
+  PROTOCOL_VERSION,
+} from '../protocol/protocol.js';
 import { attachWorker, startListening } from './internal.js';
 import type { AttachedWorker, ConnectionInfo } from './internal.js';
 import { bearerToken, deriveWorkerToken, randomSecret, tokensEqual } from './tokens.js';
@@ -90,7 +102,9 @@ function refuse(socket: Duplex, status: number, body = STATUS_CODES[status] ?? '
     return;
   }
   socket.once('finish', () => socket.destroy());
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 function parseWorkerId(header: string | string[] | undefined): number | undefined {
@@ -102,9 +116,16 @@ function headerValue(header: string | string[] | undefined): string | undefined 
   return typeof header === 'string' ? header : undefined;
 }
 
-function assertInteger(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): asserts value is number {
+function assertInteger(
+  name: string,
+  value: unknown,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): asserts value is number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new InvalidProcessOptionError(`Expected \`${name}\` to be an integer between ${min} and ${max}, got ${String(value)}.`);
+    throw new InvalidProcessOptionError(
+      `Expected \`${name}\` to be an integer between ${min} and ${max}, got ${String(value)}.`,
+    );
   }
 }
 
@@ -142,28 +163,48 @@ export class Hub {
 
   /** Use {@link createHub}, which also starts listening. */
   constructor(options: HubOptions = {}) {
-    const { token, tokens = {}, maxPayload = 16 * 1024 * 1024, maxFragments = 1024, heartbeatMs = 10_000, logger = consoleLogger('hub'), tls, localSocket = process.platform !== 'win32' } = options;
+    const {
+      token,
+      tokens = {},
+      maxPayload = 16 * 1024 * 1024,
+      maxFragments = 1024,
+      heartbeatMs = 10_000,
+      logger = consoleLogger('hub'),
+      tls,
+      localSocket = process.platform !== 'win32',
+    } = options;
     if (typeof localSocket !== 'boolean' && (typeof localSocket !== 'string' || localSocket.length === 0)) {
-      throw new InvalidProcessOptionError(`Expected \`localSocket\` to be a boolean or a path, got ${typeof localSocket}.`);
+      throw new InvalidProcessOptionError(
+        `Expected \`localSocket\` to be a boolean or a path, got ${typeof localSocket}.`,
+      );
     }
     if (token !== undefined && (typeof token !== 'string' || token.length < 16)) {
-      throw new InvalidProcessOptionError(`Expected \`token\` to be a string of at least 16 characters, got ${typeof token === 'string' ? `${token.length} characters` : typeof token}.`);
+      throw new InvalidProcessOptionError(
+        `Expected \`token\` to be a string of at least 16 characters, got ${typeof token === 'string' ? `${token.length} characters` : typeof token}.`,
+      );
     }
     const entries = tokens instanceof Map ? [...tokens.entries()] : Object.entries(tokens ?? {});
     const map = new Map<number, string>();
     for (const [key, value] of entries) {
       const id = typeof key === 'number' ? key : Number(key);
-      if (!Number.isSafeInteger(id) || id < 0) throw new InvalidProcessOptionError(`Expected the keys of \`tokens\` to be worker ids (integers >= 0), got ${String(key)}.`);
+      if (!Number.isSafeInteger(id) || id < 0)
+        throw new InvalidProcessOptionError(
+          `Expected the keys of \`tokens\` to be worker ids (integers >= 0), got ${String(key)}.`,
+        );
       if (typeof value !== 'string' || value.length < 16) {
-        throw new InvalidProcessOptionError(`Expected \`tokens[${id}]\` to be a string of at least 16 characters, got ${typeof value === 'string' ? `${value.length} characters` : typeof value}.`);
+        throw new InvalidProcessOptionError(
+          `Expected \`tokens[${id}]\` to be a string of at least 16 characters, got ${typeof value === 'string' ? `${value.length} characters` : typeof value}.`,
+        );
       }
       map.set(id, value);
     }
     assertInteger('maxPayload', maxPayload, 1024);
     assertInteger('maxFragments', maxFragments, 1);
     assertInteger('heartbeatMs', heartbeatMs, 10);
-    if (!isLogger(logger)) throw new InvalidProcessOptionError('Expected `logger` to have info, warn and error functions.');
-    if (tls !== undefined && (tls === null || typeof tls !== 'object')) throw new InvalidProcessOptionError(`Expected \`tls\` to be https server options, got ${typeof tls}.`);
+    if (!isLogger(logger))
+      throw new InvalidProcessOptionError('Expected `logger` to have info, warn and error functions.');
+    if (tls !== undefined && (tls === null || typeof tls !== 'object'))
+      throw new InvalidProcessOptionError(`Expected \`tls\` to be https server options, got ${typeof tls}.`);
     this.#secret = token ?? randomSecret();
     this.#tokens = map;
     this.#maxPayload = maxPayload;
@@ -173,15 +214,27 @@ export class Hub {
     this.#server = tls === undefined ? createHttpServer() : createHttpsServer(tls);
     this.#serve(this.#server);
     if (localSocket !== false) {
-      this.#localPath = typeof localSocket === 'string' ? localSocket : join(tmpdir(), `switchyard-hub-${process.pid}-${randomBytes(6).toString('hex')}.sock`);
+      this.#localPath =
+        typeof localSocket === 'string'
+          ? localSocket
+          : join(tmpdir(), `switchyard-hub-${process.pid}-${randomBytes(6).toString('hex')}.sock`);
       this.#localServer = createHttpServer();
       this.#serve(this.#localServer);
     }
     // maxFragments and maxBufferedChunks exist since ws 8.21 but are not in @types/ws yet.
-    const wsOptions = { noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload, maxFragments, maxBufferedChunks: 64 * 1024 };
+    const wsOptions = {
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload,
+      maxFragments,
+      maxBufferedChunks: 64 * 1024,
+    };
     this.#wss = new WebSocketServer(wsOptions as ConstructorParameters<typeof WebSocketServer>[0]);
     this.#wss.on('wsClientError', (error: Error, socket: Duplex, req: IncomingMessage) => {
-      this.#logger.warn(`refused worker ${headerValue(req.headers[HEADER_WORKER_ID]) ?? '?'} from ${remoteOf(socket)}: invalid WebSocket handshake (${error.message})`);
+      this.#logger.warn(
+        `refused worker ${headerValue(req.headers[HEADER_WORKER_ID]) ?? '?'} from ${remoteOf(socket)}: invalid WebSocket handshake (${error.message})`,
+      );
       refuse(socket, 400);
     });
   }
@@ -274,7 +327,8 @@ export class Hub {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       clearInterval(this.#heartbeat);
-      for (const connection of this.#connections.values()) connection.terminate(new ConnectionLostError('The hub was closed.'));
+      for (const connection of this.#connections.values())
+        connection.terminate(new ConnectionLostError('The hub was closed.'));
       this.#connections.clear();
       this.#wss.close();
       await Promise.all(
@@ -300,7 +354,8 @@ export class Hub {
   /** Registers the handler of `workerId`'s connections; returns the function that removes it. @internal */
   [attachWorker](workerId: number, worker: AttachedWorker): () => void {
     if (this.#closed !== undefined) throw new HubClosedError();
-    if (this.#attached.has(workerId)) throw new WorkerIdInUseError(`Worker id ${workerId} is already served by another ProcessWorker on this hub.`);
+    if (this.#attached.has(workerId))
+      throw new WorkerIdInUseError(`Worker id ${workerId} is already served by another ProcessWorker on this hub.`);
     this.#attached.set(workerId, worker);
     return () => {
       if (this.#attached.get(workerId) === worker) this.#attached.delete(workerId);
@@ -322,8 +377,12 @@ export class Hub {
   #sweep(): void {
     for (const [workerId, connection] of this.#connections) {
       if (!connection.alive) {
-        this.#logger.warn(`worker ${workerId} did not answer a ping within ${this.#heartbeatMs} ms; terminating its connection`);
-        connection.terminate(new HeartbeatTimeoutError(`Worker ${workerId} did not answer the hub's ping within ${this.#heartbeatMs} ms.`));
+        this.#logger.warn(
+          `worker ${workerId} did not answer a ping within ${this.#heartbeatMs} ms; terminating its connection`,
+        );
+        connection.terminate(
+          new HeartbeatTimeoutError(`Worker ${workerId} did not answer the hub's ping within ${this.#heartbeatMs} ms.`),
+        );
         continue;
       }
       connection.alive = false;
@@ -336,17 +395,24 @@ export class Hub {
     const remote = remoteOf(socket);
     const idHeader = headerValue(req.headers[HEADER_WORKER_ID]);
     const refused = (status: number, reason: string): void => {
-      this.#logger.warn(`refused worker ${idHeader === undefined ? '(no id)' : JSON.stringify(idHeader.slice(0, 20))} from ${remote}: ${reason}`, {
-        workerId: idHeader,
-        remoteAddress: remote,
-        status,
-        reason,
-      });
+      this.#logger.warn(
+        `refused worker ${idHeader === undefined ? '(no id)' : JSON.stringify(idHeader.slice(0, 20))} from ${remote}: ${reason}`,
+        {
+          workerId: idHeader,
+          remoteAddress: remote,
+          status,
+          reason,
+        },
+      );
       refuse(socket, status);
     };
     if (this.#closed !== undefined) return refused(503, 'the hub is closing');
     const protocol = headerValue(req.headers[HEADER_PROTOCOL]);
-    if (protocol !== String(PROTOCOL_VERSION)) return refused(400, `unsupported protocol version ${protocol === undefined ? '(none)' : JSON.stringify(protocol.slice(0, 20))}, the hub speaks ${PROTOCOL_VERSION}`);
+    if (protocol !== String(PROTOCOL_VERSION))
+      return refused(
+        400,
+        `unsupported protocol version ${protocol === undefined ? '(none)' : JSON.stringify(protocol.slice(0, 20))}, the hub speaks ${PROTOCOL_VERSION}`,
+      );
     const workerId = parseWorkerId(req.headers[HEADER_WORKER_ID]);
     if (workerId === undefined) return refused(401, 'missing or malformed worker id');
     const presented = bearerToken(headerValue(req.headers.authorization));
@@ -356,7 +422,8 @@ export class Hub {
     const matches = tokensEqual(presented, this.tokenFor(workerId));
     if (attached === undefined) return refused(401, 'unknown worker id');
     if (!matches) return refused(401, 'wrong token');
-    if (this.#connections.has(workerId) || this.#upgrading.has(workerId)) return refused(409, 'this worker id is already connected');
+    if (this.#connections.has(workerId) || this.#upgrading.has(workerId))
+      return refused(409, 'this worker id is already connected');
     const attempt = {};
     this.#upgrading.set(workerId, attempt);
     socket.once('close', () => {
@@ -411,9 +478,13 @@ function remoteOf(socket: Duplex): string {
  * ```
  */
 export async function createHub(options: HubOptions = {}): Promise<Hub> {
-  if (options === null || typeof options !== 'object') throw new InvalidProcessOptionError(`Expected hub options to be an object, got ${options === null ? 'null' : typeof options}.`);
+  if (options === null || typeof options !== 'object')
+    throw new InvalidProcessOptionError(
+      `Expected hub options to be an object, got ${options === null ? 'null' : typeof options}.`,
+    );
   const { host = '127.0.0.1', port = 0 } = options;
-  if (typeof host !== 'string' || host.length === 0) throw new InvalidProcessOptionError(`Expected \`host\` to be a non-empty string, got ${typeof host}.`);
+  if (typeof host !== 'string' || host.length === 0)
+    throw new InvalidProcessOptionError(`Expected \`host\` to be a non-empty string, got ${typeof host}.`);
   assertInteger('port', port, 0, 65535);
   const hub = new Hub(options);
   await hub[startListening](host, port);

@@ -12,9 +12,12 @@ export interface Logger {
 export function consoleLogger(prefix: string): Logger {
   const format = (message: string): string => `[switchyard ${prefix}] ${message}`;
   return {
-    info: (message, details) => (details === undefined ? console.info(format(message)) : console.info(format(message), details)),
-    warn: (message, details) => (details === undefined ? console.warn(format(message)) : console.warn(format(message), details)),
-    error: (message, details) => (details === undefined ? console.error(format(message)) : console.error(format(message), details)),
+    info: (message, details) =>
+      details === undefined ? console.info(format(message)) : console.info(format(message), details),
+    warn: (message, details) =>
+      details === undefined ? console.warn(format(message)) : console.warn(format(message), details),
+    error: (message, details) =>
+      details === undefined ? console.error(format(message)) : console.error(format(message), details),
   };
 }
 

@@ -3,7 +3,15 @@ import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { DispatchOptions, KvStore, TenantId, WorkerCrashInfo, WorkerLike, WorkerLikeEvents, WorkerStats } from '@switchyard/core';
+import type {
+  DispatchOptions,
+  KvStore,
+  TenantId,
+  WorkerCrashInfo,
+  WorkerLike,
+  WorkerLikeEvents,
+  WorkerStats,
+} from '@switchyard/core';
 import {
   AbortError,
   assertCloneable,
@@ -20,7 +28,13 @@ import {
   WorkerKilledError,
   WorkerUnavailableError,
 } from '@switchyard/core';
-import { ConnectionLostError, HeartbeatTimeoutError, InvalidProcessOptionError, WorkerExitedError, WorkerStartTimeoutError } from '../errors/errors.js';
+import {
+  ConnectionLostError,
+  HeartbeatTimeoutError,
+  InvalidProcessOptionError,
+  WorkerExitedError,
+  WorkerStartTimeoutError,
+} from '../errors/errors.js';
 import type { Hub } from '../hub/Hub.js';
 import type { ConnectionInfo } from '../hub/internal.js';
 import { attachWorker } from '../hub/internal.js';
@@ -225,12 +239,27 @@ interface ChildState {
   stderr: string;
 }
 
-const DEFAULT_INHERIT_ENV = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'TEMP', 'TMP', 'SYSTEMROOT', 'NODE_ENV', 'NODE_EXTRA_CA_CERTS'] as const;
+const DEFAULT_INHERIT_ENV = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LANG',
+  'LC_ALL',
+  'TZ',
+  'TMPDIR',
+  'TEMP',
+  'TMP',
+  'SYSTEMROOT',
+  'NODE_ENV',
+  'NODE_EXTRA_CA_CERTS',
+] as const;
 /** How long to wait for the process's exit after its connection closed, to report the right cause. */
 const EXIT_GRACE_MS = 250;
 const STDERR_TAIL = 2048;
 /** The generic entry that runs `module`: the built one, also when this file runs from source (tests). */
-const LOADER = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../dist/worker/loader.js' : '../worker/loader.js', import.meta.url));
+const LOADER = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '../../dist/worker/loader.js' : '../worker/loader.js', import.meta.url),
+);
 
 /**
  * Tenant objects already validated, with their key: a tenant object reused for many events is
@@ -319,29 +348,64 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
 
   constructor(options: ProcessWorkerOptions) {
     super();
-    if (options === null || typeof options !== 'object') throw new InvalidProcessOptionError(`Expected ProcessWorker options to be an object, got ${typeof options}.`);
-    const { hub, spawn = true, entry, module, env = {}, inheritEnv = DEFAULT_INHERIT_ENV, execArgv = [], workerData, store = new MemoryKvStore(), restart = {}, stdio = 'inherit' } = options;
+    if (options === null || typeof options !== 'object')
+      throw new InvalidProcessOptionError(`Expected ProcessWorker options to be an object, got ${typeof options}.`);
+    const {
+      hub,
+      spawn = true,
+      entry,
+      module,
+      env = {},
+      inheritEnv = DEFAULT_INHERIT_ENV,
+      execArgv = [],
+      workerData,
+      store = new MemoryKvStore(),
+      restart = {},
+      stdio = 'inherit',
+    } = options;
     this.id = integer('id', options.id, 0);
     this.#workers = integer('workers', options.workers, 1);
-    if (this.id >= this.#workers) throw new InvalidProcessOptionError(`Expected \`id\` to be below \`workers\` (${this.#workers}), got ${this.id}.`);
-    if (hub === null || typeof hub !== 'object' || typeof hub.tokenFor !== 'function') throw new InvalidProcessOptionError('Expected `hub` to be a Hub made by createHub().');
-    if (typeof spawn !== 'boolean') throw new InvalidProcessOptionError(`Expected \`spawn\` to be a boolean, got ${typeof spawn}.`);
-    if (entry !== undefined && (typeof entry !== 'string' || entry.length === 0)) throw new InvalidProcessOptionError(`Expected \`entry\` to be a path, got ${typeof entry}.`);
-    if (module !== undefined && (typeof module !== 'string' || module.length === 0)) throw new InvalidProcessOptionError(`Expected \`module\` to be a path, got ${typeof module}.`);
+    if (this.id >= this.#workers)
+      throw new InvalidProcessOptionError(
+        `Expected \`id\` to be below \`workers\` (${this.#workers}), got ${this.id}.`,
+      );
+    if (hub === null || typeof hub !== 'object' || typeof hub.tokenFor !== 'function')
+      throw new InvalidProcessOptionError('Expected `hub` to be a Hub made by createHub().');
+    if (typeof spawn !== 'boolean')
+      throw new InvalidProcessOptionError(`Expected \`spawn\` to be a boolean, got ${typeof spawn}.`);
+    if (entry !== undefined && (typeof entry !== 'string' || entry.length === 0))
+      throw new InvalidProcessOptionError(`Expected \`entry\` to be a path, got ${typeof entry}.`);
+    if (module !== undefined && (typeof module !== 'string' || module.length === 0))
+      throw new InvalidProcessOptionError(`Expected \`module\` to be a path, got ${typeof module}.`);
     if (spawn && (entry === undefined) === (module === undefined)) {
-      throw new InvalidProcessOptionError('Expected exactly one of `entry` (a script calling runWorkerProcess) or `module` (a module exporting a worker definition) when `spawn` is true.');
+      throw new InvalidProcessOptionError(
+        'Expected exactly one of `entry` (a script calling runWorkerProcess) or `module` (a module exporting a worker definition) when `spawn` is true.',
+      );
     }
-    if (env === null || typeof env !== 'object') throw new InvalidProcessOptionError(`Expected \`env\` to be an object of strings, got ${typeof env}.`);
+    if (env === null || typeof env !== 'object')
+      throw new InvalidProcessOptionError(`Expected \`env\` to be an object of strings, got ${typeof env}.`);
     for (const [name, value] of Object.entries(env)) {
-      if (value !== undefined && typeof value !== 'string') throw new InvalidProcessOptionError(`Expected \`env.${name}\` to be a string, got ${typeof value}.`);
+      if (value !== undefined && typeof value !== 'string')
+        throw new InvalidProcessOptionError(`Expected \`env.${name}\` to be a string, got ${typeof value}.`);
     }
-    if (!Array.isArray(inheritEnv) || inheritEnv.some((name) => typeof name !== 'string')) throw new InvalidProcessOptionError('Expected `inheritEnv` to be an array of variable names.');
-    if (!Array.isArray(execArgv) || execArgv.some((arg) => typeof arg !== 'string')) throw new InvalidProcessOptionError('Expected `execArgv` to be an array of strings.');
-    if (store === null || typeof store !== 'object' || typeof store.get !== 'function' || typeof store.set !== 'function' || typeof store.delete !== 'function' || typeof store.list !== 'function') {
+    if (!Array.isArray(inheritEnv) || inheritEnv.some((name) => typeof name !== 'string'))
+      throw new InvalidProcessOptionError('Expected `inheritEnv` to be an array of variable names.');
+    if (!Array.isArray(execArgv) || execArgv.some((arg) => typeof arg !== 'string'))
+      throw new InvalidProcessOptionError('Expected `execArgv` to be an array of strings.');
+    if (
+      store === null ||
+      typeof store !== 'object' ||
+      typeof store.get !== 'function' ||
+      typeof store.set !== 'function' ||
+      typeof store.delete !== 'function' ||
+      typeof store.list !== 'function'
+    ) {
       throw new InvalidProcessOptionError('Expected `store` to be a KvStore (get, set, delete, list).');
     }
-    if (stdio !== 'inherit' && stdio !== 'ignore') throw new InvalidProcessOptionError(`Expected \`stdio\` to be 'inherit' or 'ignore', got ${String(stdio)}.`);
-    if (restart === null || typeof restart !== 'object') throw new InvalidProcessOptionError(`Expected \`restart\` to be an object, got ${typeof restart}.`);
+    if (stdio !== 'inherit' && stdio !== 'ignore')
+      throw new InvalidProcessOptionError(`Expected \`stdio\` to be 'inherit' or 'ignore', got ${String(stdio)}.`);
+    if (restart === null || typeof restart !== 'object')
+      throw new InvalidProcessOptionError(`Expected \`restart\` to be an object, got ${typeof restart}.`);
     const { backoffMs = 3000, maxFailures = 10, resetAfterMs = 60_000 } = restart;
     if (typeof backoffMs === 'number') {
       const step = integer('restart.backoffMs', backoffMs, 0);
@@ -349,7 +413,9 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     } else if (typeof backoffMs === 'function') {
       this.#backoff = backoffMs;
     } else {
-      throw new InvalidProcessOptionError(`Expected \`restart.backoffMs\` to be a number or a function, got ${typeof backoffMs}.`);
+      throw new InvalidProcessOptionError(
+        `Expected \`restart.backoffMs\` to be a number or a function, got ${typeof backoffMs}.`,
+      );
     }
     assertCloneable(workerData, 'workerData');
     this.#maxFailures = integer('restart.maxFailures', maxFailures, 1);
@@ -370,15 +436,24 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     this.#stdio = stdio;
   }
 
-  override on<K extends keyof ProcessWorkerEvents>(event: K, listener: (...args: ProcessWorkerEvents[K]) => void): this {
+  override on<K extends keyof ProcessWorkerEvents>(
+    event: K,
+    listener: (...args: ProcessWorkerEvents[K]) => void,
+  ): this {
     return super.on(event, listener as (...args: unknown[]) => void);
   }
 
-  override once<K extends keyof ProcessWorkerEvents>(event: K, listener: (...args: ProcessWorkerEvents[K]) => void): this {
+  override once<K extends keyof ProcessWorkerEvents>(
+    event: K,
+    listener: (...args: ProcessWorkerEvents[K]) => void,
+  ): this {
     return super.once(event, listener as (...args: unknown[]) => void);
   }
 
-  override off<K extends keyof ProcessWorkerEvents>(event: K, listener: (...args: ProcessWorkerEvents[K]) => void): this {
+  override off<K extends keyof ProcessWorkerEvents>(
+    event: K,
+    listener: (...args: ProcessWorkerEvents[K]) => void,
+  ): this {
     return super.off(event, listener as (...args: unknown[]) => void);
   }
 
@@ -406,10 +481,13 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
    * with `WorkerStartTimeoutError` or `WorkerExitedError` when it did not (the worker is then killed).
    */
   start(): Promise<void> {
-    if (this.#lifecycle !== 'new') return Promise.reject(new InvalidProcessOptionError(`Worker ${this.id} was already started.`));
+    if (this.#lifecycle !== 'new')
+      return Promise.reject(new InvalidProcessOptionError(`Worker ${this.id} was already started.`));
     this.#lifecycle = 'open';
     try {
-      this.#detach = this.#hub[attachWorker](this.id, { connected: (connection, info) => this.#onConnected(connection, info) });
+      this.#detach = this.#hub[attachWorker](this.id, {
+        connected: (connection, info) => this.#onConnected(connection, info),
+      });
     } catch (error) {
       this.#lifecycle = 'killed';
       this.#link = 'stopped';
@@ -431,12 +509,18 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     if (refused !== undefined) throw refused;
     assertCloneable(event);
     if (this.#buffered >= this.#maxBuffered) throw this.#backpressure();
-    this.#push(this.#item(DISPATCH, tenant, key, event, undefined, undefined, FLAG_NOWAIT, undefined, undefined, undefined));
+    this.#push(
+      this.#item(DISPATCH, tenant, key, event, undefined, undefined, FLAG_NOWAIT, undefined, undefined, undefined),
+    );
   }
 
   runScript(tenant: TenantId, name: string, code: string, event: E, options: DispatchOptions = {}): Promise<R> {
     if (typeof name !== 'string' || typeof code !== 'string') {
-      return Promise.reject(new InvalidArgumentError(`Expected the script name and code to be strings, got ${typeof name} and ${typeof code}.`));
+      return Promise.reject(
+        new InvalidArgumentError(
+          `Expected the script name and code to be strings, got ${typeof name} and ${typeof code}.`,
+        ),
+      );
     }
     return this.#enqueue(SCRIPT, tenant, event, name, code, options.signal) as Promise<R>;
   }
@@ -557,7 +641,10 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
       case 'new':
         return new WorkerUnavailableError(`Worker ${this.id} has not been started; call start() first.`);
     }
-    if (this.#link === 'fatal') return new WorkerUnavailableError(`Worker ${this.id} failed ${this.#failures} times in a row and was given up; its tenants' events are rejected.`);
+    if (this.#link === 'fatal')
+      return new WorkerUnavailableError(
+        `Worker ${this.id} failed ${this.#failures} times in a row and was given up; its tenants' events are rejected.`,
+      );
     return undefined;
   }
 
@@ -567,7 +654,14 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     );
   }
 
-  #enqueue(type: Item['type'], tenant: TenantId, event: unknown, name: string | undefined, code: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+  #enqueue(
+    type: Item['type'],
+    tenant: TenantId,
+    event: unknown,
+    name: string | undefined,
+    code: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
     let key: string;
     try {
       key = checkedKey(tenant);
@@ -580,7 +674,18 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      const item = this.#item(type, tenant, key, event, name, code, signal === undefined ? 0 : FLAG_SIGNAL, resolve, reject, signal);
+      const item = this.#item(
+        type,
+        tenant,
+        key,
+        event,
+        name,
+        code,
+        signal === undefined ? 0 : FLAG_SIGNAL,
+        resolve,
+        reject,
+        signal,
+      );
       if (signal !== undefined) {
         item.onAbort = () => this.#abort(item);
         signal.addEventListener('abort', item.onAbort, { once: true });
@@ -601,7 +706,21 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     reject: Item['reject'],
     signal: AbortSignal | undefined,
   ): Item {
-    return { id: ++this.#nextId, type, tenant, key, event, name, code, flags, resolve, reject, signal, onAbort: undefined, stage: 0 };
+    return {
+      id: ++this.#nextId,
+      type,
+      tenant,
+      key,
+      event,
+      name,
+      code,
+      flags,
+      resolve,
+      reject,
+      signal,
+      onAbort: undefined,
+      stage: 0,
+    };
   }
 
   #push(item: Item): void {
@@ -660,7 +779,13 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     const items = [...this.#inflight.values()];
     this.#inflight.clear();
     for (const item of items) {
-      this.#fail(item, new WorkerCrashedError(`Worker ${this.id} crashed while the event was in flight; it may or may not have run. Retry if the handler is idempotent.`, { cause }));
+      this.#fail(
+        item,
+        new WorkerCrashedError(
+          `Worker ${this.id} crashed while the event was in flight; it may or may not have run. Retry if the handler is idempotent.`,
+          { cause },
+        ),
+      );
     }
     this.#checkDrained();
   }
@@ -673,9 +798,11 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     const refuse = (why: string): void => {
       connection.terminate(new ConnectionLostError(why));
     };
-    if (this.#lifecycle === 'closed' || this.#lifecycle === 'killed' || this.#link === 'fatal') return refuse(`Worker ${this.id} is stopped.`);
+    if (this.#lifecycle === 'closed' || this.#lifecycle === 'killed' || this.#link === 'fatal')
+      return refuse(`Worker ${this.id} is stopped.`);
     if (this.#connection !== undefined) return refuse(`Worker ${this.id} is already connected.`);
-    if (this.#spawn && (this.#child === undefined || this.#child.exited || this.#link === 'backoff')) return refuse(`Worker ${this.id}'s process is being restarted.`);
+    if (this.#spawn && (this.#child === undefined || this.#child.exited || this.#link === 'backoff'))
+      return refuse(`Worker ${this.id}'s process is being restarted.`);
     this.#clearTimer();
     if (this.#link === 'lost') {
       // The process reconnected before the crash was reported: it still counts as one.
@@ -700,7 +827,16 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
       rejected: (message, error) => this.#onRejected(connection, message, error),
       closed: (cause) => this.#onDisconnected(connection, cause),
     };
-    connection.queue([WELCOME, { workerId: this.id, workers: this.#workers, heartbeatMs: this.#hub.heartbeatMs, maxPayload: this.#hub.maxPayload, workerData: this.#workerData }]);
+    connection.queue([
+      WELCOME,
+      {
+        workerId: this.id,
+        workers: this.#workers,
+        heartbeatMs: this.#hub.heartbeatMs,
+        maxPayload: this.#hub.maxPayload,
+        workerData: this.#workerData,
+      },
+    ]);
     // Deliver what was held while the worker was away right now, not on the next turn.
     connection.flush();
     if (this.#startup !== undefined) {
@@ -749,7 +885,11 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
       } else {
         if (run !== undefined) batch.push(runMessage(run));
         run = undefined;
-        batch.push(item.type === SCRIPT ? [SCRIPT, item.id, item.key, item.event, item.flags, item.name, item.code] : [item.type, item.id, item.key, item.event, item.flags]);
+        batch.push(
+          item.type === SCRIPT
+            ? [SCRIPT, item.id, item.key, item.event, item.flags, item.name, item.code]
+            : [item.type, item.id, item.key, item.event, item.flags],
+        );
       }
     }
     if (run !== undefined) batch.push(runMessage(run));
@@ -759,7 +899,12 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     if (connection !== this.#connection) return;
     switch (message[0]) {
       case STATS:
-        this.#last = { tenants: message[1] as number, queued: message[2] as number, handled: message[3] as number, failed: message[4] as number };
+        this.#last = {
+          tenants: message[1] as number,
+          queued: message[2] as number,
+          handled: message[3] as number,
+          failed: message[4] as number,
+        };
         return;
       case RESULTS: {
         const ids = message[1] as number[];
@@ -817,7 +962,8 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     const [, id, key, op, name, value] = message as [number, number, string, number, string, unknown];
     const tenant = parseTenantKey(key)!;
     const reply = (ok: boolean, payload: unknown): void => {
-      if (this.#connection === connection) connection.queue([KV_RESULT, id, ok, ok ? payload : serializeError(payload)]);
+      if (this.#connection === connection)
+        connection.queue([KV_RESULT, id, ok, ok ? payload : serializeError(payload)]);
     };
     if (shardFor(tenant.id, this.#workers) !== this.id) {
       reply(false, new ProtocolError(`Worker ${this.id} asked for the kv of tenant ${key}, which it does not serve.`));
@@ -853,7 +999,8 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     switch (message[0]) {
       case BATCH: {
         const [, first, flags, keys, index, events] = message as BatchMessage;
-        if (events.length === 1) return this.#onRejected(connection, [DISPATCH, first, keys[index[0]!], events[0], flags], error);
+        if (events.length === 1)
+          return this.#onRejected(connection, [DISPATCH, first, keys[index[0]!], events[0], flags], error);
         // Too large as a whole: send it in two halves (each rejected again if need be).
         const half = events.length >> 1;
         connection.send([[BATCH, first, flags, keys, index.slice(0, half), events.slice(0, half)]]);
@@ -957,13 +1104,21 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     state.markExited();
     if (state !== this.#child) return;
     if (this.#lifecycle === 'killed' || this.#lifecycle === 'closed' || this.#closeSent) return;
-    const how = error !== undefined ? `could not be started (${error.message})` : code !== null ? `exited with code ${code}` : `was killed by ${signal}`;
+    const how =
+      error !== undefined
+        ? `could not be started (${error.message})`
+        : code !== null
+          ? `exited with code ${code}`
+          : `was killed by ${signal}`;
     const tail = state.stderr.trim().split('\n').slice(-5).join('\n');
-    const cause = new WorkerExitedError(`Worker ${this.id}'s process${state.pid === undefined ? '' : ` (pid ${state.pid})`} ${how}.${tail ? `\nIts last stderr lines:\n${tail}` : ''}`, {
-      exitCode: code,
-      signal,
-      ...(error === undefined ? {} : { cause: error }),
-    });
+    const cause = new WorkerExitedError(
+      `Worker ${this.id}'s process${state.pid === undefined ? '' : ` (pid ${state.pid})`} ${how}.${tail ? `\nIts last stderr lines:\n${tail}` : ''}`,
+      {
+        exitCode: code,
+        signal,
+        ...(error === undefined ? {} : { cause: error }),
+      },
+    );
     switch (this.#link) {
       case 'starting':
         if (this.#startup !== undefined) this.#startFailed(cause);
@@ -990,7 +1145,9 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
   }
 
   #startTimedOut(): void {
-    const cause = new WorkerStartTimeoutError(`Worker ${this.id} did not connect to the hub within ${this.#startTimeoutMs} ms.`);
+    const cause = new WorkerStartTimeoutError(
+      `Worker ${this.id} did not connect to the hub within ${this.#startTimeoutMs} ms.`,
+    );
     if (this.#startup !== undefined) this.#startFailed(cause);
     else this.#crashed(cause, 'restart');
   }
@@ -1031,7 +1188,13 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     if (next === 'reconnect') {
       this.#link = 'reconnecting';
       this.#setTimer(this.#startTimeoutMs, () =>
-        this.#crashed(new WorkerStartTimeoutError(`Worker ${this.id} did not reconnect to the hub within ${this.#startTimeoutMs} ms.`, { cause }), 'restart'),
+        this.#crashed(
+          new WorkerStartTimeoutError(
+            `Worker ${this.id} did not reconnect to the hub within ${this.#startTimeoutMs} ms.`,
+            { cause },
+          ),
+          'restart',
+        ),
       );
       this.#emitCrash(cause);
       return;
@@ -1055,7 +1218,12 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     this.#detach?.();
     const child = this.#child;
     if (child !== undefined && !child.exited) child.process.kill('SIGKILL');
-    this.#rejectAll(new WorkerUnavailableError(`Worker ${this.id} failed ${this.#failures} times in a row and was given up; its tenants' events are rejected.`, { cause }));
+    this.#rejectAll(
+      new WorkerUnavailableError(
+        `Worker ${this.id} failed ${this.#failures} times in a row and was given up; its tenants' events are rejected.`,
+        { cause },
+      ),
+    );
     this.#emitCrash(cause);
     this.emit('fatal', { workerId: this.id, cause });
     this.#checkDrained();

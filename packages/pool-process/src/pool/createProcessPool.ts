@@ -65,30 +65,46 @@ export class ProcessPool<E = unknown, R = unknown> extends WorkerPool<ProcessWor
  * await pool.close();
  * ```
  */
-export async function createProcessPool<E = unknown, R = unknown>(options: ProcessPoolOptions): Promise<ProcessPool<E, R>> {
-  if (options === null || typeof options !== 'object') throw new InvalidProcessOptionError(`Expected pool options to be an object, got ${options === null ? 'null' : typeof options}.`);
+export async function createProcessPool<E = unknown, R = unknown>(
+  options: ProcessPoolOptions,
+): Promise<ProcessPool<E, R>> {
+  if (options === null || typeof options !== 'object')
+    throw new InvalidProcessOptionError(
+      `Expected pool options to be an object, got ${options === null ? 'null' : typeof options}.`,
+    );
   const { workers: count, hub: hubOption, id, store = new MemoryKvStore(), ...workerOptions } = options;
-  if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1) throw new InvalidProcessOptionError(`Expected \`workers\` to be an integer >= 1, got ${String(count)}.`);
+  if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1)
+    throw new InvalidProcessOptionError(`Expected \`workers\` to be an integer >= 1, got ${String(count)}.`);
   const ownsHub = !(hubOption instanceof Hub);
   const hub = hubOption instanceof Hub ? hubOption : await createHub(hubOption ?? {});
   let workers: ProcessWorker<E, R>[];
   try {
-    workers = Array.from({ length: count }, (_, i) => new ProcessWorker<E, R>({ ...workerOptions, store, id: i, workers: count, hub }));
+    workers = Array.from(
+      { length: count },
+      (_, i) => new ProcessWorker<E, R>({ ...workerOptions, store, id: i, workers: count, hub }),
+    );
   } catch (error) {
     if (ownsHub) await hub.close();
     throw error;
   }
   const started = await Promise.allSettled(workers.map((worker) => worker.start()));
-  const failed = started.flatMap((result, i) => (result.status === 'rejected' ? [{ id: i, reason: result.reason as Error }] : []));
+  const failed = started.flatMap((result, i) =>
+    result.status === 'rejected' ? [{ id: i, reason: result.reason as Error }] : [],
+  );
   if (failed.length > 0) {
     await Promise.allSettled(workers.map((worker) => worker.kill()));
     if (ownsHub) await hub.close();
     const names = failed.map(({ id: workerId }) => workerId).join(', ');
-    const details = failed.map(({ id: workerId, reason }) => `worker ${workerId}: ${reason?.message ?? String(reason)}`).join('\n');
-    throw new WorkerStartError(`${failed.length === 1 ? 'Worker' : 'Workers'} ${names} of ${count} did not connect to the hub:\n${details}`, {
-      workerIds: failed.map(({ id: workerId }) => workerId),
-      cause: failed[0]!.reason,
-    });
+    const details = failed
+      .map(({ id: workerId, reason }) => `worker ${workerId}: ${reason?.message ?? String(reason)}`)
+      .join('\n');
+    throw new WorkerStartError(
+      `${failed.length === 1 ? 'Worker' : 'Workers'} ${names} of ${count} did not connect to the hub:\n${details}`,
+      {
+        workerIds: failed.map(({ id: workerId }) => workerId),
+        cause: failed[0]!.reason,
+      },
+    );
   }
   return new ProcessPool<E, R>(workers, hub, ownsHub, id === undefined ? {} : { id });
 }

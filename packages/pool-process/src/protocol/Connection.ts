@@ -84,7 +84,9 @@ export class Connection {
     });
     ws.on('error', (error: Error & { code?: string }) => {
       this.#options.logger.warn(`${this.label}: connection error: ${error.message}`, { code: error.code });
-      this.#closeCause ??= new ConnectionLostError(`The connection to ${this.label} failed: ${error.message}`, { cause: error });
+      this.#closeCause ??= new ConnectionLostError(`The connection to ${this.label} failed: ${error.message}`, {
+        cause: error,
+      });
     });
     ws.on('close', (code: number, reason: Buffer) => this.#onClose(code, reason.toString()));
   }
@@ -206,8 +208,12 @@ export class Connection {
       const message = messages[0] as unknown[];
       const rejection =
         error === undefined
-          ? new PayloadTooLargeError(`A message of ${size} bytes exceeds maxPayload (${this.maxPayload} bytes); it was not sent.`)
-          : new UnserializableValueError(`A value cannot be serialized to cross to ${this.label}: ${error.message}`, { cause: error });
+          ? new PayloadTooLargeError(
+              `A message of ${size} bytes exceeds maxPayload (${this.maxPayload} bytes); it was not sent.`,
+            )
+          : new UnserializableValueError(`A value cannot be serialized to cross to ${this.label}: ${error.message}`, {
+              cause: error,
+            });
       this.handlers.rejected?.(message, rejection);
       return;
     }
@@ -247,7 +253,9 @@ export class Connection {
       try {
         this.handlers.message(tuple);
       } catch (error) {
-        this.#options.logger.error(`${this.label}: handling a message failed: ${(error as Error).message}`, { stack: (error as Error).stack });
+        this.#options.logger.error(`${this.label}: handling a message failed: ${(error as Error).message}`, {
+          stack: (error as Error).stack,
+        });
       }
     }
   }
@@ -256,7 +264,9 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue = [];
-    const cause = this.#closeCause ?? new ConnectionLostError(`The connection to ${this.label} closed (code ${code}${reason ? `: ${reason}` : ''}).`);
+    const cause =
+      this.#closeCause ??
+      new ConnectionLostError(`The connection to ${this.label} closed (code ${code}${reason ? `: ${reason}` : ''}).`);
     this.handlers.closed(cause);
   }
 }

@@ -105,7 +105,15 @@ export type ResultsMessage = [typeof RESULTS, number[], unknown[]];
 export type ProtocolErrorMessage = [typeof PROTOCOL_ERROR, string];
 
 /** Messages the hub sends and a worker accepts. */
-export type MasterMessage = WelcomeMessage | WorkMessage | BatchMessage | AbortMessage | KvResultMessage | CloseMessage | KillMessage | ProtocolErrorMessage;
+export type MasterMessage =
+  | WelcomeMessage
+  | WorkMessage
+  | BatchMessage
+  | AbortMessage
+  | KvResultMessage
+  | CloseMessage
+  | KillMessage
+  | ProtocolErrorMessage;
 /** Messages a worker sends and the hub accepts. */
 export type WorkerMessage =
   | StatsMessage
@@ -129,7 +137,13 @@ export type DecodedFrame = { ok: true; messages: unknown[] } | { ok: false; reas
 /** Decodes and checks the envelope of one WebSocket message. Never throws. */
 export function decodeFrame(data: unknown, isBinary: boolean): DecodedFrame {
   if (!isBinary) return { ok: false, reason: 'expected a binary frame, got a text frame' };
-  const bytes = Array.isArray(data) ? Buffer.concat(data as Buffer[]) : Buffer.isBuffer(data) ? data : data instanceof ArrayBuffer ? Buffer.from(data) : undefined;
+  const bytes = Array.isArray(data)
+    ? Buffer.concat(data as Buffer[])
+    : Buffer.isBuffer(data)
+      ? data
+      : data instanceof ArrayBuffer
+        ? Buffer.from(data)
+        : undefined;
   if (bytes === undefined) return { ok: false, reason: 'unexpected frame payload type' };
   let frame: unknown;
   try {
@@ -139,7 +153,11 @@ export function decodeFrame(data: unknown, isBinary: boolean): DecodedFrame {
   }
   if (!Array.isArray(frame) || frame.length !== 2) return { ok: false, reason: 'expected a frame [version, messages]' };
   const [version, messages] = frame as [unknown, unknown];
-  if (version !== PROTOCOL_VERSION) return { ok: false, reason: `unsupported protocol version ${describe(version)} (this side speaks ${PROTOCOL_VERSION})` };
+  if (version !== PROTOCOL_VERSION)
+    return {
+      ok: false,
+      reason: `unsupported protocol version ${describe(version)} (this side speaks ${PROTOCOL_VERSION})`,
+    };
   if (!Array.isArray(messages)) return { ok: false, reason: 'expected the frame messages to be an array' };
   return { ok: true, messages };
 }
@@ -199,10 +217,21 @@ export const MAX_BATCH_EVENTS = 1_000_000;
 function checkBatch(m: unknown[]): string | undefined {
   const usage = 'BATCH: expected [9, firstId, flags, tenantKeys, tenantIndex, events]';
   const [, firstId, flags, keys, index, events] = m as [number, unknown, unknown, unknown, unknown, unknown];
-  if (m.length !== 6 || !isId(firstId) || !isCount(flags) || !Array.isArray(keys) || !Array.isArray(index) || !Array.isArray(events)) return usage;
-  if (index.length !== events.length || events.length === 0 || events.length > MAX_BATCH_EVENTS) return 'BATCH: tenantIndex and events must have the same (non-zero) length';
+  if (
+    m.length !== 6 ||
+    !isId(firstId) ||
+    !isCount(flags) ||
+    !Array.isArray(keys) ||
+    !Array.isArray(index) ||
+    !Array.isArray(events)
+  )
+    return usage;
+  if (index.length !== events.length || events.length === 0 || events.length > MAX_BATCH_EVENTS)
+    return 'BATCH: tenantIndex and events must have the same (non-zero) length';
   for (const key of keys) if (parseTenantKey(key) === undefined) return 'BATCH: tenantKeys must be tenant keys';
-  for (const i of index) if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= keys.length) return 'BATCH: tenantIndex must point into tenantKeys';
+  for (const i of index)
+    if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= keys.length)
+      return 'BATCH: tenantIndex must point into tenantKeys';
   return undefined;
 }
 
@@ -214,16 +243,26 @@ export function checkMasterMessage(message: unknown): string | undefined {
   switch (type) {
     case WELCOME: {
       const w = m[1] as Partial<Welcome> | undefined;
-      if (m.length !== 2 || w === null || typeof w !== 'object') return 'WELCOME: expected [1, { workerId, workers, heartbeatMs, maxPayload, workerData }]';
-      if (!isCount(w.workerId) || !isId(w.workers) || !isId(w.heartbeatMs) || !isId(w.maxPayload)) return 'WELCOME: workerId, workers, heartbeatMs and maxPayload must be integers';
+      if (m.length !== 2 || w === null || typeof w !== 'object')
+        return 'WELCOME: expected [1, { workerId, workers, heartbeatMs, maxPayload, workerData }]';
+      if (!isCount(w.workerId) || !isId(w.workers) || !isId(w.heartbeatMs) || !isId(w.maxPayload))
+        return 'WELCOME: workerId, workers, heartbeatMs and maxPayload must be integers';
       return undefined;
     }
     case DISPATCH:
     case DROP:
-      if (m.length !== 5 || !isId(m[1]) || parseTenantKey(m[2]) === undefined || !isCount(m[4])) return `${type === DISPATCH ? 'DISPATCH' : 'DROP'}: expected [type, id, tenantKey, event, flags]`;
+      if (m.length !== 5 || !isId(m[1]) || parseTenantKey(m[2]) === undefined || !isCount(m[4]))
+        return `${type === DISPATCH ? 'DISPATCH' : 'DROP'}: expected [type, id, tenantKey, event, flags]`;
       return undefined;
     case SCRIPT:
-      if (m.length !== 7 || !isId(m[1]) || parseTenantKey(m[2]) === undefined || !isCount(m[4]) || typeof m[5] !== 'string' || typeof m[6] !== 'string') {
+      if (
+        m.length !== 7 ||
+        !isId(m[1]) ||
+        parseTenantKey(m[2]) === undefined ||
+        !isCount(m[4]) ||
+        typeof m[5] !== 'string' ||
+        typeof m[6] !== 'string'
+      ) {
         return 'SCRIPT: expected [3, id, tenantKey, event, flags, name, code]';
       }
       return undefined;
@@ -253,20 +292,34 @@ export function checkWorkerMessage(message: unknown): string | undefined {
   const [type, m] = tuple;
   switch (type) {
     case STATS:
-      return m.length === 5 && isCount(m[1]) && isCount(m[2]) && isCount(m[3]) && isCount(m[4]) ? undefined : 'STATS: expected [20, tenants, queued, handled, failed]';
+      return m.length === 5 && isCount(m[1]) && isCount(m[2]) && isCount(m[3]) && isCount(m[4])
+        ? undefined
+        : 'STATS: expected [20, tenants, queued, handled, failed]';
     case RESULT:
       return m.length === 3 && isId(m[1]) ? undefined : 'RESULT: expected [21, id, value]';
     case FAILURE:
     case NOWAIT_ERROR:
-      return m.length === 3 && isId(m[1]) && isSerializedError(m[2]) ? undefined : `${type === FAILURE ? 'FAILURE' : 'NOWAIT_ERROR'}: expected [type, id, serializedError]`;
+      return m.length === 3 && isId(m[1]) && isSerializedError(m[2])
+        ? undefined
+        : `${type === FAILURE ? 'FAILURE' : 'NOWAIT_ERROR'}: expected [type, id, serializedError]`;
     case DONE: {
       const ranges = m[1];
-      if (m.length !== 2 || !Array.isArray(ranges) || ranges.length % 2 !== 0) return 'DONE: expected [23, [start, count, ...]]';
-      for (let i = 0; i < ranges.length; i += 2) if (!isId(ranges[i]) || !isId(ranges[i + 1]) || ranges[i + 1] > 1_000_000) return 'DONE: ranges must be positive integers';
+      if (m.length !== 2 || !Array.isArray(ranges) || ranges.length % 2 !== 0)
+        return 'DONE: expected [23, [start, count, ...]]';
+      for (let i = 0; i < ranges.length; i += 2)
+        if (!isId(ranges[i]) || !isId(ranges[i + 1]) || ranges[i + 1] > 1_000_000)
+          return 'DONE: ranges must be positive integers';
       return undefined;
     }
     case KV:
-      if (m.length !== 6 || !isId(m[1]) || parseTenantKey(m[2]) === undefined || !isCount(m[3]) || m[3] > KV_LIST || typeof m[4] !== 'string') {
+      if (
+        m.length !== 6 ||
+        !isId(m[1]) ||
+        parseTenantKey(m[2]) === undefined ||
+        !isCount(m[3]) ||
+        m[3] > KV_LIST ||
+        typeof m[4] !== 'string'
+      ) {
         return 'KV: expected [25, id, tenantKey, op, key, value]';
       }
       return undefined;
@@ -274,7 +327,8 @@ export function checkWorkerMessage(message: unknown): string | undefined {
       return m.length === 1 ? undefined : 'CLOSED: expected [26]';
     case RESULTS: {
       const [, ids, values] = m as [number, unknown, unknown];
-      if (m.length !== 3 || !Array.isArray(ids) || !Array.isArray(values) || ids.length !== values.length) return 'RESULTS: expected [27, ids, values] of equal lengths';
+      if (m.length !== 3 || !Array.isArray(ids) || !Array.isArray(values) || ids.length !== values.length)
+        return 'RESULTS: expected [27, ids, values] of equal lengths';
       for (const id of ids) if (!isId(id)) return 'RESULTS: ids must be positive integers';
       return undefined;
     }

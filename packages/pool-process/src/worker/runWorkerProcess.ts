@@ -1,7 +1,16 @@
 import { Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import type { TenantId, TenantKv, WorkerDefinition } from '@switchyard/core';
-import { AbortError, assertCloneable, deserializeError, InvalidArgumentError, isWorkerDefinition, serializeError, tenantKey, TenantRuntime } from '@switchyard/core';
+import {
+  AbortError,
+  assertCloneable,
+  deserializeError,
+  InvalidArgumentError,
+  isWorkerDefinition,
+  serializeError,
+  tenantKey,
+  TenantRuntime,
+} from '@switchyard/core';
 import WebSocket from 'ws';
 import { ConnectionLostError, HubDisconnectedError, InvalidProcessOptionError } from '../errors/errors.js';
 import type { Logger } from '../internal/logger.js';
@@ -131,7 +140,9 @@ function argValue(name: string): string | undefined {
 function positiveInt(name: string, value: unknown, min: number): number {
   const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
   if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < min) {
-    throw new InvalidProcessOptionError(`Expected \`${name}\` to be an integer >= ${min}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`);
+    throw new InvalidProcessOptionError(
+      `Expected \`${name}\` to be an integer >= ${min}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`,
+    );
   }
   return number;
 }
@@ -208,10 +219,19 @@ class WorkerProcessEngine implements WorkerProcess {
       );
     }
     const token = options.token ?? process.env[ENV_TOKEN];
-    if (typeof token !== 'string' || token.length === 0) throw new InvalidProcessOptionError(`Expected a token (option \`token\` or ${ENV_TOKEN}), got nothing.`);
+    if (typeof token !== 'string' || token.length === 0)
+      throw new InvalidProcessOptionError(`Expected a token (option \`token\` or ${ENV_TOKEN}), got nothing.`);
     delete process.env[ENV_TOKEN];
-    this.workerId = positiveInt('workerId', options.workerId ?? argValue('--worker-id') ?? process.env[ENV_WORKER_ID], 0);
-    const { minDelayMs = 100, maxDelayMs = 5000, timeoutMs = process.env[ENV_RECONNECT_TIMEOUT] ?? 60_000 } = options.reconnect ?? {};
+    this.workerId = positiveInt(
+      'workerId',
+      options.workerId ?? argValue('--worker-id') ?? process.env[ENV_WORKER_ID],
+      0,
+    );
+    const {
+      minDelayMs = 100,
+      maxDelayMs = 5000,
+      timeoutMs = process.env[ENV_RECONNECT_TIMEOUT] ?? 60_000,
+    } = options.reconnect ?? {};
     this.#minDelay = positiveInt('reconnect.minDelayMs', minDelayMs, 1);
     this.#maxDelay = positiveInt('reconnect.maxDelayMs', maxDelayMs, this.#minDelay);
     this.#reconnectTimeout = positiveInt('reconnect.timeoutMs', timeoutMs, 0);
@@ -220,7 +240,8 @@ class WorkerProcessEngine implements WorkerProcess {
     this.#tls = options.tls;
     this.#exitProcess = options.exitProcess ?? true;
     const logger = options.logger ?? consoleLogger(`worker ${this.workerId}`);
-    if (!isLogger(logger)) throw new InvalidProcessOptionError('Expected `logger` to have info, warn and error functions.');
+    if (!isLogger(logger))
+      throw new InvalidProcessOptionError('Expected `logger` to have info, warn and error functions.');
     this.#logger = logger;
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
   }
@@ -273,7 +294,8 @@ class WorkerProcessEngine implements WorkerProcess {
     ws.on('error', (error) => {
       const refused = REFUSED.exec(error.message);
       if (refused !== null) this.#refusedStatus = Number(refused[1]);
-      if (this.#connection === undefined) this.#logger.warn(`cannot connect to the hub at ${this.#url}: ${error.message}`);
+      if (this.#connection === undefined)
+        this.#logger.warn(`cannot connect to the hub at ${this.#url}: ${error.message}`);
     });
     ws.once('open', () => this.#onOpen(ws));
     ws.once('close', () => this.#onClose(ws));
@@ -319,7 +341,8 @@ class WorkerProcessEngine implements WorkerProcess {
     for (const pending of this.#kvPending.values()) pending.reject(lost);
     this.#kvPending.clear();
     // The master has failed these events already (WorkerCrashedError): do not start the ones still queued.
-    for (const controller of this.#signals.values()) controller.abort(new ConnectionLostError('The connection to the hub was lost.'));
+    for (const controller of this.#signals.values())
+      controller.abort(new ConnectionLostError('The connection to the hub was lost.'));
     this.#signals.clear();
     if (this.#state === 'closing') return this.#stop('closed', 0);
     if (this.#state !== 'running') return;
@@ -391,13 +414,32 @@ class WorkerProcessEngine implements WorkerProcess {
     switch (type) {
       case DISPATCH:
       case DROP:
-        return this.#work(runtime, type, message[1] as number, parseTenantKey(message[2])!, message[3], message[4] as number, '', '');
+        return this.#work(
+          runtime,
+          type,
+          message[1] as number,
+          parseTenantKey(message[2])!,
+          message[3],
+          message[4] as number,
+          '',
+          '',
+        );
       case SCRIPT:
-        return this.#work(runtime, SCRIPT, message[1] as number, parseTenantKey(message[2])!, message[3], message[4] as number, message[5] as string, message[6] as string);
+        return this.#work(
+          runtime,
+          SCRIPT,
+          message[1] as number,
+          parseTenantKey(message[2])!,
+          message[3],
+          message[4] as number,
+          message[5] as string,
+          message[6] as string,
+        );
       case BATCH: {
         const [, first, flags, keys, index, events] = message as BatchMessage;
         const tenants = keys.map((key) => parseTenantKey(key)!);
-        for (let i = 0; i < events.length; i++) this.#work(runtime, DISPATCH, first + i, tenants[index[i]!]!, events[i], flags, '', '');
+        for (let i = 0; i < events.length; i++)
+          this.#work(runtime, DISPATCH, first + i, tenants[index[i]!]!, events[i], flags, '', '');
         return;
       }
       case ABORT:
@@ -431,14 +473,27 @@ class WorkerProcessEngine implements WorkerProcess {
     this.#welcome = welcome;
     connection.maxPayload = welcome.maxPayload;
     if (this.#runtime === undefined) {
-      this.#runtime = new TenantRuntime(this.#definition, { workerId: this.workerId, workerData: welcome.workerData, kv: (tenant) => this.#kvFor(tenant) });
+      this.#runtime = new TenantRuntime(this.#definition, {
+        workerId: this.workerId,
+        workerData: welcome.workerData,
+        kv: (tenant) => this.#kvFor(tenant),
+      });
       // Startup runs before the first event; a failure is reported to the events that wait for it.
       this.#runtime.start().catch(() => undefined);
     }
     this.#armWatchdog(welcome.heartbeatMs);
   }
 
-  #work(runtime: TenantRuntime, type: number, id: number, tenant: TenantId, event: unknown, flags: number, name: string, code: string): void {
+  #work(
+    runtime: TenantRuntime,
+    type: number,
+    id: number,
+    tenant: TenantId,
+    event: unknown,
+    flags: number,
+    name: string,
+    code: string,
+  ): void {
     const generation = this.#generation;
     if (type === DISPATCH && (flags & (FLAG_NOWAIT | FLAG_SIGNAL)) === FLAG_NOWAIT) {
       // Fire-and-forget: the runtime's promise-free path; the master only needs to hear it ended.
@@ -460,7 +515,12 @@ class WorkerProcessEngine implements WorkerProcess {
       this.#signals.set(id, controller);
       signal = controller.signal;
     }
-    const task = type === DISPATCH ? runtime.dispatch(tenant, event, signal) : type === SCRIPT ? runtime.runScript(tenant, name, code, event, signal) : runtime.dropTenant(tenant);
+    const task =
+      type === DISPATCH
+        ? runtime.dispatch(tenant, event, signal)
+        : type === SCRIPT
+          ? runtime.runScript(tenant, name, code, event, signal)
+          : runtime.dropTenant(tenant);
     if ((flags & FLAG_NOWAIT) !== 0) {
       task.then(
         () => this.#reply(generation, id, signal, undefined, undefined),
@@ -474,7 +534,13 @@ class WorkerProcessEngine implements WorkerProcess {
     }
   }
 
-  #reply(generation: number, id: number, signal: AbortSignal | undefined, type: number | undefined, payload: unknown): void {
+  #reply(
+    generation: number,
+    id: number,
+    signal: AbortSignal | undefined,
+    type: number | undefined,
+    payload: unknown,
+  ): void {
     if (signal !== undefined) this.#signals.delete(id);
     const connection = this.#connection;
     // A reply for a connection that is gone: the master already failed the event.
@@ -493,7 +559,11 @@ class WorkerProcessEngine implements WorkerProcess {
 
   #fill(batch: unknown[]): void {
     if (this.#resultIds.length > 0) {
-      batch.push(this.#resultIds.length === 1 ? [RESULT, this.#resultIds[0], this.#resultValues[0]] : [RESULTS, this.#resultIds, this.#resultValues]);
+      batch.push(
+        this.#resultIds.length === 1
+          ? [RESULT, this.#resultIds[0], this.#resultValues[0]]
+          : [RESULTS, this.#resultIds, this.#resultValues],
+      );
       this.#resultIds = [];
       this.#resultValues = [];
     }
@@ -567,9 +637,11 @@ class WorkerProcessEngine implements WorkerProcess {
   }
 
   #kv(key: string, op: number, name: unknown, value: unknown): Promise<any> {
-    if (typeof name !== 'string') return Promise.reject(new InvalidArgumentError(`Expected a string key, got ${typeof name}.`));
+    if (typeof name !== 'string')
+      return Promise.reject(new InvalidArgumentError(`Expected a string key, got ${typeof name}.`));
     const connection = this.#connection;
-    if (connection === undefined || this.#welcome === undefined || this.#state === 'stopped') return Promise.reject(new HubDisconnectedError());
+    if (connection === undefined || this.#welcome === undefined || this.#state === 'stopped')
+      return Promise.reject(new HubDisconnectedError());
     if (op === KV_SET) {
       try {
         assertCloneable(value, 'The kv value');
@@ -600,9 +672,14 @@ class WorkerProcessEngine implements WorkerProcess {
  * runWorkerProcess(counter);
  * ```
  */
-export function runWorkerProcess(definition: WorkerDefinition<any, any, any>, options: RunWorkerProcessOptions = {}): WorkerProcess {
-  if (!isWorkerDefinition(definition)) throw new InvalidArgumentError('Expected a worker definition made by defineWorker(), got something else.');
-  if (options === null || typeof options !== 'object') throw new InvalidProcessOptionError(`Expected options to be an object, got ${typeof options}.`);
+export function runWorkerProcess(
+  definition: WorkerDefinition<any, any, any>,
+  options: RunWorkerProcessOptions = {},
+): WorkerProcess {
+  if (!isWorkerDefinition(definition))
+    throw new InvalidArgumentError('Expected a worker definition made by defineWorker(), got something else.');
+  if (options === null || typeof options !== 'object')
+    throw new InvalidProcessOptionError(`Expected options to be an object, got ${typeof options}.`);
   const engine = new WorkerProcessEngine(definition, options);
   engine.start();
   return engine;

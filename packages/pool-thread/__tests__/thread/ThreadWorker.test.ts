@@ -66,14 +66,18 @@ describe('ThreadWorker', () => {
     }
     await Promise.all(waited);
     for (const tenant of tenants) {
-      await expect(worker.dispatch(tenant, { type: 'log' })).resolves.toEqual(Array.from({ length: sent }, (_, i) => i));
+      await expect(worker.dispatch(tenant, { type: 'log' })).resolves.toEqual(
+        Array.from({ length: sent }, (_, i) => i),
+      );
     }
   });
 
   it('answers the events of a batch that finished without waiting for a slow one', async () => {
     const worker = await startWorker();
     const order: string[] = [];
-    const slow = worker.dispatch(guild(1), { type: 'wait', key: 'slow' }).then((value) => order.push(`slow:${String(value)}`));
+    const slow = worker
+      .dispatch(guild(1), { type: 'wait', key: 'slow' })
+      .then((value) => order.push(`slow:${String(value)}`));
     const fast = worker.dispatch(guild(2), { type: 'count' }).then((value) => order.push(`fast:${String(value)}`));
     await fast;
     expect(order).toEqual(['fast:1']);
@@ -89,8 +93,12 @@ describe('ThreadWorker', () => {
     const worker = await startWorker();
     const a = guild(1);
     await worker.dispatch(a, { type: 'count' });
-    await expect(worker.dispatch(a, { type: 'count', reply: () => 1 })).rejects.toMatchObject({ code: 'ERR_INVALID_EVENT' });
-    expect(() => worker.dispatchNoWait(a, { type: 'count', tag: Symbol('x') })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_EVENT' }));
+    await expect(worker.dispatch(a, { type: 'count', reply: () => 1 })).rejects.toMatchObject({
+      code: 'ERR_INVALID_EVENT',
+    });
+    expect(() => worker.dispatchNoWait(a, { type: 'count', tag: Symbol('x') })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_EVENT' }),
+    );
     await expect(worker.runScript(a, 'x', 'y', { fn: () => 1 })).rejects.toMatchObject({ code: 'ERR_INVALID_EVENT' });
     await expect(worker.dispatch(a, { type: 'count' })).resolves.toBe(2);
     expect(worker.stats().restarts).toBe(0);
@@ -107,14 +115,20 @@ describe('ThreadWorker', () => {
         return reads++ === 0 ? 1 : () => 1;
       },
     };
-    await expect(worker.dispatch(guild(1), sly)).rejects.toMatchObject({ code: 'ERR_INVALID_EVENT', cause: { name: 'DataCloneError' } });
+    await expect(worker.dispatch(guild(1), sly)).rejects.toMatchObject({
+      code: 'ERR_INVALID_EVENT',
+      cause: { name: 'DataCloneError' },
+    });
     await expect(worker.dispatch(guild(1), { type: 'count' })).resolves.toBe(2);
     expect(worker.stats()).toMatchObject({ restarts: 0, queued: 0 });
   });
 
   it('fails only the event whose result cannot be cloned, with ERR_RESULT_NOT_CLONEABLE', async () => {
     const worker = await startWorker();
-    const [bad, good] = await Promise.allSettled([worker.dispatch(guild(1), { type: 'unclonable' }), worker.dispatch(guild(1), { type: 'count' })]);
+    const [bad, good] = await Promise.allSettled([
+      worker.dispatch(guild(1), { type: 'unclonable' }),
+      worker.dispatch(guild(1), { type: 'count' }),
+    ]);
     expect(bad).toMatchObject({ status: 'rejected', reason: { code: 'ERR_RESULT_NOT_CLONEABLE' } });
     expect((bad as PromiseRejectedResult).reason).toBeInstanceOf(ResultNotCloneableError);
     expect(good).toEqual({ status: 'fulfilled', value: 1 });
@@ -130,13 +144,19 @@ describe('ThreadWorker', () => {
 
   it('rejects runScript with ERR_SCRIPTS_UNSUPPORTED when the definition has no script engine', async () => {
     const worker = await startWorker();
-    await expect(worker.runScript(guild(1), 'name', 'code', {})).rejects.toMatchObject({ code: 'ERR_SCRIPTS_UNSUPPORTED' });
+    await expect(worker.runScript(guild(1), 'name', 'code', {})).rejects.toMatchObject({
+      code: 'ERR_SCRIPTS_UNSUPPORTED',
+    });
   });
 
   it('rejects runScript with ERR_INVALID_ARGUMENT for a name or code that is not a string', async () => {
     const worker = await startWorker();
-    await expect(worker.runScript(guild(1), 1 as never, 'code', {})).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
-    await expect(worker.runScript(guild(1), 'name', null as never, {})).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(worker.runScript(guild(1), 1 as never, 'code', {})).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+    await expect(worker.runScript(guild(1), 'name', null as never, {})).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
   });
 
   it('reports a failing startup hook to every event, as LocalWorker does', async () => {
@@ -171,7 +191,9 @@ describe('ThreadWorker', () => {
   it('rejects a dropTenant whose signal is already aborted with ABORT_ERR, and keeps the state', async () => {
     const worker = await startWorker();
     await worker.dispatch(guild(1), { type: 'count' });
-    await expect(worker.dropTenant(guild(1), { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    await expect(worker.dropTenant(guild(1), { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: 'ABORT_ERR',
+    });
     await expect(worker.dispatch(guild(1), { type: 'count' })).resolves.toBe(2);
   });
 
@@ -212,7 +234,9 @@ describe('ThreadWorker', () => {
     worker.dispatchNoWait(guild(1), { type: 'count' });
     const third = worker.dispatch(guild(2), { type: 'count' });
     await expect(worker.dispatch(guild(2), { type: 'count' })).rejects.toMatchObject({ code: 'ERR_BACKPRESSURE' });
-    expect(() => worker.dispatchNoWait(guild(2), { type: 'count' })).toThrow(expect.objectContaining({ code: 'ERR_BACKPRESSURE' }));
+    expect(() => worker.dispatchNoWait(guild(2), { type: 'count' })).toThrow(
+      expect.objectContaining({ code: 'ERR_BACKPRESSURE' }),
+    );
     await expect(worker.dropTenant(guild(2))).rejects.toMatchObject({ code: 'ERR_BACKPRESSURE' });
     await third;
     await worker.dispatch(guild(2), { type: 'release', key: 'bp' });
@@ -236,7 +260,9 @@ describe('ThreadWorker', () => {
     const error = await rejection(worker.dispatch(guild(1), { type: 'kv-get', key: 'forbidden' }));
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect(error.message).toBe('no such key allowed');
-    await expect(worker.dispatch(guild(1), { type: 'kv-set', key: 'nothing', value: undefined })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(worker.dispatch(guild(1), { type: 'kv-set', key: 'nothing', value: undefined })).rejects.toMatchObject(
+      { code: 'ERR_INVALID_ARGUMENT' },
+    );
   });
 
   it('close() finishes accepted events, runs the dropTenant hooks in the thread, then ends the thread', async () => {
@@ -245,7 +271,11 @@ describe('ThreadWorker', () => {
     const worker = new ThreadWorker<any, any>({ filename: fixture('faults.mjs'), store });
     await worker.ready;
     expect(osThreads()).toBeGreaterThan(threadsBefore);
-    const accepted = [worker.dispatch(guild(1), { type: 'count' }), worker.dispatch(guild(2), { type: 'count' }), worker.dispatch(guild(2), { type: 'count' })];
+    const accepted = [
+      worker.dispatch(guild(1), { type: 'count' }),
+      worker.dispatch(guild(2), { type: 'count' }),
+      worker.dispatch(guild(2), { type: 'count' }),
+    ];
     await worker.close();
     await expect(Promise.all(accepted)).resolves.toEqual([1, 1, 2]);
     await expect(store.get(guild(1), 'dropped:0')).resolves.toBe(1);
@@ -352,7 +382,11 @@ describe('ThreadWorker', () => {
       ['workerData', { filename, workerData: { fn: () => 1 } }, /`workerData`/],
       ['restart', { filename, restart: 'soon' }, /`restart`/],
       ['restart.backoff', { filename, restart: { backoff: 5 } }, /`restart.backoff`/],
-      ['restart.maxConsecutiveFailures', { filename, restart: { maxConsecutiveFailures: 0 } }, /`restart.maxConsecutiveFailures`/],
+      [
+        'restart.maxConsecutiveFailures',
+        { filename, restart: { maxConsecutiveFailures: 0 } },
+        /`restart.maxConsecutiveFailures`/,
+      ],
       ['restart.stableAfterMs', { filename, restart: { stableAfterMs: -1 } }, /`restart.stableAfterMs`/],
     ])('rejects an invalid %s with ERR_INVALID_ARGUMENT', (_, options, message) => {
       const threadsBefore = osThreads();

@@ -49,7 +49,10 @@ describe('createThreadPool', () => {
     ['filename', { workers: 1, filename: 7 }, /`filename`/],
     ['maxQueue', { workers: 1, filename: fixture('trivial.mjs'), maxQueue: -3 }, /`maxQueue`/],
   ])('rejects an invalid %s with ERR_INVALID_ARGUMENT', async (_, options, message) => {
-    await expect(createThreadPool(options as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(message) });
+    await expect(createThreadPool(options as never)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+      message: expect.stringMatching(message),
+    });
   });
 
   it('does not keep the process alive once idle, even when never closed', async () => {

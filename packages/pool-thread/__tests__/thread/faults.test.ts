@@ -38,7 +38,9 @@ describe('ThreadWorker faults', () => {
       expect(error).toBeInstanceOf(WorkerCrashedError);
       expect(error).toMatchObject({ code: 'ERR_WORKER_CRASHED', cause: info.cause });
     }
-    expect(reported).toEqual([{ workerId: 0, tenant: guild(4), error: expect.objectContaining({ code: 'ERR_WORKER_CRASHED' }) }]);
+    expect(reported).toEqual([
+      { workerId: 0, tenant: guild(4), error: expect.objectContaining({ code: 'ERR_WORKER_CRASHED' }) },
+    ]);
 
     // Restarted: a new thread, the tenants' in-memory state is new.
     await expect(worker.dispatch(a, { type: 'count' })).resolves.toBe(1);
@@ -59,7 +61,10 @@ describe('ThreadWorker faults', () => {
   });
 
   it('fails the events in flight when the thread runs out of memory under resourceLimits, and the process lives on', async () => {
-    const worker = await startWorker({ restart: quickRestart, resourceLimits: { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 4 } });
+    const worker = await startWorker({
+      restart: quickRestart,
+      resourceLimits: { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 4 },
+    });
     const crashed = next<WorkerCrashInfo>(worker, 'crash');
     const bystander = rejection(worker.dispatch(guild(2), { type: 'wait', key: 'oom' }));
     const error = await rejection(worker.dispatch(guild(1), { type: 'oom' }));
@@ -80,7 +85,9 @@ describe('ThreadWorker faults', () => {
   });
 
   it("leaves the other workers of a pool and their tenants' state alone when one thread crashes", async () => {
-    const pool = track(await createThreadPool<any>({ workers: 2, filename: fixture('faults.mjs'), restart: quickRestart }));
+    const pool = track(
+      await createThreadPool<any>({ workers: 2, filename: fixture('faults.mjs'), restart: quickRestart }),
+    );
     const onZero = guildOn(0, 2);
     const onOne = guildOn(1, 2);
     await pool.dispatch(onOne, { type: 'count' });
@@ -125,7 +132,10 @@ describe('ThreadWorker faults', () => {
     async (plan) => {
       const starts = startCounter();
       const backoff = vi.fn((failures: number) => failures);
-      const worker = await startWorker({ workerData: { startup: plan, starts }, restart: { backoff, maxConsecutiveFailures: 4 } });
+      const worker = await startWorker({
+        workerData: { startup: plan, starts },
+        restart: { backoff, maxConsecutiveFailures: 4 },
+      });
       const crashes: ThreadCrashInfo[] = [];
       worker.on('crash', (info) => crashes.push(info as ThreadCrashInfo));
       const fatal = next<WorkerCrashInfo>(worker, 'fatal');
@@ -154,8 +164,12 @@ describe('ThreadWorker faults', () => {
       expect(error.cause).toBe(info.cause);
       expect((await reported).error).toMatchObject({ code: 'ERR_WORKER_UNAVAILABLE' });
       expect(worker.stats()).toMatchObject({ state: 'unavailable', restarts: 3, queued: 0, threadId: undefined });
-      await expect(worker.dispatch(guild(1), { type: 'count' })).rejects.toMatchObject({ code: 'ERR_WORKER_UNAVAILABLE' });
-      expect(() => worker.dispatchNoWait(guild(1), { type: 'count' })).toThrow(expect.objectContaining({ code: 'ERR_WORKER_UNAVAILABLE' }));
+      await expect(worker.dispatch(guild(1), { type: 'count' })).rejects.toMatchObject({
+        code: 'ERR_WORKER_UNAVAILABLE',
+      });
+      expect(() => worker.dispatchNoWait(guild(1), { type: 'count' })).toThrow(
+        expect.objectContaining({ code: 'ERR_WORKER_UNAVAILABLE' }),
+      );
       await expect(worker.dropTenant(guild(1))).rejects.toMatchObject({ code: 'ERR_WORKER_UNAVAILABLE' });
       await worker.close();
       expect(worker.stats().state).toBe('closed');
@@ -177,7 +191,13 @@ describe('ThreadWorker faults', () => {
   it('restarts a first thread that crashes while it starts, and resolves ready once one is up', async () => {
     const starts = startCounter();
     const threadsBefore = osThreads();
-    const worker = track(new ThreadWorker<any, any>({ filename: fixture('faults.mjs'), workerData: { startup: 'crash-first', starts }, restart: quickRestart }));
+    const worker = track(
+      new ThreadWorker<any, any>({
+        filename: fixture('faults.mjs'),
+        workerData: { startup: 'crash-first', starts },
+        restart: quickRestart,
+      }),
+    );
     const crashed = next<ThreadCrashInfo>(worker, 'crash');
     const early = worker.dispatch(guild(1), { type: 'count' });
     expect(worker.stats().state).toBe('starting');
@@ -194,14 +214,23 @@ describe('ThreadWorker faults', () => {
     const worker = await startWorker({ restart: { backoff: () => -1 } });
     const fatal = next<WorkerCrashInfo>(worker, 'fatal');
     await rejection(worker.dispatch(guild(1), { type: 'crash-now' }));
-    expect((await fatal).cause).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/restart\.backoff/) });
+    expect((await fatal).cause).toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+      message: expect.stringMatching(/restart\.backoff/),
+    });
     expect(worker.stats().state).toBe('unavailable');
   });
 
   it('kill() during the backoff rejects the held events with ERR_WORKER_KILLED and never restarts', async () => {
     const starts = startCounter();
     const threadsBefore = osThreads();
-    const worker = track(new ThreadWorker<any, any>({ filename: fixture('faults.mjs'), workerData: { starts }, restart: { backoff: () => 60_000 } }));
+    const worker = track(
+      new ThreadWorker<any, any>({
+        filename: fixture('faults.mjs'),
+        workerData: { starts },
+        restart: { backoff: () => 60_000 },
+      }),
+    );
     await worker.ready;
     const crashed = next<ThreadCrashInfo>(worker, 'crash');
     await rejection(worker.dispatch(guild(1), { type: 'crash-now' }));

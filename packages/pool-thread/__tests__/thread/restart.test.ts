@@ -8,7 +8,11 @@ describe('restart policy', () => {
   });
 
   it('defaults to that backoff, 10 consecutive failures and 30 s to count as stable', () => {
-    expect(restartPolicy(undefined)).toEqual({ backoff: defaultRestartBackoff, maxConsecutiveFailures: 10, stableAfterMs: 30_000 });
+    expect(restartPolicy(undefined)).toEqual({
+      backoff: defaultRestartBackoff,
+      maxConsecutiveFailures: 10,
+      stableAfterMs: 30_000,
+    });
   });
 
   it('rejects a backoff answer that is not a finite number >= 0 with ERR_INVALID_ARGUMENT', () => {

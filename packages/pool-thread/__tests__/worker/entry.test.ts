@@ -30,7 +30,9 @@ describe('thread entry (handleTask)', () => {
 
   it('refuses a batch before the thread was initialised with ERR_PROTOCOL', async () => {
     const handleTask = await freshEntry();
-    await expect(handleTask({ type: 'batch', id: 1, ops: [], tenants: [], payloads: [], cancels: [] })).rejects.toMatchObject({ code: 'ERR_PROTOCOL' });
+    await expect(
+      handleTask({ type: 'batch', id: 1, ops: [], tenants: [], payloads: [], cancels: [] }),
+    ).rejects.toMatchObject({ code: 'ERR_PROTOCOL' });
   });
 
   it('refuses an unknown task with ERR_PROTOCOL', async () => {
@@ -42,7 +44,10 @@ describe('thread entry (handleTask)', () => {
     const handleTask = await freshEntry();
     const { task, port } = init(pathToFileURL(fixture('trivial.mjs')).href, PROTOCOL_VERSION + 1);
     const result = (await handleTask(task)) as InitResult;
-    expect(result).toMatchObject({ ok: false, error: { code: 'ERR_THREAD_START', message: expect.stringMatching(/protocol version/) } });
+    expect(result).toMatchObject({
+      ok: false,
+      error: { code: 'ERR_THREAD_START', message: expect.stringMatching(/protocol version/) },
+    });
     port.close();
   });
 
@@ -50,7 +55,14 @@ describe('thread entry (handleTask)', () => {
     const handleTask = await freshEntry();
     const { task, port } = init(pathToFileURL(fixture('trivial.mjs')).href);
     await expect(handleTask(task)).resolves.toEqual({ ok: true, stats: [0, 0, 0, 1] });
-    const result = (await handleTask({ type: 'batch', id: 1, ops: [0, 1, 0], tenants: ['guild:1', 'guild:1', 'user:2'], payloads: [{}, { add: 5 }, {}], cancels: [] })) as BatchResult;
+    const result = (await handleTask({
+      type: 'batch',
+      id: 1,
+      ops: [0, 1, 0],
+      tenants: ['guild:1', 'guild:1', 'user:2'],
+      payloads: [{}, { add: 5 }, {}],
+      cancels: [],
+    })) as BatchResult;
     expect(result).toEqual({ values: [1, undefined, 1], failed: [], errors: [], pending: null, stats: [2, 3, 0, 2] });
     const again = init(pathToFileURL(fixture('trivial.mjs')).href);
     await expect(handleTask(again.task)).rejects.toMatchObject({ code: 'ERR_PROTOCOL' });

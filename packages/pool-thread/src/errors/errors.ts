@@ -9,7 +9,10 @@ export class ThreadExitError extends PoolThreadError {
   /** The thread's exit code, when known (not after crossing a boundary). */
   readonly exitCode: number | undefined;
 
-  constructor(message = 'The worker thread exited on its own.', options: SwitchyardErrorOptions & { exitCode?: number } = {}) {
+  constructor(
+    message = 'The worker thread exited on its own.',
+    options: SwitchyardErrorOptions & { exitCode?: number } = {},
+  ) {
     super('ERR_THREAD_EXIT', message, options);
     this.exitCode = options.exitCode;
   }

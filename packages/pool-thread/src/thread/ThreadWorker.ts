@@ -4,7 +4,15 @@ import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { MessagePort, Worker as NodeWorker, ResourceLimits } from 'node:worker_threads';
 import { MessageChannel } from 'node:worker_threads';
-import type { DispatchOptions, KvStore, TenantId, WorkerCrashInfo, WorkerLike, WorkerLikeEvents, WorkerStats } from '@switchyard/core';
+import type {
+  DispatchOptions,
+  KvStore,
+  TenantId,
+  WorkerCrashInfo,
+  WorkerLike,
+  WorkerLikeEvents,
+  WorkerStats,
+} from '@switchyard/core';
 import {
   AbortError,
   assertCloneable,
@@ -24,7 +32,17 @@ import {
 } from '@switchyard/core';
 import { Piscina } from 'piscina';
 import { ThreadExitError } from '../errors/errors.js';
-import type { BatchResult, BatchTask, CloseTask, InitResult, InitTask, KvReply, KvRequest, ThreadMessage, ThreadStatsTuple } from '../protocol.js';
+import type {
+  BatchResult,
+  BatchTask,
+  CloseTask,
+  InitResult,
+  InitTask,
+  KvReply,
+  KvRequest,
+  ThreadMessage,
+  ThreadStatsTuple,
+} from '../protocol.js';
 import { CANCELLABLE, MAX_BATCH_ITEMS, Op, parseTenantKey, PROTOCOL_VERSION } from '../protocol.js';
 import type { RestartOptions, RestartPolicy } from './restart.js';
 import { restartDelay, restartPolicy } from './restart.js';
@@ -33,7 +51,9 @@ import { restartDelay, restartPolicy } from './restart.js';
  * The built thread entry piscina loads. From `dist/` it sits next to this module; when this
  * module runs from `src/` (under a test runner) the thread still needs the built JavaScript.
  */
-const THREAD_ENTRY = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../dist/worker/entry.js' : '../worker/entry.js', import.meta.url));
+const THREAD_ENTRY = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '../../dist/worker/entry.js' : '../worker/entry.js', import.meta.url),
+);
 
 /** Options of {@link ThreadWorker}. */
 export interface ThreadWorkerOptions {
@@ -179,15 +199,23 @@ function toModuleUrl(filename: unknown): string {
   if (filename instanceof URL) url = filename;
   else if (typeof filename === 'string' && filename.startsWith('file:')) url = new URL(filename);
   else if (typeof filename === 'string' && filename.length > 0) url = pathToFileURL(resolvePath(filename));
-  else throw new InvalidArgumentError(`Expected \`filename\` to be a path or a file: URL of the worker module, got ${filename === '' ? '""' : typeof filename}.`);
-  if (url.protocol !== 'file:') throw new InvalidArgumentError(`Expected \`filename\` to be a file: URL, got ${url.protocol} (${url.href}).`);
-  if (!existsSync(fileURLToPath(url))) throw new InvalidArgumentError(`Expected \`filename\` to name an existing file, got ${fileURLToPath(url)}.`);
+  else
+    throw new InvalidArgumentError(
+      `Expected \`filename\` to be a path or a file: URL of the worker module, got ${filename === '' ? '""' : typeof filename}.`,
+    );
+  if (url.protocol !== 'file:')
+    throw new InvalidArgumentError(`Expected \`filename\` to be a file: URL, got ${url.protocol} (${url.href}).`);
+  if (!existsSync(fileURLToPath(url)))
+    throw new InvalidArgumentError(`Expected \`filename\` to name an existing file, got ${fileURLToPath(url)}.`);
   return url.href;
 }
 
 function positiveInteger(name: string, value: unknown, allowInfinity = false): number {
-  if ((allowInfinity && value === Infinity) || (Number.isSafeInteger(value) && (value as number) >= 1)) return value as number;
-  throw new InvalidArgumentError(`Expected \`${name}\` to be an integer >= 1${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}.`);
+  if ((allowInfinity && value === Infinity) || (Number.isSafeInteger(value) && (value as number) >= 1))
+    return value as number;
+  throw new InvalidArgumentError(
+    `Expected \`${name}\` to be an integer >= 1${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}.`,
+  );
 }
 
 /**
@@ -243,25 +271,49 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   /** Starts the thread at once; events wait for it. Prefer {@link ThreadWorker.create}, which waits until it started. */
   constructor(options: ThreadWorkerOptions) {
     super();
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`Expected an options object, got ${options === null ? 'null' : typeof options}.`);
-    const { filename, id = 0, workerData, resourceLimits, maxQueue = 100_000, store = new MemoryKvStore(), restart, maxBatchSize = 1024, maxBatchesInFlight = 4 } = options;
-    if (!Number.isSafeInteger(id) || id < 0) throw new InvalidArgumentError(`Expected \`id\` to be an integer >= 0, got ${String(id)}.`);
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(`Expected an options object, got ${options === null ? 'null' : typeof options}.`);
+    const {
+      filename,
+      id = 0,
+      workerData,
+      resourceLimits,
+      maxQueue = 100_000,
+      store = new MemoryKvStore(),
+      restart,
+      maxBatchSize = 1024,
+      maxBatchesInFlight = 4,
+    } = options;
+    if (!Number.isSafeInteger(id) || id < 0)
+      throw new InvalidArgumentError(`Expected \`id\` to be an integer >= 0, got ${String(id)}.`);
     this.id = id;
     this.#url = toModuleUrl(filename);
     this.#maxQueue = positiveInteger('maxQueue', maxQueue, true);
     this.#maxBatchSize = positiveInteger('maxBatchSize', maxBatchSize);
-    if (this.#maxBatchSize > MAX_BATCH_ITEMS) throw new InvalidArgumentError(`Expected \`maxBatchSize\` to be at most ${MAX_BATCH_ITEMS}, got ${maxBatchSize}.`);
+    if (this.#maxBatchSize > MAX_BATCH_ITEMS)
+      throw new InvalidArgumentError(
+        `Expected \`maxBatchSize\` to be at most ${MAX_BATCH_ITEMS}, got ${maxBatchSize}.`,
+      );
     this.#maxInFlight = positiveInteger('maxBatchesInFlight', maxBatchesInFlight);
     this.#restart = restartPolicy(restart);
-    if (store === null || typeof store !== 'object' || (['get', 'set', 'delete', 'list'] as const).some((method) => typeof store[method] !== 'function')) {
-      throw new InvalidArgumentError('Expected `store` to be a KvStore (an object with get, set, delete and list methods).');
+    if (
+      store === null ||
+      typeof store !== 'object' ||
+      (['get', 'set', 'delete', 'list'] as const).some((method) => typeof store[method] !== 'function')
+    ) {
+      throw new InvalidArgumentError(
+        'Expected `store` to be a KvStore (an object with get, set, delete and list methods).',
+      );
     }
     this.#store = store;
     if (resourceLimits !== undefined && (resourceLimits === null || typeof resourceLimits !== 'object')) {
-      throw new InvalidArgumentError(`Expected \`resourceLimits\` to be an object, got ${resourceLimits === null ? 'null' : typeof resourceLimits}.`);
+      throw new InvalidArgumentError(
+        `Expected \`resourceLimits\` to be an object, got ${resourceLimits === null ? 'null' : typeof resourceLimits}.`,
+      );
     }
     const why = whyNotCloneable(workerData);
-    if (why !== undefined) throw new InvalidArgumentError(`Expected \`workerData\` to be structured-cloneable: ${why}.`);
+    if (why !== undefined)
+      throw new InvalidArgumentError(`Expected \`workerData\` to be structured-cloneable: ${why}.`);
     this.#piscina = new Piscina({
       filename: THREAD_ENTRY,
       name: 'handleTask',
@@ -334,7 +386,12 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       return Promise.reject(error);
     }
     return new Promise<R>((resolve, reject) => {
-      this.#enqueue(signal === undefined ? Op.Event : Op.Event | CANCELLABLE, tenant, event, { resolve, reject, signal, onAbort: undefined });
+      this.#enqueue(signal === undefined ? Op.Event : Op.Event | CANCELLABLE, tenant, event, {
+        resolve,
+        reject,
+        signal,
+        onAbort: undefined,
+      });
     });
   }
 
@@ -355,8 +412,10 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     const { signal } = options;
     try {
       assertTenantId(tenant);
-      if (typeof name !== 'string') throw new InvalidArgumentError(`Expected \`name\` to be a string, got ${typeof name}.`);
-      if (typeof code !== 'string') throw new InvalidArgumentError(`Expected \`code\` to be a string, got ${typeof code}.`);
+      if (typeof name !== 'string')
+        throw new InvalidArgumentError(`Expected \`name\` to be a string, got ${typeof name}.`);
+      if (typeof code !== 'string')
+        throw new InvalidArgumentError(`Expected \`code\` to be a string, got ${typeof code}.`);
       this.#assertAccepting();
       if (signal?.aborted) throw new AbortError('The script was aborted.', { cause: signal.reason });
       assertCloneable(event);
@@ -365,7 +424,12 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       return Promise.reject(error);
     }
     return new Promise<R>((resolve, reject) => {
-      this.#enqueue(signal === undefined ? Op.Script : Op.Script | CANCELLABLE, tenant, [name, code, event], { resolve, reject, signal, onAbort: undefined });
+      this.#enqueue(signal === undefined ? Op.Script : Op.Script | CANCELLABLE, tenant, [name, code, event], {
+        resolve,
+        reject,
+        signal,
+        onAbort: undefined,
+      });
     });
   }
 
@@ -481,7 +545,9 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       case 'open':
         return;
       case 'unavailable':
-        throw new WorkerUnavailableError(`Worker ${this.id} failed ${this.#failures} times in a row and was not restarted; it accepts no more events.`);
+        throw new WorkerUnavailableError(
+          `Worker ${this.id} failed ${this.#failures} times in a row and was not restarted; it accepts no more events.`,
+        );
       case 'killed':
         throw new WorkerKilledError(`Worker ${this.id} was killed; it accepts no more events.`);
       default:
@@ -491,7 +557,9 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
 
   #assertRoom(): void {
     if (this.#queued >= this.#maxQueue) {
-      throw new BackpressureError(`Worker ${this.id} already holds ${this.#queued} unfinished events (maxQueue ${this.#maxQueue}); slow down or raise \`maxQueue\`.`);
+      throw new BackpressureError(
+        `Worker ${this.id} already holds ${this.#queued} unfinished events (maxQueue ${this.#maxQueue}); slow down or raise \`maxQueue\`.`,
+      );
     }
   }
 
@@ -507,7 +575,17 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
         this.#seal();
         this.#pump();
       }
-      batch = this.#open = { id: ++this.#batchIds, ops: [], keys: [], tenants: [], payloads: [], waiters: [], cancels: [], remaining: 0, sent: false };
+      batch = this.#open = {
+        id: ++this.#batchIds,
+        ops: [],
+        keys: [],
+        tenants: [],
+        payloads: [],
+        waiters: [],
+        cancels: [],
+        remaining: 0,
+        sent: false,
+      };
     }
     const index = batch.ops.length;
     batch.ops.push(op);
@@ -556,7 +634,17 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       if (batch !== undefined && batch.remaining === 0) continue;
       if (batch === undefined) {
         if (this.#cancels.length === 0) return;
-        batch = { id: ++this.#batchIds, ops: [], keys: [], tenants: [], payloads: [], waiters: [], cancels: [], remaining: 0, sent: false };
+        batch = {
+          id: ++this.#batchIds,
+          ops: [],
+          keys: [],
+          tenants: [],
+          payloads: [],
+          waiters: [],
+          cancels: [],
+          remaining: 0,
+          sent: false,
+        };
       }
       this.#send(session, batch);
     }
@@ -568,13 +656,21 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     this.#cancels = [];
     if (batch.remaining > 0) session.sent.set(batch.id, batch);
     session.inFlight++;
-    const task: BatchTask = { type: 'batch', id: batch.id, ops: batch.ops, tenants: batch.keys, payloads: batch.payloads, cancels: batch.cancels };
+    const task: BatchTask = {
+      type: 'batch',
+      id: batch.id,
+      ops: batch.ops,
+      tenants: batch.keys,
+      payloads: batch.payloads,
+      cancels: batch.cancels,
+    };
     // The pool has room (inFlight < concurrentTasksPerWorker), so piscina posts the task now:
     // the arrays are cloned here and later changes to them stay on this side.
     this.#piscina.run(task).then(
       (result: BatchResult) => this.#onBatchResult(session, batch, result),
       (error: unknown) => {
-        if ((error as { name?: unknown } | null)?.name === 'DataCloneError') this.#onBatchNotCloneable(session, batch, error);
+        if ((error as { name?: unknown } | null)?.name === 'DataCloneError')
+          this.#onBatchNotCloneable(session, batch, error);
         else this.#onTaskFailed(session, error);
       },
     );
@@ -589,7 +685,10 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     session.inFlight--;
     if (session.state === 'dead') return;
     session.sent.delete(batch.id);
-    const error = new InvalidEventError(`An event of this batch could not be sent to worker ${this.id}'s thread: ${(cause as Error).message}. Send plain data (structured-cloneable values).`, { cause });
+    const error = new InvalidEventError(
+      `An event of this batch could not be sent to worker ${this.id}'s thread: ${(cause as Error).message}. Send plain data (structured-cloneable values).`,
+      { cause },
+    );
     for (let i = 0; i < batch.ops.length; i++) if (!settled(batch.ops[i]!)) this.#fail(batch, i, error);
     this.#pump();
   }
@@ -757,7 +856,13 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     thread?.once('exit', (code: number) => {
       markExited();
       if (session.state === 'dead') return;
-      this.#lost(session, session.cause ?? new ThreadExitError(`Worker ${this.id}'s thread exited with code ${code} while it was expected to run.`, { exitCode: code }));
+      this.#lost(
+        session,
+        session.cause ??
+          new ThreadExitError(`Worker ${this.id}'s thread exited with code ${code} while it was expected to run.`, {
+            exitCode: code,
+          }),
+      );
     });
     init.then(
       (result) => this.#onInit(session, result),
@@ -821,7 +926,13 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   /** The thread died or misbehaved: fail what was in it, report, and restart or give up. */
   #lost(session: Session, cause: unknown): void {
     const uptime = session.state === 'ready' ? performance.now() - session.readyAt : 0;
-    this.#bury(session, new WorkerCrashedError(`Worker ${this.id}'s thread crashed while the event was in flight; it may or may not have run. Retry if the handler is idempotent.`, { cause }));
+    this.#bury(
+      session,
+      new WorkerCrashedError(
+        `Worker ${this.id}'s thread crashed while the event was in flight; it may or may not have run. Retry if the handler is idempotent.`,
+        { cause },
+      ),
+    );
     const gone = this.#threadGone(session);
     if (this.#lifecycle !== 'open' && !(this.#lifecycle === 'closing' && this.#queued > 0)) {
       const info: ThreadCrashInfo = { workerId: this.id, cause, failures: this.#failures, restartInMs: undefined };
@@ -858,7 +969,10 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   /** Refuses new events at once; fails the held ones and emits `fatal` once the thread is gone. */
   #giveUp(cause: unknown, gone: Promise<void>): void {
     this.#lifecycle = 'unavailable';
-    const error = new WorkerUnavailableError(`Worker ${this.id} failed ${this.#failures} times in a row and will not be restarted.`, { cause });
+    const error = new WorkerUnavailableError(
+      `Worker ${this.id} failed ${this.#failures} times in a row and will not be restarted.`,
+      { cause },
+    );
     void gone.then(() => {
       if (this.#wasKilled()) return;
       this.#failQueued(error);
@@ -906,7 +1020,12 @@ export class ThreadWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       try {
         session.port.postMessage(message);
       } catch (error) {
-        session.port.postMessage({ type: 'kv', id: request.id, ok: false, error: serializeError(error) } satisfies KvReply);
+        session.port.postMessage({
+          type: 'kv',
+          id: request.id,
+          ok: false,
+          error: serializeError(error),
+        } satisfies KvReply);
       }
     };
     answer.then(

@@ -33,8 +33,10 @@ export interface CreateThreadPoolOptions extends Omit<ThreadWorkerOptions, 'id' 
 export async function createThreadPool<D extends WorkerDefinition<any, any, any> = WorkerDefinition>(
   options: CreateThreadPoolOptions,
 ): Promise<WorkerPool<ThreadWorker<EventOf<D>, ResultOf<D>>>> {
-  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`Expected an options object, got ${options === null ? 'null' : typeof options}.`);
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgumentError(`Expected an options object, got ${options === null ? 'null' : typeof options}.`);
   const { workers, store = new MemoryKvStore(), ...rest } = options;
-  if (!Number.isSafeInteger(workers) || workers < 1) throw new InvalidArgumentError(`Expected \`workers\` to be an integer >= 1, got ${String(workers)}.`);
+  if (!Number.isSafeInteger(workers) || workers < 1)
+    throw new InvalidArgumentError(`Expected \`workers\` to be an integer >= 1, got ${String(workers)}.`);
   return WorkerPool.create(workers, (id) => ThreadWorker.create<EventOf<D>, ResultOf<D>>({ ...rest, store, id }));
 }

@@ -35,15 +35,24 @@ export interface RestartPolicy {
 /** Fills in the defaults and checks every field. @internal */
 export function restartPolicy(options: RestartOptions | undefined): RestartPolicy {
   if (options !== undefined && (options === null || typeof options !== 'object')) {
-    throw new InvalidArgumentError(`Expected \`restart\` to be an object, got ${options === null ? 'null' : typeof options}.`);
+    throw new InvalidArgumentError(
+      `Expected \`restart\` to be an object, got ${options === null ? 'null' : typeof options}.`,
+    );
   }
   const { backoff = defaultRestartBackoff, maxConsecutiveFailures = 10, stableAfterMs = 30_000 } = options ?? {};
-  if (typeof backoff !== 'function') throw new InvalidArgumentError(`Expected \`restart.backoff\` to be a function (failures) => ms, got ${typeof backoff}.`);
+  if (typeof backoff !== 'function')
+    throw new InvalidArgumentError(
+      `Expected \`restart.backoff\` to be a function (failures) => ms, got ${typeof backoff}.`,
+    );
   if (!Number.isSafeInteger(maxConsecutiveFailures) || maxConsecutiveFailures < 1) {
-    throw new InvalidArgumentError(`Expected \`restart.maxConsecutiveFailures\` to be an integer >= 1, got ${String(maxConsecutiveFailures)}.`);
+    throw new InvalidArgumentError(
+      `Expected \`restart.maxConsecutiveFailures\` to be an integer >= 1, got ${String(maxConsecutiveFailures)}.`,
+    );
   }
   if (typeof stableAfterMs !== 'number' || Number.isNaN(stableAfterMs) || stableAfterMs < 0) {
-    throw new InvalidArgumentError(`Expected \`restart.stableAfterMs\` to be a number >= 0, got ${String(stableAfterMs)}.`);
+    throw new InvalidArgumentError(
+      `Expected \`restart.stableAfterMs\` to be a number >= 0, got ${String(stableAfterMs)}.`,
+    );
   }
   return { backoff, maxConsecutiveFailures, stableAfterMs };
 }
@@ -52,7 +61,9 @@ export function restartPolicy(options: RestartOptions | undefined): RestartPolic
 export function restartDelay(policy: RestartPolicy, failures: number): number {
   const delay = policy.backoff(failures);
   if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
-    throw new InvalidArgumentError(`Expected \`restart.backoff(${failures})\` to return a finite number >= 0, got ${String(delay)}.`);
+    throw new InvalidArgumentError(
+      `Expected \`restart.backoff(${failures})\` to return a finite number >= 0, got ${String(delay)}.`,
+    );
   }
   return delay;
 }

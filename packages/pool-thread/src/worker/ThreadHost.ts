@@ -1,8 +1,24 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError, TenantContext, TenantId, TenantKv, WorkerDefinition } from '@switchyard/core';
-import { deserializeError, findWorkerDefinition, serializeError, tenantKey, TenantRuntime, whyNotCloneable } from '@switchyard/core';
+import {
+  deserializeError,
+  findWorkerDefinition,
+  serializeError,
+  tenantKey,
+  TenantRuntime,
+  whyNotCloneable,
+} from '@switchyard/core';
 import { ResultNotCloneableError, ThreadStartError } from '../errors/errors.js';
-import type { BatchResult, BatchTask, InitResult, InitTask, KvOp, KvReply, SettledMessage, ThreadStatsTuple } from '../protocol.js';
+import type {
+  BatchResult,
+  BatchTask,
+  InitResult,
+  InitTask,
+  KvOp,
+  KvReply,
+  SettledMessage,
+  ThreadStatsTuple,
+} from '../protocol.js';
 import { CANCELLABLE, MAX_BATCH_ITEMS, Op, parseTenantKey, PROTOCOL_VERSION } from '../protocol.js';
 
 /** An event of a batch as the tenant runtime carries it: the user's event and where its outcome goes. */
@@ -52,14 +68,22 @@ export class ThreadHost {
 
   private constructor(definition: WorkerDefinition, task: InitTask, workerData: unknown) {
     this.#port = task.port;
-    this.#runtime = new TenantRuntime(this.#counting(definition), { workerId: task.workerId, workerData, kv: (tenant) => this.#kv(tenant) });
+    this.#runtime = new TenantRuntime(this.#counting(definition), {
+      workerId: task.workerId,
+      workerData,
+      kv: (tenant) => this.#kv(tenant),
+    });
     this.#port.on('message', (reply: KvReply) => this.#onKvReply(reply));
   }
 
   /** Loads the module, finds its definition and runs `startup`; a failing startup is reported to each event, as in `LocalWorker`. */
-  static async start(task: InitTask, workerData: unknown): Promise<{ host: ThreadHost | undefined; result: InitResult }> {
+  static async start(
+    task: InitTask,
+    workerData: unknown,
+  ): Promise<{ host: ThreadHost | undefined; result: InitResult }> {
     try {
-      if (task.version !== PROTOCOL_VERSION) throw new Error(`expected protocol version ${PROTOCOL_VERSION}, got ${String(task.version)}`);
+      if (task.version !== PROTOCOL_VERSION)
+        throw new Error(`expected protocol version ${PROTOCOL_VERSION}, got ${String(task.version)}`);
       const module = (await import(task.url)) as Record<string, unknown>;
       const host = new ThreadHost(findWorkerDefinition(module, task.url), task, workerData);
       await host.#runtime.start().catch(() => undefined);
@@ -67,7 +91,10 @@ export class ThreadHost {
     } catch (error) {
       task.port.close();
       const message = `Could not start the worker module ${task.url}: ${error instanceof Error ? error.message : String(error)}`;
-      return { host: undefined, result: { ok: false, error: serializeError(new ThreadStartError(message, { cause: error })) } };
+      return {
+        host: undefined,
+        result: { ok: false, error: serializeError(new ThreadStartError(message, { cause: error })) },
+      };
     }
   }
 
@@ -76,7 +103,16 @@ export class ThreadHost {
     for (const key of task.cancels) this.#controllers.get(key)?.abort('cancelled by the caller');
     const { id, ops, tenants, payloads } = task;
     const n = ops.length;
-    const state: BatchState = { id, values: new Array<unknown>(n), settled: new Uint8Array(n), failed: [], errors: [], remaining: n, returned: false, finish: undefined };
+    const state: BatchState = {
+      id,
+      values: new Array<unknown>(n),
+      settled: new Uint8Array(n),
+      failed: [],
+      errors: [],
+      remaining: n,
+      returned: false,
+      finish: undefined,
+    };
     for (let i = 0; i < n; i++) {
       const op = ops[i]!;
       const base = op & ~CANCELLABLE;
@@ -180,7 +216,9 @@ export class ThreadHost {
       const why = whyNotCloneable(value);
       if (why !== undefined) {
         ok = false;
-        value = new ResultNotCloneableError(`The handler's result cannot be sent back from the worker thread: ${why}. Return plain data (structured-cloneable values).`);
+        value = new ResultNotCloneableError(
+          `The handler's result cannot be sent back from the worker thread: ${why}. Return plain data (structured-cloneable values).`,
+        );
       }
     }
     if (state.returned) {
@@ -244,7 +282,11 @@ export class ThreadHost {
       } catch (error) {
         return failed(error, item);
       }
-      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      if (
+        result !== null &&
+        typeof result === 'object' &&
+        typeof (result as PromiseLike<unknown>).then === 'function'
+      ) {
         return Promise.resolve(result).then(
           (value) => handled(value, item),
           (error: unknown) => failed(error, item),
@@ -261,12 +303,18 @@ export class ThreadHost {
         return state;
       },
       onEvent: (state, event, ctx) =>
-        event instanceof Item ? countRun(() => definition.onEvent(state, event.event, ctx), event) : countRun(() => definition.onEvent(state, event, ctx)),
+        event instanceof Item
+          ? countRun(() => definition.onEvent(state, event.event, ctx), event)
+          : countRun(() => definition.onEvent(state, event, ctx)),
       dropTenant: async (state, ctx) => {
         this.#tenants--;
         await definition.dropTenant?.(state, ctx);
       },
-      ...(engine === undefined ? {} : { scriptEngine: { run: (state, script, event, ctx) => countRun(() => engine.run(state, script, event, ctx)) } }),
+      ...(engine === undefined
+        ? {}
+        : {
+            scriptEngine: { run: (state, script, event, ctx) => countRun(() => engine.run(state, script, event, ctx)) },
+          }),
     };
   }
 
@@ -278,7 +326,11 @@ export class ThreadHost {
       const id = ++this.#kvIds;
       return new Promise((resolve, reject) => {
         this.#kvCalls.set(id, { resolve, reject });
-        this.#port.postMessage(arg === undefined ? { type: 'kv', id, op, tenant: key, key: k } : { type: 'kv', id, op, tenant: key, key: k, arg });
+        this.#port.postMessage(
+          arg === undefined
+            ? { type: 'kv', id, op, tenant: key, key: k }
+            : { type: 'kv', id, op, tenant: key, key: k, arg },
+        );
       });
     };
     return {

@@ -18,7 +18,8 @@ let host: ThreadHost | undefined;
 export function handleTask(task: ThreadTask): Promise<InitResult | BatchResult | ThreadStatsTuple> {
   switch (task.type) {
     case 'batch':
-      if (host === undefined) return Promise.reject(new ProtocolError('A batch arrived before the worker thread was initialised.'));
+      if (host === undefined)
+        return Promise.reject(new ProtocolError('A batch arrived before the worker thread was initialised.'));
       return host.batch(task);
     case 'init':
       if (host !== undefined) return Promise.reject(new ProtocolError('The worker thread was initialised twice.'));
@@ -29,6 +30,8 @@ export function handleTask(task: ThreadTask): Promise<InitResult | BatchResult |
     case 'close':
       return host === undefined ? Promise.resolve([0, 0, 0, 0] as const) : host.close();
     default:
-      return Promise.reject(new ProtocolError(`Unknown task type ${JSON.stringify((task as { type?: unknown }).type)}.`));
+      return Promise.reject(
+        new ProtocolError(`Unknown task type ${JSON.stringify((task as { type?: unknown }).type)}.`),
+      );
   }
 }

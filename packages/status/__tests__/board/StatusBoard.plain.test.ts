@@ -106,7 +106,12 @@ describe('StatusBoard without a TTY', () => {
   it('uses the injected clock and formatTimestamp', () => {
     const output = new RecordingStream();
     let now = 5_000;
-    const board = createStatusBoard({ output, throttleMs: 0, clock: () => now, formatTimestamp: (ms) => `[${ms / 1000}s]` });
+    const board = createStatusBoard({
+      output,
+      throttleMs: 0,
+      clock: () => now,
+      formatTimestamp: (ms) => `[${ms / 1000}s]`,
+    });
     const job = board.addJob({ initialText: 'a' });
     vi.advanceTimersByTime(0);
     now = 7_500;

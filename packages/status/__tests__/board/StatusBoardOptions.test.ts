@@ -27,7 +27,9 @@ describe('createStatusBoard options', () => {
   });
 
   it('rejects options that are not an object', () => {
-    expect(() => createStatusBoard(null as never)).toThrow(expect.objectContaining({ code: 'ERR_STATUS_INVALID_ARGUMENT' }));
+    expect(() => createStatusBoard(null as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_STATUS_INVALID_ARGUMENT' }),
+    );
   });
 
   it('says what was expected and what arrived', () => {

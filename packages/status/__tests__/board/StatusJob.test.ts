@@ -163,7 +163,9 @@ describe('StatusJob', () => {
 describe('StatusBoard.addJob', () => {
   it('rejects a closed board with ERR_STATUS_BOARD_CLOSED', () => {
     board.close();
-    expect(() => board.addJob({ prefix: 'late:' })).toThrow(expect.objectContaining({ code: 'ERR_STATUS_BOARD_CLOSED' }));
+    expect(() => board.addJob({ prefix: 'late:' })).toThrow(
+      expect.objectContaining({ code: 'ERR_STATUS_BOARD_CLOSED' }),
+    );
     expect(() => board.log('late')).toThrow(expect.objectContaining({ code: 'ERR_STATUS_BOARD_CLOSED' }));
   });
 

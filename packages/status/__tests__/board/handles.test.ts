@@ -14,11 +14,14 @@ async function runFixture(...args: string[]): Promise<string> {
 }
 
 describe('handles held by a board (in a process of its own)', () => {
-  it.each(['plain', 'tty'])('lets the process exit while a %s board is still open (its timers are unref\'d)', async (kind) => {
-    const stdout = stripAnsi(await runFixture('open', kind));
-    // It drew at least once while running; changes still pending at exit are not drawn (close it).
-    expect(stdout).toMatch(/worker 0: +1 tenants/);
-  });
+  it.each(['plain', 'tty'])(
+    "lets the process exit while a %s board is still open (its timers are unref'd)",
+    async (kind) => {
+      const stdout = stripAnsi(await runFixture('open', kind));
+      // It drew at least once while running; changes still pending at exit are not drawn (close it).
+      expect(stdout).toMatch(/worker 0: +1 tenants/);
+    },
+  );
 
   it.each(['plain', 'tty'])('holds no timer once a %s board is closed', async (kind) => {
     const stdout = stripAnsi(await runFixture('closed', kind));

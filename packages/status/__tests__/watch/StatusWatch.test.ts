@@ -56,7 +56,13 @@ describe('StatusBoard.watch', () => {
   it('shows a row per worker of a WorkerPool: tenants, queued, handled, failed and rate', async () => {
     board = createStatusBoard({ output: new RecordingStream() });
     const pool = await WorkerPool.create(3, (id) => new LocalWorker(counter, { id }));
-    const tenants = ['81384788765712384', '175928847299117063', '41771983423143937', '222078108977594368', '80351110224678912'];
+    const tenants = [
+      '81384788765712384',
+      '175928847299117063',
+      '41771983423143937',
+      '222078108977594368',
+      '80351110224678912',
+    ];
     const handledBy = [0, 0, 0];
     for (const [i, id] of tenants.entries()) {
       for (let n = 0; n <= i; n++) await pool.dispatch(guild(id), {});
@@ -146,14 +152,26 @@ describe('StatusBoard.watch', () => {
     board = createStatusBoard({ output: new RecordingStream() });
     board.watch({ workers: [new CountingWorker(0), new CountingWorker(1)] }, { prefix: 'shard %02d' });
     board.watch(new FakeJobPool(), { prefix: (id) => `jobs#${id}` });
-    expect(board.lines.map((line) => line.split(' ').slice(0, 2).join(' '))).toEqual(['shard 00', 'shard 01', 'jobs#0 ']);
+    expect(board.lines.map((line) => line.split(' ').slice(0, 2).join(' '))).toEqual([
+      'shard 00',
+      'shard 01',
+      'jobs#0 ',
+    ]);
   });
 
   it('shows why a reading failed, and goes on reading', () => {
     board = createStatusBoard({ output: new RecordingStream() });
     const worker = new CountingWorker(1);
     let broken = false;
-    const flaky: WatchedWorker = { id: 1, stats: () => (broken ? (() => { throw new Error('worker restarting'); })() : worker.stats()) };
+    const flaky: WatchedWorker = {
+      id: 1,
+      stats: () =>
+        broken
+          ? (() => {
+              throw new Error('worker restarting');
+            })()
+          : worker.stats(),
+    };
     board.watch(flaky, { intervalMs: 100 });
     broken = true;
     vi.advanceTimersByTime(100);
@@ -227,7 +245,13 @@ describe('StatusBoard.watch', () => {
     expect(() => board.watch({ stats: () => ({ something: 1 }) } as never)).toThrow(invalid);
     expect(() => board.watch({ stats: () => 5 } as never)).toThrow(invalid);
     const probe = new Error('down');
-    expect(() => board.watch({ stats: () => { throw probe; } } as never)).toThrow(expect.objectContaining({ code: 'ERR_STATUS_INVALID_ARGUMENT', cause: probe }));
+    expect(() =>
+      board.watch({
+        stats: () => {
+          throw probe;
+        },
+      } as never),
+    ).toThrow(expect.objectContaining({ code: 'ERR_STATUS_INVALID_ARGUMENT', cause: probe }));
     expect(() => board.watch(new CountingWorker(0), { intervalMs: 0 })).toThrow(invalid);
     expect(() => board.watch(new CountingWorker(0), null as never)).toThrow(invalid);
     expect(() => board.watch(new CountingWorker(0), { prefix: 5 as never })).toThrow(invalid);
@@ -240,6 +264,8 @@ describe('StatusBoard.watch', () => {
   it('rejects a closed board with ERR_STATUS_BOARD_CLOSED', () => {
     board = createStatusBoard({ output: new RecordingStream() });
     board.close();
-    expect(() => board.watch(new CountingWorker(0))).toThrow(expect.objectContaining({ code: 'ERR_STATUS_BOARD_CLOSED' }));
+    expect(() => board.watch(new CountingWorker(0))).toThrow(
+      expect.objectContaining({ code: 'ERR_STATUS_BOARD_CLOSED' }),
+    );
   });
 });

@@ -11,7 +11,10 @@ describe('StatusBoard.watch on real pools', () => {
   it('shows a row per thread of a WorkerPool of ThreadWorkers, with its handled rate', async () => {
     let now = 0;
     const board = createStatusBoard({ output: new RecordingStream(), clock: () => now });
-    const pool = await createThreadPool({ workers: 2, filename: new URL('../fixtures/counter-worker.mjs', import.meta.url) });
+    const pool = await createThreadPool({
+      workers: 2,
+      filename: new URL('../fixtures/counter-worker.mjs', import.meta.url),
+    });
     try {
       const watch = board.watch(pool, { intervalMs: 60_000 });
       expect(board.lines).toEqual([
@@ -86,7 +89,9 @@ describe('StatusBoard.watch on real pools', () => {
       expect(stats.failures).toBe(reported);
       expect(reported).toBeGreaterThanOrEqual(3);
       const rate = stats.iterations >= 10_000 ? `${(stats.iterations / 1e3).toFixed(1)}k/s` : `${stats.iterations}/s`;
-      expect(board.lines).toEqual([`pool: 0 workers · 0 stopping · ${stats.iterations} iterations · ${stats.failures} failures · ${rate}`]);
+      expect(board.lines).toEqual([
+        `pool: 0 workers · 0 stopping · ${stats.iterations} iterations · ${stats.failures} failures · ${rate}`,
+      ]);
     } finally {
       board.close();
     }

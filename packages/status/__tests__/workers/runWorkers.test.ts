@@ -126,7 +126,7 @@ describe('runWorkers', () => {
     ]);
   });
 
-  it('surfaces a failing worker\'s error after the others were stopped', async () => {
+  it("surfaces a failing worker's error after the others were stopped", async () => {
     const events: string[] = [];
     const boom = new Error('boom');
     const run = runWorkers(3, (id, signal) => {
@@ -227,7 +227,9 @@ describe('runWorkers', () => {
     const first = new Error('first');
     const run = runWorkers(3, async (id, signal) => {
       if (id === 1) throw first;
-      await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error(`worker ${id} interrupted`))));
+      await new Promise((_, reject) =>
+        signal.addEventListener('abort', () => reject(new Error(`worker ${id} interrupted`))),
+      );
     });
     await expect(collect(run)).rejects.toBe(first);
   });

@@ -122,7 +122,10 @@ describe('wrapWithStatus', () => {
   });
 
   it('marks the job failed when the constructor returns neither an async iterable nor a promise', async () => {
-    const run = runWorkers(1, wrapWithStatus(board, () => 'oops' as never));
+    const run = runWorkers(
+      1,
+      wrapWithStatus(board, () => 'oops' as never),
+    );
     await expect(run.next()).rejects.toMatchObject({ code: 'ERR_STATUS_INVALID_ARGUMENT' });
     expect(board.lines[0]).toMatch(/^worker {2}1: failed: Expected worker 1's constructor/);
   });
@@ -167,7 +170,12 @@ describe('wrapWithStatus', () => {
   });
 
   it('formats printf-like prefix templates with the worker id', async () => {
-    await collect(runWorkers(2, wrapWithStatus(board, async () => {}, { prefix: 'w%02d' })));
+    await collect(
+      runWorkers(
+        2,
+        wrapWithStatus(board, async () => {}, { prefix: 'w%02d' }),
+      ),
+    );
     expect(board.lines).toEqual(['w01 done', 'w02 done']);
   });
 
@@ -202,7 +210,7 @@ describe('wrapWithStatus on a live board', () => {
     vi.useRealTimers();
   });
 
-  it('runs the seed\'s migrate-data driver: ten workers share a queue of work and report it', async () => {
+  it("runs the seed's migrate-data driver: ten workers share a queue of work and report it", async () => {
     const output = new FakeTty();
     const live = createStatusBoard({ output, throttleMs: 50 });
     const work = Array.from({ length: 40 }, (_, i) => `table_${String(i).padStart(2, '0')}`);
@@ -229,6 +237,8 @@ describe('wrapWithStatus on a live board', () => {
 
     expect(migrated).toHaveLength(40);
     expect(new Set(migrated).size).toBe(40);
-    expect(screenOf(output)).toEqual(Array.from({ length: 10 }, (_, i) => `worker ${String(i + 1).padStart(2, ' ')}: done`));
+    expect(screenOf(output)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `worker ${String(i + 1).padStart(2, ' ')}: done`),
+    );
   });
 });

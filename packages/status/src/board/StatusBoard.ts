@@ -120,30 +120,49 @@ export class StatusBoard {
    */
   constructor(options: StatusBoardOptions = {}) {
     if (options === null || typeof options !== 'object') {
-      throw new StatusInvalidArgumentError(`Expected the status board options to be an object, got ${describeValue(options)}.`);
+      throw new StatusInvalidArgumentError(
+        `Expected the status board options to be an object, got ${describeValue(options)}.`,
+      );
     }
     const { output = process.stderr } = options;
     if (output === null || typeof output !== 'object' || typeof output.write !== 'function') {
-      throw new StatusInvalidArgumentError(`Expected \`output\` to be a writable stream, got ${describeValue(output)}.`);
+      throw new StatusInvalidArgumentError(
+        `Expected \`output\` to be a writable stream, got ${describeValue(output)}.`,
+      );
     }
     const tty = options.tty ?? output.isTTY === true;
-    if (typeof tty !== 'boolean') throw new StatusInvalidArgumentError(`Expected \`tty\` to be a boolean, got ${describeValue(tty)}.`);
+    if (typeof tty !== 'boolean')
+      throw new StatusInvalidArgumentError(`Expected \`tty\` to be a boolean, got ${describeValue(tty)}.`);
     const { throttleMs = tty ? 80 : 1000, clock = () => Date.now(), barWidth = 20, rateWindowMs = 5000 } = options;
     const { formatTimestamp = (ms: number) => new Date(ms).toISOString() } = options;
     const hideCursor = options.hideCursor ?? (output === process.stdout || output === process.stderr);
     if (typeof throttleMs !== 'number' || !Number.isFinite(throttleMs) || throttleMs < 0) {
-      throw new StatusInvalidArgumentError(`Expected \`throttleMs\` to be a finite number >= 0, got ${describeValue(throttleMs)}.`);
+      throw new StatusInvalidArgumentError(
+        `Expected \`throttleMs\` to be a finite number >= 0, got ${describeValue(throttleMs)}.`,
+      );
     }
-    if (typeof clock !== 'function') throw new StatusInvalidArgumentError(`Expected \`clock\` to be a function () => number, got ${describeValue(clock)}.`);
-    if (typeof hideCursor !== 'boolean') throw new StatusInvalidArgumentError(`Expected \`hideCursor\` to be a boolean, got ${describeValue(hideCursor)}.`);
+    if (typeof clock !== 'function')
+      throw new StatusInvalidArgumentError(
+        `Expected \`clock\` to be a function () => number, got ${describeValue(clock)}.`,
+      );
+    if (typeof hideCursor !== 'boolean')
+      throw new StatusInvalidArgumentError(
+        `Expected \`hideCursor\` to be a boolean, got ${describeValue(hideCursor)}.`,
+      );
     if (typeof barWidth !== 'number' || !Number.isSafeInteger(barWidth) || barWidth < 1) {
-      throw new StatusInvalidArgumentError(`Expected \`barWidth\` to be an integer >= 1, got ${describeValue(barWidth)}.`);
+      throw new StatusInvalidArgumentError(
+        `Expected \`barWidth\` to be an integer >= 1, got ${describeValue(barWidth)}.`,
+      );
     }
     if (typeof rateWindowMs !== 'number' || !Number.isFinite(rateWindowMs) || rateWindowMs <= 0) {
-      throw new StatusInvalidArgumentError(`Expected \`rateWindowMs\` to be a finite number > 0, got ${describeValue(rateWindowMs)}.`);
+      throw new StatusInvalidArgumentError(
+        `Expected \`rateWindowMs\` to be a finite number > 0, got ${describeValue(rateWindowMs)}.`,
+      );
     }
     if (typeof formatTimestamp !== 'function') {
-      throw new StatusInvalidArgumentError(`Expected \`formatTimestamp\` to be a function (ms) => string, got ${describeValue(formatTimestamp)}.`);
+      throw new StatusInvalidArgumentError(
+        `Expected \`formatTimestamp\` to be a function (ms) => string, got ${describeValue(formatTimestamp)}.`,
+      );
     }
     this.#output = output;
     this.#tty = tty;
@@ -191,9 +210,12 @@ export class StatusBoard {
       throw new StatusInvalidArgumentError(`Expected the job options to be an object, got ${describeValue(options)}.`);
     }
     const { prefix = '', initialText = '' } = options;
-    if (typeof prefix !== 'string') throw new StatusInvalidArgumentError(`Expected \`prefix\` to be a string, got ${describeValue(prefix)}.`);
+    if (typeof prefix !== 'string')
+      throw new StatusInvalidArgumentError(`Expected \`prefix\` to be a string, got ${describeValue(prefix)}.`);
     if (typeof initialText !== 'string') {
-      throw new StatusInvalidArgumentError(`Expected \`initialText\` to be a string, got ${describeValue(initialText)}.`);
+      throw new StatusInvalidArgumentError(
+        `Expected \`initialText\` to be a string, got ${describeValue(initialText)}.`,
+      );
     }
     const text = oneLine(initialText);
     return new StatusJob(this.#nextJobId++, this.#addRow(oneLine(prefix), text), text, this.#jobSettings);
@@ -236,7 +258,8 @@ export class StatusBoard {
    */
   log(message: string): void {
     this.#assertOpen('log');
-    if (typeof message !== 'string') throw new StatusInvalidArgumentError(`Expected \`message\` to be a string, got ${describeValue(message)}.`);
+    if (typeof message !== 'string')
+      throw new StatusInvalidArgumentError(`Expected \`message\` to be a string, got ${describeValue(message)}.`);
     if (this.#logUpdate !== undefined) {
       this.#logUpdate.persist(message);
       this.#dirty = true;
@@ -278,7 +301,10 @@ export class StatusBoard {
   }
 
   #assertOpen(what: string): void {
-    if (this.#closed) throw new StatusBoardClosedError(`Cannot ${what}: the status board is closed; create a new one with createStatusBoard().`);
+    if (this.#closed)
+      throw new StatusBoardClosedError(
+        `Cannot ${what}: the status board is closed; create a new one with createStatusBoard().`,
+      );
   }
 
   #addRow(prefix: string, text: string): Row {

@@ -33,7 +33,8 @@ interface Progress {
 }
 
 function assertText(text: unknown, name: string): asserts text is string {
-  if (typeof text !== 'string') throw new StatusInvalidArgumentError(`Expected \`${name}\` to be a string, got ${describeValue(text)}.`);
+  if (typeof text !== 'string')
+    throw new StatusInvalidArgumentError(`Expected \`${name}\` to be a string, got ${describeValue(text)}.`);
 }
 
 /**
@@ -116,7 +117,9 @@ export class StatusJob {
       throw new StatusInvalidArgumentError(`Expected \`done\` to be a finite number >= 0, got ${describeValue(done)}.`);
     }
     if (typeof total !== 'number' || !Number.isFinite(total) || total <= 0) {
-      throw new StatusInvalidArgumentError(`Expected \`total\` to be a finite number > 0, got ${describeValue(total)}.`);
+      throw new StatusInvalidArgumentError(
+        `Expected \`total\` to be a finite number > 0, got ${describeValue(total)}.`,
+      );
     }
     this.#progress ??= { done, total, meter: new RateMeter(this.#settings.rateWindowMs) };
     this.#progress.done = done;
@@ -148,7 +151,9 @@ export class StatusJob {
 
   #assertOpen(what: string): void {
     if (this.#closed) {
-      throw new StatusJobClosedError(`Cannot ${what} job ${this.id}${this.prefix === '' ? '' : ` (${JSON.stringify(this.prefix)})`}: it is closed.`);
+      throw new StatusJobClosedError(
+        `Cannot ${what} job ${this.id}${this.prefix === '' ? '' : ` (${JSON.stringify(this.prefix)})`}: it is closed.`,
+      );
     }
   }
 

@@ -15,14 +15,20 @@ export class StatusInvalidArgumentError extends StatusError {
 
 /** The board was closed: it accepts no new jobs, watches or log lines. */
 export class StatusBoardClosedError extends StatusError {
-  constructor(message = 'The status board is closed; create a new one with createStatusBoard().', options: SwitchyardErrorOptions = {}) {
+  constructor(
+    message = 'The status board is closed; create a new one with createStatusBoard().',
+    options: SwitchyardErrorOptions = {},
+  ) {
     super('ERR_STATUS_BOARD_CLOSED', message, options);
   }
 }
 
 /** The job was closed: its row shows its final text and accepts no more updates. */
 export class StatusJobClosedError extends StatusError {
-  constructor(message = 'The status job is closed; add a new job with board.addJob() to report more work.', options: SwitchyardErrorOptions = {}) {
+  constructor(
+    message = 'The status job is closed; add a new job with board.addJob() to report more work.',
+    options: SwitchyardErrorOptions = {},
+  ) {
     super('ERR_STATUS_JOB_CLOSED', message, options);
   }
 }

@@ -26,7 +26,10 @@ export function formatPrefix(template: string, id: number): string {
       );
     }
     if (kind === '%') {
-      if (match !== '%%') throw new StatusInvalidArgumentError(`Expected \`%%\` without flags in the prefix template, got ${JSON.stringify(match)}.`);
+      if (match !== '%%')
+        throw new StatusInvalidArgumentError(
+          `Expected \`%%\` without flags in the prefix template, got ${JSON.stringify(match)}.`,
+        );
       return '%';
     }
     const digits = String(Math.trunc(id));

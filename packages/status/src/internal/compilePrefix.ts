@@ -10,12 +10,15 @@ export function compilePrefix(prefix: unknown, name: string): (id: number) => st
   if (typeof prefix === 'function') {
     return (id) => {
       const out: unknown = prefix(id);
-      if (typeof out !== 'string') throw new StatusInvalidArgumentError(`Expected \`${name}\` to return a string, got ${describeValue(out)}.`);
+      if (typeof out !== 'string')
+        throw new StatusInvalidArgumentError(`Expected \`${name}\` to return a string, got ${describeValue(out)}.`);
       return oneLine(out);
     };
   }
   if (typeof prefix !== 'string') {
-    throw new StatusInvalidArgumentError(`Expected \`${name}\` to be a string template or a function (id) => string, got ${describeValue(prefix)}.`);
+    throw new StatusInvalidArgumentError(
+      `Expected \`${name}\` to be a string template or a function (id) => string, got ${describeValue(prefix)}.`,
+    );
   }
   formatPrefix(prefix, 1); // throws now for a bad template rather than later in a worker
   return (id) => oneLine(formatPrefix(prefix, id));

@@ -4,7 +4,8 @@
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return `${typeof value} ${String(value)}`;
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
   return String(value);
@@ -17,7 +18,11 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 
 /** True for objects with a `Symbol.asyncIterator` method. @internal */
 export function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return value !== undefined && value !== null && typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+  return (
+    value !== undefined &&
+    value !== null &&
+    typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function'
+  );
 }
 
 /** The message of a thrown value, for one-line display. @internal */

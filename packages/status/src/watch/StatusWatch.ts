@@ -94,7 +94,9 @@ function workerSampler(worker: WatchedWorker, row: Row, meter: RateMeter): Sampl
       try {
         const s = readStats(worker, WORKER_KEYS);
         const rate = meter.sample(now, s.handled);
-        row.set(`${s.tenants} tenants · ${s.queued} queued · ${s.handled} handled · ${s.failed} failed · ${formatRate(rate)}`);
+        row.set(
+          `${s.tenants} tenants · ${s.queued} queued · ${s.handled} handled · ${s.failed} failed · ${formatRate(rate)}`,
+        );
       } catch (error) {
         row.set(`stats unavailable: ${messageOf(error)}`);
       }
@@ -110,7 +112,9 @@ function jobPoolSampler(pool: WatchedJobPool, row: Row, meter: RateMeter): Sampl
         const s: Record<(typeof POOL_KEYS)[number], number> & { stopping?: unknown } = readStats(pool, POOL_KEYS);
         const stopping = typeof s.stopping === 'number' ? s.stopping : 0; // optional: 0 when a pool does not report it
         const rate = meter.sample(now, s.iterations);
-        row.set(`${s.workers} workers · ${stopping} stopping · ${s.iterations} iterations · ${s.failures} failures · ${formatRate(rate)}`);
+        row.set(
+          `${s.workers} workers · ${stopping} stopping · ${s.iterations} iterations · ${s.failures} failures · ${formatRate(rate)}`,
+        );
       } catch (error) {
         row.set(`stats unavailable: ${messageOf(error)}`);
       }
@@ -130,10 +134,15 @@ export class StatusWatch {
 
   /** @internal Use {@link StatusBoard.watch}. */
   constructor(target: WatchTarget, options: WatchOptions, host: WatchHost) {
-    if (!isObject(options)) throw new StatusInvalidArgumentError(`Expected the watch options to be an object, got ${describeValue(options)}.`);
+    if (!isObject(options))
+      throw new StatusInvalidArgumentError(
+        `Expected the watch options to be an object, got ${describeValue(options)}.`,
+      );
     const { intervalMs = 1000 } = options;
     if (typeof intervalMs !== 'number' || !Number.isFinite(intervalMs) || intervalMs <= 0) {
-      throw new StatusInvalidArgumentError(`Expected \`intervalMs\` to be a finite number > 0, got ${describeValue(intervalMs)}.`);
+      throw new StatusInvalidArgumentError(
+        `Expected \`intervalMs\` to be a finite number > 0, got ${describeValue(intervalMs)}.`,
+      );
     }
     this.#host = host;
     this.#samplers = this.#build(target, options);
@@ -175,23 +184,35 @@ export class StatusWatch {
     const meter = (): RateMeter => new RateMeter(this.#host.rateWindowMs);
     if (isObject(target) && Array.isArray(target['workers'])) {
       const workers = target['workers'] as unknown[];
-      if (workers.length === 0) throw new StatusInvalidArgumentError('Expected the worker pool to watch to have at least one worker, got none.');
+      if (workers.length === 0)
+        throw new StatusInvalidArgumentError(
+          'Expected the worker pool to watch to have at least one worker, got none.',
+        );
       for (const [index, worker] of workers.entries()) {
         if (!hasStats(worker)) {
-          throw new StatusInvalidArgumentError(`Expected worker ${index} of the pool to have a stats() method, got ${describeValue(worker)}.`);
+          throw new StatusInvalidArgumentError(
+            `Expected worker ${index} of the pool to have a stats() method, got ${describeValue(worker)}.`,
+          );
         }
       }
       const prefix = compilePrefix(options.prefix ?? 'worker %d:', 'prefix');
       // Format every prefix before adding any row: a throwing prefix function adds none.
-      const prefixes = (workers as WatchedWorker[]).map((worker, index) => prefix(typeof worker.id === 'number' ? worker.id : index));
-      return (workers as WatchedWorker[]).map((worker, index) => workerSampler(worker, this.#host.addRow(prefixes[index]!, ''), meter()));
+      const prefixes = (workers as WatchedWorker[]).map((worker, index) =>
+        prefix(typeof worker.id === 'number' ? worker.id : index),
+      );
+      return (workers as WatchedWorker[]).map((worker, index) =>
+        workerSampler(worker, this.#host.addRow(prefixes[index]!, ''), meter()),
+      );
     }
     if (hasStats(target)) {
       let probe: unknown;
       try {
         probe = target.stats();
       } catch (error) {
-        throw new StatusInvalidArgumentError('Expected the watch target\'s stats() to return its counters, but it threw.', { cause: error });
+        throw new StatusInvalidArgumentError(
+          "Expected the watch target's stats() to return its counters, but it threw.",
+          { cause: error },
+        );
       }
       if (isObject(probe) && typeof probe['handled'] === 'number') {
         const worker = target as WatchedWorker;

@@ -72,7 +72,10 @@ export class WorkerRun<T> implements AsyncIterableIterator<T, undefined>, AsyncD
   #finished = false;
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort = (): void => {
-    this.#halt({ kind: 'failed', error: new AbortError('The worker run was aborted.', { cause: this.#signal?.reason }) });
+    this.#halt({
+      kind: 'failed',
+      error: new AbortError('The worker run was aborted.', { cause: this.#signal?.reason }),
+    });
   };
 
   /** @internal Use {@link runWorkers}. */
@@ -80,7 +83,10 @@ export class WorkerRun<T> implements AsyncIterableIterator<T, undefined>, AsyncD
     this.#ended = new Promise<void>((resolve) => (this.#resolveEnded = resolve));
     this.#signal = signal;
     if (signal?.aborted) {
-      this.#stop = { kind: 'failed', error: new AbortError('The worker run was aborted before it started.', { cause: signal.reason }) };
+      this.#stop = {
+        kind: 'failed',
+        error: new AbortError('The worker run was aborted before it started.', { cause: signal.reason }),
+      };
       this.#controller.abort(this.#stop.error);
       this.#resolveEnded();
       return;
@@ -201,7 +207,9 @@ export class WorkerRun<T> implements AsyncIterableIterator<T, undefined>, AsyncD
     this.#signal?.removeEventListener('abort', this.#onAbort);
     const reason =
       stop.kind === 'failed'
-        ? new AbortError('The worker run is stopping because a worker failed or the run was aborted.', { cause: stop.error })
+        ? new AbortError('The worker run is stopping because a worker failed or the run was aborted.', {
+            cause: stop.error,
+          })
         : new AbortError('The worker run is stopping because its consumer stopped iterating.');
     this.#controller.abort(reason);
     // Release the workers waiting for their value to be taken (the values stay queued).
@@ -275,7 +283,9 @@ export function runWorkers<S extends WorkerSource>(
     throw new StatusInvalidArgumentError(`Expected \`count\` to be an integer >= 0, got ${describeValue(count)}.`);
   }
   if (typeof constructor !== 'function') {
-    throw new StatusInvalidArgumentError(`Expected \`constructor\` to be a function (id, signal) => worker, got ${describeValue(constructor)}.`);
+    throw new StatusInvalidArgumentError(
+      `Expected \`constructor\` to be a function (id, signal) => worker, got ${describeValue(constructor)}.`,
+    );
   }
   if (options === null || typeof options !== 'object') {
     throw new StatusInvalidArgumentError(`Expected the options to be an object, got ${describeValue(options)}.`);

@@ -40,7 +40,11 @@ export interface WrapWithStatusOptions {
  * A worker constructor that reports on a status board: it receives its board job (instead of the
  * id), the run's signal, and its id, and may update the job as it works.
  */
-export type StatusWorkerConstructor<S extends WorkerSource = WorkerSource> = (job: StatusJob, signal: AbortSignal, id: number) => S;
+export type StatusWorkerConstructor<S extends WorkerSource = WorkerSource> = (
+  job: StatusJob,
+  signal: AbortSignal,
+  id: number,
+) => S;
 
 /** What {@link wrapWithStatus} returns: a constructor for {@link runWorkers}. */
 export type WrappedWorkerSource<S extends WorkerSource> = AsyncIterableIterator<WorkerValue<S>> | Promise<void>;
@@ -48,7 +52,8 @@ export type WrappedWorkerSource<S extends WorkerSource> = AsyncIterableIterator<
 type Outcome = { kind: 'ended' } | { kind: 'failed'; error: unknown };
 
 function assertString(value: unknown, name: string): asserts value is string {
-  if (typeof value !== 'string') throw new StatusInvalidArgumentError(`Expected \`${name}\` to be a string, got ${describeValue(value)}.`);
+  if (typeof value !== 'string')
+    throw new StatusInvalidArgumentError(`Expected \`${name}\` to be a string, got ${describeValue(value)}.`);
 }
 
 /**
@@ -85,7 +90,9 @@ export function wrapWithStatus<S extends WorkerSource>(
     throw new StatusInvalidArgumentError(`Expected \`board\` to be a status board, got ${describeValue(board)}.`);
   }
   if (typeof constructor !== 'function') {
-    throw new StatusInvalidArgumentError(`Expected \`constructor\` to be a function (job, signal, id) => worker, got ${describeValue(constructor)}.`);
+    throw new StatusInvalidArgumentError(
+      `Expected \`constructor\` to be a function (job, signal, id) => worker, got ${describeValue(constructor)}.`,
+    );
   }
   if (options === null || typeof options !== 'object') {
     throw new StatusInvalidArgumentError(`Expected the options to be an object, got ${describeValue(options)}.`);
@@ -97,7 +104,9 @@ export function wrapWithStatus<S extends WorkerSource>(
   assertString(completeText, 'completeText');
   assertString(stoppedText, 'stoppedText');
   if (typeof failedText !== 'function') {
-    throw new StatusInvalidArgumentError(`Expected \`failedText\` to be a function (error) => string, got ${describeValue(failedText)}.`);
+    throw new StatusInvalidArgumentError(
+      `Expected \`failedText\` to be a function (error) => string, got ${describeValue(failedText)}.`,
+    );
   }
 
   return (id, signal) => {
@@ -133,7 +142,9 @@ export function wrapWithStatus<S extends WorkerSource>(
         },
       );
     }
-    const error = new StatusInvalidArgumentError(`Expected worker ${id}'s constructor to return an async iterable or a promise, got ${describeValue(source)}.`);
+    const error = new StatusInvalidArgumentError(
+      `Expected worker ${id}'s constructor to return an async iterable or a promise, got ${describeValue(source)}.`,
+    );
     finish({ kind: 'failed', error });
     throw error;
   };
@@ -155,7 +166,8 @@ function track<T>(source: AsyncIterable<T>, finish: (outcome: Outcome) => void):
     },
     async return(value?: unknown) {
       try {
-        const result = iterator.return === undefined ? { value: undefined, done: true as const } : await iterator.return(value);
+        const result =
+          iterator.return === undefined ? { value: undefined, done: true as const } : await iterator.return(value);
         finish({ kind: 'ended' });
         return result as IteratorResult<T>;
       } catch (error) {
