@@ -84,7 +84,8 @@ describe('examplesOf', () => {
       fence,
       'Some words.',
       '',
-      'Output (the pid varies):',
+      'Output (the pid',
+      'varies):',
       `${fence}text`,
       'pid …',
       fence,
@@ -95,7 +96,7 @@ describe('examplesOf', () => {
     expect(examples).toEqual([
       { file: 'example-1.ts', code: 'console.log(1);', line: 4, run: true, expected: { text: '1', line: 10 } },
       { file: 'worker.js', code: '// worker.js\nexport {};', line: 13, run: false },
-      { file: 'example-2.mjs', code: 'console.log(2);', line: 20, run: true, expected: { text: 'pid …', line: 26 } },
+      { file: 'example-2.mjs', code: 'console.log(2);', line: 20, run: true, expected: { text: 'pid …', line: 27 } },
     ]);
   });
 

@@ -155,7 +155,8 @@ export async function packCheck(options: PackCheckOptions): Promise<number> {
       files: ['consumer/esm.ts'],
     });
     const tsc = binOf('typescript', 'tsc');
-    await Promise.all([
+    // Steps 3, 4 and 5 are independent: they run side by side.
+    const typeChecks = Promise.all([
       step(
         'type-check a consumer (module nodenext, ESM and CJS)',
         process.execPath,
@@ -177,23 +178,24 @@ export async function packCheck(options: PackCheckOptions): Promise<number> {
       join(consumer, 'resolve.mjs'),
       'export const resolved = (specifier) => import.meta.resolve(specifier);\n',
     );
-    const load = await run(process.execPath, ['consumer/load.cjs'], { cwd: project, timeoutMs: MINUTE });
-    if (load.code === 0 && load.output === '')
-      pass(
-        `require() and import() ${entries.filter((e) => !e.program).length} subpaths, resolve ${entries.filter((e) => e.program).length} programs`,
-        load,
-      );
-    else
-      fail(
-        'require() and import() every subpath (silently)',
-        `${describeExit('node', ['consumer/load.cjs'], load)}\n${load.output}`,
-      );
+    const loaded = run(process.execPath, ['consumer/load.cjs'], { cwd: project, timeoutMs: MINUTE }).then((load) => {
+      if (load.code === 0 && load.output === '')
+        pass(
+          `require() and import() ${entries.filter((e) => !e.program).length} subpaths, resolve ${entries.filter((e) => e.program).length} programs`,
+          load,
+        );
+      else
+        fail(
+          'require() and import() every subpath (silently)',
+          `${describeExit('node', ['consumer/load.cjs'], load)}\n${load.output}`,
+        );
+    });
 
-    // 5. publint and attw, two at a time.
+    // 5. publint and attw, one at a time next to the type-checks.
     const publint = binOf('publint');
     const attw = binOf('@arethetypeswrong/cli', 'attw');
-    await inParallel(
-      2,
+    const linted = inParallel(
+      1,
       packed.flatMap((p) => [
         () => step(`publint ${p.manifest.name}`, process.execPath, [publint, 'run', p.tarball, '--strict'], temp),
         // The packages are ESM only. `esm-only` is attw's default profile less two resolution modes:
@@ -209,6 +211,8 @@ export async function packCheck(options: PackCheckOptions): Promise<number> {
           ),
       ]),
     );
+
+    await Promise.all([typeChecks, loaded, linted]);
 
     // 6. README examples.
     await readmeExamples({ project, packed, catalog, npm, step, pass, fail, log, tsc });
@@ -296,7 +300,8 @@ async function readmeExamples(context: ExampleContext): Promise<void> {
     if (install.code !== 0) return;
   }
 
-  // Type-check the TypeScript examples as a strict nodenext project would.
+  // Type-check the TypeScript examples as a strict nodenext project would, while they run.
+  let typeCheck: Promise<unknown> = Promise.resolve();
   const typescriptFiles = readmes.flatMap((r) =>
     r.examples.filter((e) => /\.[cm]?ts$/.test(e.file)).map((e) => join(r.dir, e.file)),
   );
@@ -314,7 +319,7 @@ async function readmeExamples(context: ExampleContext): Promise<void> {
       },
       files: typescriptFiles,
     });
-    await step(
+    typeCheck = step(
       `type-check ${typescriptFiles.length} TypeScript README examples`,
       process.execPath,
       [tsc, '-p', 'tsconfig.examples.json'],
@@ -342,6 +347,7 @@ async function readmeExamples(context: ExampleContext): Promise<void> {
       }
     }
   }
+  await typeCheck;
 }
 
 /** A CommonJS script that require()s and import()s every entry, or resolves programs both ways. */

@@ -74,7 +74,7 @@ const FLAGS = new Set(['no-run', 'fragment']);
 const SHELL_LANGUAGES = new Set(['sh', 'bash', 'shell', 'console', 'zsh']);
 const OUTPUT_LANGUAGES = new Set(['text', '']);
 const FILE_COMMENT = /^\/\/\s*((?:\.\/)?[\w@][\w@.\-/]*\.(?:[cm]?[jt]s))(?=$|[\s:,;—–(])/;
-const OUTPUT_PARAGRAPH = /^Output\b[^\n]*:$/;
+const OUTPUT_PARAGRAPH = /^Output\b[\s\S]*:$/;
 
 /** Every fenced code block of `markdown` (backtick or tilde fences, CommonMark's closing rule). */
 export function codeBlocks(markdown: string): CodeBlock[] {
