@@ -15,10 +15,11 @@
  *    (see markdown.ts for the convention), comparing the output where the README shows it.
  * @module
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { declarationImports, declarationProblems } from './declarations.js';
 import { matchesOutput, normalizeOutput } from './expected.js';
 import { examplesOf } from './markdown.js';
 import type { Example } from './markdown.js';
@@ -132,6 +133,15 @@ export async function packCheck(options: PackCheckOptions): Promise<number> {
       project,
     );
     if (install.code !== 0) return failed;
+
+    // Each package's declarations import only what its users get with it.
+    for (const pkg of packed) {
+      const dir = join(project, 'node_modules', pkg.manifest.name);
+      const imports = declarationFiles(dir).flatMap((file) => declarationImports(readFileSync(file, 'utf8')));
+      const problems = declarationProblems(pkg.manifest, imports, (dep) => shipsTypes(project, dir, dep));
+      if (problems.length === 0) pass(`types of the imports in ${pkg.manifest.name}'s declarations`);
+      else fail(`types of the imports in ${pkg.manifest.name}'s declarations`, problems.join('\n'));
+    }
 
     // 3. Type-check a consumer.
     const consumer = join(project, 'consumer');
@@ -348,6 +358,32 @@ async function readmeExamples(context: ExampleContext): Promise<void> {
     }
   }
   await typeCheck;
+}
+
+/** Every `.d.ts` / `.d.mts` / `.d.cts` file of an installed package (its own, not its node_modules). */
+function declarationFiles(dir: string): string[] {
+  const files: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const path = join(entry.parentPath, entry.name);
+    if (entry.isFile() && /\.d\.[cm]?ts$/.test(entry.name) && !path.slice(dir.length).includes('/node_modules/'))
+      files.push(path);
+  }
+  return files;
+}
+
+/** Whether the dependency `name`, as installed for the package in `dir`, has its own declarations. */
+function shipsTypes(project: string, dir: string, name: string): boolean {
+  for (const candidate of [join(dir, 'node_modules', name), join(project, 'node_modules', name)]) {
+    if (!existsSync(join(candidate, 'package.json'))) continue;
+    const manifest = JSON.parse(readFileSync(join(candidate, 'package.json'), 'utf8')) as Record<string, unknown>;
+    return (
+      typeof manifest['types'] === 'string' ||
+      typeof manifest['typings'] === 'string' ||
+      JSON.stringify(manifest['exports'] ?? {}).includes('"types"') ||
+      existsSync(join(candidate, 'index.d.ts'))
+    );
+  }
+  return false;
 }
 
 /** A CommonJS script that require()s and import()s every entry, or resolves programs both ways. */
