@@ -87,11 +87,25 @@ export async function packCheck(options: PackCheckOptions): Promise<number> {
   const catalog = readCatalog(root);
   log(`pack-check: ${packages.length} publishable packages: ${packages.map((p) => p.manifest.name).join(', ')}`);
 
-  const build = await step('build', 'pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only'], root);
-  if (build.code !== 0) return failed;
-
   const temp = mkdtempSync(join(tmpdir(), 'switchyard-pack-check-'));
   try {
+    await checkAll(temp);
+  } finally {
+    if (options.keep) log(`kept ${temp}`);
+    else rmSync(temp, { recursive: true, force: true });
+  }
+  const seconds = ((performance.now() - started) / 1000).toFixed(0);
+  log(
+    failed === 0
+      ? `pack-check: all ${passed} checks passed in ${seconds} s`
+      : `pack-check: ${failed} of ${passed + failed} checks FAILED (${seconds} s)`,
+  );
+  return failed;
+
+  async function checkAll(temp: string): Promise<void> {
+    const build = await step('build', 'pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only'], root);
+    if (build.code !== 0) return;
+
     // 1. Pack.
     const tarballs = join(temp, 'tarballs');
     mkdirSync(tarballs);
@@ -112,13 +126,17 @@ export async function packCheck(options: PackCheckOptions): Promise<number> {
         cwd: temp,
         timeoutMs: MINUTE,
       });
+      if (manifestText.code !== 0) {
+        fail(`read the packed package.json of ${source.manifest.name}`, manifestText.output);
+        continue;
+      }
       const manifest = JSON.parse(manifestText.output) as Manifest;
       const problems = dependencyProblems(manifest);
       if (problems.length === 0) pass(`dependency ranges of ${manifest.name}`);
       else fail(`dependency ranges of ${manifest.name}`, problems.join('\n'));
       packed.push({ source, tarball, manifest, entries: exportEntries(manifest) });
     }
-    if (packed.length === 0) return failed;
+    if (packed.length === 0) return;
 
     // 2. Install with plain npm, nothing else but @types/node.
     const project = join(temp, 'project');
@@ -132,7 +150,7 @@ export async function packCheck(options: PackCheckOptions): Promise<number> {
       ['install', ...npm, ...packed.map((p) => p.tarball), typesNode],
       project,
     );
-    if (install.code !== 0) return failed;
+    if (install.code !== 0) return;
 
     // Each package's declarations import only what its users get with it.
     for (const pkg of packed) {
@@ -226,17 +244,7 @@ export async function packCheck(options: PackCheckOptions): Promise<number> {
 
     // 6. README examples.
     await readmeExamples({ project, packed, catalog, npm, step, pass, fail, log, tsc });
-  } finally {
-    if (options.keep) log(`kept ${temp}`);
-    else rmSync(temp, { recursive: true, force: true });
   }
-  const seconds = ((performance.now() - started) / 1000).toFixed(0);
-  log(
-    failed === 0
-      ? `pack-check: all ${passed} checks passed in ${seconds} s`
-      : `pack-check: ${failed} of ${passed + failed} checks FAILED (${seconds} s)`,
-  );
-  return failed;
 }
 
 interface ExampleContext {
