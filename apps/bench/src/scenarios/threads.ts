@@ -156,12 +156,12 @@ export function switchyardNoWait(
 }
 
 const piscina = (threads: number, options: ConstructorParameters<typeof Piscina>[0] = {}): TaskPool => {
-  const pool = new Piscina({ filename: fixture('task.mjs'), minThreads: threads, maxThreads: threads, ...options });
+  const pool = new Piscina({ filename: fixture('task.mjs'), name: 'task', minThreads: threads, maxThreads: threads, ...options });
   return { run: (input) => pool.run(input), close: () => pool.close() };
 };
 
 const tinypool = (threads: number): TaskPool => {
-  const pool = new Tinypool({ filename: fixture('task.mjs'), minThreads: threads, maxThreads: threads });
+  const pool = new Tinypool({ filename: fixture('task.mjs'), name: 'task', minThreads: threads, maxThreads: threads });
   return { run: (input) => pool.run(input), close: () => pool.destroy() };
 };
 
