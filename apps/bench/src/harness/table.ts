@@ -34,7 +34,7 @@ export function groupTable(group: GroupRecord): string {
   ];
   const rows = group.contenders.map((c) => {
     const mark = c.name === group.reference ? '* ' : '  ';
-    if (c.status === 'failed') return [`${mark}${c.name}`, `FAILED ${c.error?.code ?? ''}: ${c.error?.message ?? ''}`];
+    if (c.status === 'failed') return [`${mark}${c.name}`, 'FAILED'];
     return [
       `${mark}${c.name}`,
       formatCount(c.perSecond?.median),
@@ -47,6 +47,10 @@ export function groupTable(group: GroupRecord): string {
       ...metricNames.map((name) => (c.metrics?.[name] === undefined ? '–' : formatMetric(name, c.metrics[name]))),
     ];
   });
+  const failures = group.contenders
+    .filter((c) => c.status === 'failed')
+    .map((c) => `\n  ✗ ${c.name}: ${c.error?.code ?? ''} ${c.error?.message ?? ''}`)
+    .join('');
   const title = `${group.title}${group.note === undefined ? '' : `\n  ${group.note}`}`;
-  return `${title}\n${layout([header, ...rows])}\n  (* reference; ÷ ref = median over rounds of this contender's rate ÷ the reference's in the same round)`;
+  return `${title}\n${layout([header, ...rows])}\n  (* reference; ÷ ref = median over rounds of this contender's rate ÷ the reference's in the same round)${failures}`;
 }

@@ -24,8 +24,10 @@ export const spreadTenant = (caller: number, i: number): TenantId =>
   SPREAD_TENANTS[(caller * 7919 + i * 104_729) % SPREAD_TENANTS.length]!;
 
 /** What a task pool needs to be timed: run one input (or a hand batch) and close. */
-interface TaskPool {
+export interface TaskPool {
   run(input: unknown): Promise<unknown>;
+  /** Child processes doing the work (for the CPU column). */
+  pids?(): readonly number[];
   close(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export function taskPoolContender(
       return {
         check: () => checkTaskPool(name, pool, payload),
         run: async (ms) => ({ ops: await closedLoop(ms, callers, (_, i) => pool.run(payload.event(i))) }),
+        ...(pool.pids === undefined ? {} : { pids: () => pool.pids!() }),
         close: () => pool.close(),
       };
     },
@@ -80,6 +83,7 @@ export function handBatchContender(
         run: async (ms) => ({
           ops: (await closedLoop(ms, HAND_BATCH_CALLERS, (_, i) => pool.run(batch(i)))) * HAND_BATCH,
         }),
+        ...(pool.pids === undefined ? {} : { pids: () => pool.pids!() }),
         close: () => pool.close(),
       };
     },
@@ -156,7 +160,13 @@ export function switchyardNoWait(
 }
 
 const piscina = (threads: number, options: ConstructorParameters<typeof Piscina>[0] = {}): TaskPool => {
-  const pool = new Piscina({ filename: fixture('task.mjs'), name: 'task', minThreads: threads, maxThreads: threads, ...options });
+  const pool = new Piscina({
+    filename: fixture('task.mjs'),
+    name: 'task',
+    minThreads: threads,
+    maxThreads: threads,
+    ...options,
+  });
   return { run: (input) => pool.run(input), close: () => pool.close() };
 };
 
