@@ -4,6 +4,7 @@
 export function formatCount(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '–';
   const abs = Math.abs(n);
+  if (Number.isInteger(n) && abs < 1e4) return String(n);
   if (abs >= 1e6) return `${(n / 1e6).toFixed(abs >= 1e8 ? 0 : 2)}M`;
   if (abs >= 1e4) return `${(n / 1e3).toFixed(abs >= 1e5 ? 0 : 1)}k`;
   if (abs >= 100) return Math.round(n).toString();

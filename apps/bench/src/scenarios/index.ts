@@ -1,4 +1,5 @@
 import type { ScenarioFactory } from '../harness/Scenario.js';
+import { botScenario } from './bot.js';
 import { latencyScenario } from './latency.js';
 import { mpscScenario } from './mpsc.js';
 import { processesScenario } from './processes.js';
@@ -16,4 +17,5 @@ export const SCENARIOS: ReadonlyArray<{ readonly id: string; readonly create: Sc
   { id: 'queue', create: queueScenario },
   { id: 'mpsc', create: mpscScenario },
   { id: 'scaling', create: scalingScenario },
+  { id: 'bot', create: botScenario },
 ];
