@@ -13,11 +13,14 @@ import { groupTable } from './harness/table.js';
 import { SCENARIOS } from './scenarios/index.js';
 
 const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
+/** Set once main settled (see the 'exit' listener). */
+let finished = false;
 
 async function main(): Promise<number> {
   const ids = SCENARIOS.map((s) => s.id);
   const options = parseOptions(process.argv.slice(2), ids, `${APP_DIR}results`);
   if (options.help) {
+    // (nothing started)
     console.log(USAGE.replace('%IDS%', ids.join(', ')));
     return 0;
   }
@@ -35,6 +38,14 @@ async function main(): Promise<number> {
   const loadBefore = loadAverages();
   const startedAt = new Date().toISOString();
   const progress = new Progress(plans, settings);
+  // A promise no one will settle and nothing else to wait for: Node would exit silently with 0.
+  // That means a contender lost an answer; say which one and fail.
+  process.once('exit', () => {
+    if (finished) return;
+    progress.close();
+    console.error(`\nThe event loop emptied while waiting for: ${progress.current}. A contender lost an answer.`);
+    process.exitCode = 1;
+  });
   console.log(
     `Switchyard bench at ${git.commit}${git.dirty ? ' (uncommitted changes)' : ''}: ${plans.length} scenarios, ` +
       `${settings.rounds} rounds of ${settings.ms} ms${options.quick ? ' (--quick: checks answers, not speed)' : ''}, ` +
@@ -69,6 +80,7 @@ async function main(): Promise<number> {
     scenarios,
   };
   const files = await writeResults(options.out, results);
+
   console.log(`\nresults: ${files.json}\nreport:  ${files.html}`);
   const failed = scenarios.flatMap((s) =>
     s.groups.flatMap((g) =>
@@ -84,9 +96,11 @@ async function main(): Promise<number> {
 
 main().then(
   (code) => {
+    finished = true;
     process.exitCode = code;
   },
   (error: unknown) => {
+    finished = true;
     if (error instanceof BenchError) {
       console.error(
         `${error.code}: ${error.message}\n\n${USAGE.replace('%IDS%', SCENARIOS.map((s) => s.id).join(', '))}`,

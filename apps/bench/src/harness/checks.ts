@@ -21,20 +21,32 @@ export function expectAnswer(what: string, actual: unknown, expected: unknown): 
  * `cause` kept) unless they already are check failures.
  */
 export async function runCheck(name: string, check: () => Promise<void>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new CheckFailedError(`${name} did not answer its check within ${timeoutMs} ms.`)),
-      timeoutMs,
-    );
-  });
   try {
-    await Promise.race([check(), timeout]);
+    await bounded(
+      check(),
+      timeoutMs,
+      () => new CheckFailedError(`${name} did not answer its check within ${timeoutMs} ms.`),
+    );
   } catch (error) {
     if (error instanceof CheckFailedError) throw error;
     throw new CheckFailedError(`${name} failed its check: ${error instanceof Error ? error.message : String(error)}`, {
       cause: error,
     });
+  }
+}
+
+/**
+ * `work`, or the error `onTimeout` makes if it has not settled after `timeoutMs`. The timer is
+ * not `unref()`ed on purpose: some pools unref their workers, and a caller waiting only for them
+ * would otherwise see Node exit in the middle of a run.
+ */
+export async function bounded<T>(work: Promise<T>, timeoutMs: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
   }

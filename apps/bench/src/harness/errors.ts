@@ -32,3 +32,10 @@ export class InvalidOptionError extends BenchError {
     super('ERR_BENCH_INVALID_OPTION', message);
   }
 }
+
+/** A contender's timed run did not finish within its bound (an answer was lost, or it stalled). */
+export class RunTimeoutError extends BenchError {
+  constructor(message: string) {
+    super('ERR_BENCH_RUN_TIMEOUT', message);
+  }
+}

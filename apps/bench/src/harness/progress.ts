@@ -48,6 +48,11 @@ export class Progress implements ProgressSink {
     }
   }
 
+  /** What is running now: `scenario › group │ step`. */
+  get current(): string {
+    return `${this.#groupTitle} │ ${this.#label}`;
+  }
+
   /** Planned length of the whole run, in ms. */
   get plannedMs(): number {
     return this.#totalMs;
@@ -68,6 +73,9 @@ export class Progress implements ProgressSink {
     // What the previous step planned is done now; setup counts as a share of the group's plan.
     this.#currentMs = Math.min(this.#pendingGroupMs, this.#currentMs + this.#lastStepMs);
     this.#lastStepMs = plannedMs === 0 ? SETUP_ESTIMATE_MS : plannedMs;
+    if (!this.#out.isTTY && process.env.BENCH_VERBOSE === '1') {
+      this.#out.write(`  ${((performance.now() - this.#started) / 1000).toFixed(1)}s ${label}\n`);
+    }
     this.#draw();
   }
 

@@ -1,8 +1,9 @@
-import { runCheck } from './checks.js';
+import { bounded, runCheck } from './checks.js';
 import { processCpuUs, selfCpuUs } from './cpu.js';
 import type { BenchError } from './errors.js';
+import { RunTimeoutError } from './errors.js';
 import type { ContenderRecord, GroupRecord, Histogram, RoundRecord, ScenarioRecord } from './results.js';
-import type { ContenderPlan, ContenderRun, GroupPlan, ScenarioPlan } from './Scenario.js';
+import type { ContenderPlan, ContenderRun, GroupPlan, RunOutput, ScenarioPlan } from './Scenario.js';
 import type { Spread } from './stats.js';
 import { percentiles, rotation, roundRatios, spread } from './stats.js';
 
@@ -17,6 +18,22 @@ export interface RunSettings {
   /** Bound of one answer check. */
   readonly checkTimeoutMs: number;
 }
+
+/** Bound of a contender's `close()`: one that takes longer is reported and left behind. */
+export const CLOSE_BOUND_MS = 10_000;
+
+/** Bound of one run of `ms`: far above what a working contender takes, on a loaded machine too. */
+export const runBoundMs = (ms: number): number => Math.max(30_000, 20 * ms);
+
+const boundedRun = (live: Live, ms: number): Promise<RunOutput> =>
+  bounded(
+    live.run.run(ms),
+    runBoundMs(ms),
+    () =>
+      new RunTimeoutError(
+        `${live.plan.name} did not finish a ${ms} ms run within ${runBoundMs(ms)} ms (an answer was lost or it stalled).`,
+      ),
+  );
 
 /** Where the runner reports what it is doing (the live progress display). */
 export interface ProgressSink {
@@ -64,7 +81,7 @@ async function timedRun(live: Live, ms: number, round: number, position: number)
   const pids = live.run.pids?.() ?? [];
   const cpuBefore = selfCpuUs() + pids.reduce((sum, pid) => sum + processCpuUs(pid), 0);
   const started = performance.now();
-  const output = await live.run.run(ms);
+  const output = await boundedRun(live, ms);
   const wallMs = performance.now() - started;
   const cpuUs = selfCpuUs() + pids.reduce((sum, pid) => sum + processCpuUs(pid), 0) - cpuBefore;
   const record: RoundRecord = {
@@ -94,6 +111,13 @@ export async function runGroup(group: GroupPlan, settings: RunSettings, progress
   const warmupMs = settings.warmupMs * (group.msFactor ?? 1);
   const failed = new Map<ContenderPlan, { code: string; message: string }>();
   const alive: Live[] = [];
+  /** Takes a contender out after a failed run: closed, its rounds dropped, recorded as failed. */
+  const drop = async (live: Live, error: unknown): Promise<void> => {
+    alive.splice(alive.indexOf(live), 1);
+    failed.set(live.plan, asError(error));
+    progress.log(`✗ ${group.title} / ${live.plan.name}: ${asError(error).message}`);
+    await bounded(live.run.close(), CLOSE_BOUND_MS, () => new Error('close timed out')).catch(() => undefined);
+  };
   try {
     for (const plan of group.contenders) {
       progress.step(`starting ${plan.name}`, 0);
@@ -105,26 +129,45 @@ export async function runGroup(group: GroupPlan, settings: RunSettings, progress
       } catch (error) {
         failed.set(plan, asError(error));
         progress.log(`✗ ${group.title} / ${plan.name}: ${asError(error).message}`);
-        await run?.close().catch(() => undefined);
+        if (run !== undefined) {
+          await bounded(run.close(), CLOSE_BOUND_MS, () => new Error('close timed out')).catch(() => undefined);
+        }
       }
     }
-    for (const live of alive) {
+    for (const live of [...alive]) {
       progress.step(`warm-up: ${live.plan.name}`, warmupMs);
-      await live.run.run(warmupMs);
+      try {
+        await boundedRun(live, warmupMs);
+      } catch (error) {
+        await drop(live, error);
+      }
       live.samples.length = 0;
     }
     for (let round = 0; round < settings.rounds; round++) {
       const order = rotation(alive, round);
       for (const [position, live] of order.entries()) {
         progress.step(`round ${round + 1}/${settings.rounds}: ${live.plan.name}`, ms);
-        live.rounds.push(await timedRun(live, ms, round, position));
+        try {
+          live.rounds.push(await timedRun(live, ms, round, position));
+        } catch (error) {
+          await drop(live, error);
+        }
       }
     }
     for (const live of alive) {
       if (live.run.metrics !== undefined) live.metrics = await live.run.metrics();
     }
   } finally {
-    for (const live of alive) await live.run.close().catch(() => undefined);
+    for (const live of alive) {
+      progress.step(`closing ${live.plan.name}`, 0);
+      await bounded(
+        live.run.close(),
+        CLOSE_BOUND_MS,
+        () => new Error(`did not close within ${CLOSE_BOUND_MS} ms`),
+      ).catch((error: unknown) =>
+        progress.log(`! ${group.title} / ${live.plan.name}: close failed: ${asError(error).message}`),
+      );
+    }
   }
 
   const reference = alive.find((live) => live.plan.name === group.reference);
