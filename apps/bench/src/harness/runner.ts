@@ -20,7 +20,7 @@ export interface RunSettings {
 }
 
 /** Bound of a contender's `close()`: one that takes longer is reported and left behind. */
-export const CLOSE_BOUND_MS = 10_000;
+export const CLOSE_BOUND_MS = 5_000;
 
 /** Bound of one run of `ms`: far above what a working contender takes, on a loaded machine too. */
 export const runBoundMs = (ms: number): number => Math.max(30_000, 20 * ms);

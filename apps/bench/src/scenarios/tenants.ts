@@ -39,7 +39,7 @@ export async function heapPerIdleTenant(count: number): Promise<number | undefin
   return perTenant;
 }
 
-function contender(tenantCount: number): ContenderPlan {
+function contender(tenantCount: number, measureHeap: boolean): ContenderPlan {
   const name = `Switchyard dispatch, ${CALLERS} callers over ${tenantCount.toLocaleString('en-US')} tenant${tenantCount > 1 ? 's' : ''}`;
   return {
     name,
@@ -56,6 +56,7 @@ function contender(tenantCount: number): ContenderPlan {
           ),
         }),
         async metrics() {
+          if (!measureHeap) return {};
           const heap = await heapPerIdleTenant(Math.min(tenantCount, 100_000));
           return heap === undefined || tenantCount < 1_000 ? {} : { heapBytesPerIdleTenant: heap };
         },
@@ -66,7 +67,7 @@ function contender(tenantCount: number): ContenderPlan {
 }
 
 /** Scenario 4: throughput as the tenant count grows, and what an idle tenant costs in memory. */
-export const tenantsScenario: ScenarioFactory = () => ({
+export const tenantsScenario: ScenarioFactory = ({ quick }) => ({
   id: 'tenants',
   title: 'Tenants: 1 vs 1,000 vs 100,000',
   description:
@@ -78,8 +79,9 @@ export const tenantsScenario: ScenarioFactory = () => ({
       title: '2 threads, 64 callers',
       kind: 'throughput',
       unit: 'events',
-      reference: contender(1_000).name,
-      contenders: [contender(1), contender(1_000), contender(100_000)],
+      reference: contender(1_000, false).name,
+      // --quick checks answers only: no heap measurement.
+      contenders: [contender(1, !quick), contender(1_000, !quick), contender(100_000, !quick)],
     },
   ],
 });
