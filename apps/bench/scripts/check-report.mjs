@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global document, getComputedStyle -- the callbacks of figure.evaluate() run in the page */
 // Opens a bench HTML report in headless Chromium and checks that every chart rendered: the SVG is
 // laid out and visible, it has axes (an axis line and tick labels), every contender's label is
 // shown, and every bar chart has one visible bar per contender (hit-tested at the bar's centre, so
