@@ -26,8 +26,8 @@ import type { FastBuffer } from '../dist/shared/platform.js';
 // @ts-expect-error -- plain JS shared with the worker, no type declarations.
 import { makeValues } from './values.mjs';
 
-/** `--full`: the long variant (5 runs, full-size totals, the bare-ring and awaited-send tables); the default stays under 2 minutes. */
-const FULL = process.argv.includes('--full');
+/** `--full` (or `BENCH_FULL=1`): the long variant (5 runs, full-size totals, the bare-ring and awaited-send tables); the default stays under 2 minutes. */
+const FULL = process.argv.includes('--full') || process.env.BENCH_FULL === '1';
 const RUNS = Number(process.env.RUNS ?? (FULL ? 5 : 3));
 /** The default run sends a quarter of the full run's values per measurement. */
 const SCALE = FULL ? 1 : 4;

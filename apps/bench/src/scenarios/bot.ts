@@ -50,6 +50,9 @@ class BotHarness {
   #next = 0;
   #sent = 0;
   lostInteractions = 0;
+  /** REST answers with status 429 (discord-sim's rate limits), which discord.js waits out. */
+  rateLimited = 0;
+  restRequests = 0;
 
   async start(topology: Topology): Promise<void> {
     const specs: GuildSpec[] = Array.from({ length: GUILDS }, (_, i) => ({
@@ -136,6 +139,8 @@ class BotHarness {
     );
     this.lostInteractions += lost;
     await waitFor(`dispatch ${messages} messages`, () => this.#messages() - before >= messages);
+    this.restRequests += this.#sim.requests.length;
+    this.rateLimited += this.#sim.requests.filter((r) => r.status === 429).length;
     this.#sim.clearRequests();
     return { events: messages + interactions.length, latenciesUs, lostInteractions: lost };
   }
@@ -178,7 +183,11 @@ function contender(topology: Topology): ContenderPlan {
           } while (performance.now() < deadline);
           return { ops, latenciesUs };
         },
-        metrics: async () => ({ lostInteractions: harness.lostInteractions }),
+        metrics: async () => ({
+          lostInteractions: harness.lostInteractions,
+          restRequests: harness.restRequests,
+          rateLimited429: harness.rateLimited,
+        }),
         close: () => harness.close(),
       };
     },
