@@ -26,11 +26,11 @@ import type { FastBuffer } from '../dist/shared/platform.js';
 // @ts-expect-error -- plain JS shared with the worker, no type declarations.
 import { makeValues } from './values.mjs';
 
-/** `--full` (or `BENCH_FULL=1`): the long variant (5 runs, full-size totals, the bare-ring and awaited-send tables); the default stays under 2 minutes. */
+/** `--full` (or `BENCH_FULL=1`): the long variant (5 runs, full-size totals, the bare-ring, awaited-send and latency tables); the default stays under 2 minutes. */
 const FULL = process.argv.includes('--full') || process.env.BENCH_FULL === '1';
 const RUNS = Number(process.env.RUNS ?? (FULL ? 5 : 3));
-/** The default run sends a quarter of the full run's values per measurement. */
-const SCALE = FULL ? 1 : 4;
+/** The default run sends a sixth of the full run's values per measurement. */
+const SCALE = FULL ? 1 : 6;
 const workerUrl = new URL('./worker.mjs', import.meta.url);
 type Kind = 'number' | 'string' | 'object';
 const TOTAL: Record<Kind, number> = {
@@ -389,7 +389,7 @@ const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(
 
 console.log(
   `@switchyard/mpsc vs MessagePort.postMessage — medians of ${RUNS} alternating runs after a warm-up (values/s, end to end)` +
-    `${FULL ? '' : `; totals 1/${SCALE} of --full, without the bare-ring and awaited-send tables (pass --full for them)`}\n`,
+    `${FULL ? '' : `; totals 1/${SCALE} of --full, without the bare-ring, awaited-send and latency tables (pass --full for them)`}\n`,
 );
 console.log(
   '| values | producers | mpsc values/s | postMessage values/s | ratio | mpsc CPU µs/value | postMessage CPU µs/value | CPU ratio |',
@@ -465,7 +465,7 @@ if ((FULL && only === undefined) || only === 'await') {
   }
 }
 
-if (only === undefined || only === 'latency') {
+if ((FULL && only === undefined) || only === 'latency') {
   const mpsc: number[] = [];
   const port: number[] = [];
   for (let block = 0; block < RUNS; block++) {
