@@ -26,10 +26,18 @@ import type { FastBuffer } from '../dist/shared/platform.js';
 // @ts-expect-error -- plain JS shared with the worker, no type declarations.
 import { makeValues } from './values.mjs';
 
-const RUNS = Number(process.env.RUNS ?? 5);
+/** `--full` (or `BENCH_FULL=1`): the long variant (5 runs, full-size totals, the bare-ring, awaited-send and latency tables); the default stays under 2 minutes. */
+const FULL = process.argv.includes('--full') || process.env.BENCH_FULL === '1';
+const RUNS = Number(process.env.RUNS ?? (FULL ? 5 : 3));
+/** The default run sends a sixth of the full run's values per measurement. */
+const SCALE = FULL ? 1 : 6;
 const workerUrl = new URL('./worker.mjs', import.meta.url);
 type Kind = 'number' | 'string' | 'object';
-const TOTAL: Record<Kind, number> = { number: 2_000_000, string: 2_000_000, object: 120_000 };
+const TOTAL: Record<Kind, number> = {
+  number: 2_000_000 / SCALE,
+  string: 2_000_000 / SCALE,
+  object: 120_000 / SCALE,
+};
 /** Values each producer thread sends before the clock starts, to get its code optimized. */
 const WARMUP: Record<Kind, number> = { number: 100_000, string: 100_000, object: 10_000 };
 const make = makeValues as (kind: Kind, count: number, offset?: number) => unknown[];
@@ -380,7 +388,8 @@ async function measurePair(a: () => Promise<Result>, b: () => Promise<Result>): 
 const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}k`);
 
 console.log(
-  `@switchyard/mpsc vs MessagePort.postMessage — medians of ${RUNS} alternating runs after a warm-up (values/s, end to end)\n`,
+  `@switchyard/mpsc vs MessagePort.postMessage — medians of ${RUNS} alternating runs after a warm-up (values/s, end to end)` +
+    `${FULL ? '' : `; totals 1/${SCALE} of --full, without the bare-ring, awaited-send and latency tables (pass --full for them)`}\n`,
 );
 console.log(
   '| values | producers | mpsc values/s | postMessage values/s | ratio | mpsc CPU µs/value | postMessage CPU µs/value | CPU ratio |',
@@ -407,7 +416,7 @@ for (const kind of ['number', 'string', 'object'] as const) {
   }
 }
 
-if (only === undefined || only === 'bare') {
+if ((FULL && only === undefined) || only === 'bare') {
   console.log(
     '\nA bare ring for small values: one per producer thread, no API, no checks, one atomic store per value, against postMessage of the same values\n',
   );
@@ -433,7 +442,7 @@ if (only === undefined || only === 'bare') {
   }
 }
 
-if (only === undefined || only === 'await') {
+if ((FULL && only === undefined) || only === 'await') {
   console.log('\nThe same with one `await producer.send(v)` per value instead of `trySend` (2 producer threads)\n');
   console.log(
     '| values | mpsc values/s | postMessage values/s | ratio | mpsc CPU µs/value | postMessage CPU µs/value | CPU ratio |',
@@ -456,7 +465,7 @@ if (only === undefined || only === 'await') {
   }
 }
 
-if (only === undefined || only === 'latency') {
+if ((FULL && only === undefined) || only === 'latency') {
   const mpsc: number[] = [];
   const port: number[] = [];
   for (let block = 0; block < RUNS; block++) {
