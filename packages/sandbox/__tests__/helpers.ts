@@ -50,7 +50,11 @@ export async function rejection(promise: Promise<unknown>): Promise<any> {
 export function localWorker(options: ScriptEngineOptions = {}, store?: KvStore) {
   const engine = createScriptEngine(options);
   const worker = new LocalWorker(
-    defineWorker({ createTenant: () => ({}), onEvent: () => engine.stats(), scriptEngine: engine }),
+    defineWorker({
+      createTenant: () => ({}),
+      onEvent: (_state, _event: unknown) => engine.stats(),
+      scriptEngine: engine,
+    }),
     store === undefined ? {} : { store },
   );
   track(worker);

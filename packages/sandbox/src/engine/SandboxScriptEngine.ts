@@ -97,7 +97,7 @@ function warmUp(options: ResolvedOptions): Promise<void> {
  * its own WebAssembly instance with capped memory. Made by {@link createScriptEngine}; one per
  * worker module, so one per worker thread or process.
  */
-export class SandboxScriptEngine<E = any, R = any> implements ScriptEngine<any, E, R> {
+export class SandboxScriptEngine implements ScriptEngine<never, never, never> {
   readonly #options: ResolvedOptions;
   /** Tenants' runtimes in least-recently-used order, keyed by worker and tenant. */
   readonly #slots = new Map<string, Slot>();
@@ -114,17 +114,21 @@ export class SandboxScriptEngine<E = any, R = any> implements ScriptEngine<any, 
 
   /**
    * Runs a script in the tenant's runtime (what `runScript` calls). Resolves with what the script
-   * returned, copied as JSON (with `captureConsole`: `{ result, console }`).
+   * returned, copied as JSON (with `captureConsole`: `{ result, console }`). Its parameters and
+   * result are typed `never` so that `defineWorker` takes the state, event and result types from
+   * the definition's other hooks.
    */
-  async run(_state: unknown, script: { name: string; code: string }, event: E, ctx: TenantContext): Promise<R> {
+  async run(_state: never, script: { name: string; code: string }, event: never, ctx: TenantContext): Promise<never> {
     const { name, code } = this.#checkScript(script);
     const eventJson = this.#eventJson(event);
     const outcome = await this.#call(ctx, name, code, eventJson);
-    return (this.#options.captureConsole ? { result: outcome.value, console: outcome.console } : outcome.value) as R;
+    return (
+      this.#options.captureConsole ? { result: outcome.value, console: outcome.console } : outcome.value
+    ) as never;
   }
 
   /** Discards the tenant's runtime (core calls this when the tenant is dropped or the worker closes). */
-  dropTenant(_state: unknown, ctx: TenantContext): void {
+  dropTenant(_state: never, ctx: TenantContext): void {
     const key = this.#key(ctx);
     const slot = this.#slots.get(key);
     if (slot === undefined) return;
@@ -137,7 +141,11 @@ export class SandboxScriptEngine<E = any, R = any> implements ScriptEngine<any, 
    * type, one after another in name order. Each is isolated: a failing template (its own error or
    * a limit) is reported in its outcome and does not stop the others.
    */
-  async runTemplates(event: E, ctx: TenantContext, options: RunTemplatesOptions = {}): Promise<TemplateOutcome[]> {
+  async runTemplates(
+    event: unknown,
+    ctx: TenantContext,
+    options: RunTemplatesOptions = {},
+  ): Promise<TemplateOutcome[]> {
     const type = options.type ?? (event as { type?: unknown } | null | undefined)?.type;
     if (typeof type !== 'string') return [];
     const templates = (await listTemplates(ctx.kv)).filter((template) => templateMatches(template, type));
@@ -177,10 +185,10 @@ export class SandboxScriptEngine<E = any, R = any> implements ScriptEngine<any, 
    * });
    * ```
    */
-  withTemplates<S, E2 extends E, R2>(
-    handler: (state: S, event: E2, ctx: TenantContext) => R2 | Promise<R2>,
+  withTemplates<S, E, R>(
+    handler: (state: S, event: E, ctx: TenantContext) => R | Promise<R>,
     options: RunTemplatesOptions = {},
-  ): (state: S, event: E2, ctx: TenantContext) => Promise<WithTemplates<Awaited<R2>>> {
+  ): (state: S, event: E, ctx: TenantContext) => Promise<WithTemplates<Awaited<R>>> {
     if (typeof handler !== 'function') {
       throw new InvalidArgumentError(`Expected the handler to be a function, got ${typeof handler}.`);
     }
@@ -356,6 +364,6 @@ export class SandboxScriptEngine<E = any, R = any> implements ScriptEngine<any, 
  * // await pool.runScript(tenant, 'sum', 'return event.a + event.b', { a: 1, b: 2 }) resolves to 3
  * ```
  */
-export function createScriptEngine<E = any, R = any>(options?: ScriptEngineOptions): SandboxScriptEngine<E, R> {
-  return new SandboxScriptEngine<E, R>(options);
+export function createScriptEngine(options?: ScriptEngineOptions): SandboxScriptEngine {
+  return new SandboxScriptEngine(options);
 }
