@@ -46,9 +46,13 @@ export async function rejection(promise: Promise<unknown>): Promise<any> {
   throw new Error('Expected the promise to reject, it resolved.');
 }
 
-/** A LocalWorker whose definition runs scripts with an engine made from `options`. */
+/**
+ * A LocalWorker whose definition runs scripts with an engine made from `options`. The CPU limit
+ * defaults to 2 s here (not 100 ms): the limit counts GC pauses and preemption, and tests that
+ * expect success must not fail on a loaded machine.
+ */
 export function localWorker(options: ScriptEngineOptions = {}, store?: KvStore) {
-  const engine = createScriptEngine(options);
+  const engine = createScriptEngine({ cpuTimeMs: 2000, ...options });
   const worker = new LocalWorker(
     defineWorker({
       createTenant: () => ({}),

@@ -5,7 +5,7 @@ import type { Topology } from './helpers.js';
 import { guildOn, rejection, scriptsPool } from './helpers.js';
 import { tenantKv } from '@switchyard/core';
 
-// The same contract on every topology: the fixture's engine has cpuTimeMs 200, wallTimeMs 30 s and
+// The same contract on every topology: the fixture's engine has cpuTimeMs 500, wallTimeMs 30 s and
 // the default 16 MiB memory, 256 KiB stack.
 describe.each<Topology>(['local', 'thread', 'process'])('scripts on %s workers', (topology) => {
   const a = guildOn(0, 1, 0);
@@ -129,7 +129,7 @@ describe.each<Topology>(['local', 'thread', 'process'])('scripts on %s workers',
       ),
     ).resolves.toEqual(['undefined', null, []]);
     await expect(store.get(a, 'secret')).resolves.toBe('a');
-    // A tenant stuck in while(true) holds the worker for its CPU limit (200 ms), not its 30 s deadline.
+    // A tenant stuck in while(true) holds the worker for its CPU limit (500 ms), not its 30 s deadline.
     const stuck = pool.runScript(a, 'stuck', 'while (true) {}', null);
     const started = performance.now();
     await expect(pool.runScript(b, 'quick', 'return "b"', null)).resolves.toBe('b');

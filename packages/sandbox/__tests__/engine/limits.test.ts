@@ -113,7 +113,7 @@ describe('limits', () => {
   });
 
   it('discards only the failing tenant: another tenant keeps its globals', async () => {
-    const { worker, engine } = localWorker();
+    const { worker, engine } = localWorker({ cpuTimeMs: 300 });
     await worker.runScript(b, 'set', 'globalThis.mine = "b"; return 1', null);
     await worker.runScript(a, 'set', 'globalThis.mine = "a"; return 1', null);
     expect((await rejection(worker.runScript(a, 'spin', 'while (true) {}', null))).code).toBe('ERR_SCRIPT_TIMEOUT');
