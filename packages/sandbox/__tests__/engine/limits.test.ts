@@ -133,6 +133,22 @@ describe('limits', () => {
     await expect(worker.runScript(b, 'get', 'return globalThis.v ?? null', null)).resolves.toBeNull();
   });
 
+  it('never evicts a runtime that is running or has calls waiting', async () => {
+    const { worker, engine } = localWorker({ maxRuntimes: 1 });
+    const tenants = [a, b, guild(3)];
+    const code = 'await ctx.kv.get("k"); await ctx.kv.get("k"); return ctx.tenant.id';
+    const ids = await Promise.all(
+      tenants.flatMap((tenant) => [
+        worker.runScript(tenant, 'id', code, null),
+        worker.runScript(tenant, 'id', code, null),
+      ]),
+    );
+    expect(ids).toEqual(tenants.flatMap((tenant) => [tenant.id, tenant.id]));
+    expect(engine.stats()).toMatchObject({ created: 3, discarded: 0, busy: 0 });
+    await worker.runScript(guild(4), 'id', code, null);
+    expect(engine.stats()).toMatchObject({ runtimes: 1, evicted: 3 });
+  });
+
   it('disposes every runtime of a worker when it closes or is killed', async () => {
     const engine = createScriptEngine();
     const definition = defineWorker({

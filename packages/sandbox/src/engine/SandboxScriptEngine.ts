@@ -47,6 +47,8 @@ interface Slot {
   sandbox: TenantSandbox | undefined;
   /** Calls of one tenant run one after another. */
   tail: Promise<unknown>;
+  /** Calls queued or running on this slot. */
+  queued: number;
 }
 
 const MAX_NAME_LENGTH = 200;
@@ -294,41 +296,54 @@ export class SandboxScriptEngine implements ScriptEngine<never, never, never> {
     const key = this.#key(ctx);
     let slot = this.#slots.get(key);
     if (slot === undefined) {
-      slot = { key, worker: ctx.signal, sandbox: undefined, tail: Promise.resolve() };
+      slot = { key, worker: ctx.signal, sandbox: undefined, tail: Promise.resolve(), queued: 0 };
     } else {
       this.#slots.delete(key);
     }
     // Most recently used last.
     this.#slots.set(key, slot);
-    const run = slot.tail.then(async () => {
-      const sandbox = await this.#sandbox(slot, ctx.tenant);
+    const current = slot;
+    current.queued++;
+    const run = current.tail.then(async () => {
+      let sandbox = current.sandbox;
+      // A slot dropped (dropTenant, close, kill) while this call waited runs it on a runtime of its own.
+      let temporary = false;
+      if (sandbox === undefined) {
+        await warmUp(this.#options);
+        this.#evictFor();
+        sandbox = await TenantSandbox.create(ctx.tenant, this.#options);
+        this.#created++;
+        if (this.#slots.get(key) === current) {
+          current.sandbox = sandbox;
+          this.#runtimes++;
+        } else {
+          temporary = true;
+        }
+      }
       try {
         return await sandbox.run(name, code, eventJson, ctx, console);
       } finally {
-        if (sandbox.broken && slot.sandbox === sandbox) {
+        if (temporary) {
+          sandbox.discard();
+        } else if (sandbox.broken && current.sandbox === sandbox) {
           this.#discarded++;
-          this.#release(slot);
+          this.#release(current);
         }
       }
     });
-    slot.tail = run.catch(() => undefined);
+    current.tail = run.then(
+      () => this.#settled(current),
+      () => this.#settled(current),
+    );
     return run;
   }
 
-  async #sandbox(slot: Slot, tenant: TenantId): Promise<TenantSandbox> {
-    if (slot.sandbox !== undefined) return slot.sandbox;
-    await warmUp(this.#options);
-    this.#evictFor();
-    const sandbox = await TenantSandbox.create(tenant, this.#options);
-    this.#created++;
-    if (this.#slots.get(slot.key) !== slot) {
-      // Dropped while the runtime was being created: run this call, keep nothing.
-      sandbox.discard();
-      return sandbox;
+  /** Forgets a slot with neither a runtime nor calls waiting, so the map does not grow forever. */
+  #settled(slot: Slot): void {
+    slot.queued--;
+    if (slot.queued === 0 && slot.sandbox === undefined && this.#slots.get(slot.key) === slot) {
+      this.#slots.delete(slot.key);
     }
-    slot.sandbox = sandbox;
-    this.#runtimes++;
-    return sandbox;
   }
 
   /** Makes room for one more runtime by discarding the least recently used idle ones. */
@@ -336,7 +351,8 @@ export class SandboxScriptEngine implements ScriptEngine<never, never, never> {
     if (this.#runtimes < this.#options.maxRuntimes) return;
     for (const [key, slot] of this.#slots) {
       if (this.#runtimes < this.#options.maxRuntimes) return;
-      if (slot.sandbox === undefined || slot.sandbox.busy) continue;
+      // Only idle runtimes with no call waiting go.
+      if (slot.sandbox === undefined || slot.sandbox.busy || slot.queued > 0) continue;
       this.#release(slot);
       this.#evicted++;
       // Keep the slot only while calls are queued on it.
