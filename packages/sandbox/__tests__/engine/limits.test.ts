@@ -168,6 +168,18 @@ describe('limits', () => {
     expect(engine.stats()).toMatchObject({ runtimes: 0, memoryBytes: 0 });
   });
 
+  it('leaves no timer behind once calls have ended, whichever way they ended', async () => {
+    const { worker } = localWorker({ cpuTimeMs: 200 });
+    await worker.runScript(a, 'warm', 'return 1', null);
+    const timers = (): number => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+    const before = timers();
+    await worker.runScript(a, 'ok', 'await ctx.kv.get("k"); return 1', null);
+    await rejection(worker.runScript(a, 'spin', 'while (true) {}', null));
+    await rejection(worker.runScript(a, 'throw', 'await ctx.kv.get("k"); throw new Error("x")', null));
+    await rejection(worker.runScript(a, 'hang', 'await new Promise(() => {})', null));
+    expect(timers()).toBe(before);
+  });
+
   it('rejects bad options with ERR_INVALID_ARGUMENT', () => {
     const bad: unknown[] = [
       null,
