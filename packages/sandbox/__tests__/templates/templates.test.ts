@@ -60,6 +60,10 @@ describe('templates', () => {
     await expect(engine.runTemplates({ type: 'leave' }, ctx)).resolves.toEqual([]);
     await expect(engine.runTemplates({ user: 'x' }, ctx)).resolves.toEqual([]);
     await expect(engine.runTemplates({ user: 'cy' }, ctx, { type: 'join' })).resolves.toHaveLength(2);
+    const given = [{ name: 'given', code: 'return "from the list"', events: ['join'] }];
+    await expect(engine.runTemplates({ type: 'join' }, ctx, { templates: given })).resolves.toMatchObject([
+      { name: 'given', ok: true, value: 'from the list' },
+    ]);
     const wrapped = engine.withTemplates(() => {
       throw new Error('handler failed');
     });

@@ -1,7 +1,7 @@
 import type { ScriptEngine, TenantContext, TenantId } from '@switchyard/core';
 import { InvalidArgumentError, serializeError, tenantKey } from '@switchyard/core';
 import { ScriptLimitError } from '../errors/errors.js';
-import type { TemplateOutcome } from '../templates/templates.js';
+import type { Template, TemplateOutcome } from '../templates/templates.js';
 import { listTemplates, templateMatches } from '../templates/templates.js';
 import type { CallOutcome } from './TenantSandbox.js';
 import { TenantSandbox } from './TenantSandbox.js';
@@ -33,6 +33,12 @@ export interface RunTemplatesOptions {
    * @default event.type when it is a string (no template runs otherwise)
    */
   type?: string;
+  /**
+   * The tenant's templates, when the caller keeps them (a worker-side cache) instead of reading
+   * them from `ctx.kv` on every event.
+   * @default listTemplates(ctx.kv)
+   */
+  templates?: readonly Template[];
 }
 
 /** A handler's result beside what the tenant's templates did with the same event. */
@@ -150,7 +156,8 @@ export class SandboxScriptEngine implements ScriptEngine<never, never, never> {
   ): Promise<TemplateOutcome[]> {
     const type = options.type ?? (event as { type?: unknown } | null | undefined)?.type;
     if (typeof type !== 'string') return [];
-    const templates = (await listTemplates(ctx.kv)).filter((template) => templateMatches(template, type));
+    const stored = options.templates ?? (await listTemplates(ctx.kv));
+    const templates = stored.filter((template) => templateMatches(template, type));
     if (templates.length === 0) return [];
     const eventJson = this.#eventJson(event);
     const outcomes: TemplateOutcome[] = [];
