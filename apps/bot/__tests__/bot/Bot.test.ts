@@ -56,11 +56,15 @@ afterAll(async () => {
 });
 
 describe('Bot', () => {
-  it('registers /stats and /config when it starts', () => {
+  it('registers /stats, /config and /template when it starts', () => {
     const put = sim.requests.find(
       (request) => request.method === 'PUT' && request.route === '/applications/:application_id/commands',
     );
-    expect((put?.body as Array<{ name: string }>).map((command) => command.name)).toEqual(['stats', 'config']);
+    expect((put?.body as Array<{ name: string }>).map((command) => command.name)).toEqual([
+      'stats',
+      'config',
+      'template',
+    ]);
   });
 
   it('times out a spammer through REST and writes the audit row', async () => {
