@@ -568,7 +568,8 @@ class WorkerProcessEngine implements WorkerProcess {
       this.#resultValues = [];
     }
     if (this.#done.length > 0) {
-      batch.push([DONE, ranges(this.#done)]);
+      // Events of different tenants finish out of order; the master wants ascending ranges.
+      batch.push([DONE, ranges(this.#done.sort((a, b) => a - b))]);
       this.#done = [];
     }
     if (batch.length > 0 && this.#runtime !== undefined) {
