@@ -10,6 +10,9 @@
  *   do by hand with the sandbox: one script call handles 100 events at once (cost per event).
  * - Per idle tenant: creating 200 runtimes (each its own WebAssembly instance with a 16 MiB
  *   memory), time per runtime and resident memory per runtime once idle.
+ * - A stuck tenant: on one worker thread, how long a one-line script of tenant B waits behind
+ *   tenant A's `while (true) {}` with the default 100 ms CPU limit (7 rounds; A's runtime is
+ *   created again before each round, after its limit error).
  * - The memory trap: a script retaining 200 strings of 1 MiB under `setMemoryLimit(16 MiB)` with
  *   quickjs-emscripten's default (shared, growable) module, and the same script under this
  *   engine's default limit.
@@ -20,6 +23,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TenantId } from '@switchyard/core';
 import { defineWorker, LocalWorker } from '@switchyard/core';
+import { createThreadPool } from '@switchyard/pool-thread';
 import { createScriptEngine } from '@switchyard/sandbox';
 import * as releaseSync from '@jitl/quickjs-wasmfile-release-sync';
 import type { QuickJSSyncVariant } from 'quickjs-emscripten-core';
@@ -181,12 +185,36 @@ async function memoryTrap(): Promise<void> {
   runtime.dispose();
 }
 
+async function stuckTenant(): Promise<void> {
+  const pool = await createThreadPool({ workers: 1, filename: new URL('./stuck-worker.mjs', import.meta.url) });
+  const [a, b] = [tenants[0]!, tenants[1]!];
+  await pool.runScript(a, 'warm', 'return 1', null);
+  await pool.runScript(b, 'warm', 'return 1', null);
+  const delays: number[] = [];
+  for (let round = 0; round < 7; round++) {
+    const stuck = pool.runScript(a, 'spin', 'while (true) {}', null).catch((error: { code: string }) => error.code);
+    const start = performance.now();
+    await pool.runScript(b, 'quick', 'return 1', null);
+    delays.push(performance.now() - start);
+    await stuck;
+  }
+  await pool.close();
+  console.log("\nStuck tenant: B behind A's while (true) {} on one worker thread, cpuTimeMs 100 (7 rounds)");
+  console.log(`| B's wait, median | ${median(delays).toFixed(0)} ms | max | ${Math.max(...delays).toFixed(0)} ms |`);
+}
+
+if (process.env.ONLY === 'stuck') {
+  await stuckTenant();
+  process.exit(0);
+}
+
 console.log(`Per call (median of ${RUNS} runs of ${CALLS} calls, one in flight, ${TENANTS} tenants round-robin)`);
 console.log('| case | sandbox | plain JS handler | ratio |');
 console.log('|---|---|---|---|');
 await compare('small event (2 numbers)', { kind: 'small', a: 1, b: 2 }, CALLS);
 await compare('large event (~13 KB JSON)', large, Math.ceil(CALLS / 4));
 await compare('batched: 100 small events per call (per event)', batch, Math.ceil(CALLS / 10), 100);
+await stuckTenant();
 await memoryTrap();
 await idleCost();
 await sandboxed.close();
