@@ -97,6 +97,10 @@ function warmUp(options: ResolvedOptions): Promise<void> {
       sandbox.discard();
     }
   })();
+  // A failed warm-up (no address space left, say) is tried again by the next call.
+  warm.catch(() => {
+    warm = undefined;
+  });
   return warm;
 }
 
