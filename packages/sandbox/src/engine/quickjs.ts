@@ -26,6 +26,9 @@ function compiledQuickJs(): Promise<WebAssembly.Module> {
     const url = new URL(import.meta.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'));
     return WebAssembly.compile(await readFile(url));
   })();
+  compiled.catch(() => {
+    compiled = undefined;
+  });
   return compiled;
 }
 
