@@ -95,10 +95,21 @@ describe.each<Topology>(['local', 'thread', 'process'])('scripts on %s workers',
     await expect(pool.dispatch(a, { type: 'host-prototype' })).resolves.toMatchObject({ result: { polluted: null } });
   });
 
-  it('ends an unresolved promise, a promise-chain flood and a kv loop with ERR_SCRIPT_TIMEOUT', async () => {
+  it('ends an unresolved promise, a promise chain and a kv loop with ERR_SCRIPT_TIMEOUT, a promise flood at a limit', async () => {
     const pool = await scriptsPool(topology, 1);
     const hang = await rejection(pool.runScript(a, 'hang', 'await new Promise(() => {})', null));
     expect(hang.code).toBe('ERR_SCRIPT_TIMEOUT');
+    // A chain: one job queues the next, memory stays flat, CPU time runs out.
+    const chain = await rejection(
+      pool.runScript(
+        a,
+        'chain',
+        'function f() { Promise.resolve().then(f) } f(); await new Promise(() => {})',
+        null,
+      ),
+    );
+    expect(chain.code).toBe('ERR_SCRIPT_TIMEOUT');
+    // A flood: each job queues two; whichever runs out first, CPU time or memory, ends it.
     const flood = await rejection(
       pool.runScript(
         a,
@@ -107,7 +118,7 @@ describe.each<Topology>(['local', 'thread', 'process'])('scripts on %s workers',
         null,
       ),
     );
-    expect(flood.code).toBe('ERR_SCRIPT_TIMEOUT');
+    expect(['ERR_SCRIPT_TIMEOUT', 'ERR_SCRIPT_MEMORY']).toContain(flood.code);
     const kvLoop = await rejection(pool.runScript(a, 'kv-loop', 'for (;;) await ctx.kv.get("k")', null));
     expect(kvLoop.code).toBe('ERR_SCRIPT_TIMEOUT');
     expect(kvLoop.message).toMatch(/CPU time/);
