@@ -101,12 +101,7 @@ describe.each<Topology>(['local', 'thread', 'process'])('scripts on %s workers',
     expect(hang.code).toBe('ERR_SCRIPT_TIMEOUT');
     // A chain: one job queues the next, memory stays flat, CPU time runs out.
     const chain = await rejection(
-      pool.runScript(
-        a,
-        'chain',
-        'function f() { Promise.resolve().then(f) } f(); await new Promise(() => {})',
-        null,
-      ),
+      pool.runScript(a, 'chain', 'function f() { Promise.resolve().then(f) } f(); await new Promise(() => {})', null),
     );
     expect(chain.code).toBe('ERR_SCRIPT_TIMEOUT');
     // A flood: each job queues two; whichever runs out first, CPU time or memory, ends it.
