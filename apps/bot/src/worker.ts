@@ -6,8 +6,14 @@
 import { defineWorker } from '@switchyard/core';
 import type { BotEvent } from './protocol.js';
 import { GuildModerator } from './worker/GuildModerator.js';
+import { forgetGuildTemplates, templateCommand, templateEngine, withTemplateActions } from './worker/GuildTemplates.js';
 
 export const worker = defineWorker({
   createTenant: (_tenant, ctx) => GuildModerator.load(ctx.kv),
-  onEvent: (moderator: GuildModerator, event: BotEvent) => moderator.handle(event),
+  onEvent: async (moderator: GuildModerator, event: BotEvent, ctx) => {
+    if (event.type === 'command' && event.command === 'template') return templateCommand(event, ctx);
+    return withTemplateActions(event, await moderator.handle(event), ctx);
+  },
+  dropTenant: (_moderator, ctx) => forgetGuildTemplates(ctx.tenant.id),
+  scriptEngine: templateEngine,
 });

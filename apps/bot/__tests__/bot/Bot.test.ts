@@ -2,6 +2,8 @@ import { PassThrough } from 'node:stream';
 import type { RecordedRequest } from '@switchyard/discord-sim';
 import { startDiscordSim } from '@switchyard/discord-sim';
 import type { DiscordSim } from '@switchyard/discord-sim';
+import { tenantKv } from '@switchyard/core';
+import { listTemplates } from '@switchyard/sandbox';
 import { createStatusBoard } from '@switchyard/status';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotDatabase, BotOptions } from '../../src/index.js';
@@ -12,6 +14,7 @@ import {
   DEFAULT_CONFIG,
   ModerationLog,
   SIMULATED_BANNED_WORDS,
+  SIMULATED_TEMPLATE,
   Simulation,
 } from '../../src/index.js';
 import { disposeDatabase, testDatabase } from '../helpers/database.js';
@@ -56,11 +59,15 @@ afterAll(async () => {
 });
 
 describe('Bot', () => {
-  it('registers /stats and /config when it starts', () => {
+  it('registers /stats, /config and /template when it starts', () => {
     const put = sim.requests.find(
       (request) => request.method === 'PUT' && request.route === '/applications/:application_id/commands',
     );
-    expect((put?.body as Array<{ name: string }>).map((command) => command.name)).toEqual(['stats', 'config']);
+    expect((put?.body as Array<{ name: string }>).map((command) => command.name)).toEqual([
+      'stats',
+      'config',
+      'template',
+    ]);
   });
 
   it('times out a spammer through REST and writes the audit row', async () => {
@@ -404,6 +411,9 @@ describe('Bot against the Simulation', () => {
         expect(await simBot.store.get({ kind: 'guild', id: guild.id }, CONFIG_KEY)).toMatchObject({
           bannedWords: [...SIMULATED_BANNED_WORDS],
         });
+        expect(await listTemplates(tenantKv(simBot.store, { kind: 'guild', id: guild.id }))).toEqual([
+          { ...SIMULATED_TEMPLATE, events: [SIMULATED_TEMPLATE.events] },
+        ]);
       }
     } finally {
       await simBot.close();

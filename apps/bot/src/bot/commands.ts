@@ -1,6 +1,7 @@
 import type { RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import { ApplicationCommandOptionType, ChannelType, InteractionContextType, PermissionFlagsBits } from 'discord.js';
 import { CONFIG_LIMITS } from '../worker/GuildConfig.js';
+import { TEMPLATE_COMMAND } from './templateCommand.js';
 
 /** The slash commands the bot registers (globally) when it starts. */
 export const COMMANDS: readonly RESTPostAPIChatInputApplicationCommandsJSONBody[] = [
@@ -102,4 +103,5 @@ export const COMMANDS: readonly RESTPostAPIChatInputApplicationCommandsJSONBody[
       },
     ],
   },
+  TEMPLATE_COMMAND,
 ];

@@ -46,6 +46,16 @@ const GUILD_NAMES = [
   'Chess Corner',
 ];
 
+/**
+ * The template the simulation installs in every guild through `/template add`, as the guild's
+ * owner: on each join it posts a line (through the sandbox, the action runner and the audit path).
+ */
+export const SIMULATED_TEMPLATE = Object.freeze({
+  name: 'greet-newcomers',
+  events: 'memberJoin',
+  code: 'if (event.bot) return null;\nreturn { type: "sendMessage", content: `A template says hi to ${event.username}.` };',
+});
+
 /** Words the simulation bans in every guild through `/config add-word`, as the guild's owner; the default traffic contains both. */
 export const SIMULATED_BANNED_WORDS: readonly string[] = ['free nitro', 'cheap followers'];
 
@@ -103,7 +113,7 @@ export class Simulation {
     return this.#bursts;
   }
 
-  /** Once the bot is ready (its commands registered): banned words, traffic and floods. */
+  /** Once the bot is ready (its commands registered): banned words, the example template, traffic and floods. */
   begin(): void {
     if (this.#traffic !== undefined) return;
     for (const guild of this.sim.guilds) {
@@ -116,6 +126,13 @@ export class Simulation {
           user: guild.ownerId,
         });
       }
+      this.sim.emit.interaction({
+        command: 'template',
+        subcommand: 'add',
+        options: { ...SIMULATED_TEMPLATE },
+        guild: guild.id,
+        user: guild.ownerId,
+      });
     }
     // Slash commands come from the guild owners in #flood (owners never leave): with the traffic's
     // own interactions, a member the traffic removes before the bot answers leaves discord-sim

@@ -35,6 +35,7 @@ describe('defineWorker', () => {
       { createTenant() {}, onEvent: 1 },
       { createTenant() {}, onEvent() {}, startup: 'x' },
       { createTenant() {}, onEvent() {}, scriptEngine: {} },
+      { createTenant() {}, onEvent() {}, scriptEngine: { run() {}, dropTenant: 1 } },
     ];
     for (const bad of cases) {
       expect(() => defineWorker(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
@@ -82,6 +83,31 @@ describe('LocalWorker', () => {
     expect(error).toBeInstanceOf(ScriptsUnsupportedError);
     expect(error).toMatchObject({ code: 'ERR_SCRIPTS_UNSUPPORTED' });
     await worker.kill();
+  });
+
+  it("calls the script engine's dropTenant after the definition's hook, on dropTenant and on close", async () => {
+    const calls: string[] = [];
+    const def = defineWorker({
+      createTenant: (tenant) => ({ tenant: tenant.id }),
+      onEvent: () => 'event',
+      dropTenant: (state) => {
+        calls.push(`definition ${state.tenant}`);
+        throw new Error('hook failed');
+      },
+      scriptEngine: {
+        run: (state, script) => `${script.name} in ${state.tenant}`,
+        dropTenant: (state, ctx) => {
+          calls.push(`engine ${state.tenant} ${ctx.tenant.id}`);
+        },
+      },
+    });
+    const worker = new LocalWorker(def);
+    await expect(worker.runScript(g1, 's', 'return 1', null)).resolves.toBe(`s in ${g1.id}`);
+    await expect(worker.dispatch(u1, null)).resolves.toBe('event');
+    await expect(worker.dropTenant(g1)).rejects.toThrow('hook failed');
+    expect(calls).toEqual([`definition ${g1.id}`, `engine ${g1.id} ${g1.id}`]);
+    await worker.close();
+    expect(calls.slice(2)).toEqual([`definition ${u1.id}`, `engine ${u1.id} ${u1.id}`]);
   });
 
   it('gives hooks a context with workerId, tenant, workerData, kv and a signal that aborts on kill', async () => {

@@ -309,6 +309,10 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     entry.hasState = false;
     entry.state = undefined;
     this.#withState--;
-    await this.#definition.dropTenant?.(state, entry.ctx);
+    try {
+      await this.#definition.dropTenant?.(state, entry.ctx);
+    } finally {
+      await this.#definition.scriptEngine?.dropTenant?.(state, entry.ctx);
+    }
   }
 }

@@ -22,6 +22,13 @@ export interface TenantContext extends WorkerContext {
 /** Runs named scripts in a tenant's state (what the seed does with Luau templates). */
 export interface ScriptEngine<S, E, R> {
   run(state: S, script: { name: string; code: string }, event: E, ctx: TenantContext): R | Promise<R>;
+  /**
+   * Releases what the engine holds for a tenant (its script runtime, compiled scripts). Called
+   * after the definition's own `dropTenant` hook, even when that hook throws: when the tenant is
+   * dropped and for every tenant when the worker closes. A killed worker calls no hooks; its
+   * `ctx.signal` aborts instead.
+   */
+  dropTenant?(state: S, ctx: TenantContext): void | Promise<void>;
 }
 
 /**
@@ -80,6 +87,11 @@ export function defineWorker<S, E, R>(definition: WorkerDefinition<S, E, R>): Wo
   if (definition.scriptEngine !== undefined && typeof definition.scriptEngine?.run !== 'function') {
     throw new InvalidArgumentError(
       'Expected `scriptEngine` to be an object with a `run(state, script, event, ctx)` function.',
+    );
+  }
+  if (definition.scriptEngine?.dropTenant !== undefined && typeof definition.scriptEngine.dropTenant !== 'function') {
+    throw new InvalidArgumentError(
+      `Expected \`scriptEngine.dropTenant\` to be a function or undefined, got ${typeof definition.scriptEngine.dropTenant}.`,
     );
   }
   const out = { ...definition };

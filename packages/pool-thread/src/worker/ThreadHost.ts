@@ -316,7 +316,12 @@ export class ThreadHost {
       ...(engine === undefined
         ? {}
         : {
-            scriptEngine: { run: (state, script, event, ctx) => countRun(() => engine.run(state, script, event, ctx)) },
+            scriptEngine: {
+              run: (state, script, event, ctx) => countRun(() => engine.run(state, script, event, ctx)),
+              ...(engine.dropTenant === undefined
+                ? {}
+                : { dropTenant: (state: unknown, ctx: TenantContext) => engine.dropTenant!(state, ctx) }),
+            },
           }),
     };
   }
