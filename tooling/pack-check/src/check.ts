@@ -110,14 +110,16 @@ export async function packCheck(options: PackCheckOptions): Promise<number> {
     const tarballs = join(temp, 'tarballs');
     mkdirSync(tarballs);
     const packed: Packed[] = [];
+    // One recursive `pnpm pack` for all of them (a pnpm start per package costs more than the packing).
+    const filters = packages.flatMap((source) => ['--filter', `./${source.dir}`]);
+    const packing = await step(
+      `pack ${packages.length} packages`,
+      'pnpm',
+      ['--recursive', ...filters, 'pack', '--pack-destination', tarballs],
+      root,
+    );
+    if (packing.code !== 0) return;
     for (const source of packages) {
-      const result = await step(
-        `pack ${source.manifest.name}`,
-        'pnpm',
-        ['pack', '--pack-destination', tarballs],
-        join(root, source.dir),
-      );
-      if (result.code !== 0) continue;
       const tarball = join(
         tarballs,
         `${source.manifest.name.replace(/^@/, '').replace('/', '-')}-${source.manifest.version}.tgz`,
