@@ -37,7 +37,7 @@ import {
 } from '../errors/errors.js';
 import type { Hub } from '../hub/Hub.js';
 import type { ConnectionInfo } from '../hub/internal.js';
-import { attachWorker } from '../hub/internal.js';
+import { attachWorker, issueCredential } from '../hub/internal.js';
 import { Fifo } from '../internal/Fifo.js';
 import type { Connection } from '../protocol/Connection.js';
 import type { BatchMessage } from '../protocol/protocol.js';
@@ -1081,7 +1081,7 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     }
     for (const [name, value] of Object.entries(this.#env)) if (value !== undefined) env[name] = value;
     env[ENV_HUB_URL] = this.#hub.localUrl ?? this.#hub.url;
-    env[ENV_TOKEN] = this.#hub.tokenFor(this.id);
+    env[ENV_TOKEN] = this.#hub[issueCredential](this.id);
     env[ENV_PARENT_FD] = '3';
     if (this.#module !== undefined) env[ENV_MODULE] = this.#module;
     return env;
