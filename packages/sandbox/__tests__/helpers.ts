@@ -78,7 +78,7 @@ export async function scriptsPool(topology: Topology, workers: number, store?: K
       await createProcessPool({
         workers,
         module: fixture('scripts.mjs'),
-        hub: { heartbeatMs: 1000, logger: { info: () => undefined, warn: () => undefined, error: () => undefined } },
+        hub: { heartbeatMs: 30_000, logger: { info: () => undefined, warn: () => undefined, error: () => undefined } },
         stdio: 'ignore',
         ...storeOption,
       }),
