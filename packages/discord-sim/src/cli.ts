@@ -19,7 +19,7 @@ const USAGE = `Usage: discord-sim [options]
   --token <token>       bot token                                   [default: generated]
   --seed <n>            seed of the generated world                 [default: 1]
   --heartbeat <ms>      heartbeat interval announced in HELLO       [default: 41250]
-  --rate-limits         rate limit REST routes like Discord
+  --no-rate-limits      no X-RateLimit headers, no 429s of its own   [default: 50 per route per s]
   --stats <ms>          print stats this often (0 = never)          [default: 5000]
   --help, -h            show this help
 `;
@@ -55,7 +55,7 @@ try {
       token: { type: 'string' },
       seed: { type: 'string' },
       heartbeat: { type: 'string' },
-      'rate-limits': { type: 'boolean' },
+      'no-rate-limits': { type: 'boolean' },
       stats: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -87,7 +87,7 @@ try {
     ...(values.token === undefined ? {} : { token: values.token }),
     seed: integer('seed', values.seed, 1),
     heartbeatIntervalMs: integer('heartbeat', values.heartbeat, 41_250),
-    rateLimits: values['rate-limits'] === true ? {} : false,
+    rateLimits: values['no-rate-limits'] === true ? false : {},
   });
 } catch (error) {
   process.stderr.write(

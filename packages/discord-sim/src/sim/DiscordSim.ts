@@ -41,13 +41,24 @@ export interface DiscordSimOptions {
   shards?: number;
   /** The heartbeat interval HELLO announces; make it short in tests that exercise heartbeats. @default 41250 */
   heartbeatIntervalMs?: number;
+  /**
+   * A gateway connection that sends no heartbeat for this long is closed with 4009 (session timed
+   * out), as Discord closes zombie connections; `Infinity` never closes.
+   * @default heartbeatIntervalMs + max(heartbeatIntervalMs / 2, 5000)
+   */
+  heartbeatTimeoutMs?: number;
   /** Seed of generated ids, names and traffic; the same seed builds the same world. @default 1 */
   seed?: number;
   /** The bot's username. @default 'switchyard-bot' */
   botUsername?: string;
   /** The application (and bot user) id. @default generated */
   applicationId?: string;
-  /** Rate limit REST routes like Discord (buckets per route + major parameter, plus a global limit). `sim.rest.rateLimitNext()` works either way. @default false */
+  /**
+   * Rate limit REST routes like Discord: buckets per route and major parameter (channel, guild,
+   * webhook) with `X-RateLimit-*` headers on every response, plus a global limit per second.
+   * `false` sends no headers and never answers 429 by itself; `sim.rest.rateLimitNext()` works either way.
+   * @default { limit: 50, windowMs: 1000, globalPerSecond: 50 }
+   */
   rateLimits?: false | RateLimitOptions;
   /** `session_start_limit.max_concurrency`; discord.js waits 5 s between IDENTIFYs of shards that share a bucket, so the default lets 16 shards identify at once. @default 16 */
   maxConcurrency?: number;
@@ -174,6 +185,16 @@ export class DiscordSim implements AsyncDisposable {
       throw new InvalidSimOptionError(`Expected \`host\` to be a non-empty string, got ${String(host)}.`);
     const seed = checkInteger('seed', options.seed ?? 1, 0, 0xffff_ffff);
     const heartbeatIntervalMs = checkInteger('heartbeatIntervalMs', options.heartbeatIntervalMs ?? 41_250, 1);
+    const heartbeatTimeoutMs =
+      options.heartbeatTimeoutMs ?? heartbeatIntervalMs + Math.max(Math.ceil(heartbeatIntervalMs / 2), 5000);
+    if (
+      heartbeatTimeoutMs !== Number.POSITIVE_INFINITY &&
+      (typeof heartbeatTimeoutMs !== 'number' || !Number.isInteger(heartbeatTimeoutMs) || heartbeatTimeoutMs < 1)
+    ) {
+      throw new InvalidSimOptionError(
+        `Expected \`heartbeatTimeoutMs\` to be an integer >= 1 or Infinity, got ${String(heartbeatTimeoutMs)}.`,
+      );
+    }
     const maxConcurrency = checkInteger('maxConcurrency', options.maxConcurrency ?? 16, 1);
     const sessionStartTotal = checkInteger('sessionStartLimit', options.sessionStartLimit ?? 1000, 1);
     const resumeBufferSize = checkInteger('resumeBufferSize', options.resumeBufferSize ?? 10_000, 1);
@@ -208,7 +229,7 @@ export class DiscordSim implements AsyncDisposable {
         `Expected \`token\` to be a non-empty string without spaces, got ${JSON.stringify(options.token)}.`,
       );
     }
-    const rateLimits = options.rateLimits ?? false;
+    const rateLimits = options.rateLimits ?? {};
     if (rateLimits !== false) {
       if (typeof rateLimits !== 'object' || rateLimits === null)
         throw new InvalidSimOptionError(`Expected \`rateLimits\` to be false or an object, got ${String(rateLimits)}.`);
@@ -238,6 +259,7 @@ export class DiscordSim implements AsyncDisposable {
       world,
       token,
       heartbeatIntervalMs,
+      heartbeatTimeoutMs,
       resumeBufferSize,
       resumeTimeoutMs,
       privilegedIntents,
