@@ -3,7 +3,7 @@ export * from './sim/DiscordSim.js';
 export * from './sim/GatewayControls.js';
 export * from './sim/RestControls.js';
 export * from './scenario/ScenarioEvents.js';
-export type * from './sim/InteractionState.js';
+export * from './sim/InteractionState.js';
 export type * from './scenario/Traffic.js';
 export type * from './scenario/resolve.js';
 export type * from './rest/RequestLog.js';

@@ -20,6 +20,7 @@ import {
   RouteResult,
   unknown,
 } from './responses.js';
+import { checkAutocompleteResult, checkCommand, checkMessage, checkModal, FormErrors } from './validation.js';
 
 /** What a route handler gets. */
 export interface RouteContext {
@@ -52,7 +53,6 @@ const TWO_WEEKS_MS = 14 * 24 * 60 * 60 * 1000;
 const MAX_TIMEOUT_MS = 28 * 24 * 60 * 60 * 1000;
 const EPHEMERAL = 1 << 6;
 const LOADING = 1 << 7;
-const COMMAND_NAME = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
 
 function record(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
@@ -87,15 +87,16 @@ function isTextBased(channel: ApiChannel): boolean {
   );
 }
 
-/** Checks the fields of a message body shared by sends and edits. */
-function validateMessageBody(body: Record<string, unknown>, requireContent: boolean): RouteResult | undefined {
-  if (body.content !== undefined && body.content !== null && typeof body.content !== 'string')
-    return formError('content', 'BASE_TYPE_STRING', 'Must be a string.');
-  if (typeof body.content === 'string' && body.content.length > 2000)
-    return formError('content', 'BASE_TYPE_MAX_LENGTH', 'Must be 2000 or fewer in length.');
-  if (body.embeds !== undefined && body.embeds !== null && (!Array.isArray(body.embeds) || body.embeds.length > 10)) {
-    return formError('embeds', 'BASE_TYPE_MAX_LENGTH', 'Must be 10 or fewer in length.');
-  }
+/** Checks a message body (sends, edits, interaction replies), answering Discord's 50035 with the field paths under `prefix`. */
+function validateMessageBody(
+  body: Record<string, unknown>,
+  requireContent: boolean,
+  prefix: readonly string[] = [],
+): RouteResult | undefined {
+  const errors = new FormErrors();
+  checkMessage(errors, body, prefix);
+  const invalid = errors.result();
+  if (invalid) return invalid;
   if (requireContent) {
     const hasContent = typeof body.content === 'string' && body.content.length > 0;
     const hasOther =
@@ -108,6 +109,18 @@ function validateMessageBody(body: Record<string, unknown>, requireContent: bool
       return apiError(400, ApiErrorCode.CannotSendEmptyMessage, 'Cannot send an empty message');
   }
   return undefined;
+}
+
+function validateAutocomplete(data: Record<string, unknown>): RouteResult | undefined {
+  const errors = new FormErrors();
+  checkAutocompleteResult(errors, data);
+  return errors.result();
+}
+
+function validateModal(data: Record<string, unknown>): RouteResult | undefined {
+  const errors = new FormErrors();
+  checkModal(errors, data);
+  return errors.result();
 }
 
 /** Applies an edit body to a message, as `PATCH` of a message or of a webhook message does. */
@@ -248,19 +261,16 @@ function buildCommand(
   context: RouteContext,
   input: unknown,
   existing: ApiApplicationCommand | undefined,
-  field: string,
-): ApiApplicationCommand | RouteResult {
+  errors: FormErrors,
+  path: readonly number[],
+): ApiApplicationCommand | undefined {
   const body = record(input);
+  const before = errors.empty;
+  checkCommand(errors, path, existing === undefined ? body : { type: existing.type, ...body }, existing !== undefined);
+  if (!before || !errors.empty) return undefined;
   const type = typeof body.type === 'number' ? body.type : (existing?.type ?? 1);
-  const name = typeof body.name === 'string' ? body.name : existing?.name;
-  if (name === undefined) return formError(`${field}name`, 'BASE_TYPE_REQUIRED', 'This field is required');
-  if (type === 1 ? !COMMAND_NAME.test(name) || name !== name.toLowerCase() : name.length < 1 || name.length > 32) {
-    return formError(`${field}name`, 'APPLICATION_COMMAND_INVALID_NAME', 'Command name is invalid');
-  }
+  const name = typeof body.name === 'string' ? body.name : (existing?.name as string);
   const description = typeof body.description === 'string' ? body.description : (existing?.description ?? '');
-  if (type === 1 && (description.length < 1 || description.length > 100)) {
-    return formError(`${field}description`, 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 100 in length.');
-  }
   const { world } = context.engine;
   const command: ApiApplicationCommand = {
     id: existing?.id ?? world.ids.next(context.now),
@@ -322,12 +332,20 @@ function commandRoutes(prefix: string): RouteDefinition[] {
         if (!(store instanceof Map)) return store;
         if (!Array.isArray(context.body)) return formError('_root', 'BASE_TYPE_ARRAY', 'Must be an array.');
         const next: ApiApplicationCommand[] = [];
+        const errors = new FormErrors();
+        if (context.body.length > 200) errors.add([], 'BASE_TYPE_MAX_LENGTH', 'Must be 200 or fewer in length.');
+        const seen = new Set<string>();
         for (const [index, input] of context.body.entries()) {
           const body = record(input);
-          const command = buildCommand(context, input, findByName(store, body.name, body.type), `${index}.`);
-          if (isResult(command)) return command;
-          next.push(command);
+          const key = `${typeof body.type === 'number' ? body.type : 1}:${String(body.name)}`;
+          if (seen.has(key))
+            errors.add([index], 'APPLICATION_COMMANDS_DUPLICATE_NAME', 'Application command names must be unique');
+          seen.add(key);
+          const command = buildCommand(context, input, findByName(store, body.name, body.type), errors, [index]);
+          if (command) next.push(command);
         }
+        const invalid = errors.result();
+        if (invalid) return invalid;
         store.clear();
         for (const command of next) store.set(command.id, command);
         return ok(next);
@@ -342,8 +360,10 @@ function commandRoutes(prefix: string): RouteDefinition[] {
         if (!(store instanceof Map)) return store;
         const body = record(context.body);
         const existing = findByName(store, body.name, body.type);
-        const command = buildCommand(context, body, existing, '');
-        if (isResult(command)) return command;
+        const errors = new FormErrors();
+        const command = buildCommand(context, body, undefined, errors, []);
+        if (!command) return errors.result() as RouteResult;
+        if (existing) command.id = existing.id;
         store.set(command.id, command);
         return ok(command, existing ? 200 : 201);
       },
@@ -368,8 +388,9 @@ function commandRoutes(prefix: string): RouteDefinition[] {
         if (!(store instanceof Map)) return store;
         const existing = store.get(context.params.command_id as string);
         if (!existing) return unknown('application command');
-        const command = buildCommand(context, context.body, existing, '');
-        if (isResult(command)) return command;
+        const errors = new FormErrors();
+        const command = buildCommand(context, context.body, existing, errors, []);
+        if (!command) return errors.result() as RouteResult;
         store.set(command.id, command);
         return ok(command);
       },
@@ -932,6 +953,22 @@ function interactionUser(world: RouteContext['engine']['world'], interaction: In
   return member.user ?? payload.user ?? world.users.get(interaction.userId);
 }
 
+/** The callback types Discord accepts for an interaction, by its type (6 and 7 only on a message's component). */
+function callbackTypesFor(interaction: InteractionState): number[] {
+  switch (interaction.type) {
+    case 1:
+      return [1];
+    case 3:
+      return [4, 5, 6, 7, 9];
+    case 4:
+      return [8];
+    case 5:
+      return interaction.message === null ? [4, 5] : [4, 5, 6, 7];
+    default:
+      return [4, 5, 9];
+  }
+}
+
 function webhookInteraction(context: RouteContext): InteractionState | RouteResult {
   if (context.params.webhook_id !== context.engine.world.applicationId) return unknown('Webhook');
   const interaction = context.engine.interactionByToken(context.params.webhook_token as string, context.now);
@@ -976,13 +1013,14 @@ const interactionRoutes: RouteDefinition[] = [
         return apiError(400, ApiErrorCode.InteractionAlreadyAcknowledged, 'Interaction has already been acknowledged.');
       const body = record(context.body);
       const type = body.type;
-      if (typeof type !== 'number' || ![1, 4, 5, 6, 7, 8, 9, 12].includes(type))
-        return formError('type', 'BASE_TYPE_CHOICES', 'Value must be one of {1, 4, 5, 6, 7, 8, 9, 12}.');
+      const allowed = callbackTypesFor(interaction);
+      if (typeof type !== 'number' || !allowed.includes(type))
+        return formError('type', 'BASE_TYPE_CHOICES', `Value must be one of {${allowed.join(', ')}}.`);
       const data = record(body.data);
       let message: ApiMessage | null = null;
       if (type === 4 || type === 5) {
         if (type === 4) {
-          const invalid = validateMessageBody(data, true);
+          const invalid = validateMessageBody(data, true, ['data']);
           if (invalid) return invalid;
         }
         const requested = typeof data.flags === 'number' ? data.flags : 0;
@@ -993,6 +1031,25 @@ const interactionRoutes: RouteDefinition[] = [
         interaction.original = message;
         if ((message.flags & EPHEMERAL) === 0) engine.world.storeMessage(message);
         publishUnlessEphemeral(context, message, interaction, false);
+      } else if (type === 6 || type === 7) {
+        // Both answer on the message the component is on: it becomes the response's @original.
+        const target = interaction.message;
+        if (target === null) return unknown('Message');
+        if (type === 7) {
+          const invalid = validateMessageBody(data, false, ['data']);
+          if (invalid) return invalid;
+          applyEdit(target, data, context.now);
+          publishUnlessEphemeral(context, target, interaction, true);
+          message = target;
+        }
+        interaction.original = target;
+      } else if (type === 8) {
+        const invalid = validateAutocomplete(data);
+        if (invalid) return invalid;
+      } else if (type === 9) {
+        const invalid = validateModal(data);
+        if (invalid) return invalid;
+        interaction.modal = data;
       }
       interaction.callbackAt = context.now;
       interaction.record({ kind: 'callback', type, data: body.data ?? null, message, time: context.now });

@@ -2,7 +2,13 @@ import { InvalidSimOptionError, UnknownSimEntityError } from '../errors/errors.j
 import { isSnowflake, SnowflakeGenerator } from '../snowflake/Snowflake.js';
 import { Prng } from '../util/Prng.js';
 import { GuildState } from './GuildState.js';
-import { ALL_PERMISSIONS, EVERYONE_PERMISSIONS, MODERATOR_PERMISSIONS, Permission } from './permissions.js';
+import {
+  basePermissions,
+  channelPermissions,
+  EVERYONE_PERMISSIONS,
+  MODERATOR_PERMISSIONS,
+  Permission,
+} from './permissions.js';
 import type { ChannelKind, ChannelSpec, GuildSpec, MemberSpec, RoleSpec, UserSpec } from './specs.js';
 import type {
   ApiApplicationCommand,
@@ -46,6 +52,8 @@ const NOUNS = [
   'walrus',
   'quokka',
 ];
+/** Channel types of threads (announcement, public, private). */
+export const THREAD_TYPES: ReadonlySet<number> = new Set([10, 11, 12]);
 const CHANNEL_TYPES: Record<ChannelKind, number> = { text: 0, voice: 2, category: 4, announcement: 5, forum: 15 };
 const USER_MENTION = /<@!?(\d{17,20})>/g;
 const ROLE_MENTION = /<@&(\d{17,20})>/g;
@@ -424,14 +432,20 @@ export class World {
     return [...(this.#messages.get(channelId)?.values() ?? [])];
   }
 
-  /** The permissions of `member` in `guild`, as the decimal string Discord sends. */
-  memberPermissions(guild: GuildState, member: ApiGuildMember): string {
-    if (guild.ownerId === member.user.id) return ALL_PERMISSIONS.toString();
-    let bits = BigInt(guild.roles[0]?.permissions ?? '0');
-    for (const roleId of member.roles) {
-      const role = guild.roles.find((candidate) => candidate.id === roleId);
-      if (role) bits |= BigInt(role.permissions);
-    }
-    return (bits & Permission.Administrator) === 0n ? bits.toString() : ALL_PERMISSIONS.toString();
+  /** The permissions of `member` in `guild` (in `channel`, with its overwrites), as the decimal string Discord sends. */
+  memberPermissions(guild: GuildState, member: ApiGuildMember, channel?: ApiChannel): string {
+    return this.permissionBits(guild, member, channel).toString();
+  }
+
+  /** The permissions of `member` in `guild`, and in `channel` when given, computed as Discord computes them. */
+  permissionBits(guild: GuildState, member: ApiGuildMember, channel?: ApiChannel): bigint {
+    const base = basePermissions(guild, member);
+    if (channel === undefined || channel.guild_id !== guild.id) return base;
+    // A thread takes the permissions of its parent channel.
+    const source =
+      THREAD_TYPES.has(channel.type) && channel.parent_id
+        ? (this.channels.get(channel.parent_id)?.channel ?? channel)
+        : channel;
+    return channelPermissions(guild, member, source, base);
   }
 }
