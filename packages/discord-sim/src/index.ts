@@ -15,3 +15,4 @@ export * from './snowflake/Snowflake.js';
 export type * from './world/GuildState.js';
 export type * from './world/specs.js';
 export type * from './world/types.js';
+export { DEFAULT_BOT_PERMISSIONS, Permission } from './world/permissions.js';

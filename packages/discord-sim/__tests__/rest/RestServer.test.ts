@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DiscordSim, DiscordSimOptions } from '../../src/index.js';
-import { GatewayIntent, snowflakeTimestamp, startDiscordSim } from '../../src/index.js';
+import {
+  DEFAULT_BOT_PERMISSIONS,
+  GatewayIntent,
+  Permission,
+  snowflakeTimestamp,
+  startDiscordSim,
+} from '../../src/index.js';
 import { api } from '../helpers/api.js';
 import { GatewayTestClient } from '../helpers/GatewayTestClient.js';
 
@@ -447,7 +453,7 @@ describe('moderation routes', () => {
   });
 
   it('bulk bans and reports who failed', async () => {
-    await start();
+    await start({ botPermissions: DEFAULT_BOT_PERMISSIONS | Permission.ManageGuild });
     const guild = sim!.guilds[0]!;
     const raiders = [sim!.user(), sim!.user()];
     const response = await api(sim!, 'POST', `/guilds/${guild.id}/bulk-ban`, {
@@ -464,7 +470,7 @@ describe('moderation routes', () => {
   });
 
   it('changes the verification level and refuses levels outside 0-4', async () => {
-    await start();
+    await start({ botPermissions: DEFAULT_BOT_PERMISSIONS | Permission.ManageGuild });
     const guild = sim!.guilds[0]!;
     expect((await api(sim!, 'PATCH', `/guilds/${guild.id}`, { body: { verification_level: 4 } })).body).toMatchObject({
       id: guild.id,

@@ -208,6 +208,7 @@ export class RestServer {
       params,
       query: url.searchParams,
       body: parsed.body,
+      files: parsed.files.length,
       reason,
       now,
       engine: this.#options.engine,

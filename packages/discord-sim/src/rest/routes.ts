@@ -20,6 +20,9 @@ import {
   RouteResult,
   unknown,
 } from './responses.js';
+import { Permission } from '../world/permissions.js';
+import { THREAD_TYPES } from '../world/World.js';
+import { canManageRole, requireModeration, requirePermissions } from './guards.js';
 import { checkAutocompleteResult, checkCommand, checkMessage, checkModal, FormErrors } from './validation.js';
 
 /** What a route handler gets. */
@@ -28,6 +31,8 @@ export interface RouteContext {
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
   readonly body: unknown;
+  /** How many files the request uploaded (multipart). */
+  readonly files: number;
   readonly reason: string | null;
   readonly now: number;
   readonly engine: SimEngine;
@@ -64,6 +69,24 @@ function guildOf(context: RouteContext): GuildState | RouteResult {
 
 function channelOf(context: RouteContext): { channel: ApiChannel; guild: GuildState | null } | RouteResult {
   return context.engine.world.channels.get(context.params.channel_id as string) ?? unknown('Channel');
+}
+
+/**
+ * The channel of the route, if the bot may do what `needed` says there (View Channel always, in a
+ * guild): 50001 when it cannot see the channel, 50013 when it lacks a permission.
+ */
+function channelFor(
+  context: RouteContext,
+  needed: bigint = 0n,
+): { channel: ApiChannel; guild: GuildState | null } | RouteResult {
+  const entry = channelOf(context);
+  if (isResult(entry)) return entry;
+  return requirePermissions(context.engine, entry.guild, needed | Permission.ViewChannel, entry.channel) ?? entry;
+}
+
+/** Sending in a thread takes Send Messages in Threads instead of Send Messages. */
+function sendPermission(channel: ApiChannel): bigint {
+  return THREAD_TYPES.has(channel.type) ? Permission.SendMessagesInThreads : Permission.SendMessages;
 }
 
 function userIdOf(context: RouteContext): string {
@@ -442,6 +465,8 @@ function banUser(
   const { engine } = context;
   const user = engine.world.users.get(userId);
   if (!user) return unknown('User');
+  const denied = requireModeration(engine, guild, guild.members.get(userId), Permission.BanMembers);
+  if (denied) return denied;
   if (guild.ownerId === userId || userId === engine.world.bot.id) return missingPermissions();
   guild.bans.set(userId, { reason: context.reason, user });
   const member = guild.removeMember(userId);
@@ -486,6 +511,8 @@ const guildRoutes: RouteDefinition[] = [
     handle: (context) => {
       const guild = guildOf(context);
       if (isResult(guild)) return guild;
+      const denied = requirePermissions(context.engine, guild, Permission.ManageGuild);
+      if (denied) return denied;
       const body = record(context.body);
       if (body.verification_level !== undefined) {
         const level = body.verification_level;
@@ -579,10 +606,13 @@ const guildRoutes: RouteDefinition[] = [
       const member = memberOf(context, guild);
       if (isResult(member)) return member;
       const body = record(context.body);
+      const { engine } = context;
+      const self = member.user.id === engine.world.bot.id;
+      let until: string | null | undefined;
       if ('communication_disabled_until' in body) {
-        const until = body.communication_disabled_until;
-        if (until !== null) {
-          const time = typeof until === 'string' ? Date.parse(until) : Number.NaN;
+        const raw = body.communication_disabled_until;
+        if (raw !== null) {
+          const time = typeof raw === 'string' ? Date.parse(raw) : Number.NaN;
           if (Number.isNaN(time))
             return formError('communication_disabled_until', 'DATE_TYPE_PARSE', 'Could not parse the date.');
           if (time - context.now > MAX_TIMEOUT_MS)
@@ -591,24 +621,49 @@ const guildRoutes: RouteDefinition[] = [
               'BASE_TYPE_BAD_TIMEOUT',
               'The timeout must be at most 28 days in the future.',
             );
+          until = new Date(time).toISOString().replace('Z', '+00:00');
+        } else {
+          until = null;
         }
-        if (guild.ownerId === member.user.id || member.user.id === context.engine.world.bot.id)
-          return missingPermissions();
-        member.communication_disabled_until =
-          until === null ? null : new Date(Date.parse(until as string)).toISOString().replace('Z', '+00:00');
+        const denied = requireModeration(engine, guild, member, Permission.ModerateMembers);
+        if (denied) return denied;
+        // Discord never times out members with Administrator.
+        if ((engine.world.permissionBits(guild, member) & Permission.Administrator) !== 0n) return missingPermissions();
       }
+      let roleIds: string[] | undefined;
       if ('roles' in body) {
         if (!Array.isArray(body.roles)) return formError('roles', 'BASE_TYPE_ARRAY', 'Must be an array.');
-        const roleIds = body.roles.map(String);
-        const missing = roleIds.find((roleId) => !guild.roles.some((role) => role.id === roleId));
-        if (missing !== undefined) return unknown('Role');
-        member.roles = [...new Set(roleIds)];
+        roleIds = [...new Set(body.roles.map(String))];
+        const roles = roleIds.map((roleId) => guild.roles.find((role) => role.id === roleId));
+        if (roles.includes(undefined)) return unknown('Role');
+        const denied = requirePermissions(engine, guild, Permission.ManageRoles);
+        if (denied) return denied;
+        // Every role added or removed must be below the bot's highest role.
+        const changed = guild.roles.filter(
+          (role) => role.id !== guild.id && roleIds!.includes(role.id) !== member.roles.includes(role.id),
+        );
+        if (changed.some((role) => !canManageRole(engine, guild, role))) return missingPermissions();
       }
       if ('nick' in body) {
         if (body.nick !== null && (typeof body.nick !== 'string' || body.nick.length > 32))
           return formError('nick', 'BASE_TYPE_MAX_LENGTH', 'Must be 32 or fewer in length.');
-        member.nick = body.nick === '' ? null : (body.nick as string | null);
+        const denied = self
+          ? requirePermissions(engine, guild, Permission.ChangeNickname)
+          : requireModeration(engine, guild, member, Permission.ManageNicknames);
+        if (denied) return denied;
       }
+      for (const [field, bit] of [
+        ['mute', Permission.MuteMembers],
+        ['deaf', Permission.DeafenMembers],
+      ] as const) {
+        if (typeof body[field] === 'boolean') {
+          const denied = requirePermissions(engine, guild, bit);
+          if (denied) return denied;
+        }
+      }
+      if (until !== undefined) member.communication_disabled_until = until;
+      if (roleIds !== undefined) member.roles = roleIds;
+      if ('nick' in body) member.nick = body.nick === '' ? null : (body.nick as string | null);
       if (typeof body.mute === 'boolean') member.mute = body.mute;
       if (typeof body.deaf === 'boolean') member.deaf = body.deaf;
       if (typeof body.flags === 'number') member.flags = body.flags;
@@ -625,7 +680,8 @@ const guildRoutes: RouteDefinition[] = [
       if (isResult(guild)) return guild;
       const member = memberOf(context, guild);
       if (isResult(member)) return member;
-      if (guild.ownerId === member.user.id) return missingPermissions();
+      const denied = requireModeration(context.engine, guild, member, Permission.KickMembers);
+      if (denied) return denied;
       guild.removeMember(member.user.id);
       if (context.engine.echoEvents) context.engine.publishMemberRemove(guild, member.user);
       return noContent();
@@ -641,7 +697,11 @@ const guildRoutes: RouteDefinition[] = [
       const member = memberOf(context, guild);
       if (isResult(member)) return member;
       const roleId = context.params.role_id as string;
-      if (!guild.roles.some((role) => role.id === roleId)) return unknown('Role');
+      const role = guild.roles.find((candidate) => candidate.id === roleId);
+      if (!role) return unknown('Role');
+      const denied = requirePermissions(context.engine, guild, Permission.ManageRoles);
+      if (denied) return denied;
+      if (!canManageRole(context.engine, guild, role)) return missingPermissions();
       const has = member.roles.includes(roleId);
       if (method === 'PUT' && !has) member.roles = [...member.roles, roleId];
       if (method === 'DELETE' && has) member.roles = member.roles.filter((id) => id !== roleId);
@@ -655,7 +715,8 @@ const guildRoutes: RouteDefinition[] = [
     auth: true,
     handle: (context) => {
       const guild = guildOf(context);
-      return isResult(guild) ? guild : ok([...guild.bans.values()]);
+      if (isResult(guild)) return guild;
+      return requirePermissions(context.engine, guild, Permission.BanMembers) ?? ok([...guild.bans.values()]);
     },
   },
   {
@@ -665,6 +726,8 @@ const guildRoutes: RouteDefinition[] = [
     handle: (context) => {
       const guild = guildOf(context);
       if (isResult(guild)) return guild;
+      const denied = requirePermissions(context.engine, guild, Permission.BanMembers);
+      if (denied) return denied;
       const ban = guild.bans.get(context.params.user_id as string);
       return ban ? ok(ban) : unknown('Ban');
     },
@@ -688,6 +751,8 @@ const guildRoutes: RouteDefinition[] = [
     handle: (context) => {
       const guild = guildOf(context);
       if (isResult(guild)) return guild;
+      const denied = requirePermissions(context.engine, guild, Permission.BanMembers);
+      if (denied) return denied;
       const ban = guild.bans.get(context.params.user_id as string);
       if (!ban) return unknown('Ban');
       guild.bans.delete(ban.user.id);
@@ -702,6 +767,8 @@ const guildRoutes: RouteDefinition[] = [
     handle: (context) => {
       const guild = guildOf(context);
       if (isResult(guild)) return guild;
+      const denied = requirePermissions(context.engine, guild, Permission.BanMembers | Permission.ManageGuild);
+      if (denied) return denied;
       const body = record(context.body);
       if (!Array.isArray(body.user_ids) || body.user_ids.length === 0 || body.user_ids.length > 200) {
         return formError('user_ids', 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 200 in length.');
@@ -733,7 +800,7 @@ const channelRoutes: RouteDefinition[] = [
     route: '/channels/:channel_id',
     auth: true,
     handle: (context) => {
-      const entry = channelOf(context);
+      const entry = channelFor(context);
       return isResult(entry) ? entry : ok(entry.channel);
     },
   },
@@ -742,8 +809,10 @@ const channelRoutes: RouteDefinition[] = [
     route: '/channels/:channel_id/messages',
     auth: true,
     handle: (context) => {
-      const entry = channelOf(context);
+      const entry = channelFor(context);
       if (isResult(entry)) return entry;
+      // Without Read Message History, Discord answers an empty history.
+      if (requirePermissions(context.engine, entry.guild, Permission.ReadMessageHistory, entry.channel)) return ok([]);
       const limit = Math.min(100, Math.max(1, Number(context.query.get('limit') ?? 50) || 50));
       let messages = context.engine.world.messages(entry.channel.id).reverse();
       const before = context.query.get('before');
@@ -765,7 +834,12 @@ const channelRoutes: RouteDefinition[] = [
     route: '/channels/:channel_id/messages',
     auth: true,
     handle: (context) => {
-      const entry = channelOf(context);
+      const target = channelOf(context);
+      if (isResult(target)) return target;
+      const entry = channelFor(
+        context,
+        sendPermission(target.channel) | (context.files > 0 ? Permission.AttachFiles : 0n),
+      );
       if (isResult(entry)) return entry;
       const { channel, guild } = entry;
       if (!isTextBased(channel))
@@ -808,7 +882,7 @@ const channelRoutes: RouteDefinition[] = [
     route: '/channels/:channel_id/messages/bulk-delete',
     auth: true,
     handle: (context) => {
-      const entry = channelOf(context);
+      const entry = channelFor(context, Permission.ManageMessages | Permission.ReadMessageHistory);
       if (isResult(entry)) return entry;
       const ids = record(context.body).messages;
       if (!Array.isArray(ids) || ids.length < 2 || ids.length > 100) {
@@ -842,7 +916,7 @@ const channelRoutes: RouteDefinition[] = [
     route: '/channels/:channel_id/messages/:message_id',
     auth: true,
     handle: (context) => {
-      const entry = channelOf(context);
+      const entry = channelFor(context, Permission.ReadMessageHistory);
       if (isResult(entry)) return entry;
       const message = messageOf(context, entry.channel.id);
       return isResult(message) ? message : ok(message);
@@ -853,7 +927,7 @@ const channelRoutes: RouteDefinition[] = [
     route: '/channels/:channel_id/messages/:message_id',
     auth: true,
     handle: (context) => {
-      const entry = channelOf(context);
+      const entry = channelFor(context);
       if (isResult(entry)) return entry;
       const message = messageOf(context, entry.channel.id);
       if (isResult(message)) return message;
@@ -876,10 +950,14 @@ const channelRoutes: RouteDefinition[] = [
     route: '/channels/:channel_id/messages/:message_id',
     auth: true,
     handle: (context) => {
-      const entry = channelOf(context);
+      const entry = channelFor(context);
       if (isResult(entry)) return entry;
       const message = messageOf(context, entry.channel.id);
       if (isResult(message)) return message;
+      if (message.author.id !== context.engine.world.bot.id) {
+        const denied = requirePermissions(context.engine, entry.guild, Permission.ManageMessages, entry.channel);
+        if (denied) return denied;
+      }
       if (context.engine.echoEvents) context.engine.publishMessageDelete(entry.channel.id, message.id, entry.guild);
       else context.engine.world.deleteMessage(entry.channel.id, message.id);
       return noContent();
@@ -890,7 +968,7 @@ const channelRoutes: RouteDefinition[] = [
     route: '/channels/:channel_id/messages/:message_id/reactions/:emoji/@me',
     auth: true,
     handle: (context) => {
-      const entry = channelOf(context);
+      const entry = channelFor(context, Permission.ReadMessageHistory);
       if (isResult(entry)) return entry;
       const message = messageOf(context, entry.channel.id);
       return isResult(message) ? message : noContent();
@@ -901,7 +979,9 @@ const channelRoutes: RouteDefinition[] = [
     route: '/channels/:channel_id/typing',
     auth: true,
     handle: (context) => {
-      const entry = channelOf(context);
+      const target = channelOf(context);
+      if (isResult(target)) return target;
+      const entry = channelFor(context, sendPermission(target.channel));
       return isResult(entry) ? entry : noContent();
     },
   },

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { InvalidSimOptionError, SimClosedError } from '../errors/errors.js';
 import { GATEWAY_PATH, GatewayServer, RESUME_PATH } from '../gateway/GatewayServer.js';
 import { PRIVILEGED_INTENTS } from '../gateway/protocol.js';
+import { DEFAULT_BOT_PERMISSIONS } from '../world/permissions.js';
 import type { RateLimitOptions } from '../rest/RateLimiter.js';
 import { RateLimiter } from '../rest/RateLimiter.js';
 import type { RecordedRequest } from '../rest/RequestLog.js';
@@ -78,6 +79,12 @@ export interface DiscordSimOptions {
   maxRecordedRequests?: number;
   /** How long after INTERACTION_CREATE the callback is accepted, as Discord's 3 s; later ones get 404 Unknown interaction. @default 3000 */
   interactionTimeoutMs?: number;
+  /**
+   * Permissions of the bot's managed role in every guild (a guild spec's `botPermissions` overrides
+   * it): the permissions its invite would grant. Decimal string or bigint.
+   * @default DEFAULT_BOT_PERMISSIONS (a moderation bot's invite: no Administrator, no Manage Server)
+   */
+  botPermissions?: string | bigint;
   /** Whether REST changes by the bot produce the gateway events Discord sends (MESSAGE_CREATE for its messages, GUILD_MEMBER_UPDATE after a timeout, GUILD_BAN_ADD, ...). @default true */
   echoEvents?: boolean;
 }
@@ -248,7 +255,23 @@ export class DiscordSim implements AsyncDisposable {
       );
     }
 
-    const world = new World({ seed, botUsername, applicationId: options.applicationId, messageHistory });
+    const botPermissions = options.botPermissions ?? DEFAULT_BOT_PERMISSIONS;
+    if (
+      typeof botPermissions === 'bigint'
+        ? botPermissions < 0n
+        : typeof botPermissions !== 'string' || !/^\d{1,20}$/.test(botPermissions)
+    ) {
+      throw new InvalidSimOptionError(
+        `Expected \`botPermissions\` to be a bigint >= 0 or a decimal string, got ${String(botPermissions)}.`,
+      );
+    }
+    const world = new World({
+      seed,
+      botUsername,
+      applicationId: options.applicationId,
+      messageHistory,
+      botPermissions: BigInt(botPermissions),
+    });
     const specs: readonly GuildSpec[] =
       typeof guildSpecs === 'number' ? Array.from({ length: guildSpecs }, () => ({})) : guildSpecs;
     for (const spec of specs) world.createGuild(spec);

@@ -64,6 +64,8 @@ export interface WorldOptions {
   botUsername: string;
   applicationId: string | undefined;
   messageHistory: number;
+  /** Permissions of the bot's role in guilds whose spec does not say. */
+  botPermissions: bigint;
 }
 
 /** What {@link World.createMessage} needs to build a message. */
@@ -91,7 +93,12 @@ function isoTime(ms: number): string {
 
 function toPermissionString(value: string | bigint | undefined, fallback: bigint): string {
   if (value === undefined) return fallback.toString();
-  return typeof value === 'bigint' ? value.toString() : BigInt(value).toString();
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value !== 'string' || !/^\d{1,20}$/.test(value))
+    throw new InvalidSimOptionError(
+      `Expected \`permissions\` to be a bigint or a decimal string, got ${String(value)}.`,
+    );
+  return BigInt(value).toString();
 }
 
 /** The member object without its user, as it appears in `MESSAGE_CREATE`. */
@@ -129,12 +136,14 @@ export class World {
   readonly dmChannels = new Map<string, ApiChannel>();
   readonly #messages = new Map<string, Map<string, ApiMessage>>();
   readonly #messageHistory: number;
+  readonly #botPermissions: bigint;
   #userCounter = 0;
   #guildCounter = 0;
 
   constructor(options: WorldOptions) {
     this.prng = new Prng(options.seed);
     this.#messageHistory = options.messageHistory;
+    this.#botPermissions = options.botPermissions;
     const botId = options.applicationId ?? this.ids.next(this.#historicTime());
     this.applicationId = botId;
     this.bot = this.createUser({ id: botId, username: options.botUsername, bot: true });
@@ -208,13 +217,24 @@ export class World {
       guild.roles.push(this.#role({ ...resolved, permissions }, i + 1, later()));
     }
     const botRole = this.#role(
-      { name: this.bot.username, permissions: Permission.Administrator },
+      { name: this.bot.username, permissions: spec.botPermissions ?? this.#botPermissions },
       guild.roles.length,
       later(),
     );
     botRole.managed = true;
     botRole.tags = { bot_id: this.bot.id };
-    guild.roles.push(botRole);
+    if (spec.botRolePosition === undefined) {
+      guild.roles.push(botRole);
+    } else {
+      const position = spec.botRolePosition;
+      if (!Number.isInteger(position) || position < 1 || position > guild.roles.length) {
+        throw new InvalidSimOptionError(
+          `Expected \`botRolePosition\` to be an integer from 1 to ${guild.roles.length}, got ${String(position)}.`,
+        );
+      }
+      guild.roles.splice(position, 0, botRole);
+      for (const [index, role] of guild.roles.entries()) role.position = index;
+    }
 
     const channelSpecs: (string | ChannelSpec)[] =
       typeof spec.channels === 'number'

@@ -21,6 +21,8 @@ export const Permission = {
   UseExternalEmojis: 1n << 18n,
   Connect: 1n << 20n,
   Speak: 1n << 21n,
+  MuteMembers: 1n << 22n,
+  DeafenMembers: 1n << 23n,
   ChangeNickname: 1n << 26n,
   ManageNicknames: 1n << 27n,
   ManageRoles: 1n << 28n,
@@ -39,6 +41,38 @@ export const Permission = {
 
 /** Every permission bit Discord currently defines, what an administrator has. */
 export const ALL_PERMISSIONS = (1n << 53n) - 1n;
+
+/**
+ * The bot's role when a scenario does not say otherwise: what the invite of a moderation bot asks
+ * for (read and send in channels and threads, embeds, files, reactions, pins, manage messages,
+ * threads, channels, roles, nicknames and webhooks, kick, ban, timeout, audit log, invites). Not
+ * Administrator and not Manage Server: a bot that needs those must say so in its scenario.
+ */
+export const DEFAULT_BOT_PERMISSIONS =
+  Permission.CreateInstantInvite |
+  Permission.KickMembers |
+  Permission.BanMembers |
+  Permission.ManageChannels |
+  Permission.AddReactions |
+  Permission.ViewAuditLog |
+  Permission.ViewChannel |
+  Permission.SendMessages |
+  Permission.ManageMessages |
+  Permission.EmbedLinks |
+  Permission.AttachFiles |
+  Permission.ReadMessageHistory |
+  Permission.UseExternalEmojis |
+  Permission.ChangeNickname |
+  Permission.ManageNicknames |
+  Permission.ManageRoles |
+  Permission.ManageWebhooks |
+  Permission.UseApplicationCommands |
+  Permission.ManageThreads |
+  Permission.CreatePublicThreads |
+  Permission.CreatePrivateThreads |
+  Permission.SendMessagesInThreads |
+  Permission.ModerateMembers |
+  Permission.PinMessages;
 
 /** What `@everyone` may do in a generated guild. */
 export const EVERYONE_PERMISSIONS =

@@ -70,4 +70,12 @@ export interface GuildSpec {
   verificationLevel?: number;
   /** Id of the owner; must be one of the members. @default the first generated member */
   ownerId?: string;
+  /** Permissions of the bot's managed role in this guild (decimal string or bigint). @default the simulator's `botPermissions` */
+  botPermissions?: string | bigint;
+  /**
+   * Where the bot's role sits among the guild's roles: 1 is just above `@everyone`, and roles from
+   * that position up move one higher. The bot can only act on members and roles below it.
+   * @default the top (above every role of `roles`)
+   */
+  botRolePosition?: number;
 }
