@@ -7,7 +7,6 @@ import {
   channelPermissions,
   EVERYONE_PERMISSIONS,
   MODERATOR_PERMISSIONS,
-  Permission,
 } from './permissions.js';
 import type { ChannelKind, ChannelSpec, GuildSpec, MemberSpec, RoleSpec, UserSpec } from './specs.js';
 import type {
