@@ -2,12 +2,7 @@ import { InvalidSimOptionError, UnknownSimEntityError } from '../errors/errors.j
 import { isSnowflake, SnowflakeGenerator } from '../snowflake/Snowflake.js';
 import { Prng } from '../util/Prng.js';
 import { GuildState } from './GuildState.js';
-import {
-  basePermissions,
-  channelPermissions,
-  EVERYONE_PERMISSIONS,
-  MODERATOR_PERMISSIONS,
-} from './permissions.js';
+import { basePermissions, channelPermissions, EVERYONE_PERMISSIONS, MODERATOR_PERMISSIONS } from './permissions.js';
 import type { ChannelKind, ChannelSpec, GuildSpec, MemberSpec, RoleSpec, UserSpec } from './specs.js';
 import type {
   ApiApplicationCommand,
