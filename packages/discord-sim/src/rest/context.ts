@@ -1,11 +1,20 @@
 import type { SimEngine } from '../sim/SimEngine.js';
 import type { GuildState } from '../world/GuildState.js';
 import { Permission } from '../world/permissions.js';
-import type { ApiChannel, ApiEmbed, ApiGuildMember, ApiMessage } from '../world/types.js';
+import type { ApiAttachment, ApiChannel, ApiEmbed, ApiGuildMember, ApiMessage } from '../world/types.js';
 import { THREAD_TYPES } from '../world/World.js';
 import { requirePermissions } from './guards.js';
 import { apiError, ApiErrorCode, RouteResult, unknown } from './responses.js';
 import { checkAutocompleteResult, checkMessage, checkModal, FormErrors } from './validation.js';
+
+/** A file part of a multipart request. */
+export interface Upload {
+  /** The form field, e.g. `files[0]`. */
+  readonly field: string;
+  readonly filename: string;
+  readonly contentType: string;
+  readonly data: Buffer;
+}
 
 /** What a route handler gets. */
 export interface RouteContext {
@@ -13,8 +22,8 @@ export interface RouteContext {
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
   readonly body: unknown;
-  /** How many files the request uploaded (multipart). */
-  readonly files: number;
+  /** The files the request uploaded (multipart `files[n]` parts), with their bytes. */
+  readonly uploads: readonly Upload[];
   readonly reason: string | null;
   readonly now: number;
   readonly engine: SimEngine;
@@ -23,6 +32,8 @@ export interface RouteContext {
     readonly recommendedShards: number;
     readonly maxConcurrency: number;
     readonly sessionStartTotal: number;
+    /** Where the simulator serves attachments, e.g. `http://127.0.0.1:40123/attachments`. */
+    readonly attachmentsUrl: string;
   };
 }
 
@@ -97,6 +108,7 @@ export function validateMessageBody(
   body: Record<string, unknown>,
   requireContent: boolean,
   prefix: readonly string[] = [],
+  uploads = 0,
 ): RouteResult | undefined {
   const errors = new FormErrors();
   checkMessage(errors, body, prefix);
@@ -109,6 +121,7 @@ export function validateMessageBody(
       (Array.isArray(body.components) && body.components.length > 0) ||
       (Array.isArray(body.sticker_ids) && body.sticker_ids.length > 0) ||
       (Array.isArray(body.attachments) && body.attachments.length > 0) ||
+      uploads > 0 ||
       body.poll !== undefined;
     if (!hasContent && !hasOther)
       return apiError(400, ApiErrorCode.CannotSendEmptyMessage, 'Cannot send an empty message');
@@ -145,4 +158,36 @@ export function messageOf(context: RouteContext, channelId: string): ApiMessage 
 
 export function memberOf(context: RouteContext, guild: GuildState): ApiGuildMember | RouteResult {
   return guild.members.get(userIdOf(context)) ?? unknown('Member');
+}
+
+/**
+ * The attachments of a message being sent or edited: each uploaded file (matched to the body's
+ * `attachments` entries by `files[id]`, for their filename and description) stored and given a URL
+ * the simulator serves, plus the `existing` ones the body's `attachments` keeps (edits).
+ */
+export function attachmentsFor(
+  context: RouteContext,
+  channelId: string,
+  body: Record<string, unknown>,
+  existing: readonly ApiAttachment[] = [],
+): ApiAttachment[] {
+  const { world } = context.engine;
+  const listed = Array.isArray(body.attachments) ? (body.attachments as Record<string, unknown>[]) : null;
+  const kept =
+    listed === null
+      ? [...existing]
+      : existing.filter((attachment) => listed.some((entry) => String(entry.id) === attachment.id));
+  for (const [index, upload] of context.uploads.entries()) {
+    const fieldId = /^files\[(\w+)\]$/.exec(upload.field)?.[1] ?? String(index);
+    const entry = listed?.find((candidate) => String(candidate.id) === fieldId);
+    const filename = typeof entry?.filename === 'string' ? entry.filename : upload.filename;
+    const id = world.ids.next(context.now);
+    world.storeAttachment(id, { filename, contentType: upload.contentType, data: upload.data });
+    const url = `${context.gateway.attachmentsUrl}/${channelId}/${id}/${encodeURIComponent(filename)}`;
+    const attachment: ApiAttachment = { id, filename, size: upload.data.length, url, proxy_url: url };
+    if (upload.contentType !== '') attachment.content_type = upload.contentType;
+    if (typeof entry?.description === 'string') attachment.description = entry.description;
+    kept.push(attachment);
+  }
+  return kept;
 }

@@ -10,6 +10,7 @@ import { checkCommand, FormErrors } from './validation.js';
 import type { RouteContext, RouteDefinition } from './context.js';
 import {
   applyEdit,
+  attachmentsFor,
   channelFor,
   channelOf,
   EPHEMERAL,
@@ -703,14 +704,14 @@ const channelRoutes: RouteDefinition[] = [
       if (isResult(target)) return target;
       const entry = channelFor(
         context,
-        sendPermission(target.channel) | (context.files > 0 ? Permission.AttachFiles : 0n),
+        sendPermission(target.channel) | (context.uploads.length > 0 ? Permission.AttachFiles : 0n),
       );
       if (isResult(entry)) return entry;
       const { channel, guild } = entry;
       if (!isTextBased(channel))
         return apiError(400, ApiErrorCode.CannotSendInNonTextChannel, 'Cannot send messages in a non-text channel');
       const body = record(context.body);
-      const invalid = validateMessageBody(body, true);
+      const invalid = validateMessageBody(body, true, [], context.uploads.length);
       if (invalid) return invalid;
       const { world } = context.engine;
       let referenced: ApiMessage | null = null;
@@ -732,6 +733,7 @@ const channelRoutes: RouteDefinition[] = [
         content: typeof body.content === 'string' ? body.content : '',
         embeds: Array.isArray(body.embeds) ? (body.embeds as ApiEmbed[]) : [],
         components: Array.isArray(body.components) ? body.components : [],
+        attachments: attachmentsFor(context, channel.id, body),
         flags: typeof body.flags === 'number' ? body.flags : 0,
         tts: body.tts === true,
         referenced,
@@ -803,9 +805,11 @@ const channelRoutes: RouteDefinition[] = [
           'Cannot edit a message authored by another user',
         );
       const body = record(context.body);
-      const invalid = validateMessageBody(body, false);
+      const invalid = validateMessageBody(body, false, [], context.uploads.length);
       if (invalid) return invalid;
       applyEdit(message, body, context.now);
+      if (context.uploads.length > 0 || Array.isArray(body.attachments))
+        message.attachments = attachmentsFor(context, message.channel_id, body, message.attachments);
       if (context.engine.echoEvents) context.engine.publishMessageUpdate(message, entry.guild);
       return ok(message);
     },
@@ -873,14 +877,16 @@ function interactionMessage(
     content: typeof body.content === 'string' ? body.content : '',
     embeds: Array.isArray(body.embeds) ? (body.embeds as ApiEmbed[]) : [],
     components: Array.isArray(body.components) ? body.components : [],
+    attachments: attachmentsFor(context, entry.channel.id, body),
     flags,
     tts: body.tts === true,
     type: 20,
     webhookId: world.applicationId,
     interactionMetadata: {
       id: interaction.id,
-      type: 2,
-      name: data.name,
+      type: interaction.type,
+      ...(interaction.type === 2 ? { name: data.name } : {}),
+      ...(interaction.message === null ? {} : { interacted_message_id: interaction.message.id }),
       user: interactionUser(world, interaction),
       authorizing_integration_owners: interaction.payload.authorizing_integration_owners,
     },
@@ -965,7 +971,7 @@ const interactionRoutes: RouteDefinition[] = [
       let message: ApiMessage | null = null;
       if (type === 4 || type === 5) {
         if (type === 4) {
-          const invalid = validateMessageBody(data, true, ['data']);
+          const invalid = validateMessageBody(data, true, ['data'], context.uploads.length);
           if (invalid) return invalid;
         }
         const requested = typeof data.flags === 'number' ? data.flags : 0;
@@ -1023,7 +1029,7 @@ const interactionRoutes: RouteDefinition[] = [
       if (isResult(interaction)) return interaction;
       if (!interaction.acknowledged) return unknown('Webhook');
       const body = record(context.body);
-      const invalid = validateMessageBody(body, true);
+      const invalid = validateMessageBody(body, true, [], context.uploads.length);
       if (invalid) return invalid;
       const message = interactionMessage(context, interaction, body, typeof body.flags === 'number' ? body.flags : 0);
       if (isResult(message)) return message;
@@ -1058,9 +1064,11 @@ const interactionRoutes: RouteDefinition[] = [
       const message = webhookMessage(interaction, messageId);
       if (!message) return unknown('Message');
       const body = record(context.body);
-      const invalid = validateMessageBody(body, false);
+      const invalid = validateMessageBody(body, false, [], context.uploads.length);
       if (invalid) return invalid;
       applyEdit(message, body, context.now);
+      if (context.uploads.length > 0 || Array.isArray(body.attachments))
+        message.attachments = attachmentsFor(context, message.channel_id, body, message.attachments);
       publishUnlessEphemeral(context, message, interaction, true);
       const original = message === interaction.original;
       interaction.record({

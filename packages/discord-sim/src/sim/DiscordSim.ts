@@ -297,6 +297,7 @@ export class DiscordSim implements AsyncDisposable {
     const limiter = new RateLimiter(rateLimits);
     const gatewayInfo = {
       url: '',
+      attachmentsUrl: '',
       get recommendedShards(): number {
         return shards ?? Math.max(1, Math.ceil(world.guildList.length / 1000));
       },
@@ -333,6 +334,7 @@ export class DiscordSim implements AsyncDisposable {
       port: address.port,
     });
     gatewayInfo.url = sim.gatewayUrl;
+    gatewayInfo.attachmentsUrl = `${sim.apiBase.slice(0, -'/api'.length)}/attachments`;
     gatewayServer.resumeUrl = sim.resumeGatewayUrl;
     return sim;
   }

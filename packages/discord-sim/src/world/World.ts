@@ -6,6 +6,12 @@ import { basePermissions, channelPermissions, EVERYONE_PERMISSIONS, MODERATOR_PE
 import type { ChannelKind, ChannelSpec, GuildSpec, MemberSpec, RoleSpec, UserSpec } from './specs.js';
 import type {
   ApiApplicationCommand,
+  ApiAttachment,
+  ApiInvite,
+  ApiReaction,
+  ApiReactionEmoji,
+  ApiThreadMember,
+  ApiWebhook,
   ApiChannel,
   ApiEmbed,
   ApiGuildMember,
@@ -71,6 +77,7 @@ export interface MessageParams {
   content?: string;
   embeds?: ApiEmbed[];
   components?: unknown[];
+  attachments?: ApiAttachment[];
   type?: number;
   flags?: number;
   tts?: boolean;
@@ -128,6 +135,17 @@ export class World {
   readonly globalCommands = new Map<string, ApiApplicationCommand>();
   /** DM channels by recipient user id. */
   readonly dmChannels = new Map<string, ApiChannel>();
+  /** Channel webhooks by id. */
+  readonly webhooks = new Map<string, ApiWebhook>();
+  /** Invites by code. */
+  readonly invites = new Map<string, ApiInvite>();
+  /** Members of each thread, by thread id then user id. */
+  readonly threadMembers = new Map<string, Map<string, ApiThreadMember>>();
+  /** Who reacted with what: message id → emoji key (`name` or `name:id`) → user ids. */
+  readonly reactions = new Map<string, Map<string, { emoji: ApiReactionEmoji; users: Set<string> }>>();
+  /** Uploaded files the simulator serves under `/attachments/{channel}/{id}/{filename}`, by attachment id. */
+  readonly attachments = new Map<string, { filename: string; contentType: string; data: Buffer }>();
+  #attachmentBytes = 0;
   readonly #messages = new Map<string, Map<string, ApiMessage>>();
   readonly #messageHistory: number;
   readonly #botPermissions: bigint;
@@ -255,6 +273,23 @@ export class World {
       guild.ownerId = guild.humanIds[0] ?? this.bot.id;
     }
 
+    for (const emoji of spec.emojis ?? []) {
+      const resolved = typeof emoji === 'string' ? { name: emoji } : emoji;
+      if (typeof resolved.name !== 'string' || !/^\w{2,32}$/.test(resolved.name))
+        throw new InvalidSimOptionError(
+          `Expected \`emojis[].name\` to be 2 to 32 letters, digits or underscores, got ${JSON.stringify(resolved.name)}.`,
+        );
+      guild.emojis.push({
+        id: this.#id(resolved.id, 'emojis[].id', later()),
+        name: resolved.name,
+        roles: [],
+        require_colons: true,
+        managed: false,
+        animated: resolved.animated ?? false,
+        available: true,
+      });
+    }
+
     this.guilds.set(id, guild);
     this.guildList.push(guild);
     return guild;
@@ -377,7 +412,7 @@ export class World {
       mention_everyone: content.includes('@everyone') || content.includes('@here'),
       mentions: [],
       mention_roles: [],
-      attachments: [],
+      attachments: params.attachments ?? [],
       embeds: params.embeds ?? [],
       components: params.components ?? [],
       pinned: false,
@@ -425,9 +460,43 @@ export class World {
       this.#messages.set(message.channel_id, history);
     }
     history.set(message.id, message);
-    if (history.size > this.#messageHistory) history.delete(history.keys().next().value as string);
+    if (history.size > this.#messageHistory) {
+      const oldest = history.keys().next().value as string;
+      history.delete(oldest);
+      this.reactions.delete(oldest);
+    }
     const entry = this.channels.get(message.channel_id);
     if (entry) entry.channel.last_message_id = message.id;
+  }
+
+  /** Keeps an uploaded file to serve; the oldest are dropped past 64 MiB. */
+  storeAttachment(id: string, file: { filename: string; contentType: string; data: Buffer }): void {
+    this.attachments.set(id, file);
+    this.#attachmentBytes += file.data.length;
+    for (const [oldId, old] of this.attachments) {
+      if (this.#attachmentBytes <= 64 * 1024 * 1024 || oldId === id) break;
+      this.attachments.delete(oldId);
+      this.#attachmentBytes -= old.data.length;
+    }
+  }
+
+  /** Refreshes `message.reactions` from who reacted (and whether the bot did). */
+  syncReactions(message: ApiMessage): void {
+    const byEmoji = this.reactions.get(message.id);
+    const reactions: ApiReaction[] = [];
+    for (const { emoji, users } of byEmoji?.values() ?? []) {
+      if (users.size === 0) continue;
+      reactions.push({
+        count: users.size,
+        count_details: { burst: 0, normal: users.size },
+        me: users.has(this.bot.id),
+        me_burst: false,
+        emoji,
+        burst_colors: [],
+      });
+    }
+    if (reactions.length > 0) message.reactions = reactions;
+    else delete message.reactions;
   }
 
   getMessage(channelId: string, messageId: string): ApiMessage | undefined {
@@ -438,6 +507,7 @@ export class World {
     const history = this.#messages.get(channelId);
     const message = history?.get(messageId);
     if (message) history?.delete(messageId);
+    this.reactions.delete(messageId);
     return message;
   }
 

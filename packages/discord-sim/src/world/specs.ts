@@ -66,6 +66,8 @@ export interface GuildSpec {
   roles?: number | readonly (string | RoleSpec)[];
   /** Members (besides the bot, which is always a member), or how many to generate. @default 8 */
   members?: number | readonly MemberSpec[];
+  /** Custom emojis: names, or `{ id?, name, animated? }`. Reactions with other custom emojis get 10014. @default [] */
+  emojis?: readonly (string | { id?: string; name: string; animated?: boolean })[];
   /** Verification level 0 (none) to 4 (very high). @default 1 */
   verificationLevel?: number;
   /** Id of the owner; must be one of the members. @default the first generated member */
