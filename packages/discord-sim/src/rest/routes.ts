@@ -7,6 +7,7 @@ import { apiError, ApiErrorCode, formError, missingPermissions, noContent, ok, u
 import { Permission } from '../world/permissions.js';
 import { canManageRole, requireModeration, requirePermissions } from './guards.js';
 import { checkCommand, FormErrors } from './validation.js';
+import { AuditLogEvent, executeWebhook, RESOURCE_ROUTES } from './resourceRoutes.js';
 import type { RouteContext, RouteDefinition } from './context.js';
 import {
   applyEdit,
@@ -344,6 +345,7 @@ function banUser(
     if (member) engine.publishMemberRemove(guild, user);
     engine.publishBan(guild, user, true);
   }
+  engine.audit(guild, AuditLogEvent.MemberBanAdd, userId, context.reason);
   purgeMessages(context, guild, userId, deleteSeconds);
   return undefined;
 }
@@ -397,6 +399,7 @@ const guildRoutes: RouteDefinition[] = [
         guild.name = body.name;
       }
       if (context.engine.echoEvents) context.engine.publishGuildUpdate(guild);
+      context.engine.audit(guild, AuditLogEvent.GuildUpdate, guild.id, context.reason);
       return ok(guild.toApiGuild());
     },
   },
@@ -531,9 +534,34 @@ const guildRoutes: RouteDefinition[] = [
           if (denied) return denied;
         }
       }
-      if (until !== undefined) member.communication_disabled_until = until;
-      if (roleIds !== undefined) member.roles = roleIds;
-      if ('nick' in body) member.nick = body.nick === '' ? null : (body.nick as string | null);
+      const changes: { key: string; old_value?: unknown; new_value?: unknown }[] = [];
+      if (until !== undefined) {
+        changes.push({
+          key: 'communication_disabled_until',
+          old_value: member.communication_disabled_until,
+          new_value: until,
+        });
+        member.communication_disabled_until = until;
+      }
+      if ('nick' in body) {
+        const nick = body.nick === '' ? null : (body.nick as string | null);
+        changes.push({ key: 'nick', old_value: member.nick, new_value: nick });
+        member.nick = nick;
+      }
+      if (changes.length > 0)
+        engine.audit(guild, AuditLogEvent.MemberUpdate, member.user.id, context.reason, { changes });
+      if (roleIds !== undefined) {
+        const added = roleIds.filter((id) => !member.roles.includes(id));
+        const removed = member.roles.filter((id) => !roleIds!.includes(id));
+        member.roles = roleIds;
+        if (added.length + removed.length > 0)
+          engine.audit(guild, AuditLogEvent.MemberRoleUpdate, member.user.id, context.reason, {
+            changes: [
+              ...(added.length > 0 ? [{ key: '$add', new_value: added.map((id) => ({ id })) }] : []),
+              ...(removed.length > 0 ? [{ key: '$remove', new_value: removed.map((id) => ({ id })) }] : []),
+            ],
+          });
+      }
       if (typeof body.mute === 'boolean') member.mute = body.mute;
       if (typeof body.deaf === 'boolean') member.deaf = body.deaf;
       if (typeof body.flags === 'number') member.flags = body.flags;
@@ -554,6 +582,7 @@ const guildRoutes: RouteDefinition[] = [
       if (denied) return denied;
       guild.removeMember(member.user.id);
       if (context.engine.echoEvents) context.engine.publishMemberRemove(guild, member.user);
+      context.engine.audit(guild, AuditLogEvent.MemberKick, member.user.id, context.reason);
       return noContent();
     },
   },
@@ -575,7 +604,12 @@ const guildRoutes: RouteDefinition[] = [
       const has = member.roles.includes(roleId);
       if (method === 'PUT' && !has) member.roles = [...member.roles, roleId];
       if (method === 'DELETE' && has) member.roles = member.roles.filter((id) => id !== roleId);
-      if (context.engine.echoEvents && has !== (method === 'PUT')) context.engine.publishMemberUpdate(guild, member);
+      if (has !== (method === 'PUT')) {
+        if (context.engine.echoEvents) context.engine.publishMemberUpdate(guild, member);
+        context.engine.audit(guild, AuditLogEvent.MemberRoleUpdate, member.user.id, context.reason, {
+          changes: [{ key: method === 'PUT' ? '$add' : '$remove', new_value: [{ id: role.id, name: role.name }] }],
+        });
+      }
       return noContent();
     },
   })),
@@ -627,6 +661,7 @@ const guildRoutes: RouteDefinition[] = [
       if (!ban) return unknown('Ban');
       guild.bans.delete(ban.user.id);
       if (context.engine.echoEvents) context.engine.publishBan(guild, ban.user, false);
+      context.engine.audit(guild, AuditLogEvent.MemberBanRemove, ban.user.id, context.reason);
       return noContent();
     },
   },
@@ -775,6 +810,10 @@ const channelRoutes: RouteDefinition[] = [
           guild_id: entry.guild.id,
         });
       }
+      if (entry.guild && deleted.length > 0)
+        context.engine.audit(entry.guild, AuditLogEvent.MessageBulkDelete, entry.channel.id, context.reason, {
+          options: { count: String(deleted.length) },
+        });
       return noContent();
     },
   },
@@ -826,23 +865,16 @@ const channelRoutes: RouteDefinition[] = [
       if (message.author.id !== context.engine.world.bot.id) {
         const denied = requirePermissions(context.engine, entry.guild, Permission.ManageMessages, entry.channel);
         if (denied) return denied;
+        if (entry.guild)
+          context.engine.audit(entry.guild, AuditLogEvent.MessageDelete, message.author.id, context.reason, {
+            options: { channel_id: entry.channel.id, count: '1' },
+          });
       }
       if (context.engine.echoEvents) context.engine.publishMessageDelete(entry.channel.id, message.id, entry.guild);
       else context.engine.world.deleteMessage(entry.channel.id, message.id);
       return noContent();
     },
   },
-  ...(['PUT', 'DELETE'] as const).map((method): RouteDefinition => ({
-    method,
-    route: '/channels/:channel_id/messages/:message_id/reactions/:emoji/@me',
-    auth: true,
-    handle: (context) => {
-      const entry = channelFor(context, Permission.ReadMessageHistory);
-      if (isResult(entry)) return entry;
-      const message = messageOf(context, entry.channel.id);
-      return isResult(message) ? message : noContent();
-    },
-  })),
   {
     method: 'POST',
     route: '/channels/:channel_id/typing',
@@ -1025,6 +1057,7 @@ const interactionRoutes: RouteDefinition[] = [
     route: '/webhooks/:webhook_id/:webhook_token',
     auth: false,
     handle: (context) => {
+      if (context.params.webhook_id !== context.engine.world.applicationId) return executeWebhook(context);
       const interaction = webhookInteraction(context);
       if (isResult(interaction)) return interaction;
       if (!interaction.acknowledged) return unknown('Webhook');
@@ -1117,6 +1150,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   ...commandRoutes('/applications/:application_id/commands'),
   ...commandRoutes('/applications/:application_id/guilds/:guild_id/commands'),
   ...guildRoutes,
+  ...RESOURCE_ROUTES,
   ...channelRoutes,
   ...interactionRoutes,
 ];
