@@ -11,6 +11,7 @@ import type {
   ApiUser,
   ApiWebhook,
 } from '../world/types.js';
+import type { World } from '../world/World.js';
 import { THREAD_TYPES } from '../world/World.js';
 import type { RouteContext, RouteDefinition } from './context.js';
 import { attachmentsFor, channelFor, guildOf, isResult, messageOf, record, validateMessageBody } from './context.js';
@@ -833,22 +834,23 @@ const pinRoutes: RouteDefinition[] = [
 // Reactions
 // ---------------------------------------------------------------------------------------------
 
-/** The emoji of a reaction route (`👍` or `name:id`), or Discord's 10014 when it does not exist. */
-export function parseEmoji(context: RouteContext, raw: string): { emoji: ApiReactionEmoji; key: string } | RouteResult {
+/** The emoji of a reaction (`👍` or `name:id`), or `null` when it does not exist (Discord's 10014). */
+export function parseEmoji(world: World, raw: string): { emoji: ApiReactionEmoji; key: string } | null {
   const custom = /^a?:?([\w~]{1,32}):(\d{17,20})$/.exec(raw);
   if (custom) {
-    const [, name, id] = custom as unknown as [string, string, string];
-    for (const guild of context.engine.world.guildList) {
+    const name = custom[1] as string;
+    const id = custom[2] as string;
+    for (const guild of world.guildList) {
       const emoji = guild.emojis.find((candidate) => candidate.id === id);
       if (emoji) return { emoji: { id, name: emoji.name, animated: emoji.animated }, key: `${name}:${id}` };
     }
-    return apiError(400, 10014, 'Unknown Emoji');
+    return null;
   }
-  if (!UNICODE_EMOJI.test(raw)) return apiError(400, 10014, 'Unknown Emoji');
+  if (!UNICODE_EMOJI.test(raw)) return null;
   return { emoji: { id: null, name: raw }, key: raw };
 }
 
-/** Adds or removes `userId`'s reaction and dispatches `MESSAGE_REACTION_ADD/REMOVE`. Returns whether anything changed. */
+/** Adds or removes `user`'s reaction and dispatches `MESSAGE_REACTION_ADD/REMOVE`. Returns how many sessions got it, `null` when nothing changed. */
 export function applyReaction(
   engine: RouteContext['engine'],
   message: ApiMessage,
@@ -857,7 +859,7 @@ export function applyReaction(
   key: string,
   user: ApiUser,
   add: boolean,
-): boolean {
+): number | null {
   const { world } = engine;
   let byEmoji = world.reactions.get(message.id);
   if (!byEmoji) {
@@ -869,7 +871,7 @@ export function applyReaction(
     entry = { emoji, users: new Set() };
     byEmoji.set(key, entry);
   }
-  if (entry.users.has(user.id) === add) return false;
+  if (entry.users.has(user.id) === add) return null;
   if (add) entry.users.add(user.id);
   else entry.users.delete(user.id);
   if (entry.users.size === 0) byEmoji.delete(key);
@@ -892,9 +894,7 @@ export function applyReaction(
     data.burst_colors = [];
   }
   const event = add ? 'MESSAGE_REACTION_ADD' : 'MESSAGE_REACTION_REMOVE';
-  if (guild) engine.gateway.dispatchToGuild(guild, event, data);
-  else engine.gateway.dispatchDirect(event, data);
-  return true;
+  return guild ? engine.gateway.dispatchToGuild(guild, event, data) : engine.gateway.dispatchDirect(event, data);
 }
 
 function reactionTarget(
@@ -904,8 +904,8 @@ function reactionTarget(
   if (isResult(entry)) return entry;
   const message = messageOf(context, entry.channel.id);
   if (isResult(message)) return message;
-  const parsed = parseEmoji(context, context.params.emoji as string);
-  if (isResult(parsed)) return parsed;
+  const parsed = parseEmoji(context.engine.world, context.params.emoji as string);
+  if (parsed === null) return apiError(400, 10014, 'Unknown Emoji');
   return { message, guild: entry.guild, ...parsed };
 }
 

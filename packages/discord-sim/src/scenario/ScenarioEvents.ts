@@ -1,4 +1,5 @@
 import { InvalidSimOptionError, UnknownSimEntityError } from '../errors/errors.js';
+import { applyReaction, parseEmoji } from '../rest/resourceRoutes.js';
 import { InteractionState, InteractionType } from '../sim/InteractionState.js';
 import type { SimInteraction } from '../sim/InteractionState.js';
 import type { SimEngine } from '../sim/SimEngine.js';
@@ -125,6 +126,16 @@ export interface ComponentInteractionOptions {
 export interface SelectOptions extends ComponentInteractionOptions {
   /** The values picked: option values of a string select, user/role/channel ids of the others. */
   values: readonly string[];
+}
+
+/** Options of `sim.emit.reactionAdd()` and `reactionRemove()`. */
+export interface ReactionOptions {
+  /** The message reacted to. */
+  message: MessageRef;
+  /** A unicode emoji (`'👍'`) or a custom one as `name:id`. */
+  emoji: string;
+  /** Who reacts. @default a random member of the guild that is not a bot */
+  user?: UserRef;
 }
 
 /** Options of `sim.emit.submitModal()`. */
@@ -720,6 +731,41 @@ export class ScenarioEvents {
       default:
         break;
     }
+  }
+
+  /**
+   * A member reacts to a message; updates its `reactions` and dispatches `MESSAGE_REACTION_ADD`.
+   * `emoji` is a unicode emoji or `name:id` of a custom emoji of a guild (others throw
+   * `ERR_DISCORD_SIM_UNKNOWN_ENTITY`, as Discord answers 10014).
+   *
+   * @example
+   * ```ts
+   * sim.emit.reactionAdd({ message: sent, emoji: '👍' });
+   * ```
+   */
+  reactionAdd(options: ReactionOptions): void {
+    this.#react(options, true);
+  }
+
+  /** A member removes their reaction; dispatches `MESSAGE_REACTION_REMOVE` (nothing when they had not reacted). */
+  reactionRemove(options: ReactionOptions & { user: UserRef }): void {
+    this.#react(options, false);
+  }
+
+  #react(options: ReactionOptions, add: boolean): void {
+    this.#assertOpen();
+    const { world } = this.#engine;
+    const { message, guild } = this.#message(options.message);
+    const parsed = parseEmoji(world, options.emoji);
+    if (parsed === null)
+      throw new UnknownSimEntityError(`Unknown emoji ${JSON.stringify(options.emoji)} (Discord answers 10014).`);
+    const user =
+      options.user === undefined
+        ? guild
+          ? this.#randomHuman(guild)
+          : resolveUser(world, message.author)
+        : resolveUser(world, options.user);
+    this.#lastDelivered = applyReaction(this.#engine, message, guild, parsed.emoji, parsed.key, user, add) ?? 0;
   }
 
   /**
