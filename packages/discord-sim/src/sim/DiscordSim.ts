@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { InvalidSimOptionError, SimClosedError } from '../errors/errors.js';
 import { GATEWAY_PATH, GatewayServer, RESUME_PATH } from '../gateway/GatewayServer.js';
@@ -27,6 +28,7 @@ import { GatewayControls } from './GatewayControls.js';
 import { GatewayFeed } from './GatewayFeed.js';
 import { RestControls } from './RestControls.js';
 import { SimEngine } from './SimEngine.js';
+import { generateTlsMaterial } from './tls.js';
 
 /** Options of {@link startDiscordSim}. */
 export interface DiscordSimOptions {
@@ -85,6 +87,13 @@ export interface DiscordSimOptions {
    * @default DEFAULT_BOT_PERMISSIONS (a moderation bot's invite: no Administrator, no Manage Server)
    */
   botPermissions?: string | bigint;
+  /**
+   * Serve REST over HTTPS and the gateway over WSS, for clients that insist on them. `true`
+   * generates a certificate authority and a server certificate for `host` (its CA is `sim.tls.ca`,
+   * for the client to trust); or give your own `{ cert, key, ca? }` in PEM.
+   * @default false
+   */
+  tls?: boolean | { cert: string; key: string; ca?: string };
   /** Whether REST changes by the bot produce the gateway events Discord sends (MESSAGE_CREATE for its messages, GUILD_MEMBER_UPDATE after a timeout, GUILD_BAN_ADD, ...). @default true */
   echoEvents?: boolean;
 }
@@ -115,6 +124,7 @@ interface Parts {
   token: string;
   host: string;
   port: number;
+  tls: { ca: string | null } | null;
 }
 
 /**
@@ -152,6 +162,8 @@ export class DiscordSim implements AsyncDisposable {
   readonly gateway: GatewayControls;
   /** REST behaviour on demand (forced 429s). */
   readonly rest: RestControls;
+  /** With the `tls` option: the PEM of the certificate authority clients must trust (`null` over plain HTTP). */
+  readonly tls: { readonly ca: string | null } | null;
   readonly #server: Server;
   readonly #world: World;
   readonly #engine: SimEngine;
@@ -172,9 +184,11 @@ export class DiscordSim implements AsyncDisposable {
     this.port = parts.port;
     this.token = parts.token;
     const origin = `${parts.host.includes(':') ? `[${parts.host}]` : parts.host}:${parts.port}`;
-    this.apiBase = `http://${origin}/api`;
-    this.gatewayUrl = `ws://${origin}${GATEWAY_PATH}`;
-    this.resumeGatewayUrl = `ws://${origin}${RESUME_PATH}`;
+    const secure = parts.tls !== null;
+    this.tls = parts.tls;
+    this.apiBase = `${secure ? 'https' : 'http'}://${origin}/api`;
+    this.gatewayUrl = `${secure ? 'wss' : 'ws'}://${origin}${GATEWAY_PATH}`;
+    this.resumeGatewayUrl = `${secure ? 'wss' : 'ws'}://${origin}${RESUME_PATH}`;
     this.applicationId = parts.world.applicationId;
     this.bot = parts.world.bot;
     this.emit = new ScenarioEvents(parts.engine, () => this.#assertOpen());
@@ -311,7 +325,26 @@ export class DiscordSim implements AsyncDisposable {
       rateLimiter: limiter,
       gateway: gatewayInfo satisfies RouteContext['gateway'],
     });
-    const server = createServer((request, response) => rest.handle(request, response));
+    const tlsOption = options.tls ?? false;
+    let tls: { cert: string; key: string; ca: string | null } | null = null;
+    if (tlsOption === true) {
+      tls = await generateTlsMaterial(host);
+    } else if (tlsOption !== false) {
+      if (
+        typeof tlsOption !== 'object' ||
+        tlsOption === null ||
+        typeof tlsOption.cert !== 'string' ||
+        typeof tlsOption.key !== 'string'
+      ) {
+        throw new InvalidSimOptionError(
+          `Expected \`tls\` to be a boolean or { cert, key, ca? } in PEM, got ${String(tlsOption)}.`,
+        );
+      }
+      tls = { cert: tlsOption.cert, key: tlsOption.key, ca: tlsOption.ca ?? null };
+    }
+    const onRequest = (request: IncomingMessage, response: ServerResponse): void => rest.handle(request, response);
+    const server: Server =
+      tls === null ? createServer(onRequest) : createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest);
     server.on('upgrade', (request, socket, head) => gatewayServer.handleUpgrade(request, socket, head));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -332,6 +365,7 @@ export class DiscordSim implements AsyncDisposable {
       token,
       host,
       port: address.port,
+      tls: tls === null ? null : { ca: tls.ca },
     });
     gatewayInfo.url = sim.gatewayUrl;
     gatewayInfo.attachmentsUrl = `${sim.apiBase.slice(0, -'/api'.length)}/attachments`;
