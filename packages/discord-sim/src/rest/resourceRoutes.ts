@@ -1022,11 +1022,6 @@ function webhookOf(context: RouteContext): ApiWebhook | RouteResult {
   return context.engine.world.webhooks.get(context.params.webhook_id as string) ?? unknown('Webhook');
 }
 
-/** A webhook as its token-less routes show it (no token unless the bot created it). */
-function publicWebhook(webhook: ApiWebhook): Omit<ApiWebhook, 'token'> & { token?: string } {
-  return webhook;
-}
-
 function webhookName(errors: FormErrors, value: unknown, required: boolean): string | undefined {
   const name = errors.string(['name'], value, { required, min: 1, max: 80 });
   if (name !== undefined && /clyde|discord/i.test(name))
@@ -1083,11 +1078,7 @@ const webhookRoutes: RouteDefinition[] = [
     handle: (context) => {
       const entry = guildChannel(context, Permission.ManageWebhooks);
       if (isResult(entry)) return entry;
-      return ok(
-        [...context.engine.world.webhooks.values()]
-          .filter((hook) => hook.channel_id === entry.channel.id)
-          .map(publicWebhook),
-      );
+      return ok([...context.engine.world.webhooks.values()].filter((hook) => hook.channel_id === entry.channel.id));
     },
   },
   {
@@ -1108,7 +1099,7 @@ const webhookRoutes: RouteDefinition[] = [
     auth: true,
     handle: (context) => {
       const webhook = webhookOf(context);
-      return isResult(webhook) ? webhook : ok(publicWebhook(webhook));
+      return isResult(webhook) ? webhook : ok(webhook);
     },
   },
   {

@@ -558,7 +558,8 @@ export class ScenarioEvents {
       throw new InvalidSimOptionError(`Expected the values of ${what} to be an array of strings.`);
     const min = typeof component.min_values === 'number' ? component.min_values : 1;
     const max = typeof component.max_values === 'number' ? component.max_values : 1;
-    const required = component.required !== false || component.type === undefined;
+    // A select in a modal may be optional (`required: false`): then it can be left empty.
+    const required = component.required !== false;
     if ((values.length > 0 || required) && (values.length < min || values.length > max)) {
       throw new InvalidSimOptionError(
         `Expected ${min === max ? min : `${min} to ${max}`} value(s) for ${what}, got ${values.length}.`,
