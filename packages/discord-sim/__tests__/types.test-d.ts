@@ -38,6 +38,25 @@ describe('public types', () => {
     expectTypeOf<DiscordSim['gateway']['sessions']>().returns.toEqualTypeOf<GatewaySessionInfo[]>();
   });
 
+  it('types the component, modal and autocomplete scenarios', () => {
+    expectTypeOf<DiscordSim['emit']['click']>().returns.toEqualTypeOf<SimInteraction>();
+    expectTypeOf<DiscordSim['emit']['select']>().returns.toEqualTypeOf<SimInteraction>();
+    expectTypeOf<DiscordSim['emit']['submitModal']>().returns.toEqualTypeOf<SimInteraction>();
+    expectTypeOf<DiscordSim['emit']['submitModal']>().parameter(0).toEqualTypeOf<SimInteraction>();
+    expectTypeOf<DiscordSim['emit']['autocomplete']>().returns.toEqualTypeOf<SimInteraction>();
+    expectTypeOf<SimInteraction['modal']>().toEqualTypeOf<Readonly<Record<string, unknown>> | null>();
+    // @ts-expect-error autocomplete needs the focused option
+    const typing: Parameters<DiscordSim['emit']['autocomplete']>[0] = { command: 'color' };
+    void typing;
+  });
+
+  it('takes bot permissions as a bigint or a decimal string, and TLS as a flag or PEMs', () => {
+    expectTypeOf<{ botPermissions: bigint }>().toExtend<DiscordSimOptions>();
+    expectTypeOf<{ botPermissions: '8' }>().toExtend<DiscordSimOptions>();
+    expectTypeOf<{ tls: { cert: string; key: string } }>().toExtend<DiscordSimOptions>();
+    expectTypeOf<DiscordSim['tls']>().toEqualTypeOf<{ readonly ca: string | null } | null>();
+  });
+
   it('exposes the world read-only', () => {
     expectTypeOf<DiscordSim['guilds']>().toEqualTypeOf<readonly SimGuild[]>();
     expectTypeOf<SimGuild['members']>().toEqualTypeOf<ReadonlyMap<string, ApiGuildMember>>();

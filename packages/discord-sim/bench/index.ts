@@ -209,7 +209,7 @@ async function restBench(sim: DiscordSim): Promise<{ sim: number; peer: number }
 }
 
 console.log(`@switchyard/discord-sim benchmark (node ${process.version}, median of ${RUNS} runs after a warm-up)\n`);
-const sim = await startDiscordSim({ guilds: 1, messageHistory: 1000, maxRecordedRequests: 10_000 });
+const sim = await startDiscordSim({ guilds: 1, messageHistory: 1000, maxRecordedRequests: 10_000, rateLimits: false });
 try {
   console.log(`Gateway, ${GATEWAY_EVENTS.toLocaleString('en-US')} dispatches per run:`);
   const gateway = await gatewayBench(sim);

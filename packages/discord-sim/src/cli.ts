@@ -3,6 +3,9 @@
  * discord-sim: runs a simulated Discord with generated traffic and prints where to point a bot.
  * `pnpm --filter @switchyard/discord-sim start -- --guilds 8 --eps 200`
  */
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DiscordSimError } from './errors/errors.js';
 import { startDiscordSim } from './sim/DiscordSim.js';
@@ -19,7 +22,8 @@ const USAGE = `Usage: discord-sim [options]
   --token <token>       bot token                                   [default: generated]
   --seed <n>            seed of the generated world                 [default: 1]
   --heartbeat <ms>      heartbeat interval announced in HELLO       [default: 41250]
-  --rate-limits         rate limit REST routes like Discord
+  --tls                 HTTPS and WSS with a generated certificate; its CA is written to a file
+  --no-rate-limits      no X-RateLimit headers, no 429s of its own   [default: 50 per route per s]
   --stats <ms>          print stats this often (0 = never)          [default: 5000]
   --help, -h            show this help
 `;
@@ -55,7 +59,8 @@ try {
       token: { type: 'string' },
       seed: { type: 'string' },
       heartbeat: { type: 'string' },
-      'rate-limits': { type: 'boolean' },
+      'no-rate-limits': { type: 'boolean' },
+      tls: { type: 'boolean' },
       stats: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -87,7 +92,8 @@ try {
     ...(values.token === undefined ? {} : { token: values.token }),
     seed: integer('seed', values.seed, 1),
     heartbeatIntervalMs: integer('heartbeat', values.heartbeat, 41_250),
-    rateLimits: values['rate-limits'] === true ? {} : false,
+    rateLimits: values['no-rate-limits'] === true ? false : {},
+    tls: values.tls === true,
   });
 } catch (error) {
   process.stderr.write(
@@ -95,6 +101,10 @@ try {
   );
   process.exit(1);
 }
+
+// With --tls, the CA goes to a file a bot can trust (NODE_EXTRA_CA_CERTS=<file>); removed on exit.
+const caFile = sim.tls?.ca ? join(tmpdir(), `discord-sim-ca-${process.pid}.pem`) : null;
+if (caFile !== null) writeFileSync(caFile, sim.tls?.ca ?? '');
 
 const shardCount = sim.guilds.length === 0 ? 1 : Math.max(1, shards ?? Math.ceil(sim.guilds.length / 1000));
 process.stdout.write(
@@ -105,6 +115,7 @@ process.stdout.write(
     `  Bot token:      ${sim.token}`,
     `  Application id: ${sim.applicationId}`,
     `  Guilds:         ${sim.guilds.length} (recommended shards: ${shardCount})`,
+    ...(caFile === null ? [] : [`  CA certificate: ${caFile} (trust it: NODE_EXTRA_CA_CERTS=${caFile})`]),
     '',
     'Point discord.js at it:',
     `  new Client({ intents, rest: { api: '${sim.apiBase}' } }).login('${sim.token}')`,
@@ -135,6 +146,7 @@ const stop = async (signal: string): Promise<void> => {
   await run?.stop();
   printStats();
   await sim.close();
+  if (caFile !== null) rmSync(caFile, { force: true });
   process.stdout.write('Discord simulator stopped.\n');
 };
 process.once('SIGINT', () => void stop('SIGINT'));

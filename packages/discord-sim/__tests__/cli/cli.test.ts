@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GatewayTestClient } from '../helpers/GatewayTestClient.js';
@@ -82,6 +83,26 @@ describe('discord-sim CLI', () => {
     expect(await cli.exit).toEqual({ code: 0, signal: null });
     expect((await client.closed).code).toBe(1001);
     expect(cli.output()).toContain('Discord simulator stopped.');
+  });
+
+  it('serves HTTPS with --tls, writes the CA to a file a client can trust, and removes it on exit', async () => {
+    const cli = run(['--tls', '--eps', '0', '--stats', '0']);
+    const [, apiBase] = await cli.waitFor(/REST API base:\s+(\S+)/);
+    const [, caFile] = await cli.waitFor(/CA certificate:\s+(\S+)/);
+    expect(apiBase).toMatch(/^https:\/\//);
+    const ca = readFileSync(caFile!, 'utf8');
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${apiBase}/v10/gateway`, { ca }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(200);
+    cli.kill('SIGINT');
+    expect(await cli.exit).toEqual({ code: 0, signal: null });
+    expect(existsSync(caFile!)).toBe(false);
   });
 
   it('prints its usage with --help', async () => {

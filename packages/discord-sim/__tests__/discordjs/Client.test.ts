@@ -8,7 +8,7 @@ import {
 } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DiscordSim, DiscordSimOptions } from '../../src/index.js';
-import { startDiscordSim } from '../../src/index.js';
+import { DEFAULT_BOT_PERMISSIONS, Permission, startDiscordSim } from '../../src/index.js';
 import { nextEvent, readyClient } from '../helpers/discord.js';
 
 let sim: DiscordSim | undefined;
@@ -212,7 +212,7 @@ describe('a discord.js Client against the simulator', () => {
   });
 
   it('times out, gives roles, bans and changes verification; the simulator records it and echoes the events', async () => {
-    await start();
+    await start({ botPermissions: DEFAULT_BOT_PERMISSIONS | Permission.ManageGuild });
     client = await readyClient(sim!);
     const { guildId, userId } = someone();
     const guild = client.guilds.cache.get(guildId)!;

@@ -125,10 +125,47 @@ describe('gateway handshake', () => {
     expect((await client.closed).code).toBe(4001);
   });
 
-  it('closes with 4012 for an API version other than 10', async () => {
+  it('closes with 4012 for an API version other than 9 and 10', async () => {
     await start();
     const client = await connect(sim!.gatewayUrl, '?v=6&encoding=json');
     expect((await client.closed).code).toBe(4012);
+  });
+
+  it('speaks API v9 too, and says so in READY', async () => {
+    await start();
+    const client = await connect(sim!.gatewayUrl, '?v=9&encoding=json');
+    await client.next((payload) => payload.op === 10);
+    client.identify(sim!.token);
+    expect((await client.dispatch('READY')).d.v).toBe(9);
+  });
+
+  it('accepts the gateway and resume paths with trailing slashes and parameters in any order', async () => {
+    await start();
+    for (const [url, query] of [
+      [`${sim!.gatewayUrl}/`, '?encoding=json&v=10'],
+      [`${sim!.gatewayUrl}//`, '?compress=zlib-stream&encoding=json&v=10'],
+      [`${sim!.resumeGatewayUrl}/`, '?v=10'],
+    ] as const) {
+      const client = await connect(url, query);
+      expect((await client.next()).op).toBe(10);
+    }
+  });
+
+  it('answers 404 to an upgrade on another path', async () => {
+    await start();
+    await expect(connect(`${sim!.gatewayUrl}/elsewhere`, '?v=10')).rejects.toThrow(/404/);
+  });
+
+  it('closes a connection that stops heartbeating with 4009, and its session cannot be resumed', async () => {
+    await start({ heartbeatIntervalMs: 100, heartbeatTimeoutMs: 300 });
+    const { client, ready } = await identified();
+    expect((await client.closed).code).toBe(4009);
+    const disconnect = await sim!.gateway.waitForDisconnect();
+    expect(disconnect).toMatchObject({ code: 4009, closedBy: 'server', resumable: false });
+    const again = await connect(sim!.resumeGatewayUrl);
+    await again.next((payload) => payload.op === 10);
+    again.send({ op: 6, d: { token: sim!.token, session_id: ready.d.session_id, seq: 1 } });
+    expect(await again.next((payload) => payload.op === 9)).toMatchObject({ d: false });
   });
 
   it('closes with 4002 for the etf encoding, which it does not speak', async () => {

@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DiscordSim, DiscordSimOptions } from '../../src/index.js';
-import { GatewayIntent, snowflakeTimestamp, startDiscordSim } from '../../src/index.js';
+import {
+  DEFAULT_BOT_PERMISSIONS,
+  GatewayIntent,
+  Permission,
+  snowflakeTimestamp,
+  startDiscordSim,
+} from '../../src/index.js';
 import { api } from '../helpers/api.js';
 import { GatewayTestClient } from '../helpers/GatewayTestClient.js';
 
@@ -447,7 +453,7 @@ describe('moderation routes', () => {
   });
 
   it('bulk bans and reports who failed', async () => {
-    await start();
+    await start({ botPermissions: DEFAULT_BOT_PERMISSIONS | Permission.ManageGuild });
     const guild = sim!.guilds[0]!;
     const raiders = [sim!.user(), sim!.user()];
     const response = await api(sim!, 'POST', `/guilds/${guild.id}/bulk-ban`, {
@@ -464,7 +470,7 @@ describe('moderation routes', () => {
   });
 
   it('changes the verification level and refuses levels outside 0-4', async () => {
-    await start();
+    await start({ botPermissions: DEFAULT_BOT_PERMISSIONS | Permission.ManageGuild });
     const guild = sim!.guilds[0]!;
     expect((await api(sim!, 'PATCH', `/guilds/${guild.id}`, { body: { verification_level: 4 } })).body).toMatchObject({
       id: guild.id,
@@ -654,6 +660,27 @@ describe('interaction callbacks and webhooks', () => {
 });
 
 describe('rate limits', () => {
+  it('sends X-RateLimit headers on every response by default, one bucket per route and major parameter', async () => {
+    await start({ guilds: [{ channels: ['a', 'b'] }] });
+    const [a, b] = sim!.guilds[0]!.textChannels;
+    const first = await api(sim!, 'POST', `/channels/${a!.id}/messages`, { body: { content: '1' } });
+    expect(first.headers.get('x-ratelimit-limit')).toBe('50');
+    expect(first.headers.get('x-ratelimit-remaining')).toBe('49');
+    expect(Number(first.headers.get('x-ratelimit-reset-after'))).toBeGreaterThan(0);
+    const second = await api(sim!, 'POST', `/channels/${a!.id}/messages`, { body: { content: '2' } });
+    expect(second.headers.get('x-ratelimit-remaining')).toBe('48');
+    const other = await api(sim!, 'POST', `/channels/${b!.id}/messages`, { body: { content: '3' } });
+    expect(other.headers.get('x-ratelimit-remaining')).toBe('49');
+    expect(other.headers.get('x-ratelimit-bucket')).toBe(first.headers.get('x-ratelimit-bucket'));
+    const user = await api(sim!, 'GET', '/users/@me');
+    expect(user.headers.get('x-ratelimit-bucket')).not.toBe(first.headers.get('x-ratelimit-bucket'));
+  });
+
+  it('sends no rate limit headers with rateLimits: false', async () => {
+    await start({ rateLimits: false });
+    expect((await api(sim!, 'GET', '/users/@me')).headers.get('x-ratelimit-limit')).toBeNull();
+  });
+
   it('sends X-RateLimit headers and answers 429 with retry-after once a bucket is empty', async () => {
     await start({ rateLimits: { limit: 2, windowMs: 60_000 } });
     const channel = sim!.guilds[0]!.textChannels[0]!;
@@ -712,7 +739,9 @@ describe('rate limits', () => {
     expect((await api(sim!, 'GET', '/gateway/bot')).status).toBe(200);
     const limited = await api(sim!, 'GET', '/users/@me');
     expect(limited.status).toBe(429);
-    expect(limited.headers.get('retry-after')).toBe('0.25');
+    // Discord's header carries whole seconds, the body the exact fraction.
+    expect(limited.headers.get('retry-after')).toBe('1');
+    expect(limited.body).toMatchObject({ retry_after: 0.25, global: false });
     expect(limited.headers.get('x-ratelimit-scope')).toBe('shared');
     expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
     expect((await api(sim!, 'GET', '/users/@me')).status).toBe(429);

@@ -50,6 +50,7 @@ describe('startDiscordSim', () => {
     ['port', { port: -1 }],
     ['seed', { seed: 1.5 }],
     ['heartbeatIntervalMs', { heartbeatIntervalMs: 0 }],
+    ['heartbeatTimeoutMs', { heartbeatTimeoutMs: 0 }],
     ['maxConcurrency', { maxConcurrency: 0 }],
     ['shards', { shards: 0 }],
     ['guilds', { guilds: -1 }],

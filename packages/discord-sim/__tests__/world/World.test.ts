@@ -7,9 +7,16 @@ import {
   snowflakeTimestamp,
 } from '../../src/index.js';
 import { World } from '../../src/world/World.js';
+import { DEFAULT_BOT_PERMISSIONS } from '../../src/world/permissions.js';
 
 function world(seed = 1): World {
-  return new World({ seed, botUsername: 'bot', applicationId: undefined, messageHistory: 3 });
+  return new World({
+    seed,
+    botUsername: 'bot',
+    applicationId: undefined,
+    messageHistory: 3,
+    botPermissions: DEFAULT_BOT_PERMISSIONS,
+  });
 }
 
 const unknownEntity = expect.objectContaining({ code: 'ERR_DISCORD_SIM_UNKNOWN_ENTITY' });

@@ -23,6 +23,9 @@ export class GatewayConnection {
   closedByServer: number | null = null;
   /** Heartbeats received on this connection. */
   heartbeats = 0;
+  /** The API version the client asked for (`?v=`). */
+  version = 10;
+  #heartbeatDeadline: NodeJS.Timeout | null = null;
   #windowStart = Date.now();
   #received = 0;
   readonly #deflate: Deflate | null;
@@ -92,8 +95,22 @@ export class GatewayConnection {
     if (this.ws.readyState === 0 || this.ws.readyState === 1) this.ws.close(code, reason);
   }
 
-  /** Releases the deflate context, if any. */
+  /** Closes the connection (through `onExpire`) unless a heartbeat arrives every `timeoutMs`. */
+  armHeartbeatDeadline(timeoutMs: number, onExpire: () => void): void {
+    if (!Number.isFinite(timeoutMs)) return;
+    this.#heartbeatDeadline = setTimeout(onExpire, timeoutMs);
+    this.#heartbeatDeadline.unref();
+  }
+
+  /** A heartbeat arrived: the deadline starts over. */
+  heartbeatReceived(): void {
+    this.#heartbeatDeadline?.refresh();
+  }
+
+  /** Releases the deflate context and the heartbeat deadline. */
   dispose(): void {
+    if (this.#heartbeatDeadline !== null) clearTimeout(this.#heartbeatDeadline);
+    this.#heartbeatDeadline = null;
     this.#deflate?.close();
   }
 }

@@ -68,7 +68,19 @@ export interface GatewayServerOptions {
   resumeTimeoutMs: number;
   privilegedIntents: number;
   maxGuildsPerShard: number;
+  /** A connection that sends no heartbeat for this long is closed with 4009 (Discord closes zombies too). */
+  heartbeatTimeoutMs: number;
   hooks: GatewayHooks;
+}
+
+/** The API versions the gateway speaks (`?v=`); others close with 4012. */
+export const GATEWAY_VERSIONS: ReadonlySet<string> = new Set(['9', '10']);
+
+/** The gateway path a request asks for, lenient as Discord: trailing slashes do not matter. */
+export function gatewayPathOf(pathname: string): string | null {
+  const path = pathname.replace(/\/+$/, '');
+  if (path === GATEWAY_PATH || path === RESUME_PATH) return path;
+  return null;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -121,29 +133,36 @@ export class GatewayServer {
 
   /** Takes over an HTTP upgrade request for the gateway paths; other paths get a 404. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    if (url.pathname !== GATEWAY_PATH && url.pathname !== RESUME_PATH) {
+    let url: URL;
+    try {
+      url = new URL(request.url ?? '/', 'http://localhost');
+    } catch {
+      url = new URL('http://localhost/');
+    }
+    const path = gatewayPathOf(url.pathname);
+    if (path === null) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#onConnection(ws, socket, url));
+    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#onConnection(ws, socket, path, url.searchParams));
   }
 
-  #onConnection(ws: WebSocket, socket: Duplex, url: URL): void {
-    const compress = url.searchParams.get('compress');
-    const connection = new GatewayConnection(ws, socket, url.pathname, compress === 'zlib-stream');
+  #onConnection(ws: WebSocket, socket: Duplex, path: string, query: URLSearchParams): void {
+    const compress = query.get('compress');
+    const connection = new GatewayConnection(ws, socket, path, compress === 'zlib-stream');
     this.#connections.add(connection);
     ws.on('message', (data, isBinary) => this.#onMessage(connection, data, isBinary));
     ws.on('close', (code) => this.#onClose(connection, code));
     // An 'error' is always followed by 'close', which does the bookkeeping.
     ws.on('error', () => undefined);
 
-    const version = url.searchParams.get('v');
-    if (version !== null && version !== '10') {
+    const version = query.get('v');
+    if (version !== null && !GATEWAY_VERSIONS.has(version)) {
       connection.close(GatewayCloseCode.InvalidApiVersion, 'Invalid API version.');
       return;
     }
-    const encoding = url.searchParams.get('encoding');
+    connection.version = version === null ? 10 : Number(version);
+    const encoding = query.get('encoding');
     if (encoding !== null && encoding !== 'json') {
       connection.close(GatewayCloseCode.DecodeError, `Only encoding=json is supported, got ${encoding}.`);
       return;
@@ -153,6 +172,9 @@ export class GatewayServer {
       return;
     }
     connection.send(this.#hello);
+    connection.armHeartbeatDeadline(this.#options.heartbeatTimeoutMs, () =>
+      connection.close(GatewayCloseCode.SessionTimedOut, 'Session timed out: no heartbeat received.'),
+    );
   }
 
   #onMessage(connection: GatewayConnection, data: RawData, isBinary: boolean): void {
@@ -175,6 +197,7 @@ export class GatewayServer {
     switch (payload.op) {
       case GatewayOp.Heartbeat:
         connection.heartbeats++;
+        connection.heartbeatReceived();
         if (!connection.zombie) connection.send(HEARTBEAT_ACK);
         return;
       case GatewayOp.Identify:
@@ -275,7 +298,7 @@ export class GatewayServer {
     session.push(
       'READY',
       JSON.stringify({
-        v: 10,
+        v: connection.version,
         user_settings: {},
         user: { ...world.bot, verified: true, mfa_enabled: false, email: null },
         session_type: 'normal',

@@ -14,6 +14,14 @@ export const GUILD_EVENT_INTENTS: Readonly<Record<string, number>> = {
   THREAD_CREATE: GatewayIntent.Guilds,
   THREAD_UPDATE: GatewayIntent.Guilds,
   THREAD_DELETE: GatewayIntent.Guilds,
+  THREAD_LIST_SYNC: GatewayIntent.Guilds,
+  THREAD_MEMBER_UPDATE: GatewayIntent.Guilds,
+  THREAD_MEMBERS_UPDATE: GatewayIntent.Guilds,
+  CHANNEL_PINS_UPDATE: GatewayIntent.Guilds,
+  GUILD_EMOJIS_UPDATE: GatewayIntent.GuildExpressions,
+  WEBHOOKS_UPDATE: GatewayIntent.GuildWebhooks,
+  INVITE_CREATE: GatewayIntent.GuildInvites,
+  INVITE_DELETE: GatewayIntent.GuildInvites,
   GUILD_MEMBER_ADD: GatewayIntent.GuildMembers,
   GUILD_MEMBER_UPDATE: GatewayIntent.GuildMembers,
   GUILD_MEMBER_REMOVE: GatewayIntent.GuildMembers,
@@ -27,6 +35,8 @@ export const GUILD_EVENT_INTENTS: Readonly<Record<string, number>> = {
   MESSAGE_DELETE_BULK: GatewayIntent.GuildMessages,
   MESSAGE_REACTION_ADD: GatewayIntent.GuildMessageReactions,
   MESSAGE_REACTION_REMOVE: GatewayIntent.GuildMessageReactions,
+  MESSAGE_REACTION_REMOVE_ALL: GatewayIntent.GuildMessageReactions,
+  MESSAGE_REACTION_REMOVE_EMOJI: GatewayIntent.GuildMessageReactions,
   TYPING_START: GatewayIntent.GuildMessageTyping,
 };
 
@@ -36,6 +46,11 @@ export const DM_EVENT_INTENTS: Readonly<Record<string, number>> = {
   MESSAGE_UPDATE: GatewayIntent.DirectMessages,
   MESSAGE_DELETE: GatewayIntent.DirectMessages,
   TYPING_START: GatewayIntent.DirectMessageTyping,
+  MESSAGE_REACTION_ADD: GatewayIntent.DirectMessageReactions,
+  MESSAGE_REACTION_REMOVE: GatewayIntent.DirectMessageReactions,
+  MESSAGE_REACTION_REMOVE_ALL: GatewayIntent.DirectMessageReactions,
+  MESSAGE_REACTION_REMOVE_EMOJI: GatewayIntent.DirectMessageReactions,
+  CHANNEL_PINS_UPDATE: GatewayIntent.DirectMessages,
 };
 
 /** How often a client may send, as Discord enforces it: 120 payloads per 60 seconds. */

@@ -3,9 +3,9 @@ import type { RecordedRequest } from './RequestLog.js';
 
 /** Per-route rate limiting, as Discord applies it: buckets per route and major parameter, plus a global limit. */
 export interface RateLimitOptions {
-  /** Requests allowed per bucket (route + major parameter) per window. @default 5 */
+  /** Requests allowed per bucket (route + major parameter) per window. @default 50 */
   limit?: number;
-  /** Length of a bucket's window in ms. @default 5000 */
+  /** Length of a bucket's window in ms. @default 1000 */
   windowMs?: number;
   /** Requests per second across every route (Discord's global limit). @default 50 */
   globalPerSecond?: number;
@@ -73,8 +73,8 @@ export class RateLimiter {
   constructor(options: RateLimitOptions | false) {
     this.#enabled = options !== false;
     const resolved = options === false ? {} : options;
-    this.#limit = resolved.limit ?? 5;
-    this.#windowMs = resolved.windowMs ?? 5000;
+    this.#limit = resolved.limit ?? 50;
+    this.#windowMs = resolved.windowMs ?? 1000;
     this.#globalPerSecond = resolved.globalPerSecond ?? 50;
   }
 
@@ -164,8 +164,12 @@ export class RateLimiter {
     now: number,
     bucket?: Bucket,
   ): RateLimitVerdict {
-    const retryAfter = Math.max(0, retryAfterMs) / 1000;
-    const headers: Record<string, string> = { 'retry-after': String(retryAfter), 'x-ratelimit-scope': scope };
+    // Like Discord: the header carries whole seconds (rounded up), the body the exact fraction.
+    const retryAfter = Math.round(Math.max(0, retryAfterMs)) / 1000;
+    const headers: Record<string, string> = {
+      'retry-after': String(Math.ceil(retryAfter)),
+      'x-ratelimit-scope': scope,
+    };
     if (global) {
       headers['x-ratelimit-global'] = 'true';
     } else {

@@ -3,7 +3,7 @@ import type { SimEngine } from '../sim/SimEngine.js';
 import type { RateLimiter } from './RateLimiter.js';
 import type { RecordedFile, RequestLog } from './RequestLog.js';
 import { apiError, ApiErrorCode, RouteResult } from './responses.js';
-import type { RouteContext, RouteDefinition } from './routes.js';
+import type { RouteContext, RouteDefinition, Upload } from './context.js';
 import { ROUTES } from './routes.js';
 
 /** Bodies larger than this are refused with 413, as Discord refuses uploads over its limit. */
@@ -23,6 +23,7 @@ interface CompiledRoute {
 interface ParsedBody {
   body: unknown;
   files: RecordedFile[];
+  uploads: Upload[];
   invalid: boolean;
 }
 
@@ -117,7 +118,7 @@ export class RestServer {
     let path = url.pathname;
     let route: CompiledRoute | null = null;
     let params: Record<string, string> = EMPTY;
-    let parsed: ParsedBody = { body: undefined, files: [], invalid: false };
+    let parsed: ParsedBody = { body: undefined, files: [], uploads: [], invalid: false };
     let result: RouteResult;
     let extraHeaders: Record<string, string> = EMPTY;
 
@@ -139,6 +140,18 @@ export class RestServer {
       });
     };
 
+    if (method === 'GET' && path.startsWith('/attachments/')) {
+      // The simulator's CDN: the files bots uploaded, at the URLs their messages carry.
+      const [, , , id] = path.split('/');
+      const file = id === undefined ? undefined : this.#options.engine.world.attachments.get(id);
+      if (file) {
+        response.writeHead(200, { 'content-type': file.contentType, 'content-length': String(file.data.length) });
+        response.end(file.data);
+      } else {
+        this.#send(response, 404, NOT_FOUND, EMPTY);
+      }
+      return;
+    }
     const versioned = /^\/api(?:\/v(\d+))?(\/.*)?$/.exec(path);
     if (!versioned) {
       result = new RouteResult(404, NOT_FOUND);
@@ -208,6 +221,7 @@ export class RestServer {
       params,
       query: url.searchParams,
       body: parsed.body,
+      uploads: parsed.uploads,
       reason,
       now,
       engine: this.#options.engine,
@@ -223,12 +237,13 @@ export class RestServer {
   }
 
   async #parseBody(raw: Buffer, contentType: string | undefined): Promise<ParsedBody> {
-    if (raw.length === 0) return { body: undefined, files: [], invalid: false };
+    if (raw.length === 0) return { body: undefined, files: [], uploads: [], invalid: false };
     const type = contentType?.split(';')[0]?.trim().toLowerCase();
     if (type === 'multipart/form-data') {
       try {
         const form = await new Response(raw, { headers: { 'content-type': contentType as string } }).formData();
         const files: RecordedFile[] = [];
+        const uploads: Upload[] = [];
         const fields: Record<string, string> = {};
         let body: unknown;
         for (const [field, value] of form.entries()) {
@@ -237,18 +252,24 @@ export class RestServer {
             else fields[field] = value;
           } else {
             files.push({ field, filename: value.name, contentType: value.type, size: value.size });
+            uploads.push({
+              field,
+              filename: value.name,
+              contentType: value.type,
+              data: Buffer.from(await value.arrayBuffer()),
+            });
           }
         }
-        return { body: body ?? fields, files, invalid: false };
+        return { body: body ?? fields, files, uploads, invalid: false };
       } catch {
-        return { body: raw.toString('utf8'), files: [], invalid: true };
+        return { body: raw.toString('utf8'), files: [], uploads: [], invalid: true };
       }
     }
     const text = raw.toString('utf8');
     try {
-      return { body: JSON.parse(text), files: [], invalid: false };
+      return { body: JSON.parse(text), files: [], uploads: [], invalid: false };
     } catch {
-      return { body: text, files: [], invalid: true };
+      return { body: text, files: [], uploads: [], invalid: true };
     }
   }
 

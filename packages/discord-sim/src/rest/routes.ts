@@ -1,125 +1,36 @@
 import { isSnowflake, snowflakeTimestamp } from '../snowflake/Snowflake.js';
 import type { InteractionState } from '../sim/InteractionState.js';
-import type { SimEngine } from '../sim/SimEngine.js';
 import type { GuildState } from '../world/GuildState.js';
-import type {
-  ApiApplicationCommand,
-  ApiChannel,
-  ApiCommandOptionDefinition,
-  ApiEmbed,
-  ApiGuildMember,
-  ApiMessage,
-} from '../world/types.js';
+import type { ApiApplicationCommand, ApiCommandOptionDefinition, ApiEmbed, ApiMessage } from '../world/types.js';
+import type { RouteResult } from './responses.js';
+import { apiError, ApiErrorCode, formError, missingPermissions, noContent, ok, unknown } from './responses.js';
+import { Permission } from '../world/permissions.js';
+import { canManageRole, requireModeration, requirePermissions } from './guards.js';
+import { checkCommand, FormErrors } from './validation.js';
+import { AuditLogEvent, executeWebhook, RESOURCE_ROUTES } from './resourceRoutes.js';
+import type { RouteContext, RouteDefinition } from './context.js';
 import {
-  apiError,
-  ApiErrorCode,
-  formError,
-  missingPermissions,
-  noContent,
-  ok,
-  RouteResult,
-  unknown,
-} from './responses.js';
+  applyEdit,
+  attachmentsFor,
+  channelFor,
+  channelOf,
+  EPHEMERAL,
+  guildOf,
+  isResult,
+  isTextBased,
+  LOADING,
+  MAX_TIMEOUT_MS,
+  memberOf,
+  messageOf,
+  record,
+  sendPermission,
+  TWO_WEEKS_MS,
+  validateAutocomplete,
+  validateMessageBody,
+  validateModal,
+} from './context.js';
 
-/** What a route handler gets. */
-export interface RouteContext {
-  readonly method: string;
-  readonly params: Readonly<Record<string, string>>;
-  readonly query: URLSearchParams;
-  readonly body: unknown;
-  readonly reason: string | null;
-  readonly now: number;
-  readonly engine: SimEngine;
-  readonly gateway: {
-    readonly url: string;
-    readonly recommendedShards: number;
-    readonly maxConcurrency: number;
-    readonly sessionStartTotal: number;
-  };
-}
-
-/** One REST route of the simulator. */
-export interface RouteDefinition {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  /** The template, with `:name` parameters. */
-  readonly route: string;
-  /** Whether `Authorization: Bot <token>` is required (interaction and webhook token routes do not need it). */
-  readonly auth: boolean;
-  handle(context: RouteContext): RouteResult;
-}
-
-const TWO_WEEKS_MS = 14 * 24 * 60 * 60 * 1000;
-const MAX_TIMEOUT_MS = 28 * 24 * 60 * 60 * 1000;
-const EPHEMERAL = 1 << 6;
-const LOADING = 1 << 7;
-const COMMAND_NAME = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
-
-function record(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
-
-function guildOf(context: RouteContext): GuildState | RouteResult {
-  return context.engine.world.guilds.get(context.params.guild_id as string) ?? unknown('Guild');
-}
-
-function channelOf(context: RouteContext): { channel: ApiChannel; guild: GuildState | null } | RouteResult {
-  return context.engine.world.channels.get(context.params.channel_id as string) ?? unknown('Channel');
-}
-
-function userIdOf(context: RouteContext): string {
-  const id = context.params.user_id as string;
-  return id === '@me' ? context.engine.world.bot.id : id;
-}
-
-function isResult(value: unknown): value is RouteResult {
-  return value instanceof RouteResult;
-}
-
-function isTextBased(channel: ApiChannel): boolean {
-  return (
-    channel.type === 0 ||
-    channel.type === 1 ||
-    channel.type === 2 ||
-    channel.type === 5 ||
-    channel.type === 10 ||
-    channel.type === 11 ||
-    channel.type === 12
-  );
-}
-
-/** Checks the fields of a message body shared by sends and edits. */
-function validateMessageBody(body: Record<string, unknown>, requireContent: boolean): RouteResult | undefined {
-  if (body.content !== undefined && body.content !== null && typeof body.content !== 'string')
-    return formError('content', 'BASE_TYPE_STRING', 'Must be a string.');
-  if (typeof body.content === 'string' && body.content.length > 2000)
-    return formError('content', 'BASE_TYPE_MAX_LENGTH', 'Must be 2000 or fewer in length.');
-  if (body.embeds !== undefined && body.embeds !== null && (!Array.isArray(body.embeds) || body.embeds.length > 10)) {
-    return formError('embeds', 'BASE_TYPE_MAX_LENGTH', 'Must be 10 or fewer in length.');
-  }
-  if (requireContent) {
-    const hasContent = typeof body.content === 'string' && body.content.length > 0;
-    const hasOther =
-      (Array.isArray(body.embeds) && body.embeds.length > 0) ||
-      (Array.isArray(body.components) && body.components.length > 0) ||
-      (Array.isArray(body.sticker_ids) && body.sticker_ids.length > 0) ||
-      (Array.isArray(body.attachments) && body.attachments.length > 0) ||
-      body.poll !== undefined;
-    if (!hasContent && !hasOther)
-      return apiError(400, ApiErrorCode.CannotSendEmptyMessage, 'Cannot send an empty message');
-  }
-  return undefined;
-}
-
-/** Applies an edit body to a message, as `PATCH` of a message or of a webhook message does. */
-function applyEdit(message: ApiMessage, body: Record<string, unknown>, now: number): void {
-  if (typeof body.content === 'string') message.content = body.content;
-  else if (body.content === null) message.content = '';
-  if (Array.isArray(body.embeds)) message.embeds = body.embeds as ApiEmbed[];
-  if (Array.isArray(body.components)) message.components = body.components;
-  if (typeof body.flags === 'number') message.flags = (message.flags & ~LOADING) | (body.flags & ~LOADING);
-  else message.flags &= ~LOADING;
-  message.edited_timestamp = new Date(now).toISOString().replace('Z', '+00:00');
-}
+export type { RouteContext, RouteDefinition } from './context.js';
 
 // ---------------------------------------------------------------------------------------------
 // Gateway, users, application
@@ -248,19 +159,16 @@ function buildCommand(
   context: RouteContext,
   input: unknown,
   existing: ApiApplicationCommand | undefined,
-  field: string,
-): ApiApplicationCommand | RouteResult {
+  errors: FormErrors,
+  path: readonly number[],
+): ApiApplicationCommand | undefined {
   const body = record(input);
+  const before = errors.empty;
+  checkCommand(errors, path, existing === undefined ? body : { type: existing.type, ...body }, existing !== undefined);
+  if (!before || !errors.empty) return undefined;
   const type = typeof body.type === 'number' ? body.type : (existing?.type ?? 1);
-  const name = typeof body.name === 'string' ? body.name : existing?.name;
-  if (name === undefined) return formError(`${field}name`, 'BASE_TYPE_REQUIRED', 'This field is required');
-  if (type === 1 ? !COMMAND_NAME.test(name) || name !== name.toLowerCase() : name.length < 1 || name.length > 32) {
-    return formError(`${field}name`, 'APPLICATION_COMMAND_INVALID_NAME', 'Command name is invalid');
-  }
+  const name = typeof body.name === 'string' ? body.name : (existing?.name as string);
   const description = typeof body.description === 'string' ? body.description : (existing?.description ?? '');
-  if (type === 1 && (description.length < 1 || description.length > 100)) {
-    return formError(`${field}description`, 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 100 in length.');
-  }
   const { world } = context.engine;
   const command: ApiApplicationCommand = {
     id: existing?.id ?? world.ids.next(context.now),
@@ -322,12 +230,20 @@ function commandRoutes(prefix: string): RouteDefinition[] {
         if (!(store instanceof Map)) return store;
         if (!Array.isArray(context.body)) return formError('_root', 'BASE_TYPE_ARRAY', 'Must be an array.');
         const next: ApiApplicationCommand[] = [];
+        const errors = new FormErrors();
+        if (context.body.length > 200) errors.add([], 'BASE_TYPE_MAX_LENGTH', 'Must be 200 or fewer in length.');
+        const seen = new Set<string>();
         for (const [index, input] of context.body.entries()) {
           const body = record(input);
-          const command = buildCommand(context, input, findByName(store, body.name, body.type), `${index}.`);
-          if (isResult(command)) return command;
-          next.push(command);
+          const key = `${typeof body.type === 'number' ? body.type : 1}:${String(body.name)}`;
+          if (seen.has(key))
+            errors.add([index], 'APPLICATION_COMMANDS_DUPLICATE_NAME', 'Application command names must be unique');
+          seen.add(key);
+          const command = buildCommand(context, input, findByName(store, body.name, body.type), errors, [index]);
+          if (command) next.push(command);
         }
+        const invalid = errors.result();
+        if (invalid) return invalid;
         store.clear();
         for (const command of next) store.set(command.id, command);
         return ok(next);
@@ -342,8 +258,10 @@ function commandRoutes(prefix: string): RouteDefinition[] {
         if (!(store instanceof Map)) return store;
         const body = record(context.body);
         const existing = findByName(store, body.name, body.type);
-        const command = buildCommand(context, body, existing, '');
-        if (isResult(command)) return command;
+        const errors = new FormErrors();
+        const command = buildCommand(context, body, undefined, errors, []);
+        if (!command) return errors.result() as RouteResult;
+        if (existing) command.id = existing.id;
         store.set(command.id, command);
         return ok(command, existing ? 200 : 201);
       },
@@ -368,8 +286,9 @@ function commandRoutes(prefix: string): RouteDefinition[] {
         if (!(store instanceof Map)) return store;
         const existing = store.get(context.params.command_id as string);
         if (!existing) return unknown('application command');
-        const command = buildCommand(context, context.body, existing, '');
-        if (isResult(command)) return command;
+        const errors = new FormErrors();
+        const command = buildCommand(context, context.body, existing, errors, []);
+        if (!command) return errors.result() as RouteResult;
         store.set(command.id, command);
         return ok(command);
       },
@@ -390,10 +309,6 @@ function commandRoutes(prefix: string): RouteDefinition[] {
 // ---------------------------------------------------------------------------------------------
 // Guilds, members, roles, bans
 // ---------------------------------------------------------------------------------------------
-
-function memberOf(context: RouteContext, guild: GuildState): ApiGuildMember | RouteResult {
-  return guild.members.get(userIdOf(context)) ?? unknown('Member');
-}
 
 /** Deletes a banned user's recent messages from the guild's channels, as `delete_message_seconds` asks. */
 function purgeMessages(context: RouteContext, guild: GuildState, userId: string, seconds: number): void {
@@ -421,6 +336,8 @@ function banUser(
   const { engine } = context;
   const user = engine.world.users.get(userId);
   if (!user) return unknown('User');
+  const denied = requireModeration(engine, guild, guild.members.get(userId), Permission.BanMembers);
+  if (denied) return denied;
   if (guild.ownerId === userId || userId === engine.world.bot.id) return missingPermissions();
   guild.bans.set(userId, { reason: context.reason, user });
   const member = guild.removeMember(userId);
@@ -428,6 +345,7 @@ function banUser(
     if (member) engine.publishMemberRemove(guild, user);
     engine.publishBan(guild, user, true);
   }
+  engine.audit(guild, AuditLogEvent.MemberBanAdd, userId, context.reason);
   purgeMessages(context, guild, userId, deleteSeconds);
   return undefined;
 }
@@ -465,6 +383,8 @@ const guildRoutes: RouteDefinition[] = [
     handle: (context) => {
       const guild = guildOf(context);
       if (isResult(guild)) return guild;
+      const denied = requirePermissions(context.engine, guild, Permission.ManageGuild);
+      if (denied) return denied;
       const body = record(context.body);
       if (body.verification_level !== undefined) {
         const level = body.verification_level;
@@ -479,6 +399,7 @@ const guildRoutes: RouteDefinition[] = [
         guild.name = body.name;
       }
       if (context.engine.echoEvents) context.engine.publishGuildUpdate(guild);
+      context.engine.audit(guild, AuditLogEvent.GuildUpdate, guild.id, context.reason);
       return ok(guild.toApiGuild());
     },
   },
@@ -558,10 +479,13 @@ const guildRoutes: RouteDefinition[] = [
       const member = memberOf(context, guild);
       if (isResult(member)) return member;
       const body = record(context.body);
+      const { engine } = context;
+      const self = member.user.id === engine.world.bot.id;
+      let until: string | null | undefined;
       if ('communication_disabled_until' in body) {
-        const until = body.communication_disabled_until;
-        if (until !== null) {
-          const time = typeof until === 'string' ? Date.parse(until) : Number.NaN;
+        const raw = body.communication_disabled_until;
+        if (raw !== null) {
+          const time = typeof raw === 'string' ? Date.parse(raw) : Number.NaN;
           if (Number.isNaN(time))
             return formError('communication_disabled_until', 'DATE_TYPE_PARSE', 'Could not parse the date.');
           if (time - context.now > MAX_TIMEOUT_MS)
@@ -570,23 +494,73 @@ const guildRoutes: RouteDefinition[] = [
               'BASE_TYPE_BAD_TIMEOUT',
               'The timeout must be at most 28 days in the future.',
             );
+          until = new Date(time).toISOString().replace('Z', '+00:00');
+        } else {
+          until = null;
         }
-        if (guild.ownerId === member.user.id || member.user.id === context.engine.world.bot.id)
-          return missingPermissions();
-        member.communication_disabled_until =
-          until === null ? null : new Date(Date.parse(until as string)).toISOString().replace('Z', '+00:00');
+        const denied = requireModeration(engine, guild, member, Permission.ModerateMembers);
+        if (denied) return denied;
+        // Discord never times out members with Administrator.
+        if ((engine.world.permissionBits(guild, member) & Permission.Administrator) !== 0n) return missingPermissions();
       }
+      let roleIds: string[] | undefined;
       if ('roles' in body) {
         if (!Array.isArray(body.roles)) return formError('roles', 'BASE_TYPE_ARRAY', 'Must be an array.');
-        const roleIds = body.roles.map(String);
-        const missing = roleIds.find((roleId) => !guild.roles.some((role) => role.id === roleId));
-        if (missing !== undefined) return unknown('Role');
-        member.roles = [...new Set(roleIds)];
+        roleIds = [...new Set(body.roles.map(String))];
+        const roles = roleIds.map((roleId) => guild.roles.find((role) => role.id === roleId));
+        if (roles.includes(undefined)) return unknown('Role');
+        const denied = requirePermissions(engine, guild, Permission.ManageRoles);
+        if (denied) return denied;
+        // Every role added or removed must be below the bot's highest role.
+        const changed = guild.roles.filter(
+          (role) => role.id !== guild.id && roleIds!.includes(role.id) !== member.roles.includes(role.id),
+        );
+        if (changed.some((role) => !canManageRole(engine, guild, role))) return missingPermissions();
       }
       if ('nick' in body) {
         if (body.nick !== null && (typeof body.nick !== 'string' || body.nick.length > 32))
           return formError('nick', 'BASE_TYPE_MAX_LENGTH', 'Must be 32 or fewer in length.');
-        member.nick = body.nick === '' ? null : (body.nick as string | null);
+        const denied = self
+          ? requirePermissions(engine, guild, Permission.ChangeNickname)
+          : requireModeration(engine, guild, member, Permission.ManageNicknames);
+        if (denied) return denied;
+      }
+      for (const [field, bit] of [
+        ['mute', Permission.MuteMembers],
+        ['deaf', Permission.DeafenMembers],
+      ] as const) {
+        if (typeof body[field] === 'boolean') {
+          const denied = requirePermissions(engine, guild, bit);
+          if (denied) return denied;
+        }
+      }
+      const changes: { key: string; old_value?: unknown; new_value?: unknown }[] = [];
+      if (until !== undefined) {
+        changes.push({
+          key: 'communication_disabled_until',
+          old_value: member.communication_disabled_until,
+          new_value: until,
+        });
+        member.communication_disabled_until = until;
+      }
+      if ('nick' in body) {
+        const nick = body.nick === '' ? null : (body.nick as string | null);
+        changes.push({ key: 'nick', old_value: member.nick, new_value: nick });
+        member.nick = nick;
+      }
+      if (changes.length > 0)
+        engine.audit(guild, AuditLogEvent.MemberUpdate, member.user.id, context.reason, { changes });
+      if (roleIds !== undefined) {
+        const added = roleIds.filter((id) => !member.roles.includes(id));
+        const removed = member.roles.filter((id) => !roleIds!.includes(id));
+        member.roles = roleIds;
+        if (added.length + removed.length > 0)
+          engine.audit(guild, AuditLogEvent.MemberRoleUpdate, member.user.id, context.reason, {
+            changes: [
+              ...(added.length > 0 ? [{ key: '$add', new_value: added.map((id) => ({ id })) }] : []),
+              ...(removed.length > 0 ? [{ key: '$remove', new_value: removed.map((id) => ({ id })) }] : []),
+            ],
+          });
       }
       if (typeof body.mute === 'boolean') member.mute = body.mute;
       if (typeof body.deaf === 'boolean') member.deaf = body.deaf;
@@ -604,9 +578,11 @@ const guildRoutes: RouteDefinition[] = [
       if (isResult(guild)) return guild;
       const member = memberOf(context, guild);
       if (isResult(member)) return member;
-      if (guild.ownerId === member.user.id) return missingPermissions();
+      const denied = requireModeration(context.engine, guild, member, Permission.KickMembers);
+      if (denied) return denied;
       guild.removeMember(member.user.id);
       if (context.engine.echoEvents) context.engine.publishMemberRemove(guild, member.user);
+      context.engine.audit(guild, AuditLogEvent.MemberKick, member.user.id, context.reason);
       return noContent();
     },
   },
@@ -620,11 +596,20 @@ const guildRoutes: RouteDefinition[] = [
       const member = memberOf(context, guild);
       if (isResult(member)) return member;
       const roleId = context.params.role_id as string;
-      if (!guild.roles.some((role) => role.id === roleId)) return unknown('Role');
+      const role = guild.roles.find((candidate) => candidate.id === roleId);
+      if (!role) return unknown('Role');
+      const denied = requirePermissions(context.engine, guild, Permission.ManageRoles);
+      if (denied) return denied;
+      if (!canManageRole(context.engine, guild, role)) return missingPermissions();
       const has = member.roles.includes(roleId);
       if (method === 'PUT' && !has) member.roles = [...member.roles, roleId];
       if (method === 'DELETE' && has) member.roles = member.roles.filter((id) => id !== roleId);
-      if (context.engine.echoEvents && has !== (method === 'PUT')) context.engine.publishMemberUpdate(guild, member);
+      if (has !== (method === 'PUT')) {
+        if (context.engine.echoEvents) context.engine.publishMemberUpdate(guild, member);
+        context.engine.audit(guild, AuditLogEvent.MemberRoleUpdate, member.user.id, context.reason, {
+          changes: [{ key: method === 'PUT' ? '$add' : '$remove', new_value: [{ id: role.id, name: role.name }] }],
+        });
+      }
       return noContent();
     },
   })),
@@ -634,7 +619,8 @@ const guildRoutes: RouteDefinition[] = [
     auth: true,
     handle: (context) => {
       const guild = guildOf(context);
-      return isResult(guild) ? guild : ok([...guild.bans.values()]);
+      if (isResult(guild)) return guild;
+      return requirePermissions(context.engine, guild, Permission.BanMembers) ?? ok([...guild.bans.values()]);
     },
   },
   {
@@ -644,6 +630,8 @@ const guildRoutes: RouteDefinition[] = [
     handle: (context) => {
       const guild = guildOf(context);
       if (isResult(guild)) return guild;
+      const denied = requirePermissions(context.engine, guild, Permission.BanMembers);
+      if (denied) return denied;
       const ban = guild.bans.get(context.params.user_id as string);
       return ban ? ok(ban) : unknown('Ban');
     },
@@ -667,10 +655,13 @@ const guildRoutes: RouteDefinition[] = [
     handle: (context) => {
       const guild = guildOf(context);
       if (isResult(guild)) return guild;
+      const denied = requirePermissions(context.engine, guild, Permission.BanMembers);
+      if (denied) return denied;
       const ban = guild.bans.get(context.params.user_id as string);
       if (!ban) return unknown('Ban');
       guild.bans.delete(ban.user.id);
       if (context.engine.echoEvents) context.engine.publishBan(guild, ban.user, false);
+      context.engine.audit(guild, AuditLogEvent.MemberBanRemove, ban.user.id, context.reason);
       return noContent();
     },
   },
@@ -681,6 +672,8 @@ const guildRoutes: RouteDefinition[] = [
     handle: (context) => {
       const guild = guildOf(context);
       if (isResult(guild)) return guild;
+      const denied = requirePermissions(context.engine, guild, Permission.BanMembers | Permission.ManageGuild);
+      if (denied) return denied;
       const body = record(context.body);
       if (!Array.isArray(body.user_ids) || body.user_ids.length === 0 || body.user_ids.length > 200) {
         return formError('user_ids', 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 200 in length.');
@@ -702,17 +695,13 @@ const guildRoutes: RouteDefinition[] = [
 // Channels and messages
 // ---------------------------------------------------------------------------------------------
 
-function messageOf(context: RouteContext, channelId: string): ApiMessage | RouteResult {
-  return context.engine.world.getMessage(channelId, context.params.message_id as string) ?? unknown('Message');
-}
-
 const channelRoutes: RouteDefinition[] = [
   {
     method: 'GET',
     route: '/channels/:channel_id',
     auth: true,
     handle: (context) => {
-      const entry = channelOf(context);
+      const entry = channelFor(context);
       return isResult(entry) ? entry : ok(entry.channel);
     },
   },
@@ -721,8 +710,10 @@ const channelRoutes: RouteDefinition[] = [
     route: '/channels/:channel_id/messages',
     auth: true,
     handle: (context) => {
-      const entry = channelOf(context);
+      const entry = channelFor(context);
       if (isResult(entry)) return entry;
+      // Without Read Message History, Discord answers an empty history.
+      if (requirePermissions(context.engine, entry.guild, Permission.ReadMessageHistory, entry.channel)) return ok([]);
       const limit = Math.min(100, Math.max(1, Number(context.query.get('limit') ?? 50) || 50));
       let messages = context.engine.world.messages(entry.channel.id).reverse();
       const before = context.query.get('before');
@@ -744,13 +735,18 @@ const channelRoutes: RouteDefinition[] = [
     route: '/channels/:channel_id/messages',
     auth: true,
     handle: (context) => {
-      const entry = channelOf(context);
+      const target = channelOf(context);
+      if (isResult(target)) return target;
+      const entry = channelFor(
+        context,
+        sendPermission(target.channel) | (context.uploads.length > 0 ? Permission.AttachFiles : 0n),
+      );
       if (isResult(entry)) return entry;
       const { channel, guild } = entry;
       if (!isTextBased(channel))
         return apiError(400, ApiErrorCode.CannotSendInNonTextChannel, 'Cannot send messages in a non-text channel');
       const body = record(context.body);
-      const invalid = validateMessageBody(body, true);
+      const invalid = validateMessageBody(body, true, [], context.uploads.length);
       if (invalid) return invalid;
       const { world } = context.engine;
       let referenced: ApiMessage | null = null;
@@ -772,6 +768,7 @@ const channelRoutes: RouteDefinition[] = [
         content: typeof body.content === 'string' ? body.content : '',
         embeds: Array.isArray(body.embeds) ? (body.embeds as ApiEmbed[]) : [],
         components: Array.isArray(body.components) ? body.components : [],
+        attachments: attachmentsFor(context, channel.id, body),
         flags: typeof body.flags === 'number' ? body.flags : 0,
         tts: body.tts === true,
         referenced,
@@ -787,7 +784,7 @@ const channelRoutes: RouteDefinition[] = [
     route: '/channels/:channel_id/messages/bulk-delete',
     auth: true,
     handle: (context) => {
-      const entry = channelOf(context);
+      const entry = channelFor(context, Permission.ManageMessages | Permission.ReadMessageHistory);
       if (isResult(entry)) return entry;
       const ids = record(context.body).messages;
       if (!Array.isArray(ids) || ids.length < 2 || ids.length > 100) {
@@ -813,6 +810,10 @@ const channelRoutes: RouteDefinition[] = [
           guild_id: entry.guild.id,
         });
       }
+      if (entry.guild && deleted.length > 0)
+        context.engine.audit(entry.guild, AuditLogEvent.MessageBulkDelete, entry.channel.id, context.reason, {
+          options: { count: String(deleted.length) },
+        });
       return noContent();
     },
   },
@@ -821,7 +822,7 @@ const channelRoutes: RouteDefinition[] = [
     route: '/channels/:channel_id/messages/:message_id',
     auth: true,
     handle: (context) => {
-      const entry = channelOf(context);
+      const entry = channelFor(context, Permission.ReadMessageHistory);
       if (isResult(entry)) return entry;
       const message = messageOf(context, entry.channel.id);
       return isResult(message) ? message : ok(message);
@@ -832,7 +833,7 @@ const channelRoutes: RouteDefinition[] = [
     route: '/channels/:channel_id/messages/:message_id',
     auth: true,
     handle: (context) => {
-      const entry = channelOf(context);
+      const entry = channelFor(context);
       if (isResult(entry)) return entry;
       const message = messageOf(context, entry.channel.id);
       if (isResult(message)) return message;
@@ -843,9 +844,11 @@ const channelRoutes: RouteDefinition[] = [
           'Cannot edit a message authored by another user',
         );
       const body = record(context.body);
-      const invalid = validateMessageBody(body, false);
+      const invalid = validateMessageBody(body, false, [], context.uploads.length);
       if (invalid) return invalid;
       applyEdit(message, body, context.now);
+      if (context.uploads.length > 0 || Array.isArray(body.attachments))
+        message.attachments = attachmentsFor(context, message.channel_id, body, message.attachments);
       if (context.engine.echoEvents) context.engine.publishMessageUpdate(message, entry.guild);
       return ok(message);
     },
@@ -855,32 +858,31 @@ const channelRoutes: RouteDefinition[] = [
     route: '/channels/:channel_id/messages/:message_id',
     auth: true,
     handle: (context) => {
-      const entry = channelOf(context);
+      const entry = channelFor(context);
       if (isResult(entry)) return entry;
       const message = messageOf(context, entry.channel.id);
       if (isResult(message)) return message;
+      if (message.author.id !== context.engine.world.bot.id) {
+        const denied = requirePermissions(context.engine, entry.guild, Permission.ManageMessages, entry.channel);
+        if (denied) return denied;
+        if (entry.guild)
+          context.engine.audit(entry.guild, AuditLogEvent.MessageDelete, message.author.id, context.reason, {
+            options: { channel_id: entry.channel.id, count: '1' },
+          });
+      }
       if (context.engine.echoEvents) context.engine.publishMessageDelete(entry.channel.id, message.id, entry.guild);
       else context.engine.world.deleteMessage(entry.channel.id, message.id);
       return noContent();
     },
   },
-  ...(['PUT', 'DELETE'] as const).map((method): RouteDefinition => ({
-    method,
-    route: '/channels/:channel_id/messages/:message_id/reactions/:emoji/@me',
-    auth: true,
-    handle: (context) => {
-      const entry = channelOf(context);
-      if (isResult(entry)) return entry;
-      const message = messageOf(context, entry.channel.id);
-      return isResult(message) ? message : noContent();
-    },
-  })),
   {
     method: 'POST',
     route: '/channels/:channel_id/typing',
     auth: true,
     handle: (context) => {
-      const entry = channelOf(context);
+      const target = channelOf(context);
+      if (isResult(target)) return target;
+      const entry = channelFor(context, sendPermission(target.channel));
       return isResult(entry) ? entry : noContent();
     },
   },
@@ -907,14 +909,16 @@ function interactionMessage(
     content: typeof body.content === 'string' ? body.content : '',
     embeds: Array.isArray(body.embeds) ? (body.embeds as ApiEmbed[]) : [],
     components: Array.isArray(body.components) ? body.components : [],
+    attachments: attachmentsFor(context, entry.channel.id, body),
     flags,
     tts: body.tts === true,
     type: 20,
     webhookId: world.applicationId,
     interactionMetadata: {
       id: interaction.id,
-      type: 2,
-      name: data.name,
+      type: interaction.type,
+      ...(interaction.type === 2 ? { name: data.name } : {}),
+      ...(interaction.message === null ? {} : { interacted_message_id: interaction.message.id }),
       user: interactionUser(world, interaction),
       authorizing_integration_owners: interaction.payload.authorizing_integration_owners,
     },
@@ -930,6 +934,22 @@ function interactionUser(world: RouteContext['engine']['world'], interaction: In
   const payload = record(interaction.payload);
   const member = record(payload.member);
   return member.user ?? payload.user ?? world.users.get(interaction.userId);
+}
+
+/** The callback types Discord accepts for an interaction, by its type (6 and 7 only on a message's component). */
+function callbackTypesFor(interaction: InteractionState): number[] {
+  switch (interaction.type) {
+    case 1:
+      return [1];
+    case 3:
+      return [4, 5, 6, 7, 9];
+    case 4:
+      return [8];
+    case 5:
+      return interaction.message === null ? [4, 5] : [4, 5, 6, 7];
+    default:
+      return [4, 5, 9];
+  }
 }
 
 function webhookInteraction(context: RouteContext): InteractionState | RouteResult {
@@ -976,13 +996,14 @@ const interactionRoutes: RouteDefinition[] = [
         return apiError(400, ApiErrorCode.InteractionAlreadyAcknowledged, 'Interaction has already been acknowledged.');
       const body = record(context.body);
       const type = body.type;
-      if (typeof type !== 'number' || ![1, 4, 5, 6, 7, 8, 9, 12].includes(type))
-        return formError('type', 'BASE_TYPE_CHOICES', 'Value must be one of {1, 4, 5, 6, 7, 8, 9, 12}.');
+      const allowed = callbackTypesFor(interaction);
+      if (typeof type !== 'number' || !allowed.includes(type))
+        return formError('type', 'BASE_TYPE_CHOICES', `Value must be one of {${allowed.join(', ')}}.`);
       const data = record(body.data);
       let message: ApiMessage | null = null;
       if (type === 4 || type === 5) {
         if (type === 4) {
-          const invalid = validateMessageBody(data, true);
+          const invalid = validateMessageBody(data, true, ['data'], context.uploads.length);
           if (invalid) return invalid;
         }
         const requested = typeof data.flags === 'number' ? data.flags : 0;
@@ -993,6 +1014,25 @@ const interactionRoutes: RouteDefinition[] = [
         interaction.original = message;
         if ((message.flags & EPHEMERAL) === 0) engine.world.storeMessage(message);
         publishUnlessEphemeral(context, message, interaction, false);
+      } else if (type === 6 || type === 7) {
+        // Both answer on the message the component is on: it becomes the response's @original.
+        const target = interaction.message;
+        if (target === null) return unknown('Message');
+        if (type === 7) {
+          const invalid = validateMessageBody(data, false, ['data']);
+          if (invalid) return invalid;
+          applyEdit(target, data, context.now);
+          publishUnlessEphemeral(context, target, interaction, true);
+          message = target;
+        }
+        interaction.original = target;
+      } else if (type === 8) {
+        const invalid = validateAutocomplete(data);
+        if (invalid) return invalid;
+      } else if (type === 9) {
+        const invalid = validateModal(data);
+        if (invalid) return invalid;
+        interaction.modal = data;
       }
       interaction.callbackAt = context.now;
       interaction.record({ kind: 'callback', type, data: body.data ?? null, message, time: context.now });
@@ -1017,11 +1057,12 @@ const interactionRoutes: RouteDefinition[] = [
     route: '/webhooks/:webhook_id/:webhook_token',
     auth: false,
     handle: (context) => {
+      if (context.params.webhook_id !== context.engine.world.applicationId) return executeWebhook(context);
       const interaction = webhookInteraction(context);
       if (isResult(interaction)) return interaction;
       if (!interaction.acknowledged) return unknown('Webhook');
       const body = record(context.body);
-      const invalid = validateMessageBody(body, true);
+      const invalid = validateMessageBody(body, true, [], context.uploads.length);
       if (invalid) return invalid;
       const message = interactionMessage(context, interaction, body, typeof body.flags === 'number' ? body.flags : 0);
       if (isResult(message)) return message;
@@ -1056,9 +1097,11 @@ const interactionRoutes: RouteDefinition[] = [
       const message = webhookMessage(interaction, messageId);
       if (!message) return unknown('Message');
       const body = record(context.body);
-      const invalid = validateMessageBody(body, false);
+      const invalid = validateMessageBody(body, false, [], context.uploads.length);
       if (invalid) return invalid;
       applyEdit(message, body, context.now);
+      if (context.uploads.length > 0 || Array.isArray(body.attachments))
+        message.attachments = attachmentsFor(context, message.channel_id, body, message.attachments);
       publishUnlessEphemeral(context, message, interaction, true);
       const original = message === interaction.original;
       interaction.record({
@@ -1107,6 +1150,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   ...commandRoutes('/applications/:application_id/commands'),
   ...commandRoutes('/applications/:application_id/guilds/:guild_id/commands'),
   ...guildRoutes,
+  ...RESOURCE_ROUTES,
   ...channelRoutes,
   ...interactionRoutes,
 ];

@@ -1,5 +1,6 @@
 import { InvalidSimOptionError, UnknownSimEntityError } from '../errors/errors.js';
-import { InteractionState } from '../sim/InteractionState.js';
+import { applyReaction, parseEmoji } from '../rest/resourceRoutes.js';
+import { InteractionState, InteractionType } from '../sim/InteractionState.js';
 import type { SimInteraction } from '../sim/InteractionState.js';
 import type { SimEngine } from '../sim/SimEngine.js';
 import type { GuildState } from '../world/GuildState.js';
@@ -101,6 +102,68 @@ export interface InteractionOptions {
   user?: UserRef;
   /** @default 'en-US' */
   locale?: string;
+}
+
+/** Options of `sim.emit.autocomplete()`. */
+export interface AutocompleteOptions extends InteractionOptions {
+  /** The name of the option the user is typing in (its value is sent as a string, as Discord does). */
+  focused: string;
+}
+
+/** Options of `sim.emit.click()`. */
+export interface ComponentInteractionOptions {
+  /** The message the component is on (an object, ephemeral ones included, or `{ channel, id }`). */
+  message: MessageRef;
+  /** The component's `custom_id`. */
+  customId: string;
+  /** Who clicked. @default a random member of the guild that is not a bot */
+  user?: UserRef;
+  /** @default 'en-US' */
+  locale?: string;
+}
+
+/** Options of `sim.emit.select()`. */
+export interface SelectOptions extends ComponentInteractionOptions {
+  /** The values picked: option values of a string select, user/role/channel ids of the others. */
+  values: readonly string[];
+}
+
+/** Options of `sim.emit.reactionAdd()` and `reactionRemove()`. */
+export interface ReactionOptions {
+  /** The message reacted to. */
+  message: MessageRef;
+  /** A unicode emoji (`'👍'`) or a custom one as `name:id`. */
+  emoji: string;
+  /** Who reacts. @default a random member of the guild that is not a bot */
+  user?: UserRef;
+}
+
+/** Options of `sim.emit.submitModal()`. */
+export interface ModalSubmitOptions {
+  /** Each input's `custom_id` and its value (a string for a text input, strings for a select). */
+  fields: Readonly<Record<string, string | readonly string[]>>;
+  /** Who submits. @default the user of the interaction that showed the modal */
+  user?: UserRef;
+  /** @default 'en-US' */
+  locale?: string;
+}
+
+const SELECT_TYPES: ReadonlySet<number> = new Set([3, 5, 6, 7, 8]);
+
+/** The component with `customId` anywhere in a message's components (rows, sections, containers, labels). */
+export function findComponent(components: readonly unknown[], customId: string): Record<string, unknown> | undefined {
+  for (const raw of components) {
+    if (typeof raw !== 'object' || raw === null) continue;
+    const component = raw as Record<string, unknown>;
+    if (component.custom_id === customId) return component;
+    for (const key of ['components', 'accessory', 'component'] as const) {
+      const inner = component[key];
+      const nested = Array.isArray(inner) ? inner : inner === undefined ? [] : [inner];
+      const found = findComponent(nested, customId);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 const OPTION_TYPES: Record<OptionTypeName, number> = {
@@ -251,6 +314,167 @@ export class ScenarioEvents {
    */
   interaction(options: InteractionOptions): SimInteraction {
     this.#assertOpen();
+    const { guild, channel, user, data } = this.#commandData(options, undefined);
+    return this.#send(InteractionType.ApplicationCommand, data, guild, channel, user, options.locale, null);
+  }
+
+  /**
+   * A user types in an autocomplete option of a slash command; dispatches `INTERACTION_CREATE` of
+   * type 4 with `focused` set on that option. The bot answers with `interaction.respond(choices)`
+   * (callback type 8), which `waitForResponse()` shows.
+   *
+   * @example
+   * ```ts
+   * const typing = sim.emit.autocomplete({ command: 'color', options: { name: 're' }, focused: 'name' });
+   * const { data } = await typing.waitForResponse(); // { choices: [{ name: 'red', value: 'red' }] }
+   * ```
+   */
+  autocomplete(options: AutocompleteOptions): SimInteraction {
+    this.#assertOpen();
+    if (typeof options.focused !== 'string' || options.focused.length === 0) {
+      throw new InvalidSimOptionError(
+        `Expected \`focused\` to be the name of an option, got ${JSON.stringify(options.focused)}.`,
+      );
+    }
+    const { guild, channel, user, data } = this.#commandData(options, options.focused);
+    return this.#send(InteractionType.ApplicationCommandAutocomplete, data, guild, channel, user, options.locale, null);
+  }
+
+  /**
+   * A user clicks a button of a message (the bot's, usually); dispatches `INTERACTION_CREATE` of
+   * type 3. Throws `ERR_DISCORD_SIM_UNKNOWN_ENTITY` when the message has no enabled button with
+   * that `custom_id` (link buttons send no interaction on Discord either).
+   *
+   * @example
+   * ```ts
+   * const click = sim.emit.click({ message: sent, customId: 'confirm' });
+   * expect(await click.waitForResponse()).toMatchObject({ type: 7 }); // interaction.update()
+   * ```
+   */
+  click(options: ComponentInteractionOptions): SimInteraction {
+    this.#assertOpen();
+    const { message, guild, channel } = this.#componentMessage(options.message);
+    const component = findComponent(message.components, options.customId);
+    if (component?.type !== 2 || component.style === 5 || component.disabled === true) {
+      throw new UnknownSimEntityError(
+        `Message ${message.id} has no enabled button with custom_id ${JSON.stringify(options.customId)}.`,
+      );
+    }
+    const user = this.#actor(guild, options.user);
+    const data = { custom_id: options.customId, component_type: 2 };
+    return this.#send(InteractionType.MessageComponent, data, guild, channel, user, options.locale, message);
+  }
+
+  /**
+   * A user picks values in a select menu of a message; dispatches `INTERACTION_CREATE` of type 3
+   * with `values` (and `resolved` for user, role, mentionable and channel selects). The values must
+   * be options of a string select, and as many as its `min_values`/`max_values` allow.
+   *
+   * @example
+   * ```ts
+   * const pick = sim.emit.select({ message: sent, customId: 'flavour', values: ['mint'] });
+   * ```
+   */
+  select(options: SelectOptions): SimInteraction {
+    this.#assertOpen();
+    const { message, guild, channel } = this.#componentMessage(options.message);
+    const component = findComponent(message.components, options.customId);
+    if (component === undefined || !SELECT_TYPES.has(component.type as number) || component.disabled === true) {
+      throw new UnknownSimEntityError(
+        `Message ${message.id} has no enabled select menu with custom_id ${JSON.stringify(options.customId)}.`,
+      );
+    }
+    const values = options.values;
+    const resolved: Record<string, Record<string, unknown>> = {};
+    this.#checkSelection(guild, component, values, resolved, `select menu ${options.customId}`);
+    const user = this.#actor(guild, options.user);
+    const data: Record<string, unknown> = {
+      custom_id: options.customId,
+      component_type: component.type,
+      values: [...values],
+    };
+    if (Object.keys(resolved).length > 0) data.resolved = resolved;
+    return this.#send(InteractionType.MessageComponent, data, guild, channel, user, options.locale, message);
+  }
+
+  /**
+   * The user fills in and submits the modal the bot showed (callback type 9, `showModal()`) in
+   * answer to `interaction`; dispatches `INTERACTION_CREATE` of type 5. `fields` maps each text
+   * input's `custom_id` to its value (or a select's to its values); required inputs must be there
+   * and lengths within the input's `min_length`/`max_length`.
+   *
+   * @example
+   * ```ts
+   * const click = sim.emit.click({ message: sent, customId: 'feedback' });
+   * await click.waitForResponse(); // the bot called showModal()
+   * const submit = sim.emit.submitModal(click, { fields: { text: 'Great bot' } });
+   * ```
+   */
+  submitModal(interaction: SimInteraction, options: ModalSubmitOptions): SimInteraction {
+    this.#assertOpen();
+    const modal = interaction.modal;
+    if (modal === null) {
+      throw new InvalidSimOptionError(
+        `Expected \`interaction\` to have been answered with a modal (callback type 9), but interaction ${interaction.id} was not.`,
+      );
+    }
+    const fields = options.fields;
+    if (typeof fields !== 'object' || fields === null)
+      throw new InvalidSimOptionError(`Expected \`fields\` to be an object, got ${String(fields)}.`);
+    const { world } = this.#engine;
+    const { channel, guild: channelGuild } = resolveChannel(world, interaction.channelId, undefined);
+    const guild = channelGuild ?? resolveGuild(world, interaction.guildId ?? undefined);
+    const user = options.user === undefined ? resolveUser(world, interaction.userId) : this.#actor(guild, options.user);
+    const known = new Set<string>();
+    const resolved: Record<string, Record<string, unknown>> = {};
+    const answer = (input: Record<string, unknown>): Record<string, unknown> => {
+      const customId = String(input.custom_id);
+      known.add(customId);
+      const value = fields[customId];
+      if (input.type === 4) {
+        const text = value === undefined ? '' : value;
+        if (typeof text !== 'string')
+          throw new InvalidSimOptionError(`Expected field \`${customId}\` (a text input) to be a string.`);
+        if (text === '' && input.required !== false)
+          throw new InvalidSimOptionError(`Field \`${customId}\` is required by the modal; give it a value.`);
+        const min = typeof input.min_length === 'number' ? input.min_length : 0;
+        const max = typeof input.max_length === 'number' ? input.max_length : 4000;
+        if (text !== '' && (text.length < min || text.length > max)) {
+          throw new InvalidSimOptionError(
+            `Expected field \`${customId}\` to be ${min} to ${max} characters long, got ${text.length}.`,
+          );
+        }
+        return { type: 4, id: input.id, custom_id: customId, value: text };
+      }
+      const values = value === undefined ? [] : Array.isArray(value) ? value : [value];
+      this.#checkSelection(guild, input, values, resolved, `modal field ${customId}`);
+      return { type: input.type, id: input.id, custom_id: customId, values };
+    };
+    const components = (Array.isArray(modal.components) ? modal.components : []).map((raw: unknown) => {
+      const top = raw as Record<string, unknown>;
+      if (top.type === 1) {
+        const inner = Array.isArray(top.components) ? (top.components as Record<string, unknown>[]) : [];
+        return { type: 1, id: top.id, components: inner.map(answer) };
+      }
+      if (top.type === 18 && typeof top.component === 'object' && top.component !== null) {
+        return { type: 18, id: top.id, component: answer(top.component as Record<string, unknown>) };
+      }
+      return { type: top.type, id: top.id };
+    });
+    for (const name of Object.keys(fields)) {
+      if (!known.has(name))
+        throw new UnknownSimEntityError(`The modal has no input with custom_id ${JSON.stringify(name)}.`);
+    }
+    const data: Record<string, unknown> = { custom_id: modal.custom_id, components };
+    if (Object.keys(resolved).length > 0) data.resolved = resolved;
+    return this.#send(InteractionType.ModalSubmit, data, guild, channel, user, options.locale, interaction.message);
+  }
+
+  /** The guild, channel, user and `data` of a slash command (or its autocomplete, with `focused`). */
+  #commandData(
+    options: InteractionOptions,
+    focused: string | undefined,
+  ): { guild: GuildState; channel: ApiChannel; user: ApiUser; data: Record<string, unknown> } {
     if (typeof options.command !== 'string' || options.command.length === 0) {
       throw new InvalidSimOptionError(
         `Expected \`command\` to be a non-empty string, got ${JSON.stringify(options.command)}.`,
@@ -259,9 +483,7 @@ export class ScenarioEvents {
     const { world } = this.#engine;
     const { channel, guild: channelGuild } = resolveChannel(world, options.channel, options.guild);
     const guild = channelGuild ?? resolveGuild(world, options.guild);
-    const user = options.user === undefined ? this.#randomHuman(guild) : resolveUser(world, options.user);
-    const member = guild.members.get(user.id);
-    if (!member) throw new UnknownSimEntityError(`User ${user.id} is not a member of guild ${guild.id}.`);
+    const user = this.#actor(guild, options.user);
 
     const registered = this.#findCommand(guild, options.command);
     let definitions = registered?.options;
@@ -276,17 +498,17 @@ export class ScenarioEvents {
     }
     const resolved: Record<string, Record<string, unknown>> = {};
     let leaf = this.#options(guild, options.options ?? {}, definitions, resolved);
+    if (focused !== undefined) {
+      const option = leaf.find((candidate) => candidate.name === focused);
+      if (!option)
+        throw new InvalidSimOptionError(`Expected \`focused\` to name one of the given options, got ${focused}.`);
+      option.focused = true;
+      option.value = String(option.value ?? '');
+    }
     for (let i = path.length - 1; i >= 0; i--) {
       const step = path[i] as { name: string; type: number };
       leaf = [{ name: step.name, type: step.type, options: leaf }];
     }
-
-    const id = world.ids.next();
-    const counter = ++this.#interactionCounter;
-    const token = `${Buffer.from(`interaction:${id}:${counter}`).toString('base64url')}${'x'.repeat(120)}`.slice(
-      0,
-      160,
-    );
     const data: Record<string, unknown> = {
       id: registered?.id ?? world.ids.next(guild.createdTimestamp + 1000),
       name: options.command,
@@ -295,21 +517,114 @@ export class ScenarioEvents {
     if (leaf.length > 0) data.options = leaf;
     if (Object.keys(resolved).length > 0) data.resolved = resolved;
     if (registered?.guild_id !== undefined) data.guild_id = registered.guild_id;
+    return { guild, channel, user, data };
+  }
+
+  /** The member acting (a random human by default); throws when the user is not in the guild. */
+  #actor(guild: GuildState, ref: UserRef | undefined): ApiUser {
+    const user = ref === undefined ? this.#randomHuman(guild) : resolveUser(this.#engine.world, ref);
+    if (!guild.members.has(user.id))
+      throw new UnknownSimEntityError(`User ${user.id} is not a member of guild ${guild.id}.`);
+    return user;
+  }
+
+  /** The message a component interaction starts from: the object given (ephemeral ones too) or the stored one. */
+  #componentMessage(ref: MessageRef): { message: ApiMessage; guild: GuildState; channel: ApiChannel } {
+    const { world } = this.#engine;
+    if (typeof ref !== 'object' || ref === null)
+      throw new InvalidSimOptionError(`Expected \`message\` to be a message or { channel, id }, got ${String(ref)}.`);
+    let message: ApiMessage;
+    let guild: GuildState | null;
+    if ('channel_id' in ref) {
+      message = world.getMessage(ref.channel_id, ref.id) ?? ref;
+      guild = resolveChannel(world, ref.channel_id, undefined).guild;
+    } else {
+      ({ message, guild } = this.#message(ref));
+    }
+    if (!guild) throw new UnknownSimEntityError(`Message ${message.id} is not in a guild channel.`);
+    const { channel } = resolveChannel(world, message.channel_id, undefined);
+    return { message, guild, channel };
+  }
+
+  /** Checks picked values against a select menu and fills `resolved` for entity selects. */
+  #checkSelection(
+    guild: GuildState,
+    component: Record<string, unknown>,
+    values: readonly unknown[],
+    resolved: Record<string, Record<string, unknown>>,
+    what: string,
+  ): void {
+    if (!Array.isArray(values) || values.some((value) => typeof value !== 'string'))
+      throw new InvalidSimOptionError(`Expected the values of ${what} to be an array of strings.`);
+    const min = typeof component.min_values === 'number' ? component.min_values : 1;
+    const max = typeof component.max_values === 'number' ? component.max_values : 1;
+    // A select in a modal may be optional (`required: false`): then it can be left empty.
+    const required = component.required !== false;
+    if ((values.length > 0 || required) && (values.length < min || values.length > max)) {
+      throw new InvalidSimOptionError(
+        `Expected ${min === max ? min : `${min} to ${max}`} value(s) for ${what}, got ${values.length}.`,
+      );
+    }
+    for (const value of values as string[]) {
+      switch (component.type) {
+        case 3: {
+          const choices = Array.isArray(component.options) ? (component.options as Record<string, unknown>[]) : [];
+          if (!choices.some((choice) => choice.value === value))
+            throw new UnknownSimEntityError(`${what} has no option with value ${JSON.stringify(value)}.`);
+          break;
+        }
+        case 5:
+        case 6:
+        case 7:
+        case 8: {
+          const option: ApiInteractionOption = {
+            name: what,
+            type: component.type === 5 ? 6 : component.type === 6 ? 8 : component.type === 7 ? 9 : 7,
+            value,
+          };
+          this.#resolve(guild, option, resolved);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+
+  /** Builds, remembers and dispatches an interaction of any type. */
+  #send(
+    type: number,
+    data: Record<string, unknown>,
+    guild: GuildState,
+    channel: ApiChannel,
+    user: ApiUser,
+    locale: string | undefined,
+    message: ApiMessage | null,
+  ): InteractionState {
+    const { world } = this.#engine;
+    const member = guild.members.get(user.id) as ApiGuildMember;
+    const id = world.ids.next();
+    const counter = ++this.#interactionCounter;
+    const token = `${Buffer.from(`interaction:${id}:${counter}`).toString('base64url')}${'x'.repeat(120)}`.slice(
+      0,
+      160,
+    );
     const botMember = guild.members.get(world.bot.id);
+    const permissions = world.memberPermissions(guild, member, channel);
     const payload: Record<string, unknown> = {
       id,
       application_id: world.applicationId,
-      type: 2,
+      type,
       data,
       guild_id: guild.id,
       guild: { id: guild.id, locale: 'en-US', features: [] },
       channel_id: channel.id,
-      channel: { ...channel, permissions: world.memberPermissions(guild, member) },
-      member: { ...member, permissions: world.memberPermissions(guild, member) },
+      channel: { ...channel, permissions },
+      member: { ...member, permissions },
       token,
       version: 1,
-      app_permissions: botMember ? world.memberPermissions(guild, botMember) : '0',
-      locale: options.locale ?? 'en-US',
+      app_permissions: botMember ? world.memberPermissions(guild, botMember, channel) : '0',
+      locale: locale ?? 'en-US',
       guild_locale: 'en-US',
       entitlements: [],
       entitlement_sku_ids: [],
@@ -317,7 +632,8 @@ export class ScenarioEvents {
       context: 0,
       attachment_size_limit: 10_485_760,
     };
-    const interaction = new InteractionState(id, token, payload, guild.id, channel.id, user.id);
+    if (message !== null) payload.message = message;
+    const interaction = new InteractionState(id, token, payload, guild.id, channel.id, user.id, message);
     this.#engine.addInteraction(interaction);
     this.#lastDelivered = this.#engine.gateway.dispatchToGuild(guild, 'INTERACTION_CREATE', payload);
     return interaction;
@@ -416,6 +732,41 @@ export class ScenarioEvents {
       default:
         break;
     }
+  }
+
+  /**
+   * A member reacts to a message; updates its `reactions` and dispatches `MESSAGE_REACTION_ADD`.
+   * `emoji` is a unicode emoji or `name:id` of a custom emoji of a guild (others throw
+   * `ERR_DISCORD_SIM_UNKNOWN_ENTITY`, as Discord answers 10014).
+   *
+   * @example
+   * ```ts
+   * sim.emit.reactionAdd({ message: sent, emoji: '👍' });
+   * ```
+   */
+  reactionAdd(options: ReactionOptions): void {
+    this.#react(options, true);
+  }
+
+  /** A member removes their reaction; dispatches `MESSAGE_REACTION_REMOVE` (nothing when they had not reacted). */
+  reactionRemove(options: ReactionOptions & { user: UserRef }): void {
+    this.#react(options, false);
+  }
+
+  #react(options: ReactionOptions, add: boolean): void {
+    this.#assertOpen();
+    const { world } = this.#engine;
+    const { message, guild } = this.#message(options.message);
+    const parsed = parseEmoji(world, options.emoji);
+    if (parsed === null)
+      throw new UnknownSimEntityError(`Unknown emoji ${JSON.stringify(options.emoji)} (Discord answers 10014).`);
+    const user =
+      options.user === undefined
+        ? guild
+          ? this.#randomHuman(guild)
+          : resolveUser(world, message.author)
+        : resolveUser(world, options.user);
+    this.#lastDelivered = applyReaction(this.#engine, message, guild, parsed.emoji, parsed.key, user, add) ?? 0;
   }
 
   /**

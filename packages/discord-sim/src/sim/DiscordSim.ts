@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { InvalidSimOptionError, SimClosedError } from '../errors/errors.js';
 import { GATEWAY_PATH, GatewayServer, RESUME_PATH } from '../gateway/GatewayServer.js';
 import { PRIVILEGED_INTENTS } from '../gateway/protocol.js';
+import { DEFAULT_BOT_PERMISSIONS } from '../world/permissions.js';
 import type { RateLimitOptions } from '../rest/RateLimiter.js';
 import { RateLimiter } from '../rest/RateLimiter.js';
 import type { RecordedRequest } from '../rest/RequestLog.js';
@@ -26,6 +28,7 @@ import { GatewayControls } from './GatewayControls.js';
 import { GatewayFeed } from './GatewayFeed.js';
 import { RestControls } from './RestControls.js';
 import { SimEngine } from './SimEngine.js';
+import { generateTlsMaterial } from './tls.js';
 
 /** Options of {@link startDiscordSim}. */
 export interface DiscordSimOptions {
@@ -41,13 +44,24 @@ export interface DiscordSimOptions {
   shards?: number;
   /** The heartbeat interval HELLO announces; make it short in tests that exercise heartbeats. @default 41250 */
   heartbeatIntervalMs?: number;
+  /**
+   * A gateway connection that sends no heartbeat for this long is closed with 4009 (session timed
+   * out), as Discord closes zombie connections; `Infinity` never closes.
+   * @default heartbeatIntervalMs + max(heartbeatIntervalMs / 2, 5000)
+   */
+  heartbeatTimeoutMs?: number;
   /** Seed of generated ids, names and traffic; the same seed builds the same world. @default 1 */
   seed?: number;
   /** The bot's username. @default 'switchyard-bot' */
   botUsername?: string;
   /** The application (and bot user) id. @default generated */
   applicationId?: string;
-  /** Rate limit REST routes like Discord (buckets per route + major parameter, plus a global limit). `sim.rest.rateLimitNext()` works either way. @default false */
+  /**
+   * Rate limit REST routes like Discord: buckets per route and major parameter (channel, guild,
+   * webhook) with `X-RateLimit-*` headers on every response, plus a global limit per second.
+   * `false` sends no headers and never answers 429 by itself; `sim.rest.rateLimitNext()` works either way.
+   * @default { limit: 50, windowMs: 1000, globalPerSecond: 50 }
+   */
   rateLimits?: false | RateLimitOptions;
   /** `session_start_limit.max_concurrency`; discord.js waits 5 s between IDENTIFYs of shards that share a bucket, so the default lets 16 shards identify at once. @default 16 */
   maxConcurrency?: number;
@@ -67,6 +81,19 @@ export interface DiscordSimOptions {
   maxRecordedRequests?: number;
   /** How long after INTERACTION_CREATE the callback is accepted, as Discord's 3 s; later ones get 404 Unknown interaction. @default 3000 */
   interactionTimeoutMs?: number;
+  /**
+   * Permissions of the bot's managed role in every guild (a guild spec's `botPermissions` overrides
+   * it): the permissions its invite would grant. Decimal string or bigint.
+   * @default DEFAULT_BOT_PERMISSIONS (a moderation bot's invite: no Administrator, no Manage Server)
+   */
+  botPermissions?: string | bigint;
+  /**
+   * Serve REST over HTTPS and the gateway over WSS, for clients that insist on them. `true`
+   * generates a certificate authority and a server certificate for `host` (its CA is `sim.tls.ca`,
+   * for the client to trust); or give your own `{ cert, key, ca? }` in PEM.
+   * @default false
+   */
+  tls?: boolean | { cert: string; key: string; ca?: string };
   /** Whether REST changes by the bot produce the gateway events Discord sends (MESSAGE_CREATE for its messages, GUILD_MEMBER_UPDATE after a timeout, GUILD_BAN_ADD, ...). @default true */
   echoEvents?: boolean;
 }
@@ -97,6 +124,7 @@ interface Parts {
   token: string;
   host: string;
   port: number;
+  tls: { ca: string | null } | null;
 }
 
 /**
@@ -134,6 +162,8 @@ export class DiscordSim implements AsyncDisposable {
   readonly gateway: GatewayControls;
   /** REST behaviour on demand (forced 429s). */
   readonly rest: RestControls;
+  /** With the `tls` option: the PEM of the certificate authority clients must trust (`null` over plain HTTP). */
+  readonly tls: { readonly ca: string | null } | null;
   readonly #server: Server;
   readonly #world: World;
   readonly #engine: SimEngine;
@@ -154,9 +184,11 @@ export class DiscordSim implements AsyncDisposable {
     this.port = parts.port;
     this.token = parts.token;
     const origin = `${parts.host.includes(':') ? `[${parts.host}]` : parts.host}:${parts.port}`;
-    this.apiBase = `http://${origin}/api`;
-    this.gatewayUrl = `ws://${origin}${GATEWAY_PATH}`;
-    this.resumeGatewayUrl = `ws://${origin}${RESUME_PATH}`;
+    const secure = parts.tls !== null;
+    this.tls = parts.tls;
+    this.apiBase = `${secure ? 'https' : 'http'}://${origin}/api`;
+    this.gatewayUrl = `${secure ? 'wss' : 'ws'}://${origin}${GATEWAY_PATH}`;
+    this.resumeGatewayUrl = `${secure ? 'wss' : 'ws'}://${origin}${RESUME_PATH}`;
     this.applicationId = parts.world.applicationId;
     this.bot = parts.world.bot;
     this.emit = new ScenarioEvents(parts.engine, () => this.#assertOpen());
@@ -174,6 +206,16 @@ export class DiscordSim implements AsyncDisposable {
       throw new InvalidSimOptionError(`Expected \`host\` to be a non-empty string, got ${String(host)}.`);
     const seed = checkInteger('seed', options.seed ?? 1, 0, 0xffff_ffff);
     const heartbeatIntervalMs = checkInteger('heartbeatIntervalMs', options.heartbeatIntervalMs ?? 41_250, 1);
+    const heartbeatTimeoutMs =
+      options.heartbeatTimeoutMs ?? heartbeatIntervalMs + Math.max(Math.ceil(heartbeatIntervalMs / 2), 5000);
+    if (
+      heartbeatTimeoutMs !== Number.POSITIVE_INFINITY &&
+      (typeof heartbeatTimeoutMs !== 'number' || !Number.isInteger(heartbeatTimeoutMs) || heartbeatTimeoutMs < 1)
+    ) {
+      throw new InvalidSimOptionError(
+        `Expected \`heartbeatTimeoutMs\` to be an integer >= 1 or Infinity, got ${String(heartbeatTimeoutMs)}.`,
+      );
+    }
     const maxConcurrency = checkInteger('maxConcurrency', options.maxConcurrency ?? 16, 1);
     const sessionStartTotal = checkInteger('sessionStartLimit', options.sessionStartLimit ?? 1000, 1);
     const resumeBufferSize = checkInteger('resumeBufferSize', options.resumeBufferSize ?? 10_000, 1);
@@ -208,7 +250,7 @@ export class DiscordSim implements AsyncDisposable {
         `Expected \`token\` to be a non-empty string without spaces, got ${JSON.stringify(options.token)}.`,
       );
     }
-    const rateLimits = options.rateLimits ?? false;
+    const rateLimits = options.rateLimits ?? {};
     if (rateLimits !== false) {
       if (typeof rateLimits !== 'object' || rateLimits === null)
         throw new InvalidSimOptionError(`Expected \`rateLimits\` to be false or an object, got ${String(rateLimits)}.`);
@@ -227,7 +269,23 @@ export class DiscordSim implements AsyncDisposable {
       );
     }
 
-    const world = new World({ seed, botUsername, applicationId: options.applicationId, messageHistory });
+    const botPermissions = options.botPermissions ?? DEFAULT_BOT_PERMISSIONS;
+    if (
+      typeof botPermissions === 'bigint'
+        ? botPermissions < 0n
+        : typeof botPermissions !== 'string' || !/^\d{1,20}$/.test(botPermissions)
+    ) {
+      throw new InvalidSimOptionError(
+        `Expected \`botPermissions\` to be a bigint >= 0 or a decimal string, got ${String(botPermissions)}.`,
+      );
+    }
+    const world = new World({
+      seed,
+      botUsername,
+      applicationId: options.applicationId,
+      messageHistory,
+      botPermissions: BigInt(botPermissions),
+    });
     const specs: readonly GuildSpec[] =
       typeof guildSpecs === 'number' ? Array.from({ length: guildSpecs }, () => ({})) : guildSpecs;
     for (const spec of specs) world.createGuild(spec);
@@ -238,6 +296,7 @@ export class DiscordSim implements AsyncDisposable {
       world,
       token,
       heartbeatIntervalMs,
+      heartbeatTimeoutMs,
       resumeBufferSize,
       resumeTimeoutMs,
       privilegedIntents,
@@ -252,6 +311,7 @@ export class DiscordSim implements AsyncDisposable {
     const limiter = new RateLimiter(rateLimits);
     const gatewayInfo = {
       url: '',
+      attachmentsUrl: '',
       get recommendedShards(): number {
         return shards ?? Math.max(1, Math.ceil(world.guildList.length / 1000));
       },
@@ -265,7 +325,26 @@ export class DiscordSim implements AsyncDisposable {
       rateLimiter: limiter,
       gateway: gatewayInfo satisfies RouteContext['gateway'],
     });
-    const server = createServer((request, response) => rest.handle(request, response));
+    const tlsOption = options.tls ?? false;
+    let tls: { cert: string; key: string; ca: string | null } | null = null;
+    if (tlsOption === true) {
+      tls = await generateTlsMaterial(host);
+    } else if (tlsOption !== false) {
+      if (
+        typeof tlsOption !== 'object' ||
+        tlsOption === null ||
+        typeof tlsOption.cert !== 'string' ||
+        typeof tlsOption.key !== 'string'
+      ) {
+        throw new InvalidSimOptionError(
+          `Expected \`tls\` to be a boolean or { cert, key, ca? } in PEM, got ${String(tlsOption)}.`,
+        );
+      }
+      tls = { cert: tlsOption.cert, key: tlsOption.key, ca: tlsOption.ca ?? null };
+    }
+    const onRequest = (request: IncomingMessage, response: ServerResponse): void => rest.handle(request, response);
+    const server: Server =
+      tls === null ? createServer(onRequest) : createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest);
     server.on('upgrade', (request, socket, head) => gatewayServer.handleUpgrade(request, socket, head));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -286,8 +365,10 @@ export class DiscordSim implements AsyncDisposable {
       token,
       host,
       port: address.port,
+      tls: tls === null ? null : { ca: tls.ca },
     });
     gatewayInfo.url = sim.gatewayUrl;
+    gatewayInfo.attachmentsUrl = `${sim.apiBase.slice(0, -'/api'.length)}/attachments`;
     gatewayServer.resumeUrl = sim.resumeGatewayUrl;
     return sim;
   }

@@ -19,10 +19,25 @@ export interface InteractionResponseRecord {
   readonly time: number;
 }
 
+/** Discord's interaction types. */
+export const InteractionType = {
+  Ping: 1,
+  ApplicationCommand: 2,
+  MessageComponent: 3,
+  ApplicationCommandAutocomplete: 4,
+  ModalSubmit: 5,
+} as const;
+
 /** An interaction the simulator sent, and what the bot answered. */
 export interface SimInteraction {
   readonly id: string;
   readonly token: string;
+  /** The interaction type: 2 slash command, 3 component, 4 autocomplete, 5 modal submit. */
+  readonly type: number;
+  /** For a component interaction (and a modal submitted from one): the message the component is on. */
+  readonly message: ApiMessage | null;
+  /** The modal the bot answered with (callback type 9), once it did; submit it with `sim.emit.submitModal()`. */
+  readonly modal: Readonly<Record<string, unknown>> | null;
   /** The `d` of the `INTERACTION_CREATE` dispatch. */
   readonly payload: Readonly<Record<string, unknown>>;
   readonly guildId: string | null;
@@ -52,6 +67,9 @@ export interface SimInteraction {
 export class InteractionState implements SimInteraction {
   readonly id: string;
   readonly token: string;
+  readonly type: number;
+  readonly message: ApiMessage | null;
+  modal: Record<string, unknown> | null = null;
   readonly payload: Record<string, unknown>;
   readonly guildId: string | null;
   readonly channelId: string;
@@ -70,7 +88,10 @@ export class InteractionState implements SimInteraction {
     guildId: string | null,
     channelId: string,
     userId: string,
+    message: ApiMessage | null = null,
   ) {
+    this.type = typeof payload.type === 'number' ? payload.type : InteractionType.ApplicationCommand;
+    this.message = message;
     this.id = id;
     this.token = token;
     this.payload = payload;

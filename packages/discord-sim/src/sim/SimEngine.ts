@@ -1,6 +1,7 @@
 import type { GatewayServer } from '../gateway/GatewayServer.js';
 import type { GuildState } from '../world/GuildState.js';
-import type { ApiGuildMember, ApiMessage, ApiUser } from '../world/types.js';
+import { Permission } from '../world/permissions.js';
+import type { ApiAuditLogEntry, ApiGuildMember, ApiMessage, ApiUser } from '../world/types.js';
 import type { World } from '../world/World.js';
 import type { InteractionState } from './InteractionState.js';
 
@@ -94,6 +95,38 @@ export class SimEngine {
       guild_id: guild.id,
       user,
     });
+  }
+
+  /** Sends a dispatch about `guild` (or a DM one without a guild) when REST changes echo events. */
+  echo(guild: GuildState | null, event: string, data: unknown): number {
+    if (!this.echoEvents) return 0;
+    return guild ? this.gateway.dispatchToGuild(guild, event, data) : this.gateway.dispatchDirect(event, data);
+  }
+
+  /**
+   * Records what the bot did in the guild's audit log and, for sessions allowed to see it (the
+   * bot has View Audit Log), dispatches `GUILD_AUDIT_LOG_ENTRY_CREATE`.
+   */
+  audit(
+    guild: GuildState,
+    actionType: number,
+    targetId: string | null,
+    reason: string | null,
+    extra: Pick<ApiAuditLogEntry, 'changes' | 'options'> = {},
+  ): ApiAuditLogEntry {
+    const entry: ApiAuditLogEntry = {
+      id: this.world.ids.next(),
+      user_id: this.world.bot.id,
+      target_id: targetId,
+      action_type: actionType,
+      ...extra,
+    };
+    if (reason !== null) entry.reason = reason;
+    guild.addAuditLogEntry(entry);
+    const bot = guild.members.get(this.world.bot.id);
+    if (bot && (this.world.permissionBits(guild, bot) & Permission.ViewAuditLog) !== 0n)
+      this.echo(guild, 'GUILD_AUDIT_LOG_ENTRY_CREATE', { ...entry, guild_id: guild.id });
+    return entry;
   }
 
   /** Remembers an interaction so its callback and follow-ups can be answered. */

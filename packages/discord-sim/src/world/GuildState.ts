@@ -1,6 +1,18 @@
 import { UnknownSimEntityError } from '../errors/errors.js';
 import { DISCORD_EPOCH } from '../snowflake/Snowflake.js';
-import type { ApiApplicationCommand, ApiBan, ApiChannel, ApiGuild, ApiGuildMember, ApiRole } from './types.js';
+import type {
+  ApiApplicationCommand,
+  ApiAuditLogEntry,
+  ApiBan,
+  ApiChannel,
+  ApiEmoji,
+  ApiGuild,
+  ApiGuildMember,
+  ApiRole,
+} from './types.js';
+
+/** Audit log entries kept per guild (the oldest are dropped). */
+const MAX_AUDIT_LOG_ENTRIES = 1000;
 
 /**
  * A guild of the simulated world, as tests see it. The arrays and maps are live views of the
@@ -24,6 +36,12 @@ export interface SimGuild {
   readonly bans: ReadonlyMap<string, ApiBan>;
   /** Guild commands registered by the bot, by command id. */
   readonly commands: ReadonlyMap<string, ApiApplicationCommand>;
+  /** Threads (active and archived), in creation order. */
+  readonly threads: readonly ApiChannel[];
+  /** Custom emojis (the `emojis` of the spec). */
+  readonly emojis: readonly ApiEmoji[];
+  /** The audit log, oldest first: what the bot did (kicks, bans, role and channel changes, ...). */
+  readonly auditLog: readonly ApiAuditLogEntry[];
   /** The shard that receives this guild's events when the bot runs `shardCount` shards. */
   shardId(shardCount: number): number;
   /** The channel with this name or id; throws `ERR_DISCORD_SIM_UNKNOWN_ENTITY` if there is none. */
@@ -45,6 +63,9 @@ export class GuildState implements SimGuild {
   readonly members = new Map<string, ApiGuildMember>();
   readonly bans = new Map<string, ApiBan>();
   readonly commands = new Map<string, ApiApplicationCommand>();
+  readonly threads: ApiChannel[] = [];
+  readonly emojis: ApiEmoji[] = [];
+  readonly auditLog: ApiAuditLogEntry[] = [];
   /** `id >> 22`, kept as a number so routing an event to its shard is one modulo. */
   readonly shardKey: number;
   /** User ids of members that are not bots, for picking authors quickly. */
@@ -99,6 +120,20 @@ export class GuildState implements SimGuild {
     this.#textChannels = null;
   }
 
+  removeChannel(channelId: string): void {
+    const index = this.channels.findIndex((channel) => channel.id === channelId);
+    if (index >= 0) this.channels.splice(index, 1);
+    const thread = this.threads.findIndex((channel) => channel.id === channelId);
+    if (thread >= 0) this.threads.splice(thread, 1);
+    this.#textChannels = null;
+  }
+
+  /** Keeps an audit log entry (the oldest past 1000 are dropped). */
+  addAuditLogEntry(entry: ApiAuditLogEntry): void {
+    this.auditLog.push(entry);
+    if (this.auditLog.length > MAX_AUDIT_LOG_ENTRIES) this.auditLog.shift();
+  }
+
   addMember(member: ApiGuildMember): void {
     this.members.set(member.user.id, member);
     if (member.user.bot !== true && !this.#humanIndex.has(member.user.id)) {
@@ -142,7 +177,7 @@ export class GuildState implements SimGuild {
       default_message_notifications: 1,
       explicit_content_filter: 2,
       roles: this.roles,
-      emojis: [],
+      emojis: this.emojis,
       features: [],
       mfa_level: 0,
       application_id: null,

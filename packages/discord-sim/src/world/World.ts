@@ -2,10 +2,16 @@ import { InvalidSimOptionError, UnknownSimEntityError } from '../errors/errors.j
 import { isSnowflake, SnowflakeGenerator } from '../snowflake/Snowflake.js';
 import { Prng } from '../util/Prng.js';
 import { GuildState } from './GuildState.js';
-import { ALL_PERMISSIONS, EVERYONE_PERMISSIONS, MODERATOR_PERMISSIONS, Permission } from './permissions.js';
+import { basePermissions, channelPermissions, EVERYONE_PERMISSIONS, MODERATOR_PERMISSIONS } from './permissions.js';
 import type { ChannelKind, ChannelSpec, GuildSpec, MemberSpec, RoleSpec, UserSpec } from './specs.js';
 import type {
   ApiApplicationCommand,
+  ApiAttachment,
+  ApiInvite,
+  ApiReaction,
+  ApiReactionEmoji,
+  ApiThreadMember,
+  ApiWebhook,
   ApiChannel,
   ApiEmbed,
   ApiGuildMember,
@@ -46,6 +52,8 @@ const NOUNS = [
   'walrus',
   'quokka',
 ];
+/** Channel types of threads (announcement, public, private). */
+export const THREAD_TYPES: ReadonlySet<number> = new Set([10, 11, 12]);
 const CHANNEL_TYPES: Record<ChannelKind, number> = { text: 0, voice: 2, category: 4, announcement: 5, forum: 15 };
 const USER_MENTION = /<@!?(\d{17,20})>/g;
 const ROLE_MENTION = /<@&(\d{17,20})>/g;
@@ -56,6 +64,8 @@ export interface WorldOptions {
   botUsername: string;
   applicationId: string | undefined;
   messageHistory: number;
+  /** Permissions of the bot's role in guilds whose spec does not say. */
+  botPermissions: bigint;
 }
 
 /** What {@link World.createMessage} needs to build a message. */
@@ -67,6 +77,7 @@ export interface MessageParams {
   content?: string;
   embeds?: ApiEmbed[];
   components?: unknown[];
+  attachments?: ApiAttachment[];
   type?: number;
   flags?: number;
   tts?: boolean;
@@ -83,7 +94,12 @@ function isoTime(ms: number): string {
 
 function toPermissionString(value: string | bigint | undefined, fallback: bigint): string {
   if (value === undefined) return fallback.toString();
-  return typeof value === 'bigint' ? value.toString() : BigInt(value).toString();
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value !== 'string' || !/^\d{1,20}$/.test(value))
+    throw new InvalidSimOptionError(
+      `Expected \`permissions\` to be a bigint or a decimal string, got ${String(value)}.`,
+    );
+  return BigInt(value).toString();
 }
 
 /** The member object without its user, as it appears in `MESSAGE_CREATE`. */
@@ -119,14 +135,27 @@ export class World {
   readonly globalCommands = new Map<string, ApiApplicationCommand>();
   /** DM channels by recipient user id. */
   readonly dmChannels = new Map<string, ApiChannel>();
+  /** Channel webhooks by id. */
+  readonly webhooks = new Map<string, ApiWebhook>();
+  /** Invites by code. */
+  readonly invites = new Map<string, ApiInvite>();
+  /** Members of each thread, by thread id then user id. */
+  readonly threadMembers = new Map<string, Map<string, ApiThreadMember>>();
+  /** Who reacted with what: message id → emoji key (`name` or `name:id`) → user ids. */
+  readonly reactions = new Map<string, Map<string, { emoji: ApiReactionEmoji; users: Set<string> }>>();
+  /** Uploaded files the simulator serves under `/attachments/{channel}/{id}/{filename}`, by attachment id. */
+  readonly attachments = new Map<string, { filename: string; contentType: string; data: Buffer }>();
+  #attachmentBytes = 0;
   readonly #messages = new Map<string, Map<string, ApiMessage>>();
   readonly #messageHistory: number;
+  readonly #botPermissions: bigint;
   #userCounter = 0;
   #guildCounter = 0;
 
   constructor(options: WorldOptions) {
     this.prng = new Prng(options.seed);
     this.#messageHistory = options.messageHistory;
+    this.#botPermissions = options.botPermissions;
     const botId = options.applicationId ?? this.ids.next(this.#historicTime());
     this.applicationId = botId;
     this.bot = this.createUser({ id: botId, username: options.botUsername, bot: true });
@@ -200,13 +229,24 @@ export class World {
       guild.roles.push(this.#role({ ...resolved, permissions }, i + 1, later()));
     }
     const botRole = this.#role(
-      { name: this.bot.username, permissions: Permission.Administrator },
+      { name: this.bot.username, permissions: spec.botPermissions ?? this.#botPermissions },
       guild.roles.length,
       later(),
     );
     botRole.managed = true;
     botRole.tags = { bot_id: this.bot.id };
-    guild.roles.push(botRole);
+    if (spec.botRolePosition === undefined) {
+      guild.roles.push(botRole);
+    } else {
+      const position = spec.botRolePosition;
+      if (!Number.isInteger(position) || position < 1 || position > guild.roles.length) {
+        throw new InvalidSimOptionError(
+          `Expected \`botRolePosition\` to be an integer from 1 to ${guild.roles.length}, got ${String(position)}.`,
+        );
+      }
+      guild.roles.splice(position, 0, botRole);
+      for (const [index, role] of guild.roles.entries()) role.position = index;
+    }
 
     const channelSpecs: (string | ChannelSpec)[] =
       typeof spec.channels === 'number'
@@ -231,6 +271,23 @@ export class World {
       guild.ownerId = spec.ownerId;
     } else {
       guild.ownerId = guild.humanIds[0] ?? this.bot.id;
+    }
+
+    for (const emoji of spec.emojis ?? []) {
+      const resolved = typeof emoji === 'string' ? { name: emoji } : emoji;
+      if (typeof resolved.name !== 'string' || !/^\w{2,32}$/.test(resolved.name))
+        throw new InvalidSimOptionError(
+          `Expected \`emojis[].name\` to be 2 to 32 letters, digits or underscores, got ${JSON.stringify(resolved.name)}.`,
+        );
+      guild.emojis.push({
+        id: this.#id(resolved.id, 'emojis[].id', later()),
+        name: resolved.name,
+        roles: [],
+        require_colons: true,
+        managed: false,
+        animated: resolved.animated ?? false,
+        available: true,
+      });
     }
 
     this.guilds.set(id, guild);
@@ -355,7 +412,7 @@ export class World {
       mention_everyone: content.includes('@everyone') || content.includes('@here'),
       mentions: [],
       mention_roles: [],
-      attachments: [],
+      attachments: params.attachments ?? [],
       embeds: params.embeds ?? [],
       components: params.components ?? [],
       pinned: false,
@@ -403,9 +460,43 @@ export class World {
       this.#messages.set(message.channel_id, history);
     }
     history.set(message.id, message);
-    if (history.size > this.#messageHistory) history.delete(history.keys().next().value as string);
+    if (history.size > this.#messageHistory) {
+      const oldest = history.keys().next().value as string;
+      history.delete(oldest);
+      this.reactions.delete(oldest);
+    }
     const entry = this.channels.get(message.channel_id);
     if (entry) entry.channel.last_message_id = message.id;
+  }
+
+  /** Keeps an uploaded file to serve; the oldest are dropped past 64 MiB. */
+  storeAttachment(id: string, file: { filename: string; contentType: string; data: Buffer }): void {
+    this.attachments.set(id, file);
+    this.#attachmentBytes += file.data.length;
+    for (const [oldId, old] of this.attachments) {
+      if (this.#attachmentBytes <= 64 * 1024 * 1024 || oldId === id) break;
+      this.attachments.delete(oldId);
+      this.#attachmentBytes -= old.data.length;
+    }
+  }
+
+  /** Refreshes `message.reactions` from who reacted (and whether the bot did). */
+  syncReactions(message: ApiMessage): void {
+    const byEmoji = this.reactions.get(message.id);
+    const reactions: ApiReaction[] = [];
+    for (const { emoji, users } of byEmoji?.values() ?? []) {
+      if (users.size === 0) continue;
+      reactions.push({
+        count: users.size,
+        count_details: { burst: 0, normal: users.size },
+        me: users.has(this.bot.id),
+        me_burst: false,
+        emoji,
+        burst_colors: [],
+      });
+    }
+    if (reactions.length > 0) message.reactions = reactions;
+    else delete message.reactions;
   }
 
   getMessage(channelId: string, messageId: string): ApiMessage | undefined {
@@ -416,6 +507,7 @@ export class World {
     const history = this.#messages.get(channelId);
     const message = history?.get(messageId);
     if (message) history?.delete(messageId);
+    this.reactions.delete(messageId);
     return message;
   }
 
@@ -424,14 +516,20 @@ export class World {
     return [...(this.#messages.get(channelId)?.values() ?? [])];
   }
 
-  /** The permissions of `member` in `guild`, as the decimal string Discord sends. */
-  memberPermissions(guild: GuildState, member: ApiGuildMember): string {
-    if (guild.ownerId === member.user.id) return ALL_PERMISSIONS.toString();
-    let bits = BigInt(guild.roles[0]?.permissions ?? '0');
-    for (const roleId of member.roles) {
-      const role = guild.roles.find((candidate) => candidate.id === roleId);
-      if (role) bits |= BigInt(role.permissions);
-    }
-    return (bits & Permission.Administrator) === 0n ? bits.toString() : ALL_PERMISSIONS.toString();
+  /** The permissions of `member` in `guild` (in `channel`, with its overwrites), as the decimal string Discord sends. */
+  memberPermissions(guild: GuildState, member: ApiGuildMember, channel?: ApiChannel): string {
+    return this.permissionBits(guild, member, channel).toString();
+  }
+
+  /** The permissions of `member` in `guild`, and in `channel` when given, computed as Discord computes them. */
+  permissionBits(guild: GuildState, member: ApiGuildMember, channel?: ApiChannel): bigint {
+    const base = basePermissions(guild, member);
+    if (channel === undefined || channel.guild_id !== guild.id) return base;
+    // A thread takes the permissions of its parent channel.
+    const source =
+      THREAD_TYPES.has(channel.type) && channel.parent_id
+        ? (this.channels.get(channel.parent_id)?.channel ?? channel)
+        : channel;
+    return channelPermissions(guild, member, source, base);
   }
 }

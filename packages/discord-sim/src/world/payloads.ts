@@ -14,7 +14,7 @@ export function guildCreatePayload(world: World, guild: GuildState, largeThresho
     // Like Discord, a large guild only comes with the bot's own member; the rest is fetched with op 8.
     members: large ? (botMember ? [botMember] : []) : [...guild.members.values()],
     channels: guild.channels,
-    threads: [],
+    threads: guild.threads.filter((thread) => thread.thread_metadata?.archived !== true),
     presences: [],
     voice_states: [],
     stage_instances: [],

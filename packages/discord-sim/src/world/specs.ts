@@ -66,8 +66,18 @@ export interface GuildSpec {
   roles?: number | readonly (string | RoleSpec)[];
   /** Members (besides the bot, which is always a member), or how many to generate. @default 8 */
   members?: number | readonly MemberSpec[];
+  /** Custom emojis: names, or `{ id?, name, animated? }`. Reactions with other custom emojis get 10014. @default [] */
+  emojis?: readonly (string | { id?: string; name: string; animated?: boolean })[];
   /** Verification level 0 (none) to 4 (very high). @default 1 */
   verificationLevel?: number;
   /** Id of the owner; must be one of the members. @default the first generated member */
   ownerId?: string;
+  /** Permissions of the bot's managed role in this guild (decimal string or bigint). @default the simulator's `botPermissions` */
+  botPermissions?: string | bigint;
+  /**
+   * Where the bot's role sits among the guild's roles: 1 is just above `@everyone`, and roles from
+   * that position up move one higher. The bot can only act on members and roles below it.
+   * @default the top (above every role of `roles`)
+   */
+  botRolePosition?: number;
 }

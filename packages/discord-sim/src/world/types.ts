@@ -78,6 +78,19 @@ export interface ApiChannel {
   user_limit?: number;
   rtc_region?: string | null;
   recipients?: ApiUser[];
+  owner_id?: string;
+  message_count?: number;
+  member_count?: number;
+  total_message_sent?: number;
+  thread_metadata?: {
+    archived: boolean;
+    auto_archive_duration: number;
+    archive_timestamp: string;
+    locked: boolean;
+    create_timestamp?: string;
+    invitable?: boolean;
+  };
+  applied_tags?: string[];
 }
 
 /** An embed, kept as the bot sent it. */
@@ -99,7 +112,7 @@ export interface ApiMessage {
   mentions: ApiUser[];
   mention_roles: string[];
   mention_channels?: unknown[];
-  attachments: unknown[];
+  attachments: ApiAttachment[];
   embeds: ApiEmbed[];
   components: unknown[];
   pinned: boolean;
@@ -111,7 +124,8 @@ export interface ApiMessage {
   message_reference?: { type?: number; message_id?: string; channel_id?: string; guild_id?: string };
   referenced_message?: ApiMessage | null;
   sticker_items?: unknown[];
-  reactions?: unknown[];
+  reactions?: ApiReaction[];
+  thread?: ApiChannel;
 }
 
 /** A ban of a guild. */
@@ -174,7 +188,7 @@ export interface ApiGuild {
   default_message_notifications: number;
   explicit_content_filter: number;
   roles: ApiRole[];
-  emojis: unknown[];
+  emojis: ApiEmoji[];
   features: string[];
   mfa_level: number;
   application_id: string | null;
@@ -199,4 +213,90 @@ export interface ApiGuild {
   incidents_data: null;
   approximate_member_count?: number;
   approximate_presence_count?: number;
+}
+
+/** A custom emoji of a guild. */
+export interface ApiEmoji {
+  id: string;
+  name: string;
+  roles: string[];
+  require_colons: boolean;
+  managed: boolean;
+  animated: boolean;
+  available: boolean;
+}
+
+/** The emoji of a reaction: a unicode one (`id: null`) or a custom one. */
+export interface ApiReactionEmoji {
+  id: string | null;
+  name: string;
+  animated?: boolean;
+}
+
+/** A reaction on a message, as messages carry them. */
+export interface ApiReaction {
+  count: number;
+  count_details: { burst: number; normal: number };
+  me: boolean;
+  me_burst: boolean;
+  emoji: ApiReactionEmoji;
+  burst_colors: string[];
+}
+
+/** A file attached to a message; `url` is served by the simulator. */
+export interface ApiAttachment {
+  id: string;
+  filename: string;
+  size: number;
+  url: string;
+  proxy_url: string;
+  content_type?: string;
+  description?: string;
+}
+
+/** A channel webhook (`POST /channels/{id}/webhooks`). */
+export interface ApiWebhook {
+  id: string;
+  type: 1;
+  guild_id: string;
+  channel_id: string;
+  user: ApiUser;
+  name: string;
+  avatar: string | null;
+  token: string;
+  application_id: string | null;
+}
+
+/** An invite to a guild channel. */
+export interface ApiInvite {
+  code: string;
+  type: 0;
+  guild_id: string;
+  channel_id: string;
+  inviter: ApiUser;
+  max_age: number;
+  max_uses: number;
+  temporary: boolean;
+  uses: number;
+  created_at: string;
+  expires_at: string | null;
+}
+
+/** A member of a thread. */
+export interface ApiThreadMember {
+  id: string;
+  user_id: string;
+  join_timestamp: string;
+  flags: number;
+}
+
+/** An entry of a guild's audit log. */
+export interface ApiAuditLogEntry {
+  id: string;
+  user_id: string;
+  target_id: string | null;
+  action_type: number;
+  reason?: string;
+  changes?: { key: string; old_value?: unknown; new_value?: unknown }[];
+  options?: Record<string, string>;
 }
