@@ -10,7 +10,7 @@
  * - startup: time from spawn to the first answer, same peers.
  *
  * Calls are measured sequentially (one in flight: latency) and in batches of 1,000 in flight
- * (throughput). Medians of BENCH_RUNS (default 4; 7 with BENCH_FULL=1) runs after a warm-up; subjects are interleaved so
+ * (throughput). Medians of BENCH_RUNS (default 3; 7 with BENCH_FULL=1) runs after a warm-up; subjects are interleaved so
  * machine noise hits them alike.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -25,8 +25,8 @@ import { Piscina } from 'piscina';
 type MathModule = { math: { add: (a: number, b: number) => Promise<number> } };
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-// BENCH_FULL=1: the README's 7 runs; the default 4 keeps `pnpm bench` under 2 minutes.
-const runs = Number(process.env.BENCH_RUNS ?? (process.env.BENCH_FULL === '1' ? 7 : 4));
+// BENCH_FULL=1: the README's 7 runs; the default 3 keeps `pnpm bench` under 2 minutes.
+const runs = Number(process.env.BENCH_RUNS ?? (process.env.BENCH_FULL === '1' ? 7 : 3));
 
 /** One way of calling `add(a, b)`; `call` resolves with the sum. */
 interface Subject {

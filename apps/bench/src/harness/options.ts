@@ -29,6 +29,10 @@ export interface BenchOptions {
    * @default `apps/bench/results`
    */
   out: string;
+  /**
+   * Print the usage and exit.
+   * @default false
+   */
   help: boolean;
 }
 
