@@ -13,6 +13,7 @@ export * from './worker/GuildModerator.js';
 export * from './bot/commands.js';
 export * from './bot/events.js';
 export * from './bot/ActionRunner.js';
+export * from './bot/AuditOutbox.js';
 export * from './bot/Bot.js';
 export * from './bot/config.js';
 export * from './bot/run.js';

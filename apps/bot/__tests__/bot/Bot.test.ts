@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotDatabase, BotOptions } from '../../src/index.js';
 import {
   ActionRunner,
+  AuditOutbox,
   Bot,
   CONFIG_KEY,
   DEFAULT_CONFIG,
@@ -101,6 +102,7 @@ describe('Bot', () => {
         ok: true,
         error: null,
         createdAt: expect.any(Date),
+        actionKey: expect.stringMatching(/^[\w-]+:\d+$/),
       },
     ]);
     expect(await bot.store.get({ kind: 'guild', id: guild.id }, `strikes:${spammer!.user.id}`)).toBe(1);
@@ -151,7 +153,8 @@ describe('Bot', () => {
   it("writes a failed action to the audit table with Discord's refusal", async () => {
     const guild = await freshGuild(sim, bot.client);
     const log = new ModerationLog(database);
-    const runner = new ActionRunner(bot.client.rest, log);
+    const outbox = new AuditOutbox(log);
+    const runner = new ActionRunner(bot.client.rest, outbox);
     // Discord refuses to time out a guild's owner.
     const outcome = await runner.run(guild.id, {
       type: 'timeout',
@@ -160,6 +163,7 @@ describe('Bot', () => {
       reason: 'test',
     });
     expect(outcome).toMatchObject({ ok: false, error: expect.objectContaining({ status: 403 }) });
+    expect(await outbox.close()).toEqual({ written: 1, unwritten: [] });
     expect(await log.list({ guildId: guild.id })).toMatchObject([
       { action: 'timeout', userId: guild.ownerId, ok: false, error: 'Missing Permissions' },
     ]);

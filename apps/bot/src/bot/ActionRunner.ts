@@ -1,8 +1,8 @@
 import type { REST } from 'discord.js';
 import { Routes } from 'discord.js';
-import type { ModerationLog } from '../db/ModerationLog.js';
 import type { BotAction } from '../protocol.js';
 import { AUDITED_ACTIONS } from '../protocol.js';
+import type { AuditSink } from './AuditOutbox.js';
 
 /** What happened to one action. */
 export interface ActionOutcome {
@@ -33,18 +33,19 @@ function targetOf(action: BotAction): string {
 
 /**
  * Carries out the workers' decisions through Discord's REST API with the main thread's client,
- * and writes every moderation action to the audit table, failed ones included.
+ * and hands every moderation action, failed ones included, to the audit sink (the bot's
+ * `AuditOutbox`, which writes it to the audit table).
  */
 export class ActionRunner {
   readonly #rest: REST;
-  readonly #log: ModerationLog;
+  readonly #audit: AuditSink;
 
-  constructor(rest: REST, log: ModerationLog) {
+  constructor(rest: REST, audit: AuditSink) {
     this.#rest = rest;
-    this.#log = log;
+    this.#audit = audit;
   }
 
-  /** Carries out one action in `guildId`; never rejects for Discord's refusals (see the outcome), only for a failed audit write. */
+  /** Carries out one action in `guildId`; never rejects (Discord's refusals are in the outcome). */
   async run(guildId: string, action: BotAction): Promise<ActionOutcome> {
     let error: unknown;
     try {
@@ -54,7 +55,7 @@ export class ActionRunner {
     }
     const ok = error === undefined;
     if (AUDITED_ACTIONS.has(action.type)) {
-      await this.#log.record({
+      this.#audit.add({
         guildId,
         userId: targetOf(action),
         action: action.type,
@@ -62,6 +63,7 @@ export class ActionRunner {
         details: details(action),
         ok,
         error: ok ? null : error instanceof Error ? error.message : String(error),
+        createdAt: new Date(),
       });
     }
     return { action, ok, error };

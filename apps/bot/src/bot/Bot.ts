@@ -19,6 +19,8 @@ import { BotConfigError } from '../errors/errors.js';
 import type { BotAction, BotEvent, Decision } from '../protocol.js';
 import type { worker } from '../worker.js';
 import { ActionRunner } from './ActionRunner.js';
+import type { AuditOutboxOptions } from './AuditOutbox.js';
+import { AuditOutbox } from './AuditOutbox.js';
 import { COMMANDS } from './commands.js';
 import {
   toCommandEvent,
@@ -92,6 +94,23 @@ export interface BotOptions {
    * @default true
    */
   registerCommands?: boolean;
+  /**
+   * How long one event may take in its worker (queueing included) before its dispatch is given
+   * up with `AbortError` (counted as an error).
+   * @default 30000
+   */
+  dispatchTimeoutMs?: number;
+  /**
+   * How long `close()` waits for the events in flight, then for the audit rows still to write
+   * (each); what is left after that is reported (`stats().auditUnwritten`), never dropped silently.
+   * @default 10000
+   */
+  shutdownTimeoutMs?: number;
+  /**
+   * How the audit outbox retries writes while the database is down.
+   * @default { retryMinMs: 100, retryMaxMs: 5000 }
+   */
+  audit?: Pick<AuditOutboxOptions, 'retryMinMs' | 'retryMaxMs' | 'maxBatch'>;
 }
 
 /** The bot's counters, from {@link Bot.stats}. */
@@ -102,8 +121,47 @@ export interface BotStats {
   readonly actions: number;
   /** Actions Discord refused. */
   readonly failedActions: number;
-  /** Dispatches, replies or audit writes that failed. */
+  /** Dispatches or replies that failed. */
   readonly errors: number;
+  /** Events dispatched a second time because their worker crashed with them in flight. */
+  readonly redispatched: number;
+  /** Worker crashes seen (`crash` and `fatal`). */
+  readonly crashes: number;
+  /** New gateway sessions after the first (non-resumable reconnects): events may have been missed. */
+  readonly reidentified: number;
+  /** Messages found by looking up watched channels after a new session, and dispatched. */
+  readonly recovered: number;
+  /** Audit rows written. */
+  readonly auditWritten: number;
+  /** Audit rows waiting to be written. */
+  readonly auditPending: number;
+  /** Failed audit writes, retried. */
+  readonly auditRetries: number;
+  /** Audit rows `close()` could not write before its deadline (the database was down); reported in the log. */
+  readonly auditUnwritten: number;
+}
+
+/** The most channels whose last message the bot remembers, for the look-up after a new session. */
+const MAX_WATCHED_CHANNELS = 10_000;
+/** How many message ids the bot remembers to never dispatch a message twice. */
+const MAX_SEEN_MESSAGES = 20_000;
+/** Pages of 100 messages looked up per channel after a new session. */
+const CATCH_UP_PAGES = 5;
+
+function isCrash(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'ERR_WORKER_CRASHED';
+}
+
+function compareSnowflakes(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+function bounded(ms: number): { promise: Promise<'timeout'>; clear: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  return { promise, clear: () => clearTimeout(timer) };
 }
 
 function describe(value: unknown): string {
@@ -136,7 +194,21 @@ export class Bot {
   readonly store: PostgresKvStore;
   /** The audit table. */
   readonly moderationLog: ModerationLog;
+  /** Writes the audit rows, retrying while the database is down. */
+  readonly audit: AuditOutbox;
   readonly #runner: ActionRunner;
+  readonly #dispatchTimeoutMs: number;
+  readonly #shutdownTimeoutMs: number;
+  /** Each watched channel's newest message id seen (insertion order = least recently updated first). */
+  readonly #watched = new Map<string, string>();
+  /** Message ids already dispatched (insertion order, oldest first). */
+  readonly #seen = new Set<string>();
+  #ready = false;
+  #redispatched = 0;
+  #crashes = 0;
+  #reidentified = 0;
+  #recovered = 0;
+  #auditUnwritten = 0;
   readonly #log: (line: string) => void;
   readonly #deferAfterMs: number;
   readonly #inflight = new Set<Promise<void>>();
@@ -157,8 +229,7 @@ export class Bot {
   #closing: Promise<void> | undefined;
 
   readonly #onMessage = (message: Message): void => {
-    const event = toMessageEvent(message);
-    if (event !== undefined) this.#decide(event);
+    this.#receive(message);
   };
   readonly #onMessageDelete = (message: Message | PartialMessage): void => {
     const event = toMessageDeleteEvent(message);
@@ -180,7 +251,13 @@ export class Bot {
     this.#log(`worker ${info.workerId} failed an event of guild ${info.tenant.id}: ${messageOf(info.error)}`);
   };
   readonly #onCrash = (info: WorkerCrashInfo): void => {
-    this.#log(`worker ${info.workerId} crashed: ${messageOf(info.cause)}`);
+    this.#crashes++;
+    this.#log(`worker ${info.workerId} crashed: ${messageOf(info.cause)}; its events in flight are dispatched again`);
+  };
+  readonly #onShardReady = (shardId: number): void => {
+    if (!this.#ready) return;
+    // A READY after the first: a new session (a RESUME replays what was missed; this does not).
+    this.#track(this.#catchUp(shardId));
   };
 
   private constructor(
@@ -194,9 +271,21 @@ export class Bot {
     this.pool = pool;
     this.store = store;
     this.moderationLog = moderationLog;
-    this.#runner = new ActionRunner(client.rest, moderationLog);
     this.#log = options.log ?? (() => undefined);
+    this.audit = new AuditOutbox(moderationLog, {
+      ...options.audit,
+      onRetry: (error, failures, delayMs) => {
+        // The first failure of an outage, then every tenth: the database may stay down a while.
+        if (failures === 1 || failures % 10 === 0)
+          this.#log(
+            `audit: could not write ${this.audit.depth} rows (attempt ${failures}), retrying in ${delayMs} ms: ${messageOf(error)}`,
+          );
+      },
+    });
+    this.#runner = new ActionRunner(client.rest, this.audit);
     this.#deferAfterMs = options.deferAfterMs ?? 2000;
+    this.#dispatchTimeoutMs = options.dispatchTimeoutMs ?? 30_000;
+    this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
     pool.on('dispatchError', this.#onDispatchError);
     pool.on('crash', this.#onCrash);
     pool.on('fatal', this.#onCrash);
@@ -205,6 +294,7 @@ export class Bot {
     client.on(Events.GuildMemberAdd, this.#onMemberAdd);
     client.on(Events.GuildMemberRemove, this.#onMemberRemove);
     client.on(Events.InteractionCreate, this.#onInteraction);
+    client.on(Events.ShardReady, this.#onShardReady);
     if (options.board !== undefined) {
       this.#watch = options.board.watch(pool, { prefix: 'worker %d:' });
       this.#job = options.board.addJob({ prefix: 'bot:', initialText: this.#summary() });
@@ -228,6 +318,9 @@ export class Bot {
       log,
       deferAfterMs = 2000,
       registerCommands = true,
+      dispatchTimeoutMs = 30_000,
+      shutdownTimeoutMs = 10_000,
+      audit,
     } = options;
     if (typeof token !== 'string' || token.length === 0)
       throw new BotConfigError(`Expected \`token\` to be a non-empty string, got ${describe(token)}.`);
@@ -257,6 +350,15 @@ export class Bot {
     }
     if (typeof registerCommands !== 'boolean')
       throw new BotConfigError(`Expected \`registerCommands\` to be a boolean, got ${describe(registerCommands)}.`);
+    for (const [name, value] of [
+      ['dispatchTimeoutMs', dispatchTimeoutMs],
+      ['shutdownTimeoutMs', shutdownTimeoutMs],
+    ] as const) {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+        throw new BotConfigError(`Expected \`${name}\` to be a number > 0, got ${describe(value)}.`);
+    }
+    if (audit !== undefined && (audit === null || typeof audit !== 'object'))
+      throw new BotConfigError(`Expected \`audit\` to be an object, got ${describe(audit)}.`);
 
     const store = new PostgresKvStore(database);
     const pool = await createThreadPool<typeof worker>({ workers, filename: workerFilename, store });
@@ -279,6 +381,7 @@ export class Bot {
       const ready = new Promise<Client<true>>((resolve) => client.once(Events.ClientReady, resolve));
       await client.login(token);
       const readyClient = await ready;
+      bot.#ready = true;
       if (registerCommands) await readyClient.application.commands.set([...COMMANDS]);
       return bot;
     } catch (error) {
@@ -299,17 +402,35 @@ export class Bot {
       actions: this.#actions,
       failedActions: this.#failedActions,
       errors: this.#errors,
+      redispatched: this.#redispatched,
+      crashes: this.#crashes,
+      reidentified: this.#reidentified,
+      recovered: this.#recovered,
+      auditWritten: this.audit.written,
+      auditPending: this.audit.depth,
+      auditRetries: this.audit.retries,
+      auditUnwritten: this.#auditUnwritten,
     };
   }
 
-  /** Resolves once every event received so far was decided upon and acted on (replies, REST calls, audit rows). */
+  /**
+   * Resolves once every event received so far was decided upon and acted on (replies, REST calls)
+   * and its audit rows are written (which waits for the database to come back when it is down).
+   */
   async idle(): Promise<void> {
+    await this.#settled();
+    await this.audit.idle();
+  }
+
+  async #settled(): Promise<void> {
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
   }
 
   /**
-   * Stops gracefully: stops listening, finishes the events already received (their actions and
-   * audit rows included), logs out, then closes the worker threads. The database stays open: it
+   * Stops gracefully: stops listening, finishes the events already received (their actions
+   * included), writes the audit rows left, logs out, then closes the workers. Each wait is bounded
+   * by `shutdownTimeoutMs`: events still unfinished, and audit rows the database did not take,
+   * are reported in the log and in `stats()` (`auditUnwritten`). The database stays open: it
    * belongs to the caller. Idempotent.
    */
   close(): Promise<void> {
@@ -319,9 +440,26 @@ export class Bot {
       this.client.off(Events.GuildMemberAdd, this.#onMemberAdd);
       this.client.off(Events.GuildMemberRemove, this.#onMemberRemove);
       this.client.off(Events.InteractionCreate, this.#onInteraction);
-      await this.idle();
+      this.client.off(Events.ShardReady, this.#onShardReady);
+      const deadline = bounded(this.#shutdownTimeoutMs);
+      if ((await Promise.race([this.#settled(), deadline.promise])) === 'timeout')
+        this.#log(`shutdown: ${this.#inflight.size} events still unfinished after ${this.#shutdownTimeoutMs} ms`);
+      deadline.clear();
+      const report = await this.audit.close({ timeoutMs: this.#shutdownTimeoutMs });
+      this.#auditUnwritten = report.unwritten.length;
+      if (report.unwritten.length > 0) {
+        this.#log(
+          `audit: ${report.unwritten.length} rows could not be written (database unavailable); they follow as JSON`,
+        );
+        for (const entry of report.unwritten) this.#log(`audit: unwritten ${JSON.stringify(entry)}`);
+      }
       await this.client.destroy();
-      await this.pool.close();
+      const closing = bounded(this.#shutdownTimeoutMs);
+      if ((await Promise.race([this.pool.close(), closing.promise])) === 'timeout') {
+        this.#log(`shutdown: the workers did not close within ${this.#shutdownTimeoutMs} ms; killing them`);
+        await this.pool.kill();
+      }
+      closing.clear();
       this.pool.off('dispatchError', this.#onDispatchError);
       this.pool.off('crash', this.#onCrash);
       this.pool.off('fatal', this.#onCrash);
@@ -386,23 +524,81 @@ export class Bot {
     });
   }
 
-  /** Fire and forget: the worker only counts these. */
+  /** The worker only counts these: nothing to carry out. */
   #notify(event: BotEvent): void {
     this.#events[event.type]++;
-    try {
-      this.pool.dispatchNoWait(this.#tenant(event.guildId), event);
-    } catch (error) {
-      this.#errors++;
-      this.#log(`could not dispatch a ${event.type} event of guild ${event.guildId}: ${messageOf(error)}`);
-    }
-    this.#update();
+    this.#track(this.#dispatch(event).then(() => undefined));
   }
 
   /** Asks the guild's worker, then carries out its decision. */
   #decide(event: BotEvent): void {
     this.#events[event.type]++;
-    const decided = this.pool.dispatch(this.#tenant(event.guildId), event);
+    const decided = this.#dispatch(event);
     this.#track(this.#inOrder(event.guildId, async () => this.#act(event.guildId, (await decided).actions)));
+  }
+
+  /**
+   * Dispatches `event` to its guild's worker, within `dispatchTimeoutMs`. When the worker crashed
+   * (or restarted) with the event in flight, no decision came back and nothing was carried out:
+   * the event is dispatched once more, to the restarted worker (counted as `redispatched`). The
+   * first dispatch is made synchronously, so a guild's events reach its worker in order.
+   */
+  async #dispatch(event: BotEvent): Promise<Decision> {
+    const tenant = this.#tenant(event.guildId);
+    try {
+      return await this.pool.dispatch(tenant, event, { signal: AbortSignal.timeout(this.#dispatchTimeoutMs) });
+    } catch (error) {
+      if (!isCrash(error) || this.closed) throw error;
+      this.#redispatched++;
+      return await this.pool.dispatch(tenant, event, { signal: AbortSignal.timeout(this.#dispatchTimeoutMs) });
+    }
+  }
+
+  /** A message from the gateway or from a look-up: dispatched once per message id. */
+  #receive(message: Message, recovered = false): void {
+    const event = toMessageEvent(message);
+    if (event === undefined) return;
+    if (this.#seen.has(event.messageId)) return;
+    this.#seen.add(event.messageId);
+    if (this.#seen.size > MAX_SEEN_MESSAGES) this.#seen.delete(this.#seen.values().next().value!);
+    const last = this.#watched.get(event.channelId);
+    if (last === undefined || compareSnowflakes(event.messageId, last) > 0) {
+      this.#watched.delete(event.channelId);
+      this.#watched.set(event.channelId, event.messageId);
+      if (this.#watched.size > MAX_WATCHED_CHANNELS) this.#watched.delete(this.#watched.keys().next().value!);
+    }
+    if (recovered) this.#recovered++;
+    this.#decide(event);
+  }
+
+  /**
+   * After a new gateway session (Discord did not replay what happened while the bot was away):
+   * says so, then looks up the messages posted since the last one seen in every watched channel
+   * (channels the bot saw messages in) and dispatches those it never saw, oldest first.
+   */
+  async #catchUp(shardId: number): Promise<void> {
+    this.#reidentified++;
+    const channels = [...this.#watched];
+    this.#log(
+      `gateway: shard ${shardId} started a new session; events may have been missed: looking up recent messages in ${channels.length} watched channels`,
+    );
+    let found = 0;
+    for (const [channelId, lastSeen] of channels) {
+      const channel = this.client.channels.cache.get(channelId);
+      if (channel === undefined || !channel.isTextBased() || !('messages' in channel)) continue;
+      let after = lastSeen;
+      for (let page = 0; page < CATCH_UP_PAGES; page++) {
+        const batch = await channel.messages.fetch({ after, limit: 100, cache: false });
+        const messages = [...batch.values()].sort((a, b) => compareSnowflakes(a.id, b.id));
+        for (const message of messages) {
+          if (!this.#seen.has(message.id)) found++;
+          this.#receive(message, true);
+        }
+        if (messages.length < 100) break;
+        after = messages.at(-1)!.id;
+      }
+    }
+    this.#log(`gateway: ${found} missed messages found in ${channels.length} watched channels and dispatched`);
   }
 
   async #answer(interaction: ChatInputCommandInteraction, event: BotEvent): Promise<void> {
