@@ -289,6 +289,9 @@ describe('Bot', () => {
       ['a log that is not a function', { log: 'stdout' }],
       ["deferAfterMs past Discord's 3 s", { deferAfterMs: 3000 }],
       ['registerCommands that is not a boolean', { registerCommands: 'yes' }],
+      ['a dispatchTimeoutMs of 0', { dispatchTimeoutMs: 0 }],
+      ['a shutdownTimeoutMs that is not a number', { shutdownTimeoutMs: '10s' }],
+      ['audit options that are not an object', { audit: 5 }],
     ])('rejects %s with ERR_BOT_CONFIG before starting anything', async (_name, override) => {
       const options =
         override === undefined ? undefined : { token: sim.token, api: sim.apiBase, database, ...override };
@@ -301,7 +304,9 @@ describe('Bot', () => {
       const watched = await start({ board, registerCommands: false });
       try {
         expect(board.lines.map((line) => line.split(':')[0]!.trim())).toEqual(['worker 0', 'worker 1', 'bot']);
-        expect(board.lines[2]).toMatch(/^bot: +0 events · 0 actions · 0 refused · 0 errors$/);
+        expect(board.lines[2]).toMatch(
+          /^bot: +0 events · 0 actions · 0 refused · 0 errors · 0 redispatched · 0 audit rows pending$/,
+        );
       } finally {
         await watched.close();
         board.close();

@@ -132,6 +132,26 @@ describe('ModerationLog', () => {
     expect(await log.list({ guildId: '3' })).toEqual([]);
   });
 
+  it('writes an entry once per key: a retried write adds no second row', async () => {
+    const log = new ModerationLog(database);
+    const entry = {
+      guildId: '7',
+      userId: '70',
+      action: 'ban' as const,
+      reason: 'raid',
+      details: {},
+      ok: true,
+      error: null,
+      key: 'outbox-1:1',
+      createdAt: new Date('2026-01-02T03:04:05Z'),
+    };
+    await log.recordMany([entry, { ...entry, key: 'outbox-1:2' }]);
+    await log.recordMany([entry]);
+    const rows = await log.list({ guildId: '7' });
+    expect(rows.map((row) => row.actionKey)).toEqual(['outbox-1:1', 'outbox-1:2']);
+    expect(rows[0]!.createdAt.toISOString()).toBe('2026-01-02T03:04:05.000Z');
+  });
+
   it('throws ERR_INVALID_ARGUMENT without a database', () => {
     expect(() => new ModerationLog(null as unknown as BotDatabase)).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),

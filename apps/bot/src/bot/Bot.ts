@@ -505,7 +505,7 @@ export class Bot {
 
   #summary(): string {
     const events = Object.values(this.#events).reduce((sum, n) => sum + n, 0);
-    return `${events} events · ${this.#actions} actions · ${this.#failedActions} refused · ${this.#errors} errors`;
+    return `${events} events · ${this.#actions} actions · ${this.#failedActions} refused · ${this.#errors} errors · ${this.#redispatched} redispatched · ${this.audit.depth} audit rows pending`;
   }
 
   #update(): void {

@@ -73,7 +73,10 @@ export class ModerationLog {
   async recordMany(entries: readonly ModerationEntry[]): Promise<void> {
     if (entries.length === 0) return;
     await this.#database.run('write the moderation log', (db) =>
-      db.insert(moderationActions).values(entries.map(rowOf)).onConflictDoNothing({ target: moderationActions.actionKey }),
+      db
+        .insert(moderationActions)
+        .values(entries.map(rowOf))
+        .onConflictDoNothing({ target: moderationActions.actionKey }),
     );
   }
 

@@ -1,4 +1,15 @@
-import { bigint, boolean, customType, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  customType,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import type { BotActionType } from '../protocol.js';
 
 /** PostgreSQL `bytea`: the drivers read it as a `Uint8Array` (a `Buffer` with `pg`). */

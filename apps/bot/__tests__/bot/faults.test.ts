@@ -1,0 +1,292 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DiscordSim, SimGuild } from '@switchyard/discord-sim';
+import { startDiscordSim } from '@switchyard/discord-sim';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BotDatabase, BotOptions } from '../../src/index.js';
+import { Bot, openDatabase } from '../../src/index.js';
+import { disposeDatabase, testDatabase } from '../helpers/database.js';
+import { callbackOf, freshGuild, humans } from '../helpers/discord.js';
+import { StoppableDatabase } from '../helpers/StoppableDatabase.js';
+
+const MESSAGE_ROUTE = '/channels/:channel_id/messages/:message_id';
+const WAIT = { timeoutMs: 20_000 };
+const WORD = 'forbidden';
+const CRASHING_WORKER = new URL('../fixtures/crashing-worker.js', import.meta.url);
+
+let sim: DiscordSim;
+
+beforeAll(async () => {
+  sim = await startDiscordSim({ guilds: [{ name: 'Home', members: 4 }] });
+});
+
+afterAll(async () => {
+  await sim?.close();
+});
+
+/** Collects the bot's log and resolves waits for lines. */
+class Lines {
+  readonly all: string[] = [];
+  readonly #waiters: Array<{ pattern: RegExp; resolve: () => void }> = [];
+  readonly push = (line: string): void => {
+    this.all.push(line);
+    for (const waiter of [...this.#waiters]) {
+      if (waiter.pattern.test(line)) {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  };
+
+  next(pattern: RegExp): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push({ pattern, resolve }));
+  }
+}
+
+/** Bans WORD and lifts the anti-spam limit, so that each test message is one deletion and nothing else. */
+async function configure(guild: SimGuild): Promise<void> {
+  const word = callbackOf(
+    sim.emit.interaction({
+      command: 'config',
+      subcommand: 'add-word',
+      options: { word: WORD },
+      guild: guild.id,
+      user: guild.ownerId,
+    }),
+  );
+  const spam = callbackOf(
+    sim.emit.interaction({
+      command: 'config',
+      subcommand: 'spam',
+      options: { max_messages: 100, window_seconds: 1 },
+      guild: guild.id,
+      user: guild.ownerId,
+    }),
+  );
+  await Promise.all([word, spam]);
+}
+
+/** Members of `guild` post `count` messages with the banned word; resolves with their ids. */
+function post(guild: SimGuild, count: number, label: string): string[] {
+  const members = humans(guild);
+  return Array.from(
+    { length: count },
+    (_, i) =>
+      sim.emit.messageCreate({
+        guild: guild.id,
+        author: members[i % members.length]!.user.id,
+        content: `${label} ${i}: ${WORD} stuff`,
+      }).id,
+  );
+}
+
+function deletions(ids: readonly string[]): Promise<unknown> {
+  return Promise.all(
+    ids.map((id) =>
+      sim.waitForRequest((r) => r.method === 'DELETE' && r.route === MESSAGE_ROUTE && r.params.message_id === id, WAIT),
+    ),
+  );
+}
+
+function deletionsOf(ids: readonly string[]): Map<string, number> {
+  const wanted = new Set(ids);
+  const counts = new Map<string, number>();
+  for (const r of sim.requests) {
+    if (r.method !== 'DELETE' || r.route !== MESSAGE_ROUTE || !wanted.has(r.params.message_id!)) continue;
+    counts.set(r.params.message_id!, (counts.get(r.params.message_id!) ?? 0) + 1);
+  }
+  return counts;
+}
+
+async function auditedMessageIds(bot: Bot, guildId: string): Promise<string[]> {
+  const rows = await bot.moderationLog.list({ guildId });
+  return rows.map((row) => (row.details as { messageId: string }).messageId);
+}
+
+describe('Bot when the database stops mid-traffic', () => {
+  let server: StoppableDatabase;
+  let database: BotDatabase;
+
+  beforeAll(async () => {
+    server = await StoppableDatabase.start();
+    database = await openDatabase({ url: server.url, schema: server.schema, maxConnections: 2 });
+  });
+
+  afterAll(async () => {
+    await server?.start();
+    await disposeDatabase(database);
+    await server?.close();
+  });
+
+  function start(lines: Lines, options: Partial<BotOptions> = {}): Promise<Bot> {
+    return Bot.start({
+      token: sim.token,
+      api: sim.apiBase,
+      database,
+      workers: 2,
+      log: lines.push,
+      audit: { retryMinMs: 20, retryMaxMs: 200 },
+      ...options,
+    });
+  }
+
+  it('writes the audit row of every action carried out during the outage once it is back', async () => {
+    const lines = new Lines();
+    const bot = await start(lines);
+    try {
+      const guild = await freshGuild(sim, bot.client);
+      await configure(guild);
+
+      const before = post(guild, 20, 'before');
+      await deletions(before);
+      await bot.idle();
+
+      await server.stop();
+      const retrying = lines.next(/^audit: could not write \d+ rows \(attempt 1\)/);
+      const during = post(guild, 20, 'during');
+      // Discord is reachable: the messages are deleted while the database is down.
+      await deletions(during);
+      await retrying;
+      expect(bot.stats().auditPending).toBeGreaterThan(0);
+
+      await server.start();
+      const after = post(guild, 20, 'after');
+      await deletions(after);
+      await bot.idle();
+
+      const all = [...before, ...during, ...after];
+      expect([...deletionsOf(all).values()]).toEqual(all.map(() => 1));
+      expect((await auditedMessageIds(bot, guild.id)).sort()).toEqual([...all].sort());
+      expect(bot.stats()).toMatchObject({ auditPending: 0, auditUnwritten: 0, errors: 0, failedActions: 0 });
+      expect(bot.stats().auditRetries).toBeGreaterThan(0);
+      expect(bot.stats().auditWritten).toBe(all.length);
+    } finally {
+      await server.start();
+      await bot.close();
+    }
+  });
+
+  it('reports the rows it could not write when it stops while the database is down', async () => {
+    const lines = new Lines();
+    const bot = await start(lines, { shutdownTimeoutMs: 1000 });
+    let guild: SimGuild | undefined;
+    try {
+      guild = await freshGuild(sim, bot.client);
+      await configure(guild);
+      await bot.idle();
+      await server.stop();
+      const retrying = lines.next(/^audit: could not write/);
+      const during = post(guild, 5, 'stopping');
+      await deletions(during);
+      await retrying;
+    } finally {
+      await bot.close();
+      await server.start();
+    }
+    expect(bot.stats()).toMatchObject({ auditUnwritten: 5, auditWritten: 0 });
+    expect(lines.all).toContain('audit: 5 rows could not be written (database unavailable); they follow as JSON');
+    const unwritten = lines.all
+      .filter((line) => line.startsWith('audit: unwritten '))
+      .map((line) => JSON.parse(line.slice('audit: unwritten '.length)) as { action: string; guildId: string });
+    expect(unwritten).toHaveLength(5);
+    expect(unwritten.every((row) => row.action === 'deleteMessage' && row.guildId === guild!.id)).toBe(true);
+  });
+});
+
+describe('Bot when a worker crashes mid-traffic', () => {
+  let database: BotDatabase;
+  let dir: string;
+
+  beforeAll(async () => {
+    database = await testDatabase();
+    dir = await mkdtemp(join(tmpdir(), 'switchyard-bot-crash-'));
+  });
+
+  afterAll(async () => {
+    await disposeDatabase(database);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('dispatches the events that were in flight again once, and carries each out exactly once', async () => {
+    const lines = new Lines();
+    const bot = await Bot.start({
+      token: sim.token,
+      api: sim.apiBase,
+      database,
+      workers: 2,
+      workerFilename: CRASHING_WORKER,
+      log: lines.push,
+    });
+    try {
+      const guild = await freshGuild(sim, bot.client);
+      await configure(guild);
+      const crashed = lines.next(/^worker \d+ crashed: /);
+      const [author] = humans(guild);
+      // The crashing message has the banned word too: once dispatched again, it is deleted like the others.
+      const crash = sim.emit.messageCreate({
+        guild: guild.id,
+        author: author!.user.id,
+        content: `crash ${join(dir, 'crashed')} ${WORD}`,
+      }).id;
+      const traffic = post(guild, 40, 'traffic');
+      await crashed;
+      const all = [crash, ...traffic];
+      await deletions(all);
+      await bot.idle();
+
+      expect([...deletionsOf(all).values()]).toEqual(all.map(() => 1));
+      expect((await auditedMessageIds(bot, guild.id)).sort()).toEqual([...all].sort());
+      const stats = bot.stats();
+      expect(stats).toMatchObject({ crashes: 1, errors: 0, failedActions: 0 });
+      // The crashing message was in flight; so were the messages queued behind it.
+      expect(stats.redispatched).toBeGreaterThanOrEqual(1);
+      expect(stats.redispatched).toBeLessThanOrEqual(all.length);
+    } finally {
+      await bot.close();
+    }
+  });
+});
+
+describe('Bot after a new gateway session', () => {
+  let database: BotDatabase;
+
+  beforeAll(async () => {
+    database = await testDatabase();
+  });
+
+  afterAll(async () => {
+    await disposeDatabase(database);
+  });
+
+  it('says events may have been missed, looks up the watched channels and moderates what it missed', async () => {
+    const lines = new Lines();
+    const bot = await Bot.start({ token: sim.token, api: sim.apiBase, database, workers: 2, log: lines.push });
+    try {
+      const guild = await freshGuild(sim, bot.client);
+      await configure(guild);
+      const seen = post(guild, 3, 'seen');
+      await deletions(seen);
+      await bot.idle();
+
+      const told = sim.gateway.invalidateSession({ resumable: false });
+      expect(told).toBe(1);
+      // Posted while the bot has no session: the gateway never delivers them.
+      const missed = post(guild, 18, 'missed');
+      const lookedUp = lines.next(/^gateway: \d+ missed messages found/);
+      await deletions(missed);
+      await lookedUp;
+      await bot.idle();
+
+      expect(lines.all).toContainEqual(
+        expect.stringMatching(/^gateway: shard 0 started a new session; events may have been missed/),
+      );
+      expect(lines.all).toContain('gateway: 18 missed messages found in 1 watched channels and dispatched');
+      expect([...deletionsOf(missed).values()]).toEqual(missed.map(() => 1));
+      expect(bot.stats()).toMatchObject({ reidentified: 1, recovered: 18, errors: 0 });
+      expect((await auditedMessageIds(bot, guild.id)).sort()).toEqual([...seen, ...missed].sort());
+    } finally {
+      await bot.close();
+    }
+  });
+});
