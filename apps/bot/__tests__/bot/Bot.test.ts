@@ -290,12 +290,23 @@ describe('Bot', () => {
       ["deferAfterMs past Discord's 3 s", { deferAfterMs: 3000 }],
       ['registerCommands that is not a boolean', { registerCommands: 'yes' }],
       ['a dispatchTimeoutMs of 0', { dispatchTimeoutMs: 0 }],
+      ['a restTimeoutMs that is infinite', { restTimeoutMs: Number.POSITIVE_INFINITY }],
       ['a shutdownTimeoutMs that is not a number', { shutdownTimeoutMs: '10s' }],
       ['audit options that are not an object', { audit: 5 }],
     ])('rejects %s with ERR_BOT_CONFIG before starting anything', async (_name, override) => {
       const options =
         override === undefined ? undefined : { token: sim.token, api: sim.apiBase, database, ...override };
       await expect(Bot.start(options as unknown as BotOptions)).rejects.toMatchObject({ code: 'ERR_BOT_CONFIG' });
+    });
+
+    it("passes restTimeoutMs to discord.js' REST client", async () => {
+      const timed = await start({ restTimeoutMs: 4321, registerCommands: false });
+      try {
+        expect(timed.client.rest.options.timeout).toBe(4321);
+        expect(bot.client.rest.options.timeout).toBe(15_000);
+      } finally {
+        await timed.close();
+      }
     });
 
     it('shows the worker threads and its counters on a status board', async () => {

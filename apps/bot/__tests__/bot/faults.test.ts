@@ -248,6 +248,49 @@ describe('Bot when a worker crashes mid-traffic', () => {
   });
 });
 
+describe('Bot when a handler never answers', () => {
+  let database: BotDatabase;
+
+  beforeAll(async () => {
+    database = await testDatabase();
+  });
+
+  afterAll(async () => {
+    await disposeDatabase(database);
+  });
+
+  it('gives the dispatch up after dispatchTimeoutMs, and close() kills the workers after shutdownTimeoutMs', async () => {
+    const lines = new Lines();
+    const bot = await Bot.start({
+      token: sim.token,
+      api: sim.apiBase,
+      database,
+      workers: 1,
+      workerFilename: CRASHING_WORKER,
+      log: lines.push,
+      dispatchTimeoutMs: 1000,
+      shutdownTimeoutMs: 1000,
+      registerCommands: false,
+    });
+    let closed = false;
+    try {
+      const guild = await freshGuild(sim, bot.client);
+      const failed = lines.next(/^error: /);
+      sim.emit.messageCreate({ guild: guild.id, content: 'hang on' });
+      await failed;
+      expect(lines.all.filter((line) => line.startsWith('error: '))).toEqual([
+        expect.stringMatching(/^error: (AbortError|TimeoutError): /),
+      ]);
+      expect(bot.stats()).toMatchObject({ errors: 1, redispatched: 0 });
+      await bot.close();
+      closed = true;
+      expect(lines.all).toContain('shutdown: the workers did not close within 1000 ms; killing them');
+    } finally {
+      if (!closed) await bot.close();
+    }
+  });
+});
+
 describe('Bot after a new gateway session', () => {
   let database: BotDatabase;
 

@@ -1,3 +1,5 @@
+import type { AddressInfo, Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotDatabase, DatabaseOptions } from '../../src/index.js';
 import { defaultPgliteTemplate, ModerationLog, openDatabase, openPglite, pgliteVersion } from '../../src/index.js';
 import { DATABASE_URL, disposeDatabase, testDatabase } from '../helpers/database.js';
+import { StoppableDatabase } from '../helpers/StoppableDatabase.js';
 
 let database: BotDatabase;
 
@@ -54,6 +57,8 @@ describe('openDatabase', () => {
     ['a schema of 64 characters', { schema: 'b'.repeat(64) }],
     ['zero connections', { maxConnections: 0 }],
     ['an empty pgliteTemplate', { pgliteTemplate: '' }],
+    ['a connectTimeoutMs of 0', { connectTimeoutMs: 0 }],
+    ['a statementTimeoutMs that is not an integer', { statementTimeoutMs: 1.5 }],
   ])('rejects %s with ERR_BOT_CONFIG', async (_name, options) => {
     await expect(openDatabase(options as DatabaseOptions)).rejects.toMatchObject({ code: 'ERR_BOT_CONFIG' });
   });
@@ -64,6 +69,43 @@ describe('openDatabase', () => {
     );
     expect(error).toMatchObject({ code: 'ERR_DATABASE', name: 'DatabaseError' });
     expect((error as Error).cause).toBeInstanceOf(Error);
+  });
+});
+
+describe('timeouts', () => {
+  it('gives up connecting to a server that accepts connections but never answers, with ERR_DATABASE', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const error = await openDatabase({
+        url: `postgres://postgres@127.0.0.1:${port}/none`,
+        connectTimeoutMs: 1000,
+      }).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ code: 'ERR_DATABASE' });
+      expect(String((error as Error).message)).toMatch(/timeout/i);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it('fails a statement whose server stopped answering, with ERR_DATABASE', async () => {
+    const server = await StoppableDatabase.start();
+    const opened = await openDatabase({ url: server.url, schema: server.schema, statementTimeoutMs: 1000 });
+    try {
+      server.freeze();
+      const error = await opened.run('read', (db) => db.execute(sql`SELECT 1`)).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ code: 'ERR_DATABASE' });
+      expect(String((error as Error).message)).toMatch(/timeout/i);
+    } finally {
+      server.freeze(false);
+      await server.stop();
+      await server.start();
+      await disposeDatabase(opened);
+      await server.close();
+    }
   });
 });
 

@@ -22,6 +22,7 @@ export class StoppableDatabase {
   readonly #pglite: { db: PGlite; server: PGLiteSocketServer } | undefined;
   readonly #sockets = new Set<Socket>();
   #server: Server | undefined;
+  #frozen = false;
 
   private constructor(
     port: number,
@@ -81,6 +82,15 @@ export class StoppableDatabase {
     await closed;
   }
 
+  /**
+   * The database stops answering without closing anything: what is sent to it is dropped (a hung
+   * server, or a network black hole). The connections open meanwhile are unusable afterwards;
+   * `stop()` then `start()` resets them.
+   */
+  freeze(frozen = true): void {
+    this.#frozen = frozen;
+  }
+
   /** The database is back on the same port. */
   async start(): Promise<void> {
     if (this.#server !== undefined) return;
@@ -110,8 +120,12 @@ export class StoppableDatabase {
       };
       client.on('error', end).on('close', end);
       upstream.on('error', end).on('close', end);
-      client.pipe(upstream);
-      upstream.pipe(client);
+      client.on('data', (chunk: Buffer) => {
+        if (!this.#frozen) upstream.write(chunk);
+      });
+      upstream.on('data', (chunk: Buffer) => {
+        if (!this.#frozen) client.write(chunk);
+      });
     });
   }
 }

@@ -95,6 +95,12 @@ export interface BotOptions {
    */
   registerCommands?: boolean;
   /**
+   * How long one REST request may take before discord.js aborts it (its `rest.timeout`); the
+   * action is then counted as refused, with the abort as the reason, and audited.
+   * @default 15000
+   */
+  restTimeoutMs?: number;
+  /**
    * How long one event may take in its worker (queueing included) before its dispatch is given
    * up with `AbortError` (counted as an error).
    * @default 30000
@@ -320,6 +326,7 @@ export class Bot {
       registerCommands = true,
       dispatchTimeoutMs = 30_000,
       shutdownTimeoutMs = 10_000,
+      restTimeoutMs = 15_000,
       audit,
     } = options;
     if (typeof token !== 'string' || token.length === 0)
@@ -353,6 +360,7 @@ export class Bot {
     for (const [name, value] of [
       ['dispatchTimeoutMs', dispatchTimeoutMs],
       ['shutdownTimeoutMs', shutdownTimeoutMs],
+      ['restTimeoutMs', restTimeoutMs],
     ] as const) {
       if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
         throw new BotConfigError(`Expected \`${name}\` to be a number > 0, got ${describe(value)}.`);
@@ -366,7 +374,7 @@ export class Bot {
       intents: [...BOT_INTENTS],
       // Deletions of messages and departures of members the cache never saw still arrive.
       partials: [Partials.Message, Partials.GuildMember],
-      ...(api === undefined ? {} : { rest: { api } }),
+      rest: { timeout: restTimeoutMs, ...(api === undefined ? {} : { api }) },
     });
     // Listening starts before the login, so that nothing is missed while the commands register.
     let bot: Bot;
