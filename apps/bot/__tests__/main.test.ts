@@ -18,12 +18,13 @@ interface Run {
 }
 
 /** Runs `node dist/main.js` as a real child process, without a token (so against the embedded simulator). */
-function runMain(args: string[]): Run {
+function runMain(args: string[], extraEnv: Record<string, string> = {}): Run {
   const env: Record<string, string | undefined> = {
     ...process.env,
     DISCORD_TOKEN: undefined,
     BOT_DURATION_S: undefined,
     BOT_DATA_DIR: undefined,
+    ...extraEnv,
   };
   if (DATABASE_URL !== undefined) {
     const schema = uniqueSchema();
@@ -96,10 +97,10 @@ describe('node dist/main.js', () => {
   );
 
   it.concurrent(
-    'shuts down gracefully on SIGTERM and exits 0',
+    'shuts down gracefully on SIGTERM and exits 0, with worker processes too',
     async () => {
-      const run = runMain([]);
-      await run.waitForLine(/^ready: /);
+      const run = runMain(['--topology', 'process']);
+      await run.waitForLine(/^ready: logged in as switchyard-bot in 3 guilds, 2 worker processes$/);
       run.child.kill('SIGTERM');
       expect(await run.exit).toBe(0);
       expect(run.stdout).toContain('stopping: received SIGTERM\n');
@@ -117,7 +118,18 @@ describe('node dist/main.js', () => {
   it('exits 2 with the reason on a bad option, before starting anything', async () => {
     const run = runMain(['--duration', 'soon']);
     expect(await run.exit).toBe(2);
-    expect(run.stderr).toContain('BotConfigError: Expected --duration to be a number from 0 to 31536000, got "soon".');
+    expect(run.stderr).toBe(
+      'switchyard-bot: configuration error (ERR_BOT_CONFIG):\n  Expected --duration to be a number from 0 to 31536000, got "soon".\n',
+    );
+    expect(run.stdout).toBe('');
+  });
+
+  it('exits 2 naming DATABASE_URL when it is malformed, before starting the simulator', async () => {
+    const run = runMain([], { DATABASE_URL: 'not a url' });
+    expect(await run.exit).toBe(2);
+    expect(run.stderr).toBe(
+      'switchyard-bot: configuration error (ERR_BOT_CONFIG):\n  Expected DATABASE_URL to be a postgres:// connection string (postgres://user:password@host:5432/database), got a string of another form.\n',
+    );
     expect(run.stdout).toBe('');
   });
 });

@@ -5,8 +5,8 @@ import type { DiscordSim, SimGuild } from '@switchyard/discord-sim';
 import { startDiscordSim } from '@switchyard/discord-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotDatabase, BotOptions } from '../../src/index.js';
-import { Bot, openDatabase } from '../../src/index.js';
-import { disposeDatabase, testDatabase } from '../helpers/database.js';
+import { Bot, openDatabase, parseRunConfig, scrubSecrets } from '../../src/index.js';
+import { disposeDatabase, testDatabase, TOPOLOGIES } from '../helpers/database.js';
 import { callbackOf, freshGuild, humans } from '../helpers/discord.js';
 import { StoppableDatabase } from '../helpers/StoppableDatabase.js';
 
@@ -14,6 +14,8 @@ const MESSAGE_ROUTE = '/channels/:channel_id/messages/:message_id';
 const WAIT = { timeoutMs: 20_000 };
 const WORD = 'forbidden';
 const CRASHING_WORKER = new URL('../fixtures/crashing-worker.js', import.meta.url);
+/** A worker in this thread cannot crash without the test runner. */
+const ISOLATED = TOPOLOGIES.filter((topology) => topology !== 'local');
 
 let sim: DiscordSim;
 
@@ -104,7 +106,7 @@ async function auditedMessageIds(bot: Bot, guildId: string): Promise<string[]> {
   return rows.map((row) => (row.details as { messageId: string }).messageId);
 }
 
-describe('Bot when the database stops mid-traffic', () => {
+describe.each(TOPOLOGIES)('Bot with %s workers when the database stops mid-traffic', (topology) => {
   let server: StoppableDatabase;
   let database: BotDatabase;
 
@@ -125,6 +127,7 @@ describe('Bot when the database stops mid-traffic', () => {
       api: sim.apiBase,
       database,
       workers: 2,
+      topology,
       log: lines.push,
       audit: { retryMinMs: 20, retryMaxMs: 200 },
       ...options,
@@ -194,7 +197,7 @@ describe('Bot when the database stops mid-traffic', () => {
   });
 });
 
-describe('Bot when a worker crashes mid-traffic', () => {
+describe.each(ISOLATED)('Bot with %s workers when a worker crashes mid-traffic', (topology) => {
   let database: BotDatabase;
   let dir: string;
 
@@ -215,6 +218,7 @@ describe('Bot when a worker crashes mid-traffic', () => {
       api: sim.apiBase,
       database,
       workers: 2,
+      topology,
       workerFilename: CRASHING_WORKER,
       log: lines.push,
     });
@@ -248,7 +252,58 @@ describe('Bot when a worker crashes mid-traffic', () => {
   });
 });
 
-describe('Bot when a handler never answers', () => {
+describe.each(ISOLATED)('Bot with %s workers', (topology) => {
+  let database: BotDatabase;
+
+  beforeAll(async () => {
+    database = await testDatabase();
+  });
+
+  afterAll(async () => {
+    await disposeDatabase(database);
+  });
+
+  it("keeps the token and the database credentials out of the workers' environment", async () => {
+    const secrets = { DISCORD_TOKEN: sim.token, DATABASE_URL: 'postgres://bot:s3cret-password@db.example:5432/bot' };
+    const saved = { DISCORD_TOKEN: process.env.DISCORD_TOKEN, DATABASE_URL: process.env.DATABASE_URL };
+    // As main.ts runs: the secrets come from the environment, which is scrubbed once they are read.
+    Object.assign(process.env, secrets);
+    const config = parseRunConfig([], process.env);
+    scrubSecrets(process.env);
+    let bot: Bot | undefined;
+    try {
+      expect(config).toMatchObject({ token: sim.token, databaseUrl: secrets.DATABASE_URL });
+      bot = await Bot.start({
+        token: config.token!,
+        api: sim.apiBase,
+        database,
+        workers: 1,
+        topology,
+        workerFilename: CRASHING_WORKER,
+        registerCommands: false,
+      });
+      const guild = await freshGuild(sim, bot.client);
+      const asked = sim.emit.messageCreate({ guild: guild.id, content: `env? ${sim.token} s3cret-password` });
+      const answer = await sim.waitForRequest(
+        (r) =>
+          r.method === 'POST' &&
+          r.route === '/channels/:channel_id/messages' &&
+          r.params.channel_id === asked.channel_id &&
+          String((r.body as { content?: unknown }).content).startsWith('secrets in the environment'),
+        WAIT,
+      );
+      expect((answer.body as { content: string }).content).toBe('secrets in the environment: 0 of 2');
+    } finally {
+      await bot?.close();
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+});
+
+describe.each(TOPOLOGIES)('Bot with %s workers when a handler never answers', (topology) => {
   let database: BotDatabase;
 
   beforeAll(async () => {
@@ -266,6 +321,7 @@ describe('Bot when a handler never answers', () => {
       api: sim.apiBase,
       database,
       workers: 1,
+      topology,
       workerFilename: CRASHING_WORKER,
       log: lines.push,
       dispatchTimeoutMs: 1000,
@@ -291,7 +347,7 @@ describe('Bot when a handler never answers', () => {
   });
 });
 
-describe('Bot after a new gateway session', () => {
+describe.each(TOPOLOGIES)('Bot with %s workers after a new gateway session', (topology) => {
   let database: BotDatabase;
 
   beforeAll(async () => {
@@ -304,7 +360,14 @@ describe('Bot after a new gateway session', () => {
 
   it('says events may have been missed, looks up the watched channels and moderates what it missed', async () => {
     const lines = new Lines();
-    const bot = await Bot.start({ token: sim.token, api: sim.apiBase, database, workers: 2, log: lines.push });
+    const bot = await Bot.start({
+      token: sim.token,
+      api: sim.apiBase,
+      database,
+      workers: 2,
+      topology,
+      log: lines.push,
+    });
     try {
       const guild = await freshGuild(sim, bot.client);
       await configure(guild);

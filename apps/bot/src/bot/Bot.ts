@@ -8,20 +8,21 @@ import type {
   PartialGuildMember,
 } from 'discord.js';
 import { Client, Events, GatewayIntentBits, MessageFlags, Partials } from 'discord.js';
-import type { DispatchErrorInfo, TenantId, WorkerCrashInfo, WorkerPool } from '@switchyard/core';
-import type { ThreadWorker } from '@switchyard/pool-thread';
-import { createThreadPool } from '@switchyard/pool-thread';
+import type { DispatchErrorInfo, TenantId, WorkerCrashInfo } from '@switchyard/core';
 import type { StatusBoard, StatusJob, StatusWatch } from '@switchyard/status';
 import type { BotDatabase } from '../db/Database.js';
 import { ModerationLog } from '../db/ModerationLog.js';
 import { PostgresKvStore } from '../db/PostgresKvStore.js';
 import { BotConfigError } from '../errors/errors.js';
 import type { BotAction, BotEvent, Decision } from '../protocol.js';
-import type { worker } from '../worker.js';
 import { ActionRunner } from './ActionRunner.js';
 import type { AuditOutboxOptions } from './AuditOutbox.js';
 import { AuditOutbox } from './AuditOutbox.js';
 import { COMMANDS } from './commands.js';
+import type { BotTopology } from './config.js';
+import { BOT_TOPOLOGIES } from './config.js';
+import type { BotPool } from './pools.js';
+import { createBotPool } from './pools.js';
 import {
   toCommandEvent,
   toMemberJoinEvent,
@@ -47,9 +48,6 @@ export const BOT_INTENTS: readonly GatewayIntentBits[] = [
   GatewayIntentBits.MessageContent,
 ];
 
-/** The pool of worker threads the bot dispatches to. */
-export type BotPool = WorkerPool<ThreadWorker<BotEvent, Decision>>;
-
 /** Options of {@link Bot.start}. */
 export interface BotOptions {
   /** The bot token. Only the main thread holds it. */
@@ -63,12 +61,19 @@ export interface BotOptions {
   /** The database: the workers' key-value store and the audit table live there. */
   database: BotDatabase;
   /**
-   * How many worker threads; guilds are spread over them with `shardFor`.
+   * How many workers; guilds are spread over them with `shardFor`.
    * @default 2
    */
   workers?: number;
   /**
-   * The worker module the threads run.
+   * Where the workers run: `thread` (worker threads), `process` (worker processes connected back
+   * over an authenticated WebSocket; their environment holds neither the token nor the database
+   * credentials), or `local` (in this thread, for tests and small deployments).
+   * @default 'thread'
+   */
+  topology?: BotTopology;
+  /**
+   * The worker module the workers run (it exports a `defineWorker` definition as `worker`).
    * @default the built `dist/worker.js`
    */
   workerFilename?: string | URL;
@@ -194,8 +199,10 @@ function messageOf(error: unknown): string {
 export class Bot {
   /** The discord.js client: the gateway connection, the caches and the REST client with the token. */
   readonly client: Client<true>;
-  /** The worker threads, one tenant per guild. */
+  /** The workers, one tenant per guild. */
   readonly pool: BotPool;
+  /** Where the workers run. */
+  readonly topology: BotTopology;
   /** The workers' key-value store. */
   readonly store: PostgresKvStore;
   /** The audit table. */
@@ -277,6 +284,7 @@ export class Bot {
     this.pool = pool;
     this.store = store;
     this.moderationLog = moderationLog;
+    this.topology = options.topology ?? 'thread';
     this.#log = options.log ?? (() => undefined);
     this.audit = new AuditOutbox(moderationLog, {
       ...options.audit,
@@ -319,6 +327,7 @@ export class Bot {
       api,
       database,
       workers = 2,
+      topology = 'thread',
       workerFilename = WORKER_ENTRY,
       board,
       log,
@@ -340,6 +349,8 @@ export class Bot {
     }
     if (!Number.isSafeInteger(workers) || workers < 1)
       throw new BotConfigError(`Expected \`workers\` to be an integer >= 1, got ${describe(workers)}.`);
+    if (!BOT_TOPOLOGIES.includes(topology))
+      throw new BotConfigError(`Expected \`topology\` to be one of thread, process, local, got ${describe(topology)}.`);
     if (!(typeof workerFilename === 'string' || workerFilename instanceof URL)) {
       throw new BotConfigError(
         `Expected \`workerFilename\` to be a path or a file: URL, got ${describe(workerFilename)}.`,
@@ -369,7 +380,7 @@ export class Bot {
       throw new BotConfigError(`Expected \`audit\` to be an object, got ${describe(audit)}.`);
 
     const store = new PostgresKvStore(database);
-    const pool = await createThreadPool<typeof worker>({ workers, filename: workerFilename, store });
+    const pool = await createBotPool({ topology, workers, workerFilename, store });
     const client = new Client({
       intents: [...BOT_INTENTS],
       // Deletions of messages and departures of members the cache never saw still arrive.

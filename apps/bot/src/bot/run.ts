@@ -6,6 +6,8 @@ import type { BotStats } from './Bot.js';
 import { Bot } from './Bot.js';
 import type { RunConfig } from './config.js';
 
+const WORKER_KIND = { thread: 'worker threads', process: 'worker processes', local: 'local workers' } as const;
+
 /** Where {@link runBot} writes, and what stops it. */
 export interface RunIo {
   /**
@@ -68,13 +70,14 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
       ...(simulation === undefined ? {} : { api: simulation.sim.apiBase }),
       database,
       workers: config.workers,
+      topology: config.topology,
       board,
       log: board.tty ? (line) => board.log(line) : say,
     });
     cleanup.push(() => bot.close());
     const startedAt = performance.now();
     say(
-      `ready: logged in as ${bot.client.user.tag} in ${bot.client.guilds.cache.size} guilds, ${config.workers} worker threads`,
+      `ready: logged in as ${bot.client.user.tag} in ${bot.client.guilds.cache.size} guilds, ${config.workers} ${WORKER_KIND[config.topology]}`,
     );
     simulation?.begin();
 
