@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Terminal } from '@xterm/headless';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DATABASE_URL, dropSchema, uniqueSchema } from './helpers/database.js';
 
@@ -105,6 +106,71 @@ describe('node dist/main.js', () => {
       expect(await run.exit).toBe(0);
       expect(run.stdout).toContain('stopping: received SIGTERM\n');
       expect(run.stdout).toMatch(/stopped after \d+\.\d s: \d+ events/);
+    },
+    60_000,
+  );
+
+  it.concurrent(
+    'on a terminal, keeps every lifecycle line visible above the live board, under a header that says what runs',
+    async () => {
+      const env: Record<string, string | undefined> = {
+        ...process.env,
+        DISCORD_TOKEN: undefined,
+        BOT_DURATION_S: undefined,
+        BOT_DATA_DIR: undefined,
+      };
+      if (DATABASE_URL !== undefined) {
+        const schema = uniqueSchema();
+        schemas.push(schema);
+        env.BOT_DB_SCHEMA = schema;
+      }
+      // A real pseudo-terminal of 120 x 30 (script(1) from util-linux): stdout and stderr are both that TTY.
+      const command = `stty cols 120 rows 30; exec '${process.execPath}' '${MAIN}' --duration 3`;
+      const child = spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let raw = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (raw += chunk));
+      const code = await new Promise<number | null>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('exit', (exitCode) => resolve(exitCode));
+      });
+      child.stdin.end();
+      expect({ code, raw: code === 0 ? '' : raw }).toEqual({ code: 0, raw: '' });
+
+      // What a person sees: the output replayed in a terminal emulator, scrollback included.
+      const terminal = new Terminal({ cols: 120, rows: 30, scrollback: 1000, allowProposedApi: true });
+      await new Promise<void>((resolve) => terminal.write(raw, resolve));
+      const buffer = terminal.buffer.active;
+      const seen: string[] = [];
+      for (let i = 0; i < buffer.length; i++) seen.push(buffer.getLine(i)?.translateToString(true) ?? '');
+      terminal.dispose();
+      const once = (pattern: RegExp): number => {
+        const at = seen.flatMap((line, i) => (pattern.test(line) ? [i] : []));
+        expect(at, `${pattern} in:\n${seen.join('\n')}`).toHaveLength(1);
+        return at[0]!;
+      };
+      const lifecycle = [
+        /^simulated Discord at http:\/\/127\.0\.0\.1:\d+\/api with 3 guilds \(no DISCORD_TOKEN\)$/,
+        /^database: /,
+        /^ready: logged in as switchyard-bot in 3 guilds, 2 worker threads$/,
+        /^stopping: 3 s elapsed$/,
+        /^simulated traffic: \d+ events/,
+        /^stopped after \d+\.\d s: \d+ events/,
+      ].map(once);
+      expect([...lifecycle].sort((a, b) => a - b)).toEqual(lifecycle);
+      // Below them, the board as it was left: the header, then one row per worker and the bot's.
+      const header = once(/^switchyard-bot · thread topology · 2 workers · 3 guilds$/);
+      expect(header).toBeGreaterThan(lifecycle.at(-1)!);
+      expect(seen.slice(header + 1, header + 6)).toEqual([
+        expect.stringMatching(
+          /^database (pglite \(in memory|postgres .+\(schema \w+\)).* · simulated Discord at http:\/\/127\.0\.0\.1:\d+\/api$/,
+        ),
+        'stopping (3 s elapsed)…',
+        expect.stringMatching(/^worker 0: +\d+ tenants · \d+ queued · \d+ handled/),
+        expect.stringMatching(/^worker 1: +\d+ tenants/),
+        expect.stringMatching(/^bot: +\d+ events · \d+ actions/),
+      ]);
+      // While it ran, the header said how to stop it.
+      expect(raw).toContain('Ctrl-C to stop');
     },
     60_000,
   );

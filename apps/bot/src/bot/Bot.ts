@@ -380,7 +380,7 @@ export class Bot {
       throw new BotConfigError(`Expected \`audit\` to be an object, got ${describe(audit)}.`);
 
     const store = new PostgresKvStore(database);
-    const pool = await createBotPool({ topology, workers, workerFilename, store });
+    const pool = await createBotPool({ topology, workers, workerFilename, store, log: log ?? (() => undefined) });
     const client = new Client({
       intents: [...BOT_INTENTS],
       // Deletions of messages and departures of members the cache never saw still arrive.

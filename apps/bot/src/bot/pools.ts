@@ -20,6 +20,8 @@ export interface BotPoolOptions {
   readonly workerFilename: string | URL;
   /** The workers' `ctx.kv`, served from the main thread. */
   readonly store: KvStore;
+  /** Where the process topology's hub reports connections and refusals. */
+  readonly log: (line: string) => void;
 }
 
 function toUrl(file: string | URL): URL {
@@ -32,7 +34,7 @@ function toUrl(file: string | URL): URL {
  * so neither the token nor the database credentials), or `LocalWorker`s in this thread.
  */
 export async function createBotPool(options: BotPoolOptions): Promise<BotPool> {
-  const { topology, workers, workerFilename, store } = options;
+  const { topology, workers, workerFilename, store, log } = options;
   switch (topology) {
     case 'thread':
       return (await createThreadPool({ workers, filename: workerFilename, store })) as unknown as BotPool;
@@ -41,6 +43,13 @@ export async function createBotPool(options: BotPoolOptions): Promise<BotPool> {
         workers,
         module: fileURLToPath(toUrl(workerFilename)),
         store,
+        hub: {
+          logger: {
+            info: (message) => log(`hub: ${message}`),
+            warn: (message) => log(`hub: ${message}`),
+            error: (message) => log(`hub: ${message}`),
+          },
+        },
       })) as unknown as BotPool;
     case 'local': {
       const url = toUrl(workerFilename);
