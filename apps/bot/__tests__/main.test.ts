@@ -100,8 +100,16 @@ describe('node dist/main.js', () => {
   it.concurrent(
     'shuts down gracefully on SIGTERM and exits 0, with worker processes too',
     async () => {
-      const run = runMain(['--topology', 'process']);
+      const run = runMain(['--topology', 'process', '--metrics-port', '0']);
       await run.waitForLine(/^ready: logged in as switchyard-bot in 3 guilds, 2 worker processes$/);
+      // The metrics endpoint, while it runs.
+      const url = /^metrics: (http:\/\/127\.0\.0\.1:\d+)\/metrics and /m.exec(run.stdout)![1]!;
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ ready: true, gateway: true, workers: true });
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/^switchyard_bot_events_received_total\{type="command"\} \d+$/m);
+      expect(metrics).toMatch(/^switchyard_bot_audit_outbox_depth \d+$/m);
       run.child.kill('SIGTERM');
       expect(await run.exit).toBe(0);
       expect(run.stdout).toContain('stopping: received SIGTERM\n');

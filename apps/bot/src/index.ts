@@ -15,6 +15,8 @@ export * from './bot/events.js';
 export * from './bot/ActionRunner.js';
 export * from './bot/AuditOutbox.js';
 export * from './bot/Bot.js';
+export * from './bot/BotMetrics.js';
+export * from './bot/MetricsServer.js';
 export * from './bot/pools.js';
 export * from './bot/config.js';
 export * from './bot/run.js';

@@ -152,6 +152,56 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
       expect(await bot.store.list({ kind: 'guild', id: guild.id }, 'strikes:')).toEqual([]);
     });
 
+    it('counts what it receives, dispatches and carries out in its Prometheus metrics, and reports itself healthy', async () => {
+      const guild = await freshGuild(sim, bot.client);
+      await callbackOf(
+        sim.emit.interaction({
+          command: 'config',
+          subcommand: 'add-word',
+          options: { word: 'metric' },
+          guild: guild.id,
+          user: guild.ownerId,
+        }),
+      );
+      await bot.idle();
+      const value = async (name: string, labels: Record<string, string>): Promise<number> => {
+        const metric = (await bot.metrics.registry.getSingleMetric(name)!.get()) as {
+          values: Array<{ value: number; labels: Record<string, unknown>; metricName?: string }>;
+        };
+        return metric.values
+          .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+          .reduce((sum, v) => sum + v.value, 0);
+      };
+      const read = () =>
+        Promise.all([
+          value('switchyard_bot_events_received_total', { type: 'message' }),
+          value('switchyard_bot_events_dispatched_total', { type: 'message' }),
+          value('switchyard_bot_actions_total', { kind: 'deleteMessage', outcome: 'ok' }),
+          value('switchyard_bot_rest_responses_total', {
+            method: 'DELETE',
+            route: '/channels/:id/messages/:id',
+            status: '204',
+          }),
+          value('switchyard_bot_audit_rows_written_total', {}),
+        ]);
+      const before = await read();
+      const [member] = humans(guild);
+      sim.emit.messageCreate({ guild: guild.id, author: member!.user.id, content: 'a metric word' });
+      sim.emit.messageCreate({ guild: guild.id, author: member!.user.id, content: 'nothing to see' });
+      await sim.waitForRequest(
+        (r) => r.method === 'DELETE' && r.route === MESSAGE_ROUTE && r.params.channel_id === guild.textChannels[0]!.id,
+        WAIT,
+      );
+      await bot.idle();
+      const after = await read();
+      expect(after.map((n, i) => n - before[i]!)).toEqual([2, 2, 1, 1, 1]);
+      const text = await bot.metrics.registry.metrics();
+      expect(text).toMatch(/^switchyard_bot_dispatch_duration_seconds_count\{type="message"\} \d+$/m);
+      expect(text).toMatch(/^switchyard_bot_audit_outbox_depth 0$/m);
+      expect(text).toMatch(/^switchyard_bot_ready 1$/m);
+      expect(bot.health()).toEqual({ ready: true, gateway: true, workers: true });
+    });
+
     it("writes a failed action to the audit table with Discord's refusal", async () => {
       const guild = await freshGuild(sim, bot.client);
       const log = new ModerationLog(database);

@@ -31,6 +31,11 @@ export interface AuditOutboxOptions {
    * @default nothing
    */
   onRetry?: (error: unknown, failures: number, delayMs: number) => void;
+  /**
+   * Called after each successful write with how many rows it wrote.
+   * @default nothing
+   */
+  onWritten?: (rows: number) => void;
 }
 
 /** What {@link AuditOutbox.close} resolves with. */
@@ -68,6 +73,7 @@ export class AuditOutbox implements AuditSink {
   readonly #retryMaxMs: number;
   readonly #maxBatch: number;
   readonly #onRetry: AuditOutboxOptions['onRetry'];
+  readonly #onWritten: AuditOutboxOptions['onWritten'];
   /** This outbox's prefix of the rows' keys. */
   readonly #instance = randomUUID();
   #added = 0;
@@ -86,7 +92,7 @@ export class AuditOutbox implements AuditSink {
     if (log === null || typeof log !== 'object' || typeof (log as Partial<ModerationLog>).recordMany !== 'function')
       throw new BotConfigError(`Expected \`log\` to be a ModerationLog, got ${log === null ? 'null' : typeof log}.`);
     this.#log = log;
-    const { retryMinMs = 100, retryMaxMs = 5000, maxBatch = 100, onRetry } = options;
+    const { retryMinMs = 100, retryMaxMs = 5000, maxBatch = 100, onRetry, onWritten } = options;
     this.#retryMinMs = checkMs('retryMinMs', retryMinMs, 1);
     this.#retryMaxMs = checkMs('retryMaxMs', retryMaxMs, this.#retryMinMs);
     if (!Number.isSafeInteger(maxBatch) || maxBatch < 1)
@@ -95,6 +101,9 @@ export class AuditOutbox implements AuditSink {
     if (onRetry !== undefined && typeof onRetry !== 'function')
       throw new BotConfigError(`Expected \`onRetry\` to be a function, got ${typeof onRetry}.`);
     this.#onRetry = onRetry;
+    if (onWritten !== undefined && typeof onWritten !== 'function')
+      throw new BotConfigError(`Expected \`onWritten\` to be a function, got ${typeof onWritten}.`);
+    this.#onWritten = onWritten;
   }
 
   /** Rows waiting to be written. */
@@ -169,6 +178,7 @@ export class AuditOutbox implements AuditSink {
         await this.#log.recordMany(batch);
         this.#queue.splice(0, batch.length);
         this.#written += batch.length;
+        this.#onWritten?.(batch.length);
         this.#failures = 0;
       } catch (error) {
         if (this.#closed) return;

@@ -7,7 +7,8 @@ import type {
   GuildMember,
   PartialGuildMember,
 } from 'discord.js';
-import { Client, Events, GatewayIntentBits, MessageFlags, Partials } from 'discord.js';
+import { Client, Events, GatewayIntentBits, MessageFlags, Partials, RESTEvents, Status } from 'discord.js';
+import type { APIRequest, ResponseLike } from 'discord.js';
 import type { DispatchErrorInfo, TenantId, WorkerCrashInfo } from '@switchyard/core';
 import type { StatusBoard, StatusJob, StatusWatch } from '@switchyard/status';
 import type { BotDatabase } from '../db/Database.js';
@@ -18,6 +19,7 @@ import type { BotAction, BotEvent, Decision } from '../protocol.js';
 import { ActionRunner } from './ActionRunner.js';
 import type { AuditOutboxOptions } from './AuditOutbox.js';
 import { AuditOutbox } from './AuditOutbox.js';
+import { BotMetrics, routeLabel } from './BotMetrics.js';
 import { COMMANDS } from './commands.js';
 import type { BotTopology } from './config.js';
 import { BOT_TOPOLOGIES } from './config.js';
@@ -152,6 +154,16 @@ export interface BotStats {
   readonly auditUnwritten: number;
 }
 
+/** Whether the bot can do its job, from {@link Bot.health} (what `/healthz` answers). */
+export interface BotHealth {
+  /** The gateway is connected and every worker is up (none given up), and the bot is not closing. */
+  readonly ready: boolean;
+  /** The gateway connection is ready (identified or resumed). */
+  readonly gateway: boolean;
+  /** No worker was given up after crashing too often. */
+  readonly workers: boolean;
+}
+
 /** The most channels whose last message the bot remembers, for the look-up after a new session. */
 const MAX_WATCHED_CHANNELS = 10_000;
 /** How many message ids the bot remembers to never dispatch a message twice. */
@@ -209,6 +221,9 @@ export class Bot {
   readonly moderationLog: ModerationLog;
   /** Writes the audit rows, retrying while the database is down. */
   readonly audit: AuditOutbox;
+  /** The Prometheus metrics (`metrics.registry`), served by `runBot` on `--metrics-port`. */
+  readonly metrics: BotMetrics;
+  #gaveUp = 0;
   readonly #runner: ActionRunner;
   readonly #dispatchTimeoutMs: number;
   readonly #shutdownTimeoutMs: number;
@@ -263,8 +278,20 @@ export class Bot {
     this.#errors++;
     this.#log(`worker ${info.workerId} failed an event of guild ${info.tenant.id}: ${messageOf(info.error)}`);
   };
+  readonly #onFatal = (info: WorkerCrashInfo): void => {
+    this.#gaveUp++;
+    this.#onCrash(info);
+  };
+  readonly #onRestResponse = (request: APIRequest, response: ResponseLike): void => {
+    this.metrics.rest.inc({
+      method: request.method,
+      route: routeLabel(request.route),
+      status: String(response.status),
+    });
+  };
   readonly #onCrash = (info: WorkerCrashInfo): void => {
     this.#crashes++;
+    this.metrics.crashes.inc();
     this.#log(`worker ${info.workerId} crashed: ${messageOf(info.cause)}; its events in flight are dispatched again`);
   };
   readonly #onShardReady = (shardId: number): void => {
@@ -286,9 +313,16 @@ export class Bot {
     this.moderationLog = moderationLog;
     this.topology = options.topology ?? 'thread';
     this.#log = options.log ?? (() => undefined);
+    this.metrics = new BotMetrics({
+      auditDepth: () => this.audit.depth,
+      queued: () => this.pool.stats().queued,
+      ready: () => this.health().ready,
+    });
     this.audit = new AuditOutbox(moderationLog, {
       ...options.audit,
+      onWritten: (rows) => this.metrics.auditWritten.inc(rows),
       onRetry: (error, failures, delayMs) => {
+        this.metrics.auditRetries.inc();
         // The first failure of an outage, then every tenth: the database may stay down a while.
         if (failures === 1 || failures % 10 === 0)
           this.#log(
@@ -302,7 +336,8 @@ export class Bot {
     this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
     pool.on('dispatchError', this.#onDispatchError);
     pool.on('crash', this.#onCrash);
-    pool.on('fatal', this.#onCrash);
+    pool.on('fatal', this.#onFatal);
+    client.rest.on(RESTEvents.Response, this.#onRestResponse);
     client.on(Events.MessageCreate, this.#onMessage);
     client.on(Events.MessageDelete, this.#onMessageDelete);
     client.on(Events.GuildMemberAdd, this.#onMemberAdd);
@@ -414,6 +449,13 @@ export class Bot {
     return this.#closing !== undefined;
   }
 
+  /** Whether the gateway is connected and the workers are up (what `/healthz` reports). */
+  health(): BotHealth {
+    const gateway = this.#ready && this.client.ws.status === Status.Ready;
+    const workers = this.#gaveUp === 0;
+    return { ready: gateway && workers && !this.closed, gateway, workers };
+  }
+
   /** The bot's counters. */
   stats(): BotStats {
     return {
@@ -481,7 +523,8 @@ export class Bot {
       closing.clear();
       this.pool.off('dispatchError', this.#onDispatchError);
       this.pool.off('crash', this.#onCrash);
-      this.pool.off('fatal', this.#onCrash);
+      this.pool.off('fatal', this.#onFatal);
+      this.client.rest.off(RESTEvents.Response, this.#onRestResponse);
       this.#update();
       this.#watch?.stop();
       if (this.#job !== undefined && !this.#job.closed) this.#job.close(this.#summary());
@@ -546,12 +589,14 @@ export class Bot {
   /** The worker only counts these: nothing to carry out. */
   #notify(event: BotEvent): void {
     this.#events[event.type]++;
+    this.metrics.receivedEvent(event.type);
     this.#track(this.#dispatch(event).then(() => undefined));
   }
 
   /** Asks the guild's worker, then carries out its decision. */
   #decide(event: BotEvent): void {
     this.#events[event.type]++;
+    this.metrics.receivedEvent(event.type);
     const decided = this.#dispatch(event);
     this.#track(this.#inOrder(event.guildId, async () => this.#act(event.guildId, (await decided).actions)));
   }
@@ -564,12 +609,24 @@ export class Bot {
    */
   async #dispatch(event: BotEvent): Promise<Decision> {
     const tenant = this.#tenant(event.guildId);
+    const labels = { type: event.type };
+    const stopTimer = this.metrics.dispatchSeconds.startTimer(labels);
     try {
-      return await this.pool.dispatch(tenant, event, { signal: AbortSignal.timeout(this.#dispatchTimeoutMs) });
+      let decision: Decision;
+      try {
+        decision = await this.pool.dispatch(tenant, event, { signal: AbortSignal.timeout(this.#dispatchTimeoutMs) });
+      } catch (error) {
+        if (!isCrash(error) || this.closed) throw error;
+        this.#redispatched++;
+        this.metrics.redispatched.inc(labels);
+        decision = await this.pool.dispatch(tenant, event, { signal: AbortSignal.timeout(this.#dispatchTimeoutMs) });
+      }
+      stopTimer();
+      this.metrics.dispatched.inc(labels);
+      return decision;
     } catch (error) {
-      if (!isCrash(error) || this.closed) throw error;
-      this.#redispatched++;
-      return await this.pool.dispatch(tenant, event, { signal: AbortSignal.timeout(this.#dispatchTimeoutMs) });
+      this.metrics.failed.inc(labels);
+      throw error;
     }
   }
 
@@ -586,7 +643,10 @@ export class Bot {
       this.#watched.set(event.channelId, event.messageId);
       if (this.#watched.size > MAX_WATCHED_CHANNELS) this.#watched.delete(this.#watched.keys().next().value!);
     }
-    if (recovered) this.#recovered++;
+    if (recovered) {
+      this.#recovered++;
+      this.metrics.recovered.inc();
+    }
     this.#decide(event);
   }
 
@@ -597,6 +657,7 @@ export class Bot {
    */
   async #catchUp(shardId: number): Promise<void> {
     this.#reidentified++;
+    this.metrics.reidentified.inc();
     const channels = [...this.#watched];
     this.#log(
       `gateway: shard ${shardId} started a new session; events may have been missed: looking up recent messages in ${channels.length} watched channels`,
@@ -622,7 +683,8 @@ export class Bot {
 
   async #answer(interaction: ChatInputCommandInteraction, event: BotEvent): Promise<void> {
     this.#events.command++;
-    const decided = this.pool.dispatch(this.#tenant(event.guildId), event);
+    this.metrics.receivedEvent('command');
+    const decided = this.#dispatch(event);
     // Discord drops an interaction not answered within 3 s: when the worker is slow (a backlog,
     // a cold database), acknowledge it first and edit the answer in when it comes.
     let timer: NodeJS.Timeout | undefined;
@@ -683,6 +745,7 @@ export class Bot {
   async #act(guildId: string, actions: readonly BotAction[]): Promise<void> {
     for (const action of actions) {
       const outcome = await this.#runner.run(guildId, action);
+      this.metrics.action(action.type, outcome.ok);
       if (outcome.ok) {
         this.#actions++;
         if (action.type !== 'sendMessage') this.#log(`${this.#guildName(guildId)}: ${this.#describe(action)}`);

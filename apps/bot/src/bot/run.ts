@@ -5,6 +5,7 @@ import { Simulation } from '../sim/Simulation.js';
 import type { BotStats } from './Bot.js';
 import { Bot } from './Bot.js';
 import type { RunConfig } from './config.js';
+import { startMetricsServer } from './MetricsServer.js';
 
 const WORKER_KIND = { thread: 'worker threads', process: 'worker processes', local: 'local workers' } as const;
 
@@ -86,6 +87,15 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
       log: board.tty ? (line) => (board.closed ? say(line) : board.log(line)) : say,
     });
     cleanup.push(() => bot.close());
+    if (config.metricsPort !== undefined) {
+      const metrics = await startMetricsServer({
+        port: config.metricsPort,
+        registry: bot.metrics.registry,
+        health: () => bot.health(),
+      });
+      cleanup.push(() => metrics.close());
+      say(`metrics: ${metrics.url}/metrics and ${metrics.url}/healthz`);
+    }
     const startedAt = performance.now();
     say(
       `ready: logged in as ${bot.client.user.tag} in ${bot.client.guilds.cache.size} guilds, ${config.workers} ${WORKER_KIND[config.topology]}`,
