@@ -20,6 +20,7 @@ import { callbackOf, freshGuild, humans } from '../helpers/discord.js';
 
 const MEMBER_ROUTE = '/guilds/:guild_id/members/:user_id';
 const MESSAGE_ROUTE = '/channels/:channel_id/messages/:message_id';
+const BULK_ROUTE = '/channels/:channel_id/messages/bulk-delete';
 const WAIT = { timeoutMs: 10_000 };
 
 describe.each(TOPOLOGIES)('with %s workers', (topology) => {
@@ -200,6 +201,66 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
       expect(text).toMatch(/^switchyard_bot_audit_outbox_depth 0$/m);
       expect(text).toMatch(/^switchyard_bot_ready 1$/m);
       expect(bot.health()).toEqual({ ready: true, gateway: true, workers: true });
+    });
+
+    it("coalesces a channel's deletions into bulk-deletes, before the timeout that follows them, one audit row per message", async () => {
+      const guild = await freshGuild(sim, bot.client);
+      await callbackOf(
+        sim.emit.interaction({
+          command: 'config',
+          subcommand: 'add-word',
+          options: { word: 'bulky' },
+          guild: guild.id,
+          user: guild.ownerId,
+        }),
+      );
+      const [spammer, other] = humans(guild);
+      const [first, second] = guild.textChannels;
+      // The spammer's 5th message in 5 s is also a timeout: its deletions must all go before it.
+      const ids = [
+        ...Array.from(
+          { length: 5 },
+          (_, i) => sim.emit.messageCreate({ channel: first!.id, author: spammer!.user.id, content: `bulky ${i}` }).id,
+        ),
+        sim.emit.messageCreate({ channel: second!.id, author: other!.user.id, content: 'bulky alone' }).id,
+      ];
+      await sim.waitForRequest(
+        (r) => r.method === 'PATCH' && r.route === MEMBER_ROUTE && r.params.guild_id === guild.id,
+        WAIT,
+      );
+      await bot.idle();
+      const mine = sim.requests.filter(
+        (r) =>
+          (r.route === BULK_ROUTE || r.route === MESSAGE_ROUTE || r.route === MEMBER_ROUTE) &&
+          (r.params.guild_id === guild.id || r.params.channel_id === first!.id || r.params.channel_id === second!.id),
+      );
+      const deleted = mine.flatMap((r) =>
+        r.route === BULK_ROUTE
+          ? (r.body as { messages: string[] }).messages
+          : r.route === MESSAGE_ROUTE
+            ? [r.params.message_id!]
+            : [],
+      );
+      expect([...deleted].sort()).toEqual([...ids].sort());
+      expect(mine.some((r) => r.route === BULK_ROUTE && r.status === 204)).toBe(true);
+      const timeoutAt = mine.findIndex((r) => r.route === MEMBER_ROUTE);
+      const spammerDeletions = mine.flatMap((r, i) =>
+        (r.route === BULK_ROUTE ? (r.body as { messages: string[] }).messages : [r.params.message_id])
+          .filter((id) => ids.slice(0, 5).includes(id!))
+          .map(() => i),
+      );
+      expect(spammerDeletions).toHaveLength(5);
+      expect(Math.max(...spammerDeletions)).toBeLessThan(timeoutAt);
+      const rows = await bot.moderationLog.list({ guildId: guild.id });
+      expect(
+        rows
+          .filter((row) => row.action === 'deleteMessage')
+          .map((row) => (row.details as { messageId: string }).messageId)
+          .sort(),
+      ).toEqual([...ids].sort());
+      // Audited in the order carried out: the spammer's 5 deletions, the timeout, the other message.
+      expect(rows.map((row) => row.action)).toEqual([...Array(5).fill('deleteMessage'), 'timeout', 'deleteMessage']);
+      expect(rows[6]!.details).toEqual({ channelId: second!.id, messageId: ids[5] });
     });
 
     it("writes a failed action to the audit table with Discord's refusal", async () => {

@@ -1,6 +1,6 @@
 import type { REST } from 'discord.js';
 import { Routes } from 'discord.js';
-import type { BotAction } from '../protocol.js';
+import type { BotAction, DeleteMessageAction } from '../protocol.js';
 import { AUDITED_ACTIONS } from '../protocol.js';
 import type { AuditSink } from './AuditOutbox.js';
 
@@ -67,6 +67,43 @@ export class ActionRunner {
       });
     }
     return { action, ok, error };
+  }
+
+  /**
+   * Deletes 2 to 100 messages of one channel (younger than 14 days) with one
+   * `POST /channels/:channel/messages/bulk-delete`, and audits each message as its own row with
+   * the request's outcome. Never rejects.
+   */
+  async bulkDelete(
+    guildId: string,
+    channelId: string,
+    actions: readonly DeleteMessageAction[],
+  ): Promise<ActionOutcome[]> {
+    let error: unknown;
+    try {
+      const reasons = [...new Set(actions.map((action) => action.reason))].join('; ');
+      await this.#rest.post(Routes.channelBulkDelete(channelId), {
+        body: { messages: actions.map((action) => action.messageId) },
+        reason: reasons.length > 512 ? `${reasons.slice(0, 511)}…` : reasons,
+      });
+    } catch (caught) {
+      error = caught ?? new Error('The request failed.');
+    }
+    const ok = error === undefined;
+    const at = new Date();
+    return actions.map((action) => {
+      this.#audit.add({
+        guildId,
+        userId: action.userId,
+        action: action.type,
+        reason: action.reason,
+        details: { ...details(action), bulk: actions.length },
+        ok,
+        error: ok ? null : error instanceof Error ? error.message : String(error),
+        createdAt: at,
+      });
+      return { action, ok, error };
+    });
   }
 
   #request(guildId: string, action: BotAction): Promise<unknown> {

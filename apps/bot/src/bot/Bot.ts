@@ -8,14 +8,15 @@ import type {
   PartialGuildMember,
 } from 'discord.js';
 import { Client, Events, GatewayIntentBits, MessageFlags, Partials, RESTEvents, Status } from 'discord.js';
-import type { APIRequest, ResponseLike } from 'discord.js';
+import type { APIRequest, ReadonlyCollection, ResponseLike } from 'discord.js';
 import type { DispatchErrorInfo, TenantId, WorkerCrashInfo } from '@switchyard/core';
 import type { StatusBoard, StatusJob, StatusWatch } from '@switchyard/status';
 import type { BotDatabase } from '../db/Database.js';
 import { ModerationLog } from '../db/ModerationLog.js';
 import { PostgresKvStore } from '../db/PostgresKvStore.js';
 import { BotConfigError } from '../errors/errors.js';
-import type { BotAction, BotEvent, Decision } from '../protocol.js';
+import type { BotAction, BotEvent, Decision, DeleteMessageAction } from '../protocol.js';
+import type { ActionOutcome } from './ActionRunner.js';
 import { ActionRunner } from './ActionRunner.js';
 import type { AuditOutboxOptions } from './AuditOutbox.js';
 import { AuditOutbox } from './AuditOutbox.js';
@@ -102,6 +103,13 @@ export interface BotOptions {
    */
   registerCommands?: boolean;
   /**
+   * Coalesce a channel's message deletions into `bulk-delete` requests (2 to 100 messages younger
+   * than 14 days; one audit row per message still), keeping the guild's order: a deletion is held
+   * until the guild's queue is empty, another action comes, 100 are held or 250 ms passed.
+   * @default true
+   */
+  bulkDelete?: boolean;
+  /**
    * How long one REST request may take before discord.js aborts it (its `rest.timeout`); the
    * action is then counted as refused, with the abort as the reason, and audited.
    * @default 15000
@@ -170,6 +178,20 @@ const MAX_WATCHED_CHANNELS = 10_000;
 const MAX_SEEN_MESSAGES = 20_000;
 /** Pages of 100 messages looked up per channel after a new session. */
 const CATCH_UP_PAGES = 5;
+
+/** The most messages one bulk-delete takes (Discord's limit). */
+const MAX_BULK_DELETE = 100;
+/** The longest a deletion is held back for others to join it. */
+const MAX_DELETE_WAIT_MS = 250;
+/** Discord bulk-deletes messages younger than 14 days; a margin for the time the request takes. */
+const BULK_DELETE_MAX_AGE_MS = 14 * 24 * 3600 * 1000 - 60 * 60 * 1000;
+const DISCORD_EPOCH = 1_420_070_400_000n;
+
+function bulkDeletable(messageId: string): boolean {
+  if (!/^\d{1,20}$/.test(messageId)) return false;
+  const created = Number((BigInt(messageId) >> 22n) + DISCORD_EPOCH);
+  return Date.now() - created < BULK_DELETE_MAX_AGE_MS;
+}
 
 function isCrash(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'ERR_WORKER_CRASHED';
@@ -242,6 +264,11 @@ export class Bot {
   readonly #inflight = new Set<Promise<void>>();
   /** The tail of each guild's action queue (see #inOrder). */
   readonly #actionQueues = new Map<string, Promise<void>>();
+  /** How many work items each guild's queue holds (running or waiting). */
+  readonly #queuedWork = new Map<string, number>();
+  /** Deletions held back to be coalesced, per guild: the oldest one's time, the actions by channel. */
+  readonly #pendingDeletes = new Map<string, { since: number; byChannel: Map<string, DeleteMessageAction[]> }>();
+  readonly #bulkDelete: boolean;
   readonly #events: Record<BotEvent['type'], number> = {
     message: 0,
     messageDelete: 0,
@@ -262,6 +289,9 @@ export class Bot {
   readonly #onMessageDelete = (message: Message | PartialMessage): void => {
     const event = toMessageDeleteEvent(message);
     if (event !== undefined) this.#notify(event);
+  };
+  readonly #onMessageDeleteBulk = (messages: ReadonlyCollection<string, Message | PartialMessage>): void => {
+    for (const message of messages.values()) this.#onMessageDelete(message);
   };
   readonly #onMemberAdd = (member: GuildMember): void => {
     this.#decide(toMemberJoinEvent(member));
@@ -334,12 +364,14 @@ export class Bot {
     this.#deferAfterMs = options.deferAfterMs ?? 2000;
     this.#dispatchTimeoutMs = options.dispatchTimeoutMs ?? 30_000;
     this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
+    this.#bulkDelete = options.bulkDelete ?? true;
     pool.on('dispatchError', this.#onDispatchError);
     pool.on('crash', this.#onCrash);
     pool.on('fatal', this.#onFatal);
     client.rest.on(RESTEvents.Response, this.#onRestResponse);
     client.on(Events.MessageCreate, this.#onMessage);
     client.on(Events.MessageDelete, this.#onMessageDelete);
+    client.on(Events.MessageBulkDelete, this.#onMessageDeleteBulk);
     client.on(Events.GuildMemberAdd, this.#onMemberAdd);
     client.on(Events.GuildMemberRemove, this.#onMemberRemove);
     client.on(Events.InteractionCreate, this.#onInteraction);
@@ -371,6 +403,7 @@ export class Bot {
       dispatchTimeoutMs = 30_000,
       shutdownTimeoutMs = 10_000,
       restTimeoutMs = 15_000,
+      bulkDelete = true,
       audit,
     } = options;
     if (typeof token !== 'string' || token.length === 0)
@@ -411,6 +444,8 @@ export class Bot {
       if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
         throw new BotConfigError(`Expected \`${name}\` to be a number > 0, got ${describe(value)}.`);
     }
+    if (typeof bulkDelete !== 'boolean')
+      throw new BotConfigError(`Expected \`bulkDelete\` to be a boolean, got ${describe(bulkDelete)}.`);
     if (audit !== undefined && (audit === null || typeof audit !== 'object'))
       throw new BotConfigError(`Expected \`audit\` to be an object, got ${describe(audit)}.`);
 
@@ -498,6 +533,7 @@ export class Bot {
     this.#closing ??= (async () => {
       this.client.off(Events.MessageCreate, this.#onMessage);
       this.client.off(Events.MessageDelete, this.#onMessageDelete);
+      this.client.off(Events.MessageBulkDelete, this.#onMessageDeleteBulk);
       this.client.off(Events.GuildMemberAdd, this.#onMemberAdd);
       this.client.off(Events.GuildMemberRemove, this.#onMemberRemove);
       this.client.off(Events.InteractionCreate, this.#onInteraction);
@@ -733,7 +769,22 @@ export class Bot {
    */
   #inOrder(guildId: string, work: () => Promise<void>): Promise<void> {
     const previous = this.#actionQueues.get(guildId);
-    const next = previous === undefined ? work() : previous.then(work, work);
+    this.#queuedWork.set(guildId, (this.#queuedWork.get(guildId) ?? 0) + 1);
+    const step = async (): Promise<void> => {
+      try {
+        await work();
+      } finally {
+        const left = this.#queuedWork.get(guildId)! - 1;
+        if (left === 0) this.#queuedWork.delete(guildId);
+        else this.#queuedWork.set(guildId, left);
+        // Deletions wait for the next ones to join them in one bulk-delete; they go when nothing
+        // more is queued for the guild, or once the oldest waited MAX_DELETE_WAIT_MS.
+        const pending = this.#pendingDeletes.get(guildId);
+        if (pending !== undefined && (left === 0 || performance.now() - pending.since >= MAX_DELETE_WAIT_MS))
+          await this.#flushDeletes(guildId);
+      }
+    };
+    const next = previous === undefined ? step() : previous.then(step, step);
     const settled = next.catch(() => undefined);
     this.#actionQueues.set(guildId, settled);
     void settled.then(() => {
@@ -744,15 +795,48 @@ export class Bot {
 
   async #act(guildId: string, actions: readonly BotAction[]): Promise<void> {
     for (const action of actions) {
-      const outcome = await this.#runner.run(guildId, action);
-      this.metrics.action(action.type, outcome.ok);
-      if (outcome.ok) {
-        this.#actions++;
-        if (action.type !== 'sendMessage') this.#log(`${this.#guildName(guildId)}: ${this.#describe(action)}`);
-      } else {
-        this.#failedActions++;
-        this.#log(`${this.#guildName(guildId)}: could not carry out ${action.type}: ${messageOf(outcome.error)}`);
+      if (action.type === 'deleteMessage' && this.#bulkDelete && bulkDeletable(action.messageId)) {
+        // Held back to go with the channel's next deletions in one bulk-delete.
+        let pending = this.#pendingDeletes.get(guildId);
+        if (pending === undefined) {
+          pending = { since: performance.now(), byChannel: new Map() };
+          this.#pendingDeletes.set(guildId, pending);
+        }
+        const list = pending.byChannel.get(action.channelId) ?? [];
+        pending.byChannel.set(action.channelId, list);
+        list.push(action);
+        if (list.length === MAX_BULK_DELETE) await this.#flushDeletes(guildId);
+        continue;
       }
+      // Whatever comes after the held deletions waits for them: the guild's order holds.
+      await this.#flushDeletes(guildId);
+      this.#outcome(guildId, await this.#runner.run(guildId, action));
+    }
+  }
+
+  /** Carries out the guild's held deletions: a bulk-delete per channel (a single DELETE for one message). */
+  async #flushDeletes(guildId: string): Promise<void> {
+    const pending = this.#pendingDeletes.get(guildId);
+    if (pending === undefined) return;
+    this.#pendingDeletes.delete(guildId);
+    for (const [channelId, deletions] of pending.byChannel) {
+      const outcomes =
+        deletions.length === 1
+          ? [await this.#runner.run(guildId, deletions[0]!)]
+          : await this.#runner.bulkDelete(guildId, channelId, deletions);
+      for (const outcome of outcomes) this.#outcome(guildId, outcome);
+    }
+  }
+
+  #outcome(guildId: string, outcome: ActionOutcome): void {
+    const { action } = outcome;
+    this.metrics.action(action.type, outcome.ok);
+    if (outcome.ok) {
+      this.#actions++;
+      if (action.type !== 'sendMessage') this.#log(`${this.#guildName(guildId)}: ${this.#describe(action)}`);
+    } else {
+      this.#failedActions++;
+      this.#log(`${this.#guildName(guildId)}: could not carry out ${action.type}: ${messageOf(outcome.error)}`);
     }
   }
 }
