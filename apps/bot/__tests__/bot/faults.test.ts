@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DiscordSim, RecordedRequest, SimGuild } from '@switchyard/discord-sim';
 import { startDiscordSim } from '@switchyard/discord-sim';
+import type { Message } from 'discord.js';
+import { Events } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotDatabase, BotOptions } from '../../src/index.js';
 import { Bot, openDatabase, parseRunConfig, scrubSecrets } from '../../src/index.js';
 import { disposeDatabase, testDatabase, TOPOLOGIES } from '../helpers/database.js';
-import { callbackOf, freshGuild, humans } from '../helpers/discord.js';
+import { callbackOf, freshGuild, humans, nextEvent } from '../helpers/discord.js';
 import { StoppableDatabase } from '../helpers/StoppableDatabase.js';
 
 const MESSAGE_ROUTE = '/channels/:channel_id/messages/:message_id';
@@ -345,6 +347,50 @@ describe.each(TOPOLOGIES)('Bot with %s workers when a handler never answers', (t
       await bot.close();
       closed = true;
       expect(lines.all).toContain('shutdown: the workers did not close within 1000 ms; killing them');
+    } finally {
+      if (!closed) await bot.close();
+    }
+  });
+});
+
+describe.each(TOPOLOGIES)('Bot with %s workers stopping past its deadline', (topology) => {
+  let database: BotDatabase;
+
+  beforeAll(async () => {
+    database = await testDatabase();
+  });
+
+  afterAll(async () => {
+    await disposeDatabase(database);
+  });
+
+  it('abandons the actions decided after the deadline, counts them and says so', async () => {
+    const lines = new Lines();
+    const bot = await Bot.start({
+      token: sim.token,
+      api: sim.apiBase,
+      database,
+      workers: 1,
+      topology,
+      workerFilename: CRASHING_WORKER,
+      log: lines.push,
+      shutdownTimeoutMs: 500,
+    });
+    let closed = false;
+    try {
+      const guild = await freshGuild(sim, bot.client);
+      await configure(guild);
+      await bot.idle();
+      const received = nextEvent<[Message]>(bot.client, Events.MessageCreate, (m) => m.content.startsWith('slow'));
+      const late = sim.emit.messageCreate({ guild: guild.id, content: `slow 1500 ${WORD}` }).id;
+      // The bot's own listener came first: the message is dispatched once this resolves.
+      await received;
+      await bot.close();
+      closed = true;
+      expect(bot.stats().abandoned).toBe(1);
+      expect(lines.all).toContain('shutdown: 1 actions abandoned');
+      expect(deletionsOf([late]).size).toBe(0);
+      expect(await auditedMessageIds(bot, guild.id)).toEqual([]);
     } finally {
       if (!closed) await bot.close();
     }

@@ -160,6 +160,8 @@ export interface BotStats {
   readonly auditRetries: number;
   /** Audit rows `close()` could not write before its deadline (the database was down); reported in the log. */
   readonly auditUnwritten: number;
+  /** Actions not carried out because `close()` reached its deadline first; reported in the log. */
+  readonly abandoned: number;
 }
 
 /** Whether the bot can do its job, from {@link Bot.health} (what `/healthz` answers). */
@@ -246,6 +248,8 @@ export class Bot {
   /** The Prometheus metrics (`metrics.registry`), served by `runBot` on `--metrics-port`. */
   readonly metrics: BotMetrics;
   #gaveUp = 0;
+  #abandoning = false;
+  #abandoned = 0;
   readonly #runner: ActionRunner;
   readonly #dispatchTimeoutMs: number;
   readonly #shutdownTimeoutMs: number;
@@ -506,6 +510,7 @@ export class Bot {
       auditPending: this.audit.depth,
       auditRetries: this.audit.retries,
       auditUnwritten: this.#auditUnwritten,
+      abandoned: this.#abandoned,
     };
   }
 
@@ -539,8 +544,16 @@ export class Bot {
       this.client.off(Events.InteractionCreate, this.#onInteraction);
       this.client.off(Events.ShardReady, this.#onShardReady);
       const deadline = bounded(this.#shutdownTimeoutMs);
-      if ((await Promise.race([this.#settled(), deadline.promise])) === 'timeout')
-        this.#log(`shutdown: ${this.#inflight.size} events still unfinished after ${this.#shutdownTimeoutMs} ms`);
+      if ((await Promise.race([this.#settled(), deadline.promise])) === 'timeout') {
+        // Past the deadline nothing more is carried out: what is left is counted and reported.
+        this.#abandoning = true;
+        this.#log(
+          `shutdown: ${this.#inflight.size} events still unfinished after ${this.#shutdownTimeoutMs} ms; their actions are abandoned`,
+        );
+        // What is still in flight settles within dispatchTimeoutMs and restTimeoutMs.
+        await this.#settled();
+        this.#log(`shutdown: ${this.#abandoned} actions abandoned`);
+      }
       deadline.clear();
       const report = await this.audit.close({ timeoutMs: this.#shutdownTimeoutMs });
       this.#auditUnwritten = report.unwritten.length;
@@ -795,6 +808,10 @@ export class Bot {
 
   async #act(guildId: string, actions: readonly BotAction[]): Promise<void> {
     for (const action of actions) {
+      if (this.#abandoning) {
+        this.#abandoned++;
+        continue;
+      }
       if (action.type === 'deleteMessage' && this.#bulkDelete && bulkDeletable(action.messageId)) {
         // Held back to go with the channel's next deletions in one bulk-delete.
         let pending = this.#pendingDeletes.get(guildId);
@@ -819,6 +836,10 @@ export class Bot {
     const pending = this.#pendingDeletes.get(guildId);
     if (pending === undefined) return;
     this.#pendingDeletes.delete(guildId);
+    if (this.#abandoning) {
+      for (const deletions of pending.byChannel.values()) this.#abandoned += deletions.length;
+      return;
+    }
     for (const [channelId, deletions] of pending.byChannel) {
       const outcomes =
         deletions.length === 1
