@@ -23,13 +23,21 @@ import { Connection } from '../protocol/Connection.js';
 import {
   checkWorkerMessage,
   HEADER_PID,
+  SESSION,
   HEADER_PROTOCOL,
   HEADER_WORKER_ID,
   PROTOCOL_VERSION,
 } from '../protocol/protocol.js';
-import { attachWorker, startListening } from './internal.js';
+import { attachWorker, issueCredential, startListening } from './internal.js';
+import { ThrottledLog } from './ThrottledLog.js';
 import type { AttachedWorker, ConnectionInfo } from './internal.js';
-import { bearerToken, deriveWorkerToken, randomSecret, tokensEqual } from './tokens.js';
+import {
+  deriveWorkerToken,
+  parseSignedConnect,
+  randomSecret,
+  SIGNATURE_MAX_SKEW_MS,
+  verifySignedConnect,
+} from './tokens.js';
 
 /** Options of {@link createHub}. */
 export interface HubOptions {
@@ -44,9 +52,9 @@ export interface HubOptions {
    */
   port?: number;
   /**
-   * The secret each worker's token is derived from: worker `i` presents
-   * `HMAC-SHA256(token, "switchyard-worker:i")` (see `hub.tokenFor(i)`), so a token only
-   * authenticates its own worker id.
+   * The secret the keys of workers started elsewhere are derived from: worker `i` signs with
+   * `HMAC-SHA256(token, "switchyard-worker:i")` (see `hub.tokenFor(i)`), so a key only
+   * authenticates its own worker id. (Processes the pool spawns get a fresh key per incarnation.)
    * @default a random secret
    */
   token?: string;
@@ -91,6 +99,39 @@ export interface HubOptions {
    * @default true (false on Windows)
    */
   localSocket?: boolean | string;
+  /**
+   * How long a connection may take, from being accepted, to complete an authenticated WebSocket
+   * upgrade. Idle sockets and requests whose headers trickle in (slowloris) are closed when it runs out.
+   * @default 10000
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * The most connections that may wait for their upgrade at once. When one more arrives, the oldest
+   * waiting connection is closed to make room, so sockets held open by a third party can cost a
+   * worker one reconnect attempt but never lock it out.
+   * @default 64
+   */
+  maxPendingConnections?: number;
+  /**
+   * Refused connections are logged at most `limit` times per `intervalMs`; past that they are
+   * counted, and one line per window says how many were not logged.
+   * @default { limit: 10, intervalMs: 60000 }
+   */
+  refusalLog?: RefusalLogOptions;
+}
+
+/** How often the hub logs refused connections; see {@link HubOptions.refusalLog}. */
+export interface RefusalLogOptions {
+  /**
+   * The most refusals logged per window.
+   * @default 10
+   */
+  limit?: number;
+  /**
+   * The window, in milliseconds.
+   * @default 60000
+   */
+  intervalMs?: number;
 }
 
 /** Bytes queued on a worker's socket above which the hub stops writing frames to it. */
@@ -132,8 +173,10 @@ function assertInteger(
 /**
  * The master side of the process topology: a WebSocket server that worker processes connect to.
  * A worker is authenticated in the HTTP upgrade handler, before the WebSocket exists: it presents
- * `x-switchyard-worker-id: <id>` and `authorization: Bearer <token>`; a missing or wrong token, an
- * unknown id or an id that is already connected is refused (and logged) before any message is read.
+ * `x-switchyard-worker-id: <id>` and `authorization: Switchyard id=…,kind=…,ts=…,nonce=…,sig=…`, an
+ * HMAC under its key (a spawned process's one-time key, its session key when reconnecting, or the key
+ * of a worker started elsewhere). A missing or wrong signature, a replayed or stale one, a used key,
+ * an unknown id or an id that is already connected is refused (and logged) before any message is read.
  * Create one with {@link createHub}; `createProcessPool()` creates one when it is not given one.
  *
  * @example
@@ -149,14 +192,28 @@ export class Hub {
   readonly #localPath: string | undefined;
   readonly #wss: WebSocketServer;
   readonly #secret: string;
-  readonly #tokens: ReadonlyMap<number, string>;
+  readonly #tokens: Map<number, string>;
   readonly #maxPayload: number;
   readonly #heartbeatMs: number;
   readonly #logger: Logger;
+  readonly #refusals: ThrottledLog;
+  readonly #handshakeTimeoutMs: number;
+  readonly #maxPendingConnections: number;
+  /** Connections not authenticated yet, oldest first. */
+  readonly #pending = new Set<Socket>();
   readonly #secure: boolean;
   readonly #attached = new Map<number, AttachedWorker>();
   readonly #connections = new Map<number, Connection>();
   readonly #upgrading = new Map<number, object>();
+  /**
+   * Ids whose processes the pool spawns: the key of the current incarnation, `null` once it was used.
+   * Ids not in here are workers started elsewhere, which sign with their own key (`tokenFor`).
+   */
+  readonly #incarnationKeys = new Map<number, string | null>();
+  /** The session key each worker id's process was given with its last accepted connection. */
+  readonly #sessions = new Map<number, string>();
+  /** Nonces of accepted signed requests, with when they may be forgotten (replay protection). */
+  readonly #nonces = new Map<string, number>();
   #heartbeat: NodeJS.Timeout | undefined;
   #url = '';
   #closed: Promise<void> | undefined;
@@ -172,6 +229,9 @@ export class Hub {
       logger = consoleLogger('hub'),
       tls,
       localSocket = process.platform !== 'win32',
+      handshakeTimeoutMs = 10_000,
+      maxPendingConnections = 64,
+      refusalLog = {},
     } = options;
     if (typeof localSocket !== 'boolean' && (typeof localSocket !== 'string' || localSocket.length === 0)) {
       throw new InvalidProcessOptionError(
@@ -201,6 +261,15 @@ export class Hub {
     assertInteger('maxPayload', maxPayload, 1024);
     assertInteger('maxFragments', maxFragments, 1);
     assertInteger('heartbeatMs', heartbeatMs, 10);
+    assertInteger('handshakeTimeoutMs', handshakeTimeoutMs, 1);
+    assertInteger('maxPendingConnections', maxPendingConnections, 1);
+    if (refusalLog === null || typeof refusalLog !== 'object')
+      throw new InvalidProcessOptionError(
+        `Expected \`refusalLog\` to be an object like { limit, intervalMs }, got ${refusalLog === null ? 'null' : typeof refusalLog}.`,
+      );
+    const { limit: refusalLimit = 10, intervalMs: refusalIntervalMs = 60_000 } = refusalLog;
+    assertInteger('refusalLog.limit', refusalLimit, 0);
+    assertInteger('refusalLog.intervalMs', refusalIntervalMs, 1);
     if (!isLogger(logger))
       throw new InvalidProcessOptionError('Expected `logger` to have info, warn and error functions.');
     if (tls !== undefined && (tls === null || typeof tls !== 'object'))
@@ -210,6 +279,9 @@ export class Hub {
     this.#maxPayload = maxPayload;
     this.#heartbeatMs = heartbeatMs;
     this.#logger = logger;
+    this.#refusals = new ThrottledLog(logger, refusalLimit, refusalIntervalMs, 'refused connections');
+    this.#handshakeTimeoutMs = handshakeTimeoutMs;
+    this.#maxPendingConnections = maxPendingConnections;
     this.#secure = tls !== undefined;
     this.#server = tls === undefined ? createHttpServer() : createHttpsServer(tls);
     this.#serve(this.#server);
@@ -232,7 +304,7 @@ export class Hub {
     };
     this.#wss = new WebSocketServer(wsOptions as ConstructorParameters<typeof WebSocketServer>[0]);
     this.#wss.on('wsClientError', (error: Error, socket: Duplex, req: IncomingMessage) => {
-      this.#logger.warn(
+      this.#refusals.warn(
         `refused worker ${headerValue(req.headers[HEADER_WORKER_ID]) ?? '?'} from ${remoteOf(socket)}: invalid WebSocket handshake (${error.message})`,
       );
       refuse(socket, 400);
@@ -268,12 +340,28 @@ export class Hub {
   }
 
   /**
-   * The secret token worker `workerId` must present (`authorization: Bearer <token>`). Give it to a
-   * worker through its environment (`SWITCHYARD_WORKER_TOKEN`), never on its command line.
+   * The key of worker `workerId` when it is started elsewhere (`spawn: false`): the worker signs each
+   * connect request with it (an HMAC of its id, the time and a nonce; the key never travels). Give
+   * it to the worker through its environment (`SWITCHYARD_WORKER_TOKEN`), never on its command line.
+   * Processes the pool spawns get a key of their own per incarnation instead, usable once.
    */
   tokenFor(workerId: number): string {
     assertInteger('workerId', workerId, 0);
     return this.#tokens.get(workerId) ?? deriveWorkerToken(this.#secret, workerId);
+  }
+
+  /**
+   * Replaces the key of worker `workerId` (started elsewhere) from now on: its next connection must
+   * be signed with `token`. A connection already open stays, and the process it belongs to can still
+   * reconnect with the session key it holds; restart that process with the new key to finish a rotation.
+   */
+  setToken(workerId: number, token: string): void {
+    assertInteger('workerId', workerId, 0);
+    if (typeof token !== 'string' || token.length < 16)
+      throw new InvalidProcessOptionError(
+        `Expected \`token\` to be a string of at least 16 characters, got ${typeof token === 'string' ? `${token.length} characters` : typeof token}.`,
+      );
+    this.#tokens.set(workerId, token);
   }
 
   /**
@@ -327,6 +415,9 @@ export class Hub {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       clearInterval(this.#heartbeat);
+      for (const socket of this.#pending) socket.destroy();
+      this.#pending.clear();
+      this.#refusals.flush();
       for (const connection of this.#connections.values())
         connection.terminate(new ConnectionLostError('The hub was closed.'));
       this.#connections.clear();
@@ -363,15 +454,76 @@ export class Hub {
   }
 
   #serve(server: Server): void {
+    // handshakeTimeoutMs bounds idle time, headers and the request alike: a connection either
+    // completes an authenticated upgrade in time or is closed (see #admit).
+    server.on('connection', (socket: Socket) => this.#admit(socket));
     server.on('request', (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
       res.end('This is a Switchyard hub: connect with a WebSocket.');
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
     server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
-      this.#logger.warn(`refused a malformed HTTP request: ${error.message}`, { code: error.code });
+      this.#refusals.warn(`refused a malformed HTTP request: ${error.message}`, { code: error.code });
       refuse(socket, error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400);
     });
+  }
+
+  /**
+   * Bounds a connection that has not authenticated yet: closed when `handshakeTimeoutMs` runs out,
+   * and the oldest such connection is closed when more than `maxPendingConnections` wait.
+   */
+  #admit(socket: Socket): void {
+    if (this.#closed !== undefined) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => undefined);
+    this.#pending.add(socket);
+    socket.once('close', () => this.#pending.delete(socket));
+    // ws clears the socket's timeout once it owns an upgraded connection.
+    socket.setTimeout(this.#handshakeTimeoutMs, () => {
+      if (!this.#pending.delete(socket)) return;
+      this.#refusals.warn(
+        `closed a connection from ${remoteOf(socket)}: no authenticated upgrade within ${this.#handshakeTimeoutMs} ms`,
+        { remoteAddress: remoteOf(socket), reason: 'handshake timeout' },
+      );
+      socket.destroy();
+    });
+    if (this.#pending.size > this.#maxPendingConnections) {
+      const oldest = this.#pending.values().next().value!;
+      this.#pending.delete(oldest);
+      this.#refusals.warn(
+        `closed a connection from ${remoteOf(oldest)}: more than ${this.#maxPendingConnections} connections waited for their upgrade`,
+        { remoteAddress: remoteOf(oldest), reason: 'too many pending connections' },
+      );
+      oldest.destroy();
+    }
+  }
+
+  /** The key a signed request of `kind` for `workerId` must be signed with, if one is expected. */
+  #expectedKey(workerId: number, kind: 'key' | 'session'): string | undefined {
+    if (kind === 'session') return this.#sessions.get(workerId);
+    if (this.#incarnationKeys.has(workerId)) return this.#incarnationKeys.get(workerId) ?? undefined;
+    return this.tokenFor(workerId);
+  }
+
+  #rememberNonce(nonce: string, now: number): void {
+    // Forget nonces whose timestamps are past the skew window: a request that old is refused anyway.
+    if (this.#nonces.size >= 1024) {
+      for (const [seen, until] of this.#nonces) {
+        if (until > now) break;
+        this.#nonces.delete(seen);
+      }
+    }
+    this.#nonces.set(nonce, now + 2 * SIGNATURE_MAX_SKEW_MS);
+  }
+
+  /** A fresh key for the next process of `workerId`; what was issued before stops working. @internal */
+  [issueCredential](workerId: number): string {
+    const key = randomSecret();
+    this.#incarnationKeys.set(workerId, key);
+    this.#sessions.delete(workerId);
+    return key;
   }
 
   #sweep(): void {
@@ -395,7 +547,7 @@ export class Hub {
     const remote = remoteOf(socket);
     const idHeader = headerValue(req.headers[HEADER_WORKER_ID]);
     const refused = (status: number, reason: string): void => {
-      this.#logger.warn(
+      this.#refusals.warn(
         `refused worker ${idHeader === undefined ? '(no id)' : JSON.stringify(idHeader.slice(0, 20))} from ${remote}: ${reason}`,
         {
           workerId: idHeader,
@@ -415,15 +567,35 @@ export class Hub {
       );
     const workerId = parseWorkerId(req.headers[HEADER_WORKER_ID]);
     if (workerId === undefined) return refused(401, 'missing or malformed worker id');
-    const presented = bearerToken(headerValue(req.headers.authorization));
-    if (presented === undefined) return refused(401, 'missing bearer token');
+    const request = parseSignedConnect(headerValue(req.headers.authorization));
+    if (request === undefined || request.workerId !== workerId)
+      return refused(401, 'missing or malformed signed credentials');
+    const now = Date.now();
+    if (Math.abs(now - request.ts) > SIGNATURE_MAX_SKEW_MS)
+      return refused(401, 'the signature is too old or from the future (check the clocks)');
     const attached = this.#attached.get(workerId);
-    // Derive and compare for unknown ids too, so that the time taken does not tell which ids exist.
-    const matches = tokensEqual(presented, this.tokenFor(workerId));
+    const key = this.#expectedKey(workerId, request.kind);
+    // Verify for unknown ids too, so that the time taken does not tell which ids exist.
+    const matches = verifySignedConnect(request, key ?? this.tokenFor(workerId));
     if (attached === undefined) return refused(401, 'unknown worker id');
-    if (!matches) return refused(401, 'wrong token');
+    if (key === undefined) {
+      return refused(
+        401,
+        request.kind === 'session'
+          ? 'no session of this worker is expected'
+          : "this incarnation's key was already used (a process can connect with it once)",
+      );
+    }
+    if (!matches) return refused(401, `wrong ${request.kind === 'session' ? 'session ' : ''}key`);
+    if (this.#nonces.has(request.nonce)) return refused(401, 'a replayed request');
     if (this.#connections.has(workerId) || this.#upgrading.has(workerId))
       return refused(409, 'this worker id is already connected');
+    this.#rememberNonce(request.nonce, now);
+    // One use: a spawned process's key, and a session key, each open one connection.
+    if (request.kind === 'key' && this.#incarnationKeys.has(workerId)) this.#incarnationKeys.set(workerId, null);
+    if (request.kind === 'session') this.#sessions.delete(workerId);
+    // Authenticated: no longer bounded as a stranger (the upgrade completes or the socket closes).
+    this.#pending.delete(socket as Socket);
     const attempt = {};
     this.#upgrading.set(workerId, attempt);
     socket.once('close', () => {
@@ -458,6 +630,10 @@ export class Hub {
       logger: this.#logger,
     });
     this.#connections.set(workerId, connection);
+    // The key this process reconnects with if the connection drops (first in the first frame).
+    const session = randomSecret();
+    this.#sessions.set(workerId, session);
+    connection.queue([SESSION, session]);
     this.#logger.info(`worker ${workerId} connected from ${remote}${pid === undefined ? '' : ` (pid ${pid})`}`);
     attached.connected(connection, info);
   }

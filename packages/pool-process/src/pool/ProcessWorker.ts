@@ -37,7 +37,7 @@ import {
 } from '../errors/errors.js';
 import type { Hub } from '../hub/Hub.js';
 import type { ConnectionInfo } from '../hub/internal.js';
-import { attachWorker } from '../hub/internal.js';
+import { attachWorker, issueCredential } from '../hub/internal.js';
 import { Fifo } from '../internal/Fifo.js';
 import type { Connection } from '../protocol/Connection.js';
 import type { BatchMessage } from '../protocol/protocol.js';
@@ -47,6 +47,7 @@ import {
   CLOSED,
   DISPATCH,
   DONE,
+  MAX_DONE_IDS_PER_FRAME,
   DROP,
   ENV_HUB_URL,
   ENV_MODULE,
@@ -169,7 +170,7 @@ export interface ProcessWorkerOptions {
    * The most events sent to the worker and not finished yet; further events wait in the master's
    * buffer. It bounds the worker's backlog: a worker holding tens of thousands of queued events
    * spends much of its time collecting garbage. Raise it for handlers that mostly wait on I/O and
-   * need more events of different tenants running at once.
+   * need more events of different tenants running at once. At most 65536.
    * @default 1024
    */
   maxInFlight?: number;
@@ -424,6 +425,10 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     this.#closeTimeoutMs = integer('closeTimeoutMs', options.closeTimeoutMs ?? 10_000, 1);
     this.#maxBuffered = integer('maxBufferedEvents', options.maxBufferedEvents ?? 10_000, 1);
     this.#maxInFlight = integer('maxInFlight', options.maxInFlight ?? 1024, 1);
+    if (this.#maxInFlight > MAX_DONE_IDS_PER_FRAME)
+      throw new InvalidProcessOptionError(
+        `Expected \`maxInFlight\` to be an integer between 1 and ${MAX_DONE_IDS_PER_FRAME}, got ${this.#maxInFlight}.`,
+      );
     this.#hub = hub;
     this.#spawn = spawn;
     this.#entry = entry;
@@ -929,15 +934,24 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
         break;
       }
       case DONE: {
+        // Ranges are ascending and disjoint (checked): walk whichever is smaller, the ids they
+        // span or the ids in flight, so a message naming millions of ids costs no more than the
+        // events this worker really holds.
         const ranges = message[1] as number[];
-        for (let i = 0; i < ranges.length; i += 2) {
-          const end = ranges[i]! + ranges[i + 1]!;
-          for (let id = ranges[i]!; id < end; id++) {
-            const item = this.#inflight.get(id);
-            if (item === undefined || item.resolve !== undefined) continue;
-            this.#inflight.delete(id);
-            item.stage = 2;
+        const done = (id: number, item: Item | undefined): void => {
+          if (item === undefined || item.resolve !== undefined) return;
+          this.#inflight.delete(id);
+          item.stage = 2;
+        };
+        let span = 0;
+        for (let i = 1; i < ranges.length; i += 2) span += ranges[i]!;
+        if (span <= this.#inflight.size) {
+          for (let i = 0; i < ranges.length; i += 2) {
+            const end = ranges[i]! + ranges[i + 1]!;
+            for (let id = ranges[i]!; id < end; id++) done(id, this.#inflight.get(id));
           }
+        } else {
+          for (const [id, item] of this.#inflight) if (inRanges(ranges, id)) done(id, item);
         }
         break;
       }
@@ -1067,7 +1081,7 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     }
     for (const [name, value] of Object.entries(this.#env)) if (value !== undefined) env[name] = value;
     env[ENV_HUB_URL] = this.#hub.localUrl ?? this.#hub.url;
-    env[ENV_TOKEN] = this.#hub.tokenFor(this.id);
+    env[ENV_TOKEN] = this.#hub[issueCredential](this.id);
     env[ENV_PARENT_FD] = '3';
     if (this.#module !== undefined) env[ENV_MODULE] = this.#module;
     return env;
@@ -1278,4 +1292,18 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
     clearTimeout(timer);
   }
+}
+
+/** True when `id` lies in one of the ascending, disjoint `[start, count, ...]` ranges (binary search). */
+function inRanges(ranges: readonly number[], id: number): boolean {
+  let low = 0;
+  let high = ranges.length / 2 - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const start = ranges[2 * middle]!;
+    if (id < start) high = middle - 1;
+    else if (id >= start + ranges[2 * middle + 1]!) low = middle + 1;
+    else return true;
+  }
+  return false;
 }

@@ -15,6 +15,7 @@ import WebSocket from 'ws';
 import { ConnectionLostError, HubDisconnectedError, InvalidProcessOptionError } from '../errors/errors.js';
 import type { Logger } from '../internal/logger.js';
 import { consoleLogger, isLogger } from '../internal/logger.js';
+import { signConnect } from '../hub/tokens.js';
 import { Connection } from '../protocol/Connection.js';
 import type { BatchMessage, Welcome } from '../protocol/protocol.js';
 import {
@@ -51,6 +52,7 @@ import {
   RESULTS,
   SCRIPT,
   STATS,
+  SESSION,
   WELCOME,
 } from '../protocol/protocol.js';
 
@@ -195,6 +197,8 @@ class WorkerProcessEngine implements WorkerProcess {
   #ws: WebSocket | undefined;
   #connection: Connection | undefined;
   #welcome: Welcome | undefined;
+  /** The key the hub gave this process to reconnect with (a new one on every connection). */
+  #session: string | undefined;
   #generation = 0;
   #attempt = 0;
   #disconnectedAt = 0;
@@ -280,7 +284,11 @@ class WorkerProcessEngine implements WorkerProcess {
     if (this.#state !== 'running') return;
     const ws = new WebSocket(this.#url, {
       headers: {
-        authorization: `Bearer ${this.#token}`,
+        // Signed, never sent: the session key of this process once it has one, its own key before.
+        authorization:
+          this.#session === undefined
+            ? signConnect(this.#token, this.workerId, 'key')
+            : signConnect(this.#session, this.workerId, 'session'),
         [HEADER_WORKER_ID]: String(this.workerId),
         [HEADER_PROTOCOL]: String(PROTOCOL_VERSION),
         [HEADER_PID]: String(process.pid),
@@ -405,6 +413,10 @@ class WorkerProcessEngine implements WorkerProcess {
 
   #onMessage(connection: Connection, message: unknown[]): void {
     const type = message[0];
+    if (type === SESSION) {
+      this.#session = message[1] as string;
+      return;
+    }
     if (type === WELCOME) return this.#onWelcome(connection, message[1] as Welcome);
     const runtime = this.#runtime;
     if (runtime === undefined || this.#welcome === undefined) {
@@ -568,7 +580,8 @@ class WorkerProcessEngine implements WorkerProcess {
       this.#resultValues = [];
     }
     if (this.#done.length > 0) {
-      batch.push([DONE, ranges(this.#done)]);
+      // Events of different tenants finish out of order; the master wants ascending ranges.
+      batch.push([DONE, ranges(this.#done.sort((a, b) => a - b))]);
       this.#done = [];
     }
     if (batch.length > 0 && this.#runtime !== undefined) {

@@ -32,6 +32,6 @@ export class ResultNotCloneableError extends PoolThreadError {
   }
 }
 
-registerErrorClass('ERR_THREAD_EXIT', ThreadExitError);
-registerErrorClass('ERR_THREAD_START', ThreadStartError);
-registerErrorClass('ERR_RESULT_NOT_CLONEABLE', ResultNotCloneableError);
+registerErrorClass('ERR_THREAD_EXIT', ThreadExitError, { framework: true });
+registerErrorClass('ERR_THREAD_START', ThreadStartError, { framework: true });
+registerErrorClass('ERR_RESULT_NOT_CLONEABLE', ResultNotCloneableError, { framework: true });

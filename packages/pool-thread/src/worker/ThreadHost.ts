@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError, TenantContext, TenantId, TenantKv, WorkerDefinition } from '@switchyard/core';
 import {
   deserializeError,
+  markUserError,
   findWorkerDefinition,
   serializeError,
   tenantKey,
@@ -265,6 +266,8 @@ export class ThreadHost {
     const failed = (error: unknown, item: Item | undefined): never => {
       this.#handled++;
       this.#failed++;
+      // The handler threw it: never passed off as an error the framework raised.
+      markUserError(error);
       if (item !== undefined) this.#settle(item.state, item.index, false, error, false);
       throw error;
     };
