@@ -168,10 +168,9 @@ describe('node dist/main.js', () => {
       // Below them, the board as it was left: the header, then one row per worker and the bot's.
       const header = once(/^switchyard-bot · thread topology · 2 workers · 3 guilds$/);
       expect(header).toBeGreaterThan(lifecycle.at(-1)!);
-      expect(seen.slice(header + 1, header + 6)).toEqual([
-        expect.stringMatching(
-          /^database (pglite \(in memory|postgres .+\(schema \w+\)).* · simulated Discord at http:\/\/127\.0\.0\.1:\d+\/api$/,
-        ),
+      expect(seen.slice(header + 1, header + 7)).toEqual([
+        expect.stringMatching(/^database (pglite \(in memory, schema public\)|postgres .+ \(schema \w+\))$/),
+        expect.stringMatching(/^simulated Discord at http:\/\/127\.0\.0\.1:\d+\/api$/),
         'stopping (3 s elapsed)…',
         expect.stringMatching(/^worker 0: +\d+ tenants · \d+ queued · \d+ handled/),
         expect.stringMatching(/^worker 1: +\d+ tenants/),

@@ -102,7 +102,8 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
     );
     what[0] += ` · ${bot.client.guilds.cache.size} guilds`;
     what.push(
-      `database ${database.description} · ${simulation === undefined ? 'Discord' : `simulated Discord at ${simulation.sim.apiBase}`}`,
+      `database ${database.description}`,
+      simulation === undefined ? 'Discord' : `simulated Discord at ${simulation.sim.apiBase}`,
     );
     header('Ctrl-C to stop');
     simulation?.begin();
