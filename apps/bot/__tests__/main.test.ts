@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Terminal } from '@xterm/headless';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DATABASE_URL, dropSchema, uniqueSchema } from './helpers/database.js';
 
@@ -18,12 +19,13 @@ interface Run {
 }
 
 /** Runs `node dist/main.js` as a real child process, without a token (so against the embedded simulator). */
-function runMain(args: string[]): Run {
+function runMain(args: string[], extraEnv: Record<string, string> = {}): Run {
   const env: Record<string, string | undefined> = {
     ...process.env,
     DISCORD_TOKEN: undefined,
     BOT_DURATION_S: undefined,
     BOT_DATA_DIR: undefined,
+    ...extraEnv,
   };
   if (DATABASE_URL !== undefined) {
     const schema = uniqueSchema();
@@ -96,14 +98,86 @@ describe('node dist/main.js', () => {
   );
 
   it.concurrent(
-    'shuts down gracefully on SIGTERM and exits 0',
+    'shuts down gracefully on SIGTERM and exits 0, with worker processes too',
     async () => {
-      const run = runMain([]);
-      await run.waitForLine(/^ready: /);
+      const run = runMain(['--topology', 'process', '--metrics-port', '0']);
+      await run.waitForLine(/^ready: logged in as switchyard-bot in 3 guilds, 2 worker processes$/);
+      // The metrics endpoint, while it runs.
+      const url = /^metrics: (http:\/\/127\.0\.0\.1:\d+)\/metrics and /m.exec(run.stdout)![1]!;
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ ready: true, gateway: true, workers: true });
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/^switchyard_bot_events_received_total\{type="command"\} \d+$/m);
+      expect(metrics).toMatch(/^switchyard_bot_audit_outbox_depth \d+$/m);
       run.child.kill('SIGTERM');
       expect(await run.exit).toBe(0);
       expect(run.stdout).toContain('stopping: received SIGTERM\n');
       expect(run.stdout).toMatch(/stopped after \d+\.\d s: \d+ events/);
+    },
+    60_000,
+  );
+
+  it.concurrent(
+    'on a terminal, keeps every lifecycle line visible above the live board, under a header that says what runs',
+    async () => {
+      const env: Record<string, string | undefined> = {
+        ...process.env,
+        DISCORD_TOKEN: undefined,
+        BOT_DURATION_S: undefined,
+        BOT_DATA_DIR: undefined,
+      };
+      if (DATABASE_URL !== undefined) {
+        const schema = uniqueSchema();
+        schemas.push(schema);
+        env.BOT_DB_SCHEMA = schema;
+      }
+      // A real pseudo-terminal of 120 x 30 (script(1) from util-linux): stdout and stderr are both that TTY.
+      const command = `stty cols 120 rows 30; exec '${process.execPath}' '${MAIN}' --duration 3`;
+      const child = spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let raw = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (raw += chunk));
+      const code = await new Promise<number | null>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('exit', (exitCode) => resolve(exitCode));
+      });
+      child.stdin.end();
+      expect({ code, raw: code === 0 ? '' : raw }).toEqual({ code: 0, raw: '' });
+
+      // What a person sees: the output replayed in a terminal emulator, scrollback included.
+      const terminal = new Terminal({ cols: 120, rows: 30, scrollback: 1000, allowProposedApi: true });
+      await new Promise<void>((resolve) => terminal.write(raw, resolve));
+      const buffer = terminal.buffer.active;
+      const seen: string[] = [];
+      for (let i = 0; i < buffer.length; i++) seen.push(buffer.getLine(i)?.translateToString(true) ?? '');
+      terminal.dispose();
+      const once = (pattern: RegExp): number => {
+        const at = seen.flatMap((line, i) => (pattern.test(line) ? [i] : []));
+        expect(at, `${pattern} in:\n${seen.join('\n')}`).toHaveLength(1);
+        return at[0]!;
+      };
+      const lifecycle = [
+        /^simulated Discord at http:\/\/127\.0\.0\.1:\d+\/api with 3 guilds \(no DISCORD_TOKEN\)$/,
+        /^database: /,
+        /^ready: logged in as switchyard-bot in 3 guilds, 2 worker threads$/,
+        /^stopping: 3 s elapsed$/,
+        /^simulated traffic: \d+ events/,
+        /^stopped after \d+\.\d s: \d+ events/,
+      ].map(once);
+      expect([...lifecycle].sort((a, b) => a - b)).toEqual(lifecycle);
+      // Below them, the board as it was left: the header, then one row per worker and the bot's.
+      const header = once(/^switchyard-bot · thread topology · 2 workers · 3 guilds$/);
+      expect(header).toBeGreaterThan(lifecycle.at(-1)!);
+      expect(seen.slice(header + 1, header + 7)).toEqual([
+        expect.stringMatching(/^database (pglite \(in memory, schema public\)|postgres .+ \(schema \w+\))$/),
+        expect.stringMatching(/^simulated Discord at http:\/\/127\.0\.0\.1:\d+\/api$/),
+        'stopping (3 s elapsed)…',
+        expect.stringMatching(/^worker 0: +\d+ tenants · \d+ queued · \d+ handled/),
+        expect.stringMatching(/^worker 1: +\d+ tenants/),
+        expect.stringMatching(/^bot: +\d+ events · \d+ actions/),
+      ]);
+      // While it ran, the header said how to stop it.
+      expect(raw).toContain('Ctrl-C to stop');
     },
     60_000,
   );
@@ -117,7 +191,18 @@ describe('node dist/main.js', () => {
   it('exits 2 with the reason on a bad option, before starting anything', async () => {
     const run = runMain(['--duration', 'soon']);
     expect(await run.exit).toBe(2);
-    expect(run.stderr).toContain('BotConfigError: Expected --duration to be a number from 0 to 31536000, got "soon".');
+    expect(run.stderr).toBe(
+      'switchyard-bot: configuration error (ERR_BOT_CONFIG):\n  Expected --duration to be a number from 0 to 31536000, got "soon".\n',
+    );
+    expect(run.stdout).toBe('');
+  });
+
+  it('exits 2 naming DATABASE_URL when it is malformed, before starting the simulator', async () => {
+    const run = runMain([], { DATABASE_URL: 'not a url' });
+    expect(await run.exit).toBe(2);
+    expect(run.stderr).toBe(
+      'switchyard-bot: configuration error (ERR_BOT_CONFIG):\n  Expected DATABASE_URL to be a postgres:// connection string (postgres://user:password@host:5432/database), got a string of another form.\n',
+    );
     expect(run.stdout).toBe('');
   });
 });

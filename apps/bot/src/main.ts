@@ -3,8 +3,15 @@
  * Discord with DISCORD_TOKEN, or to an embedded simulator without it; runs until SIGINT/SIGTERM
  * (or the duration) and exits 0 after a graceful shutdown. See README.md.
  */
-import { parseRunConfig, USAGE } from './bot/config.js';
+import { parseRunConfig, scrubSecrets, USAGE } from './bot/config.js';
 import { BotConfigError } from './errors/errors.js';
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => (line === '' ? line : `  ${line}`))
+    .join('\n');
+}
 
 const controller = new AbortController();
 const onSignal = (name: NodeJS.Signals): void => {
@@ -19,6 +26,8 @@ process.on('SIGTERM', onSignal);
 
 try {
   const config = parseRunConfig(process.argv.slice(2), process.env);
+  // The token and the database credentials stay in this thread: the workers never see them.
+  scrubSecrets(process.env);
   if (config.help) process.stdout.write(USAGE);
   else {
     // Loaded only now: --help and a bad option answer without loading discord.js or PGlite.
@@ -26,8 +35,16 @@ try {
     await runBot(config, { signal: controller.signal });
   }
 } catch (error) {
-  process.exitCode = error instanceof BotConfigError ? 2 : 1;
-  process.stderr.write(`switchyard-bot: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  if (error instanceof BotConfigError) {
+    // The operator's mistake, not the program's: the message names the flag or variable; no stack.
+    process.exitCode = 2;
+    process.stderr.write(`switchyard-bot: configuration error (${error.code}):\n${indent(error.message)}\n`);
+  } else {
+    process.exitCode = 1;
+    process.stderr.write(
+      `switchyard-bot: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+  }
 } finally {
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotDatabase, BotOptions } from '../../src/index.js';
 import {
   ActionRunner,
+  AuditOutbox,
   Bot,
   CONFIG_KEY,
   DEFAULT_CONFIG,
@@ -17,413 +18,560 @@ import {
   SIMULATED_TEMPLATE,
   Simulation,
 } from '../../src/index.js';
-import { disposeDatabase, testDatabase } from '../helpers/database.js';
+import { disposeDatabase, testDatabase, TOPOLOGIES } from '../helpers/database.js';
 import { callbackOf, freshGuild, humans } from '../helpers/discord.js';
 
 const MEMBER_ROUTE = '/guilds/:guild_id/members/:user_id';
 const MESSAGE_ROUTE = '/channels/:channel_id/messages/:message_id';
+const BULK_ROUTE = '/channels/:channel_id/messages/bulk-delete';
 const WAIT = { timeoutMs: 10_000 };
 
-let database: BotDatabase;
-let sim: DiscordSim;
-let bot: Bot;
-const lines: string[] = [];
+describe.each(TOPOLOGIES)('with %s workers', (topology) => {
+  let database: BotDatabase;
+  let sim: DiscordSim;
+  let bot: Bot;
+  const lines: string[] = [];
 
-function start(options: Partial<BotOptions> = {}): Promise<Bot> {
-  return Bot.start({
-    token: sim.token,
-    api: sim.apiBase,
-    database,
-    workers: 2,
-    log: (line) => lines.push(line),
-    ...options,
-  });
-}
-
-function requestsOf(guildId: string, method: string, route: string): RecordedRequest[] {
-  return sim.requests.filter(
-    (request) => request.method === method && request.route === route && request.params.guild_id === guildId,
-  );
-}
-
-beforeAll(async () => {
-  database = await testDatabase();
-  sim = await startDiscordSim({ guilds: [{ name: 'Home', members: 4 }] });
-  bot = await start();
-});
-
-afterAll(async () => {
-  await bot?.close();
-  await sim?.close();
-  await disposeDatabase(database);
-});
-
-describe('Bot', () => {
-  it('registers /stats, /config and /template when it starts', () => {
-    const put = sim.requests.find(
-      (request) => request.method === 'PUT' && request.route === '/applications/:application_id/commands',
-    );
-    expect((put?.body as Array<{ name: string }>).map((command) => command.name)).toEqual([
-      'stats',
-      'config',
-      'template',
-    ]);
-  });
-
-  it('times out a spammer through REST and writes the audit row', async () => {
-    const guild = await freshGuild(sim, bot.client);
-    const [spammer, bystander] = humans(guild);
-    const { maxMessages, timeoutMs } = DEFAULT_CONFIG.spam;
-    for (let i = 0; i < maxMessages - 1; i++)
-      sim.emit.messageCreate({ guild: guild.id, author: spammer!.user.id, content: `buy now ${i}` });
-    sim.emit.messageCreate({ guild: guild.id, author: bystander!.user.id, content: 'hello' });
-    const before = Date.now();
-    sim.emit.messageCreate({ guild: guild.id, author: spammer!.user.id, content: 'buy now!!!' });
-    const request = await sim.waitForRequest(
-      (r) => r.method === 'PATCH' && r.route === MEMBER_ROUTE && r.params.guild_id === guild.id,
-      WAIT,
-    );
-    await bot.idle();
-
-    expect(request).toMatchObject({
-      status: 200,
-      params: { user_id: spammer!.user.id },
-      reason: 'Spam: 5 messages in 5 s (strike 1 of 3)',
+  function start(options: Partial<BotOptions> = {}): Promise<Bot> {
+    return Bot.start({
+      token: sim.token,
+      api: sim.apiBase,
+      database,
+      workers: 2,
+      topology,
+      log: (line) => lines.push(line),
+      ...options,
     });
-    const until = Date.parse((request.body as { communication_disabled_until: string }).communication_disabled_until);
-    expect(until).toBeGreaterThanOrEqual(before + timeoutMs);
-    expect(until).toBeLessThanOrEqual(Date.now() + timeoutMs);
-    expect(guild.members.get(spammer!.user.id)!.communication_disabled_until).not.toBeNull();
-    expect(requestsOf(guild.id, 'PATCH', MEMBER_ROUTE)).toHaveLength(1);
+  }
 
-    const rows = await bot.moderationLog.list({ guildId: guild.id });
-    expect(rows).toEqual([
-      {
-        id: expect.any(Number),
-        guildId: guild.id,
-        userId: spammer!.user.id,
-        action: 'timeout',
+  function requestsOf(guildId: string, method: string, route: string): RecordedRequest[] {
+    return sim.requests.filter(
+      (request) => request.method === method && request.route === route && request.params.guild_id === guildId,
+    );
+  }
+
+  beforeAll(async () => {
+    database = await testDatabase();
+    sim = await startDiscordSim({ guilds: [{ name: 'Home', members: 4 }] });
+    bot = await start();
+  });
+
+  afterAll(async () => {
+    await bot?.close();
+    await sim?.close();
+    await disposeDatabase(database);
+  });
+
+  describe('Bot', () => {
+    it('registers /stats, /config and /template when it starts', () => {
+      const put = sim.requests.find(
+        (request) => request.method === 'PUT' && request.route === '/applications/:application_id/commands',
+      );
+      expect((put?.body as Array<{ name: string }>).map((command) => command.name)).toEqual([
+        'stats',
+        'config',
+        'template',
+      ]);
+    });
+
+    it('times out a spammer through REST and writes the audit row', async () => {
+      const guild = await freshGuild(sim, bot.client);
+      const [spammer, bystander] = humans(guild);
+      const { maxMessages, timeoutMs } = DEFAULT_CONFIG.spam;
+      for (let i = 0; i < maxMessages - 1; i++)
+        sim.emit.messageCreate({ guild: guild.id, author: spammer!.user.id, content: `buy now ${i}` });
+      sim.emit.messageCreate({ guild: guild.id, author: bystander!.user.id, content: 'hello' });
+      const before = Date.now();
+      sim.emit.messageCreate({ guild: guild.id, author: spammer!.user.id, content: 'buy now!!!' });
+      const request = await sim.waitForRequest(
+        (r) => r.method === 'PATCH' && r.route === MEMBER_ROUTE && r.params.guild_id === guild.id,
+        WAIT,
+      );
+      await bot.idle();
+
+      expect(request).toMatchObject({
+        status: 200,
+        params: { user_id: spammer!.user.id },
         reason: 'Spam: 5 messages in 5 s (strike 1 of 3)',
-        details: { durationMs: timeoutMs },
-        ok: true,
-        error: null,
-        createdAt: expect.any(Date),
-      },
-    ]);
-    expect(await bot.store.get({ kind: 'guild', id: guild.id }, `strikes:${spammer!.user.id}`)).toBe(1);
-    expect(lines).toContain(
-      `${guild.name}: timed out @${spammer!.user.username} for 10 min (Spam: 5 messages in 5 s (strike 1 of 3))`,
-    );
-  });
+      });
+      const until = Date.parse((request.body as { communication_disabled_until: string }).communication_disabled_until);
+      expect(until).toBeGreaterThanOrEqual(before + timeoutMs);
+      expect(until).toBeLessThanOrEqual(Date.now() + timeoutMs);
+      expect(guild.members.get(spammer!.user.id)!.communication_disabled_until).not.toBeNull();
+      expect(requestsOf(guild.id, 'PATCH', MEMBER_ROUTE)).toHaveLength(1);
 
-  it('bans a member at the configured strike, and the audit table has every action in order', async () => {
-    const guild = await freshGuild(sim, bot.client);
-    const [spammer] = humans(guild);
-    const configured = await callbackOf(
-      sim.emit.interaction({
-        command: 'config',
-        subcommand: 'spam',
-        options: { max_messages: 3, ban_after: 2 },
-        guild: guild.id,
-        user: guild.ownerId,
-      }),
-    );
-    expect(configured.data).toMatchObject({
-      content: 'Anti-spam: 3 messages in 5 s -> timeout 10 min, ban at strike 2.',
-      flags: 64,
-    });
-    for (let i = 0; i < 6; i++)
-      sim.emit.messageCreate({ guild: guild.id, author: spammer!.user.id, content: `flood ${i}` });
-    const ban = await sim.waitForRequest(
-      (r) => r.method === 'PUT' && r.route === '/guilds/:guild_id/bans/:user_id' && r.params.guild_id === guild.id,
-      WAIT,
-    );
-    await bot.idle();
-
-    expect(ban).toMatchObject({
-      status: 204,
-      params: { user_id: spammer!.user.id },
-      body: { delete_message_seconds: 3600 },
-      reason: 'Spam: 3 messages in 5 s (strike 2 of 2)',
-    });
-    expect(guild.bans.has(spammer!.user.id)).toBe(true);
-    const rows = await bot.moderationLog.list({ guildId: guild.id });
-    expect(rows.map((row) => [row.action, row.userId, row.ok])).toEqual([
-      ['timeout', spammer!.user.id, true],
-      ['ban', spammer!.user.id, true],
-    ]);
-    expect(await bot.store.list({ kind: 'guild', id: guild.id }, 'strikes:')).toEqual([]);
-  });
-
-  it("writes a failed action to the audit table with Discord's refusal", async () => {
-    const guild = await freshGuild(sim, bot.client);
-    const log = new ModerationLog(database);
-    const runner = new ActionRunner(bot.client.rest, log);
-    // Discord refuses to time out a guild's owner.
-    const outcome = await runner.run(guild.id, {
-      type: 'timeout',
-      userId: guild.ownerId,
-      durationMs: 60_000,
-      reason: 'test',
-    });
-    expect(outcome).toMatchObject({ ok: false, error: expect.objectContaining({ status: 403 }) });
-    expect(await log.list({ guildId: guild.id })).toMatchObject([
-      { action: 'timeout', userId: guild.ownerId, ok: false, error: 'Missing Permissions' },
-    ]);
-  });
-
-  it('welcomes a new member in the system channel, then where /config welcome says, with the role', async () => {
-    const guild = await freshGuild(sim, bot.client);
-    const [system, general] = guild.textChannels;
-    const posted = (userId: string) => (r: RecordedRequest) =>
-      r.method === 'POST' &&
-      r.route === '/channels/:channel_id/messages' &&
-      String((r.body as { content?: string }).content).includes(`<@${userId}>`);
-
-    const first = sim.emit.memberAdd({ guild: guild.id, username: 'first_newbie' });
-    const welcome = await sim.waitForRequest(posted(first.user.id), WAIT);
-    expect(welcome).toMatchObject({ status: 200, params: { channel_id: system!.id } });
-    expect(welcome.body).toEqual({
-      content: `Welcome to the server, <@${first.user.id}>!`,
-      allowed_mentions: { parse: [], users: [first.user.id] },
-    });
-
-    const role = guild.role('Member');
-    const configured = await callbackOf(
-      sim.emit.interaction({
-        command: 'config',
-        subcommand: 'welcome',
-        options: {
-          channel: { type: 'channel', value: general!.id },
-          message: 'Hi {user}, read the rules.',
-          role: { type: 'role', value: role.id },
+      const rows = await bot.moderationLog.list({ guildId: guild.id });
+      expect(rows).toEqual([
+        {
+          id: expect.any(Number),
+          guildId: guild.id,
+          userId: spammer!.user.id,
+          action: 'timeout',
+          reason: 'Spam: 5 messages in 5 s (strike 1 of 3)',
+          details: { durationMs: timeoutMs },
+          ok: true,
+          error: null,
+          createdAt: expect.any(Date),
+          actionKey: expect.stringMatching(/^[\w-]+:\d+$/),
         },
-        guild: guild.id,
-        user: guild.ownerId,
-      }),
-    );
-    expect(configured.data).toMatchObject({
-      content: `Welcome: "Hi {user}, read the rules." in <#${general!.id}>, role <@&${role.id}>.`,
+      ]);
+      expect(await bot.store.get({ kind: 'guild', id: guild.id }, `strikes:${spammer!.user.id}`)).toBe(1);
+      expect(lines).toContain(
+        `${guild.name}: timed out @${spammer!.user.username} for 10 min (Spam: 5 messages in 5 s (strike 1 of 3))`,
+      );
     });
 
-    const second = sim.emit.memberAdd({ guild: guild.id, username: 'second_newbie' });
-    const greeting = await sim.waitForRequest(posted(second.user.id), WAIT);
-    const given = await sim.waitForRequest(
-      (r) =>
-        r.method === 'PUT' &&
-        r.route === '/guilds/:guild_id/members/:user_id/roles/:role_id' &&
-        r.params.user_id === second.user.id,
-      WAIT,
-    );
-    await bot.idle();
-    expect(greeting).toMatchObject({
-      params: { channel_id: general!.id },
-      body: { content: `Hi <@${second.user.id}>, read the rules.` },
-    });
-    expect(given).toMatchObject({
-      status: 204,
-      params: { guild_id: guild.id, role_id: role.id },
-      reason: 'Welcome role',
-    });
-    expect(guild.members.get(second.user.id)!.roles).toEqual([role.id]);
-    expect(await bot.moderationLog.list({ guildId: guild.id })).toMatchObject([
-      { action: 'addRole', userId: second.user.id, details: { roleId: role.id }, ok: true },
-    ]);
-  });
+    it('bans a member at the configured strike, and the audit table has every action in order', async () => {
+      const guild = await freshGuild(sim, bot.client);
+      const [spammer] = humans(guild);
+      const configured = await callbackOf(
+        sim.emit.interaction({
+          command: 'config',
+          subcommand: 'spam',
+          options: { max_messages: 3, ban_after: 2 },
+          guild: guild.id,
+          user: guild.ownerId,
+        }),
+      );
+      expect(configured.data).toMatchObject({
+        content: 'Anti-spam: 3 messages in 5 s -> timeout 10 min, ban at strike 2.',
+        flags: 64,
+      });
+      for (let i = 0; i < 6; i++)
+        sim.emit.messageCreate({ guild: guild.id, author: spammer!.user.id, content: `flood ${i}` });
+      const ban = await sim.waitForRequest(
+        (r) => r.method === 'PUT' && r.route === '/guilds/:guild_id/bans/:user_id' && r.params.guild_id === guild.id,
+        WAIT,
+      );
+      await bot.idle();
 
-  it('answers /stats through the interaction callback with exact counts', async () => {
-    const guild = await freshGuild(sim, bot.client);
-    const [a, b, c] = humans(guild);
-    const sent = [];
-    for (let i = 0; i < 4; i++)
-      sent.push(sim.emit.messageCreate({ guild: guild.id, author: a!.user.id, content: `a${i}` }));
-    for (let i = 0; i < 3; i++)
-      sent.push(sim.emit.messageCreate({ guild: guild.id, author: b!.user.id, content: `b${i}` }));
-    sim.emit.messageDelete(sent[2]!);
-    sim.emit.memberAdd({ guild: guild.id });
-    sim.emit.memberRemove({ guild: guild.id, user: c!.user.id });
-    const interaction = sim.emit.interaction({ command: 'stats', guild: guild.id, user: a!.user.id });
-    const response = await callbackOf(interaction);
-    await bot.idle();
-
-    expect(response.type).toBe(4);
-    const content = (response.data as { content: string; flags?: number }).content;
-    expect(content.split('\n').slice(1)).toEqual([
-      'messages seen: 7',
-      'messages deleted: 1',
-      'members joined: 1, left: 1',
-      'commands: 1',
-      'actions taken: 1 (timeouts: 0, bans: 0, messages deleted: 0, roles given: 0, messages sent: 1)',
-      'members with strikes: 0',
-    ]);
-    expect(((response.data as { flags?: number }).flags ?? 0) & 64).toBe(0);
-    expect(bot.stats().events).toMatchObject({ command: expect.any(Number) });
-  });
-
-  it('refuses /config to a member without Manage Server and stores nothing', async () => {
-    const guild = await freshGuild(sim, bot.client);
-    const [member] = humans(guild);
-    const response = await callbackOf(
-      sim.emit.interaction({
-        command: 'config',
-        subcommand: 'add-word',
-        options: { word: 'nope' },
-        guild: guild.id,
-        user: member!.user.id,
-      }),
-    );
-    expect(response.data).toMatchObject({
-      content: 'You need the Manage Server permission to change the moderation settings.',
-      allowed_mentions: { parse: [] },
-      flags: 64,
-    });
-    expect(await bot.store.get({ kind: 'guild', id: guild.id }, CONFIG_KEY)).toBeUndefined();
-  });
-
-  describe('options', () => {
-    it.each([
-      ['no options', undefined],
-      ['an empty token', { token: '' }],
-      ['an api that is not a URL', { api: 'localhost' }],
-      ['no database', { database: undefined }],
-      ['zero workers', { workers: 0 }],
-      ['a worker filename that is a number', { workerFilename: 3 }],
-      ['a board without watch()', { board: {} }],
-      ['a log that is not a function', { log: 'stdout' }],
-      ["deferAfterMs past Discord's 3 s", { deferAfterMs: 3000 }],
-      ['registerCommands that is not a boolean', { registerCommands: 'yes' }],
-    ])('rejects %s with ERR_BOT_CONFIG before starting anything', async (_name, override) => {
-      const options =
-        override === undefined ? undefined : { token: sim.token, api: sim.apiBase, database, ...override };
-      await expect(Bot.start(options as unknown as BotOptions)).rejects.toMatchObject({ code: 'ERR_BOT_CONFIG' });
+      expect(ban).toMatchObject({
+        status: 204,
+        params: { user_id: spammer!.user.id },
+        body: { delete_message_seconds: 3600 },
+        reason: 'Spam: 3 messages in 5 s (strike 2 of 2)',
+      });
+      expect(guild.bans.has(spammer!.user.id)).toBe(true);
+      const rows = await bot.moderationLog.list({ guildId: guild.id });
+      expect(rows.map((row) => [row.action, row.userId, row.ok])).toEqual([
+        ['timeout', spammer!.user.id, true],
+        ['ban', spammer!.user.id, true],
+      ]);
+      expect(await bot.store.list({ kind: 'guild', id: guild.id }, 'strikes:')).toEqual([]);
     });
 
-    it('shows the worker threads and its counters on a status board', async () => {
-      const output = new PassThrough();
-      const board = createStatusBoard({ output, tty: false, throttleMs: 0 });
-      const watched = await start({ board, registerCommands: false });
-      try {
-        expect(board.lines.map((line) => line.split(':')[0]!.trim())).toEqual(['worker 0', 'worker 1', 'bot']);
-        expect(board.lines[2]).toMatch(/^bot: +0 events · 0 actions · 0 refused · 0 errors$/);
-      } finally {
-        await watched.close();
-        board.close();
-      }
+    it('counts what it receives, dispatches and carries out in its Prometheus metrics, and reports itself healthy', async () => {
+      const guild = await freshGuild(sim, bot.client);
+      await callbackOf(
+        sim.emit.interaction({
+          command: 'config',
+          subcommand: 'add-word',
+          options: { word: 'metric' },
+          guild: guild.id,
+          user: guild.ownerId,
+        }),
+      );
+      await bot.idle();
+      const value = async (name: string, labels: Record<string, string>): Promise<number> => {
+        const metric = (await bot.metrics.registry.getSingleMetric(name)!.get()) as {
+          values: Array<{ value: number; labels: Record<string, unknown>; metricName?: string }>;
+        };
+        return metric.values
+          .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+          .reduce((sum, v) => sum + v.value, 0);
+      };
+      const read = () =>
+        Promise.all([
+          value('switchyard_bot_events_received_total', { type: 'message' }),
+          value('switchyard_bot_events_dispatched_total', { type: 'message' }),
+          value('switchyard_bot_actions_total', { kind: 'deleteMessage', outcome: 'ok' }),
+          value('switchyard_bot_rest_responses_total', {
+            method: 'DELETE',
+            route: '/channels/:id/messages/:id',
+            status: '204',
+          }),
+          value('switchyard_bot_audit_rows_written_total', {}),
+        ]);
+      const before = await read();
+      const [member] = humans(guild);
+      sim.emit.messageCreate({ guild: guild.id, author: member!.user.id, content: 'a metric word' });
+      sim.emit.messageCreate({ guild: guild.id, author: member!.user.id, content: 'nothing to see' });
+      await sim.waitForRequest(
+        (r) => r.method === 'DELETE' && r.route === MESSAGE_ROUTE && r.params.channel_id === guild.textChannels[0]!.id,
+        WAIT,
+      );
+      await bot.idle();
+      const after = await read();
+      expect(after.map((n, i) => n - before[i]!)).toEqual([2, 2, 1, 1, 1]);
+      const text = await bot.metrics.registry.metrics();
+      expect(text).toMatch(/^switchyard_bot_dispatch_duration_seconds_count\{type="message"\} \d+$/m);
+      expect(text).toMatch(/^switchyard_bot_audit_outbox_depth 0$/m);
+      expect(text).toMatch(/^switchyard_bot_ready 1$/m);
+      expect(bot.health()).toEqual({ ready: true, gateway: true, workers: true });
     });
 
-    it('rejects a closed board with ERR_STATUS_BOARD_CLOSED', async () => {
-      const board = createStatusBoard({ output: new PassThrough(), tty: false });
-      board.close();
-      await expect(start({ board })).rejects.toMatchObject({ code: 'ERR_STATUS_BOARD_CLOSED' });
+    it("coalesces a channel's deletions into bulk-deletes, before the timeout that follows them, one audit row per message", async () => {
+      const guild = await freshGuild(sim, bot.client);
+      await callbackOf(
+        sim.emit.interaction({
+          command: 'config',
+          subcommand: 'add-word',
+          options: { word: 'bulky' },
+          guild: guild.id,
+          user: guild.ownerId,
+        }),
+      );
+      const [spammer, other] = humans(guild);
+      const [first, second] = guild.textChannels;
+      // The spammer's 5th message in 5 s is also a timeout: its deletions must all go before it.
+      const ids = [
+        ...Array.from(
+          { length: 5 },
+          (_, i) => sim.emit.messageCreate({ channel: first!.id, author: spammer!.user.id, content: `bulky ${i}` }).id,
+        ),
+        sim.emit.messageCreate({ channel: second!.id, author: other!.user.id, content: 'bulky alone' }).id,
+      ];
+      await sim.waitForRequest(
+        (r) => r.method === 'PATCH' && r.route === MEMBER_ROUTE && r.params.guild_id === guild.id,
+        WAIT,
+      );
+      await bot.idle();
+      const mine = sim.requests.filter(
+        (r) =>
+          (r.route === BULK_ROUTE || r.route === MESSAGE_ROUTE || r.route === MEMBER_ROUTE) &&
+          (r.params.guild_id === guild.id || r.params.channel_id === first!.id || r.params.channel_id === second!.id),
+      );
+      const deleted = mine.flatMap((r) =>
+        r.route === BULK_ROUTE
+          ? (r.body as { messages: string[] }).messages
+          : r.route === MESSAGE_ROUTE
+            ? [r.params.message_id!]
+            : [],
+      );
+      expect([...deleted].sort()).toEqual([...ids].sort());
+      expect(mine.some((r) => r.route === BULK_ROUTE && r.status === 204)).toBe(true);
+      const timeoutAt = mine.findIndex((r) => r.route === MEMBER_ROUTE);
+      const spammerDeletions = mine.flatMap((r, i) =>
+        (r.route === BULK_ROUTE ? (r.body as { messages: string[] }).messages : [r.params.message_id])
+          .filter((id) => ids.slice(0, 5).includes(id!))
+          .map(() => i),
+      );
+      expect(spammerDeletions).toHaveLength(5);
+      expect(Math.max(...spammerDeletions)).toBeLessThan(timeoutAt);
+      const rows = await bot.moderationLog.list({ guildId: guild.id });
+      expect(
+        rows
+          .filter((row) => row.action === 'deleteMessage')
+          .map((row) => (row.details as { messageId: string }).messageId)
+          .sort(),
+      ).toEqual([...ids].sort());
+      // Audited in the order carried out: the spammer's 5 deletions, the timeout, the other message.
+      expect(rows.map((row) => row.action)).toEqual([...Array(5).fill('deleteMessage'), 'timeout', 'deleteMessage']);
+      expect(rows[6]!.details).toEqual({ channelId: second!.id, messageId: ids[5] });
     });
 
-    it("rejects a wrong token with discord.js' TokenInvalid", async () => {
-      const error = await start({ token: 'not-the-token' }).catch((caught: unknown) => caught);
-      expect(error).toMatchObject({ code: 'TokenInvalid' });
+    it("writes a failed action to the audit table with Discord's refusal", async () => {
+      const guild = await freshGuild(sim, bot.client);
+      const log = new ModerationLog(database);
+      const outbox = new AuditOutbox(log);
+      const runner = new ActionRunner(bot.client.rest, outbox);
+      // Discord refuses to time out a guild's owner.
+      const outcome = await runner.run(guild.id, {
+        type: 'timeout',
+        userId: guild.ownerId,
+        durationMs: 60_000,
+        reason: 'test',
+      });
+      expect(outcome).toMatchObject({ ok: false, error: expect.objectContaining({ status: 403 }) });
+      expect(await outbox.close()).toEqual({ written: 1, unwritten: [] });
+      expect(await log.list({ guildId: guild.id })).toMatchObject([
+        { action: 'timeout', userId: guild.ownerId, ok: false, error: 'Missing Permissions' },
+      ]);
     });
-  });
 
-  describe('across restarts', () => {
-    it('keeps a banned word set with /config in the database: a new bot with new worker threads enforces it', async () => {
+    it('welcomes a new member in the system channel, then where /config welcome says, with the role', async () => {
+      const guild = await freshGuild(sim, bot.client);
+      const [system, general] = guild.textChannels;
+      const posted = (userId: string) => (r: RecordedRequest) =>
+        r.method === 'POST' &&
+        r.route === '/channels/:channel_id/messages' &&
+        String((r.body as { content?: string }).content).includes(`<@${userId}>`);
+
+      const first = sim.emit.memberAdd({ guild: guild.id, username: 'first_newbie' });
+      const welcome = await sim.waitForRequest(posted(first.user.id), WAIT);
+      expect(welcome).toMatchObject({ status: 200, params: { channel_id: system!.id } });
+      expect(welcome.body).toEqual({
+        content: `Welcome to the server, <@${first.user.id}>!`,
+        allowed_mentions: { parse: [], users: [first.user.id] },
+      });
+
+      const role = guild.role('Member');
+      const configured = await callbackOf(
+        sim.emit.interaction({
+          command: 'config',
+          subcommand: 'welcome',
+          options: {
+            channel: { type: 'channel', value: general!.id },
+            message: 'Hi {user}, read the rules.',
+            role: { type: 'role', value: role.id },
+          },
+          guild: guild.id,
+          user: guild.ownerId,
+        }),
+      );
+      expect(configured.data).toMatchObject({
+        content: `Welcome: "Hi {user}, read the rules." in <#${general!.id}>, role <@&${role.id}>.`,
+      });
+
+      const second = sim.emit.memberAdd({ guild: guild.id, username: 'second_newbie' });
+      const greeting = await sim.waitForRequest(posted(second.user.id), WAIT);
+      const given = await sim.waitForRequest(
+        (r) =>
+          r.method === 'PUT' &&
+          r.route === '/guilds/:guild_id/members/:user_id/roles/:role_id' &&
+          r.params.user_id === second.user.id,
+        WAIT,
+      );
+      await bot.idle();
+      expect(greeting).toMatchObject({
+        params: { channel_id: general!.id },
+        body: { content: `Hi <@${second.user.id}>, read the rules.` },
+      });
+      expect(given).toMatchObject({
+        status: 204,
+        params: { guild_id: guild.id, role_id: role.id },
+        reason: 'Welcome role',
+      });
+      expect(guild.members.get(second.user.id)!.roles).toEqual([role.id]);
+      expect(await bot.moderationLog.list({ guildId: guild.id })).toMatchObject([
+        { action: 'addRole', userId: second.user.id, details: { roleId: role.id }, ok: true },
+      ]);
+    });
+
+    it('answers /stats through the interaction callback with exact counts', async () => {
+      const guild = await freshGuild(sim, bot.client);
+      const [a, b, c] = humans(guild);
+      const sent = [];
+      for (let i = 0; i < 4; i++)
+        sent.push(sim.emit.messageCreate({ guild: guild.id, author: a!.user.id, content: `a${i}` }));
+      for (let i = 0; i < 3; i++)
+        sent.push(sim.emit.messageCreate({ guild: guild.id, author: b!.user.id, content: `b${i}` }));
+      sim.emit.messageDelete(sent[2]!);
+      sim.emit.memberAdd({ guild: guild.id });
+      sim.emit.memberRemove({ guild: guild.id, user: c!.user.id });
+      const interaction = sim.emit.interaction({ command: 'stats', guild: guild.id, user: a!.user.id });
+      const response = await callbackOf(interaction);
+      await bot.idle();
+
+      expect(response.type).toBe(4);
+      const content = (response.data as { content: string; flags?: number }).content;
+      expect(content.split('\n').slice(1)).toEqual([
+        'messages seen: 7',
+        'messages deleted: 1',
+        'members joined: 1, left: 1',
+        'commands: 1',
+        'actions taken: 1 (timeouts: 0, bans: 0, messages deleted: 0, roles given: 0, messages sent: 1)',
+        'members with strikes: 0',
+      ]);
+      expect(((response.data as { flags?: number }).flags ?? 0) & 64).toBe(0);
+      expect(bot.stats().events).toMatchObject({ command: expect.any(Number) });
+    });
+
+    it('refuses /config to a member without Manage Server and stores nothing', async () => {
       const guild = await freshGuild(sim, bot.client);
       const [member] = humans(guild);
       const response = await callbackOf(
         sim.emit.interaction({
           command: 'config',
           subcommand: 'add-word',
-          options: { word: 'Spoiler' },
+          options: { word: 'nope' },
           guild: guild.id,
-          user: guild.ownerId,
+          user: member!.user.id,
         }),
       );
-      expect(response).toMatchObject({ type: 4, data: { content: 'Banned "spoiler" (1 banned words).', flags: 64 } });
-      expect(await bot.store.get({ kind: 'guild', id: guild.id }, CONFIG_KEY)).toMatchObject({
-        bannedWords: ['spoiler'],
+      expect(response.data).toMatchObject({
+        content: 'You need the Manage Server permission to change the moderation settings.',
+        allowed_mentions: { parse: [] },
+        flags: 64,
+      });
+      expect(await bot.store.get({ kind: 'guild', id: guild.id }, CONFIG_KEY)).toBeUndefined();
+    });
+
+    describe('options', () => {
+      it.each([
+        ['no options', undefined],
+        ['an empty token', { token: '' }],
+        ['an api that is not a URL', { api: 'localhost' }],
+        ['no database', { database: undefined }],
+        ['zero workers', { workers: 0 }],
+        ['a worker filename that is a number', { workerFilename: 3 }],
+        ['a board without watch()', { board: {} }],
+        ['a log that is not a function', { log: 'stdout' }],
+        ["deferAfterMs past Discord's 3 s", { deferAfterMs: 3000 }],
+        ['registerCommands that is not a boolean', { registerCommands: 'yes' }],
+        ['a dispatchTimeoutMs of 0', { dispatchTimeoutMs: 0 }],
+        ['a restTimeoutMs that is infinite', { restTimeoutMs: Number.POSITIVE_INFINITY }],
+        ['a shutdownTimeoutMs that is not a number', { shutdownTimeoutMs: '10s' }],
+        ['audit options that are not an object', { audit: 5 }],
+      ])('rejects %s with ERR_BOT_CONFIG before starting anything', async (_name, override) => {
+        const options =
+          override === undefined ? undefined : { token: sim.token, api: sim.apiBase, database, ...override };
+        await expect(Bot.start(options as unknown as BotOptions)).rejects.toMatchObject({ code: 'ERR_BOT_CONFIG' });
       });
 
-      await bot.close();
-      await bot.close(); // idempotent
-      const seen = bot.stats().events.message;
-      sim.emit.messageCreate({ guild: guild.id, author: member!.user.id, content: 'said while the bot is away' });
-      expect(bot.stats().events.message).toBe(seen);
+      it("passes restTimeoutMs to discord.js' REST client", async () => {
+        const timed = await start({ restTimeoutMs: 4321, registerCommands: false });
+        try {
+          expect(timed.client.rest.options.timeout).toBe(4321);
+          expect(bot.client.rest.options.timeout).toBe(15_000);
+        } finally {
+          await timed.close();
+        }
+      });
 
-      // A new pool of threads, a new gateway session; the same database. Commands are deferred at once.
-      bot = await start({ deferAfterMs: 0 });
-      const message = sim.emit.messageCreate({
-        guild: guild.id,
-        author: member!.user.id,
-        content: 'huge SPOILER: it was a dream',
+      it('shows the worker threads and its counters on a status board', async () => {
+        const output = new PassThrough();
+        const board = createStatusBoard({ output, tty: false, throttleMs: 0 });
+        const watched = await start({ board, registerCommands: false });
+        try {
+          expect(board.lines.map((line) => line.split(':')[0]!.trim())).toEqual(['worker 0', 'worker 1', 'bot']);
+          expect(board.lines[2]).toMatch(
+            /^bot: +0 events · 0 actions · 0 refused · 0 errors · 0 redispatched · 0 audit rows pending$/,
+          );
+        } finally {
+          await watched.close();
+          board.close();
+        }
       });
-      const deleted = await sim.waitForRequest(
-        (r) => r.method === 'DELETE' && r.route === MESSAGE_ROUTE && r.params.message_id === message.id,
-        WAIT,
-      );
-      await bot.idle();
-      expect(deleted).toMatchObject({
-        status: 204,
-        params: { channel_id: message.channel_id },
-        reason: 'Banned word "spoiler"',
-      });
-      expect(sim.messages(message.channel_id).some((kept) => kept.id === message.id)).toBe(false);
-      expect(await bot.moderationLog.list({ guildId: guild.id })).toMatchObject([
-        {
-          action: 'deleteMessage',
-          userId: member!.user.id,
-          details: { channelId: message.channel_id, messageId: message.id },
-          ok: true,
-        },
-      ]);
 
-      const show = sim.emit.interaction({
-        command: 'config',
-        subcommand: 'show',
-        guild: guild.id,
-        user: guild.ownerId,
+      it('rejects a closed board with ERR_STATUS_BOARD_CLOSED', async () => {
+        const board = createStatusBoard({ output: new PassThrough(), tty: false });
+        board.close();
+        await expect(start({ board })).rejects.toMatchObject({ code: 'ERR_STATUS_BOARD_CLOSED' });
       });
-      expect((await callbackOf(show)).type).toBe(5);
-      const edited = await show.waitForResponse({ kind: 'editOriginal', ...WAIT });
-      expect(edited.message).toMatchObject({ content: expect.stringContaining('Banned words: "spoiler"'), flags: 64 });
+
+      it("rejects a wrong token with discord.js' TokenInvalid", async () => {
+        const error = await start({ token: 'not-the-token' }).catch((caught: unknown) => caught);
+        expect(error).toMatchObject({ code: 'TokenInvalid' });
+      });
+    });
+
+    describe('across restarts', () => {
+      it('keeps a banned word set with /config in the database: a new bot with new worker threads enforces it', async () => {
+        const guild = await freshGuild(sim, bot.client);
+        const [member] = humans(guild);
+        const response = await callbackOf(
+          sim.emit.interaction({
+            command: 'config',
+            subcommand: 'add-word',
+            options: { word: 'Spoiler' },
+            guild: guild.id,
+            user: guild.ownerId,
+          }),
+        );
+        expect(response).toMatchObject({ type: 4, data: { content: 'Banned "spoiler" (1 banned words).', flags: 64 } });
+        expect(await bot.store.get({ kind: 'guild', id: guild.id }, CONFIG_KEY)).toMatchObject({
+          bannedWords: ['spoiler'],
+        });
+
+        await bot.close();
+        await bot.close(); // idempotent
+        const seen = bot.stats().events.message;
+        sim.emit.messageCreate({ guild: guild.id, author: member!.user.id, content: 'said while the bot is away' });
+        expect(bot.stats().events.message).toBe(seen);
+
+        // A new pool of threads, a new gateway session; the same database. Commands are deferred at once.
+        bot = await start({ deferAfterMs: 0 });
+        const message = sim.emit.messageCreate({
+          guild: guild.id,
+          author: member!.user.id,
+          content: 'huge SPOILER: it was a dream',
+        });
+        const deleted = await sim.waitForRequest(
+          (r) => r.method === 'DELETE' && r.route === MESSAGE_ROUTE && r.params.message_id === message.id,
+          WAIT,
+        );
+        await bot.idle();
+        expect(deleted).toMatchObject({
+          status: 204,
+          params: { channel_id: message.channel_id },
+          reason: 'Banned word "spoiler"',
+        });
+        expect(sim.messages(message.channel_id).some((kept) => kept.id === message.id)).toBe(false);
+        expect(await bot.moderationLog.list({ guildId: guild.id })).toMatchObject([
+          {
+            action: 'deleteMessage',
+            userId: member!.user.id,
+            details: { channelId: message.channel_id, messageId: message.id },
+            ok: true,
+          },
+        ]);
+
+        const show = sim.emit.interaction({
+          command: 'config',
+          subcommand: 'show',
+          guild: guild.id,
+          user: guild.ownerId,
+        });
+        expect((await callbackOf(show)).type).toBe(5);
+        const edited = await show.waitForResponse({ kind: 'editOriginal', ...WAIT });
+        expect(edited.message).toMatchObject({
+          content: expect.stringContaining('Banned words: "spoiler"'),
+          flags: 64,
+        });
+      });
     });
   });
-});
 
-describe('Bot against the Simulation', () => {
-  it('bans the simulated words in every guild, then times out floods and deletes banned words from the traffic', async () => {
-    const simulation = await Simulation.start({ guilds: 2, eventsPerSecond: 40, spamEveryMs: 300, membersPerGuild: 8 });
-    const simBot = await Bot.start({ token: simulation.sim.token, api: simulation.sim.apiBase, database, workers: 1 });
-    try {
-      simulation.begin();
-      const timeout = await simulation.sim.waitForRequest(
-        (r) => r.method === 'PATCH' && r.route === MEMBER_ROUTE,
-        WAIT,
-      );
-      const deleted = await simulation.sim.waitForRequest(
-        (r) => r.method === 'DELETE' && r.route === MESSAGE_ROUTE,
-        WAIT,
-      );
-      const traffic = await simulation.stop();
-      await simBot.idle();
-      expect(timeout.reason).toMatch(/^Spam: 5 messages in 5 s/);
-      expect(deleted.reason).toMatch(/^Banned word "(free nitro|cheap followers)"$/);
-      expect(traffic!.sent).toBeGreaterThan(0);
-      expect(simulation.bursts).toBeGreaterThan(0);
-      for (const guild of simulation.sim.guilds) {
-        expect(await simBot.store.get({ kind: 'guild', id: guild.id }, CONFIG_KEY)).toMatchObject({
-          bannedWords: [...SIMULATED_BANNED_WORDS],
-        });
-        expect(await listTemplates(tenantKv(simBot.store, { kind: 'guild', id: guild.id }))).toEqual([
-          { ...SIMULATED_TEMPLATE, events: [SIMULATED_TEMPLATE.events] },
-        ]);
+  describe('Bot against the Simulation', () => {
+    it('bans the simulated words in every guild, then times out floods and deletes banned words from the traffic', async () => {
+      const simulation = await Simulation.start({
+        guilds: 2,
+        eventsPerSecond: 40,
+        spamEveryMs: 300,
+        membersPerGuild: 8,
+      });
+      const simBot = await Bot.start({
+        token: simulation.sim.token,
+        api: simulation.sim.apiBase,
+        database,
+        workers: 1,
+        topology,
+      });
+      try {
+        simulation.begin();
+        const timeout = await simulation.sim.waitForRequest(
+          (r) => r.method === 'PATCH' && r.route === MEMBER_ROUTE,
+          WAIT,
+        );
+        const deleted = await simulation.sim.waitForRequest(
+          (r) => r.method === 'DELETE' && r.route === MESSAGE_ROUTE,
+          WAIT,
+        );
+        const traffic = await simulation.stop();
+        await simBot.idle();
+        expect(timeout.reason).toMatch(/^Spam: 5 messages in 5 s/);
+        expect(deleted.reason).toMatch(/^Banned word "(free nitro|cheap followers)"$/);
+        expect(traffic!.sent).toBeGreaterThan(0);
+        expect(simulation.bursts).toBeGreaterThan(0);
+        for (const guild of simulation.sim.guilds) {
+          expect(await simBot.store.get({ kind: 'guild', id: guild.id }, CONFIG_KEY)).toMatchObject({
+            bannedWords: [...SIMULATED_BANNED_WORDS],
+          });
+          expect(await listTemplates(tenantKv(simBot.store, { kind: 'guild', id: guild.id }))).toEqual([
+            { ...SIMULATED_TEMPLATE, events: [SIMULATED_TEMPLATE.events] },
+          ]);
+        }
+      } finally {
+        await simBot.close();
+        await simulation.close();
       }
-    } finally {
-      await simBot.close();
-      await simulation.close();
-    }
-  });
+    });
 
-  it('rejects bad options with ERR_BOT_CONFIG', async () => {
-    await expect(Simulation.start({ guilds: 0 })).rejects.toMatchObject({ code: 'ERR_BOT_CONFIG' });
-    await expect(Simulation.start({ eventsPerSecond: -1 })).rejects.toMatchObject({ code: 'ERR_BOT_CONFIG' });
-    await expect(Simulation.start({ spamEveryMs: Number.NaN })).rejects.toMatchObject({ code: 'ERR_BOT_CONFIG' });
+    it('rejects bad options with ERR_BOT_CONFIG', async () => {
+      await expect(Simulation.start({ guilds: 0 })).rejects.toMatchObject({ code: 'ERR_BOT_CONFIG' });
+      await expect(Simulation.start({ eventsPerSecond: -1 })).rejects.toMatchObject({ code: 'ERR_BOT_CONFIG' });
+      await expect(Simulation.start({ spamEveryMs: Number.NaN })).rejects.toMatchObject({ code: 'ERR_BOT_CONFIG' });
+    });
   });
 });

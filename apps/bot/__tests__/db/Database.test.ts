@@ -1,3 +1,5 @@
+import type { AddressInfo, Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotDatabase, DatabaseOptions } from '../../src/index.js';
 import { defaultPgliteTemplate, ModerationLog, openDatabase, openPglite, pgliteVersion } from '../../src/index.js';
 import { DATABASE_URL, disposeDatabase, testDatabase } from '../helpers/database.js';
+import { StoppableDatabase } from '../helpers/StoppableDatabase.js';
 
 let database: BotDatabase;
 
@@ -54,6 +57,8 @@ describe('openDatabase', () => {
     ['a schema of 64 characters', { schema: 'b'.repeat(64) }],
     ['zero connections', { maxConnections: 0 }],
     ['an empty pgliteTemplate', { pgliteTemplate: '' }],
+    ['a connectTimeoutMs of 0', { connectTimeoutMs: 0 }],
+    ['a statementTimeoutMs that is not an integer', { statementTimeoutMs: 1.5 }],
   ])('rejects %s with ERR_BOT_CONFIG', async (_name, options) => {
     await expect(openDatabase(options as DatabaseOptions)).rejects.toMatchObject({ code: 'ERR_BOT_CONFIG' });
   });
@@ -64,6 +69,43 @@ describe('openDatabase', () => {
     );
     expect(error).toMatchObject({ code: 'ERR_DATABASE', name: 'DatabaseError' });
     expect((error as Error).cause).toBeInstanceOf(Error);
+  });
+});
+
+describe('timeouts', () => {
+  it('gives up connecting to a server that accepts connections but never answers, with ERR_DATABASE', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const error = await openDatabase({
+        url: `postgres://postgres@127.0.0.1:${port}/none`,
+        connectTimeoutMs: 1000,
+      }).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ code: 'ERR_DATABASE' });
+      expect(String((error as Error).message)).toMatch(/timeout/i);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it('fails a statement whose server stopped answering, with ERR_DATABASE', async () => {
+    const server = await StoppableDatabase.start();
+    const opened = await openDatabase({ url: server.url, schema: server.schema, statementTimeoutMs: 1000 });
+    try {
+      server.freeze();
+      const error = await opened.run('read', (db) => db.execute(sql`SELECT 1`)).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ code: 'ERR_DATABASE' });
+      expect(String((error as Error).message)).toMatch(/timeout/i);
+    } finally {
+      server.freeze(false);
+      await server.stop();
+      await server.start();
+      await disposeDatabase(opened);
+      await server.close();
+    }
   });
 });
 
@@ -130,6 +172,26 @@ describe('ModerationLog', () => {
       { channelId: '5', messageId: '6' },
     ]);
     expect(await log.list({ guildId: '3' })).toEqual([]);
+  });
+
+  it('writes an entry once per key: a retried write adds no second row', async () => {
+    const log = new ModerationLog(database);
+    const entry = {
+      guildId: '7',
+      userId: '70',
+      action: 'ban' as const,
+      reason: 'raid',
+      details: {},
+      ok: true,
+      error: null,
+      key: 'outbox-1:1',
+      createdAt: new Date('2026-01-02T03:04:05Z'),
+    };
+    await log.recordMany([entry, { ...entry, key: 'outbox-1:2' }]);
+    await log.recordMany([entry]);
+    const rows = await log.list({ guildId: '7' });
+    expect(rows.map((row) => row.actionKey)).toEqual(['outbox-1:1', 'outbox-1:2']);
+    expect(rows[0]!.createdAt.toISOString()).toBe('2026-01-02T03:04:05.000Z');
   });
 
   it('throws ERR_INVALID_ARGUMENT without a database', () => {

@@ -1,8 +1,11 @@
 import { sql } from 'drizzle-orm';
-import type { BotDatabase, DatabaseOptions } from '../../src/index.js';
+import type { BotDatabase, BotTopology, DatabaseOptions } from '../../src/index.js';
 import { openDatabase } from '../../src/index.js';
 
 let counter = 0;
+
+/** Every topology the bot runs on: the behavioural suites run once per topology. */
+export const TOPOLOGIES: readonly BotTopology[] = ['thread', 'process', 'local'];
 
 /** The PostgreSQL server the tests use when CI sets DATABASE_URL; PGlite otherwise. */
 export const DATABASE_URL = process.env.DATABASE_URL === '' ? undefined : process.env.DATABASE_URL;

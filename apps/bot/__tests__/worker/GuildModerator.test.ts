@@ -57,6 +57,15 @@ describe('GuildModerator', () => {
     expect(loaded.config.spam).toEqual({ ...DEFAULT_CONFIG.spam, maxMessages: 2 });
   });
 
+  it('decides about a message once: the same message id again is ignored and not counted', async () => {
+    await moderator.handle(command('config', 'add-word', { word: 'spoiler' }));
+    const event = message('10', 'a spoiler');
+    expect((await moderator.handle(event)).actions).toHaveLength(1);
+    expect(await moderator.handle(event)).toEqual({ actions: [] });
+    expect(moderator.stats.messages).toBe(1);
+    expect(moderator.stats.actions.deleteMessage).toBe(1);
+  });
+
   it('times out a member who sends maxMessages messages inside the window, counting a strike', async () => {
     const { maxMessages, windowMs, timeoutMs } = DEFAULT_CONFIG.spam;
     for (let i = 0; i < maxMessages - 1; i++)

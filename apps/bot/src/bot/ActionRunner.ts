@@ -1,8 +1,8 @@
 import type { REST } from 'discord.js';
 import { Routes } from 'discord.js';
-import type { ModerationLog } from '../db/ModerationLog.js';
-import type { BotAction } from '../protocol.js';
+import type { BotAction, DeleteMessageAction } from '../protocol.js';
 import { AUDITED_ACTIONS } from '../protocol.js';
+import type { AuditSink } from './AuditOutbox.js';
 
 /** What happened to one action. */
 export interface ActionOutcome {
@@ -33,18 +33,19 @@ function targetOf(action: BotAction): string {
 
 /**
  * Carries out the workers' decisions through Discord's REST API with the main thread's client,
- * and writes every moderation action to the audit table, failed ones included.
+ * and hands every moderation action, failed ones included, to the audit sink (the bot's
+ * `AuditOutbox`, which writes it to the audit table).
  */
 export class ActionRunner {
   readonly #rest: REST;
-  readonly #log: ModerationLog;
+  readonly #audit: AuditSink;
 
-  constructor(rest: REST, log: ModerationLog) {
+  constructor(rest: REST, audit: AuditSink) {
     this.#rest = rest;
-    this.#log = log;
+    this.#audit = audit;
   }
 
-  /** Carries out one action in `guildId`; never rejects for Discord's refusals (see the outcome), only for a failed audit write. */
+  /** Carries out one action in `guildId`; never rejects (Discord's refusals are in the outcome). */
   async run(guildId: string, action: BotAction): Promise<ActionOutcome> {
     let error: unknown;
     try {
@@ -54,7 +55,7 @@ export class ActionRunner {
     }
     const ok = error === undefined;
     if (AUDITED_ACTIONS.has(action.type)) {
-      await this.#log.record({
+      this.#audit.add({
         guildId,
         userId: targetOf(action),
         action: action.type,
@@ -62,9 +63,47 @@ export class ActionRunner {
         details: details(action),
         ok,
         error: ok ? null : error instanceof Error ? error.message : String(error),
+        createdAt: new Date(),
       });
     }
     return { action, ok, error };
+  }
+
+  /**
+   * Deletes 2 to 100 messages of one channel (younger than 14 days) with one
+   * `POST /channels/:channel/messages/bulk-delete`, and audits each message as its own row with
+   * the request's outcome. Never rejects.
+   */
+  async bulkDelete(
+    guildId: string,
+    channelId: string,
+    actions: readonly DeleteMessageAction[],
+  ): Promise<ActionOutcome[]> {
+    let error: unknown;
+    try {
+      const reasons = [...new Set(actions.map((action) => action.reason))].join('; ');
+      await this.#rest.post(Routes.channelBulkDelete(channelId), {
+        body: { messages: actions.map((action) => action.messageId) },
+        reason: reasons.length > 512 ? `${reasons.slice(0, 511)}…` : reasons,
+      });
+    } catch (caught) {
+      error = caught ?? new Error('The request failed.');
+    }
+    const ok = error === undefined;
+    const at = new Date();
+    return actions.map((action) => {
+      this.#audit.add({
+        guildId,
+        userId: action.userId,
+        action: action.type,
+        reason: action.reason,
+        details: { ...details(action), bulk: actions.length },
+        ok,
+        error: ok ? null : error instanceof Error ? error.message : String(error),
+        createdAt: at,
+      });
+      return { action, ok, error };
+    });
   }
 
   #request(guildId: string, action: BotAction): Promise<unknown> {

@@ -7,19 +7,25 @@ import type {
   GuildMember,
   PartialGuildMember,
 } from 'discord.js';
-import { Client, Events, GatewayIntentBits, MessageFlags, Partials } from 'discord.js';
-import type { DispatchErrorInfo, TenantId, WorkerCrashInfo, WorkerPool } from '@switchyard/core';
-import type { ThreadWorker } from '@switchyard/pool-thread';
-import { createThreadPool } from '@switchyard/pool-thread';
+import { Client, Events, GatewayIntentBits, MessageFlags, Partials, RESTEvents, Status } from 'discord.js';
+import type { APIRequest, ReadonlyCollection, ResponseLike } from 'discord.js';
+import type { DispatchErrorInfo, TenantId, WorkerCrashInfo } from '@switchyard/core';
 import type { StatusBoard, StatusJob, StatusWatch } from '@switchyard/status';
 import type { BotDatabase } from '../db/Database.js';
 import { ModerationLog } from '../db/ModerationLog.js';
 import { PostgresKvStore } from '../db/PostgresKvStore.js';
 import { BotConfigError } from '../errors/errors.js';
-import type { BotAction, BotEvent, Decision } from '../protocol.js';
-import type { worker } from '../worker.js';
+import type { BotAction, BotEvent, Decision, DeleteMessageAction } from '../protocol.js';
+import type { ActionOutcome } from './ActionRunner.js';
 import { ActionRunner } from './ActionRunner.js';
+import type { AuditOutboxOptions } from './AuditOutbox.js';
+import { AuditOutbox } from './AuditOutbox.js';
+import { BotMetrics, routeLabel } from './BotMetrics.js';
 import { COMMANDS } from './commands.js';
+import type { BotTopology } from './config.js';
+import { BOT_TOPOLOGIES } from './config.js';
+import type { BotPool } from './pools.js';
+import { createBotPool } from './pools.js';
 import {
   toCommandEvent,
   toMemberJoinEvent,
@@ -45,9 +51,6 @@ export const BOT_INTENTS: readonly GatewayIntentBits[] = [
   GatewayIntentBits.MessageContent,
 ];
 
-/** The pool of worker threads the bot dispatches to. */
-export type BotPool = WorkerPool<ThreadWorker<BotEvent, Decision>>;
-
 /** Options of {@link Bot.start}. */
 export interface BotOptions {
   /** The bot token. Only the main thread holds it. */
@@ -61,12 +64,19 @@ export interface BotOptions {
   /** The database: the workers' key-value store and the audit table live there. */
   database: BotDatabase;
   /**
-   * How many worker threads; guilds are spread over them with `shardFor`.
+   * How many workers; guilds are spread over them with `shardFor`.
    * @default 2
    */
   workers?: number;
   /**
-   * The worker module the threads run.
+   * Where the workers run: `thread` (worker threads), `process` (worker processes connected back
+   * over an authenticated WebSocket; their environment holds neither the token nor the database
+   * credentials), or `local` (in this thread, for tests and small deployments).
+   * @default 'thread'
+   */
+  topology?: BotTopology;
+  /**
+   * The worker module the workers run (it exports a `defineWorker` definition as `worker`).
    * @default the built `dist/worker.js`
    */
   workerFilename?: string | URL;
@@ -92,6 +102,36 @@ export interface BotOptions {
    * @default true
    */
   registerCommands?: boolean;
+  /**
+   * Coalesce a channel's message deletions into `bulk-delete` requests (2 to 100 messages younger
+   * than 14 days; one audit row per message still), keeping the guild's order: a deletion is held
+   * until the guild's queue is empty, another action comes, 100 are held or 250 ms passed.
+   * @default true
+   */
+  bulkDelete?: boolean;
+  /**
+   * How long one REST request may take before discord.js aborts it (its `rest.timeout`); the
+   * action is then counted as refused, with the abort as the reason, and audited.
+   * @default 15000
+   */
+  restTimeoutMs?: number;
+  /**
+   * How long one event may take in its worker (queueing included) before its dispatch is given
+   * up with `AbortError` (counted as an error).
+   * @default 30000
+   */
+  dispatchTimeoutMs?: number;
+  /**
+   * How long `close()` waits for the events in flight, then for the audit rows still to write
+   * (each); what is left after that is reported (`stats().auditUnwritten`), never dropped silently.
+   * @default 10000
+   */
+  shutdownTimeoutMs?: number;
+  /**
+   * How the audit outbox retries writes while the database is down.
+   * @default { retryMinMs: 100, retryMaxMs: 5000 }
+   */
+  audit?: Pick<AuditOutboxOptions, 'retryMinMs' | 'retryMaxMs' | 'maxBatch'>;
 }
 
 /** The bot's counters, from {@link Bot.stats}. */
@@ -102,8 +142,73 @@ export interface BotStats {
   readonly actions: number;
   /** Actions Discord refused. */
   readonly failedActions: number;
-  /** Dispatches, replies or audit writes that failed. */
+  /** Dispatches or replies that failed. */
   readonly errors: number;
+  /** Events dispatched a second time because their worker crashed with them in flight. */
+  readonly redispatched: number;
+  /** Worker crashes seen (`crash` and `fatal`). */
+  readonly crashes: number;
+  /** New gateway sessions after the first (non-resumable reconnects): events may have been missed. */
+  readonly reidentified: number;
+  /** Messages found by looking up watched channels after a new session, and dispatched. */
+  readonly recovered: number;
+  /** Audit rows written. */
+  readonly auditWritten: number;
+  /** Audit rows waiting to be written. */
+  readonly auditPending: number;
+  /** Failed audit writes, retried. */
+  readonly auditRetries: number;
+  /** Audit rows `close()` could not write before its deadline (the database was down); reported in the log. */
+  readonly auditUnwritten: number;
+  /** Actions not carried out because `close()` reached its deadline first; reported in the log. */
+  readonly abandoned: number;
+}
+
+/** Whether the bot can do its job, from {@link Bot.health} (what `/healthz` answers). */
+export interface BotHealth {
+  /** The gateway is connected and every worker is up (none given up), and the bot is not closing. */
+  readonly ready: boolean;
+  /** The gateway connection is ready (identified or resumed). */
+  readonly gateway: boolean;
+  /** No worker was given up after crashing too often. */
+  readonly workers: boolean;
+}
+
+/** The most channels whose last message the bot remembers, for the look-up after a new session. */
+const MAX_WATCHED_CHANNELS = 10_000;
+/** How many message ids the bot remembers to never dispatch a message twice. */
+const MAX_SEEN_MESSAGES = 20_000;
+/** Pages of 100 messages looked up per channel after a new session. */
+const CATCH_UP_PAGES = 5;
+
+/** The most messages one bulk-delete takes (Discord's limit). */
+const MAX_BULK_DELETE = 100;
+/** The longest a deletion is held back for others to join it. */
+const MAX_DELETE_WAIT_MS = 250;
+/** Discord bulk-deletes messages younger than 14 days; a margin for the time the request takes. */
+const BULK_DELETE_MAX_AGE_MS = 14 * 24 * 3600 * 1000 - 60 * 60 * 1000;
+const DISCORD_EPOCH = 1_420_070_400_000n;
+
+function bulkDeletable(messageId: string): boolean {
+  if (!/^\d{1,20}$/.test(messageId)) return false;
+  const created = Number((BigInt(messageId) >> 22n) + DISCORD_EPOCH);
+  return Date.now() - created < BULK_DELETE_MAX_AGE_MS;
+}
+
+function isCrash(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'ERR_WORKER_CRASHED';
+}
+
+function compareSnowflakes(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+function bounded(ms: number): { promise: Promise<'timeout'>; clear: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  return { promise, clear: () => clearTimeout(timer) };
 }
 
 function describe(value: unknown): string {
@@ -130,18 +235,44 @@ function messageOf(error: unknown): string {
 export class Bot {
   /** The discord.js client: the gateway connection, the caches and the REST client with the token. */
   readonly client: Client<true>;
-  /** The worker threads, one tenant per guild. */
+  /** The workers, one tenant per guild. */
   readonly pool: BotPool;
+  /** Where the workers run. */
+  readonly topology: BotTopology;
   /** The workers' key-value store. */
   readonly store: PostgresKvStore;
   /** The audit table. */
   readonly moderationLog: ModerationLog;
+  /** Writes the audit rows, retrying while the database is down. */
+  readonly audit: AuditOutbox;
+  /** The Prometheus metrics (`metrics.registry`), served by `runBot` on `--metrics-port`. */
+  readonly metrics: BotMetrics;
+  #gaveUp = 0;
+  #abandoning = false;
+  #abandoned = 0;
   readonly #runner: ActionRunner;
+  readonly #dispatchTimeoutMs: number;
+  readonly #shutdownTimeoutMs: number;
+  /** Each watched channel's newest message id seen (insertion order = least recently updated first). */
+  readonly #watched = new Map<string, string>();
+  /** Message ids already dispatched (insertion order, oldest first). */
+  readonly #seen = new Set<string>();
+  #ready = false;
+  #redispatched = 0;
+  #crashes = 0;
+  #reidentified = 0;
+  #recovered = 0;
+  #auditUnwritten = 0;
   readonly #log: (line: string) => void;
   readonly #deferAfterMs: number;
   readonly #inflight = new Set<Promise<void>>();
   /** The tail of each guild's action queue (see #inOrder). */
   readonly #actionQueues = new Map<string, Promise<void>>();
+  /** How many work items each guild's queue holds (running or waiting). */
+  readonly #queuedWork = new Map<string, number>();
+  /** Deletions held back to be coalesced, per guild: the oldest one's time, the actions by channel. */
+  readonly #pendingDeletes = new Map<string, { since: number; byChannel: Map<string, DeleteMessageAction[]> }>();
+  readonly #bulkDelete: boolean;
   readonly #events: Record<BotEvent['type'], number> = {
     message: 0,
     messageDelete: 0,
@@ -157,12 +288,14 @@ export class Bot {
   #closing: Promise<void> | undefined;
 
   readonly #onMessage = (message: Message): void => {
-    const event = toMessageEvent(message);
-    if (event !== undefined) this.#decide(event);
+    this.#receive(message);
   };
   readonly #onMessageDelete = (message: Message | PartialMessage): void => {
     const event = toMessageDeleteEvent(message);
     if (event !== undefined) this.#notify(event);
+  };
+  readonly #onMessageDeleteBulk = (messages: ReadonlyCollection<string, Message | PartialMessage>): void => {
+    for (const message of messages.values()) this.#onMessageDelete(message);
   };
   readonly #onMemberAdd = (member: GuildMember): void => {
     this.#decide(toMemberJoinEvent(member));
@@ -179,8 +312,26 @@ export class Bot {
     this.#errors++;
     this.#log(`worker ${info.workerId} failed an event of guild ${info.tenant.id}: ${messageOf(info.error)}`);
   };
+  readonly #onFatal = (info: WorkerCrashInfo): void => {
+    this.#gaveUp++;
+    this.#onCrash(info);
+  };
+  readonly #onRestResponse = (request: APIRequest, response: ResponseLike): void => {
+    this.metrics.rest.inc({
+      method: request.method,
+      route: routeLabel(request.route),
+      status: String(response.status),
+    });
+  };
   readonly #onCrash = (info: WorkerCrashInfo): void => {
-    this.#log(`worker ${info.workerId} crashed: ${messageOf(info.cause)}`);
+    this.#crashes++;
+    this.metrics.crashes.inc();
+    this.#log(`worker ${info.workerId} crashed: ${messageOf(info.cause)}; its events in flight are dispatched again`);
+  };
+  readonly #onShardReady = (shardId: number): void => {
+    if (!this.#ready) return;
+    // A READY after the first: a new session (a RESUME replays what was missed; this does not).
+    this.#track(this.#catchUp(shardId));
   };
 
   private constructor(
@@ -194,17 +345,41 @@ export class Bot {
     this.pool = pool;
     this.store = store;
     this.moderationLog = moderationLog;
-    this.#runner = new ActionRunner(client.rest, moderationLog);
+    this.topology = options.topology ?? 'thread';
     this.#log = options.log ?? (() => undefined);
+    this.metrics = new BotMetrics({
+      auditDepth: () => this.audit.depth,
+      queued: () => this.pool.stats().queued,
+      ready: () => this.health().ready,
+    });
+    this.audit = new AuditOutbox(moderationLog, {
+      ...options.audit,
+      onWritten: (rows) => this.metrics.auditWritten.inc(rows),
+      onRetry: (error, failures, delayMs) => {
+        this.metrics.auditRetries.inc();
+        // The first failure of an outage, then every tenth: the database may stay down a while.
+        if (failures === 1 || failures % 10 === 0)
+          this.#log(
+            `audit: could not write ${this.audit.depth} rows (attempt ${failures}), retrying in ${delayMs} ms: ${messageOf(error)}`,
+          );
+      },
+    });
+    this.#runner = new ActionRunner(client.rest, this.audit);
     this.#deferAfterMs = options.deferAfterMs ?? 2000;
+    this.#dispatchTimeoutMs = options.dispatchTimeoutMs ?? 30_000;
+    this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
+    this.#bulkDelete = options.bulkDelete ?? true;
     pool.on('dispatchError', this.#onDispatchError);
     pool.on('crash', this.#onCrash);
-    pool.on('fatal', this.#onCrash);
+    pool.on('fatal', this.#onFatal);
+    client.rest.on(RESTEvents.Response, this.#onRestResponse);
     client.on(Events.MessageCreate, this.#onMessage);
     client.on(Events.MessageDelete, this.#onMessageDelete);
+    client.on(Events.MessageBulkDelete, this.#onMessageDeleteBulk);
     client.on(Events.GuildMemberAdd, this.#onMemberAdd);
     client.on(Events.GuildMemberRemove, this.#onMemberRemove);
     client.on(Events.InteractionCreate, this.#onInteraction);
+    client.on(Events.ShardReady, this.#onShardReady);
     if (options.board !== undefined) {
       this.#watch = options.board.watch(pool, { prefix: 'worker %d:' });
       this.#job = options.board.addJob({ prefix: 'bot:', initialText: this.#summary() });
@@ -223,11 +398,17 @@ export class Bot {
       api,
       database,
       workers = 2,
+      topology = 'thread',
       workerFilename = WORKER_ENTRY,
       board,
       log,
       deferAfterMs = 2000,
       registerCommands = true,
+      dispatchTimeoutMs = 30_000,
+      shutdownTimeoutMs = 10_000,
+      restTimeoutMs = 15_000,
+      bulkDelete = true,
+      audit,
     } = options;
     if (typeof token !== 'string' || token.length === 0)
       throw new BotConfigError(`Expected \`token\` to be a non-empty string, got ${describe(token)}.`);
@@ -240,6 +421,8 @@ export class Bot {
     }
     if (!Number.isSafeInteger(workers) || workers < 1)
       throw new BotConfigError(`Expected \`workers\` to be an integer >= 1, got ${describe(workers)}.`);
+    if (!BOT_TOPOLOGIES.includes(topology))
+      throw new BotConfigError(`Expected \`topology\` to be one of thread, process, local, got ${describe(topology)}.`);
     if (!(typeof workerFilename === 'string' || workerFilename instanceof URL)) {
       throw new BotConfigError(
         `Expected \`workerFilename\` to be a path or a file: URL, got ${describe(workerFilename)}.`,
@@ -257,14 +440,26 @@ export class Bot {
     }
     if (typeof registerCommands !== 'boolean')
       throw new BotConfigError(`Expected \`registerCommands\` to be a boolean, got ${describe(registerCommands)}.`);
+    for (const [name, value] of [
+      ['dispatchTimeoutMs', dispatchTimeoutMs],
+      ['shutdownTimeoutMs', shutdownTimeoutMs],
+      ['restTimeoutMs', restTimeoutMs],
+    ] as const) {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+        throw new BotConfigError(`Expected \`${name}\` to be a number > 0, got ${describe(value)}.`);
+    }
+    if (typeof bulkDelete !== 'boolean')
+      throw new BotConfigError(`Expected \`bulkDelete\` to be a boolean, got ${describe(bulkDelete)}.`);
+    if (audit !== undefined && (audit === null || typeof audit !== 'object'))
+      throw new BotConfigError(`Expected \`audit\` to be an object, got ${describe(audit)}.`);
 
     const store = new PostgresKvStore(database);
-    const pool = await createThreadPool<typeof worker>({ workers, filename: workerFilename, store });
+    const pool = await createBotPool({ topology, workers, workerFilename, store, log: log ?? (() => undefined) });
     const client = new Client({
       intents: [...BOT_INTENTS],
       // Deletions of messages and departures of members the cache never saw still arrive.
       partials: [Partials.Message, Partials.GuildMember],
-      ...(api === undefined ? {} : { rest: { api } }),
+      rest: { timeout: restTimeoutMs, ...(api === undefined ? {} : { api }) },
     });
     // Listening starts before the login, so that nothing is missed while the commands register.
     let bot: Bot;
@@ -279,6 +474,7 @@ export class Bot {
       const ready = new Promise<Client<true>>((resolve) => client.once(Events.ClientReady, resolve));
       await client.login(token);
       const readyClient = await ready;
+      bot.#ready = true;
       if (registerCommands) await readyClient.application.commands.set([...COMMANDS]);
       return bot;
     } catch (error) {
@@ -292,6 +488,13 @@ export class Bot {
     return this.#closing !== undefined;
   }
 
+  /** Whether the gateway is connected and the workers are up (what `/healthz` reports). */
+  health(): BotHealth {
+    const gateway = this.#ready && this.client.ws.status === Status.Ready;
+    const workers = this.#gaveUp === 0;
+    return { ready: gateway && workers && !this.closed, gateway, workers };
+  }
+
   /** The bot's counters. */
   stats(): BotStats {
     return {
@@ -299,32 +502,78 @@ export class Bot {
       actions: this.#actions,
       failedActions: this.#failedActions,
       errors: this.#errors,
+      redispatched: this.#redispatched,
+      crashes: this.#crashes,
+      reidentified: this.#reidentified,
+      recovered: this.#recovered,
+      auditWritten: this.audit.written,
+      auditPending: this.audit.depth,
+      auditRetries: this.audit.retries,
+      auditUnwritten: this.#auditUnwritten,
+      abandoned: this.#abandoned,
     };
   }
 
-  /** Resolves once every event received so far was decided upon and acted on (replies, REST calls, audit rows). */
+  /**
+   * Resolves once every event received so far was decided upon and acted on (replies, REST calls)
+   * and its audit rows are written (which waits for the database to come back when it is down).
+   */
   async idle(): Promise<void> {
+    await this.#settled();
+    await this.audit.idle();
+  }
+
+  async #settled(): Promise<void> {
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
   }
 
   /**
-   * Stops gracefully: stops listening, finishes the events already received (their actions and
-   * audit rows included), logs out, then closes the worker threads. The database stays open: it
+   * Stops gracefully: stops listening, finishes the events already received (their actions
+   * included), writes the audit rows left, logs out, then closes the workers. Each wait is bounded
+   * by `shutdownTimeoutMs`: events still unfinished, and audit rows the database did not take,
+   * are reported in the log and in `stats()` (`auditUnwritten`). The database stays open: it
    * belongs to the caller. Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.client.off(Events.MessageCreate, this.#onMessage);
       this.client.off(Events.MessageDelete, this.#onMessageDelete);
+      this.client.off(Events.MessageBulkDelete, this.#onMessageDeleteBulk);
       this.client.off(Events.GuildMemberAdd, this.#onMemberAdd);
       this.client.off(Events.GuildMemberRemove, this.#onMemberRemove);
       this.client.off(Events.InteractionCreate, this.#onInteraction);
-      await this.idle();
+      this.client.off(Events.ShardReady, this.#onShardReady);
+      const deadline = bounded(this.#shutdownTimeoutMs);
+      if ((await Promise.race([this.#settled(), deadline.promise])) === 'timeout') {
+        // Past the deadline nothing more is carried out: what is left is counted and reported.
+        this.#abandoning = true;
+        this.#log(
+          `shutdown: ${this.#inflight.size} events still unfinished after ${this.#shutdownTimeoutMs} ms; their actions are abandoned`,
+        );
+        // What is still in flight settles within dispatchTimeoutMs and restTimeoutMs.
+        await this.#settled();
+        this.#log(`shutdown: ${this.#abandoned} actions abandoned`);
+      }
+      deadline.clear();
+      const report = await this.audit.close({ timeoutMs: this.#shutdownTimeoutMs });
+      this.#auditUnwritten = report.unwritten.length;
+      if (report.unwritten.length > 0) {
+        this.#log(
+          `audit: ${report.unwritten.length} rows could not be written (database unavailable); they follow as JSON`,
+        );
+        for (const entry of report.unwritten) this.#log(`audit: unwritten ${JSON.stringify(entry)}`);
+      }
       await this.client.destroy();
-      await this.pool.close();
+      const closing = bounded(this.#shutdownTimeoutMs);
+      if ((await Promise.race([this.pool.close(), closing.promise])) === 'timeout') {
+        this.#log(`shutdown: the workers did not close within ${this.#shutdownTimeoutMs} ms; killing them`);
+        await this.pool.kill();
+      }
+      closing.clear();
       this.pool.off('dispatchError', this.#onDispatchError);
       this.pool.off('crash', this.#onCrash);
-      this.pool.off('fatal', this.#onCrash);
+      this.pool.off('fatal', this.#onFatal);
+      this.client.rest.off(RESTEvents.Response, this.#onRestResponse);
       this.#update();
       this.#watch?.stop();
       if (this.#job !== undefined && !this.#job.closed) this.#job.close(this.#summary());
@@ -367,7 +616,7 @@ export class Bot {
 
   #summary(): string {
     const events = Object.values(this.#events).reduce((sum, n) => sum + n, 0);
-    return `${events} events · ${this.#actions} actions · ${this.#failedActions} refused · ${this.#errors} errors`;
+    return `${events} events · ${this.#actions} actions · ${this.#failedActions} refused · ${this.#errors} errors · ${this.#redispatched} redispatched · ${this.audit.depth} audit rows pending`;
   }
 
   #update(): void {
@@ -386,28 +635,105 @@ export class Bot {
     });
   }
 
-  /** Fire and forget: the worker only counts these. */
+  /** The worker only counts these: nothing to carry out. */
   #notify(event: BotEvent): void {
     this.#events[event.type]++;
-    try {
-      this.pool.dispatchNoWait(this.#tenant(event.guildId), event);
-    } catch (error) {
-      this.#errors++;
-      this.#log(`could not dispatch a ${event.type} event of guild ${event.guildId}: ${messageOf(error)}`);
-    }
-    this.#update();
+    this.metrics.receivedEvent(event.type);
+    this.#track(this.#dispatch(event).then(() => undefined));
   }
 
   /** Asks the guild's worker, then carries out its decision. */
   #decide(event: BotEvent): void {
     this.#events[event.type]++;
-    const decided = this.pool.dispatch(this.#tenant(event.guildId), event);
+    this.metrics.receivedEvent(event.type);
+    const decided = this.#dispatch(event);
     this.#track(this.#inOrder(event.guildId, async () => this.#act(event.guildId, (await decided).actions)));
+  }
+
+  /**
+   * Dispatches `event` to its guild's worker, within `dispatchTimeoutMs`. When the worker crashed
+   * (or restarted) with the event in flight, no decision came back and nothing was carried out:
+   * the event is dispatched once more, to the restarted worker (counted as `redispatched`). The
+   * first dispatch is made synchronously, so a guild's events reach its worker in order.
+   */
+  async #dispatch(event: BotEvent): Promise<Decision> {
+    const tenant = this.#tenant(event.guildId);
+    const labels = { type: event.type };
+    const stopTimer = this.metrics.dispatchSeconds.startTimer(labels);
+    try {
+      let decision: Decision;
+      try {
+        decision = await this.pool.dispatch(tenant, event, { signal: AbortSignal.timeout(this.#dispatchTimeoutMs) });
+      } catch (error) {
+        if (!isCrash(error) || this.closed) throw error;
+        this.#redispatched++;
+        this.metrics.redispatched.inc(labels);
+        decision = await this.pool.dispatch(tenant, event, { signal: AbortSignal.timeout(this.#dispatchTimeoutMs) });
+      }
+      stopTimer();
+      this.metrics.dispatched.inc(labels);
+      return decision;
+    } catch (error) {
+      this.metrics.failed.inc(labels);
+      throw error;
+    }
+  }
+
+  /** A message from the gateway or from a look-up: dispatched once per message id. */
+  #receive(message: Message, recovered = false): void {
+    const event = toMessageEvent(message);
+    if (event === undefined) return;
+    if (this.#seen.has(event.messageId)) return;
+    this.#seen.add(event.messageId);
+    if (this.#seen.size > MAX_SEEN_MESSAGES) this.#seen.delete(this.#seen.values().next().value!);
+    const last = this.#watched.get(event.channelId);
+    if (last === undefined || compareSnowflakes(event.messageId, last) > 0) {
+      this.#watched.delete(event.channelId);
+      this.#watched.set(event.channelId, event.messageId);
+      if (this.#watched.size > MAX_WATCHED_CHANNELS) this.#watched.delete(this.#watched.keys().next().value!);
+    }
+    if (recovered) {
+      this.#recovered++;
+      this.metrics.recovered.inc();
+    }
+    this.#decide(event);
+  }
+
+  /**
+   * After a new gateway session (Discord did not replay what happened while the bot was away):
+   * says so, then looks up the messages posted since the last one seen in every watched channel
+   * (channels the bot saw messages in) and dispatches those it never saw, oldest first.
+   */
+  async #catchUp(shardId: number): Promise<void> {
+    this.#reidentified++;
+    this.metrics.reidentified.inc();
+    const channels = [...this.#watched];
+    this.#log(
+      `gateway: shard ${shardId} started a new session; events may have been missed: looking up recent messages in ${channels.length} watched channels`,
+    );
+    let found = 0;
+    for (const [channelId, lastSeen] of channels) {
+      const channel = this.client.channels.cache.get(channelId);
+      if (channel === undefined || !channel.isTextBased() || !('messages' in channel)) continue;
+      let after = lastSeen;
+      for (let page = 0; page < CATCH_UP_PAGES; page++) {
+        const batch = await channel.messages.fetch({ after, limit: 100, cache: false });
+        const messages = [...batch.values()].sort((a, b) => compareSnowflakes(a.id, b.id));
+        for (const message of messages) {
+          if (!this.#seen.has(message.id)) found++;
+          this.#receive(message, true);
+        }
+        if (messages.length < 100) break;
+        after = messages.at(-1)!.id;
+      }
+    }
+    this.#log(`gateway: ${found} missed messages found in ${channels.length} watched channels and dispatched`);
   }
 
   async #answer(interaction: ChatInputCommandInteraction, event: BotEvent): Promise<void> {
     this.#events.command++;
-    const decided = this.pool.dispatch(this.#tenant(event.guildId), event);
+    this.metrics.receivedEvent('command');
+    const decided = this.#dispatch(event);
     // Discord drops an interaction not answered within 3 s: when the worker is slow (a backlog,
     // a cold database), acknowledge it first and edit the answer in when it comes.
     let timer: NodeJS.Timeout | undefined;
@@ -456,7 +782,22 @@ export class Bot {
    */
   #inOrder(guildId: string, work: () => Promise<void>): Promise<void> {
     const previous = this.#actionQueues.get(guildId);
-    const next = previous === undefined ? work() : previous.then(work, work);
+    this.#queuedWork.set(guildId, (this.#queuedWork.get(guildId) ?? 0) + 1);
+    const step = async (): Promise<void> => {
+      try {
+        await work();
+      } finally {
+        const left = this.#queuedWork.get(guildId)! - 1;
+        if (left === 0) this.#queuedWork.delete(guildId);
+        else this.#queuedWork.set(guildId, left);
+        // Deletions wait for the next ones to join them in one bulk-delete; they go when nothing
+        // more is queued for the guild, or once the oldest waited MAX_DELETE_WAIT_MS.
+        const pending = this.#pendingDeletes.get(guildId);
+        if (pending !== undefined && (left === 0 || performance.now() - pending.since >= MAX_DELETE_WAIT_MS))
+          await this.#flushDeletes(guildId);
+      }
+    };
+    const next = previous === undefined ? step() : previous.then(step, step);
     const settled = next.catch(() => undefined);
     this.#actionQueues.set(guildId, settled);
     void settled.then(() => {
@@ -467,14 +808,56 @@ export class Bot {
 
   async #act(guildId: string, actions: readonly BotAction[]): Promise<void> {
     for (const action of actions) {
-      const outcome = await this.#runner.run(guildId, action);
-      if (outcome.ok) {
-        this.#actions++;
-        if (action.type !== 'sendMessage') this.#log(`${this.#guildName(guildId)}: ${this.#describe(action)}`);
-      } else {
-        this.#failedActions++;
-        this.#log(`${this.#guildName(guildId)}: could not carry out ${action.type}: ${messageOf(outcome.error)}`);
+      if (this.#abandoning) {
+        this.#abandoned++;
+        continue;
       }
+      if (action.type === 'deleteMessage' && this.#bulkDelete && bulkDeletable(action.messageId)) {
+        // Held back to go with the channel's next deletions in one bulk-delete.
+        let pending = this.#pendingDeletes.get(guildId);
+        if (pending === undefined) {
+          pending = { since: performance.now(), byChannel: new Map() };
+          this.#pendingDeletes.set(guildId, pending);
+        }
+        const list = pending.byChannel.get(action.channelId) ?? [];
+        pending.byChannel.set(action.channelId, list);
+        list.push(action);
+        if (list.length === MAX_BULK_DELETE) await this.#flushDeletes(guildId);
+        continue;
+      }
+      // Whatever comes after the held deletions waits for them: the guild's order holds.
+      await this.#flushDeletes(guildId);
+      this.#outcome(guildId, await this.#runner.run(guildId, action));
+    }
+  }
+
+  /** Carries out the guild's held deletions: a bulk-delete per channel (a single DELETE for one message). */
+  async #flushDeletes(guildId: string): Promise<void> {
+    const pending = this.#pendingDeletes.get(guildId);
+    if (pending === undefined) return;
+    this.#pendingDeletes.delete(guildId);
+    if (this.#abandoning) {
+      for (const deletions of pending.byChannel.values()) this.#abandoned += deletions.length;
+      return;
+    }
+    for (const [channelId, deletions] of pending.byChannel) {
+      const outcomes =
+        deletions.length === 1
+          ? [await this.#runner.run(guildId, deletions[0]!)]
+          : await this.#runner.bulkDelete(guildId, channelId, deletions);
+      for (const outcome of outcomes) this.#outcome(guildId, outcome);
+    }
+  }
+
+  #outcome(guildId: string, outcome: ActionOutcome): void {
+    const { action } = outcome;
+    this.metrics.action(action.type, outcome.ok);
+    if (outcome.ok) {
+      this.#actions++;
+      if (action.type !== 'sendMessage') this.#log(`${this.#guildName(guildId)}: ${this.#describe(action)}`);
+    } else {
+      this.#failedActions++;
+      this.#log(`${this.#guildName(guildId)}: could not carry out ${action.type}: ${messageOf(outcome.error)}`);
     }
   }
 }

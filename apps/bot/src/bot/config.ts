@@ -1,5 +1,12 @@
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { BotConfigError } from '../errors/errors.js';
+
+/** Where the bot's workers run: worker threads, worker processes, or this thread. */
+export type BotTopology = 'thread' | 'process' | 'local';
+
+/** The topologies, in the order `--help` lists them. */
+export const BOT_TOPOLOGIES: readonly BotTopology[] = ['thread', 'process', 'local'];
 
 /** What `node dist/main.js` runs with, from its arguments and environment ({@link parseRunConfig}). */
 export interface RunConfig {
@@ -15,12 +22,28 @@ export interface RunConfig {
   readonly schema: string;
   /** `--duration <s>` or `BOT_DURATION_S`: stop by itself after this long; without it, run until SIGINT/SIGTERM. */
   readonly durationMs: number | undefined;
-  /** `--workers <n>` or `BOT_WORKERS`: worker threads. */
+  /** `--workers <n>` or `BOT_WORKERS`: workers (threads or processes). */
   readonly workers: number;
+  /** `--topology <t>` or `BOT_TOPOLOGY`: where the workers run. */
+  readonly topology: BotTopology;
+  /** `--metrics-port <n>` or `METRICS_PORT`: serve `/metrics` and `/healthz` on this port (0: any free port). */
+  readonly metricsPort: number | undefined;
   /** `--guilds <n>` or `BOT_SIM_GUILDS`: guilds of the simulator. */
   readonly guilds: number;
   /** `--rate <events/s>` or `BOT_SIM_RATE`: the simulator's traffic. */
   readonly eventsPerSecond: number;
+}
+
+/** The variables that hold secrets: {@link scrubSecrets} removes them once read. */
+export const SECRET_VARIABLES: readonly string[] = ['DISCORD_TOKEN', 'DATABASE_URL'];
+
+/**
+ * Removes the secrets ({@link SECRET_VARIABLES}) from `env` once {@link parseRunConfig} read
+ * them: worker threads start with a copy of `process.env`, so `main.ts` scrubs it before any
+ * starts (worker processes inherit only a short list of variables anyway).
+ */
+export function scrubSecrets(env: Record<string, string | undefined>): void {
+  for (const name of SECRET_VARIABLES) delete env[name];
 }
 
 /** The usage text of `node dist/main.js --help`. */
@@ -30,11 +53,13 @@ Runs the Switchyard moderation bot until SIGINT or SIGTERM. Without DISCORD_TOKE
 embedded Discord simulator with generated traffic and runs against it.
 
 Options:
-  --duration <s>   stop by itself after this many seconds (env BOT_DURATION_S)
-  --workers <n>    worker threads (env BOT_WORKERS, default 2)
-  --guilds <n>     simulated guilds (env BOT_SIM_GUILDS, default 3)
-  --rate <n>       simulated events per second (env BOT_SIM_RATE, default 20)
-  --help           show this text
+  --duration <s>       stop by itself after this many seconds (env BOT_DURATION_S)
+  --workers <n>        workers (env BOT_WORKERS, default 2)
+  --topology <t>       thread, process or local (env BOT_TOPOLOGY, default thread)
+  --metrics-port <n>   serve Prometheus /metrics and /healthz on this port (env METRICS_PORT)
+  --guilds <n>         simulated guilds (env BOT_SIM_GUILDS, default 3)
+  --rate <n>           simulated events per second (env BOT_SIM_RATE, default 20)
+  --help               show this text
 
 Environment:
   DISCORD_TOKEN    connect to Discord with this bot token
@@ -43,35 +68,69 @@ Environment:
   BOT_DB_SCHEMA    PostgreSQL schema of the tables (default: public)
 `;
 
-function number(
-  name: string,
-  raw: string | undefined,
-  fallback: number,
-  check: { integer: boolean; min: number; max: number },
-): number {
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (
-    !Number.isFinite(value) ||
-    (check.integer && !Number.isInteger(value)) ||
-    value < check.min ||
-    value > check.max
-  ) {
-    const kind = check.integer ? 'an integer' : 'a number';
-    throw new BotConfigError(
-      `Expected ${name} to be ${kind} from ${check.min} to ${check.max}, got ${JSON.stringify(raw)}.`,
-    );
-  }
-  return value;
+/** A number given as text, from `min` to `max`; the issue's message says what was expected. */
+function numberText(integer: boolean, min: number, max: number) {
+  const expected = `${integer ? 'an integer' : 'a number'} from ${min} to ${max}`;
+  return z.string().transform((raw, ctx) => {
+    const value = Number(raw);
+    if (
+      raw.trim() === '' ||
+      !Number.isFinite(value) ||
+      (integer && !Number.isInteger(value)) ||
+      value < min ||
+      value > max
+    ) {
+      ctx.addIssue({ code: 'custom', message: expected });
+      return z.NEVER;
+    }
+    return value;
+  });
 }
 
-function text(raw: string | undefined): string | undefined {
-  return raw === undefined || raw.trim() === '' ? undefined : raw;
-}
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Each setting: its flag (if any), its variable, and how its text is checked. */
+const SETTINGS = {
+  token: { env: 'DISCORD_TOKEN', schema: z.string().regex(/^\S+$/, { error: 'a token without spaces' }) },
+  databaseUrl: {
+    env: 'DATABASE_URL',
+    schema: z.string().refine(
+      (raw) => {
+        try {
+          const url = new URL(raw);
+          return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+        } catch {
+          return false;
+        }
+      },
+      { error: 'a postgres:// connection string (postgres://user:password@host:5432/database)' },
+    ),
+  },
+  dataDir: { env: 'BOT_DATA_DIR', schema: z.string() },
+  schema: {
+    env: 'BOT_DB_SCHEMA',
+    schema: z.string().regex(SCHEMA_NAME, { error: 'a lower-case identifier (letters, digits, _; at most 63)' }),
+  },
+  duration: { flag: '--duration', env: 'BOT_DURATION_S', schema: numberText(false, 0, 31_536_000) },
+  workers: { flag: '--workers', env: 'BOT_WORKERS', schema: numberText(true, 1, 256) },
+  topology: {
+    flag: '--topology',
+    env: 'BOT_TOPOLOGY',
+    schema: z.enum(BOT_TOPOLOGIES as [BotTopology, ...BotTopology[]], { error: 'one of thread, process, local' }),
+  },
+  metricsPort: { flag: '--metrics-port', env: 'METRICS_PORT', schema: numberText(true, 0, 65_535) },
+  guilds: { flag: '--guilds', env: 'BOT_SIM_GUILDS', schema: numberText(true, 1, 1000) },
+  rate: { flag: '--rate', env: 'BOT_SIM_RATE', schema: numberText(false, 0.1, 100_000) },
+} as const satisfies Record<string, { flag?: string; env: string; schema: z.ZodType }>;
+
+type Settings = typeof SETTINGS;
+type Parsed = { [K in keyof Settings]: z.output<Settings[K]['schema']> | undefined };
 
 /**
  * Reads the command line (`argv` without the node and script paths) and the environment; options
- * on the command line win over the environment. Throws `BotConfigError` for anything malformed.
+ * on the command line win over the environment, and empty variables count as unset. Every setting
+ * is checked before anything starts; a `BotConfigError` lists every problem, each naming the flag
+ * or the variable it came from and what it got.
  */
 export function parseRunConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): RunConfig {
   let values: Record<string, string | boolean | undefined>;
@@ -83,6 +142,8 @@ export function parseRunConfig(argv: readonly string[], env: Readonly<Record<str
       options: {
         duration: { type: 'string' },
         workers: { type: 'string' },
+        topology: { type: 'string' },
+        'metrics-port': { type: 'string' },
         guilds: { type: 'string' },
         rate: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -91,37 +152,39 @@ export function parseRunConfig(argv: readonly string[], env: Readonly<Record<str
   } catch (error) {
     throw new BotConfigError(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`, { cause: error });
   }
-  const option = (name: string): string | undefined => values[name] as string | undefined;
-  const duration = number(
-    option('duration') === undefined ? 'BOT_DURATION_S' : '--duration',
-    option('duration') ?? env.BOT_DURATION_S,
-    Number.NaN,
-    { integer: false, min: 0, max: 31_536_000 },
-  );
+
+  const problems: string[] = [];
+  const parsed: Partial<Record<keyof Settings, unknown>> = {};
+  for (const [key, setting] of Object.entries(SETTINGS) as Array<[keyof Settings, Settings[keyof Settings]]>) {
+    const flag = 'flag' in setting ? setting.flag : undefined;
+    const fromFlag = flag === undefined ? undefined : (values[flag.slice(2)] as string | undefined);
+    const fromEnv = env[setting.env];
+    const raw = fromFlag ?? (fromEnv === undefined || fromEnv.trim() === '' ? undefined : fromEnv);
+    if (raw === undefined) continue;
+    const source = fromFlag === undefined ? setting.env : flag!;
+    const result = (setting.schema as z.ZodType).safeParse(raw);
+    if (result.success) parsed[key] = result.data;
+    else {
+      const expected = result.error.issues.map((issue) => issue.message).join('; ');
+      // A token or a connection string may hold secrets: say what was wrong, not what it was.
+      const got = key === 'token' || key === 'databaseUrl' ? 'a string of another form' : JSON.stringify(raw);
+      problems.push(`Expected ${source} to be ${expected}, got ${got}.`);
+    }
+  }
+  if (problems.length > 0) throw new BotConfigError(problems.join('\n'));
+
+  const config = parsed as Parsed;
   return {
     help: values.help === true,
-    token: text(env.DISCORD_TOKEN),
-    databaseUrl: text(env.DATABASE_URL),
-    dataDir: text(env.BOT_DATA_DIR),
-    schema: text(env.BOT_DB_SCHEMA) ?? 'public',
-    durationMs: Number.isNaN(duration) ? undefined : Math.round(duration * 1000),
-    workers: number(
-      option('workers') === undefined ? 'BOT_WORKERS' : '--workers',
-      option('workers') ?? env.BOT_WORKERS,
-      2,
-      { integer: true, min: 1, max: 256 },
-    ),
-    guilds: number(
-      option('guilds') === undefined ? 'BOT_SIM_GUILDS' : '--guilds',
-      option('guilds') ?? env.BOT_SIM_GUILDS,
-      3,
-      { integer: true, min: 1, max: 1000 },
-    ),
-    eventsPerSecond: number(
-      option('rate') === undefined ? 'BOT_SIM_RATE' : '--rate',
-      option('rate') ?? env.BOT_SIM_RATE,
-      20,
-      { integer: false, min: 0.1, max: 100_000 },
-    ),
+    token: config.token,
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    schema: config.schema ?? 'public',
+    durationMs: config.duration === undefined ? undefined : Math.round(config.duration * 1000),
+    workers: config.workers ?? 2,
+    topology: config.topology ?? 'thread',
+    metricsPort: config.metricsPort,
+    guilds: config.guilds ?? 3,
+    eventsPerSecond: config.rate ?? 20,
   };
 }

@@ -5,6 +5,9 @@ import { Simulation } from '../sim/Simulation.js';
 import type { BotStats } from './Bot.js';
 import { Bot } from './Bot.js';
 import type { RunConfig } from './config.js';
+import { startMetricsServer } from './MetricsServer.js';
+
+const WORKER_KIND = { thread: 'worker threads', process: 'worker processes', local: 'local workers' } as const;
 
 /** Where {@link runBot} writes, and what stops it. */
 export interface RunIo {
@@ -14,10 +17,12 @@ export interface RunIo {
    */
   signal?: AbortSignal;
   /**
-   * Lifecycle lines and, without a TTY board, the moderation log.
+   * Lifecycle lines and the moderation log, unless the board is live on the same terminal (both
+   * streams TTYs): then every line goes through the board, above its rows, so that nothing is
+   * overwritten.
    * @default process.stdout
    */
-  stdout?: NodeJS.WritableStream;
+  stdout?: NodeJS.WritableStream & { isTTY?: boolean };
   /**
    * The status board.
    * @default process.stderr
@@ -41,10 +46,21 @@ export interface RunSummary {
  */
 export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSummary> {
   const { signal, stdout = process.stdout, stderr = process.stderr } = io;
-  const say = (line: string): void => {
-    stdout.write(`${line}\n`);
-  };
   const cleanup: Array<() => Promise<void> | void> = [];
+  // One stream owns the screen: with the board live on the terminal, every line goes through it.
+  const board = createStatusBoard({ output: stderr });
+  cleanup.push(() => board.close());
+  const throughBoard = board.tty && stdout.isTTY === true;
+  const say = (line: string): void => {
+    if (throughBoard && !board.closed) board.log(line);
+    else stdout.write(`${line}\n`);
+  };
+  // What runs (the bot, then where its data and its Discord are), then what it is doing.
+  const what = [`switchyard-bot · ${config.topology} topology · ${config.workers} workers`];
+  const header = (last: string): void => {
+    if (board.tty && !board.closed) board.setHeader([...what, last].join('\n'));
+  };
+  header('starting…');
   try {
     let simulation: Simulation | undefined;
     if (config.token === undefined) {
@@ -61,21 +77,35 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
     cleanup.push(() => database.close());
     say(`database: ${database.description}`);
 
-    const board = createStatusBoard({ output: stderr });
-    cleanup.push(() => board.close());
     const bot = await Bot.start({
       token: simulation?.sim.token ?? (config.token as string),
       ...(simulation === undefined ? {} : { api: simulation.sim.apiBase }),
       database,
       workers: config.workers,
+      topology: config.topology,
       board,
-      log: board.tty ? (line) => board.log(line) : say,
+      log: board.tty ? (line) => (board.closed ? say(line) : board.log(line)) : say,
     });
     cleanup.push(() => bot.close());
+    if (config.metricsPort !== undefined) {
+      const metrics = await startMetricsServer({
+        port: config.metricsPort,
+        registry: bot.metrics.registry,
+        health: () => bot.health(),
+      });
+      cleanup.push(() => metrics.close());
+      say(`metrics: ${metrics.url}/metrics and ${metrics.url}/healthz`);
+    }
     const startedAt = performance.now();
     say(
-      `ready: logged in as ${bot.client.user.tag} in ${bot.client.guilds.cache.size} guilds, ${config.workers} worker threads`,
+      `ready: logged in as ${bot.client.user.tag} in ${bot.client.guilds.cache.size} guilds, ${config.workers} ${WORKER_KIND[config.topology]}`,
     );
+    what[0] += ` · ${bot.client.guilds.cache.size} guilds`;
+    what.push(
+      `database ${database.description}`,
+      simulation === undefined ? 'Discord' : `simulated Discord at ${simulation.sim.apiBase}`,
+    );
+    header('Ctrl-C to stop');
     simulation?.begin();
 
     const reason = await new Promise<string>((resolve) => {
@@ -95,6 +125,7 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
     });
     const seconds = (performance.now() - startedAt) / 1000;
     say(`stopping: ${reason}`);
+    header(`stopping (${reason})…`);
     const traffic = await simulation?.stop();
     if (traffic !== undefined)
       say(

@@ -36,6 +36,21 @@ export interface DatabaseOptions {
    */
   maxConnections?: number;
   /**
+   * How long `pg` may take to open a connection (TCP, TLS, authentication) before the query
+   * waiting for it fails with `DatabaseError`; `openDatabase` itself fails after this long against
+   * an unresponsive server. Ignored with PGlite (in process).
+   * @default 10000
+   */
+  connectTimeoutMs?: number;
+  /**
+   * The longest a statement may run: the server cancels it (`statement_timeout`), and `pg` gives
+   * up waiting for its answer a second later (`query_timeout`, for a server that stopped
+   * answering), failing it with `DatabaseError`. Not enforced by PGlite, which runs statements
+   * in this thread and has no timers.
+   * @default 30000
+   */
+  statementTimeoutMs?: number;
+  /**
    * Where a pristine PGlite data directory is cached as a tarball, so that a new database skips
    * `initdb`; `false` turns the cache off. Ignored with `url`.
    * @default `${os.tmpdir()}/switchyard-bot-pglite-<version>.tar.gz`
@@ -47,6 +62,13 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 function describeValue(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/** The innermost cause's message: drizzle wraps the driver's error ("Failed query: ...") around the reason. */
+function rootMessage(error: unknown): string {
+  let current = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
 }
 
 function describeUrl(url: string): string {
@@ -107,9 +129,7 @@ export class BotDatabase {
       try {
         return await query(this.db);
       } catch (error) {
-        throw new DatabaseError(`Could not ${what}: ${error instanceof Error ? error.message : String(error)}`, {
-          cause: error,
-        });
+        throw new DatabaseError(`Could not ${what}: ${rootMessage(error)}`, { cause: error });
       }
     })();
     this.#inflight.add(running);
@@ -165,6 +185,8 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDa
     schema: schemaName = 'public',
     maxConnections = 4,
     pgliteTemplate = defaultPgliteTemplate(),
+    connectTimeoutMs = 10_000,
+    statementTimeoutMs = 30_000,
   } = options;
   if (url !== undefined && (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url))) {
     throw new BotConfigError(
@@ -184,6 +206,13 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDa
       `Expected \`maxConnections\` to be an integer >= 1, got ${describeValue(maxConnections)}.`,
     );
   }
+  for (const [name, value] of [
+    ['connectTimeoutMs', connectTimeoutMs],
+    ['statementTimeoutMs', statementTimeoutMs],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new BotConfigError(`Expected \`${name}\` to be an integer >= 1 (ms), got ${describeValue(value)}.`);
+  }
   if (pgliteTemplate !== false && (typeof pgliteTemplate !== 'string' || pgliteTemplate.length === 0)) {
     throw new BotConfigError(
       `Expected \`pgliteTemplate\` to be a path or false, got ${describeValue(pgliteTemplate)}.`,
@@ -192,7 +221,16 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDa
 
   let database: BotDatabase;
   if (url !== undefined) {
-    const pool = new pg.Pool({ connectionString: url, max: maxConnections, options: `-c search_path=${schemaName}` });
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: maxConnections,
+      options: `-c search_path=${schemaName}`,
+      connectionTimeoutMillis: connectTimeoutMs,
+      statement_timeout: statementTimeoutMs,
+      query_timeout: statementTimeoutMs + 1000,
+      // A connection whose transaction was abandoned (the bot died mid-way) does not hold its locks forever.
+      idle_in_transaction_session_timeout: statementTimeoutMs,
+    });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     const db = drizzlePg({ client: pool, schema }) as unknown as BotDrizzle;

@@ -17,6 +17,31 @@ export interface ModerationEntry {
   readonly ok: boolean;
   /** Why it failed, when it did. */
   readonly error: string | null;
+  /**
+   * When the action was carried out (the row may be written later, see `AuditOutbox`).
+   * @default the time of the write
+   */
+  readonly createdAt?: Date;
+  /**
+   * The action's unique id: writing an entry whose key is already in the table adds nothing, so
+   * a retried write never doubles a row.
+   * @default none (every write adds a row)
+   */
+  readonly key?: string;
+}
+
+function rowOf(entry: ModerationEntry): typeof moderationActions.$inferInsert {
+  return {
+    guildId: entry.guildId,
+    userId: entry.userId,
+    action: entry.action,
+    reason: entry.reason,
+    details: { ...entry.details },
+    ok: entry.ok,
+    error: entry.error,
+    ...(entry.createdAt === undefined ? {} : { createdAt: entry.createdAt }),
+    ...(entry.key === undefined ? {} : { actionKey: entry.key }),
+  };
 }
 
 /**
@@ -41,16 +66,17 @@ export class ModerationLog {
 
   /** Writes one row. */
   async record(entry: ModerationEntry): Promise<void> {
+    await this.recordMany([entry]);
+  }
+
+  /** Writes rows in one statement (all or none), in the order given; entries whose `key` is already in the table are skipped. */
+  async recordMany(entries: readonly ModerationEntry[]): Promise<void> {
+    if (entries.length === 0) return;
     await this.#database.run('write the moderation log', (db) =>
-      db.insert(moderationActions).values({
-        guildId: entry.guildId,
-        userId: entry.userId,
-        action: entry.action,
-        reason: entry.reason,
-        details: { ...entry.details },
-        ok: entry.ok,
-        error: entry.error,
-      }),
+      db
+        .insert(moderationActions)
+        .values(entries.map(rowOf))
+        .onConflictDoNothing({ target: moderationActions.actionKey }),
     );
   }
 

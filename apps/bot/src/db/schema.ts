@@ -1,4 +1,15 @@
-import { bigint, boolean, customType, index, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  customType,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import type { BotActionType } from '../protocol.js';
 
 /** PostgreSQL `bytea`: the drivers read it as a `Uint8Array` (a `Buffer` with `pg`). */
@@ -40,8 +51,16 @@ export const moderationActions = pgTable(
     /** Why Discord refused, when it did. */
     error: text('error'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * The action's id, unique: a write retried after a lost connection (whose first attempt may
+     * have committed) adds no second row. `null` in rows written before it existed.
+     */
+    actionKey: text('action_key'),
   },
-  (table) => [index('moderation_actions_guild_created_idx').on(table.guildId, table.createdAt)],
+  (table) => [
+    index('moderation_actions_guild_created_idx').on(table.guildId, table.createdAt),
+    uniqueIndex('moderation_actions_action_key_idx').on(table.actionKey),
+  ],
 );
 
 /** The tables, as drizzle's `schema` option. */
@@ -75,4 +94,6 @@ export const CREATE_TABLES: readonly string[] = [
     created_at timestamptz NOT NULL DEFAULT now()
   )`,
   'CREATE INDEX IF NOT EXISTS moderation_actions_guild_created_idx ON moderation_actions (guild_id, created_at)',
+  'ALTER TABLE moderation_actions ADD COLUMN IF NOT EXISTS action_key text',
+  'CREATE UNIQUE INDEX IF NOT EXISTS moderation_actions_action_key_idx ON moderation_actions (action_key)',
 ];

@@ -32,6 +32,9 @@ export interface GuildStats {
 /** The prefix of the keys that count a member's anti-spam timeouts: `strikes:<user id>`. */
 export const STRIKES_PREFIX = 'strikes:';
 
+/** How many message ids a moderator remembers, to decide about each message once. */
+export const REMEMBERED_MESSAGES = 1000;
+
 const NOTHING: Decision = Object.freeze({ actions: Object.freeze([]) });
 const ACTION_LABELS: Record<BotActionType, string> = {
   timeout: 'timeouts',
@@ -58,6 +61,8 @@ export class GuildModerator {
   readonly #kv: TenantKv;
   readonly #spam = new SpamDetector();
   readonly #stats: GuildStats;
+  /** Recent message ids (insertion order): a message dispatched twice is decided about once. */
+  readonly #seen = new Set<string>();
   #config: GuildConfig;
   #words: BannedWords;
 
@@ -121,6 +126,11 @@ export class GuildModerator {
   }
 
   async #message(event: MessageEvent): Promise<Decision> {
+    // Idempotent per message id: the main thread dispatches an event again when its worker
+    // crashed with it in flight, and looks messages up after a new gateway session.
+    if (this.#seen.has(event.messageId)) return NOTHING;
+    this.#seen.add(event.messageId);
+    if (this.#seen.size > REMEMBERED_MESSAGES) this.#seen.delete(this.#seen.values().next().value!);
     this.#stats.messages++;
     if (event.authorIsModerator) return NOTHING;
     const actions: BotAction[] = [];

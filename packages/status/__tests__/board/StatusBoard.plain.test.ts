@@ -22,6 +22,21 @@ describe('StatusBoard without a TTY', () => {
     board.close();
   });
 
+  it('writes a new header once, as timestamped lines after the pending row changes', () => {
+    const output = new RecordingStream();
+    const board = createStatusBoard({ output });
+    board.addJob({ prefix: 'worker 1:', initialText: 'waiting' });
+    board.setHeader('my-app\nCtrl-C to stop');
+    board.setHeader('');
+    vi.advanceTimersByTime(1000);
+    board.close();
+    expect(lines(output)).toEqual([
+      '2024-01-02T03:04:05.000Z worker 1: waiting',
+      '2024-01-02T03:04:05.000Z my-app',
+      '2024-01-02T03:04:05.000Z Ctrl-C to stop',
+    ]);
+  });
+
   it('writes a timestamped line for each row that changed, and only those', () => {
     const output = new RecordingStream();
     const board = createStatusBoard({ output });

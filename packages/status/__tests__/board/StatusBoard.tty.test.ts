@@ -18,6 +18,59 @@ describe('StatusBoard on a TTY', () => {
     board.close();
   });
 
+  it.each([
+    [0, 24],
+    [80, 0],
+  ])('writes plain lines when the terminal reports %i columns and %i rows', (columns, rows) => {
+    const output = new FakeTty();
+    output.columns = columns;
+    output.rows = rows;
+    const board = createStatusBoard({ output });
+    expect(board.tty).toBe(false);
+    board.addJob({ prefix: 'worker 1:', initialText: 'waiting' });
+    vi.advanceTimersByTime(0);
+    expect(output.text).not.toContain('\u001B[');
+    expect(output.text).toMatch(/^\S+ worker 1: waiting\n$/);
+    board.close();
+  });
+
+  it('draws the header above the rows, and keeps log lines above both', () => {
+    const output = new FakeTty();
+    const board = createStatusBoard({ output });
+    board.setHeader('my-app · 2 workers\nCtrl-C to stop');
+    board.addJob({ prefix: 'worker 1:', initialText: 'waiting' });
+    vi.advanceTimersByTime(0);
+    expect(screenOf(output)).toEqual(['my-app · 2 workers', 'Ctrl-C to stop', 'worker 1: waiting']);
+
+    board.log('ready: started');
+    board.setHeader('my-app · 2 workers\nstopping');
+    vi.advanceTimersByTime(100);
+    board.close();
+    expect(screenOf(output)).toEqual(['ready: started', 'my-app · 2 workers', 'stopping', 'worker 1: waiting']);
+  });
+
+  it('draws a header alone, before any row', () => {
+    const output = new FakeTty();
+    const board = createStatusBoard({ output });
+    board.setHeader('starting…');
+    vi.advanceTimersByTime(0);
+    expect(screenOf(output)).toEqual(['starting…']);
+    board.setHeader('');
+    board.addJob({ prefix: 'a:', initialText: 'x' });
+    vi.advanceTimersByTime(100);
+    expect(screenOf(output)).toEqual(['a: x']);
+    board.close();
+  });
+
+  it('rejects a header that is not a string with ERR_STATUS_INVALID_ARGUMENT, and on a closed board with ERR_STATUS_BOARD_CLOSED', () => {
+    const board = createStatusBoard({ output: new FakeTty() });
+    expect(() => board.setHeader(1 as unknown as string)).toThrow(
+      expect.objectContaining({ code: 'ERR_STATUS_INVALID_ARGUMENT' }),
+    );
+    board.close();
+    expect(() => board.setHeader('x')).toThrow(expect.objectContaining({ code: 'ERR_STATUS_BOARD_CLOSED' }));
+  });
+
   it('draws every row on the first redraw, on the next turn of the event loop', () => {
     const output = new FakeTty();
     const board = createStatusBoard({ output });

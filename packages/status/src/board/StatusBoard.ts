@@ -23,8 +23,9 @@ export interface StatusBoardOptions {
   output?: StatusOutput;
   /**
    * Whether to draw a live board that redraws in place (`true`), or to write plain timestamped
-   * lines for the rows that changed (`false`, for CI logs, files and pipes).
-   * @default output.isTTY === true
+   * lines for the rows that changed (`false`, for CI logs, files and pipes). A terminal that
+   * reports 0 columns or 0 rows (some CI runners, a detached pseudo-terminal) gets plain lines.
+   * @default output.isTTY === true && output.columns !== 0 && output.rows !== 0
    */
   tty?: boolean;
   /**
@@ -104,6 +105,7 @@ export class StatusBoard {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #prefixWidth = 0;
+  #header: string[] = [];
 
   readonly #onRowChanged = (): void => this.#changed();
   readonly #onResize = (): void => this.#changed();
@@ -130,7 +132,7 @@ export class StatusBoard {
         `Expected \`output\` to be a writable stream, got ${describeValue(output)}.`,
       );
     }
-    const tty = options.tty ?? output.isTTY === true;
+    const tty = options.tty ?? (output.isTTY === true && output.columns !== 0 && output.rows !== 0);
     if (typeof tty !== 'boolean')
       throw new StatusInvalidArgumentError(`Expected \`tty\` to be a boolean, got ${describeValue(tty)}.`);
     const { throttleMs = tty ? 80 : 1000, clock = () => Date.now(), barWidth = 20, rateWindowMs = 5000 } = options;
@@ -270,6 +272,34 @@ export class StatusBoard {
     this.#output.write(`${this.#formatTimestamp(this.#clock())} ${message}\n`);
   }
 
+  /**
+   * Sets the lines shown above the rows: what runs, how to stop it. On a TTY they are part of the
+   * live block (redrawn with it, left on screen by {@link close}); otherwise a new header is
+   * written once, as timestamped lines. `''` removes it.
+   *
+   * @throws {@link StatusBoardClosedError} when the board is closed;
+   *   {@link StatusInvalidArgumentError} when `text` is not a string.
+   *
+   * @example
+   * ```ts
+   * board.setHeader('my-app · 4 workers · Ctrl-C to stop');
+   * ```
+   */
+  setHeader(text: string): void {
+    this.#assertOpen('set the header');
+    if (typeof text !== 'string')
+      throw new StatusInvalidArgumentError(`Expected \`text\` to be a string, got ${describeValue(text)}.`);
+    this.#header = text === '' ? [] : text.split('\n');
+    if (this.#logUpdate !== undefined) {
+      this.#changed();
+      return;
+    }
+    if (this.#dirty) this.#render();
+    if (this.#header.length === 0) return;
+    const stamp = this.#formatTimestamp(this.#clock());
+    this.#output.write(this.#header.map((line) => `${stamp} ${line}\n`).join(''));
+  }
+
   /** Draws the pending changes now instead of at the next throttled redraw. */
   flush(): void {
     if (this.#dirty && !this.#closed) this.#render();
@@ -334,9 +364,10 @@ export class StatusBoard {
   #render(): void {
     this.#dirty = false;
     if (this.#logUpdate !== undefined) {
-      if (this.#rows.length === 0) return;
+      if (this.#rows.length === 0 && this.#header.length === 0) return;
       const columns = this.#output.columns;
-      this.#logUpdate(this.#rows.map((row) => fit(this.#format(row), columns)).join('\n'));
+      const lines = [...this.#header, ...this.#rows.map((row) => this.#format(row))];
+      this.#logUpdate(lines.map((line) => fit(line, columns)).join('\n'));
       return;
     }
     let out = '';

@@ -1,0 +1,448 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DiscordSim, RecordedRequest, SimGuild } from '@switchyard/discord-sim';
+import { startDiscordSim } from '@switchyard/discord-sim';
+import type { Message } from 'discord.js';
+import { Events } from 'discord.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BotDatabase, BotOptions } from '../../src/index.js';
+import { Bot, openDatabase, parseRunConfig, scrubSecrets } from '../../src/index.js';
+import { disposeDatabase, testDatabase, TOPOLOGIES } from '../helpers/database.js';
+import { callbackOf, freshGuild, humans, nextEvent } from '../helpers/discord.js';
+import { StoppableDatabase } from '../helpers/StoppableDatabase.js';
+
+const MESSAGE_ROUTE = '/channels/:channel_id/messages/:message_id';
+const BULK_ROUTE = '/channels/:channel_id/messages/bulk-delete';
+const WAIT = { timeoutMs: 20_000 };
+const WORD = 'forbidden';
+const CRASHING_WORKER = new URL('../fixtures/crashing-worker.js', import.meta.url);
+/** A worker in this thread cannot crash without the test runner. */
+const ISOLATED = TOPOLOGIES.filter((topology) => topology !== 'local');
+
+let sim: DiscordSim;
+
+beforeAll(async () => {
+  sim = await startDiscordSim({ guilds: [{ name: 'Home', members: 4 }] });
+});
+
+afterAll(async () => {
+  await sim?.close();
+});
+
+/** Collects the bot's log and resolves waits for lines. */
+class Lines {
+  readonly all: string[] = [];
+  readonly #waiters: Array<{ pattern: RegExp; resolve: () => void }> = [];
+  readonly push = (line: string): void => {
+    this.all.push(line);
+    for (const waiter of [...this.#waiters]) {
+      if (waiter.pattern.test(line)) {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  };
+
+  next(pattern: RegExp): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push({ pattern, resolve }));
+  }
+}
+
+/** Bans WORD and lifts the anti-spam limit, so that each test message is one deletion and nothing else. */
+async function configure(guild: SimGuild): Promise<void> {
+  const word = callbackOf(
+    sim.emit.interaction({
+      command: 'config',
+      subcommand: 'add-word',
+      options: { word: WORD },
+      guild: guild.id,
+      user: guild.ownerId,
+    }),
+  );
+  const spam = callbackOf(
+    sim.emit.interaction({
+      command: 'config',
+      subcommand: 'spam',
+      options: { max_messages: 100, window_seconds: 1 },
+      guild: guild.id,
+      user: guild.ownerId,
+    }),
+  );
+  await Promise.all([word, spam]);
+}
+
+/** Members of `guild` post `count` messages with the banned word; resolves with their ids. */
+function post(guild: SimGuild, count: number, label: string): string[] {
+  const members = humans(guild);
+  return Array.from(
+    { length: count },
+    (_, i) =>
+      sim.emit.messageCreate({
+        guild: guild.id,
+        author: members[i % members.length]!.user.id,
+        content: `${label} ${i}: ${WORD} stuff`,
+      }).id,
+  );
+}
+
+/** The message ids a successful request deleted: one DELETE, or a bulk-delete's list. */
+function deletedBy(r: RecordedRequest): readonly string[] {
+  if (r.status >= 300) return [];
+  if (r.method === 'DELETE' && r.route === MESSAGE_ROUTE) return [r.params.message_id!];
+  if (r.method === 'POST' && r.route === BULK_ROUTE) return (r.body as { messages: string[] }).messages;
+  return [];
+}
+
+function deletions(ids: readonly string[]): Promise<unknown> {
+  return Promise.all(ids.map((id) => sim.waitForRequest((r) => deletedBy(r).includes(id), WAIT)));
+}
+
+function deletionsOf(ids: readonly string[]): Map<string, number> {
+  const wanted = new Set(ids);
+  const counts = new Map<string, number>();
+  for (const r of sim.requests) {
+    for (const id of deletedBy(r)) if (wanted.has(id)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
+async function auditedMessageIds(bot: Bot, guildId: string): Promise<string[]> {
+  const rows = await bot.moderationLog.list({ guildId });
+  return rows.map((row) => (row.details as { messageId: string }).messageId);
+}
+
+describe.each(TOPOLOGIES)('Bot with %s workers when the database stops mid-traffic', (topology) => {
+  let server: StoppableDatabase;
+  let database: BotDatabase;
+
+  beforeAll(async () => {
+    server = await StoppableDatabase.start();
+    database = await openDatabase({ url: server.url, schema: server.schema, maxConnections: 2 });
+  });
+
+  afterAll(async () => {
+    await server?.start();
+    await disposeDatabase(database);
+    await server?.close();
+  });
+
+  function start(lines: Lines, options: Partial<BotOptions> = {}): Promise<Bot> {
+    return Bot.start({
+      token: sim.token,
+      api: sim.apiBase,
+      database,
+      workers: 2,
+      topology,
+      log: lines.push,
+      audit: { retryMinMs: 20, retryMaxMs: 200 },
+      ...options,
+    });
+  }
+
+  it('writes the audit row of every action carried out during the outage once it is back', async () => {
+    const lines = new Lines();
+    const bot = await start(lines);
+    try {
+      const guild = await freshGuild(sim, bot.client);
+      await configure(guild);
+
+      const before = post(guild, 20, 'before');
+      await deletions(before);
+      await bot.idle();
+
+      await server.stop();
+      const retrying = lines.next(/^audit: could not write \d+ rows \(attempt 1\)/);
+      const during = post(guild, 20, 'during');
+      // Discord is reachable: the messages are deleted while the database is down.
+      await deletions(during);
+      await retrying;
+      expect(bot.stats().auditPending).toBeGreaterThan(0);
+
+      await server.start();
+      const after = post(guild, 20, 'after');
+      await deletions(after);
+      await bot.idle();
+
+      const all = [...before, ...during, ...after];
+      expect([...deletionsOf(all).entries()].sort()).toEqual(all.map((id) => [id, 1]).sort());
+      expect((await auditedMessageIds(bot, guild.id)).sort()).toEqual([...all].sort());
+      expect(bot.stats()).toMatchObject({ auditPending: 0, auditUnwritten: 0, errors: 0, failedActions: 0 });
+      expect(bot.stats().auditRetries).toBeGreaterThan(0);
+      expect(bot.stats().auditWritten).toBe(all.length);
+    } finally {
+      await server.start();
+      await bot.close();
+    }
+  });
+
+  it('reports the rows it could not write when it stops while the database is down', async () => {
+    const lines = new Lines();
+    const bot = await start(lines, { shutdownTimeoutMs: 1000 });
+    let guild: SimGuild | undefined;
+    try {
+      guild = await freshGuild(sim, bot.client);
+      await configure(guild);
+      await bot.idle();
+      await server.stop();
+      const retrying = lines.next(/^audit: could not write/);
+      const during = post(guild, 5, 'stopping');
+      await deletions(during);
+      await retrying;
+    } finally {
+      await bot.close();
+      await server.start();
+    }
+    expect(bot.stats()).toMatchObject({ auditUnwritten: 5, auditWritten: 0 });
+    expect(lines.all).toContain('audit: 5 rows could not be written (database unavailable); they follow as JSON');
+    const unwritten = lines.all
+      .filter((line) => line.startsWith('audit: unwritten '))
+      .map((line) => JSON.parse(line.slice('audit: unwritten '.length)) as { action: string; guildId: string });
+    expect(unwritten).toHaveLength(5);
+    expect(unwritten.every((row) => row.action === 'deleteMessage' && row.guildId === guild!.id)).toBe(true);
+  });
+});
+
+describe.each(ISOLATED)('Bot with %s workers when a worker crashes mid-traffic', (topology) => {
+  let database: BotDatabase;
+  let dir: string;
+
+  beforeAll(async () => {
+    database = await testDatabase();
+    dir = await mkdtemp(join(tmpdir(), 'switchyard-bot-crash-'));
+  });
+
+  afterAll(async () => {
+    await disposeDatabase(database);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('dispatches the events that were in flight again once, and carries each out exactly once', async () => {
+    const lines = new Lines();
+    const bot = await Bot.start({
+      token: sim.token,
+      api: sim.apiBase,
+      database,
+      workers: 2,
+      topology,
+      workerFilename: CRASHING_WORKER,
+      log: lines.push,
+    });
+    try {
+      const guild = await freshGuild(sim, bot.client);
+      await configure(guild);
+      const crashed = lines.next(/^worker \d+ crashed: /);
+      const [author] = humans(guild);
+      // The crashing message has the banned word too: once dispatched again, it is deleted like the others.
+      const crash = sim.emit.messageCreate({
+        guild: guild.id,
+        author: author!.user.id,
+        content: `crash ${join(dir, 'crashed')} ${WORD}`,
+      }).id;
+      const traffic = post(guild, 40, 'traffic');
+      await crashed;
+      const all = [crash, ...traffic];
+      await deletions(all);
+      await bot.idle();
+
+      expect([...deletionsOf(all).entries()].sort()).toEqual(all.map((id) => [id, 1]).sort());
+      expect((await auditedMessageIds(bot, guild.id)).sort()).toEqual([...all].sort());
+      const stats = bot.stats();
+      expect(stats).toMatchObject({ crashes: 1, errors: 0, failedActions: 0 });
+      // The crashing message was in flight; so were the messages queued behind it.
+      expect(stats.redispatched).toBeGreaterThanOrEqual(1);
+      expect(stats.redispatched).toBeLessThanOrEqual(all.length);
+    } finally {
+      await bot.close();
+    }
+  });
+});
+
+describe.each(ISOLATED)('Bot with %s workers', (topology) => {
+  let database: BotDatabase;
+
+  beforeAll(async () => {
+    database = await testDatabase();
+  });
+
+  afterAll(async () => {
+    await disposeDatabase(database);
+  });
+
+  it("keeps the token and the database credentials out of the workers' environment", async () => {
+    const secrets = { DISCORD_TOKEN: sim.token, DATABASE_URL: 'postgres://bot:s3cret-password@db.example:5432/bot' };
+    const saved = { DISCORD_TOKEN: process.env.DISCORD_TOKEN, DATABASE_URL: process.env.DATABASE_URL };
+    // As main.ts runs: the secrets come from the environment, which is scrubbed once they are read.
+    Object.assign(process.env, secrets);
+    const config = parseRunConfig([], process.env);
+    scrubSecrets(process.env);
+    let bot: Bot | undefined;
+    try {
+      expect(config).toMatchObject({ token: sim.token, databaseUrl: secrets.DATABASE_URL });
+      bot = await Bot.start({
+        token: config.token!,
+        api: sim.apiBase,
+        database,
+        workers: 1,
+        topology,
+        workerFilename: CRASHING_WORKER,
+        registerCommands: false,
+      });
+      const guild = await freshGuild(sim, bot.client);
+      const asked = sim.emit.messageCreate({ guild: guild.id, content: `env? ${sim.token} s3cret-password` });
+      const answer = await sim.waitForRequest(
+        (r) =>
+          r.method === 'POST' &&
+          r.route === '/channels/:channel_id/messages' &&
+          r.params.channel_id === asked.channel_id &&
+          String((r.body as { content?: unknown }).content).startsWith('secrets in the environment'),
+        WAIT,
+      );
+      expect((answer.body as { content: string }).content).toBe('secrets in the environment: 0 of 2');
+    } finally {
+      await bot?.close();
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+});
+
+describe.each(TOPOLOGIES)('Bot with %s workers when a handler never answers', (topology) => {
+  let database: BotDatabase;
+
+  beforeAll(async () => {
+    database = await testDatabase();
+  });
+
+  afterAll(async () => {
+    await disposeDatabase(database);
+  });
+
+  it('gives the dispatch up after dispatchTimeoutMs, and close() kills the workers after shutdownTimeoutMs', async () => {
+    const lines = new Lines();
+    const bot = await Bot.start({
+      token: sim.token,
+      api: sim.apiBase,
+      database,
+      workers: 1,
+      topology,
+      workerFilename: CRASHING_WORKER,
+      log: lines.push,
+      dispatchTimeoutMs: 1000,
+      shutdownTimeoutMs: 1000,
+      registerCommands: false,
+    });
+    let closed = false;
+    try {
+      const guild = await freshGuild(sim, bot.client);
+      const failed = lines.next(/^error: /);
+      sim.emit.messageCreate({ guild: guild.id, content: 'hang on' });
+      await failed;
+      expect(lines.all.filter((line) => line.startsWith('error: '))).toEqual([
+        expect.stringMatching(/^error: (AbortError|TimeoutError): /),
+      ]);
+      expect(bot.stats()).toMatchObject({ errors: 1, redispatched: 0 });
+      await bot.close();
+      closed = true;
+      expect(lines.all).toContain('shutdown: the workers did not close within 1000 ms; killing them');
+    } finally {
+      if (!closed) await bot.close();
+    }
+  });
+});
+
+describe.each(TOPOLOGIES)('Bot with %s workers stopping past its deadline', (topology) => {
+  let database: BotDatabase;
+
+  beforeAll(async () => {
+    database = await testDatabase();
+  });
+
+  afterAll(async () => {
+    await disposeDatabase(database);
+  });
+
+  it('abandons the actions decided after the deadline, counts them and says so', async () => {
+    const lines = new Lines();
+    const bot = await Bot.start({
+      token: sim.token,
+      api: sim.apiBase,
+      database,
+      workers: 1,
+      topology,
+      workerFilename: CRASHING_WORKER,
+      log: lines.push,
+      shutdownTimeoutMs: 500,
+    });
+    let closed = false;
+    try {
+      const guild = await freshGuild(sim, bot.client);
+      await configure(guild);
+      await bot.idle();
+      const received = nextEvent<[Message]>(bot.client, Events.MessageCreate, (m) => m.content.startsWith('slow'));
+      const late = sim.emit.messageCreate({ guild: guild.id, content: `slow 1500 ${WORD}` }).id;
+      // The bot's own listener came first: the message is dispatched once this resolves.
+      await received;
+      await bot.close();
+      closed = true;
+      expect(bot.stats().abandoned).toBe(1);
+      expect(lines.all).toContain('shutdown: 1 actions abandoned');
+      expect(deletionsOf([late]).size).toBe(0);
+      expect(await auditedMessageIds(bot, guild.id)).toEqual([]);
+    } finally {
+      if (!closed) await bot.close();
+    }
+  });
+});
+
+describe.each(TOPOLOGIES)('Bot with %s workers after a new gateway session', (topology) => {
+  let database: BotDatabase;
+
+  beforeAll(async () => {
+    database = await testDatabase();
+  });
+
+  afterAll(async () => {
+    await disposeDatabase(database);
+  });
+
+  it('says events may have been missed, looks up the watched channels and moderates what it missed', async () => {
+    const lines = new Lines();
+    const bot = await Bot.start({
+      token: sim.token,
+      api: sim.apiBase,
+      database,
+      workers: 2,
+      topology,
+      log: lines.push,
+    });
+    try {
+      const guild = await freshGuild(sim, bot.client);
+      await configure(guild);
+      const seen = post(guild, 3, 'seen');
+      await deletions(seen);
+      await bot.idle();
+
+      const told = sim.gateway.invalidateSession({ resumable: false });
+      expect(told).toBe(1);
+      // Posted while the bot has no session: the gateway never delivers them.
+      const missed = post(guild, 18, 'missed');
+      const lookedUp = lines.next(/^gateway: \d+ missed messages found/);
+      await deletions(missed);
+      await lookedUp;
+      await bot.idle();
+
+      expect(lines.all).toContainEqual(
+        expect.stringMatching(/^gateway: shard 0 started a new session; events may have been missed/),
+      );
+      expect(lines.all).toContain('gateway: 18 missed messages found in 1 watched channels and dispatched');
+      expect([...deletionsOf(missed).entries()].sort()).toEqual(missed.map((id) => [id, 1]).sort());
+      expect(bot.stats()).toMatchObject({ reidentified: 1, recovered: 18, errors: 0 });
+      expect((await auditedMessageIds(bot, guild.id)).sort()).toEqual([...seen, ...missed].sort());
+    } finally {
+      await bot.close();
+    }
+  });
+});
