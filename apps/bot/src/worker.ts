@@ -6,10 +6,24 @@
 import { defineWorker } from '@switchyard/core';
 import type { BotEvent } from './protocol.js';
 import { GuildModerator } from './worker/GuildModerator.js';
-import { forgetGuildTemplates, templateCommand, templateEngine, withTemplateActions } from './worker/GuildTemplates.js';
+import {
+  forgetGuildTemplates,
+  loadGuildTemplates,
+  templateCommand,
+  templateEngine,
+  withTemplateActions,
+} from './worker/GuildTemplates.js';
 
 export const worker = defineWorker({
-  createTenant: (_tenant, ctx) => GuildModerator.load(ctx.kv),
+  // The guild's templates are read with its configuration, so a database outage later never
+  // holds up the moderator's decisions behind a template lookup.
+  createTenant: async (_tenant, ctx) => {
+    const [moderator] = await Promise.all([
+      GuildModerator.load(ctx.kv),
+      loadGuildTemplates(ctx).catch(() => undefined),
+    ]);
+    return moderator;
+  },
   onEvent: async (moderator: GuildModerator, event: BotEvent, ctx) => {
     if (event.type === 'command' && event.command === 'template') return templateCommand(event, ctx);
     return withTemplateActions(event, await moderator.handle(event), ctx);

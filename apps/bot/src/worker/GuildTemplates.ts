@@ -59,6 +59,11 @@ function state(ctx: TenantContext): Promise<GuildState> {
   return loaded;
 }
 
+/** Reads a guild's templates and log channel into this worker's cache (a failed read is retried on the next event). */
+export async function loadGuildTemplates(ctx: TenantContext): Promise<void> {
+  await state(ctx);
+}
+
 /** Forgets a dropped guild's cached templates. */
 export function forgetGuildTemplates(guildId: string): void {
   guilds.delete(guildId);
@@ -151,7 +156,14 @@ function errorPost(
 /** The moderator's decision followed by the actions of the guild's matching templates. */
 export async function withTemplateActions(event: BotEvent, decision: Decision, ctx: TenantContext): Promise<Decision> {
   if (!isTemplateEvent(event)) return decision;
-  const guild = await state(ctx);
+  let guild: GuildState;
+  try {
+    guild = await state(ctx);
+  } catch {
+    // The templates could not be read (the database is down): the built-in decision goes ahead
+    // without them, and the next event reads them again.
+    return decision;
+  }
   if (!guild.templates.some((template) => template.events.includes(event.type))) return decision;
   const outcomes = await templateEngine.runTemplates(event, ctx, { templates: guild.templates });
   const actions = [...decision.actions];
