@@ -85,7 +85,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   dispatchNoWait(tenant: TenantId, event: E): void {
     assertTenantId(tenant);
     this.#runtime.dispatchNoWait(tenant, event, (error) => {
-      this.emit('dispatchError', { workerId: this.id, tenant, error: error as Error });
+      this.emit('dispatchError', { workerId: this.id, tenant, error: error as Error, event });
     });
   }
 
