@@ -20,3 +20,5 @@ export * from './remote/restart.js';
 export { Deque } from './internal/Deque.js';
 export { abortErrorFrom, raceSignal } from './internal/abort.js';
 export { checkInteger, checkObject, checkStore } from './internal/options.js';
+export * from './remote/TenantHost.js';
+export { moduleUrl } from './internal/moduleUrl.js';

@@ -92,7 +92,7 @@ function tinypoolSubject(): Subject {
 }
 
 async function threadPool(
-  options: Partial<ThreadWorkerOptions> = {},
+  options: Partial<Omit<ThreadWorkerOptions, 'workers'>> = {},
 ): Promise<WorkerPool<ThreadWorker<number, number>>> {
   return createThreadPool<any>({ workers: THREADS, filename: WORKER, ...options }) as Promise<
     WorkerPool<ThreadWorker<number, number>>
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
     await waitedSubject(`ThreadWorker dispatch, ${CALLERS} callers (batched, default options)`),
     await waitedSubject(`ThreadWorker dispatch, ${CALLERS} callers, unbatched (maxBatchSize 1, 16 tasks in flight)`, {
       maxBatchSize: 1,
-      maxBatchesInFlight: 16,
+      maxInFlight: 16,
     }),
     piscinaSubject(`piscina run(), ${CALLERS} callers, concurrentTasksPerWorker 16`, {
       concurrentTasksPerWorker: 16,

@@ -172,3 +172,10 @@ export class WorkerHungError extends SwitchyardError {
     super('ERR_WORKER_HUNG', message, options);
   }
 }
+
+/** A handler returned a value that cannot be sent back to the caller (not structured-cloneable); the event fails. */
+export class ResultNotCloneableError extends SwitchyardError {
+  constructor(message: string, options: SwitchyardErrorOptions = {}) {
+    super('ERR_RESULT_NOT_CLONEABLE', message, options);
+  }
+}

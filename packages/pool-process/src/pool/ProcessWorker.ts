@@ -762,7 +762,7 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
   #fail(item: Item, error: Error): void {
     this.#settle(item);
     if (item.reject !== undefined) item.reject(error);
-    else this.emit('dispatchError', { workerId: this.id, tenant: item.tenant, error });
+    else this.emit('dispatchError', { workerId: this.id, tenant: item.tenant, error, event: item.event });
   }
 
   #rejectAll(error: Error): void {
@@ -1172,8 +1172,8 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
     return false;
   }
 
-  #emitCrash(cause: Error): void {
-    const info: WorkerCrashInfo = { workerId: this.id, cause };
+  #emitCrash(cause: Error, restartInMs?: number): void {
+    const info: WorkerCrashInfo = { workerId: this.id, cause, failures: this.#failures, restartInMs };
     this.emit('crash', info);
   }
 
@@ -1209,7 +1209,7 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
         if (this.#link === 'backoff' && (this.#lifecycle === 'open' || this.#lifecycle === 'closing')) this.#launch();
       });
     });
-    this.#emitCrash(cause);
+    this.#emitCrash(cause, delay);
   }
 
   #giveUp(cause: Error): void {
@@ -1225,7 +1225,7 @@ export class ProcessWorker<E = unknown, R = unknown> extends EventEmitter implem
       ),
     );
     this.#emitCrash(cause);
-    this.emit('fatal', { workerId: this.id, cause });
+    this.emit('fatal', { workerId: this.id, cause, failures: this.#failures, restartInMs: undefined });
     this.#checkDrained();
   }
 
