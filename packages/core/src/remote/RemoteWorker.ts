@@ -232,7 +232,12 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   #closing: Promise<void> | undefined;
   #killing: Promise<void> | undefined;
 
-  constructor(link: WorkerLink, options: RemoteWorkerOptions = {}) {
+  /**
+   * @param link - Starts the incarnations.
+   * @param options - The shared options.
+   * @param deferStart - Wait for {@link RemoteWorker.start} instead of starting on the next tick.
+   */
+  constructor(link: WorkerLink, options: RemoteWorkerOptions = {}, deferStart = false) {
     super();
     if (options === null || typeof options !== 'object')
       throw new InvalidArgumentError(`Expected an options object, got ${options === null ? 'null' : typeof options}.`);
@@ -269,9 +274,16 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     });
     this.#ready.catch(() => undefined);
     // Started on the next tick, so a subclass finishes its constructor first.
-    process.nextTick(() => {
-      if (this.#lifecycle === 'open' && this.#life === undefined) this.#startLife();
-    });
+    if (!deferStart) process.nextTick(() => void this.start());
+  }
+
+  /**
+   * Starts the first incarnation (topologies that defer it; others start on their own) and
+   * resolves like {@link RemoteWorker.ready}. Events dispatched before wait for it.
+   */
+  start(): Promise<void> {
+    if (this.#lifecycle === 'open' && this.#life === undefined && this.#restartTimer === undefined) this.#startLife();
+    return this.#ready;
   }
 
   /** Settles when the first incarnation is up; rejects when the worker could not start at all. */
@@ -392,6 +404,9 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   }
 
   async #close(): Promise<void> {
+    // Never started (a topology that defers its start): nothing can deliver what waits.
+    if (this.#life === undefined)
+      this.#failWaiting(new WorkerKilledError(`Worker ${this.id} was closed before it started.`));
     this.#flush();
     if (this.#queued > 0) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
     if (this.#wasKilled()) return;
@@ -663,6 +678,9 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       alive: () => {
         if (current()) life.lastAlive = performance.now();
       },
+      interrupted: (cause) => {
+        if (current() && life.ready) this.#interrupted(life, cause);
+      },
       lost: (cause, options) => this.#lost(life, cause, options?.retry ?? true),
     };
     this.#life = life;
@@ -721,22 +739,10 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     if (life !== this.#life || life.dead) return;
     const oldest = suspect ?? this.#inflight.values().next().value;
     const uptime = life.ready ? performance.now() - life.readyAt : 0;
-    this.#bury(
-      life,
-      new WorkerCrashedError(
-        `Worker ${this.id} crashed while the event was in flight${describeCall(oldest)}; it may or may not have run. Retry if the handler is idempotent.`,
-        { cause },
-      ),
-    );
+    this.#failInflight(life, cause, oldest);
+    this.#bury(life, new WorkerCrashedError(`Worker ${this.id} crashed.`, { cause }));
     const gone = (life.handle?.kill() ?? Promise.resolve()).catch(() => undefined);
-    const info: WorkerCrashInfo = {
-      workerId: this.id,
-      cause,
-      failures: this.#failures,
-      restartInMs: undefined,
-      tenant: oldest?.tenant,
-      eventType: eventType(oldest),
-    };
+    const info = this.#crashInfo(cause, this.#failures, oldest);
     if (!retry && !this.#everReady) {
       // It can never start (a module that cannot be loaded): a configuration error, not a crash to retry.
       this.#startError = cause;
@@ -770,6 +776,42 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     }, info.restartInMs);
     if (this.#queued === 0) timer.unref();
     this.#restartTimer = timer;
+  }
+
+  /** The link dropped but the incarnation may come back: in-flight events fail, and it counts as a failure. */
+  #interrupted(life: Life, cause: unknown): void {
+    if (performance.now() - life.readyAt >= this.#restart.stableAfterMs) this.#failures = 0;
+    // The last failure allowed: give the incarnation up like any other crash.
+    if (this.#failures + 1 >= this.#restart.maxConsecutiveFailures) return this.#lost(life, cause);
+    const oldest = this.#inflight.values().next().value;
+    life.ready = false;
+    this.#stopProbe(life);
+    this.#failInflight(life, cause, oldest);
+    const info = this.#crashInfo(cause, ++this.#failures, oldest);
+    // It comes back as soon as it reconnects (the link calls lost() if it does not).
+    info.restartInMs = 0;
+    this.emit('crash', info);
+  }
+
+  #crashInfo(cause: unknown, failures: number, oldest: Call | undefined): WorkerCrashInfo {
+    return {
+      workerId: this.id,
+      cause,
+      failures,
+      restartInMs: undefined,
+      tenant: oldest?.tenant,
+      eventType: eventType(oldest),
+    };
+  }
+
+  #failInflight(life: Life, cause: unknown, oldest: Call | undefined): void {
+    const error = new WorkerCrashedError(
+      `Worker ${this.id} crashed while the event was in flight${describeCall(oldest)}; it may or may not have run. Retry if the handler is idempotent.`,
+      { cause },
+    );
+    const calls = [...this.#inflight.values()];
+    this.#inflight.clear();
+    for (const call of calls) this.#finish(call, false, error);
   }
 
   /** Refuses new events at once; fails the held ones and emits `fatal` once the incarnation is gone. */

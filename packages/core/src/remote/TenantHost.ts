@@ -139,6 +139,21 @@ export class TenantHost {
     return this.stats();
   }
 
+  /**
+   * The link to the master dropped: the master has failed what it sent, so cancellable items that
+   * have not started never will, and pending kv calls reject with `reason`.
+   */
+  disconnected(reason: unknown): void {
+    for (const controller of this.#controllers.values()) controller.abort(reason);
+    this.#controllers.clear();
+    for (const call of this.#kvCalls.values()) call.reject(reason);
+    this.#kvCalls.clear();
+    this.#ids = [];
+    this.#values = [];
+    this.#failedIds = [];
+    this.#errors = [];
+  }
+
   /** Stops at once: queued items fail, pending kv calls reject. */
   kill(reason?: unknown): void {
     this.#runtime.kill(reason);

@@ -42,7 +42,7 @@ export interface KvCall {
 export interface LinkHost {
   /** The runtime's worker id. */
   readonly workerId: number;
-  /** The incarnation is up and takes items. */
+  /** The incarnation is up and takes items (again, after {@link LinkHost.interrupted}). */
   ready(stats?: IncarnationStats): void;
   /** Item `id` finished: `value` is its result (`ok`) or the error, already rebuilt (`!ok`). */
   settle(id: number, ok: boolean, value: unknown): void;
@@ -54,6 +54,12 @@ export interface LinkHost {
   kv(call: KvCall): Promise<unknown>;
   /** The incarnation answered a liveness probe. */
   alive(): void;
+  /**
+   * The link to the incarnation dropped, but the incarnation may come back (a socket that can
+   * reconnect): in-flight events fail with `WorkerCrashedError` and it counts as one failure;
+   * new events wait until `ready()` is called again. A link that gives up on it calls `lost()`.
+   */
+  interrupted(cause: unknown): void;
   /**
    * The incarnation died, hung or misbehaved. `retry: false` means it can never start (a module
    * that cannot be loaded): the worker is then killed instead of restarted.
