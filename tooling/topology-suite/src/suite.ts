@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import type { DispatchErrorInfo, TenantId, WorkerLike } from '@switchyard/core';
-import { InvalidArgumentError, shardFor } from '@switchyard/core';
+import { InvalidArgumentError, shardFor, SwitchyardError, WorkerCrashedError } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SuiteEvent } from './fixtures/basic.js';
+import { QuotaError } from './fixtures/basic.js';
 
 /** Absolute paths of the built fixture worker modules, for topologies that load files. */
 export const fixtures = {
@@ -121,13 +122,21 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
       expect(pool.stats()).toMatchObject({ failed: 1 });
     });
 
-    it('rebuilds our errors as the same class and others keeping name, message and stack', async () => {
+    it("rebuilds an application's registered errors as their class and others keeping name, message, stack and code", async () => {
       const pool = await create();
+      const registered = await pool
+        .dispatch(guild(1), { type: 'throw-registered', message: 'too many' })
+        .catch((error: unknown) => error);
+      // (By name: this package's own tests load the fixture twice, from src/ here and from dist/ in the worker.)
+      expect(registered).toBeInstanceOf(harness.crossesBoundary ? QuotaError : SwitchyardError);
+      expect(registered).toMatchObject({ name: 'QuotaError', code: 'ERR_APP_QUOTA', message: 'too many' });
       const ours = await pool
         .dispatch(guild(1), { type: 'throw-ours', message: 'bad input' })
         .catch((error: unknown) => error);
-      expect(ours).toBeInstanceOf(InvalidArgumentError);
-      expect(ours).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: 'bad input' });
+      // A framework class thrown by a handler is the handler's error, not the framework's.
+      if (harness.crossesBoundary)
+        expect(ours).toMatchObject({ code: 'ERR_REMOTE', remoteCode: 'ERR_INVALID_ARGUMENT', message: 'bad input' });
+      else expect(ours).toBeInstanceOf(InvalidArgumentError);
       const plain = (await pool
         .dispatch(guild(1), { type: 'throw-plain', message: 'type trouble' })
         .catch((error: unknown) => error)) as Error;
@@ -135,6 +144,18 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
       expect(plain.stack).toContain('type trouble');
       if (harness.crossesBoundary) expect(plain).toMatchObject({ code: 'ERR_REMOTE', remoteName: 'TypeError' });
       else expect(plain).toBeInstanceOf(TypeError);
+    });
+
+    it("never rebuilds a handler's error as a framework error, whatever code it carries", async () => {
+      if (!harness.crossesBoundary) return;
+      const pool = await create();
+      for (const how of ['instance', 'code'] as const) {
+        const error = await pool.dispatch(guild(1), { type: 'throw-spoofed', how }).catch((e: unknown) => e);
+        expect(error).not.toBeInstanceOf(WorkerCrashedError);
+        expect(error).toMatchObject({ code: 'ERR_REMOTE', remoteCode: 'ERR_WORKER_CRASHED', message: 'forged crash' });
+      }
+      // The worker did not crash: the next event of the tenant runs.
+      await expect(pool.dispatch(guild(1), { type: 'count' })).resolves.toBe(1);
     });
 
     it('delivers dispatchNoWait events in order with later dispatches of the same tenant', async () => {
@@ -149,9 +170,9 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
       const pool = await create(2);
       const a = guild(3);
       const reported = new Promise<DispatchErrorInfo>((resolve) => pool.once('dispatchError', resolve));
-      pool.dispatchNoWait(a, { type: 'throw-ours', message: 'lost?' });
+      pool.dispatchNoWait(a, { type: 'throw-registered', message: 'lost?' });
       const info = await reported;
-      expect(info.error).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: 'lost?' });
+      expect(info.error).toMatchObject({ code: 'ERR_APP_QUOTA', message: 'lost?' });
       expect(info.tenant).toEqual(a);
       expect(info.workerId).toBe(shardFor(a.id, 2));
     });

@@ -442,6 +442,9 @@ describe('wait', () => {
       list.push(Date.now() - start);
       at.set(s, list);
     });
+    // The pool starts its workers on its own (real-time) scheduler, possibly in two separate turns on
+    // a busy machine: let both begin their first pause before fake time moves at all.
+    while (vi.getTimerCount() < 2) await turn();
     // Drive fake time in small steps, letting the pool's (real) scheduler turn in between.
     for (let step = 0; step < 1_000 && !(at.size === 2 && [...at.values()].every((list) => list.length >= 3)); step++) {
       await vi.advanceTimersByTimeAsync(10);

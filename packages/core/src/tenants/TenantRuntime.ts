@@ -1,4 +1,5 @@
 import { ScriptsUnsupportedError, WorkerKilledError } from '../errors/errors.js';
+import { markUserError } from '../errors/serialize.js';
 import { abortErrorFrom } from '../internal/abort.js';
 import { isPromiseLike } from '../internal/values.js';
 import type { TenantKv } from '../kv/KvStore.js';
@@ -70,7 +71,11 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
   /** Runs the definition's `startup` hook once; events wait for it. Safe to call more than once. */
   start(): Promise<void> {
     this.#started ??= (async () => {
-      await this.#definition.startup?.(this.#context);
+      try {
+        await this.#definition.startup?.(this.#context);
+      } catch (error) {
+        throw markUserError(error);
+      }
       this.#startupDone = true;
     })();
     return this.#started;
@@ -85,7 +90,8 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
   runScript(tenant: TenantId, name: string, code: string, event: E, signal?: AbortSignal): Promise<Awaited<R>> {
     const engine = this.#definition.scriptEngine;
     if (engine === undefined) return Promise.reject(new ScriptsUnsupportedError());
-    return this.#run(tenant, signal, (state, ctx) => engine.run(state, { name, code }, event, ctx));
+    // The engine is framework code: what it raises (limits, timeouts) keeps its class across boundaries.
+    return this.#run(tenant, signal, (state, ctx) => engine.run(state, { name, code }, event, ctx), false);
   }
 
   /** Forgets `tenant`'s state once its queued events are done, calling the `dropTenant` hook. */
@@ -201,12 +207,13 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     tenant: TenantId,
     signal: AbortSignal | undefined,
     handle: (state: S, ctx: TenantContext) => R | Promise<R>,
+    userCode = true,
   ): Promise<Awaited<R>> {
     const refused = this.#refusal();
     if (refused !== undefined) return Promise.reject(refused);
     if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The dispatch'));
     this.#queued++;
-    const task = this.#enqueue(this.#entry(tenant), signal, handle);
+    const task = this.#enqueue(this.#entry(tenant), signal, handle, userCode);
     // The caller's promise settles with the task, or earlier when its signal aborts or the
     // worker is killed (a running handler cannot be stopped, but nobody waits for it in vain).
     return new Promise<Awaited<R>>((resolve, reject) => {
@@ -238,33 +245,46 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     entry: TenantEntry<S>,
     signal: AbortSignal | undefined,
     handle: (state: S, ctx: TenantContext) => R | Promise<R>,
+    userCode = true,
   ): Promise<Awaited<R>> {
     return entry.queue.enqueue(() => {
       // An event whose signal aborted while it waited never runs.
       if (signal?.aborted) throw abortErrorFrom(signal, 'The dispatch');
       // Warm path: no promise of our own when the tenant exists and the handler is synchronous.
-      if (this.#startupDone && entry.hasState) return this.#invoke(entry, handle);
-      return this.#prepare(entry).then(() => this.#invoke(entry, handle));
+      if (this.#startupDone && entry.hasState) return this.#invoke(entry, handle, userCode);
+      return this.#prepare(entry).then(() => this.#invoke(entry, handle, userCode));
     }) as Promise<Awaited<R>>;
   }
 
   async #prepare(entry: TenantEntry<S>): Promise<void> {
     if (!this.#startupDone) await this.start();
     if (!entry.hasState) {
-      entry.state = await this.#definition.createTenant(entry.tenant, entry.ctx);
+      try {
+        entry.state = await this.#definition.createTenant(entry.tenant, entry.ctx);
+      } catch (error) {
+        throw markUserError(error);
+      }
       entry.hasState = true;
       if (this.#state !== 'killed') this.#withState++;
     }
   }
 
-  #invoke(entry: TenantEntry<S>, handle: (state: S, ctx: TenantContext) => R | Promise<R>): R | Promise<R> {
+  /**
+   * Calls `handle`, counting it. What user code throws is marked (`markUserError`), so that a handler
+   * cannot pass its error off as one the framework raised once it crosses a thread or socket.
+   */
+  #invoke(
+    entry: TenantEntry<S>,
+    handle: (state: S, ctx: TenantContext) => R | Promise<R>,
+    userCode: boolean,
+  ): R | Promise<R> {
     let result: R | Promise<R>;
     try {
       result = handle(entry.state as S, entry.ctx);
     } catch (error) {
       this.#handled++;
       this.#failed++;
-      throw error;
+      throw userCode ? markUserError(error) : error;
     }
     if (isPromiseLike(result)) {
       return (result as Promise<R>).then(
@@ -275,7 +295,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
         (error: unknown) => {
           this.#handled++;
           this.#failed++;
-          throw error;
+          throw userCode ? markUserError(error) : error;
         },
       );
     }

@@ -37,7 +37,7 @@ export class UnknownSimEntityError extends DiscordSimError {
   }
 }
 
-registerErrorClass('ERR_DISCORD_SIM_INVALID_OPTION', InvalidSimOptionError);
-registerErrorClass('ERR_DISCORD_SIM_CLOSED', SimClosedError);
-registerErrorClass('ERR_DISCORD_SIM_WAIT_TIMEOUT', SimWaitTimeoutError);
-registerErrorClass('ERR_DISCORD_SIM_UNKNOWN_ENTITY', UnknownSimEntityError);
+registerErrorClass('ERR_DISCORD_SIM_INVALID_OPTION', InvalidSimOptionError, { framework: true });
+registerErrorClass('ERR_DISCORD_SIM_CLOSED', SimClosedError, { framework: true });
+registerErrorClass('ERR_DISCORD_SIM_WAIT_TIMEOUT', SimWaitTimeoutError, { framework: true });
+registerErrorClass('ERR_DISCORD_SIM_UNKNOWN_ENTITY', UnknownSimEntityError, { framework: true });

@@ -80,11 +80,11 @@ export class TooManyProducersError extends MpscError {
   }
 }
 
-registerErrorClass('ERR_SEND_TIMEOUT', SendTimeoutError);
-registerErrorClass('ERR_QUEUE_CLOSED', QueueClosedError);
-registerErrorClass('ERR_CONSUMER_BUSY', ConsumerBusyError);
-registerErrorClass('ERR_INVALID_VALUE', InvalidValueError);
-registerErrorClass('ERR_TOO_MANY_PRODUCERS', TooManyProducersError);
+registerErrorClass('ERR_SEND_TIMEOUT', SendTimeoutError, { framework: true });
+registerErrorClass('ERR_QUEUE_CLOSED', QueueClosedError, { framework: true });
+registerErrorClass('ERR_CONSUMER_BUSY', ConsumerBusyError, { framework: true });
+registerErrorClass('ERR_INVALID_VALUE', InvalidValueError, { framework: true });
+registerErrorClass('ERR_TOO_MANY_PRODUCERS', TooManyProducersError, { framework: true });
 // The registry's type wants a SwitchyardError constructor; InvalidLimitError has the same
 // (message, options) constructor and a `code`, which is all deserializeError relies on.
 registerErrorClass(

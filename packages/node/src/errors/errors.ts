@@ -42,7 +42,7 @@ export class NodeResultNotCloneableError extends NodeError {
   }
 }
 
-registerErrorClass('ERR_NODE_MODULE_LOAD', NodeModuleLoadError);
-registerErrorClass('ERR_NODE_SPAWN', NodeSpawnError);
-registerErrorClass('ERR_NODE_FUNCTION_NOT_FOUND', NodeFunctionNotFoundError);
-registerErrorClass('ERR_NODE_RESULT_NOT_CLONEABLE', NodeResultNotCloneableError);
+registerErrorClass('ERR_NODE_MODULE_LOAD', NodeModuleLoadError, { framework: true });
+registerErrorClass('ERR_NODE_SPAWN', NodeSpawnError, { framework: true });
+registerErrorClass('ERR_NODE_FUNCTION_NOT_FOUND', NodeFunctionNotFoundError, { framework: true });
+registerErrorClass('ERR_NODE_RESULT_NOT_CLONEABLE', NodeResultNotCloneableError, { framework: true });

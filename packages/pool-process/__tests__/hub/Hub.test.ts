@@ -89,7 +89,7 @@ describe('createHub', () => {
   });
 
   it('stops listening on close() and terminates its connections', async () => {
-    const hub = await createHub({ logger: silent, heartbeatMs: 50 });
+    const hub = await createHub({ logger: silent });
     const worker = cleanup(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false }));
     const started = worker.start();
     const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });

@@ -5,7 +5,11 @@ import type { ProcessPoolOptions } from '../../src/index.js';
 import { createHub, createProcessPool, ProcessWorker, WorkerStartError } from '../../src/index.js';
 import { alive, childPids, fixture, silent, tenantOn, useCleanup } from '../helpers.js';
 
-const base = { module: fixture('definition.mjs'), hub: { logger: silent, heartbeatMs: 500 }, stdio: 'ignore' } as const;
+const base = {
+  module: fixture('definition.mjs'),
+  hub: { logger: silent, heartbeatMs: 30_000 },
+  stdio: 'ignore',
+} as const;
 
 describe('createProcessPool', () => {
   const cleanup = useCleanup();

@@ -9,7 +9,7 @@ import { alive, exitOf, fixture, silent, tenantOn, useCleanup, waitUntil } from 
 
 const base = {
   module: fixture('definition.mjs'),
-  hub: { logger: silent, heartbeatMs: 200 },
+  hub: { logger: silent, heartbeatMs: 30_000 },
   stdio: 'ignore',
   restart: { backoffMs: 20 },
 } as const;
@@ -91,7 +91,7 @@ describe('kill and close', () => {
     const pool = await createProcessPool({
       workers: 2,
       ...base,
-      hub: { logger: silent, heartbeatMs: 200 },
+      hub: { logger: silent, heartbeatMs: 30_000 },
     } as ProcessPoolOptions);
     await pool.dispatch(tenantOn(0, 2), { type: 'count' });
     expect(count()).not.toEqual(before);

@@ -5,5 +5,5 @@ import { silent } from '../helpers.js';
 describeTopology('ProcessWorker', {
   crossesBoundary: true,
   create: ({ workers, fixture }) =>
-    createProcessPool({ workers, module: fixture, hub: { heartbeatMs: 1000, logger: silent }, stdio: 'ignore' }),
+    createProcessPool({ workers, module: fixture, hub: { heartbeatMs: 30_000, logger: silent }, stdio: 'ignore' }),
 });

@@ -140,12 +140,17 @@ describe('events, results and ctx.kv across the process boundary', () => {
   });
 
   it("rebuilds the store's errors in the worker, and refuses a non-cloneable kv value there", async () => {
-    // MemoryKvStore refuses empty keys with InvalidArgumentError; the handler rethrows it.
+    // MemoryKvStore refuses empty keys with InvalidArgumentError; the handler rethrows it, so the
+    // caller gets it as the handler's error, with its code.
     await expect(pool.dispatch(a, { type: 'kv-set', key: '', value: 1 })).rejects.toMatchObject({
-      code: 'ERR_INVALID_ARGUMENT',
+      code: 'ERR_REMOTE',
+      remoteCode: 'ERR_INVALID_ARGUMENT',
     });
     const calls = store.calls.length;
-    await expect(pool.dispatch(a, { type: 'kv-bad-value' })).rejects.toMatchObject({ code: 'ERR_INVALID_EVENT' });
+    await expect(pool.dispatch(a, { type: 'kv-bad-value' })).rejects.toMatchObject({
+      code: 'ERR_REMOTE',
+      remoteCode: 'ERR_INVALID_EVENT',
+    });
     expect(store.calls.length).toBe(calls);
   });
 });

@@ -98,13 +98,14 @@ describe('frames', () => {
       [22, 1, 'x'],
       [23, [1]],
       [23, [0, 1]],
-      [23, [1, 2_000_000]],
       [25, 1, 'channel:1', 0, 'k', 1],
       [25, 1, 'user:1', 4, 'k', 1],
       [26, 1],
       [2],
     ];
     for (const message of invalid) expect(checkWorkerMessage(message)).toEqual(expect.any(String));
+    // Past a bound (the connection is closed), not merely malformed.
+    expect(checkWorkerMessage([23, [1, 2_000_000]])).toEqual({ bound: expect.stringContaining('ids in one frame') });
   });
 
   it('parses tenant keys back into frozen tenant ids and refuses others', () => {

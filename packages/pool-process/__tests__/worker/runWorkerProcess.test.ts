@@ -31,7 +31,7 @@ describe('a worker started by hand (not spawned by the pool)', () => {
   async function externalPool(
     hubOptions: Parameters<typeof createHub>[0] = {},
   ): Promise<{ hub: Hub; pending: Promise<ProcessPool> }> {
-    const hub = cleanup(await createHub({ logger: silent, heartbeatMs: 200, ...hubOptions }));
+    const hub = cleanup(await createHub({ logger: silent, heartbeatMs: 30_000, ...hubOptions }));
     const pending = createProcessPool({ workers: 1, hub, spawn: false, startTimeoutMs: 15_000 });
     pending.then(cleanup, () => undefined);
     return { hub, pending };

@@ -100,13 +100,13 @@ export class WorkerIdInUseError extends PoolProcessError {
   }
 }
 
-registerErrorClass('ERR_WORKER_START', WorkerStartError);
-registerErrorClass('ERR_WORKER_EXITED', WorkerExitedError);
-registerErrorClass('ERR_HEARTBEAT_TIMEOUT', HeartbeatTimeoutError);
-registerErrorClass('ERR_CONNECTION_LOST', ConnectionLostError);
-registerErrorClass('ERR_WORKER_START_TIMEOUT', WorkerStartTimeoutError);
-registerErrorClass('ERR_PAYLOAD_TOO_LARGE', PayloadTooLargeError);
-registerErrorClass('ERR_UNSERIALIZABLE_VALUE', UnserializableValueError);
-registerErrorClass('ERR_HUB_DISCONNECTED', HubDisconnectedError);
-registerErrorClass('ERR_HUB_CLOSED', HubClosedError);
-registerErrorClass('ERR_WORKER_ID_IN_USE', WorkerIdInUseError);
+registerErrorClass('ERR_WORKER_START', WorkerStartError, { framework: true });
+registerErrorClass('ERR_WORKER_EXITED', WorkerExitedError, { framework: true });
+registerErrorClass('ERR_HEARTBEAT_TIMEOUT', HeartbeatTimeoutError, { framework: true });
+registerErrorClass('ERR_CONNECTION_LOST', ConnectionLostError, { framework: true });
+registerErrorClass('ERR_WORKER_START_TIMEOUT', WorkerStartTimeoutError, { framework: true });
+registerErrorClass('ERR_PAYLOAD_TOO_LARGE', PayloadTooLargeError, { framework: true });
+registerErrorClass('ERR_UNSERIALIZABLE_VALUE', UnserializableValueError, { framework: true });
+registerErrorClass('ERR_HUB_DISCONNECTED', HubDisconnectedError, { framework: true });
+registerErrorClass('ERR_HUB_CLOSED', HubClosedError, { framework: true });
+registerErrorClass('ERR_WORKER_ID_IN_USE', WorkerIdInUseError, { framework: true });

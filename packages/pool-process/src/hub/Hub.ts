@@ -28,6 +28,7 @@ import {
   PROTOCOL_VERSION,
 } from '../protocol/protocol.js';
 import { attachWorker, startListening } from './internal.js';
+import { ThrottledLog } from './ThrottledLog.js';
 import type { AttachedWorker, ConnectionInfo } from './internal.js';
 import { bearerToken, deriveWorkerToken, randomSecret, tokensEqual } from './tokens.js';
 
@@ -91,6 +92,39 @@ export interface HubOptions {
    * @default true (false on Windows)
    */
   localSocket?: boolean | string;
+  /**
+   * How long a connection may take, from being accepted, to complete an authenticated WebSocket
+   * upgrade. Idle sockets and requests whose headers trickle in (slowloris) are closed when it runs out.
+   * @default 10000
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * The most connections that may wait for their upgrade at once. When one more arrives, the oldest
+   * waiting connection is closed to make room, so sockets held open by a third party can cost a
+   * worker one reconnect attempt but never lock it out.
+   * @default 64
+   */
+  maxPendingConnections?: number;
+  /**
+   * Refused connections are logged at most `limit` times per `intervalMs`; past that they are
+   * counted, and one line per window says how many were not logged.
+   * @default { limit: 10, intervalMs: 60000 }
+   */
+  refusalLog?: RefusalLogOptions;
+}
+
+/** How often the hub logs refused connections; see {@link HubOptions.refusalLog}. */
+export interface RefusalLogOptions {
+  /**
+   * The most refusals logged per window.
+   * @default 10
+   */
+  limit?: number;
+  /**
+   * The window, in milliseconds.
+   * @default 60000
+   */
+  intervalMs?: number;
 }
 
 /** Bytes queued on a worker's socket above which the hub stops writing frames to it. */
@@ -153,6 +187,11 @@ export class Hub {
   readonly #maxPayload: number;
   readonly #heartbeatMs: number;
   readonly #logger: Logger;
+  readonly #refusals: ThrottledLog;
+  readonly #handshakeTimeoutMs: number;
+  readonly #maxPendingConnections: number;
+  /** Connections not authenticated yet, oldest first. */
+  readonly #pending = new Set<Socket>();
   readonly #secure: boolean;
   readonly #attached = new Map<number, AttachedWorker>();
   readonly #connections = new Map<number, Connection>();
@@ -172,6 +211,9 @@ export class Hub {
       logger = consoleLogger('hub'),
       tls,
       localSocket = process.platform !== 'win32',
+      handshakeTimeoutMs = 10_000,
+      maxPendingConnections = 64,
+      refusalLog = {},
     } = options;
     if (typeof localSocket !== 'boolean' && (typeof localSocket !== 'string' || localSocket.length === 0)) {
       throw new InvalidProcessOptionError(
@@ -201,6 +243,15 @@ export class Hub {
     assertInteger('maxPayload', maxPayload, 1024);
     assertInteger('maxFragments', maxFragments, 1);
     assertInteger('heartbeatMs', heartbeatMs, 10);
+    assertInteger('handshakeTimeoutMs', handshakeTimeoutMs, 1);
+    assertInteger('maxPendingConnections', maxPendingConnections, 1);
+    if (refusalLog === null || typeof refusalLog !== 'object')
+      throw new InvalidProcessOptionError(
+        `Expected \`refusalLog\` to be an object like { limit, intervalMs }, got ${refusalLog === null ? 'null' : typeof refusalLog}.`,
+      );
+    const { limit: refusalLimit = 10, intervalMs: refusalIntervalMs = 60_000 } = refusalLog;
+    assertInteger('refusalLog.limit', refusalLimit, 0);
+    assertInteger('refusalLog.intervalMs', refusalIntervalMs, 1);
     if (!isLogger(logger))
       throw new InvalidProcessOptionError('Expected `logger` to have info, warn and error functions.');
     if (tls !== undefined && (tls === null || typeof tls !== 'object'))
@@ -210,6 +261,9 @@ export class Hub {
     this.#maxPayload = maxPayload;
     this.#heartbeatMs = heartbeatMs;
     this.#logger = logger;
+    this.#refusals = new ThrottledLog(logger, refusalLimit, refusalIntervalMs, 'refused connections');
+    this.#handshakeTimeoutMs = handshakeTimeoutMs;
+    this.#maxPendingConnections = maxPendingConnections;
     this.#secure = tls !== undefined;
     this.#server = tls === undefined ? createHttpServer() : createHttpsServer(tls);
     this.#serve(this.#server);
@@ -232,7 +286,7 @@ export class Hub {
     };
     this.#wss = new WebSocketServer(wsOptions as ConstructorParameters<typeof WebSocketServer>[0]);
     this.#wss.on('wsClientError', (error: Error, socket: Duplex, req: IncomingMessage) => {
-      this.#logger.warn(
+      this.#refusals.warn(
         `refused worker ${headerValue(req.headers[HEADER_WORKER_ID]) ?? '?'} from ${remoteOf(socket)}: invalid WebSocket handshake (${error.message})`,
       );
       refuse(socket, 400);
@@ -327,6 +381,9 @@ export class Hub {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       clearInterval(this.#heartbeat);
+      for (const socket of this.#pending) socket.destroy();
+      this.#pending.clear();
+      this.#refusals.flush();
       for (const connection of this.#connections.values())
         connection.terminate(new ConnectionLostError('The hub was closed.'));
       this.#connections.clear();
@@ -363,15 +420,50 @@ export class Hub {
   }
 
   #serve(server: Server): void {
+    // handshakeTimeoutMs bounds idle time, headers and the request alike: a connection either
+    // completes an authenticated upgrade in time or is closed (see #admit).
+    server.on('connection', (socket: Socket) => this.#admit(socket));
     server.on('request', (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
       res.end('This is a Switchyard hub: connect with a WebSocket.');
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
     server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
-      this.#logger.warn(`refused a malformed HTTP request: ${error.message}`, { code: error.code });
+      this.#refusals.warn(`refused a malformed HTTP request: ${error.message}`, { code: error.code });
       refuse(socket, error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400);
     });
+  }
+
+  /**
+   * Bounds a connection that has not authenticated yet: closed when `handshakeTimeoutMs` runs out,
+   * and the oldest such connection is closed when more than `maxPendingConnections` wait.
+   */
+  #admit(socket: Socket): void {
+    if (this.#closed !== undefined) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => undefined);
+    this.#pending.add(socket);
+    socket.once('close', () => this.#pending.delete(socket));
+    // ws clears the socket's timeout once it owns an upgraded connection.
+    socket.setTimeout(this.#handshakeTimeoutMs, () => {
+      if (!this.#pending.delete(socket)) return;
+      this.#refusals.warn(
+        `closed a connection from ${remoteOf(socket)}: no authenticated upgrade within ${this.#handshakeTimeoutMs} ms`,
+        { remoteAddress: remoteOf(socket), reason: 'handshake timeout' },
+      );
+      socket.destroy();
+    });
+    if (this.#pending.size > this.#maxPendingConnections) {
+      const oldest = this.#pending.values().next().value!;
+      this.#pending.delete(oldest);
+      this.#refusals.warn(
+        `closed a connection from ${remoteOf(oldest)}: more than ${this.#maxPendingConnections} connections waited for their upgrade`,
+        { remoteAddress: remoteOf(oldest), reason: 'too many pending connections' },
+      );
+      oldest.destroy();
+    }
   }
 
   #sweep(): void {
@@ -395,7 +487,7 @@ export class Hub {
     const remote = remoteOf(socket);
     const idHeader = headerValue(req.headers[HEADER_WORKER_ID]);
     const refused = (status: number, reason: string): void => {
-      this.#logger.warn(
+      this.#refusals.warn(
         `refused worker ${idHeader === undefined ? '(no id)' : JSON.stringify(idHeader.slice(0, 20))} from ${remote}: ${reason}`,
         {
           workerId: idHeader,
@@ -424,6 +516,8 @@ export class Hub {
     if (!matches) return refused(401, 'wrong token');
     if (this.#connections.has(workerId) || this.#upgrading.has(workerId))
       return refused(409, 'this worker id is already connected');
+    // Authenticated: no longer bounded as a stranger (the upgrade completes or the socket closes).
+    this.#pending.delete(socket as Socket);
     const attempt = {};
     this.#upgrading.set(workerId, attempt);
     socket.once('close', () => {

@@ -1,7 +1,12 @@
+import { ProtocolError } from '@switchyard/core';
 import type WebSocket from 'ws';
 import { ConnectionLostError, PayloadTooLargeError, UnserializableValueError } from '../errors/errors.js';
 import type { Logger } from '../internal/logger.js';
+import type { BoundViolation, FrameBudget } from './protocol.js';
 import { decodeFrame, encodeFrame, PROTOCOL_ERROR } from './protocol.js';
+
+/** How long a peer that broke a protocol bound has to complete the close handshake before its socket is destroyed. */
+const CLOSE_GRACE_MS = 1000;
 
 /** At most this many messages go into one frame. */
 export const MAX_BATCH = 2048;
@@ -35,8 +40,8 @@ export interface ConnectionOptions {
   maxPayload: number;
   /** Stop writing frames while this many bytes are queued on the socket. */
   highWaterMark: number;
-  /** Why a received message is malformed, or `undefined`. */
-  check: (message: unknown) => string | undefined;
+  /** Why a received message is malformed (a string) or past a bound, or `undefined`. */
+  check: (message: unknown, frame: FrameBudget) => string | BoundViolation | undefined;
   logger: Logger;
   /** Close the connection after this many malformed frames or messages. */
   maxProtocolErrors?: number;
@@ -66,6 +71,8 @@ export class Connection {
   #scheduled = false;
   #waitingDrain = false;
   #protocolErrors = 0;
+  /** Set once the peer broke a protocol bound: nothing more it sends is read. */
+  #violation = false;
   #closed = false;
   #closeCause: Error | undefined;
   readonly #flush = (): void => this.#flushNow();
@@ -235,15 +242,18 @@ export class Connection {
   };
 
   #receive(data: unknown, isBinary: boolean): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#violation) return;
     const frame = decodeFrame(data, isBinary);
     if (!frame.ok) {
       this.protocolError(frame.reason);
       return;
     }
+    if (frame.messages.length > MAX_BATCH) return this.#violated(`more than ${MAX_BATCH} messages in one frame`);
+    const budget: FrameBudget = { doneIds: 0 };
     for (const message of frame.messages) {
-      const why = this.#options.check(message);
+      const why = this.#options.check(message, budget);
       if (why !== undefined) {
+        if (typeof why !== 'string') return this.#violated(why.bound);
         this.protocolError(why);
         continue;
       }
@@ -261,6 +271,19 @@ export class Connection {
         });
       }
     }
+  }
+
+  /**
+   * The peer sent a message past a protocol bound: nothing more of it is read, the connection is
+   * closed with 1008 (and destroyed if the peer does not complete the close promptly), and the owner
+   * hears of it as a {@link ProtocolError}.
+   */
+  #violated(bound: string): void {
+    this.#violation = true;
+    this.#options.logger.warn(`${this.label}: closing the connection: ${bound}`);
+    this.#closeCause ??= new ProtocolError(`${this.label} sent a message past a protocol bound (${bound}).`);
+    this.close(1008, bound.slice(0, 120));
+    setTimeout(() => this.#ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   #onClose(code: number, reason: string): void {

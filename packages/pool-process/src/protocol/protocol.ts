@@ -285,8 +285,35 @@ export function checkMasterMessage(message: unknown): string | undefined {
   }
 }
 
-/** Why a message sent by a worker is malformed, or `undefined` when it is well formed. */
-export function checkWorkerMessage(message: unknown): string | undefined {
+/**
+ * The most event ids the DONE messages of one frame may name. A worker never holds more events
+ * than `maxInFlight`, which is capped at this, so a legitimate worker never reaches it; the master's
+ * work per frame stays proportional to it. @internal
+ */
+export const MAX_DONE_IDS_PER_FRAME = 65_536;
+
+/** What the checks of one received frame have counted so far. @internal */
+export interface FrameBudget {
+  /** Event ids named by the frame's DONE messages. */
+  doneIds: number;
+}
+
+/**
+ * A message past one of the protocol's bounds (as opposed to a malformed one): the connection that
+ * sent it is closed with 1008 and its worker treated as crashed. @internal
+ */
+export interface BoundViolation {
+  bound: string;
+}
+
+/**
+ * Why a message sent by a worker is malformed (a string), past a bound ({@link BoundViolation}),
+ * or `undefined` when it is well formed. Its work is proportional to the message's size.
+ */
+export function checkWorkerMessage(
+  message: unknown,
+  frame: FrameBudget = { doneIds: 0 },
+): string | BoundViolation | undefined {
   const tuple = checkTuple(message);
   if (typeof tuple === 'string') return tuple;
   const [type, m] = tuple;
@@ -306,9 +333,18 @@ export function checkWorkerMessage(message: unknown): string | undefined {
       const ranges = m[1];
       if (m.length !== 2 || !Array.isArray(ranges) || ranges.length % 2 !== 0)
         return 'DONE: expected [23, [start, count, ...]]';
-      for (let i = 0; i < ranges.length; i += 2)
-        if (!isId(ranges[i]) || !isId(ranges[i + 1]) || ranges[i + 1] > 1_000_000)
-          return 'DONE: ranges must be positive integers';
+      let end = 0;
+      for (let i = 0; i < ranges.length; i += 2) {
+        const start = ranges[i];
+        const count = ranges[i + 1];
+        if (!isId(start) || !isId(count)) return 'DONE: ranges must be positive integers';
+        // A worker reports ids ascending, each once, and no more per frame than it can hold.
+        if (start < end) return { bound: 'DONE: ranges must be ascending and must not overlap' };
+        end = start + count;
+        frame.doneIds += count;
+        if (frame.doneIds > MAX_DONE_IDS_PER_FRAME)
+          return { bound: `DONE: more than ${MAX_DONE_IDS_PER_FRAME} ids in one frame` };
+      }
       return undefined;
     }
     case KV:

@@ -28,12 +28,14 @@ describe('createThreadPool', () => {
   it('shares a default in-memory store between the workers of a pool', async () => {
     const pool = track(await createThreadPool<any>({ workers: 2, filename: fixture('faults.mjs') }));
     // Tenants are sharded, so each tenant's data is written and read by the same worker; a worker
-    // asking for another worker's tenant is refused (the shard-ownership check).
+    // asking for another worker's tenant is refused (the shard-ownership check). The handler
+    // rethrows the refusal, so it arrives as a handler's error, with the refusal's code.
     const a = guildOn(0, 2);
     await pool.dispatch(a, { type: 'kv-set', key: 'k', value: 1 });
     await expect(pool.dispatch(a, { type: 'kv-get', key: 'k' })).resolves.toBe(1);
     await expect(pool.workers[1]!.dispatch(a, { type: 'kv-get', key: 'k' })).rejects.toMatchObject({
-      code: 'ERR_PROTOCOL',
+      code: 'ERR_REMOTE',
+      remoteCode: 'ERR_PROTOCOL',
     });
   });
 

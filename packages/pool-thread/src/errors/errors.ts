@@ -25,5 +25,5 @@ export class ThreadStartError extends PoolThreadError {
   }
 }
 
-registerErrorClass('ERR_THREAD_EXIT', ThreadExitError);
-registerErrorClass('ERR_THREAD_START', ThreadStartError);
+registerErrorClass('ERR_THREAD_EXIT', ThreadExitError, { framework: true });
+registerErrorClass('ERR_THREAD_START', ThreadStartError, { framework: true });

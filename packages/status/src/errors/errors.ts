@@ -33,6 +33,6 @@ export class StatusJobClosedError extends StatusError {
   }
 }
 
-registerErrorClass('ERR_STATUS_INVALID_ARGUMENT', StatusInvalidArgumentError);
-registerErrorClass('ERR_STATUS_BOARD_CLOSED', StatusBoardClosedError);
-registerErrorClass('ERR_STATUS_JOB_CLOSED', StatusJobClosedError);
+registerErrorClass('ERR_STATUS_INVALID_ARGUMENT', StatusInvalidArgumentError, { framework: true });
+registerErrorClass('ERR_STATUS_BOARD_CLOSED', StatusBoardClosedError, { framework: true });
+registerErrorClass('ERR_STATUS_JOB_CLOSED', StatusJobClosedError, { framework: true });

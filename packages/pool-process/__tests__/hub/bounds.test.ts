@@ -1,0 +1,96 @@
+import { once } from 'node:events';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { WorkerCrashInfo } from '@switchyard/core';
+import { describe, expect, it } from 'vitest';
+import { createHub, createProcessPool, ProcessWorker } from '../../src/index.js';
+import { checkWorkerMessage, MAX_DONE_IDS_PER_FRAME } from '../../src/protocol/protocol.js';
+import { fixture, silent, tenantOn, useCleanup } from '../helpers.js';
+import type { RawWorker } from './raw.js';
+import { connectRaw, isRaw } from './raw.js';
+
+describe('bounds on what a worker sends', () => {
+  const cleanup = useCleanup();
+
+  /** A ProcessWorker whose connection is a hand-rolled client, with one event in flight on it. */
+  async function connected(): Promise<{ worker: ProcessWorker; raw: RawWorker; inflight: Promise<unknown> }> {
+    const hub = cleanup(await createHub({ logger: silent }));
+    const worker = cleanup(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false }));
+    const started = worker.start();
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
+    if (!isRaw(raw)) throw new Error(`refused: ${raw.status}`);
+    await started;
+    const inflight = worker.dispatch(tenantOn(0, 1), { type: 'count' });
+    inflight.catch(() => undefined);
+    // The event reached the (never answering) worker.
+    await raw.next((message) => message[0] === 2 || message[0] === 3);
+    return { worker, raw, inflight };
+  }
+
+  const bombs: Array<[string, unknown[][]]> = [
+    // 100 ranges of a million ids each: 1.8 KB that used to cost the master 100 million map lookups.
+    [
+      'a DONE naming 100 million ids',
+      [[23, Array.from({ length: 100 }, (_, i) => [1 + i * 1_000_000, 1_000_000]).flat()]],
+    ],
+    [
+      'DONE messages naming more ids in one frame than a worker can hold',
+      Array.from({ length: 3 }, (_, i) => [23, [1 + i * 40_000, 40_000]]),
+    ],
+    ['DONE ranges that overlap', [[23, [10, 5, 12, 5]]]],
+    ['DONE ranges that go backwards', [[23, [100, 1, 50, 1]]]],
+    ['a frame of more messages than a frame may hold', Array.from({ length: 2049 }, () => [20, 0, 0, 0])],
+  ];
+
+  for (const [what, messages] of bombs) {
+    it(`closes the connection with 1008 on ${what}, failing the worker's events as crashed, without stalling`, async () => {
+      const { worker, raw, inflight } = await connected();
+      const crashed = once(worker, 'crash') as Promise<[WorkerCrashInfo]>;
+      const delay = monitorEventLoopDelay({ resolution: 10 });
+      delay.enable();
+      raw.send(messages);
+      const { code } = await raw.closed;
+      const [crash] = await crashed;
+      delay.disable();
+      expect(code).toBe(1008);
+      expect(crash.cause).toMatchObject({ code: 'ERR_PROTOCOL' });
+      await expect(inflight).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED', cause: { code: 'ERR_PROTOCOL' } });
+      // The old code spent seconds here; the bound leaves room for a loaded machine's scheduling.
+      expect(delay.max / 1e6).toBeLessThan(1000);
+    });
+  }
+
+  it('accepts ascending, disjoint DONE ranges up to the per-frame bound', () => {
+    expect(checkWorkerMessage([23, [1, 3, 4, 2, 10, 1]])).toBeUndefined();
+    expect(checkWorkerMessage([23, [1, MAX_DONE_IDS_PER_FRAME]])).toBeUndefined();
+    expect(checkWorkerMessage([23, [1, MAX_DONE_IDS_PER_FRAME + 1]])).toMatchObject({ bound: expect.any(String) });
+    expect(checkWorkerMessage([23, [1, 0.5]])).toBe('DONE: ranges must be positive integers');
+  });
+
+  it('refuses a maxInFlight above what one frame may acknowledge with ERR_INVALID_ARGUMENT', async () => {
+    const hub = cleanup(await createHub({ logger: silent }));
+    expect(
+      () => new ProcessWorker({ id: 0, workers: 1, hub, spawn: false, maxInFlight: MAX_DONE_IDS_PER_FRAME + 1 }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+  });
+
+  it('acknowledges no-wait events of many tenants that finish out of order, losing none', async () => {
+    const pool = cleanup(
+      await createProcessPool({
+        workers: 1,
+        module: fixture('definition.mjs'),
+        hub: { logger: silent },
+        stdio: 'ignore',
+      }),
+    );
+    const crashes: unknown[] = [];
+    pool.on('crash', (info) => crashes.push(info));
+    // Sleeps of different lengths across tenants: later ids finish first.
+    const tenants = Array.from({ length: 50 }, (_, i) => tenantOn(0, 1, i));
+    for (const [i, tenant] of tenants.entries()) pool.dispatchNoWait(tenant, { type: 'sleep', ms: (50 - i) % 7 });
+    for (const tenant of tenants) pool.dispatchNoWait(tenant, { type: 'count' });
+    const counts = await Promise.all(tenants.map((tenant) => pool.dispatch(tenant, { type: 'count' })));
+    expect(counts).toEqual(tenants.map(() => 2));
+    expect(crashes).toEqual([]);
+    expect(pool.stats()).toMatchObject({ queued: 0, handled: 150, failed: 0 });
+  });
+});
