@@ -9,6 +9,14 @@ import { parseTenantKey, tenantKey } from '../tenants/TenantId.js';
 import { TenantRuntime } from '../tenants/TenantRuntime.js';
 import type { IncarnationStats, KvCall, LinkOp } from './WorkerLink.js';
 
+/** A cancellable event on its way through the runtime: the host sees when its handler really runs and ends. */
+class Tracked {
+  constructor(
+    readonly id: number,
+    readonly event: unknown,
+  ) {}
+}
+
 /** What a turn's results look like when they leave the worker: flat arrays, cheap to clone or encode. */
 export interface HostResults {
   /** Items that succeeded. */
@@ -50,6 +58,10 @@ export class TenantHost {
   readonly #output: TenantHostOutput;
   readonly #tenants = new Map<string, TenantId>();
   readonly #controllers = new Map<number, AbortController>();
+  /** Cancellable items whose handler is running now. */
+  readonly #running = new Set<number>();
+  /** Items cancelled while their handler ran: reported when the handler really ends. */
+  readonly #cancelledRunning = new Set<number>();
   readonly #kvCalls = new Map<number, { resolve: (value: any) => void; reject: (error: unknown) => void }>();
   #kvIds = 0;
   #ids: number[] = [];
@@ -60,7 +72,7 @@ export class TenantHost {
 
   constructor(definition: WorkerDefinition<any, any, any>, options: TenantHostOptions) {
     this.#output = options.output;
-    this.#runtime = new TenantRuntime(definition, {
+    this.#runtime = new TenantRuntime(this.#tracking(definition), {
       workerId: options.workerId,
       workerData: options.workerData,
       kv: (tenant) => this.#kv(tenant),
@@ -100,11 +112,12 @@ export class TenantHost {
       signal = controller.signal;
     }
     let task: Promise<unknown>;
-    if (op === 'event') task = this.#runtime.dispatch(tenant, payload, signal);
+    const event = cancellable && op === 'event' ? new Tracked(id, payload) : payload;
+    if (op === 'event') task = this.#runtime.dispatch(tenant, event, signal);
     else if (op === 'drop') task = this.#runtime.dropTenant(tenant);
     else {
-      const [name, code, event] = payload as [string, string, unknown];
-      task = this.#runtime.runScript(tenant, name, code, event, signal);
+      const [name, code, scriptEvent] = payload as [string, string, unknown];
+      task = this.#runtime.runScript(tenant, name, code, scriptEvent, signal);
     }
     task.then(
       (value) => {
@@ -113,14 +126,46 @@ export class TenantHost {
       },
       (error: unknown) => {
         if (cancellable) this.#controllers.delete(id);
-        failed(error);
+        // Cancelled while its handler runs: reported once the handler really ends (see #tracking).
+        if (!this.#cancelledRunning.has(id)) failed(error);
       },
     );
   }
 
-  /** The master gave up on item `id`: it never starts if it has not. */
+  /**
+   * The master gave up on item `id`: it never starts if it has not. One whose handler runs is
+   * reported when the handler really ends (the master restarts a worker whose handler runs too long).
+   */
   cancel(id: number, reason: unknown = 'cancelled by the caller'): void {
+    if (this.#running.has(id)) this.#cancelledRunning.add(id);
     this.#controllers.get(id)?.abort(reason);
+  }
+
+  /** Wraps `onEvent` so that the host knows when a cancellable event's handler starts and ends. */
+  #tracking(definition: WorkerDefinition<any, any, any>): WorkerDefinition<any, any, any> {
+    const ended = (id: number): void => {
+      this.#running.delete(id);
+      if (this.#cancelledRunning.delete(id)) this.#fail(id, new Error('The cancelled handler ended.'));
+    };
+    return {
+      ...definition,
+      onEvent: (state, event, ctx) => {
+        if (!(event instanceof Tracked)) return definition.onEvent(state, event, ctx);
+        this.#running.add(event.id);
+        let result: unknown;
+        try {
+          result = definition.onEvent(state, event.event, ctx);
+        } catch (error) {
+          ended(event.id);
+          throw error;
+        }
+        if (result === null || typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') {
+          ended(event.id);
+          return result;
+        }
+        return Promise.resolve(result).finally(() => ended(event.id));
+      },
+    };
   }
 
   /** The master's answer to `ctx.kv` call `id`. */
