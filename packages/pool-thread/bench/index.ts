@@ -29,7 +29,7 @@ const TASK = fileURLToPath(new URL('./fixtures/task.mjs', import.meta.url));
 const FLOOD = 20_000;
 
 /** Tenants created at different milliseconds, so they spread over both threads. */
-const tenants: TenantId[] = Array.from({ length: 256 }, (_, i) => ({
+const tenants: TenantId[] = Array.from({ length: 1000 }, (_, i) => ({
   kind: 'guild',
   id: ((BigInt(1_420_070_400_000 + i) << 22n) | 1n).toString(),
 }));
@@ -91,6 +91,17 @@ function tinypoolSubject(): Subject {
   };
 }
 
+/** piscina with the caller batching by hand: 64 events per `run()`, 64 callers' worth per round. */
+function handBatchedSubject(): Subject {
+  const pool = new Piscina({ filename: TASK, name: 'batch', minThreads: THREADS, maxThreads: THREADS });
+  const events = Array.from({ length: 64 }, () => 1);
+  return {
+    name: `piscina run() of 64 events batched by hand, ${CALLERS} callers`,
+    run: async (ms) => (await closedLoop(ms, CALLERS, () => pool.run(events))) * 64,
+    close: () => pool.close(),
+  };
+}
+
 async function threadPool(
   options: Partial<Omit<ThreadWorkerOptions, 'workers'>> = {},
 ): Promise<WorkerPool<ThreadWorker<number, number>>> {
@@ -103,7 +114,9 @@ async function waitedSubject(name: string, options: Partial<ThreadWorkerOptions>
   const pool = await threadPool(options);
   return {
     name,
-    run: (ms) => closedLoop(ms, CALLERS, (caller) => pool.dispatch(tenants[caller % tenants.length]!, 1)),
+    // Each call goes to the next of 1,000 tenants, as a bot's traffic does (not pinned per caller).
+    run: (ms) =>
+      closedLoop(ms, CALLERS, (caller, i) => pool.dispatch(tenants[(caller + i * CALLERS) % tenants.length]!, 1)),
     close: () => pool.close(),
   };
 }
@@ -147,6 +160,11 @@ async function main(): Promise<void> {
       atomics: 'disabled',
     }),
     piscinaFloodSubject(),
+    piscinaSubject(`piscina run(), ${CALLERS} callers, atomics 'async', concurrentTasksPerWorker ${CALLERS}`, {
+      atomics: 'async',
+      concurrentTasksPerWorker: CALLERS,
+    }),
+    handBatchedSubject(),
     await noWaitSubject(2_000),
     await noWaitSubject(FLOOD),
   ];
