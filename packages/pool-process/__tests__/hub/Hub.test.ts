@@ -8,7 +8,7 @@ import type { WorkerCrashInfo } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import type { Hub, HubOptions } from '../../src/index.js';
 import { createHub, ProcessWorker } from '../../src/index.js';
-import { deriveWorkerToken } from '../../src/hub/tokens.js';
+import { deriveWorkerToken, signConnect } from '../../src/hub/tokens.js';
 import { recordingLogger, silent, tenantOn, useCleanup } from '../helpers.js';
 import type { RawWorker } from './raw.js';
 import { connectRaw, isRaw } from './raw.js';
@@ -112,7 +112,8 @@ describe('hub authentication (in the upgrade handler)', () => {
     logger: ReturnType<typeof recordingLogger>;
   }> {
     const logger = recordingLogger();
-    const hub = cleanup(await createHub({ logger }));
+    // Every refusal logged: these tests read the lines (throttling has its own test).
+    const hub = cleanup(await createHub({ logger, refusalLog: { limit: 1000 } }));
     const worker = cleanup(new ProcessWorker({ id: 0, workers: 2, hub, spawn: false }));
     const started = worker.start();
     started.catch(() => undefined);
@@ -137,11 +138,27 @@ describe('hub authentication (in the upgrade handler)', () => {
     const { hub, worker, logger } = await setup();
     const good = hub.tokenFor(0);
     const cases: Array<{ options: Parameters<typeof connectRaw>[1]; status: number; reason: string }> = [
-      { options: { id: '0', protocol: '2' }, status: 401, reason: 'missing bearer token' },
-      { options: { id: '0', token: `${good}x`, protocol: '2' }, status: 401, reason: 'wrong token' },
-      { options: { id: '0', token: good.slice(0, 10), protocol: '2' }, status: 401, reason: 'wrong token' },
-      // A token is bound to its worker id: worker 1's token does not authenticate worker 0.
-      { options: { id: '0', token: hub.tokenFor(1), protocol: '2' }, status: 401, reason: 'wrong token' },
+      { options: { id: '0', protocol: '2' }, status: 401, reason: 'missing or malformed signed credentials' },
+      {
+        options: { id: '0', protocol: '2', authorization: `Bearer ${good}` },
+        status: 401,
+        reason: 'missing or malformed signed credentials',
+      },
+      { options: { id: '0', token: `${good}x`, protocol: '2' }, status: 401, reason: 'wrong key' },
+      { options: { id: '0', token: good.slice(0, 10), protocol: '2' }, status: 401, reason: 'wrong key' },
+      // A key is bound to its worker id: worker 1's key does not authenticate worker 0.
+      { options: { id: '0', token: hub.tokenFor(1), protocol: '2' }, status: 401, reason: 'wrong key' },
+      {
+        options: { id: '0', protocol: '2', authorization: signConnect(good, 1, 'key') },
+        status: 401,
+        reason: 'missing or malformed signed credentials',
+      },
+      {
+        options: { id: '0', protocol: '2', authorization: signConnect(good, 0, 'key', Date.now() - 120_000) },
+        status: 401,
+        reason: 'too old',
+      },
+      { options: { id: '0', token: good, kind: 'session', protocol: '2' }, status: 401, reason: 'no session' },
       { options: { id: '5', token: hub.tokenFor(5), protocol: '2' }, status: 401, reason: 'unknown worker id' },
       { options: { id: 'zero', token: good, protocol: '2' }, status: 401, reason: 'missing or malformed worker id' },
       { options: { token: good, protocol: '2' }, status: 401, reason: 'missing or malformed worker id' },
@@ -151,7 +168,7 @@ describe('hub authentication (in the upgrade handler)', () => {
       {
         options: { id: '0', protocol: '2', url: `${hub.url}/?token=${good}` },
         status: 401,
-        reason: 'missing bearer token',
+        reason: 'missing or malformed signed credentials',
       },
     ];
     for (const { options, status, reason } of cases) {
@@ -182,7 +199,7 @@ describe('hub authentication (in the upgrade handler)', () => {
       const socket = connect(Number(port), '127.0.0.1');
       await once(socket, 'connect');
       // Authentication first; the WebSocket headers come last, past what Node keeps (maxHeadersCount 2000).
-      let request = `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nx-switchyard-protocol: 2\r\nx-switchyard-worker-id: 0\r\nauthorization: Bearer ${hub.tokenFor(0)}\r\n`;
+      let request = `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nx-switchyard-protocol: 2\r\nx-switchyard-worker-id: 0\r\nauthorization: ${signConnect(hub.tokenFor(0), 0, 'key')}\r\n`;
       request += 'a:b\r\n'.repeat(padding);
       request += 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
       socket.write(request);

@@ -1,5 +1,6 @@
 import { deserialize, serialize } from 'node:v8';
 import WebSocket from 'ws';
+import { signConnect } from '../../src/hub/tokens.js';
 import type { Hub } from '../../src/index.js';
 
 /** A hand-rolled worker connection, to speak (and mis-speak) the protocol directly. */
@@ -18,6 +19,10 @@ export interface RawOptions {
   token?: string | undefined;
   protocol?: string | undefined;
   autoPong?: boolean;
+  /** Which of the worker's keys `token` is. */
+  kind?: 'key' | 'session';
+  /** An `Authorization` header as is (instead of signing `token`). */
+  authorization?: string;
   url?: string;
 }
 
@@ -25,7 +30,10 @@ export interface RawOptions {
 export async function connectRaw(hub: Hub, options: RawOptions = {}): Promise<RawWorker | { status: number }> {
   const headers: Record<string, string> = {};
   if (options.id !== undefined) headers['x-switchyard-worker-id'] = options.id;
-  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  // Signed as a worker signs (see signConnect); an id that is not a number is signed as worker 0.
+  if (options.token !== undefined)
+    headers.authorization = signConnect(options.token, Number(options.id) || 0, options.kind ?? 'key');
+  if (options.authorization !== undefined) headers.authorization = options.authorization;
   if (options.protocol !== undefined) headers['x-switchyard-protocol'] = options.protocol;
   const ws = new WebSocket(options.url ?? hub.url, {
     headers,

@@ -45,8 +45,9 @@ describe('createProcessPool', () => {
     expect(pool.hub.connectedWorkers()).toEqual([0, 1]);
   });
 
-  it('spawns `node <entry> --worker-id i --process-workers n` with the token in the environment, never on the command line', async () => {
+  it('spawns `node <entry> --worker-id i --process-workers n` with a key of its own in the environment, never on the command line', async () => {
     const pool = await start({ workers: 2, entry: fixture('entry.mjs'), module: undefined });
+    const keys = new Set<string>();
     for (const worker of pool.workers) {
       const seen = (await worker.dispatch(tenantOn(worker.id, 2), { type: 'env' })) as {
         token: string | null;
@@ -55,16 +56,19 @@ describe('createProcessPool', () => {
       expect(seen.argv).toEqual(['--worker-id', String(worker.id), '--process-workers', '2']);
       // runWorkerProcess reads the token once and removes it from process.env.
       expect(seen.token).toBeNull();
-      const token = pool.hub.tokenFor(worker.id);
       const cmdline = readFileSync(`/proc/${worker.pid}/cmdline`, 'utf8');
       const environ = readFileSync(`/proc/${worker.pid}/environ`, 'utf8').split('\0');
+      const token = environ.find((entry) => entry.startsWith('SWITCHYARD_WORKER_TOKEN='))!.split('=')[1]!;
+      // A fresh key for this process (one incarnation), not derivable from the hub secret and the id.
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(token).not.toBe(pool.hub.tokenFor(worker.id));
+      keys.add(token);
       expect(cmdline).not.toContain(token);
       expect(cmdline).not.toContain('SWITCHYARD');
-      expect(environ).toContain(`SWITCHYARD_WORKER_TOKEN=${token}`);
       // A worker on this host connects over the hub's Unix socket.
       expect(environ).toContain(`SWITCHYARD_HUB_URL=${pool.hub.localUrl}`);
     }
-    expect(pool.hub.tokenFor(0)).not.toBe(pool.hub.tokenFor(1));
+    expect(keys.size).toBe(2);
   });
 
   it('connects spawned workers over TCP when the hub has no local socket', async () => {

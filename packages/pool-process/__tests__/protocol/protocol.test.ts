@@ -1,6 +1,12 @@
 import { serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { bearerToken, deriveWorkerToken, tokensEqual } from '../../src/hub/tokens.js';
+import {
+  deriveWorkerToken,
+  parseSignedConnect,
+  signConnect,
+  tokensEqual,
+  verifySignedConnect,
+} from '../../src/hub/tokens.js';
 import {
   checkMasterMessage,
   checkWorkerMessage,
@@ -130,10 +136,29 @@ describe('tokens', () => {
     expect(tokensEqual('', 'x')).toBe(false);
   });
 
-  it('reads bearer tokens from an authorization header only', () => {
-    expect(bearerToken('Bearer abc.def')).toBe('abc.def');
-    expect(bearerToken('bearer abc')).toBe('abc');
-    for (const bad of [undefined, '', 'Basic abc', 'Bearer', 'Bearer a b', `Bearer ${'x'.repeat(1025)}`])
-      expect(bearerToken(bad)).toBeUndefined();
+  it('signs connect requests with a key that never travels, and verifies them', () => {
+    const header = signConnect('the-key-of-worker-3', 3, 'key', 1_700_000_000_000);
+    expect(header).not.toContain('the-key-of-worker-3');
+    const request = parseSignedConnect(header)!;
+    expect(request).toMatchObject({ workerId: 3, kind: 'key', ts: 1_700_000_000_000 });
+    expect(verifySignedConnect(request, 'the-key-of-worker-3')).toBe(true);
+    expect(verifySignedConnect(request, 'another-key')).toBe(false);
+    // Any change to what was signed breaks the signature.
+    expect(verifySignedConnect({ ...request, workerId: 4 }, 'the-key-of-worker-3')).toBe(false);
+    expect(verifySignedConnect({ ...request, kind: 'session' }, 'the-key-of-worker-3')).toBe(false);
+    expect(verifySignedConnect({ ...request, ts: request.ts + 1 }, 'the-key-of-worker-3')).toBe(false);
+    // A fresh nonce each time.
+    expect(parseSignedConnect(signConnect('k', 3, 'key'))!.nonce).not.toBe(
+      parseSignedConnect(signConnect('k', 3, 'key'))!.nonce,
+    );
+    for (const bad of [
+      undefined,
+      '',
+      'Bearer abc',
+      header.replace('kind=key', 'kind=other'),
+      `${header}x`,
+      'x'.repeat(600),
+    ])
+      expect(parseSignedConnect(bad)).toBeUndefined();
   });
 });

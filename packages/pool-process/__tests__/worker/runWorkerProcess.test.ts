@@ -12,6 +12,7 @@ import { WebSocketServer } from 'ws';
 import type { Hub, ProcessPool, WorkerOnlineInfo } from '../../src/index.js';
 import { createHub, createProcessPool, runWorkerProcess } from '../../src/index.js';
 import { exitOf, fixture, recordingLogger, silent, tenantOn, useCleanup } from '../helpers.js';
+import { parseSignedConnect, verifySignedConnect } from '../../src/hub/tokens.js';
 
 /** Starts fixtures/entry.mjs by hand, the way an operator would on another host. */
 function startByHand(env: Record<string, string>, id = 0): ChildProcess & { stderrText: () => string } {
@@ -78,7 +79,7 @@ describe('a worker started by hand (not spawned by the pool)', () => {
     const child = cleanup(startByHand({ SWITCHYARD_HUB_URL: hub.url, SWITCHYARD_WORKER_TOKEN: hub.tokenFor(1) }));
     expect(await exitOf(child)).toEqual({ code: 1, signal: null });
     expect(child.stderrText()).toContain('refused this worker (HTTP 401)');
-    expect(logger.lines.some((line) => line.message.includes('wrong token'))).toBe(true);
+    expect(logger.lines.some((line) => line.message.includes('wrong key'))).toBe(true);
   });
 
   it('exits with code 1 once the hub stayed unreachable for its reconnect timeout', async () => {
@@ -169,8 +170,12 @@ describe('the worker side of the protocol', () => {
     );
     const { ws, req, received, next } = await hub.connection;
     expect(req.url).toBe('/');
+    // Signed with its key, which never travels.
+    const signed = parseSignedConnect(req.headers.authorization);
+    expect(signed).toMatchObject({ workerId: 0, kind: 'key' });
+    expect(verifySignedConnect(signed!, 'the-token-of-worker-zero')).toBe(true);
+    expect(req.headers.authorization).not.toContain('the-token-of-worker-zero');
     expect(req.headers).toMatchObject({
-      authorization: 'Bearer the-token-of-worker-zero',
       'x-switchyard-worker-id': '0',
       'x-switchyard-protocol': '2',
       'x-switchyard-pid': String(child.pid),

@@ -23,14 +23,21 @@ import { Connection } from '../protocol/Connection.js';
 import {
   checkWorkerMessage,
   HEADER_PID,
+  SESSION,
   HEADER_PROTOCOL,
   HEADER_WORKER_ID,
   PROTOCOL_VERSION,
 } from '../protocol/protocol.js';
-import { attachWorker, startListening } from './internal.js';
+import { attachWorker, issueCredential, startListening } from './internal.js';
 import { ThrottledLog } from './ThrottledLog.js';
 import type { AttachedWorker, ConnectionInfo } from './internal.js';
-import { bearerToken, deriveWorkerToken, randomSecret, tokensEqual } from './tokens.js';
+import {
+  deriveWorkerToken,
+  parseSignedConnect,
+  randomSecret,
+  SIGNATURE_MAX_SKEW_MS,
+  verifySignedConnect,
+} from './tokens.js';
 
 /** Options of {@link createHub}. */
 export interface HubOptions {
@@ -45,9 +52,9 @@ export interface HubOptions {
    */
   port?: number;
   /**
-   * The secret each worker's token is derived from: worker `i` presents
-   * `HMAC-SHA256(token, "switchyard-worker:i")` (see `hub.tokenFor(i)`), so a token only
-   * authenticates its own worker id.
+   * The secret the keys of workers started elsewhere are derived from: worker `i` signs with
+   * `HMAC-SHA256(token, "switchyard-worker:i")` (see `hub.tokenFor(i)`), so a key only
+   * authenticates its own worker id. (Processes the pool spawns get a fresh key per incarnation.)
    * @default a random secret
    */
   token?: string;
@@ -166,8 +173,10 @@ function assertInteger(
 /**
  * The master side of the process topology: a WebSocket server that worker processes connect to.
  * A worker is authenticated in the HTTP upgrade handler, before the WebSocket exists: it presents
- * `x-switchyard-worker-id: <id>` and `authorization: Bearer <token>`; a missing or wrong token, an
- * unknown id or an id that is already connected is refused (and logged) before any message is read.
+ * `x-switchyard-worker-id: <id>` and `authorization: Switchyard id=…,kind=…,ts=…,nonce=…,sig=…`, an
+ * HMAC under its key (a spawned process's one-time key, its session key when reconnecting, or the key
+ * of a worker started elsewhere). A missing or wrong signature, a replayed or stale one, a used key,
+ * an unknown id or an id that is already connected is refused (and logged) before any message is read.
  * Create one with {@link createHub}; `createProcessPool()` creates one when it is not given one.
  *
  * @example
@@ -183,7 +192,7 @@ export class Hub {
   readonly #localPath: string | undefined;
   readonly #wss: WebSocketServer;
   readonly #secret: string;
-  readonly #tokens: ReadonlyMap<number, string>;
+  readonly #tokens: Map<number, string>;
   readonly #maxPayload: number;
   readonly #heartbeatMs: number;
   readonly #logger: Logger;
@@ -196,6 +205,15 @@ export class Hub {
   readonly #attached = new Map<number, AttachedWorker>();
   readonly #connections = new Map<number, Connection>();
   readonly #upgrading = new Map<number, object>();
+  /**
+   * Ids whose processes the pool spawns: the key of the current incarnation, `null` once it was used.
+   * Ids not in here are workers started elsewhere, which sign with their own key (`tokenFor`).
+   */
+  readonly #incarnationKeys = new Map<number, string | null>();
+  /** The session key each worker id's process was given with its last accepted connection. */
+  readonly #sessions = new Map<number, string>();
+  /** Nonces of accepted signed requests, with when they may be forgotten (replay protection). */
+  readonly #nonces = new Map<string, number>();
   #heartbeat: NodeJS.Timeout | undefined;
   #url = '';
   #closed: Promise<void> | undefined;
@@ -322,12 +340,28 @@ export class Hub {
   }
 
   /**
-   * The secret token worker `workerId` must present (`authorization: Bearer <token>`). Give it to a
-   * worker through its environment (`SWITCHYARD_WORKER_TOKEN`), never on its command line.
+   * The key of worker `workerId` when it is started elsewhere (`spawn: false`): the worker signs each
+   * connect request with it (an HMAC of its id, the time and a nonce; the key never travels). Give
+   * it to the worker through its environment (`SWITCHYARD_WORKER_TOKEN`), never on its command line.
+   * Processes the pool spawns get a key of their own per incarnation instead, usable once.
    */
   tokenFor(workerId: number): string {
     assertInteger('workerId', workerId, 0);
     return this.#tokens.get(workerId) ?? deriveWorkerToken(this.#secret, workerId);
+  }
+
+  /**
+   * Replaces the key of worker `workerId` (started elsewhere) from now on: its next connection must
+   * be signed with `token`. A connection already open stays, and the process it belongs to can still
+   * reconnect with the session key it holds; restart that process with the new key to finish a rotation.
+   */
+  setToken(workerId: number, token: string): void {
+    assertInteger('workerId', workerId, 0);
+    if (typeof token !== 'string' || token.length < 16)
+      throw new InvalidProcessOptionError(
+        `Expected \`token\` to be a string of at least 16 characters, got ${typeof token === 'string' ? `${token.length} characters` : typeof token}.`,
+      );
+    this.#tokens.set(workerId, token);
   }
 
   /**
@@ -466,6 +500,32 @@ export class Hub {
     }
   }
 
+  /** The key a signed request of `kind` for `workerId` must be signed with, if one is expected. */
+  #expectedKey(workerId: number, kind: 'key' | 'session'): string | undefined {
+    if (kind === 'session') return this.#sessions.get(workerId);
+    if (this.#incarnationKeys.has(workerId)) return this.#incarnationKeys.get(workerId) ?? undefined;
+    return this.tokenFor(workerId);
+  }
+
+  #rememberNonce(nonce: string, now: number): void {
+    // Forget nonces whose timestamps are past the skew window: a request that old is refused anyway.
+    if (this.#nonces.size >= 1024) {
+      for (const [seen, until] of this.#nonces) {
+        if (until > now) break;
+        this.#nonces.delete(seen);
+      }
+    }
+    this.#nonces.set(nonce, now + 2 * SIGNATURE_MAX_SKEW_MS);
+  }
+
+  /** A fresh key for the next process of `workerId`; what was issued before stops working. @internal */
+  [issueCredential](workerId: number): string {
+    const key = randomSecret();
+    this.#incarnationKeys.set(workerId, key);
+    this.#sessions.delete(workerId);
+    return key;
+  }
+
   #sweep(): void {
     for (const [workerId, connection] of this.#connections) {
       if (!connection.alive) {
@@ -507,15 +567,33 @@ export class Hub {
       );
     const workerId = parseWorkerId(req.headers[HEADER_WORKER_ID]);
     if (workerId === undefined) return refused(401, 'missing or malformed worker id');
-    const presented = bearerToken(headerValue(req.headers.authorization));
-    if (presented === undefined) return refused(401, 'missing bearer token');
+    const request = parseSignedConnect(headerValue(req.headers.authorization));
+    if (request === undefined || request.workerId !== workerId)
+      return refused(401, 'missing or malformed signed credentials');
+    const now = Date.now();
+    if (Math.abs(now - request.ts) > SIGNATURE_MAX_SKEW_MS)
+      return refused(401, 'the signature is too old or from the future (check the clocks)');
     const attached = this.#attached.get(workerId);
-    // Derive and compare for unknown ids too, so that the time taken does not tell which ids exist.
-    const matches = tokensEqual(presented, this.tokenFor(workerId));
+    const key = this.#expectedKey(workerId, request.kind);
+    // Verify for unknown ids too, so that the time taken does not tell which ids exist.
+    const matches = verifySignedConnect(request, key ?? this.tokenFor(workerId));
     if (attached === undefined) return refused(401, 'unknown worker id');
-    if (!matches) return refused(401, 'wrong token');
+    if (key === undefined) {
+      return refused(
+        401,
+        request.kind === 'session'
+          ? 'no session of this worker is expected'
+          : "this incarnation's key was already used (a process can connect with it once)",
+      );
+    }
+    if (!matches) return refused(401, `wrong ${request.kind === 'session' ? 'session ' : ''}key`);
+    if (this.#nonces.has(request.nonce)) return refused(401, 'a replayed request');
     if (this.#connections.has(workerId) || this.#upgrading.has(workerId))
       return refused(409, 'this worker id is already connected');
+    this.#rememberNonce(request.nonce, now);
+    // One use: a spawned process's key, and a session key, each open one connection.
+    if (request.kind === 'key' && this.#incarnationKeys.has(workerId)) this.#incarnationKeys.set(workerId, null);
+    if (request.kind === 'session') this.#sessions.delete(workerId);
     // Authenticated: no longer bounded as a stranger (the upgrade completes or the socket closes).
     this.#pending.delete(socket as Socket);
     const attempt = {};
@@ -552,6 +630,10 @@ export class Hub {
       logger: this.#logger,
     });
     this.#connections.set(workerId, connection);
+    // The key this process reconnects with if the connection drops (first in the first frame).
+    const session = randomSecret();
+    this.#sessions.set(workerId, session);
+    connection.queue([SESSION, session]);
     this.#logger.info(`worker ${workerId} connected from ${remote}${pid === undefined ? '' : ` (pid ${pid})`}`);
     attached.connected(connection, info);
   }

@@ -4,6 +4,12 @@ import type { Connection } from '../protocol/Connection.js';
 export const attachWorker = Symbol('switchyard.hub.attachWorker');
 /** The hub method `createHub()` starts listening with. @internal */
 export const startListening = Symbol('switchyard.hub.startListening');
+/**
+ * The hub method a `ProcessWorker` calls before it spawns a process: a fresh key for that process
+ * (one incarnation), accepted for one connection; everything issued before for the id stops working.
+ * @internal
+ */
+export const issueCredential = Symbol('switchyard.hub.issueCredential');
 
 /** What the hub knows about an authenticated connection. @internal */
 export interface ConnectionInfo {

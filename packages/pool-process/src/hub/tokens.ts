@@ -27,9 +27,53 @@ export function tokensEqual(presented: string, expected: string): boolean {
   return timingSafeEqual(digest(presented), digest(expected));
 }
 
-/** The token of an `Authorization: Bearer <token>` header, or `undefined`. @internal */
-export function bearerToken(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  const match = /^Bearer ([\x21-\x7e]{1,1024})$/i.exec(header.trim());
-  return match === null ? undefined : match[1];
+/** The `Authorization` scheme workers sign their upgrade requests with. @internal */
+export const SIGNED_SCHEME = 'Switchyard';
+/** How far a signed request's timestamp may be from the hub's clock (ms). @internal */
+export const SIGNATURE_MAX_SKEW_MS = 60_000;
+
+/** What a worker signs: its id, the time, a one-off nonce, and which of its keys it used. @internal */
+export interface SignedRequest {
+  workerId: number;
+  /** `key`: the worker's own key (its token); `session`: the key the hub gave this connection's process. */
+  kind: 'key' | 'session';
+  ts: number;
+  nonce: string;
+  sig: string;
+}
+
+function signature(key: string, workerId: number, kind: SignedRequest['kind'], ts: number, nonce: string): string {
+  return createHmac('sha256', key).update(`switchyard-connect:${workerId}:${kind}:${ts}:${nonce}`).digest('base64url');
+}
+
+/**
+ * The `Authorization` header value of a worker's upgrade request: an HMAC of its id, the time and a
+ * fresh nonce under `key`, so the key itself never travels and a captured header cannot be replayed.
+ * @internal
+ */
+export function signConnect(key: string, workerId: number, kind: SignedRequest['kind'], now = Date.now()): string {
+  const nonce = randomBytes(16).toString('base64url');
+  return `${SIGNED_SCHEME} id=${workerId},kind=${kind},ts=${now},nonce=${nonce},sig=${signature(key, workerId, kind, now, nonce)}`;
+}
+
+/** Parses a signed `Authorization` header, or `undefined` when it is not one. @internal */
+export function parseSignedConnect(header: string | undefined): SignedRequest | undefined {
+  if (header === undefined || header.length > 512) return undefined;
+  const match =
+    /^Switchyard id=(0|[1-9][0-9]{0,8}),kind=(key|session),ts=([1-9][0-9]{0,15}),nonce=([A-Za-z0-9_-]{16,64}),sig=([A-Za-z0-9_-]{43})$/.exec(
+      header.trim(),
+    );
+  if (match === null) return undefined;
+  return {
+    workerId: Number(match[1]),
+    kind: match[2] as SignedRequest['kind'],
+    ts: Number(match[3]),
+    nonce: match[4]!,
+    sig: match[5]!,
+  };
+}
+
+/** True when `request` was signed with `key` (constant time). @internal */
+export function verifySignedConnect(request: SignedRequest, key: string): boolean {
+  return tokensEqual(request.sig, signature(key, request.workerId, request.kind, request.ts, request.nonce));
 }

@@ -11,7 +11,7 @@ import {
 } from '../errors/errors.js';
 import type { Hub } from '../hub/Hub.js';
 import type { ConnectionInfo } from '../hub/internal.js';
-import { attachWorker } from '../hub/internal.js';
+import { attachWorker, issueCredential } from '../hub/internal.js';
 import type { Connection } from '../protocol/Connection.js';
 import type { BatchMessage } from '../protocol/protocol.js';
 import {
@@ -173,7 +173,8 @@ export class ProcessLink implements WorkerLink {
       }
       for (const [name, value] of Object.entries(o.env)) if (value !== undefined) env[name] = value;
       env[ENV_HUB_URL] = o.hub.localUrl ?? o.hub.url;
-      env[ENV_TOKEN] = o.hub.tokenFor(id);
+      // A fresh key for this process (one incarnation); everything issued before for the id stops working.
+      env[ENV_TOKEN] = o.hub[issueCredential](id);
       env[ENV_PARENT_FD] = '3';
       if (o.module !== undefined) env[ENV_MODULE] = o.module;
       const args = [...o.execArgv, o.script, '--worker-id', String(id), '--process-workers', String(o.workers)];

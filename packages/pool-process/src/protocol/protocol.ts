@@ -45,6 +45,8 @@ export const KV_RESULT = 6;
 export const CLOSE = 7;
 export const KILL = 8;
 export const BATCH = 9;
+/** The key this worker process reconnects with (sent first on every accepted connection). */
+export const SESSION = 10;
 // Worker -> master.
 export const STATS = 20;
 export const RESULT = 21;
@@ -278,6 +280,10 @@ export function checkMasterMessage(message: unknown): string | undefined {
       return m.length === 1 ? undefined : 'CLOSE: expected [7]';
     case KILL:
       return m.length === 2 && typeof m[1] === 'string' ? undefined : 'KILL: expected [8, reason]';
+    case SESSION:
+      return m.length === 2 && typeof m[1] === 'string' && /^[A-Za-z0-9_-]{43}$/.test(m[1])
+        ? undefined
+        : 'SESSION: expected [10, key]';
     case PROTOCOL_ERROR:
       return m.length === 2 && typeof m[1] === 'string' ? undefined : 'PROTOCOL_ERROR: expected [99, reason]';
     default:

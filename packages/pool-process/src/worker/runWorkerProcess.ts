@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { ConnectionLostError, HubDisconnectedError, InvalidProcessOptionError } from '../errors/errors.js';
 import type { Logger } from '../internal/logger.js';
 import { consoleLogger, isLogger } from '../internal/logger.js';
+import { signConnect } from '../hub/tokens.js';
 import { Connection } from '../protocol/Connection.js';
 import type { BatchMessage, Welcome } from '../protocol/protocol.js';
 import {
@@ -34,6 +35,7 @@ import {
   RESULTS,
   SCRIPT,
   STATS,
+  SESSION,
   WELCOME,
 } from '../protocol/protocol.js';
 
@@ -161,6 +163,8 @@ class WorkerProcessEngine implements WorkerProcess {
   #ws: WebSocket | undefined;
   #connection: Connection | undefined;
   #welcome: Welcome | undefined;
+  /** The key the hub gave this process to reconnect with (a new one on every connection). */
+  #session: string | undefined;
   #generation = 0;
   #attempt = 0;
   #disconnectedAt = 0;
@@ -240,7 +244,11 @@ class WorkerProcessEngine implements WorkerProcess {
     if (this.#state !== 'running') return;
     const ws = new WebSocket(this.#url, {
       headers: {
-        authorization: `Bearer ${this.#token}`,
+        // Signed, never sent: the session key of this process once it has one, its own key before.
+        authorization:
+          this.#session === undefined
+            ? signConnect(this.#token, this.workerId, 'key')
+            : signConnect(this.#session, this.workerId, 'session'),
         [HEADER_WORKER_ID]: String(this.workerId),
         [HEADER_PROTOCOL]: String(PROTOCOL_VERSION),
         [HEADER_PID]: String(process.pid),
@@ -358,6 +366,10 @@ class WorkerProcessEngine implements WorkerProcess {
 
   #onMessage(connection: Connection, message: unknown[]): void {
     const type = message[0];
+    if (type === SESSION) {
+      this.#session = message[1] as string;
+      return;
+    }
     if (type === WELCOME) return this.#onWelcome(connection, message[1] as Welcome);
     const host = this.#host;
     if (host === undefined || this.#welcome === undefined) {
