@@ -3,5 +3,5 @@ import { createThreadPool } from '../src/index.js';
 
 describeTopology('ThreadWorker', {
   crossesBoundary: true,
-  create: ({ workers, fixture }) => createThreadPool({ workers, filename: fixture }),
+  create: ({ workers, fixture, options }) => createThreadPool({ workers, filename: fixture, ...options }),
 });

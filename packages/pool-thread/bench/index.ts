@@ -29,7 +29,7 @@ const TASK = fileURLToPath(new URL('./fixtures/task.mjs', import.meta.url));
 const FLOOD = 20_000;
 
 /** Tenants created at different milliseconds, so they spread over both threads. */
-const tenants: TenantId[] = Array.from({ length: 256 }, (_, i) => ({
+const tenants: TenantId[] = Array.from({ length: 1000 }, (_, i) => ({
   kind: 'guild',
   id: ((BigInt(1_420_070_400_000 + i) << 22n) | 1n).toString(),
 }));
@@ -91,8 +91,19 @@ function tinypoolSubject(): Subject {
   };
 }
 
+/** piscina with the caller batching by hand: 64 events per `run()`, 64 callers' worth per round. */
+function handBatchedSubject(): Subject {
+  const pool = new Piscina({ filename: TASK, name: 'batch', minThreads: THREADS, maxThreads: THREADS });
+  const events = Array.from({ length: 64 }, () => 1);
+  return {
+    name: `piscina run() of 64 events batched by hand, ${CALLERS} callers`,
+    run: async (ms) => (await closedLoop(ms, CALLERS, () => pool.run(events))) * 64,
+    close: () => pool.close(),
+  };
+}
+
 async function threadPool(
-  options: Partial<ThreadWorkerOptions> = {},
+  options: Partial<Omit<ThreadWorkerOptions, 'workers'>> = {},
 ): Promise<WorkerPool<ThreadWorker<number, number>>> {
   return createThreadPool<any>({ workers: THREADS, filename: WORKER, ...options }) as Promise<
     WorkerPool<ThreadWorker<number, number>>
@@ -103,7 +114,9 @@ async function waitedSubject(name: string, options: Partial<ThreadWorkerOptions>
   const pool = await threadPool(options);
   return {
     name,
-    run: (ms) => closedLoop(ms, CALLERS, (caller) => pool.dispatch(tenants[caller % tenants.length]!, 1)),
+    // Each call goes to the next of 1,000 tenants, as a bot's traffic does (not pinned per caller).
+    run: (ms) =>
+      closedLoop(ms, CALLERS, (caller, i) => pool.dispatch(tenants[(caller + i * CALLERS) % tenants.length]!, 1)),
     close: () => pool.close(),
   };
 }
@@ -140,13 +153,18 @@ async function main(): Promise<void> {
     await waitedSubject(`ThreadWorker dispatch, ${CALLERS} callers (batched, default options)`),
     await waitedSubject(`ThreadWorker dispatch, ${CALLERS} callers, unbatched (maxBatchSize 1, 16 tasks in flight)`, {
       maxBatchSize: 1,
-      maxBatchesInFlight: 16,
+      maxInFlight: 16,
     }),
     piscinaSubject(`piscina run(), ${CALLERS} callers, concurrentTasksPerWorker 16`, {
       concurrentTasksPerWorker: 16,
       atomics: 'disabled',
     }),
     piscinaFloodSubject(),
+    piscinaSubject(`piscina run(), ${CALLERS} callers, atomics 'async', concurrentTasksPerWorker ${CALLERS}`, {
+      atomics: 'async',
+      concurrentTasksPerWorker: CALLERS,
+    }),
+    handBatchedSubject(),
     await noWaitSubject(2_000),
     await noWaitSubject(FLOOD),
   ];

@@ -5,8 +5,12 @@ import { LocalWorker, WorkerPool } from '@switchyard/core';
 
 describeTopology('LocalWorker', {
   crossesBoundary: false,
-  async create({ workers, fixture }) {
+  async create({ workers, fixture, options }) {
     const { worker } = (await import(pathToFileURL(fixture).href)) as { worker: WorkerDefinition };
-    return WorkerPool.create(workers, (id) => new LocalWorker(worker, { id }));
+    const timeoutMs = options?.timeoutMs;
+    return WorkerPool.create(
+      workers,
+      (id) => new LocalWorker(worker, { id, ...(timeoutMs === undefined ? {} : { timeoutMs }) }),
+    );
   },
 });

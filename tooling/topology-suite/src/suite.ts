@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { DispatchErrorInfo, TenantId, WorkerLike } from '@switchyard/core';
+import type { DispatchErrorInfo, TenantId, WorkerCrashInfo, WorkerLike } from '@switchyard/core';
 import { InvalidArgumentError, shardFor, SwitchyardError, WorkerCrashedError } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SuiteEvent } from './fixtures/basic.js';
@@ -15,12 +15,24 @@ export const fixtures = {
 /** A pool under test: a WorkerLike whose workers can be listed. */
 export type PoolUnderTest = WorkerLike<SuiteEvent, unknown> & {
   readonly workers: readonly WorkerLike<SuiteEvent, unknown>[];
+  replace(index: number): Promise<WorkerLike<SuiteEvent, unknown>>;
 };
+
+/** Worker options some tests set (the shared vocabulary of core's `RemoteWorkerOptions`). */
+export interface SuiteWorkerOptions {
+  timeoutMs?: number;
+  livenessTimeoutMs?: number;
+  timeoutKillAfterMs?: number;
+  restart?: { backoff?: (failures: number) => number };
+}
 
 /** How the suite creates pools of one topology. */
 export interface TopologyHarness {
-  /** Creates a pool of `workers` workers running the fixture module at `fixture` (its export `worker`). */
-  create(options: { workers: number; fixture: string }): Promise<PoolUnderTest>;
+  /**
+   * Creates a pool of `workers` workers running the fixture module at `fixture` (its export
+   * `worker`), with `options` passed to every worker (a local topology uses `timeoutMs` only).
+   */
+  create(options: { workers: number; fixture: string; options?: SuiteWorkerOptions }): Promise<PoolUnderTest>;
   /** True when events and errors cross a thread or process boundary (errors arrive rebuilt). */
   crossesBoundary: boolean;
 }
@@ -30,6 +42,11 @@ export function guild(ms: number, low = 1): TenantId {
   return { kind: 'guild', id: ((BigInt(1_420_070_400_000 + ms) << 22n) | BigInt(low)).toString() };
 }
 
+/** A guild served by worker `index` of a pool of `size`. */
+export function guildOn(index: number, size: number): TenantId {
+  for (let ms = 0; ; ms++) if (shardFor(guild(ms).id, size) === index) return guild(ms);
+}
+
 /**
  * The behavioural contract every topology keeps. Call it from a test file of the topology's
  * package: `describeTopology('ThreadWorker', { create, crossesBoundary: true })`.
@@ -37,8 +54,12 @@ export function guild(ms: number, low = 1): TenantId {
 export function describeTopology(name: string, harness: TopologyHarness): void {
   describe(`${name} (topology contract)`, () => {
     const open: PoolUnderTest[] = [];
-    const create = async (workers = 1): Promise<PoolUnderTest> => {
-      const pool = await harness.create({ workers, fixture: fixtures.basic });
+    const create = async (workers = 1, options?: SuiteWorkerOptions): Promise<PoolUnderTest> => {
+      const pool = await harness.create({
+        workers,
+        fixture: fixtures.basic,
+        ...(options === undefined ? {} : { options }),
+      });
       open.push(pool);
       return pool;
     };
@@ -174,7 +195,111 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
       const info = await reported;
       expect(info.error).toMatchObject({ code: 'ERR_APP_QUOTA', message: 'lost?' });
       expect(info.tenant).toEqual(a);
+      expect(info.event).toEqual({ type: 'throw-registered', message: 'lost?' });
       expect(info.workerId).toBe(shardFor(a.id, 2));
+    });
+
+    it("rejects a call past its timeoutMs with ERR_HANDLER_TIMEOUT; the tenant's queued event never runs", async () => {
+      const pool = await create();
+      const a = guild(1);
+      // Stuck on purpose: its gate opens only at the end.
+      const blocker = pool.dispatch(a, { type: 'wait', key: 'deadline' });
+      const late = pool.dispatch(a, { type: 'count' }, { timeoutMs: 20 });
+      await expect(late).rejects.toMatchObject({ code: 'ERR_HANDLER_TIMEOUT' });
+      await pool.dispatch(guild(2), { type: 'release', key: 'deadline' });
+      await blocker;
+      // The timed-out event had not started: it never ran.
+      await expect(pool.dispatch(a, { type: 'count' })).resolves.toBe(1);
+      await expect(pool.dispatch(a, { type: 'count' }, { timeoutMs: 0 })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+      });
+    });
+
+    it("applies the worker's default timeoutMs to waited calls", async () => {
+      const pool = await create(1, { timeoutMs: 20 });
+      const stuck = pool.dispatch(guild(1), { type: 'wait', key: 'default-deadline' });
+      await expect(stuck).rejects.toMatchObject({ code: 'ERR_HANDLER_TIMEOUT' });
+      await pool.dispatch(guild(2), { type: 'release', key: 'default-deadline' });
+      await expect(pool.dispatch(guild(3), { type: 'count' }, { timeoutMs: 60_000 })).resolves.toBe(1);
+    });
+
+    it('replaces a killed worker when asked, so the pool keeps no dead slot', async () => {
+      const pool = await create(2);
+      const a = guildOn(0, 2);
+      await pool.workers[0]!.kill();
+      await expect(pool.dispatch(a, { type: 'count' })).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
+      const fresh = await pool.replace(0);
+      expect(pool.workers[0]).toBe(fresh);
+      await expect(pool.dispatch(a, { type: 'count' })).resolves.toBe(1);
+      await expect(pool.replace(2)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    });
+
+    describe('across a boundary', () => {
+      // A worker in this thread cannot be cut off from a loop that never yields: these hold for
+      // threads and processes.
+      if (!harness.crossesBoundary) return;
+
+      it('treats a worker stuck in while (true) {} as hung: its other events fail, it restarts, and close() finishes', async () => {
+        // Only this worker is hung on purpose, so only it gets a short liveness timeout.
+        const pool = await create(1, { livenessTimeoutMs: 2000, restart: { backoff: () => 0 } });
+        const a = guild(1);
+        const b = guild(2);
+        expect(await pool.dispatch(b, { type: 'count' })).toBe(1);
+        const crashed = new Promise<WorkerCrashInfo>((resolve) => pool.once('crash', resolve));
+        const spinning = pool.dispatch(a, { type: 'spin' });
+        const other = pool.dispatch(b, { type: 'count' });
+        const crash = await crashed;
+        expect(crash).toMatchObject({ workerId: 0, tenant: a, eventType: 'spin', failures: 1, restartInMs: 0 });
+        expect(crash.cause).toMatchObject({ code: 'ERR_WORKER_HUNG' });
+        for (const call of [spinning, other]) {
+          await expect(call).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED', cause: { code: 'ERR_WORKER_HUNG' } });
+        }
+        // A new incarnation: the tenants start over.
+        await expect(pool.dispatch(b, { type: 'count' })).resolves.toBe(1);
+        await pool.close();
+      });
+
+      it('restarts a worker whose handler runs on past timeoutMs + timeoutKillAfterMs', async () => {
+        const pool = await create(1, { timeoutKillAfterMs: 50, restart: { backoff: () => 0 } });
+        const crashed = new Promise<WorkerCrashInfo>((resolve) => pool.once('crash', resolve));
+        await expect(pool.dispatch(guild(1), { type: 'hang' }, { timeoutMs: 20 })).rejects.toMatchObject({
+          code: 'ERR_HANDLER_TIMEOUT',
+        });
+        const crash = await crashed;
+        expect(crash.cause).toMatchObject({ code: 'ERR_HANDLER_TIMEOUT' });
+        expect(crash).toMatchObject({ tenant: guild(1), eventType: 'hang' });
+        await expect(pool.dispatch(guild(1), { type: 'count' })).resolves.toBe(1);
+      });
+
+      it('fails in-flight events with ERR_WORKER_CRASHED when the worker dies, emits crash, and restarts', async () => {
+        const pool = await create(1, { restart: { backoff: () => 0 } });
+        const crashed = new Promise<WorkerCrashInfo>((resolve) => pool.once('crash', resolve));
+        const waiting = pool.dispatch(guild(2), { type: 'wait', key: 'dies' });
+        await expect(pool.dispatch(guild(1), { type: 'exit' })).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
+        await expect(waiting).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
+        const crash = await crashed;
+        expect(crash).toMatchObject({ workerId: 0, failures: 1, restartInMs: 0 });
+        await expect(pool.dispatch(guild(1), { type: 'count' })).resolves.toBe(1);
+      });
+
+      it('fails only the call whose event cannot be cloned, not the others sent with it', async () => {
+        const pool = await create();
+        const others = [guild(1), guild(2), guild(3)].map((tenant) => pool.dispatch(tenant, { type: 'count' }));
+        const proxied = pool
+          .dispatch(guild(4), { type: 'echo', value: new Proxy({}, {}) })
+          .catch((error: unknown) => error as { code?: string });
+        expect(await Promise.all(others)).toEqual([1, 1, 1]);
+        const error = await proxied;
+        expect(['ERR_INVALID_EVENT', 'ERR_UNSERIALIZABLE_VALUE']).toContain((error as { code?: string }).code);
+      });
+
+      it("refuses a worker's kv call for a tenant of another worker's shard", async () => {
+        const pool = await create(2);
+        const a = guildOn(0, 2);
+        await expect(pool.workers[1]!.dispatch(a, { type: 'kv-get', key: 'k' })).rejects.toMatchObject({
+          remoteCode: 'ERR_PROTOCOL',
+        });
+      });
     });
 
     it('rejects a dispatch whose signal is already aborted with ABORT_ERR, and never runs it', async () => {

@@ -268,8 +268,8 @@ describe('WorkerPool', () => {
     const pool = new WorkerPool(workers);
     const seen: unknown[] = [];
     pool.on('crash', (info) => seen.push(info));
-    workers[1]!.emit('crash', { workerId: 1, cause: 'segfault' });
-    expect(seen).toEqual([{ workerId: 1, cause: 'segfault' }]);
+    workers[1]!.emit('crash', { workerId: 1, cause: 'segfault', failures: 1, restartInMs: 3000 });
+    expect(seen).toEqual([{ workerId: 1, cause: 'segfault', failures: 1, restartInMs: 3000 }]);
     await pool.kill();
   });
 });

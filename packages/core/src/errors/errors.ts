@@ -152,3 +152,30 @@ export class ProtocolError extends SwitchyardError {
     super('ERR_PROTOCOL', message, options);
   }
 }
+
+/** A waited event's handler did not finish within its `timeoutMs`; it may still run to its end. */
+export class HandlerTimeoutError extends SwitchyardError {
+  constructor(
+    message = 'The handler did not finish in time; it may still complete, but nobody waits for it.',
+    options: SwitchyardErrorOptions = {},
+  ) {
+    super('ERR_HANDLER_TIMEOUT', message, options);
+  }
+}
+
+/** The worker stopped answering liveness probes (a handler stuck in a loop, a stopped process). */
+export class WorkerHungError extends SwitchyardError {
+  constructor(
+    message = 'The worker did not answer its liveness probe in time and was treated as hung.',
+    options: SwitchyardErrorOptions = {},
+  ) {
+    super('ERR_WORKER_HUNG', message, options);
+  }
+}
+
+/** A handler returned a value that cannot be sent back to the caller (not structured-cloneable); the event fails. */
+export class ResultNotCloneableError extends SwitchyardError {
+  constructor(message: string, options: SwitchyardErrorOptions = {}) {
+    super('ERR_RESULT_NOT_CLONEABLE', message, options);
+  }
+}

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { InvalidArgumentError } from '../errors/errors.js';
+import { HandlerTimeoutError, InvalidArgumentError } from '../errors/errors.js';
 import { abortErrorFrom, raceSignal } from '../internal/abort.js';
+import { checkInteger } from '../internal/options.js';
 import type { KvStore } from '../kv/KvStore.js';
 import { MemoryKvStore, tenantKv } from '../kv/MemoryKvStore.js';
 import type { WorkerDefinition } from './defineWorker.js';
@@ -27,6 +28,12 @@ export interface LocalWorkerOptions {
    * @default undefined
    */
   workerData?: unknown;
+  /**
+   * The deadline of every waited call that does not pass its own `timeoutMs`: past it the call
+   * rejects with `HandlerTimeoutError` (a handler already running here cannot be stopped).
+   * @default Infinity (no deadline)
+   */
+  timeoutMs?: number;
 }
 
 function validTenant(tenant: TenantId): Error | undefined {
@@ -57,13 +64,15 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   readonly id: number;
   readonly size = 1;
   readonly #runtime: TenantRuntime<S, E, R>;
+  readonly #timeoutMs: number;
 
   constructor(definition: WorkerDefinition<S, E, R>, options: LocalWorkerOptions = {}) {
     super();
     if (!isWorkerDefinition(definition)) {
       throw new InvalidArgumentError('Expected a worker definition made by defineWorker(), got something else.');
     }
-    const { id = 0, store = new MemoryKvStore(), workerData } = options;
+    const { id = 0, store = new MemoryKvStore(), workerData, timeoutMs = Infinity } = options;
+    this.#timeoutMs = checkInteger('timeoutMs', timeoutMs, 1, true);
     if (!Number.isSafeInteger(id) || id < 0)
       throw new InvalidArgumentError(`Expected \`id\` to be an integer >= 0, got ${String(id)}.`);
     this.id = id;
@@ -79,13 +88,13 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   dispatch(tenant: TenantId, event: E, options: DispatchOptions = {}): Promise<Awaited<R>> {
     const invalid = validTenant(tenant);
     if (invalid !== undefined) return Promise.reject(invalid);
-    return this.#runtime.dispatch(tenant, event, options.signal);
+    return this.#withDeadline(tenant, options, (signal) => this.#runtime.dispatch(tenant, event, signal));
   }
 
   dispatchNoWait(tenant: TenantId, event: E): void {
     assertTenantId(tenant);
     this.#runtime.dispatchNoWait(tenant, event, (error) => {
-      this.emit('dispatchError', { workerId: this.id, tenant, error: error as Error });
+      this.emit('dispatchError', { workerId: this.id, tenant, error: error as Error, event });
     });
   }
 
@@ -98,7 +107,50 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   ): Promise<Awaited<R>> {
     const invalid = validTenant(tenant);
     if (invalid !== undefined) return Promise.reject(invalid);
-    return this.#runtime.runScript(tenant, name, code, event, options.signal);
+    return this.#withDeadline(tenant, options, (signal) => this.#runtime.runScript(tenant, name, code, event, signal));
+  }
+
+  /** Runs `run` with the caller's signal, aborted too at the call's deadline (then it rejects with `HandlerTimeoutError`). */
+  #withDeadline<T>(
+    tenant: TenantId,
+    options: DispatchOptions,
+    run: (signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
+    const { signal } = options;
+    let timeoutMs: number;
+    try {
+      timeoutMs =
+        options.timeoutMs === undefined ? this.#timeoutMs : checkInteger('timeoutMs', options.timeoutMs, 1, true);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (timeoutMs === Infinity) return run(signal);
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    return run(controller.signal).then(
+      (value) => {
+        done();
+        return value;
+      },
+      (error: unknown) => {
+        done();
+        if (!timedOut) throw error;
+        throw new HandlerTimeoutError(
+          `The handler for tenant ${tenant.kind}:${tenant.id} did not finish within ${timeoutMs} ms.`,
+        );
+      },
+    );
   }
 
   dropTenant(tenant: TenantId, options: DispatchOptions = {}): Promise<void> {

@@ -78,6 +78,23 @@ export function tenantKey(tenant: TenantId): string {
 }
 
 /**
+ * Parses a {@link tenantKey} back into a validated tenant id; throws `InvalidTenantIdError` for
+ * anything else (keys arrive from other threads and processes).
+ *
+ * @example
+ * ```ts
+ * parseTenantKey('guild:81384788765712384'); // { kind: 'guild', id: '81384788765712384' }
+ * ```
+ */
+export function parseTenantKey(key: string): TenantId {
+  const colon = typeof key === 'string' ? key.indexOf(':') : -1;
+  if (colon === -1) throw new InvalidTenantIdError(`Expected a tenant key like 'guild:123', got ${describe(key)}.`);
+  const tenant = { kind: key.slice(0, colon), id: key.slice(colon + 1) };
+  assertTenantId(tenant);
+  return tenant;
+}
+
+/**
  * Discord's sharding formula: `(id >> 22) % count`. The upper bits of a snowflake are its
  * creation time, so tenants created around the same time spread over different shards.
  *

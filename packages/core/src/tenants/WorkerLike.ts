@@ -4,6 +4,12 @@ import type { TenantId } from './TenantId.js';
 export interface DispatchOptions {
   /** Aborting it rejects the call with `AbortError`; an event aborted before it started never runs. */
   signal?: AbortSignal;
+  /**
+   * Rejects the call with `HandlerTimeoutError` (`ERR_HANDLER_TIMEOUT`) when its handler has not
+   * finished this many ms after the call; an event that had not started by then never runs.
+   * @default the worker's `timeoutMs` (none unless configured)
+   */
+  timeoutMs?: number;
 }
 
 /** What a worker (or a pool, summed) reports for status boards and metrics. */
@@ -20,10 +26,21 @@ export interface WorkerStats {
   failed: number;
 }
 
-/** A worker died (thread or process crash); in-flight events were failed with `WorkerCrashedError`. */
+/**
+ * A worker died (thread or process crash, a hung worker); its in-flight events were failed with
+ * `WorkerCrashedError`. The same payload on every topology, for `crash` and `fatal`.
+ */
 export interface WorkerCrashInfo {
   workerId: number;
   cause: unknown;
+  /** Consecutive failures so far, this one included. */
+  failures: number;
+  /** When the worker restarts (ms from now), or `undefined` when it gives up or is stopping. */
+  restartInMs: number | undefined;
+  /** The tenant of the oldest event in flight when it died, when one was. */
+  tenant?: TenantId | undefined;
+  /** That event's `type` field, when it is an object with a string `type`. */
+  eventType?: string | undefined;
 }
 
 /** A `dispatchNoWait` event failed; nobody awaits it, so the failure is reported here. */
@@ -31,6 +48,8 @@ export interface DispatchErrorInfo {
   workerId: number;
   tenant: TenantId;
   error: Error;
+  /** The event that failed, so the caller can tell which one it was. */
+  event: unknown;
 }
 
 /** The events a {@link WorkerLike} emits; a `WorkerPool` re-emits its workers' events unchanged. */

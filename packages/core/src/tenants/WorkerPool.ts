@@ -39,7 +39,13 @@ export class WorkerPool<W extends WorkerLike<any, any>>
 {
   readonly id: number;
   /** The workers, in shard order: worker `i` serves the tenants with `shardFor(id, size) === i`. */
-  readonly workers: readonly W[];
+  get workers(): readonly W[] {
+    return this.#workers;
+  }
+  #workers: readonly W[];
+  /** What {@link WorkerPool.create} built the workers with, for {@link WorkerPool.replace}. */
+  #factory: ((id: number, total: number) => W | Promise<W>) | undefined;
+  readonly #forwarders = new Map<W, Array<[(typeof FORWARDED)[number], (info: any) => void]>>();
   /** Shards of recently seen tenant ids: `shardFor` costs a BigInt per call. */
   readonly #shards = new Map<string, number>();
 
@@ -62,10 +68,12 @@ export class WorkerPool<W extends WorkerLike<any, any>>
       );
       throw failed.reason;
     }
-    return new WorkerPool(
+    const pool = new WorkerPool(
       settled.map((result) => (result as PromiseFulfilledResult<W>).value),
       options,
     );
+    pool.#factory = factory;
+    return pool;
   }
 
   constructor(workers: readonly W[], options: WorkerPoolOptions = {}) {
@@ -76,10 +84,47 @@ export class WorkerPool<W extends WorkerLike<any, any>>
       );
     }
     this.id = options.id ?? 0;
-    this.workers = Object.freeze([...workers]);
-    for (const worker of this.workers) {
-      for (const event of FORWARDED) worker.on(event, (info: any) => this.emit(event, info));
-    }
+    this.#workers = Object.freeze([...workers]);
+    for (const worker of this.#workers) this.#forward(worker);
+  }
+
+  #forward(worker: W): void {
+    const listeners = FORWARDED.map(
+      (event) => [event, (info: any) => this.emit(event, info)] as [typeof event, (info: any) => void],
+    );
+    for (const [event, listener] of listeners) worker.on(event, listener);
+    this.#forwarders.set(worker, listeners);
+  }
+
+  /**
+   * Puts a new worker in slot `index` (one that was killed or gave up, so a pool never keeps a dead
+   * slot): `worker`, or one made by the factory of {@link WorkerPool.create}. The old worker is
+   * killed (its events reject with `WorkerKilledError`) and no longer forwarded. Resolves with the new one.
+   *
+   * @example
+   * ```ts
+   * pool.on('fatal', ({ workerId }) => void pool.replace(workerId));
+   * ```
+   */
+  async replace(index: number, worker?: W): Promise<W> {
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.#workers.length)
+      throw new InvalidArgumentError(
+        `Expected \`index\` to be an integer from 0 to ${this.#workers.length - 1}, got ${String(index)}.`,
+      );
+    if (worker === undefined && this.#factory === undefined)
+      throw new InvalidArgumentError(
+        'Expected a worker: this pool was not made by WorkerPool.create(), so it has no factory.',
+      );
+    const next = worker ?? (await this.#factory!(index, this.#workers.length));
+    const old = this.#workers[index]!;
+    for (const [event, listener] of this.#forwarders.get(old) ?? []) old.off(event, listener);
+    this.#forwarders.delete(old);
+    const workers = [...this.#workers];
+    workers[index] = next;
+    this.#workers = Object.freeze(workers);
+    this.#forward(next);
+    await old.kill();
+    return next;
   }
 
   /** How many workers the pool holds. */
@@ -96,7 +141,7 @@ export class WorkerPool<W extends WorkerLike<any, any>>
       if (this.#shards.size >= SHARD_CACHE_LIMIT) this.#shards.clear();
       this.#shards.set(tenant.id, shard);
     }
-    return this.workers[shard]!;
+    return this.#workers[shard]!;
   }
 
   dispatch(tenant: TenantId, event: WorkerEventOf<W>, options?: DispatchOptions): Promise<WorkerResultOf<W>> {

@@ -16,7 +16,7 @@ import { connectRaw, isRaw } from './raw.js';
 describe('createHub', () => {
   const cleanup = useCleanup();
 
-  it('rejects invalid options with ERR_PROCESS_INVALID_OPTION', async () => {
+  it('rejects invalid options with ERR_INVALID_ARGUMENT', async () => {
     const cases: HubOptions[] = [
       { port: -1 },
       { port: 70_000 },
@@ -30,7 +30,7 @@ describe('createHub', () => {
       { logger: {} as HubOptions['logger'] & object },
     ];
     for (const options of cases)
-      await expect(createHub(options)).rejects.toMatchObject({ code: 'ERR_PROCESS_INVALID_OPTION' });
+      await expect(createHub(options)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
   });
 
   it('listens on loopback by default and says where in hub.url', async () => {
@@ -49,7 +49,7 @@ describe('createHub', () => {
     expect(two.tokenFor(1)).toBe('an-explicit-token-for-worker-1');
     expect(three.tokenFor(0)).not.toBe(one.tokenFor(0));
     expect(one.tokenFor(0)).toBe(deriveWorkerToken(token, 0));
-    expect(() => one.tokenFor(-1)).toThrow(expect.objectContaining({ code: 'ERR_PROCESS_INVALID_OPTION' }));
+    expect(() => one.tokenFor(-1)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
   });
 
   it('also listens on a Unix socket only this user can use, removed on close', async () => {
@@ -59,7 +59,7 @@ describe('createHub', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     const worker = cleanup(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false }));
     const started = worker.start();
-    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1', url: hub.localUrl! });
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2', url: hub.localUrl! });
     expect(isRaw(raw)).toBe(true);
     await started;
     await hub.close();
@@ -74,7 +74,7 @@ describe('createHub', () => {
       const tcpOnly = cleanup(await createHub({ logger: silent, localSocket: false }));
       expect(tcpOnly.localUrl).toBeUndefined();
       await expect(createHub({ logger: silent, localSocket: '' })).rejects.toMatchObject({
-        code: 'ERR_PROCESS_INVALID_OPTION',
+        code: 'ERR_INVALID_ARGUMENT',
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -92,11 +92,11 @@ describe('createHub', () => {
     const hub = await createHub({ logger: silent });
     const worker = cleanup(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false }));
     const started = worker.start();
-    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1' });
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
     await started;
     await hub.close();
     expect(isRaw(raw) && (await raw.closed).code).toBe(1006);
-    await expect(connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1' })).rejects.toMatchObject({
+    await expect(connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' })).rejects.toMatchObject({
       code: 'ECONNREFUSED',
     });
   });
@@ -125,10 +125,10 @@ describe('hub authentication (in the upgrade handler)', () => {
 
   it('accepts a worker presenting its id and its token in headers', async () => {
     const { hub, worker, started } = await setup();
-    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1' });
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
     expect(isRaw(raw)).toBe(true);
     await started;
-    expect(worker.state).toBe('up');
+    expect(worker.state).toBe('running');
     expect(hub.connectedWorkers()).toEqual([0]);
     const welcome = await (raw as RawWorker).next((message) => message[0] === 1);
     expect(welcome[1]).toMatchObject({ workerId: 0, workers: 2, heartbeatMs: 10_000 });
@@ -138,35 +138,35 @@ describe('hub authentication (in the upgrade handler)', () => {
     const { hub, worker, logger } = await setup();
     const good = hub.tokenFor(0);
     const cases: Array<{ options: Parameters<typeof connectRaw>[1]; status: number; reason: string }> = [
-      { options: { id: '0', protocol: '1' }, status: 401, reason: 'missing or malformed signed credentials' },
+      { options: { id: '0', protocol: '2' }, status: 401, reason: 'missing or malformed signed credentials' },
       {
-        options: { id: '0', protocol: '1', authorization: `Bearer ${good}` },
+        options: { id: '0', protocol: '2', authorization: `Bearer ${good}` },
         status: 401,
         reason: 'missing or malformed signed credentials',
       },
-      { options: { id: '0', token: `${good}x`, protocol: '1' }, status: 401, reason: 'wrong key' },
-      { options: { id: '0', token: good.slice(0, 10), protocol: '1' }, status: 401, reason: 'wrong key' },
+      { options: { id: '0', token: `${good}x`, protocol: '2' }, status: 401, reason: 'wrong key' },
+      { options: { id: '0', token: good.slice(0, 10), protocol: '2' }, status: 401, reason: 'wrong key' },
       // A key is bound to its worker id: worker 1's key does not authenticate worker 0.
-      { options: { id: '0', token: hub.tokenFor(1), protocol: '1' }, status: 401, reason: 'wrong key' },
+      { options: { id: '0', token: hub.tokenFor(1), protocol: '2' }, status: 401, reason: 'wrong key' },
       {
-        options: { id: '0', protocol: '1', authorization: signConnect(good, 1, 'key') },
+        options: { id: '0', protocol: '2', authorization: signConnect(good, 1, 'key') },
         status: 401,
         reason: 'missing or malformed signed credentials',
       },
       {
-        options: { id: '0', protocol: '1', authorization: signConnect(good, 0, 'key', Date.now() - 120_000) },
+        options: { id: '0', protocol: '2', authorization: signConnect(good, 0, 'key', Date.now() - 120_000) },
         status: 401,
         reason: 'too old',
       },
-      { options: { id: '0', token: good, kind: 'session', protocol: '1' }, status: 401, reason: 'no session' },
-      { options: { id: '5', token: hub.tokenFor(5), protocol: '1' }, status: 401, reason: 'unknown worker id' },
-      { options: { id: 'zero', token: good, protocol: '1' }, status: 401, reason: 'missing or malformed worker id' },
-      { options: { token: good, protocol: '1' }, status: 401, reason: 'missing or malformed worker id' },
+      { options: { id: '0', token: good, kind: 'session', protocol: '2' }, status: 401, reason: 'no session' },
+      { options: { id: '5', token: hub.tokenFor(5), protocol: '2' }, status: 401, reason: 'unknown worker id' },
+      { options: { id: 'zero', token: good, protocol: '2' }, status: 401, reason: 'missing or malformed worker id' },
+      { options: { token: good, protocol: '2' }, status: 401, reason: 'missing or malformed worker id' },
       { options: { id: '0', token: good }, status: 400, reason: 'unsupported protocol version' },
-      { options: { id: '0', token: good, protocol: '2' }, status: 400, reason: 'unsupported protocol version' },
+      { options: { id: '0', token: good, protocol: '3' }, status: 400, reason: 'unsupported protocol version' },
       // The token belongs in a header, never in the URL (which ends up in logs).
       {
-        options: { id: '0', protocol: '1', url: `${hub.url}/?token=${good}` },
+        options: { id: '0', protocol: '2', url: `${hub.url}/?token=${good}` },
         status: 401,
         reason: 'missing or malformed signed credentials',
       },
@@ -185,9 +185,9 @@ describe('hub authentication (in the upgrade handler)', () => {
 
   it('refuses a second connection for a worker id that is connected (409)', async () => {
     const { hub, started, logger } = await setup();
-    const first = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1' });
+    const first = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
     await started;
-    await expect(connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1' })).resolves.toEqual({ status: 409 });
+    await expect(connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' })).resolves.toEqual({ status: 409 });
     expect(logger.lines.at(-1)!.message).toContain('already connected');
     expect(isRaw(first) && first.ws.readyState).toBe(1);
   });
@@ -199,7 +199,7 @@ describe('hub authentication (in the upgrade handler)', () => {
       const socket = connect(Number(port), '127.0.0.1');
       await once(socket, 'connect');
       // Authentication first; the WebSocket headers come last, past what Node keeps (maxHeadersCount 2000).
-      let request = `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nx-switchyard-protocol: 1\r\nx-switchyard-worker-id: 0\r\nauthorization: ${signConnect(hub.tokenFor(0), 0, 'key')}\r\n`;
+      let request = `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nx-switchyard-protocol: 2\r\nx-switchyard-worker-id: 0\r\nauthorization: ${signConnect(hub.tokenFor(0), 0, 'key')}\r\n`;
       request += 'a:b\r\n'.repeat(padding);
       request += 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
       socket.write(request);
@@ -217,7 +217,7 @@ describe('hub authentication (in the upgrade handler)', () => {
     expect(await send(10_000)).toMatch(/^HTTP\/1\.1 431 /);
     expect(logger.lines.at(-1)!.message).toContain('malformed HTTP request');
     // The hub is unharmed.
-    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1' });
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
     expect(isRaw(raw)).toBe(true);
     await started;
   });
@@ -234,7 +234,7 @@ describe('hub frames', () => {
     const hub = cleanup(await createHub({ logger, ...options }));
     const worker = cleanup(new ProcessWorker({ id: 0, workers, hub, spawn: false }));
     const started = worker.start();
-    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1' });
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
     if (!isRaw(raw)) throw new Error(`refused: ${raw.status}`);
     await started;
     await raw.next((message) => message[0] === 1);
@@ -248,10 +248,10 @@ describe('hub frames', () => {
     raw.ws.send('{"type":"text"}');
     raw.ws.send(Buffer.from([0xde, 0xad, 0xbe, 0xef]));
     raw.ws.send(serialize({ not: 'a frame' }));
-    raw.send([[20, 1, 0, 0, 0]], 2);
+    raw.send([[20, 1, 0, 0]], 3);
     raw.send([[42], [21, 'not-an-id', 1], [22, 3, { no: 'message' }], [25, 1, 'guild:x', 0, 'k', null]]);
     // Well-formed, after the malformed ones in the same frame: still processed.
-    raw.send([[20, 3, 0, 7, 1]]);
+    raw.send([[20, 3, 7, 1]]);
     // A protocol error from the worker is logged but never answered.
     raw.send([[99, 'your frame was odd']]);
     await raw.next(() => protocolErrors(raw).length === 8);
@@ -260,7 +260,7 @@ describe('hub frames', () => {
       'expected a binary frame, got a text frame',
       expect.stringContaining('not structured-clone data'),
       'expected a frame [version, messages]',
-      'unsupported protocol version 2 (this side speaks 1)',
+      'unsupported protocol version 3 (this side speaks 2)',
       'unknown message type 42 from a worker',
       expect.stringContaining('RESULT'),
       expect.stringContaining('FAILURE'),
@@ -269,7 +269,7 @@ describe('hub frames', () => {
     expect(logger.lines.filter((line) => line.message.includes('malformed frame'))).toHaveLength(8);
     expect(worker.stats()).toMatchObject({ tenants: 3, handled: 7, failed: 1 });
     expect(raw.ws.readyState).toBe(1);
-    expect(worker.state).toBe('up');
+    expect(worker.state).toBe('running');
   });
 
   it('closes a connection that keeps sending garbage (code 1008)', async () => {
@@ -286,18 +286,18 @@ describe('hub frames', () => {
     expect(logger.lines.some((line) => line.message.includes('Max payload size exceeded'))).toBe(true);
     const [crash] = await crashed;
     expect(crash.cause).toMatchObject({ code: 'ERR_CONNECTION_LOST' });
-    expect(worker.state).toBe('reconnecting');
+    expect(worker.state).toBe('restarting');
     const online = once(worker, 'online');
-    const again = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1' });
+    const again = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
     expect(isRaw(again)).toBe(true);
     await online;
-    expect(worker.state).toBe('up');
+    expect(worker.state).toBe('running');
   });
 
   it('closes a connection flooding one message with tiny fragments (code 1008), but reassembles a few', async () => {
     const { worker, raw } = await connected();
     // A valid frame in 50 fragments of a few bytes: reassembled and processed.
-    const frame = serialize([1, [[20, 2, 0, 0, 0]]]);
+    const frame = serialize([2, [[20, 2, 0, 0]]]);
     for (let i = 0; i < frame.length; i += 2) raw.ws.send(frame.subarray(i, i + 2), { fin: i + 2 >= frame.length });
     // Frames are handled in order: once this one is answered, the fragmented one was processed.
     raw.send([[42]]);
@@ -316,7 +316,7 @@ describe('hub frames', () => {
     const hub = cleanup(await createHub({ logger, heartbeatMs: 50 }));
     const worker = cleanup(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false }));
     const started = worker.start();
-    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1', autoPong: false });
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2', autoPong: false });
     await started;
     const [crash] = (await once(worker, 'crash')) as [WorkerCrashInfo];
     expect(crash.cause).toMatchObject({ code: 'ERR_HEARTBEAT_TIMEOUT' });

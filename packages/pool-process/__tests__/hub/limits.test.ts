@@ -21,7 +21,7 @@ const closed = (socket: Socket): Promise<unknown> => (socket.destroyed ? Promise
 describe('hub limits before authentication', () => {
   const cleanup = useCleanup();
 
-  it('rejects bad limits with ERR_PROCESS_INVALID_OPTION', async () => {
+  it('rejects bad limits with ERR_INVALID_ARGUMENT', async () => {
     const cases: HubOptions[] = [
       { handshakeTimeoutMs: 0 },
       { handshakeTimeoutMs: 1.5 },
@@ -32,7 +32,7 @@ describe('hub limits before authentication', () => {
     ];
     for (const options of cases)
       await expect(createHub({ logger: silent, ...options })).rejects.toMatchObject({
-        code: 'ERR_PROCESS_INVALID_OPTION',
+        code: 'ERR_INVALID_ARGUMENT',
       });
   });
 
@@ -46,7 +46,7 @@ describe('hub limits before authentication', () => {
     const timeouts = logger.lines.filter((line) => line.details?.reason === 'handshake timeout');
     expect(timeouts).toHaveLength(2);
     // A worker that presents itself in time is still served.
-    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1' });
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
     expect(raw).toMatchObject({ status: 401 });
   });
 
@@ -96,7 +96,7 @@ describe('hub limits before authentication', () => {
     for (let batch = 0; batch < 20; batch++) {
       outcomes.push(
         ...(await Promise.all(
-          Array.from({ length: 50 }, () => connectRaw(hub, { id: '0', token: 'not-the-token', protocol: '1' })),
+          Array.from({ length: 50 }, () => connectRaw(hub, { id: '0', token: 'not-the-token', protocol: '2' })),
         )),
       );
     }

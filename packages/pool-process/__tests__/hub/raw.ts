@@ -75,7 +75,7 @@ export async function connectRaw(hub: Hub, options: RawOptions = {}): Promise<Ra
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve) => waiters.push({ match, resolve }));
     },
-    send: (messages, version = 1) => ws.send(serialize([version, messages])),
+    send: (messages, version = 2) => ws.send(serialize([version, messages])),
   };
 }
 

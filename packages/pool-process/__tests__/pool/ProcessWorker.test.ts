@@ -10,7 +10,7 @@ import { silent, tenantOn, useCleanup } from '../helpers.js';
 describe('ProcessWorker', () => {
   const cleanup = useCleanup();
 
-  it('validates its options with ERR_PROCESS_INVALID_OPTION', async () => {
+  it('validates its options with ERR_INVALID_ARGUMENT', async () => {
     const hub = cleanup(await createHub({ logger: silent }));
     const cases: Array<Partial<ProcessWorkerOptions>> = [
       { id: -1 },
@@ -32,18 +32,20 @@ describe('ProcessWorker', () => {
     for (const options of cases) {
       expect(
         () => new ProcessWorker({ id: 0, workers: 1, hub, spawn: false, ...options } as ProcessWorkerOptions),
-      ).toThrow(expect.objectContaining({ code: 'ERR_PROCESS_INVALID_OPTION' }));
+      ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
     }
   });
 
-  it('accepts nothing before start(), and can be closed or killed without ever starting', async () => {
+  it('holds events dispatched before start(), and can be closed or killed without ever starting', async () => {
     const hub = cleanup(await createHub({ logger: silent }));
     const worker = new ProcessWorker({ id: 0, workers: 1, hub, spawn: false });
-    expect(worker.state).toBe('new');
-    await expect(worker.dispatch(tenantOn(0, 1), {})).rejects.toMatchObject({ code: 'ERR_WORKER_UNAVAILABLE' });
+    expect(worker.state).toBe('starting');
+    const held = worker.dispatch(tenantOn(0, 1), {});
+    expect(worker.stats().queued).toBe(1);
     await worker.close();
-    expect(worker.state).toBe('stopped');
-    await expect(worker.start()).rejects.toMatchObject({ code: 'ERR_PROCESS_INVALID_OPTION' });
+    await expect(held).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
+    expect(worker.state).toBe('closed');
+    await expect(worker.start()).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
     const other = new ProcessWorker({ id: 0, workers: 1, hub, spawn: false });
     await other.kill();
     await expect(other.dispatch(tenantOn(0, 1), {})).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
@@ -61,7 +63,7 @@ describe('ProcessWorker', () => {
     const hub = cleanup(await createHub({ logger: silent }));
     const worker = new ProcessWorker({ id: 0, workers: 1, hub, spawn: false, startTimeoutMs: 50 });
     await expect(worker.start()).rejects.toMatchObject({ code: 'ERR_WORKER_START_TIMEOUT' });
-    expect(worker.state).toBe('stopped');
+    expect(worker.state).toBe('killed');
   });
 
   it('refuses to start on a closed hub with ERR_HUB_CLOSED', async () => {
@@ -85,7 +87,7 @@ describe('ProcessWorker', () => {
       }),
     );
     const started = worker.start();
-    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1' });
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
     await started;
     const crashes: WorkerCrashInfo[] = [];
     worker.on('crash', (info) => crashes.push(info));
@@ -98,8 +100,8 @@ describe('ProcessWorker', () => {
       'ERR_WORKER_START_TIMEOUT',
       'ERR_WORKER_START_TIMEOUT',
     ]);
-    expect(worker.state).toBe('fatal');
+    expect(worker.state).toBe('unavailable');
     // Given up: the hub no longer accepts it.
-    await expect(connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '1' })).resolves.toEqual({ status: 401 });
+    await expect(connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' })).resolves.toEqual({ status: 401 });
   });
 });

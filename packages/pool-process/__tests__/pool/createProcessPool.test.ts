@@ -16,7 +16,7 @@ describe('createProcessPool', () => {
   const start = async (options: Partial<ProcessPoolOptions>) =>
     cleanup(await createProcessPool({ workers: 1, ...base, ...options } as ProcessPoolOptions));
 
-  it('rejects invalid options with ERR_PROCESS_INVALID_OPTION before starting anything', async () => {
+  it('rejects invalid options with ERR_INVALID_ARGUMENT before starting anything', async () => {
     const cases: Array<Partial<ProcessPoolOptions>> = [
       { workers: 0 },
       { workers: 1.5 },
@@ -31,7 +31,7 @@ describe('createProcessPool', () => {
     ];
     for (const options of cases) {
       await expect(createProcessPool({ workers: 1, ...base, ...options } as ProcessPoolOptions)).rejects.toMatchObject({
-        code: options.workerData === undefined ? 'ERR_PROCESS_INVALID_OPTION' : 'ERR_INVALID_EVENT',
+        code: options.workerData === undefined ? 'ERR_INVALID_ARGUMENT' : 'ERR_INVALID_EVENT',
       });
     }
     expect(childPids('definition.mjs')).toEqual([]);
@@ -40,7 +40,7 @@ describe('createProcessPool', () => {
   it('resolves once every worker connected, with the hub it started', async () => {
     const pool = await start({ workers: 2 });
     expect(pool.size).toBe(2);
-    expect(pool.workers.every((worker) => worker instanceof ProcessWorker && worker.state === 'up')).toBe(true);
+    expect(pool.workers.every((worker) => worker instanceof ProcessWorker && worker.state === 'running')).toBe(true);
     expect(pool.hub.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     expect(pool.hub.connectedWorkers()).toEqual([0, 1]);
   });

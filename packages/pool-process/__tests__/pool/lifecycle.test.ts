@@ -42,7 +42,7 @@ describe('kill and close', () => {
     expect(pids.every(alive)).toBe(true);
     await pool.kill();
     expect(pids.map(alive)).toEqual([false, false]);
-    expect(pool.workers.map((worker) => worker.state)).toEqual(['stopped', 'stopped']);
+    expect(pool.workers.map((worker) => worker.state)).toEqual(['killed', 'killed']);
     await expect(pool.dispatch(tenantOn(0, 2), { type: 'count' })).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
   });
 

@@ -78,7 +78,7 @@ describe('restarts', () => {
     const online = once(worker, 'online');
     pool.once('crash', () => {
       // The worker is down now: everything below waits in the master's buffer.
-      expect(worker.state).toBe('backoff');
+      expect(worker.state).toBe('restarting');
       for (let seq = 0; seq < perTenant; seq++) {
         for (const tenant of tenants) {
           if (seq % 100 === 99) waited.push(pool.dispatch(tenant, { type: 'record', seq }));
@@ -117,12 +117,14 @@ describe('restarts', () => {
   });
 
   it('rejects with BackpressureError once the buffer is full, and delivers what it held', async () => {
-    const pool = await start({ restart: { backoffMs: 300 }, maxBufferedEvents: 5 });
+    const pool = await start({ restart: { backoff: () => 300 }, maxQueue: 5 });
     const worker = pool.workers[0]!;
     const a = tenantOn(0, 1);
     const results: unknown[] = [];
+    let last: Promise<unknown> | undefined;
     pool.once('crash', () => {
-      for (let seq = 0; seq < 5; seq++) pool.dispatchNoWait(a, { type: 'record', seq });
+      for (let seq = 0; seq < 4; seq++) pool.dispatchNoWait(a, { type: 'record', seq });
+      last = pool.dispatch(a, { type: 'record', seq: 4 });
       try {
         pool.dispatchNoWait(a, { type: 'record', seq: 5 });
       } catch (error) {
@@ -137,6 +139,8 @@ describe('restarts', () => {
     expect(results[0]).toMatchObject({ code: 'ERR_BACKPRESSURE' });
     expect(await results[1]).toMatchObject({ code: 'ERR_BACKPRESSURE' });
     await online;
+    // maxQueue counts accepted events until they finish: wait for the held ones.
+    expect(await last).toBe(5);
     expect(await pool.dispatch(a, { type: 'log' })).toEqual([0, 1, 2, 3, 4]);
   });
 
@@ -174,7 +178,7 @@ describe('restarts', () => {
     expect(() => pool.dispatchNoWait(a, { type: 'count' })).toThrow(
       expect.objectContaining({ code: 'ERR_WORKER_UNAVAILABLE' }),
     );
-    expect(pool.workers[0]!.state).toBe('fatal');
+    expect(pool.workers[0]!.state).toBe('unavailable');
     expect(childPids('entry.mjs')).toEqual([]);
     expect(existsSync(flag)).toBe(true);
   });
@@ -195,7 +199,7 @@ describe('restarts', () => {
     await pool.dispatch(a, { type: 'exit' }).catch(() => undefined);
     await online;
     expect(worker.failures).toBe(1);
-    expect(worker.state).toBe('up');
+    expect(worker.state).toBe('running');
     // Without the wait, the second failure in a row gives up (maxFailures: 2).
     const fatal = once(pool, 'fatal');
     await pool.dispatch(a, { type: 'exit' }).catch(() => undefined);

@@ -4,6 +4,12 @@ import { silent } from '../helpers.js';
 
 describeTopology('ProcessWorker', {
   crossesBoundary: true,
-  create: ({ workers, fixture }) =>
-    createProcessPool({ workers, module: fixture, hub: { heartbeatMs: 30_000, logger: silent }, stdio: 'ignore' }),
+  create: ({ workers, fixture, options }) =>
+    createProcessPool({
+      workers,
+      module: fixture,
+      hub: { heartbeatMs: 30_000, logger: silent },
+      stdio: 'ignore',
+      ...options,
+    }),
 });

@@ -177,10 +177,10 @@ describe('the worker side of the protocol', () => {
     expect(req.headers.authorization).not.toContain('the-token-of-worker-zero');
     expect(req.headers).toMatchObject({
       'x-switchyard-worker-id': '0',
-      'x-switchyard-protocol': '1',
+      'x-switchyard-protocol': '2',
       'x-switchyard-pid': String(child.pid),
     });
-    const send = (messages: unknown[], version = 1): void => ws.send(serialize([version, messages]));
+    const send = (messages: unknown[], version = 2): void => ws.send(serialize([version, messages]));
     const tenant = `guild:${tenantOn(0, 1).id}`;
     ws.send('text');
     ws.send(Buffer.from('garbage'));
@@ -191,7 +191,7 @@ describe('the worker side of the protocol', () => {
     expect(received.filter((m) => m[0] === 99).map((m) => m[1])).toEqual([
       'expected a binary frame, got a text frame',
       expect.stringContaining('not structured-clone data'),
-      'unsupported protocol version 7 (this side speaks 1)',
+      'unsupported protocol version 7 (this side speaks 2)',
       'message type 2 arrived before WELCOME',
       expect.stringContaining('DISPATCH'),
       'unknown message type 77 from the master',
@@ -200,17 +200,17 @@ describe('the worker side of the protocol', () => {
       [1, { workerId: 0, workers: 1, heartbeatMs: 10_000, maxPayload: 1 << 20, workerData: null }],
       [2, 5, tenant, { type: 'count' }, 0],
     ]);
-    expect(await next((m) => m[0] === 21)).toEqual([21, 5, 1]);
-    expect(received.find((m) => m[0] === 20)).toEqual([20, 1, 0, 1, 0]);
-    // A no-wait event is acknowledged in a DONE range, a failing one as NOWAIT_ERROR.
+    expect(await next((m) => m[0] === 27)).toEqual([27, [5], [1]]);
+    expect(received.find((m) => m[0] === 20)).toEqual([20, 1, 1, 0]);
+    // No-wait events are acknowledged in RESULTS (without a value), a failing one as FAILURE.
     send([
       [2, 6, tenant, { type: 'count' }, 1],
       [2, 7, tenant, { type: 'count' }, 1],
       [2, 8, tenant, { type: 'throw-ours', message: 'nope' }, 1],
     ]);
-    expect(await next((m) => m[0] === 23)).toEqual([23, [6, 2]]);
-    expect(await next((m) => m[0] === 24)).toEqual([
-      24,
+    expect(await next((m) => m[0] === 27 && (m[1] as number[])[0] === 6)).toEqual([27, [6, 7], [undefined, undefined]]);
+    expect(await next((m) => m[0] === 22)).toEqual([
+      22,
       8,
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: 'nope' }),
     ]);
@@ -218,7 +218,7 @@ describe('the worker side of the protocol', () => {
     const before = received.length;
     send([[99, 'odd']]);
     send([[2, 9, tenant, { type: 'count' }, 0]]);
-    expect(await next((m) => m[0] === 21 && m[1] === 9)).toEqual([21, 9, 4]);
+    expect(await next((m) => m[0] === 27 && (m[1] as number[])[0] === 9)).toEqual([27, [9], [4]]);
     expect(received.slice(before).some((m) => m[0] === 99)).toBe(false);
     send([[8, 'test is over']]);
     expect(await exitOf(child)).toEqual({ code: 0, signal: null });
@@ -229,7 +229,7 @@ describe('the worker side of the protocol', () => {
     cleanup(startByHand({ SWITCHYARD_HUB_URL: hub.url, SWITCHYARD_WORKER_TOKEN: 'the-token-of-worker-zero' }));
     const { ws, next } = await hub.connection;
     ws.send(
-      serialize([1, [[1, { workerId: 3, workers: 4, heartbeatMs: 10_000, maxPayload: 1 << 20, workerData: null }]]]),
+      serialize([2, [[1, { workerId: 3, workers: 4, heartbeatMs: 10_000, maxPayload: 1 << 20, workerData: null }]]]),
     );
     expect(await next((m) => m[0] === 99)).toEqual([99, 'WELCOME names worker 3, but this is worker 0']);
     const [code] = (await once(ws, 'close')) as [number];
@@ -242,7 +242,7 @@ describe('the worker side of the protocol', () => {
     const { ws } = await hub.connection;
     const again = once(hub.server, 'connection') as Promise<[WebSocket, IncomingMessage]>;
     // Never pings: after 3 heartbeats of silence the worker gives up on this connection.
-    ws.send(serialize([1, [[1, { workerId: 0, workers: 1, heartbeatMs: 50, maxPayload: 1 << 20, workerData: null }]]]));
+    ws.send(serialize([2, [[1, { workerId: 0, workers: 1, heartbeatMs: 50, maxPayload: 1 << 20, workerData: null }]]]));
     await once(ws, 'close');
     const [, req] = await again;
     expect(req.headers['x-switchyard-worker-id']).toBe('0');
@@ -252,19 +252,19 @@ describe('the worker side of the protocol', () => {
 describe('runWorkerProcess in this process', () => {
   const cleanup = useCleanup();
 
-  it('rejects bad options with ERR_PROCESS_INVALID_OPTION and a non-definition with ERR_INVALID_ARGUMENT', () => {
+  it('rejects bad options with ERR_INVALID_ARGUMENT and a non-definition with ERR_INVALID_ARGUMENT', () => {
     const definition = defineWorker({ createTenant: () => ({}), onEvent: () => 1 });
     expect(() => runWorkerProcess({} as never, { hubUrl: 'ws://127.0.0.1:1', token: 't', workerId: 0 })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
     );
     expect(() => runWorkerProcess(definition, { hubUrl: 'http://127.0.0.1:1', token: 't', workerId: 0 })).toThrow(
-      expect.objectContaining({ code: 'ERR_PROCESS_INVALID_OPTION' }),
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
     );
     expect(() => runWorkerProcess(definition, { hubUrl: 'ws://127.0.0.1:1', workerId: 0 })).toThrow(
-      expect.objectContaining({ code: 'ERR_PROCESS_INVALID_OPTION' }),
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
     );
     expect(() => runWorkerProcess(definition, { hubUrl: 'ws://127.0.0.1:1', token: 't', workerId: -1 })).toThrow(
-      expect.objectContaining({ code: 'ERR_PROCESS_INVALID_OPTION' }),
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
     );
     expect(() =>
       runWorkerProcess(definition, {
@@ -273,7 +273,7 @@ describe('runWorkerProcess in this process', () => {
         workerId: 0,
         reconnect: { minDelayMs: 0 },
       }),
-    ).toThrow(expect.objectContaining({ code: 'ERR_PROCESS_INVALID_OPTION' }));
+    ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
   });
 
   it('fails ctx.kv with ERR_HUB_DISCONNECTED when the connection is lost, and stops on stop()', async () => {

@@ -1,17 +1,16 @@
 import type { SwitchyardErrorOptions } from '@switchyard/core';
-import { registerErrorClass, SwitchyardError } from '@switchyard/core';
+import { InvalidArgumentError, registerErrorClass, SwitchyardError } from '@switchyard/core';
 
 /**
  * Base class of every error `@switchyard/pool-process` throws. Match on `code`, not on the message.
  */
 export class PoolProcessError extends SwitchyardError {}
 
-/** An option given to the hub, the pool or a worker process is not what it expected. */
-export class InvalidProcessOptionError extends PoolProcessError {
-  constructor(message: string, options: SwitchyardErrorOptions = {}) {
-    super('ERR_PROCESS_INVALID_OPTION', message, options);
-  }
-}
+/**
+ * An option given to the hub, the pool or a worker process is not what it expected. Its code is
+ * core's `ERR_INVALID_ARGUMENT`, as for every bad option of every topology.
+ */
+export class InvalidProcessOptionError extends InvalidArgumentError {}
 
 /**
  * `createProcessPool()` gave up: some workers did not connect to the hub within `startTimeoutMs`
@@ -101,7 +100,6 @@ export class WorkerIdInUseError extends PoolProcessError {
   }
 }
 
-registerErrorClass('ERR_PROCESS_INVALID_OPTION', InvalidProcessOptionError, { framework: true });
 registerErrorClass('ERR_WORKER_START', WorkerStartError, { framework: true });
 registerErrorClass('ERR_WORKER_EXITED', WorkerExitedError, { framework: true });
 registerErrorClass('ERR_HEARTBEAT_TIMEOUT', HeartbeatTimeoutError, { framework: true });

@@ -31,11 +31,37 @@ export class ProcessPool<E = unknown, R = unknown> extends WorkerPool<ProcessWor
   /** The hub the workers are connected to. */
   readonly hub: Hub;
   readonly #ownsHub: boolean;
+  readonly #make: ((id: number) => ProcessWorker<E, R>) | undefined;
 
-  constructor(workers: readonly ProcessWorker<E, R>[], hub: Hub, ownsHub: boolean, options: WorkerPoolOptions = {}) {
+  constructor(
+    workers: readonly ProcessWorker<E, R>[],
+    hub: Hub,
+    ownsHub: boolean,
+    options: WorkerPoolOptions = {},
+    make?: (id: number) => ProcessWorker<E, R>,
+  ) {
     super(workers, options);
     this.hub = hub;
     this.#ownsHub = ownsHub;
+    this.#make = make;
+  }
+
+  /**
+   * Puts a new worker process in slot `index` (one that was killed or gave up): the old one is
+   * killed first (its id is free on the hub again), then a new one is started with the pool's options.
+   */
+  override async replace(index: number, worker?: ProcessWorker<E, R>): Promise<ProcessWorker<E, R>> {
+    if (worker !== undefined || this.#make === undefined || this.workers[index] === undefined)
+      return super.replace(index, worker);
+    await this.workers[index].kill();
+    const next = this.#make(index);
+    try {
+      await next.start();
+    } catch (error) {
+      await next.kill();
+      throw error;
+    }
+    return super.replace(index, next);
   }
 
   override async kill(reason?: unknown): Promise<void> {
@@ -78,11 +104,10 @@ export async function createProcessPool<E = unknown, R = unknown>(
   const ownsHub = !(hubOption instanceof Hub);
   const hub = hubOption instanceof Hub ? hubOption : await createHub(hubOption ?? {});
   let workers: ProcessWorker<E, R>[];
+  const make = (i: number): ProcessWorker<E, R> =>
+    new ProcessWorker<E, R>({ ...workerOptions, store, id: i, workers: count, hub });
   try {
-    workers = Array.from(
-      { length: count },
-      (_, i) => new ProcessWorker<E, R>({ ...workerOptions, store, id: i, workers: count, hub }),
-    );
+    workers = Array.from({ length: count }, (_, i) => make(i));
   } catch (error) {
     if (ownsHub) await hub.close();
     throw error;
@@ -106,5 +131,5 @@ export async function createProcessPool<E = unknown, R = unknown>(
       },
     );
   }
-  return new ProcessPool<E, R>(workers, hub, ownsHub, id === undefined ? {} : { id });
+  return new ProcessPool<E, R>(workers, hub, ownsHub, id === undefined ? {} : { id }, make);
 }

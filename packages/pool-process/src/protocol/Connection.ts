@@ -26,6 +26,8 @@ export interface ConnectionHandlers {
   drain?(): void;
   /** The peer pinged (the worker side uses it as a liveness signal). */
   ping?(): void;
+  /** The peer answered a ping (the master side's liveness probe). */
+  pong?(): void;
   /** The connection closed; `cause` says why. Called once. */
   closed(cause: Error): void;
 }
@@ -84,6 +86,7 @@ export class Connection {
     ws.on('message', (data, isBinary) => this.#receive(data, isBinary));
     ws.on('pong', () => {
       this.alive = true;
+      this.handlers.pong?.();
     });
     ws.on('ping', () => {
       this.alive = true;

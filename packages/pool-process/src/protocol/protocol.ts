@@ -13,7 +13,7 @@ import type { SerializedError, TenantId } from '@switchyard/core';
 import { isSnowflake } from '@switchyard/core';
 
 /** Bumped on every incompatible change; both sides refuse a peer speaking another version. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Upgrade request header carrying the worker's id. */
 export const HEADER_WORKER_ID = 'x-switchyard-worker-id';
@@ -94,7 +94,7 @@ export type KillMessage = [typeof KILL, string];
  * sent (and parsed) once per batch.
  */
 export type BatchMessage = [typeof BATCH, number, number, string[], number[], unknown[]];
-export type StatsMessage = [typeof STATS, number, number, number, number];
+export type StatsMessage = [typeof STATS, number, number, number];
 export type ResultMessage = [typeof RESULT, number, unknown];
 export type FailureMessage = [typeof FAILURE, number, SerializedError];
 /** `ranges` is a flat list of `start, count` pairs of completed no-wait event ids. */
@@ -325,9 +325,9 @@ export function checkWorkerMessage(
   const [type, m] = tuple;
   switch (type) {
     case STATS:
-      return m.length === 5 && isCount(m[1]) && isCount(m[2]) && isCount(m[3]) && isCount(m[4])
+      return m.length === 4 && isCount(m[1]) && isCount(m[2]) && isCount(m[3])
         ? undefined
-        : 'STATS: expected [20, tenants, queued, handled, failed]';
+        : 'STATS: expected [20, tenants, handled, failed]';
     case RESULT:
       return m.length === 3 && isId(m[1]) ? undefined : 'RESULT: expected [21, id, value]';
     case FAILURE:

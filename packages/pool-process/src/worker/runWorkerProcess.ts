@@ -1,16 +1,7 @@
 import { Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import type { TenantId, TenantKv, WorkerDefinition } from '@switchyard/core';
-import {
-  AbortError,
-  assertCloneable,
-  deserializeError,
-  InvalidArgumentError,
-  isWorkerDefinition,
-  serializeError,
-  tenantKey,
-  TenantRuntime,
-} from '@switchyard/core';
+import type { HostResults, KvCall, WorkerDefinition } from '@switchyard/core';
+import { AbortError, InvalidArgumentError, isWorkerDefinition, serializeError, TenantHost } from '@switchyard/core';
 import WebSocket from 'ws';
 import { ConnectionLostError, HubDisconnectedError, InvalidProcessOptionError } from '../errors/errors.js';
 import type { Logger } from '../internal/logger.js';
@@ -25,7 +16,6 @@ import {
   CLOSE,
   CLOSED,
   DISPATCH,
-  DONE,
   DROP,
   ENV_HUB_URL,
   ENV_PARENT_FD,
@@ -40,15 +30,8 @@ import {
   HEADER_WORKER_ID,
   KILL,
   KV,
-  KV_DELETE,
-  KV_GET,
-  KV_LIST,
   KV_RESULT,
-  KV_SET,
-  NOWAIT_ERROR,
-  parseTenantKey,
   PROTOCOL_VERSION,
-  RESULT,
   RESULTS,
   SCRIPT,
   STATS,
@@ -149,24 +132,7 @@ function positiveInt(name: string, value: unknown, min: number): number {
   return number;
 }
 
-function ranges(ids: number[]): number[] {
-  const out: number[] = [];
-  let start = ids[0]!;
-  let count = 1;
-  for (let i = 1; i < ids.length; i++) {
-    const id = ids[i]!;
-    if (id === start + count && count < 1_000_000) {
-      count++;
-    } else {
-      out.push(start, count);
-      start = id;
-      count = 1;
-    }
-  }
-  out.push(start, count);
-  return out;
-}
-
+const KV_OPS = ['get', 'set', 'delete', 'list'] as const;
 const REFUSED = /Unexpected server response: (\d{3})/;
 /** Bytes queued towards the hub above which the worker stops reading new events. */
 const HIGH_WATER_MARK = 1024 * 1024;
@@ -193,7 +159,7 @@ class WorkerProcessEngine implements WorkerProcess {
   readonly #logger: Logger;
   #resolveStopped!: (info: WorkerStopInfo) => void;
   #state: 'running' | 'closing' | 'stopped' = 'running';
-  #runtime: TenantRuntime | undefined;
+  #host: TenantHost | undefined;
   #ws: WebSocket | undefined;
   #connection: Connection | undefined;
   #welcome: Welcome | undefined;
@@ -207,12 +173,6 @@ class WorkerProcessEngine implements WorkerProcess {
   #watchdog: NodeJS.Timeout | undefined;
   #lastPing = 0;
   #parentPipe: Socket | undefined;
-  readonly #signals = new Map<number, AbortController>();
-  readonly #kvPending = new Map<number, { resolve: (value: any) => void; reject: (error: unknown) => void }>();
-  #kvIds = 0;
-  #done: number[] = [];
-  #resultIds: number[] = [];
-  #resultValues: unknown[] = [];
 
   constructor(definition: WorkerDefinition, options: RunWorkerProcessOptions) {
     this.#definition = definition;
@@ -321,7 +281,7 @@ class WorkerProcessEngine implements WorkerProcess {
     });
     connection.handlers = {
       message: (message) => this.#onMessage(connection, message),
-      fill: (batch) => this.#fill(batch),
+      fill: () => this.#fill(),
       rejected: (message, error) => this.#onRejected(connection, message, error),
       drain: () => connection.resume(),
       ping: () => {
@@ -342,16 +302,9 @@ class WorkerProcessEngine implements WorkerProcess {
     this.#welcome = undefined;
     clearInterval(this.#watchdog);
     this.#watchdog = undefined;
-    this.#done = [];
-    this.#resultIds = [];
-    this.#resultValues = [];
-    const lost = new HubDisconnectedError('The connection to the hub was lost before the kv call was answered.');
-    for (const pending of this.#kvPending.values()) pending.reject(lost);
-    this.#kvPending.clear();
-    // The master has failed these events already (WorkerCrashedError): do not start the ones still queued.
-    for (const controller of this.#signals.values())
-      controller.abort(new ConnectionLostError('The connection to the hub was lost.'));
-    this.#signals.clear();
+    // The master has failed these events already (WorkerCrashedError): do not start the ones still
+    // queued; kv calls in flight are lost.
+    this.#host?.disconnected(new HubDisconnectedError('The connection to the hub was lost.'));
     if (this.#state === 'closing') return this.#stop('closed', 0);
     if (this.#state !== 'running') return;
     const status = this.#refusedStatus;
@@ -400,7 +353,7 @@ class WorkerProcessEngine implements WorkerProcess {
     this.#state = 'stopped';
     clearTimeout(this.#reconnectTimer);
     clearInterval(this.#watchdog);
-    this.#runtime?.kill(new ConnectionLostError(`The worker stopped (${reason}).`));
+    this.#host?.kill(new ConnectionLostError(`The worker stopped (${reason}).`));
     this.#ws?.terminate();
     this.#parentPipe?.destroy();
     this.#resolveStopped({ reason, exitCode });
@@ -418,55 +371,44 @@ class WorkerProcessEngine implements WorkerProcess {
       return;
     }
     if (type === WELCOME) return this.#onWelcome(connection, message[1] as Welcome);
-    const runtime = this.#runtime;
-    if (runtime === undefined || this.#welcome === undefined) {
+    const host = this.#host;
+    if (host === undefined || this.#welcome === undefined) {
       connection.protocolError(`message type ${String(type)} arrived before WELCOME`);
       return;
     }
     switch (type) {
       case DISPATCH:
       case DROP:
-        return this.#work(
-          runtime,
-          type,
+      case SCRIPT: {
+        const flags = message[4] as number;
+        const payload = type === SCRIPT ? [message[5], message[6], message[3]] : message[3];
+        const op = type === DISPATCH ? 'event' : type === DROP ? 'drop' : 'script';
+        host.run(
           message[1] as number,
-          parseTenantKey(message[2])!,
-          message[3],
-          message[4] as number,
-          '',
-          '',
+          op,
+          message[2] as string,
+          payload,
+          (flags & FLAG_NOWAIT) === 0,
+          (flags & FLAG_SIGNAL) !== 0,
         );
-      case SCRIPT:
-        return this.#work(
-          runtime,
-          SCRIPT,
-          message[1] as number,
-          parseTenantKey(message[2])!,
-          message[3],
-          message[4] as number,
-          message[5] as string,
-          message[6] as string,
-        );
+        return;
+      }
       case BATCH: {
         const [, first, flags, keys, index, events] = message as BatchMessage;
-        const tenants = keys.map((key) => parseTenantKey(key)!);
+        const waited = (flags & FLAG_NOWAIT) === 0;
+        const cancellable = (flags & FLAG_SIGNAL) !== 0;
         for (let i = 0; i < events.length; i++)
-          this.#work(runtime, DISPATCH, first + i, tenants[index[i]!]!, events[i], flags, '', '');
+          host.run(first + i, 'event', keys[index[i]!]!, events[i], waited, cancellable);
         return;
       }
       case ABORT:
-        this.#signals.get(message[1] as number)?.abort(new AbortError('The master aborted the dispatch.'));
+        host.cancel(message[1] as number, new AbortError('The master aborted the dispatch.'));
         return;
-      case KV_RESULT: {
-        const pending = this.#kvPending.get(message[1] as number);
-        if (pending === undefined) return;
-        this.#kvPending.delete(message[1] as number);
-        if (message[2] === true) pending.resolve(message[3]);
-        else pending.reject(deserializeError(message[3] as never));
+      case KV_RESULT:
+        host.kvAnswer(message[1] as number, message[2] as boolean, message[3]);
         return;
-      }
       case CLOSE:
-        void this.#close(connection, runtime);
+        void this.#close(connection, host);
         return;
       case KILL:
         this.#logger.warn(`killed by the master (${String(message[1])})`);
@@ -484,110 +426,40 @@ class WorkerProcessEngine implements WorkerProcess {
     }
     this.#welcome = welcome;
     connection.maxPayload = welcome.maxPayload;
-    if (this.#runtime === undefined) {
-      this.#runtime = new TenantRuntime(this.#definition, {
+    if (this.#host === undefined) {
+      this.#host = new TenantHost(this.#definition, {
         workerId: this.workerId,
         workerData: welcome.workerData,
-        kv: (tenant) => this.#kvFor(tenant),
+        output: { results: (results) => this.#sendResults(results), kv: (id, call) => this.#sendKv(id, call) },
       });
-      // Startup runs before the first event; a failure is reported to the events that wait for it.
-      this.#runtime.start().catch(() => undefined);
+      void this.#host.start();
     }
     this.#armWatchdog(welcome.heartbeatMs);
   }
 
-  #work(
-    runtime: TenantRuntime,
-    type: number,
-    id: number,
-    tenant: TenantId,
-    event: unknown,
-    flags: number,
-    name: string,
-    code: string,
-  ): void {
-    const generation = this.#generation;
-    if (type === DISPATCH && (flags & (FLAG_NOWAIT | FLAG_SIGNAL)) === FLAG_NOWAIT) {
-      // Fire-and-forget: the runtime's promise-free path; the master only needs to hear it ended.
-      try {
-        runtime.dispatchNoWait(
-          tenant,
-          event,
-          (error) => this.#reply(generation, id, undefined, NOWAIT_ERROR, error),
-          () => this.#reply(generation, id, undefined, undefined, undefined),
-        );
-      } catch (error) {
-        this.#reply(generation, id, undefined, NOWAIT_ERROR, error);
-      }
+  /** A turn's results (the master already failed everything sent on a connection that is gone). */
+  #sendResults(results: HostResults): void {
+    const connection = this.#connection;
+    if (connection === undefined) return;
+    const { tenants, handled, failed } = results.stats;
+    connection.queue([STATS, tenants, handled, failed]);
+    if (results.ids.length > 0) connection.queue([RESULTS, results.ids, results.values]);
+    for (let i = 0; i < results.failedIds.length; i++)
+      connection.queue([FAILURE, results.failedIds[i], results.errors[i]]);
+  }
+
+  /** A `ctx.kv` call, carried to the master, which owns the store. */
+  #sendKv(id: number, call: KvCall): void {
+    const connection = this.#connection;
+    if (connection === undefined || this.#welcome === undefined || this.#state === 'stopped') {
+      this.#host?.kvAnswer(id, false, serializeError(new HubDisconnectedError()));
       return;
     }
-    let signal: AbortSignal | undefined;
-    if ((flags & FLAG_SIGNAL) !== 0) {
-      const controller = new AbortController();
-      this.#signals.set(id, controller);
-      signal = controller.signal;
-    }
-    const task =
-      type === DISPATCH
-        ? runtime.dispatch(tenant, event, signal)
-        : type === SCRIPT
-          ? runtime.runScript(tenant, name, code, event, signal)
-          : runtime.dropTenant(tenant);
-    if ((flags & FLAG_NOWAIT) !== 0) {
-      task.then(
-        () => this.#reply(generation, id, signal, undefined, undefined),
-        (error: unknown) => this.#reply(generation, id, signal, NOWAIT_ERROR, error),
-      );
-    } else {
-      task.then(
-        (value: unknown) => this.#reply(generation, id, signal, RESULT, value),
-        (error: unknown) => this.#reply(generation, id, signal, FAILURE, error),
-      );
-    }
+    const op = KV_OPS.indexOf(call.op);
+    connection.queue([KV, id, call.tenant, op, call.op === 'list' ? call.arg : call.key, call.arg]);
   }
 
-  #reply(
-    generation: number,
-    id: number,
-    signal: AbortSignal | undefined,
-    type: number | undefined,
-    payload: unknown,
-  ): void {
-    if (signal !== undefined) this.#signals.delete(id);
-    const connection = this.#connection;
-    // A reply for a connection that is gone: the master already failed the event.
-    if (generation !== this.#generation || connection === undefined) return;
-    if (type === undefined) {
-      this.#done.push(id);
-      connection.schedule();
-    } else if (type === RESULT) {
-      this.#resultIds.push(id);
-      this.#resultValues.push(payload);
-      connection.schedule();
-    } else {
-      connection.queue([type, id, serializeError(payload)]);
-    }
-  }
-
-  #fill(batch: unknown[]): void {
-    if (this.#resultIds.length > 0) {
-      batch.push(
-        this.#resultIds.length === 1
-          ? [RESULT, this.#resultIds[0], this.#resultValues[0]]
-          : [RESULTS, this.#resultIds, this.#resultValues],
-      );
-      this.#resultIds = [];
-      this.#resultValues = [];
-    }
-    if (this.#done.length > 0) {
-      // Events of different tenants finish out of order; the master wants ascending ranges.
-      batch.push([DONE, ranges(this.#done.sort((a, b) => a - b))]);
-      this.#done = [];
-    }
-    if (batch.length > 0 && this.#runtime !== undefined) {
-      const stats = this.#runtime.stats();
-      batch.unshift([STATS, stats.tenants, stats.queued, stats.handled, stats.failed]);
-    }
+  #fill(): void {
     // Stop reading events while the hub is slow to take our results.
     const connection = this.#connection;
     if (connection !== undefined && connection.congested) connection.pause();
@@ -596,34 +468,28 @@ class WorkerProcessEngine implements WorkerProcess {
   #onRejected(connection: Connection, message: unknown[], error: Error): void {
     switch (message[0]) {
       case RESULTS: {
-        // One of them cannot be sent: send them one by one, so that only that one fails.
         const [, ids, values] = message as [number, number[], unknown[]];
-        for (let i = 0; i < ids.length; i++) connection.send([[RESULT, ids[i], values[i]]]);
+        // One of them cannot be sent: send them one by one, so that only that one fails.
+        if (ids.length > 1) for (let i = 0; i < ids.length; i++) connection.send([[RESULTS, [ids[i]], [values[i]]]]);
+        else connection.queue([FAILURE, ids[0], serializeError(error)]);
         return;
       }
-      case RESULT:
       case FAILURE:
         connection.queue([FAILURE, message[1], serializeError(error)]);
         return;
-      case NOWAIT_ERROR:
-        connection.queue([NOWAIT_ERROR, message[1], serializeError(error)]);
+      case KV:
+        this.#host?.kvAnswer(message[1] as number, false, serializeError(error));
         return;
-      case KV: {
-        const pending = this.#kvPending.get(message[1] as number);
-        this.#kvPending.delete(message[1] as number);
-        pending?.reject(error);
-        return;
-      }
       default:
         this.#logger.error(`could not send a message of type ${String(message[0])} to the hub: ${error.message}`);
     }
   }
 
-  async #close(connection: Connection, runtime: TenantRuntime): Promise<void> {
+  async #close(connection: Connection, host: TenantHost): Promise<void> {
     if (this.#state !== 'running') return;
     this.#state = 'closing';
     try {
-      await runtime.close();
+      await host.close();
     } catch (error) {
       this.#logger.error(`closing the tenants failed: ${(error as Error).message}`);
     }
@@ -633,40 +499,6 @@ class WorkerProcessEngine implements WorkerProcess {
     connection.close(1000, 'closed');
     // If the hub never completes the closing handshake, stop anyway.
     setTimeout(() => this.#stop('closed', 0), 2000).unref();
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // ctx.kv, served by the master
-  // -------------------------------------------------------------------------------------------
-
-  #kvFor(tenant: TenantId): TenantKv {
-    const key = tenantKey(tenant);
-    return {
-      get: (name) => this.#kv(key, KV_GET, name, undefined),
-      set: (name, value) => this.#kv(key, KV_SET, name, value),
-      delete: (name) => this.#kv(key, KV_DELETE, name, undefined),
-      list: (prefix = '') => this.#kv(key, KV_LIST, prefix, undefined),
-    };
-  }
-
-  #kv(key: string, op: number, name: unknown, value: unknown): Promise<any> {
-    if (typeof name !== 'string')
-      return Promise.reject(new InvalidArgumentError(`Expected a string key, got ${typeof name}.`));
-    const connection = this.#connection;
-    if (connection === undefined || this.#welcome === undefined || this.#state === 'stopped')
-      return Promise.reject(new HubDisconnectedError());
-    if (op === KV_SET) {
-      try {
-        assertCloneable(value, 'The kv value');
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    const id = ++this.#kvIds;
-    return new Promise((resolve, reject) => {
-      this.#kvPending.set(id, { resolve, reject });
-      connection.queue([KV, id, key, op, name, value]);
-    });
   }
 }
 

@@ -27,12 +27,16 @@ describe('createThreadPool', () => {
 
   it('shares a default in-memory store between the workers of a pool', async () => {
     const pool = track(await createThreadPool<any>({ workers: 2, filename: fixture('faults.mjs') }));
-    // Tenants are sharded, so each tenant's data is written and read by the same worker: share
-    // the store, and a tenant moved to another worker (a pool of another size) still finds it.
+    // Tenants are sharded, so each tenant's data is written and read by the same worker; a worker
+    // asking for another worker's tenant is refused (the shard-ownership check). The handler
+    // rethrows the refusal, so it arrives as a handler's error, with the refusal's code.
     const a = guildOn(0, 2);
     await pool.dispatch(a, { type: 'kv-set', key: 'k', value: 1 });
-    const single = pool.workers[1]!;
-    await expect(single.dispatch(a, { type: 'kv-get', key: 'k' })).resolves.toBe(1);
+    await expect(pool.dispatch(a, { type: 'kv-get', key: 'k' })).resolves.toBe(1);
+    await expect(pool.workers[1]!.dispatch(a, { type: 'kv-get', key: 'k' })).rejects.toMatchObject({
+      code: 'ERR_REMOTE',
+      remoteCode: 'ERR_PROTOCOL',
+    });
   });
 
   it('rejects with ERR_THREAD_START and leaves no thread behind when the module exports no definition', async () => {

@@ -1,7 +1,7 @@
 import type { DispatchErrorInfo, WorkerCrashInfo } from '@switchyard/core';
 import { WorkerCrashedError, WorkerUnavailableError } from '@switchyard/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ThreadCrashInfo } from '../../src/index.js';
+
 import { createThreadPool, ThreadExitError, ThreadWorker } from '../../src/index.js';
 import { fixture, guild, guildOn, next, quickRestart, rejection, startWorker, track } from '../helpers.js';
 import { osThreads } from '../threads.js';
@@ -28,7 +28,7 @@ describe('ThreadWorker faults', () => {
     const reported: DispatchErrorInfo[] = [];
     worker.on('dispatchError', (info) => reported.push(info));
     worker.dispatchNoWait(guild(4), { type: 'wait', key: 'never' });
-    const crashed = next<ThreadCrashInfo>(worker, 'crash');
+    const crashed = next<WorkerCrashInfo>(worker, 'crash');
     const crashing = rejection(worker.dispatch(guild(5), { type: 'crash-now' }));
 
     const info = await crashed;
@@ -39,7 +39,12 @@ describe('ThreadWorker faults', () => {
       expect(error).toMatchObject({ code: 'ERR_WORKER_CRASHED', cause: info.cause });
     }
     expect(reported).toEqual([
-      { workerId: 0, tenant: guild(4), error: expect.objectContaining({ code: 'ERR_WORKER_CRASHED' }) },
+      {
+        workerId: 0,
+        tenant: guild(4),
+        error: expect.objectContaining({ code: 'ERR_WORKER_CRASHED' }),
+        event: { type: 'wait', key: 'never' },
+      },
     ]);
 
     // Restarted: a new thread, the tenants' in-memory state is new.
@@ -76,7 +81,7 @@ describe('ThreadWorker faults', () => {
 
   it('reports an exception thrown from a timer after the handler returned, and the next events work', async () => {
     const worker = await startWorker({ restart: quickRestart });
-    const crashed = next<ThreadCrashInfo>(worker, 'crash');
+    const crashed = next<WorkerCrashInfo>(worker, 'crash');
     await expect(worker.dispatch(guild(1), { type: 'throw-later' })).resolves.toBe('returned');
     const info = await crashed;
     expect(info).toMatchObject({ workerId: 0, failures: 1, cause: { message: 'late failure' } });
@@ -105,7 +110,7 @@ describe('ThreadWorker faults', () => {
     const worker = await startWorker();
     // The default backoff (3 s for the first failure) runs on a fake clock; threads and messages are real.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const crashed = next<ThreadCrashInfo>(worker, 'crash');
+    const crashed = next<WorkerCrashInfo>(worker, 'crash');
     await rejection(worker.dispatch(guild(1), { type: 'crash-now' }));
     expect(await crashed).toMatchObject({ failures: 1, restartInMs: 3000 });
 
@@ -136,10 +141,10 @@ describe('ThreadWorker faults', () => {
         workerData: { startup: plan, starts },
         restart: { backoff, maxConsecutiveFailures: 4 },
       });
-      const crashes: ThreadCrashInfo[] = [];
-      worker.on('crash', (info) => crashes.push(info as ThreadCrashInfo));
+      const crashes: WorkerCrashInfo[] = [];
+      worker.on('crash', (info) => crashes.push(info as WorkerCrashInfo));
       const fatal = next<WorkerCrashInfo>(worker, 'fatal');
-      const firstCrash = next<ThreadCrashInfo>(worker, 'crash');
+      const firstCrash = next<WorkerCrashInfo>(worker, 'crash');
       const first = rejection(worker.dispatch(guild(1), { type: 'crash-now' }));
       await firstCrash;
       // Held while the thread keeps failing to come back.
@@ -178,8 +183,8 @@ describe('ThreadWorker faults', () => {
 
   it('starts counting failures again after a thread stayed up for stableAfterMs', async () => {
     const worker = await startWorker({ restart: { backoff: () => 0, maxConsecutiveFailures: 2, stableAfterMs: 0 } });
-    const crashes: ThreadCrashInfo[] = [];
-    worker.on('crash', (info) => crashes.push(info as ThreadCrashInfo));
+    const crashes: WorkerCrashInfo[] = [];
+    worker.on('crash', (info) => crashes.push(info as WorkerCrashInfo));
     for (let round = 0; round < 3; round++) {
       await rejection(worker.dispatch(guild(1), { type: 'crash-now' }));
       await expect(worker.dispatch(guild(1), { type: 'count' })).resolves.toBe(1);
@@ -198,7 +203,7 @@ describe('ThreadWorker faults', () => {
         restart: quickRestart,
       }),
     );
-    const crashed = next<ThreadCrashInfo>(worker, 'crash');
+    const crashed = next<WorkerCrashInfo>(worker, 'crash');
     const early = worker.dispatch(guild(1), { type: 'count' });
     expect(worker.stats().state).toBe('starting');
     expect(await crashed).toMatchObject({ failures: 1, cause: { message: 'first start crashed' } });
@@ -232,7 +237,7 @@ describe('ThreadWorker faults', () => {
       }),
     );
     await worker.ready;
-    const crashed = next<ThreadCrashInfo>(worker, 'crash');
+    const crashed = next<WorkerCrashInfo>(worker, 'crash');
     await rejection(worker.dispatch(guild(1), { type: 'crash-now' }));
     await crashed;
     const held = rejection(worker.dispatch(guild(1), { type: 'count' }));
@@ -245,7 +250,7 @@ describe('ThreadWorker faults', () => {
 
   it('close() during the backoff delivers the held events after the restart, then closes', async () => {
     const worker = await startWorker({ restart: { backoff: () => 20 } });
-    const crashed = next<ThreadCrashInfo>(worker, 'crash');
+    const crashed = next<WorkerCrashInfo>(worker, 'crash');
     await rejection(worker.dispatch(guild(1), { type: 'crash-now' }));
     await crashed;
     const held = [worker.dispatch(guild(1), { type: 'count' }), worker.dispatch(guild(1), { type: 'count' })];

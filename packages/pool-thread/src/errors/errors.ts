@@ -25,13 +25,5 @@ export class ThreadStartError extends PoolThreadError {
   }
 }
 
-/** A handler returned a value that cannot be structured-cloned back to the caller; the event fails. */
-export class ResultNotCloneableError extends PoolThreadError {
-  constructor(message: string, options: SwitchyardErrorOptions = {}) {
-    super('ERR_RESULT_NOT_CLONEABLE', message, options);
-  }
-}
-
 registerErrorClass('ERR_THREAD_EXIT', ThreadExitError, { framework: true });
 registerErrorClass('ERR_THREAD_START', ThreadStartError, { framework: true });
-registerErrorClass('ERR_RESULT_NOT_CLONEABLE', ResultNotCloneableError, { framework: true });

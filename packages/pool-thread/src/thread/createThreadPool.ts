@@ -4,7 +4,7 @@ import type { ThreadWorkerOptions } from './ThreadWorker.js';
 import { ThreadWorker } from './ThreadWorker.js';
 
 /** Options of {@link createThreadPool}: every {@link ThreadWorkerOptions} field but `id`, plus the pool's size. */
-export interface CreateThreadPoolOptions extends Omit<ThreadWorkerOptions, 'id' | 'store'> {
+export interface CreateThreadPoolOptions extends Omit<ThreadWorkerOptions, 'id' | 'store' | 'workers'> {
   /** How many worker threads (tenants are spread over them with `shardFor`). */
   workers: number;
   /**
@@ -38,5 +38,7 @@ export async function createThreadPool<D extends WorkerDefinition<any, any, any>
   const { workers, store = new MemoryKvStore(), ...rest } = options;
   if (!Number.isSafeInteger(workers) || workers < 1)
     throw new InvalidArgumentError(`Expected \`workers\` to be an integer >= 1, got ${String(workers)}.`);
-  return WorkerPool.create(workers, (id) => ThreadWorker.create<EventOf<D>, ResultOf<D>>({ ...rest, store, id }));
+  return WorkerPool.create(workers, (id) =>
+    ThreadWorker.create<EventOf<D>, ResultOf<D>>({ ...rest, store, id, workers }),
+  );
 }

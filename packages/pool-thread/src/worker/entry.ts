@@ -1,37 +1,94 @@
 /**
- * The thread entry piscina loads in every worker thread of a `ThreadWorker`
- * (`@switchyard/pool-thread/worker`). It exports the task handler only; the user's module is
- * loaded by the `init` task, and everything else is in {@link ThreadHost}.
+ * The entry every worker thread of a `ThreadWorker` runs (`@switchyard/pool-thread/worker`): it
+ * moves messages between the thread's port and core's `TenantHost`, which does the work.
  */
-import { workerData } from 'node:worker_threads';
-import { ProtocolError } from '@switchyard/core';
-import type { BatchResult, InitResult, ThreadStatsTuple, ThreadTask } from '../protocol.js';
-import { ThreadHost } from './ThreadHost.js';
+import type { MessagePort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { LinkOp } from '@switchyard/core';
+import { findWorkerDefinition, ProtocolError, serializeError, TenantHost } from '@switchyard/core';
+import { ThreadStartError } from '../errors/errors.js';
+import {
+  BATCH,
+  CANCEL,
+  CANCELLABLE,
+  CLOSE,
+  CLOSED,
+  INIT,
+  KV,
+  KV_ANSWER,
+  PING,
+  PONG,
+  PROTOCOL_VERSION,
+  READY,
+  RESULTS,
+  START_FAILED,
+} from '../protocol.js';
 
-let host: ThreadHost | undefined;
+const OPS: readonly LinkOp[] = ['event', 'event', 'script', 'drop'];
 
 /**
- * Piscina's handler (`name: 'handleTask'`): `init` loads the definition and runs `startup`,
- * `batch` hands a batch of items to the tenant runtime, `close` closes it gracefully.
- * Not async on purpose: a batch's items are enqueued synchronously, in arrival order.
+ * Serves one thread: `port` is the thread's `parentPort` (or a test's port). A message that breaks
+ * the protocol goes to `fail`, which by default throws it: the thread dies and the master restarts it.
+ * @internal
  */
-export function handleTask(task: ThreadTask): Promise<InitResult | BatchResult | ThreadStatsTuple> {
-  switch (task.type) {
-    case 'batch':
-      if (host === undefined)
-        return Promise.reject(new ProtocolError('A batch arrived before the worker thread was initialised.'));
-      return host.batch(task);
-    case 'init':
-      if (host !== undefined) return Promise.reject(new ProtocolError('The worker thread was initialised twice.'));
-      return ThreadHost.start(task, workerData).then(({ host: started, result }) => {
-        host = started;
-        return result;
+export function serveThread(
+  port: MessagePort,
+  data: unknown,
+  fail: (error: ProtocolError) => void = (error) => {
+    throw error;
+  },
+): void {
+  let host: TenantHost | undefined;
+  const start = async (version: unknown, url: string, workerId: number): Promise<void> => {
+    try {
+      if (version !== PROTOCOL_VERSION)
+        throw new ProtocolError(`expected protocol version ${PROTOCOL_VERSION}, got ${String(version)}`);
+      const definition = findWorkerDefinition((await import(url)) as Record<string, unknown>, url);
+      host = new TenantHost(definition, {
+        workerId,
+        workerData: data,
+        output: {
+          results: (r) => port.postMessage([RESULTS, r.ids, r.values, r.failedIds, r.errors, r.stats]),
+          kv: (id, call) => port.postMessage([KV, id, call.op, call.tenant, call.key, call.arg]),
+        },
       });
-    case 'close':
-      return host === undefined ? Promise.resolve([0, 0, 0, 0] as const) : host.close();
-    default:
-      return Promise.reject(
-        new ProtocolError(`Unknown task type ${JSON.stringify((task as { type?: unknown }).type)}.`),
-      );
-  }
+      await host.start();
+      port.postMessage([READY, host.stats()]);
+    } catch (error) {
+      const message = `Could not start the worker module ${url}: ${error instanceof Error ? error.message : String(error)}`;
+      port.postMessage([START_FAILED, serializeError(new ThreadStartError(message, { cause: error }))]);
+    }
+  };
+  port.on('message', (message: unknown[]) => {
+    const type = message[0];
+    if (type === PING) return port.postMessage([PONG]);
+    if (type === INIT) {
+      if (host !== undefined) return fail(new ProtocolError('The worker thread was initialised twice.'));
+      return void start(message[1], message[2] as string, message[3] as number);
+    }
+    if (host === undefined)
+      return fail(new ProtocolError(`Message ${String(type)} arrived before the thread was initialised.`));
+    switch (type) {
+      case BATCH: {
+        const [, ids, ops, keys, payloads] = message as [number, number[], number[], string[], unknown[]];
+        for (let i = 0; i < ids.length; i++) {
+          const op = ops[i]!;
+          const base = op & ~CANCELLABLE;
+          host.run(ids[i]!, OPS[base]!, keys[i]!, payloads[i], base !== 1, (op & CANCELLABLE) !== 0);
+        }
+        return;
+      }
+      case CANCEL:
+        for (const id of message[1] as number[]) host.cancel(id);
+        return;
+      case KV_ANSWER:
+        return host.kvAnswer(message[1] as number, message[2] as boolean, message[3]);
+      case CLOSE:
+        return void host.close().then((stats) => port.postMessage([CLOSED, stats]));
+      default:
+        return fail(new ProtocolError(`Unknown message type ${JSON.stringify(type)}.`));
+    }
+  });
 }
+
+if (parentPort !== null) serveThread(parentPort as MessagePort, workerData);

@@ -1,9 +1,10 @@
-import { InvalidArgumentError } from '@switchyard/core';
+import { InvalidArgumentError } from '../errors/errors.js';
+import { checkInteger, checkObject } from '../internal/options.js';
 
-/** How a crashed worker thread is restarted (the same policy as the process topology). */
+/** How a crashed worker (thread or process) is restarted: one policy for every topology. */
 export interface RestartOptions {
   /**
-   * How long to wait before restarting after the `failures`-th consecutive failure (1, 2, ...), in ms.
+   * How long to wait (ms) before restarting after the `failures`-th consecutive failure (1, 2, ...).
    * @default (failures) => Math.min(failures, 5) * 3000
    */
   backoff?: (failures: number) => number;
@@ -14,7 +15,7 @@ export interface RestartOptions {
    */
   maxConsecutiveFailures?: number;
   /**
-   * A thread that ran at least this long (ms) before it crashed starts the failure count again.
+   * A worker that ran at least this long (ms) before it crashed starts the failure count again.
    * @default 30_000
    */
   stableAfterMs?: number;
@@ -34,26 +35,14 @@ export interface RestartPolicy {
 
 /** Fills in the defaults and checks every field. @internal */
 export function restartPolicy(options: RestartOptions | undefined): RestartPolicy {
-  if (options !== undefined && (options === null || typeof options !== 'object')) {
-    throw new InvalidArgumentError(
-      `Expected \`restart\` to be an object, got ${options === null ? 'null' : typeof options}.`,
-    );
-  }
+  checkObject('restart', options);
   const { backoff = defaultRestartBackoff, maxConsecutiveFailures = 10, stableAfterMs = 30_000 } = options ?? {};
   if (typeof backoff !== 'function')
     throw new InvalidArgumentError(
       `Expected \`restart.backoff\` to be a function (failures) => ms, got ${typeof backoff}.`,
     );
-  if (!Number.isSafeInteger(maxConsecutiveFailures) || maxConsecutiveFailures < 1) {
-    throw new InvalidArgumentError(
-      `Expected \`restart.maxConsecutiveFailures\` to be an integer >= 1, got ${String(maxConsecutiveFailures)}.`,
-    );
-  }
-  if (typeof stableAfterMs !== 'number' || Number.isNaN(stableAfterMs) || stableAfterMs < 0) {
-    throw new InvalidArgumentError(
-      `Expected \`restart.stableAfterMs\` to be a number >= 0, got ${String(stableAfterMs)}.`,
-    );
-  }
+  checkInteger('restart.maxConsecutiveFailures', maxConsecutiveFailures, 1);
+  checkInteger('restart.stableAfterMs', stableAfterMs, 0);
   return { backoff, maxConsecutiveFailures, stableAfterMs };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultRestartBackoff } from '../../src/index.js';
-import { restartDelay, restartPolicy } from '../../src/thread/restart.js';
+import { restartDelay, restartPolicy } from '../../src/remote/restart.js';
 
 describe('restart policy', () => {
   it('backs off 3 s per consecutive failure, at most 15 s, as the seed does', () => {

@@ -1,0 +1,864 @@
+import { EventEmitter } from 'node:events';
+import {
+  BackpressureError,
+  HandlerTimeoutError,
+  InvalidArgumentError,
+  ProtocolError,
+  WorkerCrashedError,
+  WorkerHungError,
+  WorkerKilledError,
+  WorkerUnavailableError,
+} from '../errors/errors.js';
+import { abortErrorFrom } from '../internal/abort.js';
+import { assertCloneable } from '../internal/cloneable.js';
+import { Deque } from '../internal/Deque.js';
+import { checkInteger, checkStore } from '../internal/options.js';
+import type { KvStore } from '../kv/KvStore.js';
+import { MemoryKvStore } from '../kv/MemoryKvStore.js';
+import type { TenantId } from '../tenants/TenantId.js';
+import { assertTenantId, parseTenantKey, shardFor, tenantKey } from '../tenants/TenantId.js';
+import type {
+  DispatchOptions,
+  WorkerCrashInfo,
+  WorkerLike,
+  WorkerLikeEvents,
+  WorkerStats,
+} from '../tenants/WorkerLike.js';
+import type { RestartOptions, RestartPolicy } from './restart.js';
+import { restartDelay, restartPolicy } from './restart.js';
+import type { Incarnation, IncarnationStats, KvCall, LinkHost, LinkItem, LinkOp, WorkerLink } from './WorkerLink.js';
+
+/**
+ * The options every topology built on {@link RemoteWorker} shares (`ThreadWorkerOptions` and
+ * `ProcessWorkerOptions` extend them): one word for one bound everywhere.
+ */
+export interface RemoteWorkerOptions {
+  /**
+   * The worker's id (its position in a pool), exposed as `ctx.workerId`.
+   * @default 0
+   */
+  id?: number;
+  /**
+   * How many workers the pool has. When set, a `ctx.kv` call for a tenant this worker does not
+   * serve (`shardFor(tenant.id, workers) !== id`) is refused with `ProtocolError`.
+   * @default undefined (no ownership check)
+   */
+  workers?: number | undefined;
+  /**
+   * Where `ctx.kv` stores tenants' data. It lives on this side; the worker's calls are served here.
+   * @default new MemoryKvStore()
+   */
+  store?: KvStore;
+  /**
+   * How many events may be accepted and not finished at once (waiting here, in flight, or held
+   * while the worker restarts). Beyond it `dispatch` rejects and `dispatchNoWait` throws
+   * `BackpressureError`.
+   * @default 100_000
+   */
+  maxQueue?: number;
+  /**
+   * How many events may be in the worker and not finished at once; the others wait here and
+   * travel together once there is room. It bounds the worker's backlog.
+   * @default 1024
+   */
+  maxInFlight?: number;
+  /**
+   * The most events one transfer carries. `1` sends every event on its own (no batching).
+   * @default 1024
+   */
+  maxBatchSize?: number;
+  /**
+   * How a crashed worker is restarted.
+   * @default { backoff: (failures) => Math.min(failures, 5) * 3000, maxConsecutiveFailures: 10, stableAfterMs: 30_000 }
+   */
+  restart?: RestartOptions;
+  /**
+   * A worker that does not answer a liveness probe within this many ms is treated as hung (a
+   * handler in `while (true) {}`, a stopped process): it is terminated, its in-flight events fail
+   * with `WorkerCrashedError` (cause `WorkerHungError`), and it restarts. `Infinity` disables probes.
+   * @default 10_000
+   */
+  livenessTimeoutMs?: number;
+  /**
+   * The deadline of every waited call that does not pass its own `timeoutMs`.
+   * @default Infinity (no deadline)
+   */
+  timeoutMs?: number;
+  /**
+   * A handler still running this long after its call timed out gets its worker restarted (its
+   * other in-flight events fail with `WorkerCrashedError`, cause `HandlerTimeoutError`).
+   * @default 30_000
+   */
+  timeoutKillAfterMs?: number;
+  /**
+   * How long `close()` waits for accepted events and the worker's own shutdown before it kills it.
+   * @default 30_000
+   */
+  closeTimeoutMs?: number;
+}
+
+/** Where a {@link RemoteWorker} is in its life; the same names on every topology. */
+export type RemoteWorkerState = 'starting' | 'running' | 'restarting' | 'closing' | 'closed' | 'killed' | 'unavailable';
+
+/** {@link WorkerStats} plus where the worker is in its life. */
+export interface RemoteWorkerStats extends WorkerStats {
+  state: RemoteWorkerState;
+  /** How many times the worker was restarted after a crash. */
+  restarts: number;
+  /** Consecutive failures so far. */
+  failures: number;
+  /** Events in the worker and not finished. */
+  inFlight: number;
+}
+
+type Lifecycle = 'open' | 'closing' | 'closed' | 'killed' | 'unavailable';
+
+const enum Stage {
+  Waiting,
+  Sent,
+  Settled,
+}
+
+/** One accepted call: what the link sends, and who waits for it. */
+class Call implements LinkItem {
+  stage = Stage.Waiting;
+  onAbort: (() => void) | undefined = undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+  constructor(
+    readonly id: number,
+    readonly op: LinkOp,
+    readonly tenant: TenantId,
+    readonly key: string,
+    readonly payload: unknown,
+    readonly resolve: ((value: any) => void) | undefined,
+    readonly reject: ((error: unknown) => void) | undefined,
+    readonly signal: AbortSignal | undefined,
+    readonly cancellable: boolean,
+  ) {}
+
+  get waited(): boolean {
+    return this.resolve !== undefined;
+  }
+}
+
+/** One incarnation as the runtime sees it. */
+interface Life {
+  readonly host: LinkHost;
+  handle: Incarnation | undefined;
+  ready: boolean;
+  dead: boolean;
+  readyAt: number;
+  lastAlive: number;
+  stats: IncarnationStats;
+  probe: NodeJS.Timeout | undefined;
+}
+
+/** Tenant objects already validated, with their key (a reused tenant object is checked once). */
+const checkedTenants = new WeakMap<object, { kind: string; id: string; key: string }>();
+
+function checkedKey(tenant: TenantId): string {
+  if (tenant !== null && typeof tenant === 'object') {
+    const seen = checkedTenants.get(tenant);
+    if (seen !== undefined && seen.kind === tenant.kind && seen.id === tenant.id) return seen.key;
+  }
+  assertTenantId(tenant);
+  const key = tenantKey(tenant);
+  checkedTenants.set(tenant, { kind: tenant.kind, id: tenant.id, key });
+  return key;
+}
+
+/** The `type` field of a call's event, when it is an object with a string `type`. */
+function eventType(call: Call | undefined): string | undefined {
+  if (call === undefined || call.op === 'drop') return undefined;
+  const event = call.op === 'script' ? (call.payload as unknown[])[2] : call.payload;
+  const type = (event as { type?: unknown } | null)?.type;
+  return typeof type === 'string' ? type : undefined;
+}
+
+function describeCall(call: Call | undefined): string {
+  if (call === undefined) return '';
+  const type = eventType(call);
+  return ` (the oldest event in flight: ${call.op}${type === undefined ? '' : ` '${type}'`} of tenant ${call.key})`;
+}
+
+/**
+ * The master side of every remote topology: a {@link WorkerLike} over a small {@link WorkerLink}.
+ * It owns everything that mentions neither a thread, a process nor a socket: admission (tenant,
+ * state, cloneable event, room), the buffer and the in-flight table, batching, abort before and
+ * after sending, deadlines, crash handling (fail in-flight, restart with backoff or give up),
+ * stats across incarnations, `ctx.kv` serving with the shard-ownership check, liveness probes,
+ * and `close()`/`kill()`. `ThreadWorker` and `ProcessWorker` are this class with their links.
+ *
+ * @example
+ * ```ts
+ * class MyWorker extends RemoteWorker {
+ *   constructor(options: MyOptions) { super(new MyLink(options), options); }
+ * }
+ * ```
+ */
+export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerLikeEvents> implements WorkerLike<E, R> {
+  readonly id: number;
+  readonly size = 1;
+  readonly #link: WorkerLink;
+  readonly #workers: number | undefined;
+  readonly #store: KvStore;
+  readonly #maxQueue: number;
+  readonly #maxInFlight: number;
+  readonly #maxBatchSize: number;
+  readonly #restart: RestartPolicy;
+  readonly #livenessTimeoutMs: number;
+  readonly #timeoutMs: number;
+  readonly #killAfterMs: number;
+  readonly #closeTimeoutMs: number;
+  readonly #ready: Promise<void>;
+  #resolveReady!: () => void;
+  #rejectReady!: (error: unknown) => void;
+  #lifecycle: Lifecycle = 'open';
+  #life: Life | undefined;
+  #everReady = false;
+  #startError: unknown;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #restarts = 0;
+  #ids = 0;
+  readonly #waiting = new Deque<Call>();
+  readonly #inflight = new Map<number, Call>();
+  /** Calls whose caller timed out while their handler runs on: id → the hard-limit timer. */
+  readonly #overdue = new Map<number, NodeJS.Timeout>();
+  #queued = 0;
+  #flushScheduled = false;
+  readonly #base = { handled: 0, failed: 0 };
+  #drainWaiters: Array<() => void> = [];
+  #closing: Promise<void> | undefined;
+  #killing: Promise<void> | undefined;
+
+  /**
+   * @param link - Starts the incarnations.
+   * @param options - The shared options.
+   * @param deferStart - Wait for {@link RemoteWorker.start} instead of starting on the next tick.
+   */
+  constructor(link: WorkerLink, options: RemoteWorkerOptions = {}, deferStart = false) {
+    super();
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError(`Expected an options object, got ${options === null ? 'null' : typeof options}.`);
+    const {
+      id = 0,
+      workers,
+      store = new MemoryKvStore(),
+      maxQueue = 100_000,
+      maxInFlight = 1024,
+      maxBatchSize = 1024,
+      restart,
+      livenessTimeoutMs = 10_000,
+      timeoutMs = Infinity,
+      timeoutKillAfterMs = 30_000,
+      closeTimeoutMs = 30_000,
+    } = options;
+    this.id = checkInteger('id', id, 0);
+    this.#workers = workers === undefined ? undefined : checkInteger('workers', workers, 1);
+    if (this.#workers !== undefined && this.id >= this.#workers)
+      throw new InvalidArgumentError(`Expected \`id\` to be below \`workers\` (${this.#workers}), got ${this.id}.`);
+    this.#store = checkStore(store);
+    this.#maxQueue = checkInteger('maxQueue', maxQueue, 1, true);
+    this.#maxInFlight = checkInteger('maxInFlight', maxInFlight, 1);
+    this.#maxBatchSize = checkInteger('maxBatchSize', maxBatchSize, 1);
+    this.#restart = restartPolicy(restart);
+    this.#livenessTimeoutMs = checkInteger('livenessTimeoutMs', livenessTimeoutMs, 10, true);
+    this.#timeoutMs = checkInteger('timeoutMs', timeoutMs, 1, true);
+    this.#killAfterMs = checkInteger('timeoutKillAfterMs', timeoutKillAfterMs, 0, true);
+    this.#closeTimeoutMs = checkInteger('closeTimeoutMs', closeTimeoutMs, 1, true);
+    this.#link = link;
+    this.#ready = new Promise<void>((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    this.#ready.catch(() => undefined);
+    // Started on the next tick, so a subclass finishes its constructor first.
+    if (!deferStart) process.nextTick(() => void this.start());
+  }
+
+  /**
+   * Starts the first incarnation (topologies that defer it; others start on their own) and
+   * resolves like {@link RemoteWorker.ready}. Events dispatched before wait for it.
+   */
+  start(): Promise<void> {
+    if (this.#lifecycle === 'open' && this.#life === undefined && this.#restartTimer === undefined) this.#startLife();
+    return this.#ready;
+  }
+
+  /** Settles when the first incarnation is up; rejects when the worker could not start at all. */
+  get ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** Where the worker is in its life. */
+  get state(): RemoteWorkerState {
+    if (this.#lifecycle !== 'open') return this.#lifecycle;
+    if (this.#life?.ready === true && !this.#life.dead) return 'running';
+    return this.#everReady || this.#failures > 0 ? 'restarting' : 'starting';
+  }
+
+  /** Consecutive failures so far (from 1 again after a crash of a worker that ran `stableAfterMs`). */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  dispatch(tenant: TenantId, event: E, options?: DispatchOptions): Promise<R> {
+    return this.#call('event', tenant, event, options);
+  }
+
+  dispatchNoWait(tenant: TenantId, event: E): void {
+    const key = checkedKey(tenant);
+    this.#admit('event', event);
+    this.#accept(new Call(++this.#ids, 'event', tenant, key, event, undefined, undefined, undefined, false), undefined);
+  }
+
+  runScript(tenant: TenantId, name: string, code: string, event: E, options?: DispatchOptions): Promise<R> {
+    if (typeof name !== 'string' || typeof code !== 'string') {
+      return Promise.reject(
+        new InvalidArgumentError(
+          `Expected the script \`name\` and \`code\` to be strings, got ${typeof name} and ${typeof code}.`,
+        ),
+      );
+    }
+    return this.#call('script', tenant, [name, code, event], options);
+  }
+
+  dropTenant(tenant: TenantId, options?: DispatchOptions): Promise<void> {
+    return this.#call('drop', tenant, undefined, options);
+  }
+
+  /** Counters for status boards; `handled` and `failed` keep counting across restarts. */
+  stats(): RemoteWorkerStats {
+    const life = this.#life;
+    const live = life !== undefined && !life.dead;
+    return {
+      id: this.id,
+      tenants: live ? life.stats.tenants : 0,
+      queued: this.#queued,
+      handled: this.#base.handled + (live ? life.stats.handled : 0),
+      failed: this.#base.failed + (live ? life.stats.failed : 0),
+      state: this.state,
+      restarts: this.#restarts,
+      failures: this.#failures,
+      inFlight: this.#inflight.size,
+    };
+  }
+
+  /**
+   * Stops at once: ends the incarnation, then rejects every accepted event with
+   * `WorkerKilledError` (so a rejected event can no longer run). Resolves when that is done.
+   */
+  kill(reason?: unknown): Promise<void> {
+    if (this.#killing !== undefined) return this.#killing;
+    if (this.#lifecycle === 'closed') return Promise.resolve();
+    this.#lifecycle = 'killed';
+    this.#clearRestart();
+    const life = this.#life;
+    const live = life !== undefined && !life.dead;
+    if (live) this.#stopProbe(life);
+    this.#killing = (async () => {
+      await life?.handle?.kill().catch(() => undefined);
+      const error = new WorkerKilledError(`Worker ${this.id} was killed.`, { cause: reason });
+      if (live) this.#bury(life, error);
+      this.#failWaiting(error);
+      this.#failOverdue();
+      this.#rejectReady(this.#startError ?? error);
+      this.#resolveDrained();
+    })();
+    return this.#killing;
+  }
+
+  /**
+   * Stops gracefully: refuses new events (`WorkerKilledError`), finishes every accepted one (a
+   * restart included, when the worker crashed meanwhile), lets the worker release its tenants
+   * (`dropTenant` hooks), then ends it. After `closeTimeoutMs` it kills instead.
+   */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    if (this.#lifecycle === 'killed') return this.kill();
+    if (this.#lifecycle === 'unavailable') {
+      this.#closing = this.kill().then(() => {
+        this.#lifecycle = 'closed';
+      });
+      return this.#closing;
+    }
+    this.#lifecycle = 'closing';
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      if (this.#closeTimeoutMs !== Infinity) timer = setTimeout(() => resolve('timeout'), this.#closeTimeoutMs);
+    });
+    this.#closing = Promise.race([this.#close(), timedOut]).then(async (outcome) => {
+      clearTimeout(timer);
+      if (outcome === 'timeout' && !this.#wasKilled()) {
+        await this.kill(new WorkerKilledError(`Worker ${this.id} did not close within ${this.#closeTimeoutMs} ms.`));
+        this.#lifecycle = 'closed';
+      }
+    });
+    return this.#closing;
+  }
+
+  /** Calls {@link RemoteWorker.close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #close(): Promise<void> {
+    // Never started (a topology that defers its start): nothing can deliver what waits.
+    if (this.#life === undefined)
+      this.#failWaiting(new WorkerKilledError(`Worker ${this.id} was closed before it started.`));
+    this.#flush();
+    if (this.#queued > 0) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
+    if (this.#wasKilled()) return;
+    const life = this.#life;
+    if (life !== undefined && !life.dead && life.ready) {
+      this.#stopProbe(life);
+      try {
+        await life.handle!.close();
+      } catch {
+        // A worker that dies while closing has nothing left to finish.
+      }
+    }
+    if (this.#wasKilled()) return;
+    this.#lifecycle = 'closed';
+    this.#clearRestart();
+    if (life !== undefined && !life.dead) {
+      this.#bury(life, new WorkerKilledError(`Worker ${this.id} was closed.`));
+      await life.handle?.kill().catch(() => undefined);
+    }
+    this.#rejectReady(new WorkerKilledError(`Worker ${this.id} was closed before it started.`));
+  }
+
+  /** Read through a method: the compiler cannot see that kill() may run while close() awaits. */
+  #wasKilled(): boolean {
+    return this.#lifecycle === 'killed';
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Admission
+  // ---------------------------------------------------------------------------------------------
+
+  #admit(op: LinkOp, payload: unknown, signal?: AbortSignal): void {
+    switch (this.#lifecycle) {
+      case 'open':
+        break;
+      case 'unavailable':
+        throw new WorkerUnavailableError(
+          `Worker ${this.id} failed ${this.#failures} times in a row and was not restarted; it accepts no more events.`,
+        );
+      case 'killed':
+        throw new WorkerKilledError(`Worker ${this.id} was killed; it accepts no more events.`);
+      default:
+        throw new WorkerKilledError(`Worker ${this.id} was closed; it accepts no more events.`);
+    }
+    if (signal?.aborted) throw abortErrorFrom(signal, op === 'drop' ? 'The drop' : 'The dispatch');
+    if (op !== 'drop') assertCloneable(payload);
+    if (this.#queued >= this.#maxQueue) {
+      throw new BackpressureError(
+        `Worker ${this.id} already holds ${this.#queued} unfinished events (maxQueue ${this.#maxQueue}); slow down or raise \`maxQueue\`.`,
+      );
+    }
+  }
+
+  #call<T>(op: LinkOp, tenant: TenantId, payload: unknown, options: DispatchOptions = {}): Promise<T> {
+    const { signal } = options;
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    let key: string;
+    try {
+      key = checkedKey(tenant);
+      if (options.timeoutMs !== undefined) checkInteger('timeoutMs', options.timeoutMs, 1, true);
+      this.#admit(op, payload, signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const cancellable = signal !== undefined || timeoutMs !== Infinity;
+    return new Promise<T>((resolve, reject) => {
+      const call = new Call(++this.#ids, op, tenant, key, payload, resolve, reject, signal, cancellable);
+      this.#accept(call, timeoutMs);
+    });
+  }
+
+  #accept(call: Call, timeoutMs: number | undefined): void {
+    if (call.signal !== undefined) {
+      call.onAbort = () => this.#giveUpOn(call, abortErrorFrom(call.signal!, 'The dispatch'));
+      call.signal.addEventListener('abort', call.onAbort, { once: true });
+    }
+    if (timeoutMs !== undefined && timeoutMs !== Infinity) {
+      call.timer = setTimeout(() => this.#timedOut(call, timeoutMs), timeoutMs);
+      call.timer.unref();
+    }
+    this.#waiting.push(call);
+    if (this.#queued++ === 0) this.#setActive(true);
+    this.#scheduleFlush();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sending
+  // ---------------------------------------------------------------------------------------------
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // After every microtask of this turn: callers resumed by one transfer's results dispatch
+    // again before the next transfer leaves, so they share it.
+    process.nextTick(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  /** Sends what waits while the incarnation is up and has room; what cannot go merges into the next transfer. */
+  #flush(): void {
+    const life = this.#life;
+    if (life === undefined || !life.ready || life.dead) return;
+    const handle = life.handle!;
+    while (this.#waiting.length > 0 && this.#inflight.size < this.#maxInFlight && !handle.busy()) {
+      const room = Math.min(this.#maxBatchSize, this.#maxInFlight - this.#inflight.size);
+      const batch: Call[] = [];
+      while (batch.length < room) {
+        const call = this.#waiting.shift();
+        if (call === undefined) break;
+        if (call.stage !== Stage.Waiting) continue;
+        call.stage = Stage.Sent;
+        this.#inflight.set(call.id, call);
+        batch.push(call);
+      }
+      if (batch.length === 0) break;
+      handle.send(batch);
+      if (life.dead) return;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Settling
+  // ---------------------------------------------------------------------------------------------
+
+  #settle(id: number, ok: boolean, value: unknown): void {
+    const call = this.#inflight.get(id);
+    if (call === undefined) {
+      const timer = this.#overdue.get(id);
+      if (timer !== undefined) {
+        // A handler whose caller timed out finished after all.
+        clearTimeout(timer);
+        this.#overdue.delete(id);
+      }
+      return;
+    }
+    this.#inflight.delete(id);
+    this.#finish(call, ok, value);
+    if (this.#waiting.length > 0) queueMicrotask(() => this.#scheduleFlush());
+  }
+
+  #finish(call: Call, ok: boolean, value: unknown): void {
+    call.stage = Stage.Settled;
+    if (call.onAbort !== undefined) call.signal!.removeEventListener('abort', call.onAbort);
+    if (call.timer !== undefined) clearTimeout(call.timer);
+    this.#settled();
+    if (call.resolve !== undefined) {
+      if (ok) call.resolve(value);
+      else call.reject!(value);
+    } else if (!ok) {
+      this.emit('dispatchError', {
+        workerId: this.id,
+        tenant: call.tenant,
+        error: value as Error,
+        event: call.payload,
+      });
+    }
+  }
+
+  #settled(): void {
+    if (--this.#queued === 0) {
+      this.#setActive(false);
+      this.#resolveDrained();
+    }
+  }
+
+  #resolveDrained(): void {
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** The caller gave up (abort, deadline): one still waiting here never leaves; one in the worker is cancelled there. */
+  #giveUpOn(call: Call, error: Error): boolean {
+    if (call.stage === Stage.Settled) return false;
+    if (call.stage === Stage.Sent) {
+      this.#inflight.delete(call.id);
+      this.#life?.handle?.cancel(call.id);
+    }
+    this.#finish(call, false, error);
+    return true;
+  }
+
+  #timedOut(call: Call, timeoutMs: number): void {
+    call.timer = undefined;
+    const wasSent = call.stage === Stage.Sent;
+    const life = this.#life;
+    const error = new HandlerTimeoutError(
+      `The ${call.op === 'drop' ? 'drop' : 'handler'} for tenant ${call.key} did not finish within ${timeoutMs} ms.`,
+    );
+    if (!this.#giveUpOn(call, error) || !wasSent || this.#killAfterMs === Infinity || life === undefined) return;
+    // The worker was told to cancel it; a handler that runs on past the hard limit costs a restart.
+    const timer = setTimeout(() => {
+      this.#overdue.delete(call.id);
+      if (life === this.#life && !life.dead) {
+        this.#lost(
+          life,
+          new HandlerTimeoutError(
+            `The handler for tenant ${call.key} was still running ${timeoutMs + this.#killAfterMs} ms after it was called; worker ${this.id} is restarted.`,
+          ),
+          true,
+          call,
+        );
+      }
+    }, this.#killAfterMs);
+    timer.unref();
+    this.#overdue.set(call.id, timer);
+  }
+
+  #failOverdue(): void {
+    for (const timer of this.#overdue.values()) clearTimeout(timer);
+    this.#overdue.clear();
+  }
+
+  #failWaiting(error: Error): void {
+    for (const call of this.#waiting.drain()) if (call.stage === Stage.Waiting) this.#finish(call, false, error);
+  }
+
+  /** Keeps the process alive while events are unfinished, and only then. */
+  #setActive(active: boolean): void {
+    const timer = this.#restartTimer;
+    if (active) timer?.ref();
+    else timer?.unref();
+    const life = this.#life;
+    if (life !== undefined && !life.dead) life.handle?.ref?.(active);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Incarnations: start, liveness, crash, restart
+  // ---------------------------------------------------------------------------------------------
+
+  #startLife(): void {
+    this.#restartTimer = undefined;
+    const life: Life = {
+      host: undefined as unknown as LinkHost,
+      handle: undefined,
+      ready: false,
+      dead: false,
+      readyAt: 0,
+      lastAlive: 0,
+      stats: { tenants: 0, handled: 0, failed: 0 },
+      probe: undefined,
+    };
+    const current = (): boolean => this.#life === life && !life.dead;
+    (life as { host: LinkHost }).host = {
+      workerId: this.id,
+      ready: (stats) => {
+        if (!current() || life.ready) return;
+        life.ready = true;
+        life.readyAt = life.lastAlive = performance.now();
+        if (stats !== undefined) life.stats = stats;
+        this.#everReady = true;
+        life.handle!.ref?.(this.#queued > 0);
+        this.#startProbe(life);
+        this.#resolveReady();
+        this.#flush();
+      },
+      settle: (id, ok, value) => {
+        if (current()) this.#settle(id, ok, value);
+      },
+      stats: (stats) => {
+        if (current()) life.stats = stats;
+      },
+      resume: () => {
+        if (current() && this.#waiting.length > 0) queueMicrotask(() => this.#scheduleFlush());
+      },
+      kv: (call) => (current() ? this.#serveKv(call) : Promise.reject(new WorkerKilledError('The worker is gone.'))),
+      alive: () => {
+        if (current()) life.lastAlive = performance.now();
+      },
+      interrupted: (cause) => {
+        if (current() && life.ready) this.#interrupted(life, cause);
+      },
+      lost: (cause, options) => this.#lost(life, cause, options?.retry ?? true),
+    };
+    this.#life = life;
+    try {
+      life.handle = this.#link.start(life.host);
+    } catch (error) {
+      life.dead = true;
+      this.#startError = error;
+      void this.kill(error);
+    }
+  }
+
+  #startProbe(life: Life): void {
+    if (this.#livenessTimeoutMs === Infinity) return;
+    const every = Math.max(5, Math.floor(this.#livenessTimeoutMs / 4));
+    life.probe = setInterval(() => {
+      if (life.dead) return;
+      const silent = performance.now() - life.lastAlive;
+      if (silent > this.#livenessTimeoutMs) {
+        const oldest = this.#inflight.values().next().value;
+        this.#lost(
+          life,
+          new WorkerHungError(
+            `Worker ${this.id} did not answer its liveness probe for ${Math.round(silent)} ms (livenessTimeoutMs ${this.#livenessTimeoutMs})${describeCall(oldest)}; it is treated as hung and terminated.`,
+          ),
+        );
+        return;
+      }
+      life.handle!.ping();
+    }, every);
+    life.probe.unref();
+  }
+
+  #stopProbe(life: Life): void {
+    if (life.probe !== undefined) clearInterval(life.probe);
+    life.probe = undefined;
+  }
+
+  /** Ends `life`: its in-flight events fail with `error`, its counters join the base. */
+  #bury(life: Life, error: Error): void {
+    life.dead = true;
+    this.#stopProbe(life);
+    this.#base.handled += life.stats.handled;
+    this.#base.failed += life.stats.failed;
+    const calls = [...this.#inflight.values()];
+    this.#inflight.clear();
+    for (const call of calls) this.#finish(call, false, error);
+    this.#failOverdue();
+  }
+
+  /**
+   * The one crash function: the incarnation died, hung or misbehaved. Fails what was in flight
+   * with `WorkerCrashedError`, then restarts after the backoff or gives up, and emits one `crash`.
+   */
+  #lost(life: Life, cause: unknown, retry = true, suspect?: Call): void {
+    if (life !== this.#life || life.dead) return;
+    const oldest = suspect ?? this.#inflight.values().next().value;
+    const uptime = life.ready ? performance.now() - life.readyAt : 0;
+    this.#failInflight(life, cause, oldest);
+    this.#bury(life, new WorkerCrashedError(`Worker ${this.id} crashed.`, { cause }));
+    const gone = (life.handle?.kill() ?? Promise.resolve()).catch(() => undefined);
+    const info = this.#crashInfo(cause, this.#failures, oldest);
+    if (!retry && !this.#everReady) {
+      // It can never start (a module that cannot be loaded): a configuration error, not a crash to retry.
+      this.#startError = cause;
+      void this.kill(cause);
+      return;
+    }
+    if (this.#lifecycle !== 'open' && !(this.#lifecycle === 'closing' && this.#queued > 0)) {
+      this.emit('crash', info);
+      return;
+    }
+    if (uptime >= this.#restart.stableAfterMs) this.#failures = 0;
+    info.failures = ++this.#failures;
+    let giveUpCause = cause;
+    if (this.#failures < this.#restart.maxConsecutiveFailures) {
+      try {
+        info.restartInMs = restartDelay(this.#restart, this.#failures);
+      } catch (error) {
+        giveUpCause = error;
+      }
+    }
+    this.emit('crash', info);
+    if (info.restartInMs === undefined) {
+      this.#giveUp(giveUpCause, gone, info);
+      return;
+    }
+    this.#restarts++;
+    const timer = setTimeout(() => {
+      void gone.then(() => {
+        if (this.#restartTimer === timer) this.#startLife();
+      });
+    }, info.restartInMs);
+    if (this.#queued === 0) timer.unref();
+    this.#restartTimer = timer;
+  }
+
+  /** The link dropped but the incarnation may come back: in-flight events fail, and it counts as a failure. */
+  #interrupted(life: Life, cause: unknown): void {
+    if (performance.now() - life.readyAt >= this.#restart.stableAfterMs) this.#failures = 0;
+    // The last failure allowed: give the incarnation up like any other crash.
+    if (this.#failures + 1 >= this.#restart.maxConsecutiveFailures) return this.#lost(life, cause);
+    const oldest = this.#inflight.values().next().value;
+    life.ready = false;
+    this.#stopProbe(life);
+    this.#failInflight(life, cause, oldest);
+    const info = this.#crashInfo(cause, ++this.#failures, oldest);
+    // It comes back as soon as it reconnects (the link calls lost() if it does not).
+    info.restartInMs = 0;
+    this.emit('crash', info);
+  }
+
+  #crashInfo(cause: unknown, failures: number, oldest: Call | undefined): WorkerCrashInfo {
+    return {
+      workerId: this.id,
+      cause,
+      failures,
+      restartInMs: undefined,
+      tenant: oldest?.tenant,
+      eventType: eventType(oldest),
+    };
+  }
+
+  #failInflight(life: Life, cause: unknown, oldest: Call | undefined): void {
+    const error = new WorkerCrashedError(
+      `Worker ${this.id} crashed while the event was in flight${describeCall(oldest)}; it may or may not have run. Retry if the handler is idempotent.`,
+      { cause },
+    );
+    const calls = [...this.#inflight.values()];
+    this.#inflight.clear();
+    for (const call of calls) this.#finish(call, false, error);
+  }
+
+  /** Refuses new events at once; fails the held ones and emits `fatal` once the incarnation is gone. */
+  #giveUp(cause: unknown, gone: Promise<void>, info: WorkerCrashInfo): void {
+    this.#lifecycle = 'unavailable';
+    const error = new WorkerUnavailableError(
+      `Worker ${this.id} failed ${this.#failures} times in a row and will not be restarted.`,
+      { cause },
+    );
+    void gone.then(() => {
+      if (this.#wasKilled()) return;
+      this.#failWaiting(error);
+      this.#rejectReady(error);
+      this.emit('fatal', { ...info, cause });
+    });
+  }
+
+  #clearRestart(): void {
+    if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // ctx.kv, served from the store on this side
+  // ---------------------------------------------------------------------------------------------
+
+  #serveKv(call: KvCall): Promise<unknown> {
+    try {
+      const tenant = parseTenantKey(call.tenant);
+      if (this.#workers !== undefined && shardFor(tenant.id, this.#workers) !== this.id)
+        throw new ProtocolError(
+          `Worker ${this.id} asked for the kv of tenant ${call.tenant}, which it does not serve.`,
+        );
+      switch (call.op) {
+        case 'get':
+          return this.#store.get(tenant, call.key);
+        case 'set':
+          return this.#store.set(tenant, call.key, call.arg);
+        case 'delete':
+          return this.#store.delete(tenant, call.key);
+        case 'list':
+          return this.#store.list(tenant, typeof call.arg === 'string' ? call.arg : '');
+        default:
+          throw new ProtocolError(`Unknown kv operation ${JSON.stringify(call.op)}.`);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}

@@ -1,0 +1,300 @@
+import { InvalidArgumentError, ResultNotCloneableError } from '../errors/errors.js';
+import type { SerializedError } from '../errors/serialize.js';
+import { deserializeError, serializeError } from '../errors/serialize.js';
+import { assertCloneable } from '../internal/cloneable.js';
+import type { TenantKv } from '../kv/KvStore.js';
+import type { WorkerDefinition } from '../tenants/defineWorker.js';
+import type { TenantId } from '../tenants/TenantId.js';
+import { parseTenantKey, tenantKey } from '../tenants/TenantId.js';
+import { TenantRuntime } from '../tenants/TenantRuntime.js';
+import type { IncarnationStats, KvCall, LinkOp } from './WorkerLink.js';
+
+/** A cancellable event on its way through the runtime: the host sees when its handler really runs and ends. */
+class Tracked {
+  constructor(
+    readonly id: number,
+    readonly event: unknown,
+  ) {}
+}
+
+/** What a turn's results look like when they leave the worker: flat arrays, cheap to clone or encode. */
+export interface HostResults {
+  /** Items that succeeded. */
+  readonly ids: number[];
+  /** Their values (`undefined` for items nobody waits for). */
+  readonly values: unknown[];
+  /** Items that failed. */
+  readonly failedIds: number[];
+  /** Their errors, serialized. */
+  readonly errors: SerializedError[];
+  readonly stats: IncarnationStats;
+}
+
+/** Where a {@link TenantHost} sends what leaves the worker; the entry (thread, process) provides it. */
+export interface TenantHostOutput {
+  /** The results of one turn. May throw when a value cannot be sent: the host then sends them one by one. */
+  results(results: HostResults): void;
+  /** A `ctx.kv` call to the master; its answer comes back through {@link TenantHost.kvAnswer}. */
+  kv(id: number, call: KvCall): void;
+}
+
+/** Options of {@link TenantHost}. */
+export interface TenantHostOptions {
+  workerId: number;
+  /** Exposed as `ctx.workerData`. */
+  workerData?: unknown;
+  output: TenantHostOutput;
+}
+
+/**
+ * The worker side of every remote topology, around core's {@link TenantRuntime}: it runs the items
+ * the master sends (in arrival order, so a tenant's events keep their order across the boundary),
+ * gives cancellable items an `AbortSignal` the master can abort, gathers the results of each turn
+ * into one message, and carries `ctx.kv` calls to the master, which owns the store. The thread
+ * entry and the process entry are thin wrappers that move its messages.
+ */
+export class TenantHost {
+  readonly #runtime: TenantRuntime;
+  readonly #output: TenantHostOutput;
+  readonly #tenants = new Map<string, TenantId>();
+  readonly #controllers = new Map<number, AbortController>();
+  /** Cancellable items whose handler is running now. */
+  readonly #running = new Set<number>();
+  /** Items cancelled while their handler ran: reported when the handler really ends. */
+  readonly #cancelledRunning = new Set<number>();
+  readonly #kvCalls = new Map<number, { resolve: (value: any) => void; reject: (error: unknown) => void }>();
+  #kvIds = 0;
+  #ids: number[] = [];
+  #values: unknown[] = [];
+  #failedIds: number[] = [];
+  #errors: SerializedError[] = [];
+  #flushScheduled = false;
+
+  constructor(definition: WorkerDefinition<any, any, any>, options: TenantHostOptions) {
+    this.#output = options.output;
+    this.#runtime = new TenantRuntime(this.#tracking(definition), {
+      workerId: options.workerId,
+      workerData: options.workerData,
+      kv: (tenant) => this.#kv(tenant),
+    });
+  }
+
+  /** Runs the definition's `startup`; a failure is reported to every event, as in `LocalWorker`. */
+  async start(): Promise<void> {
+    await this.#runtime.start().catch(() => undefined);
+  }
+
+  /** The runtime's counters. */
+  stats(): IncarnationStats {
+    const { tenants, handled, failed } = this.#runtime.stats();
+    return { tenants, handled, failed };
+  }
+
+  /** Runs one item the master sent. `payload` is `[name, code, event]` for scripts. */
+  run(id: number, op: LinkOp, key: string, payload: unknown, waited: boolean, cancellable: boolean): void {
+    const tenant = this.#tenant(key);
+    const failed = (error: unknown): void => this.#fail(id, error);
+    if (op === 'event' && !cancellable) {
+      // The promise-free path of the runtime.
+      const done = (value?: unknown): void => this.#succeed(id, value);
+      try {
+        if (waited) void this.#runtime.dispatch(tenant, payload).then(done, failed);
+        else this.#runtime.dispatchNoWait(tenant, payload, failed, done);
+      } catch (error) {
+        failed(error);
+      }
+      return;
+    }
+    let signal: AbortSignal | undefined;
+    if (cancellable) {
+      const controller = new AbortController();
+      this.#controllers.set(id, controller);
+      signal = controller.signal;
+    }
+    let task: Promise<unknown>;
+    const event = cancellable && op === 'event' ? new Tracked(id, payload) : payload;
+    if (op === 'event') task = this.#runtime.dispatch(tenant, event, signal);
+    else if (op === 'drop') task = this.#runtime.dropTenant(tenant);
+    else {
+      const [name, code, scriptEvent] = payload as [string, string, unknown];
+      task = this.#runtime.runScript(tenant, name, code, scriptEvent, signal);
+    }
+    task.then(
+      (value) => {
+        if (cancellable) this.#controllers.delete(id);
+        this.#succeed(id, waited ? value : undefined);
+      },
+      (error: unknown) => {
+        if (cancellable) this.#controllers.delete(id);
+        // Cancelled while its handler runs: reported once the handler really ends (see #tracking).
+        if (!this.#cancelledRunning.has(id)) failed(error);
+      },
+    );
+  }
+
+  /**
+   * The master gave up on item `id`: it never starts if it has not. One whose handler runs is
+   * reported when the handler really ends (the master restarts a worker whose handler runs too long).
+   */
+  cancel(id: number, reason: unknown = 'cancelled by the caller'): void {
+    if (this.#running.has(id)) this.#cancelledRunning.add(id);
+    this.#controllers.get(id)?.abort(reason);
+  }
+
+  /** Wraps `onEvent` so that the host knows when a cancellable event's handler starts and ends. */
+  #tracking(definition: WorkerDefinition<any, any, any>): WorkerDefinition<any, any, any> {
+    const ended = (id: number): void => {
+      this.#running.delete(id);
+      if (this.#cancelledRunning.delete(id)) this.#fail(id, new Error('The cancelled handler ended.'));
+    };
+    return {
+      ...definition,
+      onEvent: (state, event, ctx) => {
+        if (!(event instanceof Tracked)) return definition.onEvent(state, event, ctx);
+        this.#running.add(event.id);
+        let result: unknown;
+        try {
+          result = definition.onEvent(state, event.event, ctx);
+        } catch (error) {
+          ended(event.id);
+          throw error;
+        }
+        if (result === null || typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') {
+          ended(event.id);
+          return result;
+        }
+        return Promise.resolve(result).finally(() => ended(event.id));
+      },
+    };
+  }
+
+  /** The master's answer to `ctx.kv` call `id`. */
+  kvAnswer(id: number, ok: boolean, value: unknown): void {
+    const call = this.#kvCalls.get(id);
+    if (call === undefined) return;
+    this.#kvCalls.delete(id);
+    if (ok) call.resolve(value);
+    else call.reject(deserializeError(value as SerializedError));
+  }
+
+  /** Finishes every accepted item, runs every tenant's `dropTenant` hook, and sends the last results. */
+  async close(): Promise<IncarnationStats> {
+    await this.#runtime.close();
+    this.#flush();
+    return this.stats();
+  }
+
+  /**
+   * The link to the master dropped: the master has failed what it sent, so cancellable items that
+   * have not started never will, and pending kv calls reject with `reason`.
+   */
+  disconnected(reason: unknown): void {
+    for (const controller of this.#controllers.values()) controller.abort(reason);
+    this.#controllers.clear();
+    for (const call of this.#kvCalls.values()) call.reject(reason);
+    this.#kvCalls.clear();
+    this.#ids = [];
+    this.#values = [];
+    this.#failedIds = [];
+    this.#errors = [];
+  }
+
+  /** Stops at once: queued items fail, pending kv calls reject. */
+  kill(reason?: unknown): void {
+    this.#runtime.kill(reason);
+    for (const call of this.#kvCalls.values()) call.reject(reason);
+    this.#kvCalls.clear();
+  }
+
+  #tenant(key: string): TenantId {
+    let tenant = this.#tenants.get(key);
+    if (tenant === undefined) {
+      tenant = Object.freeze(parseTenantKey(key));
+      if (this.#tenants.size >= 65_536) this.#tenants.clear();
+      this.#tenants.set(key, tenant);
+    }
+    return tenant;
+  }
+
+  #succeed(id: number, value: unknown): void {
+    this.#ids.push(id);
+    this.#values.push(value);
+    this.#scheduleFlush();
+  }
+
+  #fail(id: number, error: unknown): void {
+    this.#failedIds.push(id);
+    this.#errors.push(serializeError(error));
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    process.nextTick(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#ids.length === 0 && this.#failedIds.length === 0) return;
+    const results: HostResults = {
+      ids: this.#ids,
+      values: this.#values,
+      failedIds: this.#failedIds,
+      errors: this.#errors,
+      stats: this.stats(),
+    };
+    this.#ids = [];
+    this.#values = [];
+    this.#failedIds = [];
+    this.#errors = [];
+    try {
+      this.#output.results(results);
+    } catch {
+      this.#sendOneByOne(results);
+    }
+  }
+
+  /** A value could not be sent: send each result on its own, so only the bad one fails. */
+  #sendOneByOne(results: HostResults): void {
+    const { stats } = results;
+    const none = { ids: [], values: [], failedIds: [], errors: [], stats };
+    for (let i = 0; i < results.ids.length; i++) {
+      try {
+        this.#output.results({ ...none, ids: [results.ids[i]!], values: [results.values[i]] });
+      } catch (error) {
+        const why = new ResultNotCloneableError(
+          `The handler's result cannot be sent back from the worker: ${(error as Error).message}. Return plain data (structured-cloneable values).`,
+          { cause: error },
+        );
+        this.#output.results({ ...none, failedIds: [results.ids[i]!], errors: [serializeError(why)] });
+      }
+    }
+    if (results.failedIds.length > 0) {
+      this.#output.results({ ...none, failedIds: results.failedIds, errors: results.errors });
+    }
+  }
+
+  #kv(tenant: TenantId): TenantKv {
+    const key = tenantKey(tenant);
+    const call = (op: KvCall['op'], name: unknown, arg?: unknown): Promise<any> => {
+      try {
+        if (typeof name !== 'string') throw new InvalidArgumentError(`Expected a string key, got ${typeof name}.`);
+        if (op === 'set') assertCloneable(arg, 'The kv value');
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      const id = ++this.#kvIds;
+      return new Promise((resolve, reject) => {
+        this.#kvCalls.set(id, { resolve, reject });
+        this.#output.kv(id, arg === undefined ? { op, tenant: key, key: name } : { op, tenant: key, key: name, arg });
+      });
+    };
+    return {
+      get: (name) => call('get', name),
+      set: (name, value) => call('set', name, value),
+      delete: (name) => call('delete', name),
+      list: (prefix = '') => call('list', '', prefix),
+    };
+  }
+}

@@ -1,0 +1,95 @@
+import type { TenantId } from '../tenants/TenantId.js';
+
+/** What an item asks the worker to do. */
+export type LinkOp = 'event' | 'script' | 'drop';
+
+/**
+ * One accepted call as a link sends it. Ids come from the runtime's counter and are unique for
+ * the runtime's life (across incarnations).
+ */
+export interface LinkItem {
+  readonly id: number;
+  readonly op: LinkOp;
+  readonly tenant: TenantId;
+  /** `tenantKey(tenant)`: `guild:123`. */
+  readonly key: string;
+  /** The event; `[name, code, event]` for scripts; `undefined` for drops. */
+  readonly payload: unknown;
+  /** Someone waits for the value (`dispatch`, `runScript`, `dropTenant`); only a failure matters otherwise. */
+  readonly waited: boolean;
+  /** The caller may give up on it later (a signal or a deadline): the worker must be able to cancel it. */
+  readonly cancellable: boolean;
+}
+
+/** An incarnation's own counters (they start from zero in every incarnation). */
+export interface IncarnationStats {
+  tenants: number;
+  handled: number;
+  failed: number;
+}
+
+/** A `ctx.kv` call the worker made; the runtime serves it from its store. */
+export interface KvCall {
+  readonly op: 'get' | 'set' | 'delete' | 'list';
+  /** `tenantKey()` of the tenant whose storage is used. */
+  readonly tenant: string;
+  readonly key: string;
+  /** The value for `set`, the prefix for `list`. */
+  readonly arg?: unknown;
+}
+
+/** What the runtime hands one incarnation: the link reports everything through it. */
+export interface LinkHost {
+  /** The runtime's worker id. */
+  readonly workerId: number;
+  /** The incarnation is up and takes items (again, after {@link LinkHost.interrupted}). */
+  ready(stats?: IncarnationStats): void;
+  /** Item `id` finished: `value` is its result (`ok`) or the error, already rebuilt (`!ok`). */
+  settle(id: number, ok: boolean, value: unknown): void;
+  /** The incarnation's newest counters. */
+  stats(stats: IncarnationStats): void;
+  /** The link has room again after `busy()` said it had none. */
+  resume(): void;
+  /** Serves a `ctx.kv` call (checks that the tenant is this worker's); resolves with the store's answer. */
+  kv(call: KvCall): Promise<unknown>;
+  /** The incarnation answered a liveness probe. */
+  alive(): void;
+  /**
+   * The link to the incarnation dropped, but the incarnation may come back (a socket that can
+   * reconnect): in-flight events fail with `WorkerCrashedError` and it counts as one failure;
+   * new events wait until `ready()` is called again. A link that gives up on it calls `lost()`.
+   */
+  interrupted(cause: unknown): void;
+  /**
+   * The incarnation died, hung or misbehaved. `retry: false` means it can never start (a module
+   * that cannot be loaded): the worker is then killed instead of restarted.
+   */
+  lost(cause: unknown, options?: { retry?: boolean }): void;
+}
+
+/**
+ * One life of a worker (one thread, one process): the small object a topology provides. The
+ * runtime drives it like undici drives `connectH1`'s `{ write, resume, destroy, busy }`.
+ */
+export interface Incarnation {
+  /** Sends items to the worker, in order. Called only after `ready()` and while `busy()` is false. */
+  send(items: readonly LinkItem[]): void;
+  /** True while the link cannot take more now; it calls `host.resume()` when it can. */
+  busy(): boolean;
+  /** The caller of item `id` gave up: abort its signal in the worker so it never starts if it has not. */
+  cancel(id: number): void;
+  /** Sends a liveness probe; the worker answers with `host.alive()`. */
+  ping(): void;
+  /** Graceful end: the worker finishes what it holds, releases its tenants, then exits. Resolves once it is gone. */
+  close(): Promise<void>;
+  /** Abrupt end; resolves once nothing of the incarnation runs any more. */
+  kill(): Promise<void>;
+  /** Whether the incarnation keeps the process alive: `true` while events are unfinished, `false` when idle. */
+  ref?(active: boolean): void;
+}
+
+/** A transport: starts incarnations of one worker. */
+export interface WorkerLink {
+  /** Starts one incarnation; it reports `ready`, results and its end through `host`. */
+  start(host: LinkHost): Incarnation;
+}

@@ -1,0 +1,177 @@
+import { fileURLToPath } from 'node:url';
+import type { ResourceLimits } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
+import type { Incarnation, IncarnationStats, LinkHost, LinkItem, WorkerLink } from '@switchyard/core';
+import { deserializeError, InvalidEventError, serializeError } from '@switchyard/core';
+import { ThreadExitError } from '../errors/errors.js';
+import {
+  BATCH,
+  CANCEL,
+  CANCELLABLE,
+  CLOSE,
+  CLOSED,
+  INIT,
+  KV,
+  KV_ANSWER,
+  Op,
+  PING,
+  PONG,
+  PROTOCOL_VERSION,
+  READY,
+  RESULTS,
+  START_FAILED,
+} from '../protocol.js';
+
+/**
+ * The built thread entry. From `dist/` it sits next to this module; when this module runs from
+ * `src/` (under a test runner) the thread still needs the built JavaScript.
+ */
+const THREAD_ENTRY = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '../../dist/worker/entry.js' : '../worker/entry.js', import.meta.url),
+);
+
+const OP_CODES = { event: Op.Event, script: Op.Script, drop: Op.Drop } as const;
+
+/** What a thread link needs to start threads. @internal */
+export interface ThreadLinkOptions {
+  readonly url: string;
+  readonly workerData: unknown;
+  readonly resourceLimits: ResourceLimits | undefined;
+}
+
+/** An incarnation is one `worker_threads` thread, talking over its own port. @internal */
+export class ThreadLink implements WorkerLink {
+  /** Transfers sent (one per turn with work). */
+  batches = 0;
+  /** The current thread's id. */
+  threadId: number | undefined;
+
+  constructor(readonly options: ThreadLinkOptions) {}
+
+  start(host: LinkHost): Incarnation {
+    const { url, workerData, resourceLimits } = this.options;
+    const thread = new Worker(THREAD_ENTRY, {
+      workerData,
+      ...(resourceLimits === undefined ? {} : { resourceLimits }),
+    });
+    this.threadId = thread.threadId;
+    let ended = false;
+    let cause: unknown;
+    let closed: (() => void) | undefined;
+    const gone = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+    const end = (): Promise<void> => {
+      ended = true;
+      void thread.terminate();
+      return gone;
+    };
+    thread.on('error', (error) => {
+      cause ??= error;
+    });
+    thread.once('exit', (code) => {
+      closed?.();
+      if (ended) return;
+      ended = true;
+      host.lost(
+        cause ??
+          new ThreadExitError(
+            `Worker ${host.workerId}'s thread exited with code ${code} while it was expected to run.`,
+            {
+              exitCode: code,
+            },
+          ),
+      );
+    });
+    thread.on('message', (message: unknown[]) => {
+      switch (message[0]) {
+        case RESULTS: {
+          const [, ids, values, failedIds, errors, stats] = message as [
+            number,
+            number[],
+            unknown[],
+            number[],
+            never[],
+            IncarnationStats,
+          ];
+          host.stats(stats);
+          for (let i = 0; i < ids.length; i++) host.settle(ids[i]!, true, values[i]);
+          for (let i = 0; i < failedIds.length; i++) host.settle(failedIds[i]!, false, deserializeError(errors[i]!));
+          return;
+        }
+        case PONG:
+          return host.alive();
+        case KV: {
+          const [, id, op, tenant, key, arg] = message as [number, number, 'get', string, string, unknown];
+          const answer = (ok: boolean, value: unknown): void => {
+            if (ended) return;
+            try {
+              thread.postMessage([KV_ANSWER, id, ok, value]);
+            } catch (error) {
+              thread.postMessage([KV_ANSWER, id, false, serializeError(error)]);
+            }
+          };
+          host.kv({ op, tenant, key, arg }).then(
+            (value) => answer(true, value),
+            (error: unknown) => answer(false, serializeError(error)),
+          );
+          return;
+        }
+        case READY:
+          return host.ready(message[1] as IncarnationStats);
+        case START_FAILED:
+          return host.lost(deserializeError(message[1] as never), { retry: false });
+        case CLOSED:
+          host.stats(message[1] as IncarnationStats);
+          return closed?.();
+      }
+    });
+    thread.postMessage([INIT, PROTOCOL_VERSION, url, host.workerId]);
+    const send = (items: readonly LinkItem[]): void => {
+      const n = items.length;
+      const ids = new Array<number>(n);
+      const ops = new Array<number>(n);
+      const keys = new Array<string>(n);
+      const payloads = new Array<unknown>(n);
+      for (let i = 0; i < n; i++) {
+        const item = items[i]!;
+        ids[i] = item.id;
+        const op = item.op === 'event' && !item.waited ? Op.EventNoWait : OP_CODES[item.op];
+        ops[i] = item.cancellable ? op | CANCELLABLE : op;
+        keys[i] = item.key;
+        payloads[i] = item.payload;
+      }
+      try {
+        thread.postMessage([BATCH, ids, ops, keys, payloads]);
+        this.batches++;
+      } catch (error) {
+        // An event that passed the check but cannot be cloned (a Proxy): find it, fail only it.
+        if (n > 1) {
+          send(items.slice(0, n >> 1));
+          send(items.slice(n >> 1));
+          return;
+        }
+        host.settle(
+          items[0]!.id,
+          false,
+          new InvalidEventError(
+            `The event cannot be sent to worker ${host.workerId}'s thread: ${(error as Error).message}. Send plain data (structured-cloneable values).`,
+            { cause: error },
+          ),
+        );
+      }
+    };
+    return {
+      send,
+      busy: () => false,
+      cancel: (id) => thread.postMessage([CANCEL, [id]]),
+      ping: () => thread.postMessage([PING]),
+      close: async () => {
+        const done = new Promise<void>((resolve) => (closed = resolve));
+        thread.postMessage([CLOSE]);
+        await done;
+        await end();
+      },
+      kill: end,
+      ref: (active) => (active ? thread.ref() : thread.unref()),
+    };
+  }
+}
