@@ -234,73 +234,76 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
       await expect(pool.replace(2)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     });
 
-    describe('across a boundary', () => {
-      // A worker in this thread cannot be cut off from a loop that never yields: these hold for
-      // threads and processes.
-      if (!harness.crossesBoundary) return;
-
-      it('treats a worker stuck in while (true) {} as hung: its other events fail, it restarts, and close() finishes', async () => {
-        // Only this worker is hung on purpose, so only it gets a short liveness timeout.
-        const pool = await create(1, { livenessTimeoutMs: 2000, restart: { backoff: () => 0 } });
-        const a = guild(1);
-        const b = guild(2);
-        expect(await pool.dispatch(b, { type: 'count' })).toBe(1);
-        const crashed = new Promise<WorkerCrashInfo>((resolve) => pool.once('crash', resolve));
-        const spinning = pool.dispatch(a, { type: 'spin' });
-        const other = pool.dispatch(b, { type: 'count' });
-        const crash = await crashed;
-        expect(crash).toMatchObject({ workerId: 0, tenant: a, eventType: 'spin', failures: 1, restartInMs: 0 });
-        expect(crash.cause).toMatchObject({ code: 'ERR_WORKER_HUNG' });
-        for (const call of [spinning, other]) {
-          await expect(call).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED', cause: { code: 'ERR_WORKER_HUNG' } });
-        }
-        // A new incarnation: the tenants start over.
-        await expect(pool.dispatch(b, { type: 'count' })).resolves.toBe(1);
-        await pool.close();
-      });
-
-      it('restarts a worker whose handler runs on past timeoutMs + timeoutKillAfterMs', async () => {
-        const pool = await create(1, { timeoutKillAfterMs: 50, restart: { backoff: () => 0 } });
-        const crashed = new Promise<WorkerCrashInfo>((resolve) => pool.once('crash', resolve));
-        await expect(pool.dispatch(guild(1), { type: 'hang' }, { timeoutMs: 20 })).rejects.toMatchObject({
-          code: 'ERR_HANDLER_TIMEOUT',
+    // A worker in this thread cannot be cut off from a loop that never yields: these hold for
+    // threads and processes.
+    if (harness.crossesBoundary) {
+      describe('across a boundary', () => {
+        it('treats a worker stuck in while (true) {} as hung: its other events fail, it restarts, and close() finishes', async () => {
+          // Only this worker is hung on purpose, so only it gets a short liveness timeout.
+          const pool = await create(1, { livenessTimeoutMs: 2000, restart: { backoff: () => 0 } });
+          const a = guild(1);
+          const b = guild(2);
+          expect(await pool.dispatch(b, { type: 'count' })).toBe(1);
+          const crashed = new Promise<WorkerCrashInfo>((resolve) => pool.once('crash', resolve));
+          const spinning = pool.dispatch(a, { type: 'spin' });
+          const other = pool.dispatch(b, { type: 'count' });
+          const crash = await crashed;
+          expect(crash).toMatchObject({ workerId: 0, tenant: a, eventType: 'spin', failures: 1, restartInMs: 0 });
+          expect(crash.cause).toMatchObject({ code: 'ERR_WORKER_HUNG' });
+          for (const call of [spinning, other]) {
+            await expect(call).rejects.toMatchObject({
+              code: 'ERR_WORKER_CRASHED',
+              cause: { code: 'ERR_WORKER_HUNG' },
+            });
+          }
+          // A new incarnation: the tenants start over.
+          await expect(pool.dispatch(b, { type: 'count' })).resolves.toBe(1);
+          await pool.close();
         });
-        const crash = await crashed;
-        expect(crash.cause).toMatchObject({ code: 'ERR_HANDLER_TIMEOUT' });
-        expect(crash).toMatchObject({ tenant: guild(1), eventType: 'hang' });
-        await expect(pool.dispatch(guild(1), { type: 'count' })).resolves.toBe(1);
-      });
 
-      it('fails in-flight events with ERR_WORKER_CRASHED when the worker dies, emits crash, and restarts', async () => {
-        const pool = await create(1, { restart: { backoff: () => 0 } });
-        const crashed = new Promise<WorkerCrashInfo>((resolve) => pool.once('crash', resolve));
-        const waiting = pool.dispatch(guild(2), { type: 'wait', key: 'dies' });
-        await expect(pool.dispatch(guild(1), { type: 'exit' })).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
-        await expect(waiting).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
-        const crash = await crashed;
-        expect(crash).toMatchObject({ workerId: 0, failures: 1, restartInMs: 0 });
-        await expect(pool.dispatch(guild(1), { type: 'count' })).resolves.toBe(1);
-      });
+        it('restarts a worker whose handler runs on past timeoutMs + timeoutKillAfterMs', async () => {
+          const pool = await create(1, { timeoutKillAfterMs: 50, restart: { backoff: () => 0 } });
+          const crashed = new Promise<WorkerCrashInfo>((resolve) => pool.once('crash', resolve));
+          await expect(pool.dispatch(guild(1), { type: 'hang' }, { timeoutMs: 20 })).rejects.toMatchObject({
+            code: 'ERR_HANDLER_TIMEOUT',
+          });
+          const crash = await crashed;
+          expect(crash.cause).toMatchObject({ code: 'ERR_HANDLER_TIMEOUT' });
+          expect(crash).toMatchObject({ tenant: guild(1), eventType: 'hang' });
+          await expect(pool.dispatch(guild(1), { type: 'count' })).resolves.toBe(1);
+        });
 
-      it('fails only the call whose event cannot be cloned, not the others sent with it', async () => {
-        const pool = await create();
-        const others = [guild(1), guild(2), guild(3)].map((tenant) => pool.dispatch(tenant, { type: 'count' }));
-        const proxied = pool
-          .dispatch(guild(4), { type: 'echo', value: new Proxy({}, {}) })
-          .catch((error: unknown) => error as { code?: string });
-        expect(await Promise.all(others)).toEqual([1, 1, 1]);
-        const error = await proxied;
-        expect(['ERR_INVALID_EVENT', 'ERR_UNSERIALIZABLE_VALUE']).toContain((error as { code?: string }).code);
-      });
+        it('fails in-flight events with ERR_WORKER_CRASHED when the worker dies, emits crash, and restarts', async () => {
+          const pool = await create(1, { restart: { backoff: () => 0 } });
+          const crashed = new Promise<WorkerCrashInfo>((resolve) => pool.once('crash', resolve));
+          const waiting = pool.dispatch(guild(2), { type: 'wait', key: 'dies' });
+          await expect(pool.dispatch(guild(1), { type: 'exit' })).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
+          await expect(waiting).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
+          const crash = await crashed;
+          expect(crash).toMatchObject({ workerId: 0, failures: 1, restartInMs: 0 });
+          await expect(pool.dispatch(guild(1), { type: 'count' })).resolves.toBe(1);
+        });
 
-      it("refuses a worker's kv call for a tenant of another worker's shard", async () => {
-        const pool = await create(2);
-        const a = guildOn(0, 2);
-        await expect(pool.workers[1]!.dispatch(a, { type: 'kv-get', key: 'k' })).rejects.toMatchObject({
-          remoteCode: 'ERR_PROTOCOL',
+        it('fails only the call whose event cannot be cloned, not the others sent with it', async () => {
+          const pool = await create();
+          const others = [guild(1), guild(2), guild(3)].map((tenant) => pool.dispatch(tenant, { type: 'count' }));
+          const proxied = pool
+            .dispatch(guild(4), { type: 'echo', value: new Proxy({}, {}) })
+            .catch((error: unknown) => error as { code?: string });
+          expect(await Promise.all(others)).toEqual([1, 1, 1]);
+          const error = await proxied;
+          expect(['ERR_INVALID_EVENT', 'ERR_UNSERIALIZABLE_VALUE']).toContain((error as { code?: string }).code);
+        });
+
+        it("refuses a worker's kv call for a tenant of another worker's shard", async () => {
+          const pool = await create(2);
+          const a = guildOn(0, 2);
+          await expect(pool.workers[1]!.dispatch(a, { type: 'kv-get', key: 'k' })).rejects.toMatchObject({
+            remoteCode: 'ERR_PROTOCOL',
+          });
         });
       });
-    });
+    }
 
     it('rejects a dispatch whose signal is already aborted with ABORT_ERR, and never runs it', async () => {
       const pool = await create();
