@@ -25,8 +25,12 @@ interface Topology {
   readonly options: Record<string, unknown>;
 }
 
-/** The topologies `Bot.start` offers on this commit. */
-const TOPOLOGIES: readonly Topology[] = [{ name: 'thread (the bot’s default), 2 workers', options: {} }];
+/** The topologies `Bot.start` offers. */
+const TOPOLOGIES: readonly Topology[] = [
+  { name: 'thread (the bot’s default), 2 workers', options: {} },
+  { name: 'process, 2 workers', options: { topology: 'process' } },
+  { name: 'local, 2 workers', options: { topology: 'local' } },
+];
 
 const waitFor = async (what: string, condition: () => boolean): Promise<void> => {
   const deadline = performance.now() + WAIT_MS;
@@ -120,9 +124,15 @@ class BotHarness {
     const latenciesUs: number[] = [];
     await Promise.all(
       deletions.map(async ({ id, at }) => {
-        const request = await this.#sim.waitForRequest((r) => r.method === 'DELETE' && r.params.message_id === id, {
-          timeoutMs: WAIT_MS,
-        });
+        // One DELETE per message, or (the bot coalesces a channel's deletions) a bulk-delete naming it.
+        const request = await this.#sim.waitForRequest(
+          (r) =>
+            (r.method === 'DELETE' && r.params.message_id === id) ||
+            (r.method === 'POST' &&
+              r.route === '/channels/:channel_id/messages/bulk-delete' &&
+              ((r.body as { messages?: unknown[] } | undefined)?.messages ?? []).includes(id)),
+          { timeoutMs: WAIT_MS },
+        );
         latenciesUs.push((request.time - at) * 1000);
       }),
     );
