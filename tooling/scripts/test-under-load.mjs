@@ -53,7 +53,11 @@ for (let run = 1; run <= runs; run++) {
   const started = Date.now();
   const before = loadavg()[0];
   const code = await new Promise((resolve) => {
-    const child = spawn(command[0], command.slice(1), { stdio: 'inherit' });
+    // TURBO_FORCE: every run runs every test; a turbo cache hit would only replay the last logs.
+    const child = spawn(command[0], command.slice(1), {
+      stdio: 'inherit',
+      env: { ...process.env, TURBO_FORCE: 'true' },
+    });
     child.once('error', (error) => {
       console.error(`Could not start ${command.join(' ')}: ${error.message}`);
       resolve(127);

@@ -219,7 +219,9 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
       const pool = await create(1, { timeoutMs: 20 });
       const stuck = pool.dispatch(guild(1), { type: 'wait', key: 'default-deadline' });
       await expect(stuck).rejects.toMatchObject({ code: 'ERR_HANDLER_TIMEOUT' });
-      await pool.dispatch(guild(2), { type: 'release', key: 'default-deadline' });
+      // The worker-wide 20 ms applies to every call that does not say otherwise: the calls that are
+      // not under test get a deadline no loaded machine reaches.
+      await pool.dispatch(guild(2), { type: 'release', key: 'default-deadline' }, { timeoutMs: 60_000 });
       await expect(pool.dispatch(guild(3), { type: 'count' }, { timeoutMs: 60_000 })).resolves.toBe(1);
     });
 
