@@ -6,14 +6,23 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 // Main → thread
-/** `[INIT, version, moduleUrl, workerId]`: load the definition, run `startup`, answer READY or START_FAILED. */
+/**
+ * `[INIT, version, moduleUrl, workerId, cancelGate]`: load the definition, run `startup`, answer
+ * READY or START_FAILED. `cancelGate` is an `Int32Array` over shared memory: the main side writes an
+ * item's id into the item's slot when its caller gives up, and the thread reads it right before the
+ * item would start.
+ */
 export const INIT = 1;
-/** `[BATCH, ids, ops, keys, payloads]`: items in parallel arrays (one {@link Op} each, maybe `| CANCELLABLE`). */
+/**
+ * `[BATCH, ids, ops, keys, payloads, slots?]`: items in parallel arrays (one {@link Op} each, maybe
+ * `| CANCELLABLE`); `slots`, present when an item is cancellable, gives each item's slot in the
+ * cancel gate (-1: none, its cancel travels as a message only).
+ */
 export const BATCH = 2;
-/** `[CANCEL, ids]`: their callers gave up; the thread aborts their signals. */
+/** `[CANCEL, ids]`: their callers gave up; the thread aborts their signals (and answers for running ones). */
 export const CANCEL = 3;
 /** `[PING]`: a liveness probe; the thread answers PONG. */
 export const PING = 4;
@@ -40,3 +49,6 @@ export const CLOSED = 16;
 export const Op = { Event: 0, EventNoWait: 1, Script: 2, Drop: 3 } as const;
 /** Added to an op when the item may be cancelled later (the thread gives it an AbortSignal). */
 export const CANCELLABLE = 8;
+
+/** Slots in a thread's cancel gate: cancellable items in flight beyond this many are cancelled by message only. */
+export const CANCEL_SLOTS = 4096;

@@ -316,6 +316,53 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
       await expect(pool.dispatch(a, { type: 'count' })).resolves.toBe(1);
     });
 
+    it('never starts an event after its caller was told it aborted, even while the worker is busy', async () => {
+      const pool = await create(1);
+      const tenant = guild(1);
+      const sent = 120;
+      const told = new Map<number, bigint>();
+      const controllers = Array.from({ length: sent }, () => new AbortController());
+      const calls = controllers.map((controller, seq) =>
+        pool.dispatch(tenant, { type: 'stamp', seq, busyMs: 1 }, { signal: controller.signal }).then(
+          (value) => ({ seq, value }),
+          (error: unknown) => {
+            told.set(seq, process.hrtime.bigint());
+            return { seq, error };
+          },
+        ),
+      );
+      // Every third call aborts while the worker works through the others, one at a time.
+      let next = 0;
+      await new Promise<void>((resolve) => {
+        const tick = setInterval(() => {
+          controllers[next]!.abort('changed my mind');
+          next += 3;
+          if (next >= sent) {
+            clearInterval(tick);
+            resolve();
+          }
+        }, 1);
+      });
+      const outcomes = await Promise.all(calls);
+      const ran = (await pool.dispatch(tenant, { type: 'stamps' })) as Array<[number, string]>;
+      // Each ran once, in the order sent.
+      expect(ran.map(([seq]) => seq)).toEqual([...new Set(ran.map(([seq]) => seq))].sort((a, b) => a - b));
+      const stamps = new Map(ran.map(([seq, when]) => [seq, BigInt(when)]));
+      for (const outcome of outcomes) {
+        if ('value' in outcome) {
+          // Not aborted (or aborted too late to matter): ran exactly once.
+          expect(outcome.value).toBe(outcome.seq);
+          expect(stamps.has(outcome.seq)).toBe(true);
+        } else {
+          expect(outcome.error).toMatchObject({ code: 'ABORT_ERR' });
+          expect(outcome.seq % 3).toBe(0);
+          const started = stamps.get(outcome.seq);
+          // It never ran, or it had started before its caller was told.
+          if (started !== undefined) expect(started).toBeLessThan(told.get(outcome.seq)!);
+        }
+      }
+    });
+
     it('rejects a queued dispatch whose signal aborts with ABORT_ERR, and never runs it', async () => {
       const pool = await create();
       const a = guild(1);

@@ -11,7 +11,14 @@ import type {
   WorkerCrashInfo,
   WorkerLink,
 } from '../../src/index.js';
-import { MemoryKvStore, RemoteWorker, shardFor, WorkerCrashedError } from '../../src/index.js';
+import {
+  AbortError,
+  HandlerStillRunningError,
+  MemoryKvStore,
+  RemoteWorker,
+  shardFor,
+  WorkerCrashedError,
+} from '../../src/index.js';
 
 /** One incarnation of the fake link: it records what the runtime asks and lets the test answer. */
 class FakeIncarnation implements Incarnation {
@@ -22,6 +29,8 @@ class FakeIncarnation implements Incarnation {
   closed = false;
   killed = false;
   answerPings = true;
+  /** What `cancel` answers: whether the worker sees a cancel before it could start the item. */
+  exact = true;
   constructor(readonly host: LinkHost) {}
 
   get items(): LinkItem[] {
@@ -36,8 +45,9 @@ class FakeIncarnation implements Incarnation {
     return this.full;
   }
 
-  cancel(id: number): void {
+  cancel(id: number): boolean {
     this.cancelled.push(id);
+    return this.exact;
   }
 
   ping(): void {
@@ -174,6 +184,81 @@ describe('RemoteWorker over a fake link', () => {
     await expect(worker.dispatch(guild(1), 'x', { signal: AbortSignal.abort() })).rejects.toMatchObject({
       code: 'ABORT_ERR',
     });
+  });
+
+  it('keeps an aborted call that was in the worker in flight until the worker reports it, holding its place', async () => {
+    const { worker, link } = await make({ maxInFlight: 1 });
+    const controller = new AbortController();
+    const aborted = worker.dispatch(guild(1), 'a', { signal: controller.signal });
+    await turn();
+    controller.abort('stop');
+    // The link's flag is seen by the worker before it could start the item: the caller is told at once.
+    await expect(aborted).rejects.toMatchObject({ code: 'ABORT_ERR', cause: 'stop' });
+    const next = worker.dispatch(guild(2), 'b');
+    await turn();
+    expect(worker.stats()).toMatchObject({ queued: 1, inFlight: 1 });
+    expect(link.last.items.map((item) => item.payload)).toEqual(['a']);
+    // A handler that had started answers twice: still running, then its end. Only the end frees the place.
+    link.last.host.settle(link.last.items[0]!.id, false, new HandlerStillRunningError());
+    await turn();
+    expect(link.last.items.map((item) => item.payload)).toEqual(['a']);
+    link.last.host.settle(link.last.items[0]!.id, false, new Error('The cancelled handler ended.'));
+    await turn();
+    expect(link.last.items.map((item) => item.payload)).toEqual(['a', 'b']);
+    link.last.host.settle(link.last.items[1]!.id, true, 'B');
+    expect(await next).toBe('B');
+    expect(worker.stats()).toMatchObject({ queued: 0, inFlight: 0 });
+  });
+
+  it('over a link whose cancel travels as a message, tells an aborting caller only once the worker answered', async () => {
+    const { worker, link } = await make();
+    link.last.exact = false;
+    const outcomes: string[] = [];
+    const track = (name: string, promise: Promise<unknown>) =>
+      promise.then(
+        () => outcomes.push(`${name} resolved`),
+        (error: { code: string }) => outcomes.push(`${name} ${error.code}`),
+      );
+    const never = new AbortController();
+    const running = new AbortController();
+    const first = track('never started', worker.dispatch(guild(1), 'a', { signal: never.signal }));
+    const second = track('running', worker.dispatch(guild(2), 'b', { signal: running.signal }));
+    await turn();
+    never.abort();
+    running.abort();
+    await turn();
+    expect(outcomes).toEqual([]);
+    expect(link.last.cancelled).toEqual(link.last.items.map((item) => item.id));
+    const [a, b] = link.last.items;
+    link.last.host.settle(a!.id, false, new AbortError());
+    link.last.host.settle(b!.id, false, new HandlerStillRunningError());
+    await Promise.all([first, second]);
+    expect(outcomes).toEqual(['never started ABORT_ERR', 'running ABORT_ERR']);
+    expect(worker.stats()).toMatchObject({ queued: 0, inFlight: 1 });
+    link.last.host.settle(b!.id, true, 'done after all');
+    expect(worker.stats()).toMatchObject({ queued: 0, inFlight: 0 });
+  });
+
+  it('rejects a caller whose cancel was unanswered when the worker crashed with the reason it gave up', async () => {
+    const { worker, link } = await make({ restart: { backoff: () => 0 } });
+    link.last.exact = false;
+    const controller = new AbortController();
+    const call = worker.dispatch(guild(1), 'a', { signal: controller.signal });
+    await turn();
+    controller.abort('gave up');
+    link.last.host.lost(new Error('boom'));
+    await expect(call).rejects.toMatchObject({ code: 'ABORT_ERR', cause: 'gave up' });
+  });
+
+  it('rejects a call at its deadline even when the cancel travels as a message', async () => {
+    const { worker, link } = await make();
+    link.last.exact = false;
+    const call = worker.dispatch(guild(1), 'slow', { timeoutMs: 10 });
+    await turn();
+    await expect(call).rejects.toMatchObject({ code: 'ERR_HANDLER_TIMEOUT' });
+    expect(worker.stats()).toMatchObject({ queued: 0, inFlight: 1 });
+    link.last.answerAll();
+    expect(worker.stats().inFlight).toBe(0);
   });
 
   it('reports a failed dispatchNoWait as dispatchError with the event', async () => {

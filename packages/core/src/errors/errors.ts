@@ -163,6 +163,20 @@ export class HandlerTimeoutError extends SwitchyardError {
   }
 }
 
+/**
+ * The worker's answer to a cancel that came too late: the handler had already started and runs on
+ * (its signal is aborted). The master rejects the caller with the reason it gave up, and keeps the
+ * event's place in the worker until the handler really ends. Never reaches a caller.
+ */
+export class HandlerStillRunningError extends SwitchyardError {
+  constructor(
+    message = 'The handler had already started when it was cancelled.',
+    options: SwitchyardErrorOptions = {},
+  ) {
+    super('ERR_HANDLER_STILL_RUNNING', message, options);
+  }
+}
+
 /** The worker stopped answering liveness probes (a handler stuck in a loop, a stopped process). */
 export class WorkerHungError extends SwitchyardError {
   constructor(

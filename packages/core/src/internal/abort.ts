@@ -1,7 +1,7 @@
 import { AbortError } from '../errors/SwitchyardError.js';
 
 /** The `AbortError` to reject with when `signal` aborted; its cause is `signal.reason`. @internal */
-export function abortErrorFrom(signal: AbortSignal, what = 'The operation'): AbortError {
+export function abortErrorFrom(signal: { readonly reason: unknown }, what = 'The operation'): AbortError {
   return new AbortError(`${what} was aborted.`, { cause: signal.reason });
 }
 

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import {
+  HandlerStillRunningError,
   BackpressureError,
   HandlerTimeoutError,
   InvalidArgumentError,
@@ -116,6 +117,10 @@ type Lifecycle = 'open' | 'closing' | 'closed' | 'killed' | 'unavailable';
 const enum Stage {
   Waiting,
   Sent,
+  /** Its caller gave up; the worker was asked to cancel it, and the caller is told once the worker answers. */
+  Cancelling,
+  /** Its caller was told; it stays in flight (it holds a place in the worker) until the worker reports its end. */
+  Abandoned,
   Settled,
 }
 
@@ -123,7 +128,10 @@ const enum Stage {
 class Call implements LinkItem {
   stage = Stage.Waiting;
   onAbort: (() => void) | undefined = undefined;
+  /** The deadline, then (once abandoned past it) the hard limit. */
   timer: NodeJS.Timeout | undefined = undefined;
+  /** What the caller is rejected with once the worker answered a cancel ({@link Stage.Cancelling}). */
+  pending: Error | undefined = undefined;
   constructor(
     readonly id: number,
     readonly op: LinkOp,
@@ -222,9 +230,8 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   #restarts = 0;
   #ids = 0;
   readonly #waiting = new Deque<Call>();
+  /** Calls sent to the worker and not reported back, abandoned ones included (they hold a place there). */
   readonly #inflight = new Map<number, Call>();
-  /** Calls whose caller timed out while their handler runs on: id → the hard-limit timer. */
-  readonly #overdue = new Map<number, NodeJS.Timeout>();
   #queued = 0;
   #flushScheduled = false;
   readonly #base = { handled: 0, failed: 0 };
@@ -362,7 +369,6 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       const error = new WorkerKilledError(`Worker ${this.id} was killed.`, { cause: reason });
       if (live) this.#bury(life, error);
       this.#failWaiting(error);
-      this.#failOverdue();
       this.#rejectReady(this.#startError ?? error);
       this.#resolveDrained();
     })();
@@ -535,24 +541,34 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
 
   #settle(id: number, ok: boolean, value: unknown): void {
     const call = this.#inflight.get(id);
-    if (call === undefined) {
-      const timer = this.#overdue.get(id);
-      if (timer !== undefined) {
-        // A handler whose caller timed out finished after all.
-        clearTimeout(timer);
-        this.#overdue.delete(id);
-      }
-      return;
+    if (call === undefined) return;
+    // A cancelled handler that had already started: the caller is told now, the place is held until it ends.
+    const stillRunning = !ok && value instanceof HandlerStillRunningError;
+    switch (call.stage) {
+      case Stage.Sent:
+        this.#inflight.delete(id);
+        this.#finish(call, ok, value);
+        break;
+      case Stage.Cancelling:
+        if (stillRunning) call.stage = Stage.Abandoned;
+        else this.#inflight.delete(id);
+        this.#finish(call, false, call.pending, stillRunning ? Stage.Abandoned : Stage.Settled);
+        break;
+      default:
+        if (stillRunning) return;
+        this.#inflight.delete(id);
+        if (call.timer !== undefined) clearTimeout(call.timer);
+        call.stage = Stage.Settled;
     }
-    this.#inflight.delete(id);
-    this.#finish(call, ok, value);
     if (this.#waiting.length > 0) queueMicrotask(() => this.#scheduleFlush());
   }
 
-  #finish(call: Call, ok: boolean, value: unknown): void {
-    call.stage = Stage.Settled;
+  /** Tells the caller and stops counting the call as queued; `stage` is where the call goes (a place held in the worker, or none). */
+  #finish(call: Call, ok: boolean, value: unknown, stage = Stage.Settled): void {
+    call.stage = stage;
     if (call.onAbort !== undefined) call.signal!.removeEventListener('abort', call.onAbort);
     if (call.timer !== undefined) clearTimeout(call.timer);
+    call.timer = undefined;
     this.#settled();
     if (call.resolve !== undefined) {
       if (ok) call.resolve(value);
@@ -580,14 +596,29 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     for (const resolve of waiters) resolve();
   }
 
-  /** The caller gave up (abort, deadline): one still waiting here never leaves; one in the worker is cancelled there. */
-  #giveUpOn(call: Call, error: Error): boolean {
-    if (call.stage === Stage.Settled) return false;
-    if (call.stage === Stage.Sent) {
-      this.#inflight.delete(call.id);
-      this.#life?.handle?.cancel(call.id);
+  /**
+   * The caller gave up (abort, deadline). One still waiting here never leaves. One in the worker is
+   * cancelled there: where the link guarantees the worker sees the cancel before it could start the
+   * event (shared memory), the caller is told at once; otherwise (`prompt: false`, an abort over a
+   * socket) once the worker answered, so that an aborted event never runs after its caller was
+   * told. A deadline is never late: `prompt` tells the caller at once, and the event may then still
+   * start in the worker if the cancel was in transit.
+   */
+  #giveUpOn(call: Call, error: Error, prompt = false): boolean {
+    if (call.stage === Stage.Waiting) {
+      this.#finish(call, false, error);
+      return true;
     }
-    this.#finish(call, false, error);
+    if (call.stage !== Stage.Sent) return false;
+    const exact = this.#life?.handle?.cancel(call.id) ?? true;
+    if (exact || prompt) this.#finish(call, false, error, Stage.Abandoned);
+    else {
+      call.stage = Stage.Cancelling;
+      call.pending = error;
+      if (call.onAbort !== undefined) call.signal!.removeEventListener('abort', call.onAbort);
+      if (call.timer !== undefined) clearTimeout(call.timer);
+      call.timer = undefined;
+    }
     return true;
   }
 
@@ -598,11 +629,11 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     const error = new HandlerTimeoutError(
       `The ${call.op === 'drop' ? 'drop' : 'handler'} for tenant ${call.key} did not finish within ${timeoutMs} ms.`,
     );
-    if (!this.#giveUpOn(call, error) || !wasSent || this.#killAfterMs === Infinity || life === undefined) return;
+    if (!this.#giveUpOn(call, error, true) || !wasSent || this.#killAfterMs === Infinity || life === undefined) return;
     // The worker was told to cancel it; a handler that runs on past the hard limit costs a restart.
-    const timer = setTimeout(() => {
-      this.#overdue.delete(call.id);
-      if (life === this.#life && !life.dead) {
+    call.timer = setTimeout(() => {
+      call.timer = undefined;
+      if (life === this.#life && !life.dead && this.#inflight.get(call.id) === call) {
         this.#lost(
           life,
           new HandlerTimeoutError(
@@ -613,13 +644,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
         );
       }
     }, this.#killAfterMs);
-    timer.unref();
-    this.#overdue.set(call.id, timer);
-  }
-
-  #failOverdue(): void {
-    for (const timer of this.#overdue.values()) clearTimeout(timer);
-    this.#overdue.clear();
+    call.timer.unref();
   }
 
   #failWaiting(error: Error): void {
@@ -725,10 +750,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     this.#stopProbe(life);
     this.#base.handled += life.stats.handled;
     this.#base.failed += life.stats.failed;
-    const calls = [...this.#inflight.values()];
-    this.#inflight.clear();
-    for (const call of calls) this.#finish(call, false, error);
-    this.#failOverdue();
+    this.#endInflight(error);
   }
 
   /**
@@ -809,9 +831,21 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       `Worker ${this.id} crashed while the event was in flight${describeCall(oldest)}; it may or may not have run. Retry if the handler is idempotent.`,
       { cause },
     );
+    this.#endInflight(error);
+  }
+
+  /** Nothing in flight will be reported any more: callers still waiting get `error` (or the reason they gave up). */
+  #endInflight(error: Error): void {
     const calls = [...this.#inflight.values()];
     this.#inflight.clear();
-    for (const call of calls) this.#finish(call, false, error);
+    for (const call of calls) {
+      if (call.stage === Stage.Sent) this.#finish(call, false, error);
+      else if (call.stage === Stage.Cancelling) this.#finish(call, false, call.pending);
+      else {
+        if (call.timer !== undefined) clearTimeout(call.timer);
+        call.stage = Stage.Settled;
+      }
+    }
   }
 
   /** Refuses new events at once; fails the held ones and emits `fatal` once the incarnation is gone. */

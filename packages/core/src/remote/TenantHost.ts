@@ -1,4 +1,5 @@
-import { InvalidArgumentError, ResultNotCloneableError } from '../errors/errors.js';
+import { HandlerStillRunningError, InvalidArgumentError, ResultNotCloneableError } from '../errors/errors.js';
+import { AbortError } from '../errors/SwitchyardError.js';
 import type { SerializedError } from '../errors/serialize.js';
 import { deserializeError, serializeError } from '../errors/serialize.js';
 import { assertCloneable } from '../internal/cloneable.js';
@@ -6,6 +7,7 @@ import type { TenantKv } from '../kv/KvStore.js';
 import type { WorkerDefinition } from '../tenants/defineWorker.js';
 import type { TenantId } from '../tenants/TenantId.js';
 import { parseTenantKey, tenantKey } from '../tenants/TenantId.js';
+import type { CancelSignal } from '../tenants/TenantRuntime.js';
 import { TenantRuntime } from '../tenants/TenantRuntime.js';
 import type { IncarnationStats, KvCall, LinkOp } from './WorkerLink.js';
 
@@ -15,6 +17,35 @@ class Tracked {
     readonly id: number,
     readonly event: unknown,
   ) {}
+}
+
+/**
+ * The signal of a cancellable item whose cancel the master can also flag in shared memory: read
+ * when the runtime is about to start the item, it sees a cancel that is still in transit as a message.
+ */
+class GatedSignal implements CancelSignal {
+  constructor(
+    readonly controller: AbortController,
+    readonly cancelled: () => boolean,
+  ) {}
+
+  get aborted(): boolean {
+    const { signal } = this.controller;
+    if (!signal.aborted && this.cancelled()) this.controller.abort(new AbortError('The master aborted the dispatch.'));
+    return signal.aborted;
+  }
+
+  get reason(): unknown {
+    return this.controller.signal.reason;
+  }
+
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void {
+    this.controller.signal.addEventListener(type, listener, options);
+  }
+
+  removeEventListener(type: 'abort', listener: () => void): void {
+    this.controller.signal.removeEventListener(type, listener);
+  }
 }
 
 /** What a turn's results look like when they leave the worker: flat arrays, cheap to clone or encode. */
@@ -90,8 +121,19 @@ export class TenantHost {
     return { tenants, handled, failed };
   }
 
-  /** Runs one item the master sent. `payload` is `[name, code, event]` for scripts. */
-  run(id: number, op: LinkOp, key: string, payload: unknown, waited: boolean, cancellable: boolean): void {
+  /**
+   * Runs one item the master sent. `payload` is `[name, code, event]` for scripts. `cancelled`, for
+   * a cancellable item, reads the master's cancel flag in shared memory (checked right before it starts).
+   */
+  run(
+    id: number,
+    op: LinkOp,
+    key: string,
+    payload: unknown,
+    waited: boolean,
+    cancellable: boolean,
+    cancelled?: () => boolean,
+  ): void {
     const tenant = this.#tenant(key);
     const failed = (error: unknown): void => this.#fail(id, error);
     if (op === 'event' && !cancellable) {
@@ -105,19 +147,19 @@ export class TenantHost {
       }
       return;
     }
-    let signal: AbortSignal | undefined;
+    let signal: CancelSignal | undefined;
     if (cancellable) {
       const controller = new AbortController();
       this.#controllers.set(id, controller);
-      signal = controller.signal;
+      signal = cancelled === undefined ? controller.signal : new GatedSignal(controller, cancelled);
     }
     let task: Promise<unknown>;
-    const event = cancellable && op === 'event' ? new Tracked(id, payload) : payload;
-    if (op === 'event') task = this.#runtime.dispatch(tenant, event, signal);
+    if (op === 'event') task = this.#runtime.dispatch(tenant, cancellable ? new Tracked(id, payload) : payload, signal);
     else if (op === 'drop') task = this.#runtime.dropTenant(tenant);
     else {
       const [name, code, scriptEvent] = payload as [string, string, unknown];
-      task = this.#runtime.runScript(tenant, name, code, scriptEvent, signal);
+      const event = cancellable ? new Tracked(id, scriptEvent) : scriptEvent;
+      task = this.#runtime.runScript(tenant, name, code, event, signal);
     }
     task.then(
       (value) => {
@@ -133,11 +175,16 @@ export class TenantHost {
   }
 
   /**
-   * The master gave up on item `id`: it never starts if it has not. One whose handler runs is
-   * reported when the handler really ends (the master restarts a worker whose handler runs too long).
+   * The master gave up on item `id`: it never starts if it has not (reported as failed with the
+   * abort). One whose handler runs is reported twice: `HandlerStillRunningError` at once, so the
+   * master can tell its caller, then again when the handler really ends (the master restarts a
+   * worker whose handler runs too long).
    */
   cancel(id: number, reason: unknown = 'cancelled by the caller'): void {
-    if (this.#running.has(id)) this.#cancelledRunning.add(id);
+    if (this.#running.has(id) && !this.#cancelledRunning.has(id)) {
+      this.#cancelledRunning.add(id);
+      this.#fail(id, new HandlerStillRunningError());
+    }
     this.#controllers.get(id)?.abort(reason);
   }
 
@@ -147,24 +194,39 @@ export class TenantHost {
       this.#running.delete(id);
       if (this.#cancelledRunning.delete(id)) this.#fail(id, new Error('The cancelled handler ended.'));
     };
+    const track = (event: Tracked, run: (event: unknown) => unknown): unknown => {
+      this.#running.add(event.id);
+      let result: unknown;
+      try {
+        result = run(event.event);
+      } catch (error) {
+        ended(event.id);
+        throw error;
+      }
+      if (result === null || typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') {
+        ended(event.id);
+        return result;
+      }
+      return Promise.resolve(result).finally(() => ended(event.id));
+    };
+    const engine = definition.scriptEngine;
     return {
       ...definition,
-      onEvent: (state, event, ctx) => {
-        if (!(event instanceof Tracked)) return definition.onEvent(state, event, ctx);
-        this.#running.add(event.id);
-        let result: unknown;
-        try {
-          result = definition.onEvent(state, event.event, ctx);
-        } catch (error) {
-          ended(event.id);
-          throw error;
-        }
-        if (result === null || typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') {
-          ended(event.id);
-          return result;
-        }
-        return Promise.resolve(result).finally(() => ended(event.id));
-      },
+      onEvent: (state, event, ctx) =>
+        event instanceof Tracked
+          ? track(event, (inner) => definition.onEvent(state, inner, ctx))
+          : definition.onEvent(state, event, ctx),
+      ...(engine === undefined
+        ? {}
+        : {
+            scriptEngine: {
+              ...engine,
+              run: (state, script, event, ctx) =>
+                event instanceof Tracked
+                  ? track(event, (inner) => engine.run(state, script, inner, ctx))
+                  : engine.run(state, script, event, ctx),
+            },
+          }),
     };
   }
 

@@ -76,8 +76,15 @@ export interface Incarnation {
   send(items: readonly LinkItem[]): void;
   /** True while the link cannot take more now; it calls `host.resume()` when it can. */
   busy(): boolean;
-  /** The caller of item `id` gave up: abort its signal in the worker so it never starts if it has not. */
-  cancel(id: number): void;
+  /**
+   * The caller of item `id` gave up: abort its signal in the worker so it never starts if it has
+   * not. The worker reports the item in every case: failed with `AbortError` when it never started,
+   * with `HandlerStillRunningError` at once when its handler was running, then again when it ends.
+   * Returns `true` when the worker is certain to see the cancel before it could start the item (a
+   * flag in memory shared with the worker): the caller can be told at once. `false` when only the
+   * worker's answer tells whether the item started (a message in transit).
+   */
+  cancel(id: number): boolean;
   /** Sends a liveness probe; the worker answers with `host.alive()`. */
   ping(): void;
   /** Graceful end: the worker finishes what it holds, releases its tenants, then exits. Resolves once it is gone. */

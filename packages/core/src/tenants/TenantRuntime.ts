@@ -9,6 +9,17 @@ import type { TenantId } from './TenantId.js';
 import { tenantKey } from './TenantId.js';
 import type { WorkerStats } from './WorkerLike.js';
 
+/**
+ * What the runtime reads of a dispatch's signal: an `AbortSignal` fits. `aborted` is read right
+ * before the event would start; an event whose signal aborted by then never runs.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 /** Options of {@link TenantRuntime}. */
 export interface TenantRuntimeOptions {
   /** The id of the worker the runtime runs in. */
@@ -82,12 +93,12 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
   }
 
   /** Handles `event` for `tenant` after the tenant's earlier events. */
-  dispatch(tenant: TenantId, event: E, signal?: AbortSignal): Promise<Awaited<R>> {
+  dispatch(tenant: TenantId, event: E, signal?: CancelSignal): Promise<Awaited<R>> {
     return this.#run(tenant, signal, (state, ctx) => this.#definition.onEvent(state, event, ctx));
   }
 
   /** Runs a script in `tenant`'s state through the definition's script engine. */
-  runScript(tenant: TenantId, name: string, code: string, event: E, signal?: AbortSignal): Promise<Awaited<R>> {
+  runScript(tenant: TenantId, name: string, code: string, event: E, signal?: CancelSignal): Promise<Awaited<R>> {
     const engine = this.#definition.scriptEngine;
     if (engine === undefined) return Promise.reject(new ScriptsUnsupportedError());
     // The engine is framework code: what it raises (limits, timeouts) keeps its class across boundaries.
@@ -205,7 +216,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
 
   #run(
     tenant: TenantId,
-    signal: AbortSignal | undefined,
+    signal: CancelSignal | undefined,
     handle: (state: S, ctx: TenantContext) => R | Promise<R>,
     userCode = true,
   ): Promise<Awaited<R>> {
@@ -243,7 +254,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
   /** Queues `handle` on the tenant's own queue, after the tenant's earlier events. */
   #enqueue(
     entry: TenantEntry<S>,
-    signal: AbortSignal | undefined,
+    signal: CancelSignal | undefined,
     handle: (state: S, ctx: TenantContext) => R | Promise<R>,
     userCode = true,
   ): Promise<Awaited<R>> {
@@ -252,7 +263,11 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
       if (signal?.aborted) throw abortErrorFrom(signal, 'The dispatch');
       // Warm path: no promise of our own when the tenant exists and the handler is synchronous.
       if (this.#startupDone && entry.hasState) return this.#invoke(entry, handle, userCode);
-      return this.#prepare(entry).then(() => this.#invoke(entry, handle, userCode));
+      return this.#prepare(entry).then(() => {
+        // Aborted while the tenant's state was being created: the handler still never runs.
+        if (signal?.aborted) throw abortErrorFrom(signal, 'The dispatch');
+        return this.#invoke(entry, handle, userCode);
+      });
     }) as Promise<Awaited<R>>;
   }
 

@@ -391,7 +391,11 @@ export class ProcessLink implements WorkerLink {
         connection?.schedule();
       },
       busy: () => connection === undefined || connection.congested,
-      cancel: (itemId) => connection?.queue([ABORT, itemId]),
+      cancel: (itemId) => {
+        // A message only: the worker answers whether the item had started.
+        connection?.queue([ABORT, itemId]);
+        return false;
+      },
       ping: () => connection?.ping(),
       close: async () => {
         const current = connection;

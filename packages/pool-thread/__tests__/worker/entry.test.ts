@@ -5,6 +5,8 @@ import type { MessagePort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import {
   BATCH,
+  CANCEL_SLOTS,
+  CANCELLABLE,
   CLOSE,
   CLOSED,
   INIT,
@@ -30,6 +32,7 @@ function serve(): { port: MessagePort; errors: Error[]; next: () => Promise<unkn
 }
 
 const trivial = pathToFileURL(fixture('trivial.mjs')).href;
+const newGate = (): Int32Array => new Int32Array(new SharedArrayBuffer(CANCEL_SLOTS * 4));
 
 describe('thread entry', () => {
   it('is published as the @switchyard/pool-thread/worker subpath, built to JavaScript', () => {
@@ -48,7 +51,7 @@ describe('thread entry', () => {
 
   it('answers an init of another protocol version with ERR_THREAD_START', async () => {
     const { port, next } = serve();
-    port.postMessage([INIT, PROTOCOL_VERSION + 1, trivial, 0]);
+    port.postMessage([INIT, PROTOCOL_VERSION + 1, trivial, 0, newGate()]);
     expect(await next()).toEqual([
       START_FAILED,
       expect.objectContaining({ code: 'ERR_THREAD_START', message: expect.stringMatching(/protocol version/) }),
@@ -58,7 +61,7 @@ describe('thread entry', () => {
 
   it('runs a batch after init, refuses a second init with ERR_PROTOCOL, and closes', async () => {
     const { port, errors, next } = serve();
-    port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0]);
+    port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, newGate()]);
     expect(await next()).toEqual([READY, { tenants: 0, handled: 0, failed: 0 }]);
     port.postMessage([BATCH, [1, 2, 3], [0, 1, 0], ['guild:1', 'guild:1', 'user:2'], [{}, { add: 5 }, {}]]);
     const [type, ids, values, failedIds, , stats] = (await next()) as [
@@ -84,6 +87,37 @@ describe('thread entry', () => {
     expect(errors.map((error) => (error as { code?: string }).code)).toEqual(['ERR_PROTOCOL']);
     port.postMessage([CLOSE]);
     expect(await next()).toEqual([CLOSED, { tenants: 0, handled: 3, failed: 0 }]);
+    port.close();
+  });
+
+  it('refuses an init without a cancel gate in shared memory with ERR_PROTOCOL', async () => {
+    const { port, errors } = serve();
+    port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, new Int32Array(4)]);
+    port.postMessage([PING]);
+    await once(port, 'message');
+    expect(errors.map((error) => (error as { code?: string }).code)).toEqual(['ERR_PROTOCOL']);
+    port.close();
+  });
+
+  it('never starts a cancellable item whose slot in the cancel gate holds its id, without a CANCEL message', async () => {
+    const { port, next } = serve();
+    const gate = newGate();
+    port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, gate]);
+    expect(await next()).toEqual([READY, { tenants: 0, handled: 0, failed: 0 }]);
+    // Item 7 was cancelled on the main side (its id is in its slot); item 8's slot holds a stale id.
+    Atomics.store(gate, 0, 7);
+    Atomics.store(gate, 1, 3);
+    port.postMessage([BATCH, [7, 8], [CANCELLABLE, CANCELLABLE], ['guild:1', 'guild:1'], [{}, {}], [0, 1]]);
+    const [, ids, , failedIds, errors, stats] = (await next()) as [
+      number,
+      number[],
+      unknown[],
+      number[],
+      Array<{ code?: string }>,
+      unknown,
+    ];
+    expect([ids, failedIds, errors.map((error) => error.code)]).toEqual([[8], [7], ['ABORT_ERR']]);
+    expect(stats).toEqual({ tenants: 1, handled: 1, failed: 0 });
     port.close();
   });
 });

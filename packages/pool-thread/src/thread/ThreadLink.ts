@@ -7,6 +7,7 @@ import { ThreadExitError } from '../errors/errors.js';
 import {
   BATCH,
   CANCEL,
+  CANCEL_SLOTS,
   CANCELLABLE,
   CLOSE,
   CLOSED,
@@ -55,6 +56,7 @@ export class ThreadLink implements WorkerLink {
       ...(resourceLimits === undefined ? {} : { resourceLimits }),
     });
     this.threadId = thread.threadId;
+    const gate = new CancelGate();
     let ended = false;
     let cause: unknown;
     let closed: (() => void) | undefined;
@@ -93,6 +95,10 @@ export class ThreadLink implements WorkerLink {
             IncarnationStats,
           ];
           host.stats(stats);
+          if (gate.used > 0) {
+            gate.release(ids);
+            gate.release(failedIds);
+          }
           for (let i = 0; i < ids.length; i++) host.settle(ids[i]!, true, values[i]);
           for (let i = 0; i < failedIds.length; i++) host.settle(failedIds[i]!, false, deserializeError(errors[i]!));
           return;
@@ -124,25 +130,33 @@ export class ThreadLink implements WorkerLink {
           return closed?.();
       }
     });
-    thread.postMessage([INIT, PROTOCOL_VERSION, url, host.workerId]);
+    thread.postMessage([INIT, PROTOCOL_VERSION, url, host.workerId, gate.flags]);
     const send = (items: readonly LinkItem[]): void => {
       const n = items.length;
       const ids = new Array<number>(n);
       const ops = new Array<number>(n);
       const keys = new Array<string>(n);
       const payloads = new Array<unknown>(n);
+      let slots: number[] | undefined;
       for (let i = 0; i < n; i++) {
         const item = items[i]!;
         ids[i] = item.id;
         const op = item.op === 'event' && !item.waited ? Op.EventNoWait : OP_CODES[item.op];
-        ops[i] = item.cancellable ? op | CANCELLABLE : op;
         keys[i] = item.key;
         payloads[i] = item.payload;
+        if (item.cancellable) {
+          ops[i] = op | CANCELLABLE;
+          slots ??= new Array<number>(n).fill(-1);
+          slots[i] = gate.take(item.id);
+        } else ops[i] = op;
       }
       try {
-        thread.postMessage([BATCH, ids, ops, keys, payloads]);
+        thread.postMessage(
+          slots === undefined ? [BATCH, ids, ops, keys, payloads] : [BATCH, ids, ops, keys, payloads, slots],
+        );
         this.batches++;
       } catch (error) {
+        if (slots !== undefined) gate.release(ids);
         // An event that passed the check but cannot be cloned (a Proxy): find it, fail only it.
         if (n > 1) {
           send(items.slice(0, n >> 1));
@@ -162,7 +176,11 @@ export class ThreadLink implements WorkerLink {
     return {
       send,
       busy: () => false,
-      cancel: (id) => thread.postMessage([CANCEL, [id]]),
+      cancel: (id) => {
+        const exact = gate.cancel(id);
+        thread.postMessage([CANCEL, [id]]);
+        return exact;
+      },
       ping: () => thread.postMessage([PING]),
       close: async () => {
         const done = new Promise<void>((resolve) => (closed = resolve));
@@ -173,5 +191,49 @@ export class ThreadLink implements WorkerLink {
       kill: end,
       ref: (active) => (active ? thread.ref() : thread.unref()),
     };
+  }
+}
+
+/**
+ * The main side of a thread's cancel gate: one `Int32Array` slot per cancellable item in flight.
+ * Cancelling writes the item's id into its slot; the thread reads the slot right before the item
+ * would start, so a cancel is seen there at once, however long its message takes. A slot is given
+ * back when the thread reports the item (by then the item has started or never will), and is
+ * never cleared: a stale id in it does not match the next item's.
+ */
+class CancelGate {
+  readonly flags = new Int32Array(new SharedArrayBuffer(CANCEL_SLOTS * Int32Array.BYTES_PER_ELEMENT));
+  readonly #free = Array.from({ length: CANCEL_SLOTS }, (_, i) => CANCEL_SLOTS - 1 - i);
+  readonly #slots = new Map<number, number>();
+
+  /** Slots in use. */
+  get used(): number {
+    return this.#slots.size;
+  }
+
+  /** A slot for item `id`, or -1 when every slot is in use (its cancel then travels as a message only). */
+  take(id: number): number {
+    const slot = this.#free.pop();
+    if (slot === undefined) return -1;
+    this.#slots.set(id, slot);
+    return slot;
+  }
+
+  /** Flags item `id` as cancelled; `false` when it has no slot. */
+  cancel(id: number): boolean {
+    const slot = this.#slots.get(id);
+    if (slot === undefined) return false;
+    Atomics.store(this.flags, slot, id | 0);
+    return true;
+  }
+
+  /** The thread reported these items: their slots are free again. */
+  release(ids: readonly number[]): void {
+    for (const id of ids) {
+      const slot = this.#slots.get(id);
+      if (slot === undefined) continue;
+      this.#slots.delete(id);
+      this.#free.push(slot);
+    }
   }
 }

@@ -39,6 +39,7 @@ export function serveThread(
   },
 ): void {
   let host: TenantHost | undefined;
+  let gate: Int32Array | undefined;
   const start = async (version: unknown, url: string, workerId: number): Promise<void> => {
     try {
       if (version !== PROTOCOL_VERSION)
@@ -64,17 +65,30 @@ export function serveThread(
     if (type === PING) return port.postMessage([PONG]);
     if (type === INIT) {
       if (host !== undefined) return fail(new ProtocolError('The worker thread was initialised twice.'));
+      if (!(message[4] instanceof Int32Array) || !(message[4].buffer instanceof SharedArrayBuffer))
+        return fail(new ProtocolError('INIT: expected the cancel gate, an Int32Array over a SharedArrayBuffer.'));
+      gate = message[4];
       return void start(message[1], message[2] as string, message[3] as number);
     }
     if (host === undefined)
       return fail(new ProtocolError(`Message ${String(type)} arrived before the thread was initialised.`));
     switch (type) {
       case BATCH: {
-        const [, ids, ops, keys, payloads] = message as [number, number[], number[], string[], unknown[]];
+        const [, ids, ops, keys, payloads, slots] = message as [
+          number,
+          number[],
+          number[],
+          string[],
+          unknown[],
+          number[] | undefined,
+        ];
         for (let i = 0; i < ids.length; i++) {
           const op = ops[i]!;
           const base = op & ~CANCELLABLE;
-          host.run(ids[i]!, OPS[base]!, keys[i]!, payloads[i], base !== 1, (op & CANCELLABLE) !== 0);
+          const id = ids[i]!;
+          const slot = slots?.[i] ?? -1;
+          const cancelled = slot < 0 ? undefined : () => Atomics.load(gate!, slot) === (id | 0);
+          host.run(id, OPS[base]!, keys[i]!, payloads[i], base !== 1, (op & CANCELLABLE) !== 0, cancelled);
         }
         return;
       }
