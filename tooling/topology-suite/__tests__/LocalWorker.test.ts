@@ -7,10 +7,15 @@ describeTopology('LocalWorker', {
   crossesBoundary: false,
   async create({ workers, fixture, options }) {
     const { worker } = (await import(pathToFileURL(fixture).href)) as { worker: WorkerDefinition };
-    const timeoutMs = options?.timeoutMs;
+    const { timeoutMs, store } = options ?? {};
     return WorkerPool.create(
       workers,
-      (id) => new LocalWorker(worker, { id, ...(timeoutMs === undefined ? {} : { timeoutMs }) }),
+      (id) =>
+        new LocalWorker(worker, {
+          id,
+          ...(timeoutMs === undefined ? {} : { timeoutMs }),
+          ...(store === undefined ? {} : { store }),
+        }),
     );
   },
 });

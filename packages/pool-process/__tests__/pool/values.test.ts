@@ -1,8 +1,8 @@
 import type { KvStore, TenantId } from '@switchyard/core';
-import { MemoryKvStore } from '@switchyard/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessPool } from '../../src/index.js';
-import { createProcessPool, PayloadTooLargeError, UnserializableValueError } from '../../src/index.js';
+import { MemoryKvStore, ResultNotCloneableError } from '@switchyard/core';
+import { createProcessPool, PayloadTooLargeError } from '../../src/index.js';
 import { fixture, silent, tenantOn } from '../helpers.js';
 
 /** Records every call that reaches the master's store. */
@@ -83,10 +83,10 @@ describe('events, results and ctx.kv across the process boundary', () => {
     expect(echoed.floats).toBeInstanceOf(Float64Array);
   });
 
-  it('rejects a result that cannot be serialized with ERR_UNSERIALIZABLE_VALUE', async () => {
+  it('rejects a result that cannot be serialized with ERR_RESULT_NOT_CLONEABLE, as every topology does', async () => {
     const error = await pool.dispatch(a, { type: 'return-function' }).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(UnserializableValueError);
-    expect(error).toMatchObject({ code: 'ERR_UNSERIALIZABLE_VALUE' });
+    expect(error).toBeInstanceOf(ResultNotCloneableError);
+    expect(error).toMatchObject({ code: 'ERR_RESULT_NOT_CLONEABLE', cause: { code: 'ERR_UNSERIALIZABLE_VALUE' } });
   });
 
   it('rejects an event or a result above maxPayload with ERR_PAYLOAD_TOO_LARGE, and the connection stays up', async () => {

@@ -2,10 +2,11 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Incarnation, IncarnationStats, LinkHost, LinkItem, WorkerLink } from '@switchyard/core';
-import { deserializeError, serializeError } from '@switchyard/core';
+import { deserializeError, InvalidEventError, serializeError } from '@switchyard/core';
 import {
   ConnectionLostError,
   HeartbeatTimeoutError,
+  UnserializableValueError,
   WorkerExitedError,
   WorkerStartTimeoutError,
 } from '../errors/errors.js';
@@ -311,8 +312,18 @@ export class ProcessLink implements WorkerLink {
         case DISPATCH:
         case SCRIPT:
         case DROP:
-          // Too large (PayloadTooLargeError) or not serializable (UnserializableValueError): only it fails.
-          return host.settle(message[1] as number, false, error);
+          // Too large (PayloadTooLargeError) or not serializable: only it fails, with the error
+          // every topology gives an event that cannot cross (ERR_INVALID_EVENT).
+          return host.settle(
+            message[1] as number,
+            false,
+            error instanceof UnserializableValueError
+              ? new InvalidEventError(
+                  `The event cannot be sent to worker ${id}'s process: ${error.message}. Send plain data (structured-cloneable values).`,
+                  { cause: error },
+                )
+              : error,
+          );
         case KV_RESULT:
           current.queue([KV_RESULT, message[1], false, serializeError(error)]);
           return;

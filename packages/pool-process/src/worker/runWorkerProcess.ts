@@ -1,9 +1,21 @@
 import { Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import type { HostResults, KvCall, WorkerDefinition } from '@switchyard/core';
-import { AbortError, InvalidArgumentError, isWorkerDefinition, serializeError, TenantHost } from '@switchyard/core';
+import {
+  AbortError,
+  InvalidArgumentError,
+  isWorkerDefinition,
+  ResultNotCloneableError,
+  serializeError,
+  TenantHost,
+} from '@switchyard/core';
 import WebSocket from 'ws';
-import { ConnectionLostError, HubDisconnectedError, InvalidProcessOptionError } from '../errors/errors.js';
+import {
+  ConnectionLostError,
+  HubDisconnectedError,
+  InvalidProcessOptionError,
+  UnserializableValueError,
+} from '../errors/errors.js';
 import type { Logger } from '../internal/logger.js';
 import { consoleLogger, isLogger } from '../internal/logger.js';
 import { signConnect } from '../hub/tokens.js';
@@ -471,7 +483,7 @@ class WorkerProcessEngine implements WorkerProcess {
         const [, ids, values] = message as [number, number[], unknown[]];
         // One of them cannot be sent: send them one by one, so that only that one fails.
         if (ids.length > 1) for (let i = 0; i < ids.length; i++) connection.send([[RESULTS, [ids[i]], [values[i]]]]);
-        else connection.queue([FAILURE, ids[0], serializeError(error)]);
+        else connection.queue([FAILURE, ids[0], serializeError(asResultError(error))]);
         return;
       }
       case FAILURE:
@@ -500,6 +512,15 @@ class WorkerProcessEngine implements WorkerProcess {
     // If the hub never completes the closing handshake, stop anyway.
     setTimeout(() => this.#stop('closed', 0), 2000).unref();
   }
+}
+
+/** A result that cannot be serialized fails with the same error as on every topology (`ERR_RESULT_NOT_CLONEABLE`). */
+function asResultError(error: Error): Error {
+  if (!(error instanceof UnserializableValueError)) return error;
+  return new ResultNotCloneableError(
+    `The handler's result cannot be sent back from the worker: ${error.message}. Return plain data (structured-cloneable values).`,
+    { cause: error },
+  );
 }
 
 /**
