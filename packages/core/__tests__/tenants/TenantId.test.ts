@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   assertTenantId,
+  parseTenantKey,
+  tenantFromKey,
   InvalidArgumentError,
   InvalidTenantIdError,
   shardFor,
@@ -57,6 +59,23 @@ describe('tenant ids', () => {
       expect(() => assertTenantId(bad)).toThrow(
         expect.objectContaining({ code: 'ERR_INVALID_TENANT_ID', name: 'InvalidTenantIdError' }),
       );
+    }
+  });
+});
+
+describe('tenant keys', () => {
+  it('parse back into frozen, shared tenant ids', () => {
+    const tenant = tenantFromKey(tenantKey({ kind: 'guild', id: '81384788765712384' }));
+    expect(tenant).toEqual({ kind: 'guild', id: '81384788765712384' });
+    expect(Object.isFrozen(tenant)).toBe(true);
+    expect(tenantFromKey('guild:81384788765712384')).toBe(tenant);
+    expect(parseTenantKey('user:1')).toEqual({ kind: 'user', id: '1' });
+  });
+
+  it('refuse anything else: undefined from tenantFromKey, ERR_INVALID_TENANT_ID from parseTenantKey', () => {
+    for (const bad of ['guild:', 'guild:01', 'team:1', 'guild:18446744073709551616', 'guild', ':1', 1, null]) {
+      expect(tenantFromKey(bad)).toBeUndefined();
+      expect(() => parseTenantKey(bad as string)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TENANT_ID' }));
     }
   });
 });

@@ -156,7 +156,8 @@ interface Life {
   ready: boolean;
   dead: boolean;
   readyAt: number;
-  lastAlive: number;
+  /** When the probe still unanswered was sent (`undefined`: none is). */
+  probeSentAt: number | undefined;
   stats: IncarnationStats;
   probe: NodeJS.Timeout | undefined;
 }
@@ -672,7 +673,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       ready: false,
       dead: false,
       readyAt: 0,
-      lastAlive: 0,
+      probeSentAt: undefined,
       stats: { tenants: 0, handled: 0, failed: 0 },
       probe: undefined,
     };
@@ -682,7 +683,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       ready: (stats) => {
         if (!current() || life.ready) return;
         life.ready = true;
-        life.readyAt = life.lastAlive = performance.now();
+        life.readyAt = performance.now();
         if (stats !== undefined) life.stats = stats;
         this.#everReady = true;
         life.handle!.ref?.(this.#queued > 0);
@@ -701,7 +702,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       },
       kv: (call) => (current() ? this.#serveKv(call) : Promise.reject(new WorkerKilledError('The worker is gone.'))),
       alive: () => {
-        if (current()) life.lastAlive = performance.now();
+        if (current()) life.probeSentAt = undefined;
       },
       interrupted: (cause) => {
         if (current() && life.ready) this.#interrupted(life, cause);
@@ -718,13 +719,28 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     }
   }
 
+  /**
+   * One probe at a time: a worker is hung when its probe stays unanswered for `livenessTimeoutMs`.
+   * Before saying so, the answers that arrived while this thread was itself busy are read first
+   * (a timer runs before pending I/O), so a slow master does not take its worker for a hung one.
+   */
   #startProbe(life: Life): void {
     if (this.#livenessTimeoutMs === Infinity) return;
     const every = Math.max(5, Math.floor(this.#livenessTimeoutMs / 4));
+    const silentFor = (): number =>
+      life.dead || life.probeSentAt === undefined ? 0 : performance.now() - life.probeSentAt;
+    life.probeSentAt = undefined;
     life.probe = setInterval(() => {
       if (life.dead) return;
-      const silent = performance.now() - life.lastAlive;
-      if (silent > this.#livenessTimeoutMs) {
+      if (life.probeSentAt === undefined) {
+        life.probeSentAt = performance.now();
+        life.handle!.ping();
+        return;
+      }
+      if (silentFor() <= this.#livenessTimeoutMs) return;
+      setImmediate(() => {
+        const silent = silentFor();
+        if (silent <= this.#livenessTimeoutMs) return;
         const oldest = this.#inflight.values().next().value;
         this.#lost(
           life,
@@ -732,9 +748,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
             `Worker ${this.id} did not answer its liveness probe for ${Math.round(silent)} ms (livenessTimeoutMs ${this.#livenessTimeoutMs})${describeCall(oldest)}; it is treated as hung and terminated.`,
           ),
         );
-        return;
-      }
-      life.handle!.ping();
+      });
     }, every);
     life.probe.unref();
   }

@@ -87,7 +87,6 @@ export interface TenantHostOptions {
 export class TenantHost {
   readonly #runtime: TenantRuntime;
   readonly #output: TenantHostOutput;
-  readonly #tenants = new Map<string, TenantId>();
   readonly #controllers = new Map<number, AbortController>();
   /** Cancellable items whose handler is running now. */
   readonly #running = new Set<number>();
@@ -134,7 +133,7 @@ export class TenantHost {
     cancellable: boolean,
     cancelled?: () => boolean,
   ): void {
-    const tenant = this.#tenant(key);
+    const tenant = parseTenantKey(key);
     const failed = (error: unknown): void => this.#fail(id, error);
     if (op === 'event' && !cancellable) {
       // The promise-free path of the runtime.
@@ -266,16 +265,6 @@ export class TenantHost {
     this.#runtime.kill(reason);
     for (const call of this.#kvCalls.values()) call.reject(reason);
     this.#kvCalls.clear();
-  }
-
-  #tenant(key: string): TenantId {
-    let tenant = this.#tenants.get(key);
-    if (tenant === undefined) {
-      tenant = Object.freeze(parseTenantKey(key));
-      if (this.#tenants.size >= 65_536) this.#tenants.clear();
-      this.#tenants.set(key, tenant);
-    }
-    return tenant;
   }
 
   #succeed(id: number, value: unknown): void {

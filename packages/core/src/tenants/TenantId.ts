@@ -77,9 +77,38 @@ export function tenantKey(tenant: TenantId): string {
   return `${tenant.kind}:${tenant.id}`;
 }
 
+// Keys parsed recently: the same tenants come back event after event, across every boundary.
+const parsedKeys = new Map<string, TenantId>();
+const PARSED_LIMIT = 65_536;
+
 /**
- * Parses a {@link tenantKey} back into a validated tenant id; throws `InvalidTenantIdError` for
- * anything else (keys arrive from other threads and processes).
+ * Parses a {@link tenantKey} back into a validated tenant id, or returns `undefined` for anything
+ * else (keys arrive from other threads and processes). The result is frozen and shared: parsed keys
+ * are cached.
+ *
+ * @example
+ * ```ts
+ * tenantFromKey('guild:81384788765712384'); // { kind: 'guild', id: '81384788765712384' }
+ * tenantFromKey('team:1'); // undefined
+ * ```
+ */
+export function tenantFromKey(key: unknown): TenantId | undefined {
+  if (typeof key !== 'string') return undefined;
+  const cached = parsedKeys.get(key);
+  if (cached !== undefined) return cached;
+  const colon = key.indexOf(':');
+  const kind = key.slice(0, colon);
+  const id = key.slice(colon + 1);
+  if (colon === -1 || (kind !== 'guild' && kind !== 'user') || !isSnowflake(id)) return undefined;
+  const tenant: TenantId = Object.freeze({ kind, id });
+  if (parsedKeys.size >= PARSED_LIMIT) parsedKeys.clear();
+  parsedKeys.set(key, tenant);
+  return tenant;
+}
+
+/**
+ * Like {@link tenantFromKey}, but throws `InvalidTenantIdError`, saying what is wrong, for anything
+ * that is not a tenant key.
  *
  * @example
  * ```ts
@@ -87,11 +116,12 @@ export function tenantKey(tenant: TenantId): string {
  * ```
  */
 export function parseTenantKey(key: string): TenantId {
+  const tenant = tenantFromKey(key);
+  if (tenant !== undefined) return tenant;
   const colon = typeof key === 'string' ? key.indexOf(':') : -1;
   if (colon === -1) throw new InvalidTenantIdError(`Expected a tenant key like 'guild:123', got ${describe(key)}.`);
-  const tenant = { kind: key.slice(0, colon), id: key.slice(colon + 1) };
-  assertTenantId(tenant);
-  return tenant;
+  assertTenantId({ kind: key.slice(0, colon), id: key.slice(colon + 1) });
+  throw new InvalidTenantIdError(`Expected a tenant key like 'guild:123', got ${describe(key)}.`);
 }
 
 /**

@@ -249,7 +249,7 @@ describe('hub frames', () => {
     raw.ws.send(Buffer.from([0xde, 0xad, 0xbe, 0xef]));
     raw.ws.send(serialize({ not: 'a frame' }));
     raw.send([[20, 1, 0, 0]], 3);
-    raw.send([[42], [21, 'not-an-id', 1], [22, 3, { no: 'message' }], [25, 1, 'guild:x', 0, 'k', null]]);
+    raw.send([[42], [27, ['not-an-id'], [1]], [22, 3, { no: 'message' }], [25, 1, 'guild:x', 0, 'k', null]]);
     // Well-formed, after the malformed ones in the same frame: still processed.
     raw.send([[20, 3, 7, 1]]);
     // A protocol error from the worker is logged but never answered.
@@ -262,7 +262,7 @@ describe('hub frames', () => {
       'expected a frame [version, messages]',
       'unsupported protocol version 3 (this side speaks 2)',
       'unknown message type 42 from a worker',
-      expect.stringContaining('RESULT'),
+      expect.stringContaining('RESULTS'),
       expect.stringContaining('FAILURE'),
       expect.stringContaining('KV'),
     ]);

@@ -4,7 +4,6 @@ import type { RemoteWorkerOptions, RemoteWorkerStats, RestartOptions, WorkerLike
 import { assertCloneable, checkInteger, checkObject, moduleUrl, RemoteWorker } from '@switchyard/core';
 import { InvalidProcessOptionError } from '../errors/errors.js';
 import type { Hub } from '../hub/Hub.js';
-import { MAX_DONE_IDS_PER_FRAME } from '../protocol/protocol.js';
 import { ProcessLink } from './ProcessLink.js';
 
 /** How a crashed worker process is restarted: core's {@link RestartOptions}, plus the old names. */
@@ -185,11 +184,6 @@ function processLink(options: ProcessWorkerOptions): ProcessLink {
   if (stdio !== 'inherit' && stdio !== 'ignore')
     throw new InvalidProcessOptionError(`Expected \`stdio\` to be 'inherit' or 'ignore', got ${String(stdio)}.`);
   assertCloneable(workerData, 'workerData');
-  const { maxInFlight } = options;
-  if (maxInFlight !== undefined && maxInFlight > MAX_DONE_IDS_PER_FRAME)
-    throw new InvalidProcessOptionError(
-      `Expected \`maxInFlight\` to be an integer between 1 and ${MAX_DONE_IDS_PER_FRAME}, got ${maxInFlight}.`,
-    );
   return new ProcessLink({
     hub,
     workers,

@@ -2,7 +2,6 @@ import { ProtocolError } from '@switchyard/core';
 import type WebSocket from 'ws';
 import { ConnectionLostError, PayloadTooLargeError, UnserializableValueError } from '../errors/errors.js';
 import type { Logger } from '../internal/logger.js';
-import type { BoundViolation, FrameBudget } from './protocol.js';
 import { decodeFrame, encodeFrame, PROTOCOL_ERROR } from './protocol.js';
 
 /** How long a peer that broke a protocol bound has to complete the close handshake before its socket is destroyed. */
@@ -41,7 +40,7 @@ export interface ConnectionOptions {
   /** Stop writing frames while this many bytes are queued on the socket. */
   highWaterMark: number;
   /** Why a received message is malformed (a string) or past a bound, or `undefined`. */
-  check: (message: unknown, frame: FrameBudget) => string | BoundViolation | undefined;
+  check: (message: unknown) => string | undefined;
   logger: Logger;
   /** Close the connection after this many malformed frames or messages. */
   maxProtocolErrors?: number;
@@ -249,11 +248,9 @@ export class Connection {
       return;
     }
     if (frame.messages.length > MAX_BATCH) return this.#violated(`more than ${MAX_BATCH} messages in one frame`);
-    const budget: FrameBudget = { doneIds: 0 };
     for (const message of frame.messages) {
-      const why = this.#options.check(message, budget);
+      const why = this.#options.check(message);
       if (why !== undefined) {
-        if (typeof why !== 'string') return this.#violated(why.bound);
         this.protocolError(why);
         continue;
       }

@@ -9,8 +9,8 @@
  * @internal
  */
 import { deserialize, serialize } from 'node:v8';
-import type { SerializedError, TenantId } from '@switchyard/core';
-import { isSnowflake } from '@switchyard/core';
+import type { SerializedError } from '@switchyard/core';
+import { tenantFromKey } from '@switchyard/core';
 
 /** Bumped on every incompatible change; both sides refuse a peer speaking another version. */
 export const PROTOCOL_VERSION = 2;
@@ -49,10 +49,7 @@ export const BATCH = 9;
 export const SESSION = 10;
 // Worker -> master.
 export const STATS = 20;
-export const RESULT = 21;
 export const FAILURE = 22;
-export const DONE = 23;
-export const NOWAIT_ERROR = 24;
 export const KV = 25;
 export const CLOSED = 26;
 export const RESULTS = 27;
@@ -95,14 +92,10 @@ export type KillMessage = [typeof KILL, string];
  */
 export type BatchMessage = [typeof BATCH, number, number, string[], number[], unknown[]];
 export type StatsMessage = [typeof STATS, number, number, number];
-export type ResultMessage = [typeof RESULT, number, unknown];
 export type FailureMessage = [typeof FAILURE, number, SerializedError];
-/** `ranges` is a flat list of `start, count` pairs of completed no-wait event ids. */
-export type DoneMessage = [typeof DONE, number[]];
-export type NowaitErrorMessage = [typeof NOWAIT_ERROR, number, SerializedError];
 export type KvMessage = [typeof KV, number, string, number, string, unknown];
 export type ClosedMessage = [typeof CLOSED];
-/** Many RESULT messages: `values[i]` is what event `ids[i]` resolved with. */
+/** The results of one turn: `values[i]` is what event `ids[i]` resolved with. */
 export type ResultsMessage = [typeof RESULTS, number[], unknown[]];
 export type ProtocolErrorMessage = [typeof PROTOCOL_ERROR, string];
 
@@ -118,15 +111,7 @@ export type MasterMessage =
   | ProtocolErrorMessage;
 /** Messages a worker sends and the hub accepts. */
 export type WorkerMessage =
-  | StatsMessage
-  | ResultMessage
-  | ResultsMessage
-  | FailureMessage
-  | DoneMessage
-  | NowaitErrorMessage
-  | KvMessage
-  | ClosedMessage
-  | ProtocolErrorMessage;
+  StatsMessage | ResultsMessage | FailureMessage | KvMessage | ClosedMessage | ProtocolErrorMessage;
 
 /** Serializes one frame. Throws what `v8.serialize` throws for values that cannot be cloned. */
 export function encodeFrame(messages: readonly unknown[]): Buffer {
@@ -185,27 +170,6 @@ function isSerializedError(value: unknown): value is SerializedError {
   return typeof name === 'string' && typeof message === 'string';
 }
 
-const TENANT_KEY = /^(guild|user):(\d{1,20})$/;
-
-const TENANT_CACHE_SIZE = 10_000;
-const tenantCache = new Map<string, TenantId>();
-
-/**
- * Parses a tenant key written by `tenantKey()` (`guild:123`), or returns `undefined`. Parsed keys
- * are cached (the same tenants come back event after event), so the result is frozen and shared.
- */
-export function parseTenantKey(key: unknown): TenantId | undefined {
-  if (typeof key !== 'string') return undefined;
-  const cached = tenantCache.get(key);
-  if (cached !== undefined) return cached;
-  const match = TENANT_KEY.exec(key);
-  if (match === null || !isSnowflake(match[2])) return undefined;
-  const tenant: TenantId = Object.freeze({ kind: match[1] as TenantId['kind'], id: match[2]! });
-  if (tenantCache.size >= TENANT_CACHE_SIZE) tenantCache.clear();
-  tenantCache.set(key, tenant);
-  return tenant;
-}
-
 function checkTuple(message: unknown): [number, unknown[]] | string {
   if (!Array.isArray(message) || message.length === 0) return `expected a message tuple, got ${describe(message)}`;
   const type = message[0] as unknown;
@@ -230,7 +194,7 @@ function checkBatch(m: unknown[]): string | undefined {
     return usage;
   if (index.length !== events.length || events.length === 0 || events.length > MAX_BATCH_EVENTS)
     return 'BATCH: tenantIndex and events must have the same (non-zero) length';
-  for (const key of keys) if (parseTenantKey(key) === undefined) return 'BATCH: tenantKeys must be tenant keys';
+  for (const key of keys) if (tenantFromKey(key) === undefined) return 'BATCH: tenantKeys must be tenant keys';
   for (const i of index)
     if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= keys.length)
       return 'BATCH: tenantIndex must point into tenantKeys';
@@ -253,14 +217,14 @@ export function checkMasterMessage(message: unknown): string | undefined {
     }
     case DISPATCH:
     case DROP:
-      if (m.length !== 5 || !isId(m[1]) || parseTenantKey(m[2]) === undefined || !isCount(m[4]))
+      if (m.length !== 5 || !isId(m[1]) || tenantFromKey(m[2]) === undefined || !isCount(m[4]))
         return `${type === DISPATCH ? 'DISPATCH' : 'DROP'}: expected [type, id, tenantKey, event, flags]`;
       return undefined;
     case SCRIPT:
       if (
         m.length !== 7 ||
         !isId(m[1]) ||
-        parseTenantKey(m[2]) === undefined ||
+        tenantFromKey(m[2]) === undefined ||
         !isCount(m[4]) ||
         typeof m[5] !== 'string' ||
         typeof m[6] !== 'string'
@@ -291,35 +255,8 @@ export function checkMasterMessage(message: unknown): string | undefined {
   }
 }
 
-/**
- * The most event ids the DONE messages of one frame may name. A worker never holds more events
- * than `maxInFlight`, which is capped at this, so a legitimate worker never reaches it; the master's
- * work per frame stays proportional to it. @internal
- */
-export const MAX_DONE_IDS_PER_FRAME = 65_536;
-
-/** What the checks of one received frame have counted so far. @internal */
-export interface FrameBudget {
-  /** Event ids named by the frame's DONE messages. */
-  doneIds: number;
-}
-
-/**
- * A message past one of the protocol's bounds (as opposed to a malformed one): the connection that
- * sent it is closed with 1008 and its worker treated as crashed. @internal
- */
-export interface BoundViolation {
-  bound: string;
-}
-
-/**
- * Why a message sent by a worker is malformed (a string), past a bound ({@link BoundViolation}),
- * or `undefined` when it is well formed. Its work is proportional to the message's size.
- */
-export function checkWorkerMessage(
-  message: unknown,
-  frame: FrameBudget = { doneIds: 0 },
-): string | BoundViolation | undefined {
+/** Why a message sent by a worker is malformed, or `undefined` when it is well formed. Its work is proportional to the message's size. */
+export function checkWorkerMessage(message: unknown): string | undefined {
   const tuple = checkTuple(message);
   if (typeof tuple === 'string') return tuple;
   const [type, m] = tuple;
@@ -328,36 +265,15 @@ export function checkWorkerMessage(
       return m.length === 4 && isCount(m[1]) && isCount(m[2]) && isCount(m[3])
         ? undefined
         : 'STATS: expected [20, tenants, handled, failed]';
-    case RESULT:
-      return m.length === 3 && isId(m[1]) ? undefined : 'RESULT: expected [21, id, value]';
     case FAILURE:
-    case NOWAIT_ERROR:
       return m.length === 3 && isId(m[1]) && isSerializedError(m[2])
         ? undefined
-        : `${type === FAILURE ? 'FAILURE' : 'NOWAIT_ERROR'}: expected [type, id, serializedError]`;
-    case DONE: {
-      const ranges = m[1];
-      if (m.length !== 2 || !Array.isArray(ranges) || ranges.length % 2 !== 0)
-        return 'DONE: expected [23, [start, count, ...]]';
-      let end = 0;
-      for (let i = 0; i < ranges.length; i += 2) {
-        const start = ranges[i];
-        const count = ranges[i + 1];
-        if (!isId(start) || !isId(count)) return 'DONE: ranges must be positive integers';
-        // A worker reports ids ascending, each once, and no more per frame than it can hold.
-        if (start < end) return { bound: 'DONE: ranges must be ascending and must not overlap' };
-        end = start + count;
-        frame.doneIds += count;
-        if (frame.doneIds > MAX_DONE_IDS_PER_FRAME)
-          return { bound: `DONE: more than ${MAX_DONE_IDS_PER_FRAME} ids in one frame` };
-      }
-      return undefined;
-    }
+        : 'FAILURE: expected [22, id, serializedError]';
     case KV:
       if (
         m.length !== 6 ||
         !isId(m[1]) ||
-        parseTenantKey(m[2]) === undefined ||
+        tenantFromKey(m[2]) === undefined ||
         !isCount(m[3]) ||
         m[3] > KV_LIST ||
         typeof m[4] !== 'string'

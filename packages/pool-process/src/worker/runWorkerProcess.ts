@@ -3,6 +3,7 @@ import type { SecureContextOptions } from 'node:tls';
 import type { HostResults, KvCall, WorkerDefinition } from '@switchyard/core';
 import {
   AbortError,
+  checkInteger,
   InvalidArgumentError,
   isWorkerDefinition,
   ResultNotCloneableError,
@@ -134,14 +135,10 @@ function argValue(name: string): string | undefined {
   return undefined;
 }
 
-function positiveInt(name: string, value: unknown, min: number): number {
+/** An integer option that may come as text (a command-line argument, an environment variable). */
+function integerOption(name: string, value: unknown, min: number): number {
   const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < min) {
-    throw new InvalidProcessOptionError(
-      `Expected \`${name}\` to be an integer >= ${min}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`,
-    );
-  }
-  return number;
+  return checkInteger(name, number, min, false, InvalidProcessOptionError);
 }
 
 const KV_OPS = ['get', 'set', 'delete', 'list'] as const;
@@ -198,7 +195,7 @@ class WorkerProcessEngine implements WorkerProcess {
     if (typeof token !== 'string' || token.length === 0)
       throw new InvalidProcessOptionError(`Expected a token (option \`token\` or ${ENV_TOKEN}), got nothing.`);
     delete process.env[ENV_TOKEN];
-    this.workerId = positiveInt(
+    this.workerId = integerOption(
       'workerId',
       options.workerId ?? argValue('--worker-id') ?? process.env[ENV_WORKER_ID],
       0,
@@ -208,9 +205,9 @@ class WorkerProcessEngine implements WorkerProcess {
       maxDelayMs = 5000,
       timeoutMs = process.env[ENV_RECONNECT_TIMEOUT] ?? 60_000,
     } = options.reconnect ?? {};
-    this.#minDelay = positiveInt('reconnect.minDelayMs', minDelayMs, 1);
-    this.#maxDelay = positiveInt('reconnect.maxDelayMs', maxDelayMs, this.#minDelay);
-    this.#reconnectTimeout = positiveInt('reconnect.timeoutMs', timeoutMs, 0);
+    this.#minDelay = integerOption('reconnect.minDelayMs', minDelayMs, 1);
+    this.#maxDelay = integerOption('reconnect.maxDelayMs', maxDelayMs, this.#minDelay);
+    this.#reconnectTimeout = integerOption('reconnect.timeoutMs', timeoutMs, 0);
     this.#url = url;
     this.#token = token;
     this.#tls = options.tls;
