@@ -1,10 +1,12 @@
 /**
  * Events per second through `WorkerPool<ThreadWorker>` with 2 threads and a trivial handler,
  * waited (`dispatch` with C concurrent callers) and not waited (`dispatchNoWait`), next to raw
- * piscina `run()` and tinypool `run()` of the same trivial task on 2 threads, in one run.
+ * piscina `run()` and tinypool `run()` of the same trivial task on 2 threads, in one run; then
+ * ~1 KB events, 100,000 tenants, latency with one call in flight, and the heap an idle tenant costs.
  *
  * Run: `pnpm --filter @switchyard/pool-thread bench` (builds first under turbo; or `pnpm build && pnpm bench`).
- * Options: `--callers=64` (concurrent callers), `--runs=7`, `--ms=700` (length of one run).
+ * Options: `--callers=64` (concurrent callers), `--runs=7`, `--ms=700` (length of one run),
+ * `--trips=5000` (round trips per latency sample).
  *
  * Each subject is warmed up, then measured `runs` times, interleaved with the other subjects
  * (round-robin, so a slow phase of this shared machine hits all of them); figures are medians.
@@ -27,9 +29,24 @@ const THREADS = 2;
 const WORKER = fileURLToPath(new URL('./fixtures/worker.mjs', import.meta.url));
 const TASK = fileURLToPath(new URL('./fixtures/task.mjs', import.meta.url));
 const FLOOD = 20_000;
+const TRIPS = arg('trips', 5000);
+/** A ~1 KB event, shaped like a small Discord message. */
+const KB_EVENT = {
+  type: 'MESSAGE_CREATE',
+  n: 1,
+  channelId: '1420070400000000001',
+  author: { id: '1420070400000000002', username: 'someone', bot: false },
+  content: 'x'.repeat(860),
+};
 
 /** Tenants created at different milliseconds, so they spread over both threads. */
 const tenants: TenantId[] = Array.from({ length: 1000 }, (_, i) => ({
+  kind: 'guild',
+  id: ((BigInt(1_420_070_400_000 + i) << 22n) | 1n).toString(),
+}));
+
+/** 100,000 tenants spread over the shards, for the no-wait rate at scale. */
+const manyTenants: TenantId[] = Array.from({ length: 100_000 }, (_, i) => ({
   kind: 'guild',
   id: ((BigInt(1_420_070_400_000 + i) << 22n) | 1n).toString(),
 }));
@@ -60,9 +77,13 @@ async function closedLoop(
   return done;
 }
 
-function piscinaSubject(name: string, options: ConstructorParameters<typeof Piscina>[0] = {}): Subject {
+function piscinaSubject(
+  name: string,
+  options: ConstructorParameters<typeof Piscina>[0] = {},
+  event: unknown = 1,
+): Subject {
   const pool = new Piscina({ filename: TASK, name: 'task', minThreads: THREADS, maxThreads: THREADS, ...options });
-  return { name, run: (ms) => closedLoop(ms, CALLERS, () => pool.run(1)), close: () => pool.close() };
+  return { name, run: (ms) => closedLoop(ms, CALLERS, () => pool.run(event)), close: () => pool.close() };
 }
 
 function piscinaFloodSubject(): Subject {
@@ -91,13 +112,42 @@ function tinypoolSubject(): Subject {
   };
 }
 
-/** piscina with the caller batching by hand: 64 events per `run()`, 64 callers' worth per round. */
-function handBatchedSubject(): Subject {
+/**
+ * piscina with the caller batching by hand: every caller sends 64 events per `run()`, so 64 × 64
+ * events are in flight (64 times what the `dispatch` callers keep in flight).
+ */
+function handBatchedSubject(event: unknown = 1, label = ''): Subject {
   const pool = new Piscina({ filename: TASK, name: 'batch', minThreads: THREADS, maxThreads: THREADS });
-  const events = Array.from({ length: 64 }, () => 1);
+  const events = Array.from({ length: 64 }, () => event);
   return {
-    name: `piscina run() of 64 events batched by hand, ${CALLERS} callers`,
+    name: `piscina run() of 64 events batched by hand, ${CALLERS} callers (${CALLERS * 64} in flight)${label}`,
     run: async (ms) => (await closedLoop(ms, CALLERS, () => pool.run(events))) * 64,
+    close: () => pool.close(),
+  };
+}
+
+/**
+ * piscina with the calls of the same 64 callers gathered by hand: what is called in one turn goes
+ * as one `run()` (the micro-batcher a user would write), so 64 events are in flight, as with `dispatch`.
+ */
+function microBatchedSubject(event: unknown = 1, label = ''): Subject {
+  const pool = new Piscina({ filename: TASK, name: 'batch', minThreads: THREADS, maxThreads: THREADS });
+  let pending: Array<{ event: unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }> = [];
+  const flush = (): void => {
+    const calls = pending;
+    pending = [];
+    pool.run(calls.map((call) => call.event)).then(
+      (results: unknown[]) => calls.forEach((call, i) => call.resolve(results[i])),
+      (error: unknown) => calls.forEach((call) => call.reject(error)),
+    );
+  };
+  const call = (value: unknown): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      if (pending.push({ event: value, resolve, reject }) === 1) process.nextTick(flush);
+    });
+  return {
+    name: `piscina, each turn's calls of ${CALLERS} callers batched by hand into one run() (${CALLERS} in flight)${label}`,
+    run: (ms) => closedLoop(ms, CALLERS, () => call(event)),
     close: () => pool.close(),
   };
 }
@@ -110,13 +160,39 @@ async function threadPool(
   >;
 }
 
-async function waitedSubject(name: string, options: Partial<ThreadWorkerOptions> = {}): Promise<Subject> {
+async function waitedSubject(
+  name: string,
+  options: Partial<ThreadWorkerOptions> = {},
+  { callers = CALLERS, event = 1 as unknown } = {},
+): Promise<Subject> {
   const pool = await threadPool(options);
   return {
     name,
     // Each call goes to the next of 1,000 tenants, as a bot's traffic does (not pinned per caller).
     run: (ms) =>
-      closedLoop(ms, CALLERS, (caller, i) => pool.dispatch(tenants[(caller + i * CALLERS) % tenants.length]!, 1)),
+      closedLoop(ms, callers, (caller, i) =>
+        pool.dispatch(tenants[(caller + i * callers) % tenants.length]!, event as number),
+      ),
+    close: () => pool.close(),
+  };
+}
+
+/** No-wait bursts over `spread` tenants, timed until the pool holds nothing unfinished. */
+async function noWaitSpreadSubject(spread: readonly TenantId[]): Promise<Subject> {
+  const pool = await threadPool();
+  return {
+    name: `ThreadWorker dispatchNoWait, bursts of ${FLOOD} over ${spread.length.toLocaleString('en-US')} tenant${spread.length === 1 ? '' : 's'}`,
+    async run(ms) {
+      const deadline = performance.now() + ms;
+      let done = 0;
+      let next = 0;
+      while (performance.now() < deadline) {
+        for (let i = 0; i < FLOOD; i++) pool.dispatchNoWait(spread[next++ % spread.length]!, 1);
+        while (pool.stats().queued > 0) await new Promise((resolve) => setImmediate(resolve));
+        done += FLOOD;
+      }
+      return done;
+    },
     close: () => pool.close(),
   };
 }
@@ -146,28 +222,46 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function main(): Promise<void> {
-  const subjects: Subject[] = [
-    piscinaSubject(`piscina run(), ${CALLERS} callers (default options)`),
-    tinypoolSubject(),
-    await waitedSubject(`ThreadWorker dispatch, ${CALLERS} callers (batched, default options)`),
-    await waitedSubject(`ThreadWorker dispatch, ${CALLERS} callers, unbatched (maxBatchSize 1, 16 tasks in flight)`, {
-      maxBatchSize: 1,
-      maxInFlight: 16,
-    }),
-    piscinaSubject(`piscina run(), ${CALLERS} callers, concurrentTasksPerWorker 16`, {
-      concurrentTasksPerWorker: 16,
-      atomics: 'disabled',
-    }),
-    piscinaFloodSubject(),
-    piscinaSubject(`piscina run(), ${CALLERS} callers, atomics 'async', concurrentTasksPerWorker ${CALLERS}`, {
-      atomics: 'async',
-      concurrentTasksPerWorker: CALLERS,
-    }),
-    handBatchedSubject(),
-    await noWaitSubject(2_000),
-    await noWaitSubject(FLOOD),
-  ];
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+}
+
+/** Round-trip latency with one call in flight: `TRIPS` calls one after another, p50 and p99 in µs. */
+async function latency(call: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+  for (let i = 0; i < 500; i++) await call(i);
+  const samples: number[] = [];
+  for (let i = 0; i < TRIPS; i++) {
+    const start = performance.now();
+    await call(i);
+    samples.push((performance.now() - start) * 1000);
+  }
+  samples.sort((a, b) => a - b);
+  return { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99) };
+}
+
+/** Heap one idle tenant holds in core's tenant runtime (the same code a thread runs), after a GC. */
+async function heapPerIdleTenant(count: number): Promise<number> {
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const { TenantRuntime, defineWorker, MemoryKvStore, tenantKv } = await import('@switchyard/core');
+  const store = new MemoryKvStore();
+  const runtime = new TenantRuntime(
+    defineWorker({ createTenant: () => ({}), onEvent: (_state, event: number) => event }),
+    { workerId: 0, kv: (tenant) => tenantKv(store, tenant) },
+  );
+  await runtime.start();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  await Promise.all(manyTenants.slice(0, count).map((tenant) => runtime.dispatch(tenant, 1)));
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  await runtime.close();
+  return (after - before) / count;
+}
+
+async function measure(title: string, subjects: Subject[], base: Subject): Promise<void> {
   const rates = new Map<Subject, number[]>(subjects.map((subject) => [subject, []]));
   for (const subject of subjects) await subject.run(300);
   for (let round = 0; round < RUNS; round++) {
@@ -178,18 +272,113 @@ async function main(): Promise<void> {
     }
   }
   await Promise.all(subjects.map((subject) => subject.close()));
-
-  const base = median(rates.get(subjects[0]!)!);
-  console.log(
-    `\n${THREADS} threads, trivial handler, ${CALLERS} concurrent callers where awaited; median of ${RUNS} runs of ${MS} ms (node ${process.version})\n`,
-  );
+  const baseRate = median(rates.get(base)!);
+  console.log(`\n${title}\n`);
   const width = Math.max(...subjects.map((subject) => subject.name.length));
   for (const subject of subjects) {
     const rate = median(rates.get(subject)!);
     console.log(
-      `${subject.name.padEnd(width)}  ${Math.round(rate).toLocaleString('en-US').padStart(10)} /s  ${(rate / base).toFixed(2).padStart(6)}x piscina`,
+      `${subject.name.padEnd(width)}  ${Math.round(rate).toLocaleString('en-US').padStart(10)} /s  ${(rate / baseRate).toFixed(2).padStart(6)}x`,
     );
   }
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `${THREADS} threads, trivial handler, ${CALLERS} concurrent callers where awaited, each call to the next of 1,000 tenants; median of ${RUNS} runs of ${MS} ms (node ${process.version}); ratios against the row marked (base)`,
+  );
+  const piscinaDefault = piscinaSubject(`piscina run(), ${CALLERS} callers (default options) (base)`);
+  await measure(
+    'Small events (a number)',
+    [
+      piscinaDefault,
+      tinypoolSubject(),
+      piscinaSubject(`piscina run(), ${CALLERS} callers, atomics 'async', concurrentTasksPerWorker ${CALLERS}`, {
+        atomics: 'async',
+        concurrentTasksPerWorker: CALLERS,
+      }),
+      microBatchedSubject(),
+      handBatchedSubject(),
+      await waitedSubject(`ThreadWorker dispatch, ${CALLERS} callers (default options)`),
+      await waitedSubject(
+        `ThreadWorker dispatch, ${CALLERS * 64} callers (as many in flight as hand-batched)`,
+        {},
+        {
+          callers: CALLERS * 64,
+        },
+      ),
+      await waitedSubject(`ThreadWorker dispatch, ${CALLERS} callers, unbatched (maxBatchSize 1)`, {
+        maxBatchSize: 1,
+      }),
+      piscinaFloodSubject(),
+      await noWaitSubject(2_000),
+      await noWaitSubject(FLOOD),
+    ],
+    piscinaDefault,
+  );
+
+  const kbBase = piscinaSubject(
+    `piscina run(), ${CALLERS} callers, atomics 'async', concurrentTasksPerWorker ${CALLERS}, ~1 KB (base)`,
+    { atomics: 'async', concurrentTasksPerWorker: CALLERS },
+    KB_EVENT,
+  );
+  await measure(
+    `~1 KB events (${JSON.stringify(KB_EVENT).length} bytes of JSON)`,
+    [
+      kbBase,
+      microBatchedSubject(KB_EVENT, ', ~1 KB'),
+      handBatchedSubject(KB_EVENT, ', ~1 KB'),
+      await waitedSubject(`ThreadWorker dispatch, ${CALLERS} callers, ~1 KB`, {}, { event: KB_EVENT }),
+      await waitedSubject(
+        `ThreadWorker dispatch, ${CALLERS * 64} callers, ~1 KB`,
+        {},
+        {
+          callers: CALLERS * 64,
+          event: KB_EVENT,
+        },
+      ),
+    ],
+    kbBase,
+  );
+
+  const oneTenant = await noWaitSpreadSubject(manyTenants.slice(0, 1));
+  await measure(
+    'No-wait over many tenants (each burst timed until the pool holds nothing unfinished)',
+    [oneTenant, await noWaitSpreadSubject(manyTenants.slice(0, 1000)), await noWaitSpreadSubject(manyTenants)],
+    oneTenant,
+  );
+
+  console.log(`\nLatency, one call in flight, ${TRIPS} round trips (µs)\n`);
+  const pool = await threadPool();
+  const piscina = new Piscina({ filename: TASK, name: 'task', minThreads: THREADS, maxThreads: THREADS });
+  const piscinaAsync = new Piscina({
+    filename: TASK,
+    name: 'task',
+    minThreads: THREADS,
+    maxThreads: THREADS,
+    atomics: 'async',
+  });
+  const rows: Array<[string, { p50: number; p99: number }]> = [];
+  for (let round = 0; round < 2; round++) {
+    rows.push(['piscina run() (default options)', await latency(() => piscina.run(1))]);
+    rows.push(["piscina run(), atomics 'async'", await latency(() => piscinaAsync.run(1))]);
+    rows.push(['ThreadWorker dispatch', await latency((i) => pool.dispatch(tenants[i % tenants.length]!, 1))]);
+  }
+  await Promise.all([pool.close(), piscina.close(), piscinaAsync.close()]);
+  const best = new Map<string, { p50: number; p99: number }>();
+  for (const [name, result] of rows) {
+    const seen = best.get(name);
+    if (seen === undefined || result.p50 < seen.p50) best.set(name, result);
+  }
+  const piscinaP50 = best.get('piscina run() (default options)')!.p50;
+  for (const [name, { p50, p99 }] of best) {
+    console.log(
+      `${name.padEnd(34)}  p50 ${p50.toFixed(0).padStart(5)}  p99 ${p99.toFixed(0).padStart(6)}  ${(p50 / piscinaP50).toFixed(2)}x piscina's p50`,
+    );
+  }
+
+  const perTenant = await heapPerIdleTenant(100_000);
+  console.log(`\nHeap per idle tenant ({} state, 100,000 tenants, after GC): ${Math.round(perTenant)} bytes`);
 }
 
 await main();

@@ -10,7 +10,7 @@ export class Deque<T> {
   #mask: number;
 
   constructor(initialCapacity = 16) {
-    let capacity = 16;
+    let capacity = 2;
     while (capacity < initialCapacity) capacity *= 2;
     this.#items = new Array<T | undefined>(capacity);
     this.#mask = capacity - 1;

@@ -103,16 +103,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
    */
   readonly queueHooks = new Map<string, QueueHook>();
 
-  readonly #pending = new Deque<TaskRecord>();
-  readonly #controller = new AbortController();
+  // Small and lazy: a tenant runtime holds one worker per tenant, most of them idle.
+  readonly #pending = new Deque<TaskRecord>(2);
+  #controller: AbortController | undefined;
+  #abortReason: unknown;
   #nextTaskId = 1;
   #running = false;
   #yielding = 0;
   #killed = false;
   #closing = false;
   #snapshot: readonly QueuedTask[] | undefined;
-  #idleWaiters: Array<() => void> = [];
-  #yieldWakers = new Set<(error: unknown) => void>();
+  #idleWaiters: Array<() => void> | undefined;
+  #yieldWakers: Set<(error: unknown) => void> | undefined;
   #finished = 0;
   #failed = 0;
   #dequeued = 0;
@@ -145,6 +147,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Aborts when the worker is killed; hand it to long-running tasks. */
   get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#killed) this.#controller.abort(this.#abortReason);
+    }
     return this.#controller.signal;
   }
 
@@ -238,7 +244,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return new Promise<void>((resolve, reject) => {
       const settle = (error?: unknown): void => {
         clearTimeout(timer);
-        this.#yieldWakers.delete(wake);
+        this.#yieldWakers!.delete(wake);
         signal?.removeEventListener('abort', onAbort);
         this.#yielding--;
         if (error === undefined) resolve();
@@ -247,7 +253,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       const wake = (error: unknown): void => settle(error);
       const onAbort = (): void => settle(abortErrorFrom(signal!, 'The yield'));
       const timer = setTimeout(settle, ms);
-      this.#yieldWakers.add(wake);
+      (this.#yieldWakers ??= new Set()).add(wake);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
@@ -255,7 +261,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Resolves once the queue is empty and no task runs. */
   idle(): Promise<void> {
     if (!this.#running && this.#pending.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return new Promise((resolve) => (this.#idleWaiters ??= []).push(resolve));
   }
 
   /**
@@ -268,8 +274,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.#killed) return;
     this.#killed = true;
     const error = new WorkerKilledError(`Worker ${this.id} was killed before the task ran.`, { cause: reason });
-    this.#controller.abort(reason ?? error);
-    for (const wake of [...this.#yieldWakers])
+    this.#abortReason = reason ?? error;
+    this.#controller?.abort(this.#abortReason);
+    for (const wake of [...(this.#yieldWakers ?? [])])
       wake(new WorkerKilledError(`Worker ${this.id} was killed while yielding.`, { cause: reason }));
     const pending = this.#pending.drain();
     this.#snapshot = undefined;
@@ -371,9 +378,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   #notifyIdle(): void {
-    if (this.#idleWaiters.length === 0) return;
     const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
+    if (waiters === undefined) return;
+    this.#idleWaiters = undefined;
     for (const resolve of waiters) resolve();
   }
 }

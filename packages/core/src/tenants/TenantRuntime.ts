@@ -44,6 +44,41 @@ interface TenantEntry<S> {
 }
 
 /**
+ * A tenant's context: the worker's fields, the tenant, and its kv made on first use. A runtime
+ * holds one per tenant, most of them idle: this keeps an idle tenant small.
+ */
+class TenantCtx implements TenantContext {
+  readonly #worker: WorkerContext;
+  readonly #makeKv: (tenant: TenantId) => TenantKv;
+  #kv: TenantKv | undefined;
+
+  constructor(
+    worker: WorkerContext,
+    readonly tenant: TenantId,
+    makeKv: (tenant: TenantId) => TenantKv,
+  ) {
+    this.#worker = worker;
+    this.#makeKv = makeKv;
+  }
+
+  get workerId(): number {
+    return this.#worker.workerId;
+  }
+
+  get signal(): AbortSignal {
+    return this.#worker.signal;
+  }
+
+  get workerData(): unknown {
+    return this.#worker.workerData;
+  }
+
+  get kv(): TenantKv {
+    return (this.#kv ??= this.#makeKv(this.tenant));
+  }
+}
+
+/**
  * The worker-side engine every topology runs: it keeps each tenant's state, creates it on the
  * tenant's first event, runs one tenant's events strictly in order (each tenant has its own
  * task queue) and different tenants' events concurrently. `LocalWorker` drives it directly; the
@@ -56,6 +91,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
   readonly #tenants = new Map<string, TenantEntry<S>>();
   readonly #inflight = new Set<(error: unknown) => void>();
   readonly #context: WorkerContext;
+  readonly #kvFor: (tenant: TenantId) => TenantKv;
   #started: Promise<void> | undefined;
   #startupDone = false;
   #state: 'open' | 'closing' | 'killed' = 'open';
@@ -67,6 +103,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
   constructor(definition: WorkerDefinition<S, E, R>, options: TenantRuntimeOptions) {
     this.#definition = definition;
     this.#options = options;
+    this.#kvFor = (tenant) => options.kv(tenant);
     this.#context = Object.freeze({
       workerId: options.workerId,
       signal: this.#controller.signal,
@@ -186,8 +223,13 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     const key = tenantKey(tenant);
     let entry = this.#tenants.get(key);
     if (entry === undefined) {
-      const ctx: TenantContext = Object.freeze({ ...this.#context, tenant, kv: this.#options.kv(tenant) });
-      entry = { tenant, queue: new Worker(0), ctx, hasState: false, state: undefined };
+      entry = {
+        tenant,
+        queue: new Worker(0),
+        ctx: new TenantCtx(this.#context, tenant, this.#kvFor),
+        hasState: false,
+        state: undefined,
+      };
       this.#tenants.set(key, entry);
     }
     return entry;
