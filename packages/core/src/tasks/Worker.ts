@@ -149,7 +149,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
-      if (this.#killed) this.#controller.abort(this.#abortReason);
+      if (this.#killed)
+        this.#controller.abort(
+          this.#abortReason ?? new WorkerKilledError(`Worker ${this.id} was killed.`, { cause: this.#abortReason }),
+        );
     }
     return this.#controller.signal;
   }
@@ -273,15 +276,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
   kill(reason?: unknown): void {
     if (this.#killed) return;
     this.#killed = true;
-    const error = new WorkerKilledError(`Worker ${this.id} was killed before the task ran.`, { cause: reason });
-    this.#abortReason = reason ?? error;
-    this.#controller?.abort(this.#abortReason);
+    // Made only when something waits for it: a runtime kills thousands of idle tenant queues at once.
+    let error: WorkerKilledError | undefined;
+    const killedError = (): WorkerKilledError =>
+      (error ??= new WorkerKilledError(`Worker ${this.id} was killed before the task ran.`, { cause: reason }));
+    this.#abortReason = reason;
+    if (this.#controller !== undefined) this.#controller.abort(reason ?? killedError());
     for (const wake of [...(this.#yieldWakers ?? [])])
       wake(new WorkerKilledError(`Worker ${this.id} was killed while yielding.`, { cause: reason }));
     const pending = this.#pending.drain();
+    if (pending.length > 0) killedError();
     this.#snapshot = undefined;
     for (const record of pending) record.reject(error);
-    for (const record of pending) this.#runHooks(record, 'killed', undefined, error);
+    for (const record of pending) this.#runHooks(record, 'killed', undefined, error!);
     this.emit('killed', reason);
     if (!this.#running) this.#notifyIdle();
   }

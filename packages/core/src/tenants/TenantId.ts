@@ -1,4 +1,5 @@
 import { InvalidArgumentError, InvalidTenantIdError } from '../errors/errors.js';
+import { RecentCache } from '../internal/RecentCache.js';
 
 /** The kinds of tenant a worker serves: a Discord guild or a user (user-installed apps). */
 export type TenantKind = 'guild' | 'user';
@@ -31,17 +32,15 @@ function describe(value: unknown): string {
 }
 
 // Ids seen valid recently: events of one tenant come in runs, so most checks are a Set lookup.
-const recentlyValid = new Set<string>();
-const RECENT_LIMIT = 65_536;
+const recentlyValid = new RecentCache<string, true>(131_072);
 
 /** True when `id` is a snowflake: an unsigned 64-bit integer written in decimal without leading zeros. */
 export function isSnowflake(id: unknown): id is string {
   if (typeof id !== 'string') return false;
-  if (recentlyValid.has(id)) return true;
+  if (recentlyValid.get(id) === true) return true;
   // Only 20-digit ids can exceed 2^64 - 1 (20 digits long, 18446744073709551615).
   if (!SNOWFLAKE.test(id) || (id.length === 20 && BigInt(id) > MAX_SNOWFLAKE)) return false;
-  if (recentlyValid.size >= RECENT_LIMIT) recentlyValid.clear();
-  recentlyValid.add(id);
+  recentlyValid.set(id, true);
   return true;
 }
 
@@ -78,8 +77,7 @@ export function tenantKey(tenant: TenantId): string {
 }
 
 // Keys parsed recently: the same tenants come back event after event, across every boundary.
-const parsedKeys = new Map<string, TenantId>();
-const PARSED_LIMIT = 65_536;
+const parsedKeys = new RecentCache<string, TenantId>(131_072);
 
 /**
  * Parses a {@link tenantKey} back into a validated tenant id, or returns `undefined` for anything
@@ -101,7 +99,6 @@ export function tenantFromKey(key: unknown): TenantId | undefined {
   const id = key.slice(colon + 1);
   if (colon === -1 || (kind !== 'guild' && kind !== 'user') || !isSnowflake(id)) return undefined;
   const tenant: TenantId = Object.freeze({ kind, id });
-  if (parsedKeys.size >= PARSED_LIMIT) parsedKeys.clear();
   parsedKeys.set(key, tenant);
   return tenant;
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { InvalidArgumentError } from '../errors/errors.js';
+import { RecentCache } from '../internal/RecentCache.js';
 import type { TenantId } from './TenantId.js';
 import { assertTenantId, shardFor } from './TenantId.js';
 import type { DispatchOptions, WorkerLike, WorkerLikeEvents, WorkerStats } from './WorkerLike.js';
@@ -18,7 +19,6 @@ export interface WorkerPoolOptions {
   id?: number;
 }
 
-const SHARD_CACHE_LIMIT = 65_536;
 const FORWARDED = ['crash', 'fatal', 'dispatchError'] as const;
 
 /**
@@ -47,7 +47,7 @@ export class WorkerPool<W extends WorkerLike<any, any>>
   #factory: ((id: number, total: number) => W | Promise<W>) | undefined;
   readonly #forwarders = new Map<W, Array<[(typeof FORWARDED)[number], (info: any) => void]>>();
   /** Shards of recently seen tenant ids: `shardFor` costs a BigInt per call. */
-  readonly #shards = new Map<string, number>();
+  readonly #shards = new RecentCache<string, number>(131_072);
 
   /**
    * Builds a pool of `count` workers with `factory(id, count)` (ids 0..count-1); if one fails to
@@ -138,7 +138,6 @@ export class WorkerPool<W extends WorkerLike<any, any>>
     let shard = this.#shards.get(tenant.id);
     if (shard === undefined) {
       shard = shardFor(tenant.id, this.workers.length);
-      if (this.#shards.size >= SHARD_CACHE_LIMIT) this.#shards.clear();
       this.#shards.set(tenant.id, shard);
     }
     return this.#workers[shard]!;
