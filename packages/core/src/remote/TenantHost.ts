@@ -4,7 +4,7 @@ import type { SerializedError } from '../errors/serialize.js';
 import { deserializeError, serializeError } from '../errors/serialize.js';
 import { assertCloneable } from '../internal/cloneable.js';
 import type { TenantKv } from '../kv/KvStore.js';
-import type { WorkerDefinition } from '../tenants/defineWorker.js';
+import type { TenantContext, WorkerDefinition } from '../tenants/defineWorker.js';
 import type { TenantId } from '../tenants/TenantId.js';
 import { parseTenantKey, tenantKey } from '../tenants/TenantId.js';
 import type { CancelSignal } from '../tenants/TenantRuntime.js';
@@ -218,12 +218,15 @@ export class TenantHost {
       ...(engine === undefined
         ? {}
         : {
+            // Delegates (an engine may be a class instance: its methods are on its prototype).
             scriptEngine: {
-              ...engine,
               run: (state, script, event, ctx) =>
                 event instanceof Tracked
                   ? track(event, (inner) => engine.run(state, script, inner, ctx))
                   : engine.run(state, script, event, ctx),
+              ...(engine.dropTenant === undefined
+                ? {}
+                : { dropTenant: (state: unknown, ctx: TenantContext) => engine.dropTenant!(state, ctx) }),
             },
           }),
     };
