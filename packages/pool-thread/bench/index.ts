@@ -6,7 +6,7 @@
  *
  * Run: `pnpm --filter @switchyard/pool-thread bench` (builds first under turbo; or `pnpm build && pnpm bench`).
  * Options: `--callers=64` (concurrent callers), `--runs=7`, `--ms=700` (length of one run),
- * `--trips=5000` (round trips per latency sample).
+ * `--trips=5000` (round trips per latency sample), `--only=small,kb,tenants,latency,heap` (parts to run).
  *
  * Each subject is warmed up, then measured `runs` times, interleaved with the other subjects
  * (round-robin, so a slow phase of this shared machine hits all of them); figures are medians.
@@ -30,6 +30,10 @@ const WORKER = fileURLToPath(new URL('./fixtures/worker.mjs', import.meta.url));
 const TASK = fileURLToPath(new URL('./fixtures/task.mjs', import.meta.url));
 const FLOOD = 20_000;
 const TRIPS = arg('trips', 5000);
+/** Which parts to run: `--only=small,kb,tenants,latency,heap` (default: all). */
+const ONLY = new Set(
+  (process.argv.find((a) => a.startsWith('--only='))?.slice(7) ?? 'small,kb,tenants,latency,heap').split(','),
+);
 /** A ~1 KB event, shaped like a small Discord message. */
 const KB_EVENT = {
   type: 'MESSAGE_CREATE',
@@ -177,9 +181,14 @@ async function waitedSubject(
   };
 }
 
-/** No-wait bursts over `spread` tenants, timed until the pool holds nothing unfinished. */
+/**
+ * No-wait bursts over `spread` tenants that already exist (each had an event first: the cost of
+ * creating a tenant is not what this measures), timed until the pool holds nothing unfinished.
+ */
 async function noWaitSpreadSubject(spread: readonly TenantId[]): Promise<Subject> {
   const pool = await threadPool();
+  for (const tenant of spread) pool.dispatchNoWait(tenant, 1);
+  while (pool.stats().queued > 0) await new Promise((resolve) => setImmediate(resolve));
   return {
     name: `ThreadWorker dispatchNoWait, bursts of ${FLOOD} over ${spread.length.toLocaleString('en-US')} tenant${spread.length === 1 ? '' : 's'}`,
     async run(ms) {
@@ -287,6 +296,17 @@ async function main(): Promise<void> {
   console.log(
     `${THREADS} threads, trivial handler, ${CALLERS} concurrent callers where awaited, each call to the next of 1,000 tenants; median of ${RUNS} runs of ${MS} ms (node ${process.version}); ratios against the row marked (base)`,
   );
+  if (ONLY.has('small')) await measureSmall();
+  if (ONLY.has('kb')) await measureKb();
+  if (ONLY.has('tenants')) await measureTenants();
+  if (ONLY.has('latency')) await measureLatency();
+  if (ONLY.has('heap')) {
+    const perTenant = await heapPerIdleTenant(100_000);
+    console.log(`\nHeap per idle tenant ({} state, 100,000 tenants, after GC): ${Math.round(perTenant)} bytes`);
+  }
+}
+
+async function measureSmall(): Promise<void> {
   const piscinaDefault = piscinaSubject(`piscina run(), ${CALLERS} callers (default options) (base)`);
   await measure(
     'Small events (a number)',
@@ -316,7 +336,9 @@ async function main(): Promise<void> {
     ],
     piscinaDefault,
   );
+}
 
+async function measureKb(): Promise<void> {
   const kbBase = piscinaSubject(
     `piscina run(), ${CALLERS} callers, atomics 'async', concurrentTasksPerWorker ${CALLERS}, ~1 KB (base)`,
     { atomics: 'async', concurrentTasksPerWorker: CALLERS },
@@ -340,14 +362,18 @@ async function main(): Promise<void> {
     ],
     kbBase,
   );
+}
 
+async function measureTenants(): Promise<void> {
   const oneTenant = await noWaitSpreadSubject(manyTenants.slice(0, 1));
   await measure(
     'No-wait over many tenants (each burst timed until the pool holds nothing unfinished)',
     [oneTenant, await noWaitSpreadSubject(manyTenants.slice(0, 1000)), await noWaitSpreadSubject(manyTenants)],
     oneTenant,
   );
+}
 
+async function measureLatency(): Promise<void> {
   console.log(`\nLatency, one call in flight, ${TRIPS} round trips (µs)\n`);
   const pool = await threadPool();
   const piscina = new Piscina({ filename: TASK, name: 'task', minThreads: THREADS, maxThreads: THREADS });
@@ -376,9 +402,6 @@ async function main(): Promise<void> {
       `${name.padEnd(34)}  p50 ${p50.toFixed(0).padStart(5)}  p99 ${p99.toFixed(0).padStart(6)}  ${(p50 / piscinaP50).toFixed(2)}x piscina's p50`,
     );
   }
-
-  const perTenant = await heapPerIdleTenant(100_000);
-  console.log(`\nHeap per idle tenant ({} state, 100,000 tenants, after GC): ${Math.round(perTenant)} bytes`);
 }
 
 await main();
