@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { InvalidArgumentError, ResultNotCloneableError } from '../errors/errors.js';
 import type { SerializedError } from '../errors/serialize.js';
 import { deserializeError, serializeError } from '../errors/serialize.js';
@@ -69,6 +70,8 @@ export class TenantHost {
   #failedIds: number[] = [];
   #errors: SerializedError[] = [];
   #flushScheduled = false;
+  #heapUsed = 0;
+  #heapReadAt = -Infinity;
 
   constructor(definition: WorkerDefinition<any, any, any>, options: TenantHostOptions) {
     this.#output = options.output;
@@ -84,14 +87,24 @@ export class TenantHost {
     await this.#runtime.start().catch(() => undefined);
   }
 
-  /** The runtime's counters. */
+  /** The runtime's counters, and the heap of this thread or process (what `recycle.maxHeapBytes` checks). */
   stats(): IncarnationStats {
     const { tenants, handled, failed } = this.#runtime.stats();
-    return { tenants, handled, failed };
+    const now = performance.now();
+    // Read at most every few ms: it costs about a microsecond, and results leave many times as often.
+    if (now - this.#heapReadAt >= 5) {
+      this.#heapUsed = getHeapStatistics().used_heap_size;
+      this.#heapReadAt = now;
+    }
+    return { tenants, handled, failed, heapUsed: this.#heapUsed };
   }
 
-  /** Runs one item the master sent. `payload` is `[name, code, event]` for scripts. */
+  /**
+   * Runs one item the master sent. `payload` is `[name, code, event]` for scripts, the message for
+   * broadcasts (whose `key` is `''`).
+   */
   run(id: number, op: LinkOp, key: string, payload: unknown, waited: boolean, cancellable: boolean): void {
+    if (op === 'broadcast') return this.#broadcast(id, payload, cancellable);
     const tenant = this.#tenant(key);
     const failed = (error: unknown): void => this.#fail(id, error);
     if (op === 'event' && !cancellable) {
@@ -128,6 +141,26 @@ export class TenantHost {
         if (cancellable) this.#controllers.delete(id);
         // Cancelled while its handler runs: reported once the handler really ends (see #tracking).
         if (!this.#cancelledRunning.has(id)) failed(error);
+      },
+    );
+  }
+
+  /** Runs the definition's `onBroadcast`, beside the tenants' events. */
+  #broadcast(id: number, message: unknown, cancellable: boolean): void {
+    let signal: AbortSignal | undefined;
+    if (cancellable) {
+      const controller = new AbortController();
+      this.#controllers.set(id, controller);
+      signal = controller.signal;
+    }
+    this.#runtime.broadcast(message, signal).then(
+      (value) => {
+        this.#controllers.delete(id);
+        this.#succeed(id, value);
+      },
+      (error: unknown) => {
+        this.#controllers.delete(id);
+        this.#fail(id, error);
       },
     );
   }

@@ -1,6 +1,6 @@
-import { ScriptsUnsupportedError, WorkerKilledError } from '../errors/errors.js';
+import { BroadcastUnsupportedError, ScriptsUnsupportedError, WorkerKilledError } from '../errors/errors.js';
 import { markUserError } from '../errors/serialize.js';
-import { abortErrorFrom } from '../internal/abort.js';
+import { abortErrorFrom, raceSignal } from '../internal/abort.js';
 import { isPromiseLike } from '../internal/values.js';
 import type { TenantKv } from '../kv/KvStore.js';
 import { Worker } from '../tasks/Worker.js';
@@ -92,6 +92,28 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     if (engine === undefined) return Promise.reject(new ScriptsUnsupportedError());
     // The engine is framework code: what it raises (limits, timeouts) keeps its class across boundaries.
     return this.#run(tenant, signal, (state, ctx) => engine.run(state, { name, code }, event, ctx), false);
+  }
+
+  /**
+   * Runs the definition's `onBroadcast(message, ctx)` once, after `startup`, beside the tenants'
+   * events. Rejects with `BroadcastUnsupportedError` when the definition has none.
+   */
+  broadcast(message: unknown, signal?: AbortSignal): Promise<unknown> {
+    const refused = this.#refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    const hook = this.#definition.onBroadcast;
+    if (hook === undefined) return Promise.reject(new BroadcastUnsupportedError());
+    if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The broadcast'));
+    const run = async (): Promise<unknown> => {
+      if (!this.#startupDone) await this.start();
+      if (signal?.aborted) throw abortErrorFrom(signal, 'The broadcast');
+      try {
+        return await hook.call(this.#definition, message, this.#context);
+      } catch (error) {
+        throw markUserError(error);
+      }
+    };
+    return raceSignal(run(), signal, 'The broadcast');
   }
 
   /** Forgets `tenant`'s state once its queued events are done, calling the `dropTenant` hook. */
