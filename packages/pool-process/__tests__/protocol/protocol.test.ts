@@ -63,6 +63,7 @@ describe('frames', () => {
       [6, 6, false, { name: 'Error', message: 'm' }],
       [7],
       [8, 'why'],
+      [11, 7, { reload: true }, 2],
       [99, 'odd'],
     ];
     for (const message of valid) expect(checkMasterMessage(message)).toBeUndefined();
@@ -78,6 +79,8 @@ describe('frames', () => {
       [6, 1, false, 'not an error'],
       [7, 1],
       [8],
+      [11, 0, 'message', 0],
+      [11, 1, 'message'],
       [1, null],
       [1, { workerId: -1 }],
       [50],
@@ -88,6 +91,7 @@ describe('frames', () => {
   it('checks every message type a worker sends', () => {
     const valid = [
       [20, 1, 2, 3],
+      [20, 1, 2, 3, 4_000_000],
       [21, 1, undefined],
       [22, 1, { name: 'E', message: 'm' }],
       [23, [1, 5, 9, 1]],
@@ -100,6 +104,7 @@ describe('frames', () => {
     const invalid = [
       [20, 1, 2],
       [20, -1, 0, 0],
+      [20, 1, 2, 3, -4],
       [21, 1.5, 1],
       [22, 1, 'x'],
       [23, [1]],
