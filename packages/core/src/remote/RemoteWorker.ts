@@ -367,7 +367,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       // A tenant over its own budget is that tenant's problem, reported per event; the caller's loop goes on.
       const refused = this.#guards.admit(key, tenant);
       if (refused !== undefined) {
-        process.nextTick(() => this.emit('dispatchError', { workerId: this.id, tenant, error: refused, event }));
+        queueMicrotask(() => this.emit('dispatchError', { workerId: this.id, tenant, error: refused, event }));
         return;
       }
       call.guarded = true;
@@ -993,7 +993,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
         if (call.key === key && call.stage === Stage.Waiting && call.op !== 'drop') this.#finish(call, false, error);
       }
     }
-    process.nextTick(() => this.emit('quarantine', info));
+    queueMicrotask(() => this.emit('quarantine', info));
   }
 
   #startAgeTimer(life: Life): void {

@@ -172,7 +172,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     };
     if (key instanceof Error) {
       // A tenant over its own budget is that tenant's problem, reported per event; the caller's loop goes on.
-      process.nextTick(onError, key);
+      queueMicrotask(() => onError(key));
       return;
     }
     const onDone = (): void => this.#done(key);
@@ -290,7 +290,8 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
         if (!timedOut) throw error;
         const timeout = new HandlerTimeoutError(`The handler for tenant ${key} did not finish within ${timeoutMs} ms.`);
         const quarantined = this.#guards?.strike(key, tenant, timeout);
-        if (quarantined !== undefined) process.nextTick(() => this.emit('quarantine', quarantined));
+        // Before the caller hears of its timeout.
+        if (quarantined !== undefined) queueMicrotask(() => this.emit('quarantine', quarantined));
         throw timeout;
       },
     );
