@@ -328,6 +328,8 @@ describe('LocalWorker recycling', () => {
     await worker.kill();
     await expect(waiting).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
     await expect(held).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
+    // Counted once: the killed runtime stays the current one.
+    expect(worker.stats()).toMatchObject({ handled: 1, recycles: 0 });
     open();
     await expect(worker.broadcast('x')).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
   });

@@ -997,7 +997,8 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   }
 
   #startAgeTimer(life: Life): void {
-    if (this.#recycle === undefined || this.#recycle.maxAgeMs === Infinity) return;
+    // Once per incarnation: a reconnect (ready again) does not restart its age.
+    if (this.#recycle === undefined || this.#recycle.maxAgeMs === Infinity || life.ageTimer !== undefined) return;
     life.ageTimer = setTimeout(() => {
       if (life === this.#life && !life.dead && life.recycling === undefined) this.#recycleLife(life, 'maxAgeMs');
     }, this.#recycle.maxAgeMs);

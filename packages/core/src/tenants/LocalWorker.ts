@@ -383,10 +383,11 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     this.#gate = (async () => {
       // A kill in the middle stops waiting for the close; the held calls then meet the killed runtime.
       await Promise.race([old.close(), this.#whenKilled]);
+      // Killed: the old runtime stays the current one (and keeps its own counters).
+      if (this.#state === 'killed') return;
       const { handled, failed } = old.stats();
       this.#base.handled += handled;
       this.#base.failed += failed;
-      if (this.#state === 'killed') return;
       this.#runtime = this.#newRuntime();
       this.#recycles++;
       this.emit('recycled', {
