@@ -1,5 +1,6 @@
 import type { ScenarioFactory } from '../harness/Scenario.js';
 import { botScenario } from './bot.js';
+import { broadcastScenario } from './broadcast.js';
 import { latencyScenario } from './latency.js';
 import { mpscScenario } from './mpsc.js';
 import { noisyScenario } from './noisy.js';
@@ -20,4 +21,5 @@ export const SCENARIOS: ReadonlyArray<{ readonly id: string; readonly create: Sc
   { id: 'scaling', create: scalingScenario },
   { id: 'bot', create: botScenario },
   { id: 'noisy', create: noisyScenario },
+  { id: 'broadcast', create: broadcastScenario },
 ];
