@@ -94,6 +94,21 @@ export function recycleReason(
   return undefined;
 }
 
+/**
+ * Makes a refusal without a stack trace: refusals are flow control, raised by the thousand a
+ * second under a flood, and capturing a stack costs several times the rest of the refusal. The
+ * message names the tenant, the worker and the limit.
+ */
+function refusal<T extends Error>(make: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 interface TenantRecord {
   tenant: TenantId;
   /** Accepted and unfinished events. */
@@ -175,24 +190,37 @@ export class TenantGuards {
     let record = this.#tenants.get(key);
     const now = performance.now();
     if (record !== undefined && record.until !== 0) {
-      if (now < record.until)
-        return new TenantQuarantinedError(
-          `Tenant ${key} is quarantined on worker ${this.#workerId} for ${Math.ceil(record.until - now)} ms more after ${this.#strikes} crashes, hangs or hard timeouts; release(tenant) lifts it.`,
+      if (now < record.until) {
+        const left = Math.ceil(record.until - now);
+        return refusal(
+          () =>
+            new TenantQuarantinedError(
+              `Tenant ${key} is quarantined on worker ${this.#workerId} for ${left} ms more after ${this.#strikes} crashes, hangs or hard timeouts; release(tenant) lifts it.`,
+            ),
         );
+      }
       record.until = 0;
       record.strikes = [];
     }
     if (!this.#budgeted) return undefined;
     record ??= this.#record(key, tenant, now);
-    if (record.queued >= this.#maxQueued)
-      return new TenantBackpressureError(
-        `Tenant ${key} already has ${record.queued} unfinished events on worker ${this.#workerId} (tenantLimits.maxQueued ${this.#maxQueued}); slow it down.`,
+    if (record.queued >= this.#maxQueued) {
+      const queued = record.queued;
+      return refusal(
+        () =>
+          new TenantBackpressureError(
+            `Tenant ${key} already has ${queued} unfinished events on worker ${this.#workerId} (tenantLimits.maxQueued ${this.#maxQueued}); slow it down.`,
+          ),
       );
+    }
     if (this.#ratePer !== Infinity) {
       this.#refill(record, now);
       if (record.tokens < 1)
-        return new TenantBackpressureError(
-          `Tenant ${key} sent more than ${this.#ratePer} events per ${this.#rateIntervalMs} ms to worker ${this.#workerId} (tenantLimits.rate); slow it down.`,
+        return refusal(
+          () =>
+            new TenantBackpressureError(
+              `Tenant ${key} sent more than ${this.#ratePer} events per ${this.#rateIntervalMs} ms to worker ${this.#workerId} (tenantLimits.rate); slow it down.`,
+            ),
         );
       record.tokens--;
     }

@@ -130,7 +130,8 @@ export interface WorkerLike<E = unknown, R = unknown> {
   dispatch(tenant: TenantId, event: E, options?: DispatchOptions): Promise<R>;
   /**
    * Hands `event` over without waiting for it. Throws at once when the event cannot be accepted
-   * (bad tenant or event, killed worker, full buffer); a handler failure is emitted as `dispatchError`.
+   * (bad tenant or event, killed worker, full buffer); a handler failure is emitted as `dispatchError`,
+   * and so is a refusal that concerns only its tenant (over its `tenantLimits`, or quarantined).
    */
   dispatchNoWait(tenant: TenantId, event: E): void;
   /** Runs `code` with the definition's script engine in `tenant`'s state. */
