@@ -60,7 +60,11 @@ describe('TenantGuards', () => {
       expect(guards.admit(key(1), tenant(1))).toBeUndefined();
       guards.done(key(1));
     }
-    expect(guards.admit(key(1), tenant(1))).toMatchObject({ code: 'ERR_TENANT_BACKPRESSURE' });
+    const refused = guards.admit(key(1), tenant(1))!;
+    expect(refused).toMatchObject({ code: 'ERR_TENANT_BACKPRESSURE' });
+    // Flow control, raised by the thousand under a flood: no stack trace is captured.
+    expect(refused.stack).not.toContain('\n    at ');
+    expect(Error.stackTraceLimit).toBeGreaterThan(0);
     time.advance(249);
     expect(guards.admit(key(1), tenant(1))).toMatchObject({ code: 'ERR_TENANT_BACKPRESSURE' });
     time.advance(1);
