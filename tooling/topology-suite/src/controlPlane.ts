@@ -70,7 +70,7 @@ export function describeControlPlane(harness: TopologyHarness, create: Create): 
         'fulfilled',
       ]);
       const entries = await pool.broadcast({ type: 'hang-on', workerId: 1 } satisfies SuiteBroadcast, {
-        timeoutMs: 1500,
+        timeoutMs: 4000,
       });
       expect(entries[0]).toEqual({ workerId: 0, status: 'fulfilled', value: 'ok' });
       expect(entries[1]).toMatchObject({ workerId: 1, status: 'rejected' });
