@@ -317,6 +317,24 @@ describe('LocalWorker recycling', () => {
     await worker.close();
   });
 
+  it('kills the old runtime after closeTimeoutMs, so a stuck handler does not hold the calls that wait for the recycle', async () => {
+    const { open, definition } = recorder();
+    const worker = new LocalWorker(definition, { recycle: { maxEvents: 1 }, closeTimeoutMs: 50 });
+    const stuck = worker.dispatch(g1, { hold: true });
+    await expect(worker.dispatch(u1, {})).resolves.toBe(1);
+    // Recycling now; the stuck handler never finishes in time.
+    const waiting = worker.dispatch(u1, {});
+    const recycled = once(worker, 'recycled');
+    await expect(stuck).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
+    await expect(waiting).resolves.toBe(1);
+    expect(await recycled).toMatchObject([{ reason: 'maxEvents', handled: 1 }]);
+    open();
+    await worker.kill();
+    expect(() => new LocalWorker(definition, { closeTimeoutMs: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
+  });
+
   it('rejects calls held by a recycle with ERR_WORKER_KILLED when killed, and refuses new ones once closing', async () => {
     const { open, definition } = recorder();
     const worker = new LocalWorker(definition, { recycle: { maxEvents: 1 } });

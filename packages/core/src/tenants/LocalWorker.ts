@@ -71,6 +71,13 @@ export interface LocalWorkerOptions {
    * @default undefined (never recycled)
    */
   recycle?: Omit<RecycleOptions, 'maxHeapBytes'>;
+  /**
+   * How long a recycle waits for the accepted events to finish and the tenants to be released.
+   * Past it the old runtime is killed (what it still ran rejects with `WorkerKilledError`) and the
+   * fresh one takes the calls that waited, so one stuck handler cannot hold every tenant back.
+   * @default 30_000
+   */
+  closeTimeoutMs?: number;
 }
 
 function validTenant(tenant: TenantId): Error | undefined {
@@ -104,6 +111,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   readonly #store: KvStore;
   readonly #workerData: unknown;
   readonly #timeoutMs: number;
+  readonly #closeTimeoutMs: number;
   readonly #guards: TenantGuards | undefined;
   readonly #recycle: RecyclePolicy | undefined;
   #runtime: TenantRuntime<S, E, R>;
@@ -123,8 +131,9 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
       throw new InvalidArgumentError('Expected a worker definition made by defineWorker(), got something else.');
     }
     checkObject('options', options);
-    const { id = 0, store = new MemoryKvStore(), workerData, timeoutMs = Infinity } = options;
+    const { id = 0, store = new MemoryKvStore(), workerData, timeoutMs = Infinity, closeTimeoutMs = 30_000 } = options;
     this.#timeoutMs = checkInteger('timeoutMs', timeoutMs, 1, true);
+    this.#closeTimeoutMs = checkInteger('closeTimeoutMs', closeTimeoutMs, 1, true);
     if (!Number.isSafeInteger(id) || id < 0)
       throw new InvalidArgumentError(`Expected \`id\` to be an integer >= 0, got ${String(id)}.`);
     this.id = id;
@@ -382,9 +391,20 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     const bornAt = this.#bornAt;
     this.#gate = (async () => {
       // A kill in the middle stops waiting for the close; the held calls then meet the killed runtime.
-      await Promise.race([old.close(), this.#whenKilled]);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => {
+        if (this.#closeTimeoutMs !== Infinity) timer = setTimeout(() => resolve(true), this.#closeTimeoutMs);
+      });
+      const overdue = await Promise.race([old.close().then(() => false), this.#whenKilled.then(() => false), late]);
+      clearTimeout(timer);
       // Killed: the old runtime stays the current one (and keeps its own counters).
       if (this.#state === 'killed') return;
+      if (overdue)
+        old.kill(
+          new WorkerKilledError(
+            `Worker ${this.id} did not finish its events and release its tenants within ${this.#closeTimeoutMs} ms (closeTimeoutMs) while it was recycled.`,
+          ),
+        );
       const { handled, failed } = old.stats();
       this.#base.handled += handled;
       this.#base.failed += failed;
