@@ -10,6 +10,7 @@ export * from './tasks/Worker.js';
 export * from './tenants/TenantRuntime.js';
 export * from './tenants/LocalWorker.js';
 export * from './tenants/WorkerPool.js';
+export type { QuarantineOptions, RecycleOptions, TenantLimits } from './tenants/TenantGuards.js';
 export { assertCloneable, whyNotCloneable } from './internal/cloneable.js';
 export * from './pool/Job.js';
 export * from './pool/Pool.js';

@@ -45,8 +45,8 @@ export const KV = 15;
 /** `[CLOSED, stats]`. */
 export const CLOSED = 16;
 
-/** What a batch item asks the thread to do. */
-export const Op = { Event: 0, EventNoWait: 1, Script: 2, Drop: 3 } as const;
+/** What a batch item asks the thread to do (`Broadcast`: its key is `''`, its payload the message). */
+export const Op = { Event: 0, EventNoWait: 1, Script: 2, Drop: 3, Broadcast: 4 } as const;
 /** Added to an op when the item may be cancelled later (the thread gives it an AbortSignal). */
 export const CANCELLABLE = 8;
 

@@ -7,15 +7,8 @@ describeTopology('LocalWorker', {
   crossesBoundary: false,
   async create({ workers, fixture, options }) {
     const { worker } = (await import(pathToFileURL(fixture).href)) as { worker: WorkerDefinition };
-    const { timeoutMs, store } = options ?? {};
-    return WorkerPool.create(
-      workers,
-      (id) =>
-        new LocalWorker(worker, {
-          id,
-          ...(timeoutMs === undefined ? {} : { timeoutMs }),
-          ...(store === undefined ? {} : { store }),
-        }),
-    );
+    // A worker in this thread has no liveness probe and no restart: the other options apply as they are.
+    const { livenessTimeoutMs: _liveness, timeoutKillAfterMs: _killAfter, restart: _restart, ...local } = options ?? {};
+    return WorkerPool.create(workers, (id) => new LocalWorker(worker, { id, ...local }));
   },
 });

@@ -1,7 +1,17 @@
 import { fileURLToPath } from 'node:url';
-import type { DispatchErrorInfo, KvStore, TenantId, WorkerCrashInfo, WorkerLike } from '@switchyard/core';
+import type {
+  DispatchErrorInfo,
+  KvStore,
+  QuarantineOptions,
+  RecycleOptions,
+  TenantId,
+  TenantLimits,
+  WorkerCrashInfo,
+  WorkerLike,
+} from '@switchyard/core';
 import { InvalidArgumentError, MemoryKvStore, shardFor, SwitchyardError, WorkerCrashedError } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { describeControlPlane } from './controlPlane.js';
 import type { SuiteEvent } from './fixtures/basic.js';
 import { QuotaError } from './fixtures/basic.js';
 
@@ -10,6 +20,8 @@ export const fixtures = {
   /** Exports `worker`, a definition understanding {@link SuiteEvent}. */
   // Resolves to the built file both from src/ (tests of this package) and from dist/.
   basic: fileURLToPath(new URL('../dist/fixtures/basic.js', import.meta.url)),
+  /** Exports `worker`, a definition without `onBroadcast`. */
+  plain: fileURLToPath(new URL('../dist/fixtures/plain.js', import.meta.url)),
 } as const;
 
 /** A pool under test: a WorkerLike whose workers can be listed. */
@@ -25,13 +37,16 @@ export interface SuiteWorkerOptions {
   livenessTimeoutMs?: number;
   timeoutKillAfterMs?: number;
   restart?: { backoff?: (failures: number) => number };
+  quarantine?: QuarantineOptions;
+  tenantLimits?: TenantLimits;
+  recycle?: RecycleOptions;
 }
 
 /** How the suite creates pools of one topology. */
 export interface TopologyHarness {
   /**
    * Creates a pool of `workers` workers running the fixture module at `fixture` (its export
-   * `worker`), with `options` passed to every worker (a local topology uses `timeoutMs` only).
+   * `worker`), with `options` passed to every worker (a local topology has no liveness or restart options).
    */
   create(options: { workers: number; fixture: string; options?: SuiteWorkerOptions }): Promise<PoolUnderTest>;
   /** True when events and errors cross a thread or process boundary (errors arrive rebuilt). */
@@ -55,10 +70,14 @@ export function guildOn(index: number, size: number): TenantId {
 export function describeTopology(name: string, harness: TopologyHarness): void {
   describe(`${name} (topology contract)`, () => {
     const open: PoolUnderTest[] = [];
-    const create = async (workers = 1, options?: SuiteWorkerOptions): Promise<PoolUnderTest> => {
+    const create = async (
+      workers = 1,
+      options?: SuiteWorkerOptions,
+      fixture: string = fixtures.basic,
+    ): Promise<PoolUnderTest> => {
       const pool = await harness.create({
         workers,
-        fixture: fixtures.basic,
+        fixture,
         ...(options === undefined ? {} : { options }),
       });
       open.push(pool);
@@ -430,6 +449,8 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
       // The event that was running when the worker died is failed too: it never hangs.
       expect(['ERR_WORKER_KILLED', 'ERR_WORKER_CRASHED']).toContain(((await blocker) as { code?: string }).code);
     });
+
+    describeControlPlane(harness, create);
 
     it('finishes accepted events on close() and refuses new ones', async () => {
       const pool = await create();

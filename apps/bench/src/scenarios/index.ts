@@ -1,7 +1,9 @@
 import type { ScenarioFactory } from '../harness/Scenario.js';
 import { botScenario } from './bot.js';
+import { broadcastScenario } from './broadcast.js';
 import { latencyScenario } from './latency.js';
 import { mpscScenario } from './mpsc.js';
+import { noisyScenario } from './noisy.js';
 import { processesScenario } from './processes.js';
 import { queueScenario } from './queue.js';
 import { scalingScenario } from './scaling.js';
@@ -18,4 +20,6 @@ export const SCENARIOS: ReadonlyArray<{ readonly id: string; readonly create: Sc
   { id: 'mpsc', create: mpscScenario },
   { id: 'scaling', create: scalingScenario },
   { id: 'bot', create: botScenario },
+  { id: 'noisy', create: noisyScenario },
+  { id: 'broadcast', create: broadcastScenario },
 ];

@@ -2,14 +2,10 @@ import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import type {
   DispatchErrorInfo,
-  Incarnation,
   IncarnationStats,
-  LinkHost,
-  LinkItem,
   RemoteWorkerOptions,
   TenantId,
   WorkerCrashInfo,
-  WorkerLink,
 } from '../../src/index.js';
 import {
   AbortError,
@@ -19,77 +15,7 @@ import {
   shardFor,
   WorkerCrashedError,
 } from '../../src/index.js';
-
-/** One incarnation of the fake link: it records what the runtime asks and lets the test answer. */
-class FakeIncarnation implements Incarnation {
-  readonly batches: LinkItem[][] = [];
-  readonly cancelled: number[] = [];
-  pings = 0;
-  full = false;
-  closed = false;
-  killed = false;
-  answerPings = true;
-  /** What `cancel` answers: whether the worker sees a cancel before it could start the item. */
-  exact = true;
-  constructor(readonly host: LinkHost) {}
-
-  get items(): LinkItem[] {
-    return this.batches.flat();
-  }
-
-  send(items: readonly LinkItem[]): void {
-    this.batches.push([...items]);
-  }
-
-  busy(): boolean {
-    return this.full;
-  }
-
-  cancel(id: number): boolean {
-    this.cancelled.push(id);
-    return this.exact;
-  }
-
-  ping(): void {
-    this.pings++;
-    if (this.answerPings) queueMicrotask(() => this.host.alive());
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-  }
-
-  async kill(): Promise<void> {
-    this.killed = true;
-  }
-
-  /** Answers every item sent so far with `fn(item)`. */
-  answerAll(fn: (item: LinkItem) => unknown = (item) => item.payload): void {
-    for (const item of this.items) this.host.settle(item.id, true, fn(item));
-  }
-}
-
-class FakeLink implements WorkerLink {
-  readonly lives: FakeIncarnation[] = [];
-  autoReady = true;
-  readonly started: Array<(life: FakeIncarnation) => void> = [];
-
-  start(host: LinkHost): Incarnation {
-    const life = new FakeIncarnation(host);
-    this.lives.push(life);
-    if (this.autoReady) queueMicrotask(() => host.ready());
-    for (const resolve of this.started.splice(0)) resolve(life);
-    return life;
-  }
-
-  get last(): FakeIncarnation {
-    return this.lives.at(-1)!;
-  }
-
-  nextStart(): Promise<FakeIncarnation> {
-    return new Promise((resolve) => this.started.push(resolve));
-  }
-}
+import { FakeLink } from './fakeLink.js';
 
 const guild = (n: number): TenantId => ({ kind: 'guild', id: String(n) });
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { TenantId, WorkerLike } from '../../src/index.js';
 import {
@@ -271,5 +272,83 @@ describe('WorkerPool', () => {
     workers[1]!.emit('crash', { workerId: 1, cause: 'segfault', failures: 1, restartInMs: 3000 });
     expect(seen).toEqual([{ workerId: 1, cause: 'segfault', failures: 1, restartInMs: 3000 }]);
     await pool.kill();
+  });
+});
+
+describe('LocalWorker recycling', () => {
+  /** Counts per tenant; records its hooks; `hold` waits until `open()` is called. */
+  function recorder() {
+    const log: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const definition = defineWorker({
+      startup: () => void log.push('startup'),
+      createTenant: () => ({ n: 0 }),
+      dropTenant: (state) => void log.push(`drop ${state.n}`),
+      onEvent: async (state, event: { hold?: boolean }) => {
+        if (event.hold === true) await gate;
+        return ++state.n;
+      },
+    });
+    return { log, open, definition };
+  }
+
+  it('finishes what it holds, releases its tenants, and delivers what arrived meanwhile in order to a fresh runtime', async () => {
+    const { log, open, definition } = recorder();
+    const worker = new LocalWorker(definition, { recycle: { maxEvents: 2 } });
+    const recycled = once(worker, 'recycled');
+    const first = worker.dispatch(g1, {});
+    const second = worker.dispatch(g1, { hold: true });
+    await expect(first).resolves.toBe(1);
+    open();
+    await expect(second).resolves.toBe(2);
+    // The limit is passed: these wait for the fresh runtime, in order, waited or not.
+    worker.dispatchNoWait(g1, {});
+    const third = worker.dispatch(g1, {});
+    expect(await recycled).toEqual([
+      { workerId: 0, reason: 'maxEvents', handled: 2, ageMs: expect.any(Number), heapUsed: undefined },
+    ]);
+    const again = once(worker, 'recycled');
+    await expect(third).resolves.toBe(2);
+    // The fresh runtime passed the limit too.
+    await again;
+    expect(log).toEqual(['startup', 'drop 2', 'startup', 'drop 2', 'startup']);
+    expect(worker.stats()).toMatchObject({ handled: 4, recycles: 2 });
+    await worker.close();
+  });
+
+  it('kills the old runtime after closeTimeoutMs, so a stuck handler does not hold the calls that wait for the recycle', async () => {
+    const { open, definition } = recorder();
+    const worker = new LocalWorker(definition, { recycle: { maxEvents: 1 }, closeTimeoutMs: 50 });
+    const stuck = worker.dispatch(g1, { hold: true });
+    await expect(worker.dispatch(u1, {})).resolves.toBe(1);
+    // Recycling now; the stuck handler never finishes in time.
+    const waiting = worker.dispatch(u1, {});
+    const recycled = once(worker, 'recycled');
+    await expect(stuck).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
+    await expect(waiting).resolves.toBe(1);
+    expect(await recycled).toMatchObject([{ reason: 'maxEvents', handled: 1 }]);
+    open();
+    await worker.kill();
+    expect(() => new LocalWorker(definition, { closeTimeoutMs: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
+  });
+
+  it('rejects calls held by a recycle with ERR_WORKER_KILLED when killed, and refuses new ones once closing', async () => {
+    const { open, definition } = recorder();
+    const worker = new LocalWorker(definition, { recycle: { maxEvents: 1 } });
+    const held = worker.dispatch(g1, { hold: true });
+    const second = worker.dispatch(u1, {});
+    await expect(second).resolves.toBe(1);
+    // Recycling now, waiting for the held event.
+    const waiting = worker.dispatch(u1, {});
+    await worker.kill();
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
+    await expect(held).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
+    // Counted once: the killed runtime stays the current one.
+    expect(worker.stats()).toMatchObject({ handled: 1, recycles: 0 });
+    open();
+    await expect(worker.broadcast('x')).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
   });
 });

@@ -193,3 +193,44 @@ export class ResultNotCloneableError extends SwitchyardError {
     super('ERR_RESULT_NOT_CLONEABLE', message, options);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Control plane: broadcast, quarantine, per-tenant budgets
+// ---------------------------------------------------------------------------------------------
+
+/** A worker did not answer a `broadcast` before its deadline (it was restarting, or its `onBroadcast` was slow). */
+export class BroadcastTimeoutError extends SwitchyardError {
+  constructor(message = 'The worker did not answer the broadcast in time.', options: SwitchyardErrorOptions = {}) {
+    super('ERR_BROADCAST_TIMEOUT', message, options);
+  }
+}
+
+/** A `broadcast` reached a worker whose definition has no `onBroadcast` hook. */
+export class BroadcastUnsupportedError extends SwitchyardError {
+  constructor(
+    message = 'This worker has no onBroadcast hook; pass `onBroadcast` to defineWorker() to receive broadcasts.',
+    options: SwitchyardErrorOptions = {},
+  ) {
+    super('ERR_BROADCAST_UNSUPPORTED', message, options);
+  }
+}
+
+/**
+ * The tenant crashed, hung or overran its hard deadline `quarantine.strikes` times within
+ * `quarantine.windowMs`: its events are refused until `quarantine.durationMs` passed or `release(tenant)`.
+ */
+export class TenantQuarantinedError extends SwitchyardError {
+  constructor(
+    message = 'The tenant is quarantined after repeated crashes; its events are refused for now.',
+    options: SwitchyardErrorOptions = {},
+  ) {
+    super('ERR_TENANT_QUARANTINED', message, options);
+  }
+}
+
+/** The tenant is over its own budget (`tenantLimits.maxQueued` or `tenantLimits.rate`); other tenants are unaffected. */
+export class TenantBackpressureError extends SwitchyardError {
+  constructor(message = 'The tenant is over its budget; slow it down.', options: SwitchyardErrorOptions = {}) {
+    super('ERR_TENANT_BACKPRESSURE', message, options);
+  }
+}

@@ -1,5 +1,16 @@
 import { AbortError } from '../errors/SwitchyardError.js';
 
+/**
+ * What the runtime reads of a dispatch's signal: an `AbortSignal` fits. `aborted` is read right
+ * before the event would start; an event whose signal aborted by then never runs.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 /** The `AbortError` to reject with when `signal` aborted; its cause is `signal.reason`. @internal */
 export function abortErrorFrom(signal: { readonly reason: unknown }, what = 'The operation'): AbortError {
   return new AbortError(`${what} was aborted.`, { cause: signal.reason });
@@ -12,7 +23,7 @@ export function abortErrorFrom(signal: { readonly reason: unknown }, what = 'The
  */
 export function raceSignal<T>(
   promise: Promise<T>,
-  signal: AbortSignal | undefined,
+  signal: CancelSignal | undefined,
   what?: string,
   onAbort?: () => void,
 ): Promise<T> {

@@ -40,3 +40,6 @@ export function checkStore(store: unknown): KvStore {
   }
   return store as KvStore;
 }
+
+/** How long `broadcast` waits for the workers unless told otherwise. @internal */
+export const DEFAULT_BROADCAST_TIMEOUT_MS = 30_000;

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import {
   HandlerStillRunningError,
   BackpressureError,
+  BroadcastTimeoutError,
   HandlerTimeoutError,
   InvalidArgumentError,
   ProtocolError,
@@ -10,16 +11,24 @@ import {
   WorkerKilledError,
   WorkerUnavailableError,
 } from '../errors/errors.js';
+import { AbortError } from '../errors/SwitchyardError.js';
 import { abortErrorFrom } from '../internal/abort.js';
 import { assertCloneable } from '../internal/cloneable.js';
 import { Deque } from '../internal/Deque.js';
-import { checkInteger, checkStore } from '../internal/options.js';
+import { checkInteger, checkObject, checkStore, DEFAULT_BROADCAST_TIMEOUT_MS } from '../internal/options.js';
 import type { KvStore } from '../kv/KvStore.js';
 import { MemoryKvStore } from '../kv/MemoryKvStore.js';
+import type { QuarantineOptions, RecycleOptions, RecyclePolicy, TenantLimits } from '../tenants/TenantGuards.js';
+import { recyclePolicy, recycleReason, TenantGuards } from '../tenants/TenantGuards.js';
 import type { TenantId } from '../tenants/TenantId.js';
 import { assertTenantId, parseTenantKey, shardFor, tenantKey } from '../tenants/TenantId.js';
 import type {
+  BroadcastOptions,
+  BroadcastResult,
   DispatchOptions,
+  QuarantineInfo,
+  RecycleInfo,
+  RecycleReason,
   WorkerCrashInfo,
   WorkerLike,
   WorkerLikeEvents,
@@ -96,16 +105,40 @@ export interface RemoteWorkerOptions {
    * @default 30_000
    */
   closeTimeoutMs?: number;
+  /**
+   * Quarantines a poison tenant: the crashes, hangs and hard timeouts of its events are counted
+   * against it, and after `strikes` within `windowMs` its events are refused with
+   * `TenantQuarantinedError` for `durationMs` (`release(tenant)` lifts it); the worker emits
+   * `quarantine`. Other tenants are unaffected.
+   * @default undefined (no quarantine)
+   */
+  quarantine?: QuarantineOptions;
+  /**
+   * Per-tenant budgets: a tenant over them is refused with `TenantBackpressureError` (a
+   * `dispatchNoWait` event with a `dispatchError`), other tenants are unaffected.
+   * @default undefined (no per-tenant limit)
+   */
+  tenantLimits?: TenantLimits;
+  /**
+   * Restarts the worker gracefully once a limit is passed: it stops sending to the incarnation,
+   * which finishes what it holds and releases its tenants (`dropTenant` hooks), then starts a new
+   * one; events that arrived meanwhile are delivered to it in order. Emits `recycled`.
+   * @default undefined (never recycled)
+   */
+  recycle?: RecycleOptions;
 }
 
 /** Where a {@link RemoteWorker} is in its life; the same names on every topology. */
-export type RemoteWorkerState = 'starting' | 'running' | 'restarting' | 'closing' | 'closed' | 'killed' | 'unavailable';
+export type RemoteWorkerState =
+  'starting' | 'running' | 'recycling' | 'restarting' | 'closing' | 'closed' | 'killed' | 'unavailable';
 
 /** {@link WorkerStats} plus where the worker is in its life. */
 export interface RemoteWorkerStats extends WorkerStats {
   state: RemoteWorkerState;
   /** How many times the worker was restarted after a crash. */
   restarts: number;
+  /** How many times it was recycled (see the `recycle` option). */
+  recycles: number;
   /** Consecutive failures so far. */
   failures: number;
   /** Events in the worker and not finished. */
@@ -132,10 +165,12 @@ class Call implements LinkItem {
   timer: NodeJS.Timeout | undefined = undefined;
   /** What the caller is rejected with once the worker answered a cancel ({@link Stage.Cancelling}). */
   pending: Error | undefined = undefined;
+  /** Counted in its tenant's budget until it settles. */
+  guarded = false;
   constructor(
     readonly id: number,
     readonly op: LinkOp,
-    readonly tenant: TenantId,
+    readonly tenant: TenantId | undefined,
     readonly key: string,
     readonly payload: unknown,
     readonly resolve: ((value: any) => void) | undefined,
@@ -160,6 +195,11 @@ interface Life {
   probeSentAt: number | undefined;
   stats: IncarnationStats;
   probe: NodeJS.Timeout | undefined;
+  /** Set once it is being recycled: nothing more is sent to it. */
+  recycling: RecycleReason | undefined;
+  /** The recycle has begun closing it (it runs once). */
+  retiring: boolean;
+  ageTimer: NodeJS.Timeout | undefined;
 }
 
 /** Tenant objects already validated, with their key (a reused tenant object is checked once). */
@@ -178,7 +218,7 @@ function checkedKey(tenant: TenantId): string {
 
 /** The `type` field of a call's event, when it is an object with a string `type`. */
 function eventType(call: Call | undefined): string | undefined {
-  if (call === undefined || call.op === 'drop') return undefined;
+  if (call === undefined || call.op === 'drop' || call.op === 'broadcast') return undefined;
   const event = call.op === 'script' ? (call.payload as unknown[])[2] : call.payload;
   const type = (event as { type?: unknown } | null)?.type;
   return typeof type === 'string' ? type : undefined;
@@ -187,6 +227,7 @@ function eventType(call: Call | undefined): string | undefined {
 function describeCall(call: Call | undefined): string {
   if (call === undefined) return '';
   const type = eventType(call);
+  if (call.op === 'broadcast') return ' (the oldest call in flight: a broadcast)';
   return ` (the oldest event in flight: ${call.op}${type === undefined ? '' : ` '${type}'`} of tenant ${call.key})`;
 }
 
@@ -219,6 +260,9 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   readonly #timeoutMs: number;
   readonly #killAfterMs: number;
   readonly #closeTimeoutMs: number;
+  readonly #guards: TenantGuards | undefined;
+  readonly #recycle: RecyclePolicy | undefined;
+  #recycles = 0;
   readonly #ready: Promise<void>;
   #resolveReady!: () => void;
   #rejectReady!: (error: unknown) => void;
@@ -239,6 +283,8 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   #drainWaiters: Array<() => void> = [];
   #closing: Promise<void> | undefined;
   #killing: Promise<void> | undefined;
+  /** The recycle under way, from the moment the old incarnation is asked to close. */
+  #retirement: Promise<void> | undefined;
 
   /**
    * @param link - Starts the incarnations.
@@ -261,6 +307,9 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       timeoutMs = Infinity,
       timeoutKillAfterMs = 30_000,
       closeTimeoutMs = 30_000,
+      quarantine,
+      tenantLimits,
+      recycle,
     } = options;
     this.id = checkInteger('id', id, 0);
     this.#workers = workers === undefined ? undefined : checkInteger('workers', workers, 1);
@@ -275,6 +324,8 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     this.#timeoutMs = checkInteger('timeoutMs', timeoutMs, 1, true);
     this.#killAfterMs = checkInteger('timeoutKillAfterMs', timeoutKillAfterMs, 0, true);
     this.#closeTimeoutMs = checkInteger('closeTimeoutMs', closeTimeoutMs, 1, true);
+    this.#guards = TenantGuards.create(this.id, { quarantine, tenantLimits });
+    this.#recycle = recyclePolicy(recycle);
     this.#link = link;
     this.#ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
@@ -302,6 +353,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   /** Where the worker is in its life. */
   get state(): RemoteWorkerState {
     if (this.#lifecycle !== 'open') return this.#lifecycle;
+    if (this.#life?.recycling !== undefined) return 'recycling';
     if (this.#life?.ready === true && !this.#life.dead) return 'running';
     return this.#everReady || this.#failures > 0 ? 'restarting' : 'starting';
   }
@@ -318,7 +370,17 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   dispatchNoWait(tenant: TenantId, event: E): void {
     const key = checkedKey(tenant);
     this.#admit('event', event);
-    this.#accept(new Call(++this.#ids, 'event', tenant, key, event, undefined, undefined, undefined, false), undefined);
+    const call = new Call(++this.#ids, 'event', tenant, key, event, undefined, undefined, undefined, false);
+    if (this.#guards !== undefined) {
+      // A tenant over its own budget is that tenant's problem, reported per event; the caller's loop goes on.
+      const refused = this.#guards.admit(key, tenant);
+      if (refused !== undefined) {
+        queueMicrotask(() => this.emit('dispatchError', { workerId: this.id, tenant, error: refused, event }));
+        return;
+      }
+      call.guarded = true;
+    }
+    this.#accept(call, undefined);
   }
 
   runScript(tenant: TenantId, name: string, code: string, event: E, options?: DispatchOptions): Promise<R> {
@@ -336,6 +398,50 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     return this.#call('drop', tenant, undefined, options);
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // Control plane: broadcast, quarantine release
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Delivers `message` to the worker's `onBroadcast` hook and resolves with one entry. A worker
+   * that is restarting or recycling gets it once it is back, if that is before `timeoutMs`.
+   */
+  broadcast<T = unknown>(message: unknown, options: BroadcastOptions = {}): Promise<BroadcastResult<T>[]> {
+    let timeoutMs: number;
+    try {
+      checkObject('options', options);
+      timeoutMs = checkInteger('timeoutMs', options.timeoutMs ?? DEFAULT_BROADCAST_TIMEOUT_MS, 1, true);
+      this.#admit('broadcast', message, options.signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { signal } = options;
+    return new Promise((resolve, reject) => {
+      const call = new Call(
+        ++this.#ids,
+        'broadcast',
+        undefined,
+        '',
+        message,
+        (value: T) => resolve([{ workerId: this.id, status: 'fulfilled', value }]),
+        (reason: unknown) => {
+          // The caller's own abort rejects the call; anything else is this worker's entry.
+          if (signal?.aborted === true && reason instanceof AbortError) reject(reason);
+          else resolve([{ workerId: this.id, status: 'rejected', reason }]);
+        },
+        signal,
+        signal !== undefined || timeoutMs !== Infinity,
+      );
+      this.#accept(call, timeoutMs);
+    });
+  }
+
+  /** Lifts `tenant`'s quarantine (see the `quarantine` option); `true` when it was quarantined. */
+  release(tenant: TenantId): boolean {
+    const key = checkedKey(tenant);
+    return this.#guards?.release(key) ?? false;
+  }
+
   /** Counters for status boards; `handled` and `failed` keep counting across restarts. */
   stats(): RemoteWorkerStats {
     const life = this.#life;
@@ -348,6 +454,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       failed: this.#base.failed + (live ? life.stats.failed : 0),
       state: this.state,
       restarts: this.#restarts,
+      recycles: this.#recycles,
       failures: this.#failures,
       inFlight: this.#inflight.size,
     };
@@ -416,6 +523,8 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       this.#failWaiting(new WorkerKilledError(`Worker ${this.id} was closed before it started.`));
     this.#flush();
     if (this.#queued > 0) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
+    // A recycle under way closes the incarnation itself (and starts no other, nothing being held).
+    if (this.#retirement !== undefined) await this.#retirement;
     if (this.#wasKilled()) return;
     const life = this.#life;
     if (life !== undefined && !life.dead && life.ready) {
@@ -458,7 +567,13 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       default:
         throw new WorkerKilledError(`Worker ${this.id} was closed; it accepts no more events.`);
     }
-    if (signal?.aborted) throw abortErrorFrom(signal, op === 'drop' ? 'The drop' : 'The dispatch');
+    if (signal?.aborted)
+      throw abortErrorFrom(signal, op === 'drop' ? 'The drop' : op === 'broadcast' ? 'The broadcast' : 'The dispatch');
+    if (op === 'broadcast') {
+      // The control plane is not held back by the data plane's bound.
+      assertCloneable(payload, 'The broadcast message');
+      return;
+    }
     if (op !== 'drop') assertCloneable(payload);
     if (this.#queued >= this.#maxQueue) {
       throw new BackpressureError(
@@ -475,19 +590,25 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       key = checkedKey(tenant);
       if (options.timeoutMs !== undefined) checkInteger('timeoutMs', options.timeoutMs, 1, true);
       this.#admit(op, payload, signal);
+      if (this.#guards !== undefined) {
+        const refused = this.#guards.admit(key, tenant, op !== 'drop');
+        if (refused !== undefined) throw refused;
+      }
     } catch (error) {
       return Promise.reject(error);
     }
     const cancellable = signal !== undefined || timeoutMs !== Infinity;
     return new Promise<T>((resolve, reject) => {
       const call = new Call(++this.#ids, op, tenant, key, payload, resolve, reject, signal, cancellable);
+      call.guarded = this.#guards !== undefined && op !== 'drop';
       this.#accept(call, timeoutMs);
     });
   }
 
   #accept(call: Call, timeoutMs: number | undefined): void {
     if (call.signal !== undefined) {
-      call.onAbort = () => this.#giveUpOn(call, abortErrorFrom(call.signal!, 'The dispatch'));
+      const what = call.op === 'broadcast' ? 'The broadcast' : 'The dispatch';
+      call.onAbort = () => this.#giveUpOn(call, abortErrorFrom(call.signal!, what));
       call.signal.addEventListener('abort', call.onAbort, { once: true });
     }
     if (timeoutMs !== undefined && timeoutMs !== Infinity) {
@@ -517,7 +638,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   /** Sends what waits while the incarnation is up and has room; what cannot go merges into the next transfer. */
   #flush(): void {
     const life = this.#life;
-    if (life === undefined || !life.ready || life.dead) return;
+    if (life === undefined || !life.ready || life.dead || life.recycling !== undefined) return;
     const handle = life.handle!;
     while (this.#waiting.length > 0 && this.#inflight.size < this.#maxInFlight && !handle.busy()) {
       const room = Math.min(this.#maxBatchSize, this.#maxInFlight - this.#inflight.size);
@@ -561,6 +682,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
         if (call.timer !== undefined) clearTimeout(call.timer);
         call.stage = Stage.Settled;
     }
+    if (this.#inflight.size === 0) this.#recycleWhenEmpty();
     if (this.#waiting.length > 0) queueMicrotask(() => this.#scheduleFlush());
   }
 
@@ -570,6 +692,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     if (call.onAbort !== undefined) call.signal!.removeEventListener('abort', call.onAbort);
     if (call.timer !== undefined) clearTimeout(call.timer);
     call.timer = undefined;
+    if (call.guarded) this.#guards!.done(call.key);
     this.#settled();
     if (call.resolve !== undefined) {
       if (ok) call.resolve(value);
@@ -577,7 +700,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     } else if (!ok) {
       this.emit('dispatchError', {
         workerId: this.id,
-        tenant: call.tenant,
+        tenant: call.tenant!,
         error: value as Error,
         event: call.payload,
       });
@@ -625,6 +748,14 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
 
   #timedOut(call: Call, timeoutMs: number): void {
     call.timer = undefined;
+    if (call.op === 'broadcast') {
+      // A slow onBroadcast costs its entry, never a restart (a hung worker is caught by liveness).
+      this.#giveUpOn(
+        call,
+        new BroadcastTimeoutError(`Worker ${this.id} did not answer the broadcast within ${timeoutMs} ms.`),
+      );
+      return;
+    }
     const wasSent = call.stage === Stage.Sent;
     const life = this.#life;
     const error = new HandlerTimeoutError(
@@ -676,6 +807,9 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       probeSentAt: undefined,
       stats: { tenants: 0, handled: 0, failed: 0 },
       probe: undefined,
+      recycling: undefined,
+      retiring: false,
+      ageTimer: undefined,
     };
     const current = (): boolean => this.#life === life && !life.dead;
     (life as { host: LinkHost }).host = {
@@ -688,14 +822,22 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
         this.#everReady = true;
         life.handle!.ref?.(this.#queued > 0);
         this.#startProbe(life);
+        this.#startAgeTimer(life);
         this.#resolveReady();
+        // Back after an interruption in the middle of a recycle: what it held was failed, so it retires now.
+        if (life.recycling !== undefined) this.#recycleWhenEmpty();
         this.#flush();
       },
       settle: (id, ok, value) => {
         if (current()) this.#settle(id, ok, value);
       },
       stats: (stats) => {
-        if (current()) life.stats = stats;
+        if (!current()) return;
+        life.stats = stats;
+        if (this.#recycle !== undefined && life.ready && life.recycling === undefined) {
+          const reason = recycleReason(this.#recycle, stats.handled, stats.heapUsed);
+          if (reason !== undefined) this.#recycleLife(life, reason);
+        }
       },
       resume: () => {
         if (current() && this.#waiting.length > 0) queueMicrotask(() => this.#scheduleFlush());
@@ -762,6 +904,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   #bury(life: Life, error: Error): void {
     life.dead = true;
     this.#stopProbe(life);
+    clearTimeout(life.ageTimer);
     this.#base.handled += life.stats.handled;
     this.#base.failed += life.stats.failed;
     this.#endInflight(error);
@@ -773,12 +916,17 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
    */
   #lost(life: Life, cause: unknown, retry = true, suspect?: Call): void {
     if (life !== this.#life || life.dead) return;
+    life.recycling = undefined;
     const oldest = suspect ?? this.#inflight.values().next().value;
     const uptime = life.ready ? performance.now() - life.readyAt : 0;
     this.#failInflight(life, cause, oldest);
     this.#bury(life, new WorkerCrashedError(`Worker ${this.id} crashed.`, { cause }));
     const gone = (life.handle?.kill() ?? Promise.resolve()).catch(() => undefined);
     const info = this.#crashInfo(cause, this.#failures, oldest);
+    // Emitted after `crash`: the tenant whose event was running takes the strike.
+    const quarantined =
+      oldest?.tenant === undefined ? undefined : this.#guards?.strike(oldest.key, oldest.tenant, cause);
+    if (quarantined !== undefined) this.#quarantined(quarantined);
     if (!retry && !this.#everReady) {
       // It can never start (a module that cannot be loaded): a configuration error, not a crash to retry.
       this.#startError = cause;
@@ -875,6 +1023,92 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       this.#rejectReady(error);
       this.emit('fatal', { ...info, cause });
     });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Quarantine and recycling
+  // ---------------------------------------------------------------------------------------------
+
+  /** A tenant was just quarantined: its events still waiting here are refused too, and `quarantine` follows `crash`. */
+  #quarantined(info: QuarantineInfo): void {
+    const key = tenantKey(info.tenant);
+    const error = this.#guards!.admit(key, info.tenant);
+    if (error !== undefined) {
+      for (let i = 0; i < this.#waiting.length; i++) {
+        const call = this.#waiting.at(i)!;
+        if (call.key === key && call.stage === Stage.Waiting && call.op !== 'drop') this.#finish(call, false, error);
+      }
+    }
+    queueMicrotask(() => this.emit('quarantine', info));
+  }
+
+  #startAgeTimer(life: Life): void {
+    // Once per incarnation: a reconnect (ready again) does not restart its age.
+    if (this.#recycle === undefined || this.#recycle.maxAgeMs === Infinity || life.ageTimer !== undefined) return;
+    life.ageTimer = setTimeout(() => {
+      if (life === this.#life && !life.dead && life.recycling === undefined) this.#recycleLife(life, 'maxAgeMs');
+    }, this.#recycle.maxAgeMs);
+    life.ageTimer.unref();
+  }
+
+  /** A limit of `recycle` was passed: nothing more goes to `life`; it retires once it holds nothing. */
+  #recycleLife(life: Life, reason: RecycleReason): void {
+    // A closing worker ends the incarnation anyway.
+    if (this.#lifecycle !== 'open') return;
+    life.recycling = reason;
+    clearTimeout(life.ageTimer);
+    if (this.#inflight.size === 0) this.#recycleWhenEmpty();
+  }
+
+  #recycleWhenEmpty(): void {
+    const life = this.#life;
+    if (life === undefined || life.dead || !life.ready || life.recycling === undefined || life.retiring) return;
+    life.retiring = true;
+    const retirement = this.#retire(life, life.recycling).finally(() => {
+      if (this.#retirement === retirement) this.#retirement = undefined;
+    });
+    this.#retirement = retirement;
+  }
+
+  /**
+   * Closes a recycled incarnation gracefully (it finishes what it holds and runs its tenants'
+   * `dropTenant` hooks), then starts the next one, which receives what waited meanwhile. One that
+   * does not close within `closeTimeoutMs` is treated as hung.
+   */
+  async #retire(life: Life, reason: RecycleReason): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      if (this.#closeTimeoutMs !== Infinity) timer = setTimeout(() => resolve(true), this.#closeTimeoutMs);
+    });
+    const closed = life.handle!.close().then(
+      () => false,
+      () => false,
+    );
+    const late = await Promise.race([closed, timedOut]);
+    clearTimeout(timer);
+    // It crashed, or the worker was killed, meanwhile: that path took over.
+    if (life !== this.#life || life.dead) return;
+    if (late) {
+      this.#lost(
+        life,
+        new WorkerHungError(
+          `Worker ${this.id} did not finish its events and release its tenants within ${this.#closeTimeoutMs} ms (closeTimeoutMs) while it was recycled.`,
+        ),
+      );
+      return;
+    }
+    const info: RecycleInfo = {
+      workerId: this.id,
+      reason,
+      handled: life.stats.handled,
+      ageMs: Math.round(performance.now() - life.readyAt),
+      heapUsed: life.stats.heapUsed,
+    };
+    this.#bury(life, new WorkerKilledError(`Worker ${this.id} was recycled.`));
+    await life.handle!.kill().catch(() => undefined);
+    this.#recycles++;
+    this.emit('recycled', info);
+    if (this.#lifecycle === 'open' || (this.#lifecycle === 'closing' && this.#queued > 0)) this.#startLife();
   }
 
   #clearRestart(): void {

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { HandlerStillRunningError, InvalidArgumentError, ResultNotCloneableError } from '../errors/errors.js';
 import { AbortError } from '../errors/SwitchyardError.js';
 import type { SerializedError } from '../errors/serialize.js';
@@ -99,6 +100,8 @@ export class TenantHost {
   #failedIds: number[] = [];
   #errors: SerializedError[] = [];
   #flushScheduled = false;
+  #heapUsed = 0;
+  #heapReadAt = -Infinity;
 
   constructor(definition: WorkerDefinition<any, any, any>, options: TenantHostOptions) {
     this.#output = options.output;
@@ -114,15 +117,22 @@ export class TenantHost {
     await this.#runtime.start().catch(() => undefined);
   }
 
-  /** The runtime's counters. */
+  /** The runtime's counters, and the heap of this thread or process (what `recycle.maxHeapBytes` checks). */
   stats(): IncarnationStats {
     const { tenants, handled, failed } = this.#runtime.stats();
-    return { tenants, handled, failed };
+    const now = performance.now();
+    // Read at most every few ms: it costs about a microsecond, and results leave many times as often.
+    if (now - this.#heapReadAt >= 5) {
+      this.#heapUsed = getHeapStatistics().used_heap_size;
+      this.#heapReadAt = now;
+    }
+    return { tenants, handled, failed, heapUsed: this.#heapUsed };
   }
 
   /**
-   * Runs one item the master sent. `payload` is `[name, code, event]` for scripts. `cancelled`, for
-   * a cancellable item, reads the master's cancel flag in shared memory (checked right before it starts).
+   * Runs one item the master sent. `payload` is `[name, code, event]` for scripts, the message for
+   * broadcasts (whose `key` is `''`). `cancelled`, for a cancellable item, reads the master's cancel
+   * flag in shared memory (checked right before it starts).
    */
   run(
     id: number,
@@ -133,6 +143,7 @@ export class TenantHost {
     cancellable: boolean,
     cancelled?: () => boolean,
   ): void {
+    if (op === 'broadcast') return this.#broadcast(id, payload, cancellable, cancelled);
     const tenant = parseTenantKey(key);
     const failed = (error: unknown): void => this.#fail(id, error);
     if (op === 'event' && !cancellable) {
@@ -169,6 +180,26 @@ export class TenantHost {
         if (cancellable) this.#controllers.delete(id);
         // Cancelled while its handler runs: reported once the handler really ends (see #tracking).
         if (!this.#cancelledRunning.has(id)) failed(error);
+      },
+    );
+  }
+
+  /** Runs the definition's `onBroadcast`, beside the tenants' events. */
+  #broadcast(id: number, message: unknown, cancellable: boolean, cancelled?: () => boolean): void {
+    let signal: CancelSignal | undefined;
+    if (cancellable) {
+      const controller = new AbortController();
+      this.#controllers.set(id, controller);
+      signal = cancelled === undefined ? controller.signal : new GatedSignal(controller, cancelled);
+    }
+    this.#runtime.broadcast(message, signal).then(
+      (value) => {
+        this.#controllers.delete(id);
+        this.#succeed(id, value);
+      },
+      (error: unknown) => {
+        this.#controllers.delete(id);
+        this.#fail(id, error);
       },
     );
   }

@@ -1,7 +1,10 @@
 import type { TenantId } from '../tenants/TenantId.js';
 
-/** What an item asks the worker to do. */
-export type LinkOp = 'event' | 'script' | 'drop';
+/**
+ * What an item asks the worker to do. `broadcast` is for the worker, not a tenant: its `key` is
+ * `''`, its `tenant` undefined, its payload the message for `onBroadcast`.
+ */
+export type LinkOp = 'event' | 'script' | 'drop' | 'broadcast';
 
 /**
  * One accepted call as a link sends it. Ids come from the runtime's counter and are unique for
@@ -10,10 +13,11 @@ export type LinkOp = 'event' | 'script' | 'drop';
 export interface LinkItem {
   readonly id: number;
   readonly op: LinkOp;
-  readonly tenant: TenantId;
-  /** `tenantKey(tenant)`: `guild:123`. */
+  /** The tenant; `undefined` for a broadcast. */
+  readonly tenant: TenantId | undefined;
+  /** `tenantKey(tenant)`: `guild:123` (`''` for a broadcast). */
   readonly key: string;
-  /** The event; `[name, code, event]` for scripts; `undefined` for drops. */
+  /** The event; `[name, code, event]` for scripts; `undefined` for drops; the message for broadcasts. */
   readonly payload: unknown;
   /** Someone waits for the value (`dispatch`, `runScript`, `dropTenant`); only a failure matters otherwise. */
   readonly waited: boolean;
@@ -26,6 +30,8 @@ export interface IncarnationStats {
   tenants: number;
   handled: number;
   failed: number;
+  /** The incarnation's V8 heap in use (bytes), when it reports it: what `recycle.maxHeapBytes` checks. */
+  heapUsed?: number;
 }
 
 /** A `ctx.kv` call the worker made; the runtime serves it from its store. */

@@ -1,15 +1,31 @@
 import { EventEmitter } from 'node:events';
-import { HandlerTimeoutError, InvalidArgumentError } from '../errors/errors.js';
+import {
+  BroadcastTimeoutError,
+  HandlerTimeoutError,
+  InvalidArgumentError,
+  WorkerKilledError,
+} from '../errors/errors.js';
+import { AbortError } from '../errors/SwitchyardError.js';
 import { abortErrorFrom, raceSignal } from '../internal/abort.js';
-import { checkInteger } from '../internal/options.js';
+import { checkInteger, checkObject, DEFAULT_BROADCAST_TIMEOUT_MS } from '../internal/options.js';
 import type { KvStore } from '../kv/KvStore.js';
 import { MemoryKvStore, tenantKv } from '../kv/MemoryKvStore.js';
 import type { WorkerDefinition } from './defineWorker.js';
 import { isWorkerDefinition } from './defineWorker.js';
+import type { QuarantineOptions, RecycleOptions, RecyclePolicy, TenantLimits } from './TenantGuards.js';
+import { recyclePolicy, TenantGuards } from './TenantGuards.js';
 import type { TenantId } from './TenantId.js';
-import { assertTenantId } from './TenantId.js';
+import { assertTenantId, tenantKey } from './TenantId.js';
 import { TenantRuntime } from './TenantRuntime.js';
-import type { DispatchOptions, WorkerLike, WorkerLikeEvents, WorkerStats } from './WorkerLike.js';
+import type {
+  BroadcastOptions,
+  BroadcastResult,
+  DispatchOptions,
+  RecycleReason,
+  WorkerLike,
+  WorkerLikeEvents,
+  WorkerStats,
+} from './WorkerLike.js';
 
 /** Options of {@link LocalWorker}. */
 export interface LocalWorkerOptions {
@@ -34,6 +50,34 @@ export interface LocalWorkerOptions {
    * @default Infinity (no deadline)
    */
   timeoutMs?: number;
+  /**
+   * Quarantines a poison tenant (see `RemoteWorkerOptions.quarantine`). A `LocalWorker` has no
+   * crash or hang to attribute and cannot stop a handler: a waited call that passes its deadline
+   * (`HandlerTimeoutError`) is its strike.
+   * @default undefined (no quarantine)
+   */
+  quarantine?: QuarantineOptions;
+  /**
+   * Per-tenant budgets (see `RemoteWorkerOptions.tenantLimits`).
+   * @default undefined (no per-tenant limit)
+   */
+  tenantLimits?: TenantLimits;
+  /**
+   * Recycles the worker once a limit is passed. A `LocalWorker` has no thread or process to
+   * restart: recycling it finishes every accepted event, releases every tenant (`dropTenant`
+   * hooks) and starts a fresh runtime (`startup` again, new tenant state), the honest analogue of a
+   * restart. Events that arrive meanwhile wait and are delivered afterwards, in order.
+   * `maxHeapBytes` is refused: the heap is its caller's too.
+   * @default undefined (never recycled)
+   */
+  recycle?: Omit<RecycleOptions, 'maxHeapBytes'>;
+  /**
+   * How long a recycle waits for the accepted events to finish and the tenants to be released.
+   * Past it the old runtime is killed (what it still ran rejects with `WorkerKilledError`) and the
+   * fresh one takes the calls that waited, so one stuck handler cannot hold every tenant back.
+   * @default 30_000
+   */
+  closeTimeoutMs?: number;
 }
 
 function validTenant(tenant: TenantId): Error | undefined {
@@ -63,38 +107,99 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
 {
   readonly id: number;
   readonly size = 1;
-  readonly #runtime: TenantRuntime<S, E, R>;
+  readonly #definition: WorkerDefinition<S, E, R>;
+  readonly #store: KvStore;
+  readonly #workerData: unknown;
   readonly #timeoutMs: number;
+  readonly #closeTimeoutMs: number;
+  readonly #guards: TenantGuards | undefined;
+  readonly #recycle: RecyclePolicy | undefined;
+  #runtime: TenantRuntime<S, E, R>;
+  #bornAt = performance.now();
+  #ageTimer: NodeJS.Timeout | undefined;
+  /** Set while the worker recycles: calls wait for it, in order. */
+  #gate: Promise<void> | undefined;
+  #recycles = 0;
+  readonly #base = { handled: 0, failed: 0 };
+  #state: 'open' | 'closing' | 'closed' | 'killed' = 'open';
+  #killed!: () => void;
+  readonly #whenKilled = new Promise<void>((resolve) => (this.#killed = resolve));
 
   constructor(definition: WorkerDefinition<S, E, R>, options: LocalWorkerOptions = {}) {
     super();
     if (!isWorkerDefinition(definition)) {
       throw new InvalidArgumentError('Expected a worker definition made by defineWorker(), got something else.');
     }
-    const { id = 0, store = new MemoryKvStore(), workerData, timeoutMs = Infinity } = options;
+    checkObject('options', options);
+    const { id = 0, store = new MemoryKvStore(), workerData, timeoutMs = Infinity, closeTimeoutMs = 30_000 } = options;
     this.#timeoutMs = checkInteger('timeoutMs', timeoutMs, 1, true);
+    this.#closeTimeoutMs = checkInteger('closeTimeoutMs', closeTimeoutMs, 1, true);
     if (!Number.isSafeInteger(id) || id < 0)
       throw new InvalidArgumentError(`Expected \`id\` to be an integer >= 0, got ${String(id)}.`);
     this.id = id;
-    this.#runtime = new TenantRuntime(definition, {
-      workerId: id,
-      workerData,
-      kv: (tenant) => tenantKv(store, tenant),
+    this.#guards = TenantGuards.create(id, options);
+    this.#recycle = recyclePolicy(options.recycle, false);
+    this.#definition = definition;
+    this.#store = store;
+    this.#workerData = workerData;
+    this.#runtime = this.#newRuntime();
+  }
+
+  #newRuntime(): TenantRuntime<S, E, R> {
+    const runtime = new TenantRuntime(this.#definition, {
+      workerId: this.id,
+      workerData: this.#workerData,
+      kv: (tenant) => tenantKv(this.#store, tenant),
     });
     // Startup runs before the first event; a failure is reported to the events that wait for it.
-    this.#runtime.start().catch(() => undefined);
+    runtime.start().catch(() => undefined);
+    this.#bornAt = performance.now();
+    if (this.#recycle !== undefined && this.#recycle.maxAgeMs !== Infinity) {
+      this.#ageTimer = setTimeout(() => this.#recycleNow('maxAgeMs'), this.#recycle.maxAgeMs);
+      this.#ageTimer.unref();
+    }
+    return runtime;
   }
 
   dispatch(tenant: TenantId, event: E, options: DispatchOptions = {}): Promise<Awaited<R>> {
     const invalid = validTenant(tenant);
     if (invalid !== undefined) return Promise.reject(invalid);
-    return this.#withDeadline(tenant, options, (signal) => this.#runtime.dispatch(tenant, event, signal));
+    const key = this.#admit(tenant);
+    if (key instanceof Error) return Promise.reject(key);
+    return this.#withDeadline(tenant, key, options, (signal) =>
+      this.#current(signal, (runtime) => runtime.dispatch(tenant, event, signal)),
+    );
   }
 
   dispatchNoWait(tenant: TenantId, event: E): void {
     assertTenantId(tenant);
-    this.#runtime.dispatchNoWait(tenant, event, (error) => {
+    if (this.#gate !== undefined && this.#state !== 'open') throw this.#refusal();
+    const key = this.#admit(tenant);
+    const onError = (error: unknown): void => {
+      this.#done(key);
       this.emit('dispatchError', { workerId: this.id, tenant, error: error as Error, event });
+    };
+    if (key instanceof Error) {
+      // A tenant over its own budget is that tenant's problem, reported per event; the caller's loop goes on.
+      queueMicrotask(() => onError(key));
+      return;
+    }
+    const onDone = (): void => this.#done(key);
+    if (this.#gate === undefined) {
+      try {
+        this.#runtime.dispatchNoWait(tenant, event, onError, onDone);
+      } catch (error) {
+        this.#done(key);
+        throw error;
+      }
+      return;
+    }
+    void this.#gate.then(() => {
+      try {
+        this.#runtime.dispatchNoWait(tenant, event, onError, onDone);
+      } catch (error) {
+        onError(error);
+      }
     });
   }
 
@@ -107,12 +212,45 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   ): Promise<Awaited<R>> {
     const invalid = validTenant(tenant);
     if (invalid !== undefined) return Promise.reject(invalid);
-    return this.#withDeadline(tenant, options, (signal) => this.#runtime.runScript(tenant, name, code, event, signal));
+    const key = this.#admit(tenant);
+    if (key instanceof Error) return Promise.reject(key);
+    return this.#withDeadline(tenant, key, options, (signal) =>
+      this.#current(signal, (runtime) => runtime.runScript(tenant, name, code, event, signal)),
+    );
   }
 
-  /** Runs `run` with the caller's signal, aborted too at the call's deadline (then it rejects with `HandlerTimeoutError`). */
+  /** The tenant's key when its guards let the call in (it then counts until {@link #done}), else why not. */
+  #admit(tenant: TenantId): string | Error {
+    const key = tenantKey(tenant);
+    return this.#guards?.admit(key, tenant) ?? key;
+  }
+
+  #done(key: string | Error): void {
+    if (typeof key === 'string') this.#guards?.done(key);
+    if (this.#recycle !== undefined && this.#gate === undefined && this.#state === 'open') {
+      if (this.#runtime.stats().handled >= this.#recycle.maxEvents) this.#recycleNow('maxEvents');
+    }
+  }
+
+  /** Runs `run` on the current runtime, or on the next one once a recycle under way is over. */
+  #current<T>(signal: AbortSignal | undefined, run: (runtime: TenantRuntime<S, E, R>) => Promise<T>): Promise<T> {
+    if (this.#gate === undefined) return run(this.#runtime);
+    // Closed or killed while it recycles: nothing new is taken for the runtime to come.
+    if (this.#state !== 'open') return Promise.reject(this.#refusal());
+    // Held in order; the caller's signal (and deadline) still settles the call at once.
+    return raceSignal(
+      this.#gate.then(() => run(this.#runtime)),
+      signal,
+    );
+  }
+
+  /**
+   * Runs `run` with the caller's signal, aborted too at the call's deadline (then it rejects with
+   * `HandlerTimeoutError`, a strike against the tenant when `quarantine` is set).
+   */
   #withDeadline<T>(
     tenant: TenantId,
+    key: string,
     options: DispatchOptions,
     run: (signal: AbortSignal | undefined) => Promise<T>,
   ): Promise<T> {
@@ -122,9 +260,21 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
       timeoutMs =
         options.timeoutMs === undefined ? this.#timeoutMs : checkInteger('timeoutMs', options.timeoutMs, 1, true);
     } catch (error) {
+      this.#done(key);
       return Promise.reject(error);
     }
-    if (timeoutMs === Infinity) return run(signal);
+    if (timeoutMs === Infinity) {
+      return run(signal).then(
+        (value) => {
+          this.#done(key);
+          return value;
+        },
+        (error: unknown) => {
+          this.#done(key);
+          throw error;
+        },
+      );
+    }
     const controller = new AbortController();
     const onAbort = (): void => controller.abort(signal!.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -137,6 +287,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     const done = (): void => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
+      this.#done(key);
     };
     return run(controller.signal).then(
       (value) => {
@@ -146,9 +297,11 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
       (error: unknown) => {
         done();
         if (!timedOut) throw error;
-        throw new HandlerTimeoutError(
-          `The handler for tenant ${tenant.kind}:${tenant.id} did not finish within ${timeoutMs} ms.`,
-        );
+        const timeout = new HandlerTimeoutError(`The handler for tenant ${key} did not finish within ${timeoutMs} ms.`);
+        const quarantined = this.#guards?.strike(key, tenant, timeout);
+        // Before the caller hears of its timeout.
+        if (quarantined !== undefined) queueMicrotask(() => this.emit('quarantine', quarantined));
+        throw timeout;
       },
     );
   }
@@ -158,19 +311,136 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     if (invalid !== undefined) return Promise.reject(invalid);
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The drop'));
-    return raceSignal(this.#runtime.dropTenant(tenant), signal, 'The drop');
+    return raceSignal(
+      this.#current(signal, (runtime) => runtime.dropTenant(tenant)),
+      signal,
+      'The drop',
+    );
   }
 
-  stats(): WorkerStats {
-    return this.#runtime.stats();
+  /**
+   * Runs the definition's `onBroadcast(message, ctx)` and resolves with one entry: `fulfilled`
+   * with what it returned, `rejected` with what it threw, `BroadcastUnsupportedError` without the
+   * hook, or `BroadcastTimeoutError` past `timeoutMs`.
+   */
+  broadcast<T = unknown>(message: unknown, options: BroadcastOptions = {}): Promise<BroadcastResult<T>[]> {
+    let timeoutMs: number;
+    try {
+      checkObject('options', options);
+      timeoutMs = checkInteger('timeoutMs', options.timeoutMs ?? DEFAULT_BROADCAST_TIMEOUT_MS, 1, true);
+      if (this.#state !== 'open') throw this.#refusal();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The broadcast'));
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    if (timeoutMs !== Infinity) {
+      timer = setTimeout(
+        () =>
+          controller.abort(
+            new BroadcastTimeoutError(`Worker ${this.id} did not answer the broadcast within ${timeoutMs} ms.`),
+          ),
+        timeoutMs,
+      );
+      timer.unref();
+    }
+    const settle = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    return this.#current(controller.signal, (runtime) => runtime.broadcast(message, controller.signal)).then(
+      (value) => {
+        settle();
+        return [{ workerId: this.id, status: 'fulfilled', value: value as T }];
+      },
+      (reason: unknown) => {
+        settle();
+        if (signal?.aborted === true) throw abortErrorFrom(signal, 'The broadcast');
+        const why = reason instanceof AbortError && controller.signal.aborted ? controller.signal.reason : reason;
+        return [{ workerId: this.id, status: 'rejected', reason: why }];
+      },
+    );
+  }
+
+  /** Lifts `tenant`'s quarantine (see the `quarantine` option); `true` when it was quarantined. */
+  release(tenant: TenantId): boolean {
+    assertTenantId(tenant);
+    return this.#guards?.release(tenantKey(tenant)) ?? false;
+  }
+
+  /** Counters for status boards; `handled` and `failed` keep counting across recycles. */
+  stats(): WorkerStats & { recycles: number } {
+    const stats = this.#runtime.stats();
+    return {
+      ...stats,
+      handled: this.#base.handled + stats.handled,
+      failed: this.#base.failed + stats.failed,
+      recycles: this.#recycles,
+    };
+  }
+
+  /** A limit of `recycle` was passed: hold new calls, finish and release everything, start a fresh runtime. */
+  #recycleNow(reason: RecycleReason): void {
+    if (this.#gate !== undefined || this.#state !== 'open') return;
+    clearTimeout(this.#ageTimer);
+    const old = this.#runtime;
+    const bornAt = this.#bornAt;
+    this.#gate = (async () => {
+      // A kill in the middle stops waiting for the close; the held calls then meet the killed runtime.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => {
+        if (this.#closeTimeoutMs !== Infinity) timer = setTimeout(() => resolve(true), this.#closeTimeoutMs);
+      });
+      const overdue = await Promise.race([old.close().then(() => false), this.#whenKilled.then(() => false), late]);
+      clearTimeout(timer);
+      // Killed: the old runtime stays the current one (and keeps its own counters).
+      if (this.#state === 'killed') return;
+      if (overdue)
+        old.kill(
+          new WorkerKilledError(
+            `Worker ${this.id} did not finish its events and release its tenants within ${this.#closeTimeoutMs} ms (closeTimeoutMs) while it was recycled.`,
+          ),
+        );
+      const { handled, failed } = old.stats();
+      this.#base.handled += handled;
+      this.#base.failed += failed;
+      this.#runtime = this.#newRuntime();
+      this.#recycles++;
+      this.emit('recycled', {
+        workerId: this.id,
+        reason,
+        handled,
+        ageMs: Math.round(performance.now() - bornAt),
+        heapUsed: undefined,
+      });
+    })().finally(() => {
+      this.#gate = undefined;
+    });
+  }
+
+  #refusal(): WorkerKilledError {
+    return new WorkerKilledError(
+      `Worker ${this.id} was ${this.#state === 'killed' ? 'killed' : 'closed'}; it accepts no more events.`,
+    );
   }
 
   async kill(reason?: unknown): Promise<void> {
+    this.#state = 'killed';
+    clearTimeout(this.#ageTimer);
+    this.#killed();
     this.#runtime.kill(reason);
   }
 
-  close(): Promise<void> {
-    return this.#runtime.close();
+  async close(): Promise<void> {
+    if (this.#state === 'open') this.#state = 'closing';
+    clearTimeout(this.#ageTimer);
+    if (this.#gate !== undefined) await this.#gate;
+    await this.#runtime.close();
+    if (this.#state === 'closing') this.#state = 'closed';
   }
 
   /** Calls {@link LocalWorker.close}. */

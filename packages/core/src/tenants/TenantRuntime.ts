@@ -1,6 +1,7 @@
-import { ScriptsUnsupportedError, WorkerKilledError } from '../errors/errors.js';
+import { BroadcastUnsupportedError, ScriptsUnsupportedError, WorkerKilledError } from '../errors/errors.js';
 import { markUserError } from '../errors/serialize.js';
-import { abortErrorFrom } from '../internal/abort.js';
+import type { CancelSignal } from '../internal/abort.js';
+import { abortErrorFrom, raceSignal } from '../internal/abort.js';
 import { isPromiseLike } from '../internal/values.js';
 import type { TenantKv } from '../kv/KvStore.js';
 import { Worker } from '../tasks/Worker.js';
@@ -9,16 +10,7 @@ import type { TenantId } from './TenantId.js';
 import { tenantKey } from './TenantId.js';
 import type { WorkerStats } from './WorkerLike.js';
 
-/**
- * What the runtime reads of a dispatch's signal: an `AbortSignal` fits. `aborted` is read right
- * before the event would start; an event whose signal aborted by then never runs.
- */
-export interface CancelSignal {
-  readonly aborted: boolean;
-  readonly reason: unknown;
-  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
-  removeEventListener(type: 'abort', listener: () => void): void;
-}
+export type { CancelSignal } from '../internal/abort.js';
 
 /** Options of {@link TenantRuntime}. */
 export interface TenantRuntimeOptions {
@@ -140,6 +132,28 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     if (engine === undefined) return Promise.reject(new ScriptsUnsupportedError());
     // The engine is framework code: what it raises (limits, timeouts) keeps its class across boundaries.
     return this.#run(tenant, signal, (state, ctx) => engine.run(state, { name, code }, event, ctx), false);
+  }
+
+  /**
+   * Runs the definition's `onBroadcast(message, ctx)` once, after `startup`, beside the tenants'
+   * events. Rejects with `BroadcastUnsupportedError` when the definition has none.
+   */
+  broadcast(message: unknown, signal?: CancelSignal): Promise<unknown> {
+    const refused = this.#refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    const hook = this.#definition.onBroadcast;
+    if (hook === undefined) return Promise.reject(new BroadcastUnsupportedError());
+    if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The broadcast'));
+    const run = async (): Promise<unknown> => {
+      if (!this.#startupDone) await this.start();
+      if (signal?.aborted) throw abortErrorFrom(signal, 'The broadcast');
+      try {
+        return await hook.call(this.#definition, message, this.#context);
+      } catch (error) {
+        throw markUserError(error);
+      }
+    };
+    return raceSignal(run(), signal, 'The broadcast');
   }
 
   /** Forgets `tenant`'s state once its queued events are done, calling the `dropTenant` hook. */

@@ -12,6 +12,51 @@ export interface DispatchOptions {
   timeoutMs?: number;
 }
 
+/** Options of `broadcast`. */
+export interface BroadcastOptions {
+  /** Aborting it rejects the whole call with `AbortError`. */
+  signal?: AbortSignal;
+  /**
+   * How long to wait for every worker (ms). A worker restarting or recycling gets the message
+   * once it is back, if that is before the deadline; the workers that have not answered by then
+   * get a `rejected` entry with `BroadcastTimeoutError` (`ERR_BROADCAST_TIMEOUT`) and the call
+   * resolves with the entries it has.
+   * @default 30_000
+   */
+  timeoutMs?: number;
+}
+
+/** One worker's answer to a `broadcast`, shaped like a `Promise.allSettled` entry. */
+export type BroadcastResult<T = unknown> =
+  { workerId: number; status: 'fulfilled'; value: T } | { workerId: number; status: 'rejected'; reason: unknown };
+
+/** A tenant was quarantined: it crashed, hung or overran its hard deadline `strikes` times within `windowMs`. */
+export interface QuarantineInfo {
+  workerId: number;
+  tenant: TenantId;
+  /** The strikes counted within the window (the option's `strikes`). */
+  strikes: number;
+  /** The last of them: the crash, hang or timeout that tipped it. */
+  error: unknown;
+  /** How long its events are refused unless `release(tenant)` is called first. */
+  durationMs: number;
+}
+
+/** Why a worker was recycled: the limit of `recycle` that was passed. */
+export type RecycleReason = 'maxEvents' | 'maxAgeMs' | 'maxHeapBytes';
+
+/** A worker was recycled: it finished what it held, released its tenants and started afresh. */
+export interface RecycleInfo {
+  workerId: number;
+  reason: RecycleReason;
+  /** Events the recycled incarnation handled. */
+  handled: number;
+  /** How long it ran (ms). */
+  ageMs: number;
+  /** Its heap in bytes, when it reported it (threads and processes). */
+  heapUsed: number | undefined;
+}
+
 /** What a worker (or a pool, summed) reports for status boards and metrics. */
 export interface WorkerStats {
   /** The worker's id (for a pool: the pool's id). */
@@ -60,6 +105,10 @@ export interface WorkerLikeEvents {
   fatal: [info: WorkerCrashInfo];
   /** A fire-and-forget event failed. */
   dispatchError: [info: DispatchErrorInfo];
+  /** A tenant was quarantined (see the `quarantine` option); its events are refused for a while. */
+  quarantine: [info: QuarantineInfo];
+  /** The worker was recycled (see the `recycle` option); nothing it had accepted was lost. */
+  recycled: [info: RecycleInfo];
 }
 
 /** A listener for one of the {@link WorkerLikeEvents}. */
@@ -81,13 +130,26 @@ export interface WorkerLike<E = unknown, R = unknown> {
   dispatch(tenant: TenantId, event: E, options?: DispatchOptions): Promise<R>;
   /**
    * Hands `event` over without waiting for it. Throws at once when the event cannot be accepted
-   * (bad tenant or event, killed worker, full buffer); a handler failure is emitted as `dispatchError`.
+   * (bad tenant or event, killed worker, full buffer); a handler failure is emitted as `dispatchError`,
+   * and so is a refusal that concerns only its tenant (over its `tenantLimits`, or quarantined).
    */
   dispatchNoWait(tenant: TenantId, event: E): void;
   /** Runs `code` with the definition's script engine in `tenant`'s state. */
   runScript(tenant: TenantId, name: string, code: string, event: E, options?: DispatchOptions): Promise<R>;
   /** Forgets `tenant`'s state after the events already queued for it; the next event creates it again. */
   dropTenant(tenant: TenantId, options?: DispatchOptions): Promise<void>;
+  /**
+   * Delivers `message` to every worker (not to tenants): each one's `onBroadcast(message, ctx)`
+   * answers. Resolves like `Promise.allSettled`, one entry per worker (one for a single worker).
+   * Rejects only when the call itself is refused: a closed or killed worker (`ERR_WORKER_KILLED`),
+   * bad options (`ERR_INVALID_ARGUMENT`), an aborted signal (`ABORT_ERR`).
+   */
+  broadcast<T = unknown>(message: unknown, options?: BroadcastOptions): Promise<BroadcastResult<T>[]>;
+  /**
+   * Lifts `tenant`'s quarantine before its `durationMs` ends, if it is
+   * quarantined (returns `true` when it was). Its strikes start again from zero.
+   */
+  release(tenant: TenantId): boolean;
   /** Counters for status boards. */
   stats(): WorkerStats;
   /** Stops abruptly: queued events reject with `WorkerKilledError`, the worker's signal aborts. */

@@ -1,9 +1,17 @@
 import { EventEmitter } from 'node:events';
-import { InvalidArgumentError } from '../errors/errors.js';
+import { InvalidArgumentError, WorkerKilledError } from '../errors/errors.js';
+import { abortErrorFrom, raceSignal } from '../internal/abort.js';
 import { RecentCache } from '../internal/RecentCache.js';
 import type { TenantId } from './TenantId.js';
 import { assertTenantId, shardFor } from './TenantId.js';
-import type { DispatchOptions, WorkerLike, WorkerLikeEvents, WorkerStats } from './WorkerLike.js';
+import type {
+  BroadcastOptions,
+  BroadcastResult,
+  DispatchOptions,
+  WorkerLike,
+  WorkerLikeEvents,
+  WorkerStats,
+} from './WorkerLike.js';
 
 /** The event type a {@link WorkerLike} accepts. */
 export type WorkerEventOf<W> = W extends WorkerLike<infer E, any> ? E : never;
@@ -19,13 +27,13 @@ export interface WorkerPoolOptions {
   id?: number;
 }
 
-const FORWARDED = ['crash', 'fatal', 'dispatchError'] as const;
+const FORWARDED = ['crash', 'fatal', 'dispatchError', 'quarantine', 'recycled'] as const;
 
 /**
  * Aggregates workers of one topology and routes every call for a tenant to
  * `workers[shardFor(tenant.id, workers.length)]`, Discord's sharding formula, so a tenant's state
  * always lives in the same worker. A pool is itself a {@link WorkerLike}, and re-emits its
- * workers' `crash`, `fatal` and `dispatchError` events (each carries the worker id).
+ * workers' `crash`, `fatal`, `dispatchError`, `quarantine` and `recycled` events (each carries the worker id).
  *
  * @example
  * ```ts
@@ -175,6 +183,51 @@ export class WorkerPool<W extends WorkerLike<any, any>>
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Delivers `message` to every worker's `onBroadcast` hook and resolves with one entry per
+   * worker, in worker order, like `Promise.allSettled`. A worker that refuses it (killed, given up)
+   * has a `rejected` entry; only when every worker refuses it as closed or killed does the call
+   * reject, with `WorkerKilledError`.
+   *
+   * @example
+   * ```ts
+   * const answers = await pool.broadcast({ type: 'reload-config' }, { timeoutMs: 5000 });
+   * const failed = answers.filter((entry) => entry.status === 'rejected');
+   * ```
+   */
+  broadcast<T = unknown>(message: unknown, options: BroadcastOptions = {}): Promise<BroadcastResult<T>[]> {
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The broadcast'));
+    const workers = this.#workers;
+    const calls = workers.map((worker) => worker.broadcast<T>(message, options));
+    const all = Promise.all(
+      calls.map((call, index) =>
+        call.then(
+          (entries) => ({ entries, refused: undefined }),
+          (reason: unknown) => ({
+            entries: [{ workerId: workers[index]!.id, status: 'rejected', reason }] as BroadcastResult<T>[],
+            refused: reason,
+          }),
+        ),
+      ),
+    ).then((answers) => {
+      const refusals = answers.map((answer) => answer.refused);
+      if (refusals.every((reason) => reason !== undefined)) {
+        // Every worker refused the call itself: the same reason for all (bad options, aborted) or a closed pool.
+        const first = refusals[0];
+        if (!(first instanceof WorkerKilledError) || refusals.every((reason) => reason instanceof WorkerKilledError))
+          throw first;
+      }
+      return answers.flatMap((answer) => answer.entries);
+    });
+    return raceSignal(all, signal, 'The broadcast');
+  }
+
+  /** Lifts `tenant`'s quarantine on the worker that serves it; `true` when it was quarantined. */
+  release(tenant: TenantId): boolean {
+    return this.workerFor(tenant).release(tenant);
   }
 
   /** The sum of every worker's counters (per-worker rows: `pool.workers.map((w) => w.stats())`). */

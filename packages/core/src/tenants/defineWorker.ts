@@ -44,6 +44,13 @@ export interface WorkerDefinition<S = unknown, E = unknown, R = unknown> {
   dropTenant?(state: S, ctx: TenantContext): void | Promise<void>;
   /** Runs once when the worker starts, before its first event. */
   startup?(ctx: WorkerContext): void | Promise<void>;
+  /**
+   * Answers `broadcast(message)`: called once per worker (not per tenant), concurrently with the
+   * tenants' events, after `startup`. What it returns is the worker's `fulfilled` value, what it
+   * throws its `rejected` reason. Without it, each worker's entry is rejected with
+   * `BroadcastUnsupportedError`. Uses: reload configuration, warm caches, collect diagnostics.
+   */
+  onBroadcast?(message: unknown, ctx: WorkerContext): unknown;
   /** Enables `runScript`; without one it rejects with `ScriptsUnsupportedError`. */
   scriptEngine?: ScriptEngine<S, E, R>;
 }
@@ -77,7 +84,7 @@ export function defineWorker<S, E, R>(definition: WorkerDefinition<S, E, R>): Wo
       throw new InvalidArgumentError(`Expected \`${hook}\` to be a function, got ${typeof definition[hook]}.`);
     }
   }
-  for (const hook of ['dropTenant', 'startup'] as const) {
+  for (const hook of ['dropTenant', 'startup', 'onBroadcast'] as const) {
     if (definition[hook] !== undefined && typeof definition[hook] !== 'function') {
       throw new InvalidArgumentError(
         `Expected \`${hook}\` to be a function or undefined, got ${typeof definition[hook]}.`,

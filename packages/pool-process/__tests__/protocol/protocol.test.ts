@@ -62,6 +62,7 @@ describe('frames', () => {
       [6, 6, false, { name: 'Error', message: 'm' }],
       [7],
       [8, 'why'],
+      [11, 7, { reload: true }, 2],
       [99, 'odd'],
     ];
     for (const message of valid) expect(checkMasterMessage(message)).toBeUndefined();
@@ -77,6 +78,8 @@ describe('frames', () => {
       [6, 1, false, 'not an error'],
       [7, 1],
       [8],
+      [11, 0, 'message', 0],
+      [11, 1, 'message'],
       [1, null],
       [1, { workerId: -1 }],
       [50],
@@ -87,6 +90,7 @@ describe('frames', () => {
   it('checks every message type a worker sends', () => {
     const valid = [
       [20, 1, 2, 3],
+      [20, 1, 2, 3, 4_000_000],
       [22, 1, { name: 'E', message: 'm' }],
       [25, 1, 'user:1', 3, 'prefix', undefined],
       [27, [1, 2], ['a', undefined]],
@@ -98,6 +102,7 @@ describe('frames', () => {
       [20, 1, 2],
       [20, -1, 0, 0],
       [22, 1.5, { name: 'E', message: 'm' }],
+      [20, 1, 2, 3, -4],
       [22, 1, 'x'],
       [27, [1], []],
       [27, [0], [1]],

@@ -201,7 +201,8 @@ describe('the worker side of the protocol', () => {
       [2, 5, tenant, { type: 'count' }, 0],
     ]);
     expect(await next((m) => m[0] === 27)).toEqual([27, [5], [1]]);
-    expect(received.find((m) => m[0] === 20)).toEqual([20, 1, 1, 0]);
+    // STATS: tenants, handled, failed, and the process's heap in use.
+    expect(received.find((m) => m[0] === 20)).toEqual([20, 1, 1, 0, expect.any(Number)]);
     // No-wait events are acknowledged in RESULTS (without a value), a failing one as FAILURE.
     send([
       [2, 6, tenant, { type: 'count' }, 1],
@@ -213,6 +214,13 @@ describe('the worker side of the protocol', () => {
       22,
       8,
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: 'nope' }),
+    ]);
+    // A BROADCAST runs onBroadcast (this definition has none: its typed error comes back as FAILURE).
+    send([[11, 10, { reload: true }, 0]]);
+    expect(await next((m) => m[0] === 22 && m[1] === 10)).toEqual([
+      22,
+      10,
+      expect.objectContaining({ code: 'ERR_BROADCAST_UNSUPPORTED', framework: true }),
     ]);
     // A protocol error from the master is not answered.
     const before = received.length;

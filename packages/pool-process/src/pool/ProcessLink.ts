@@ -18,6 +18,7 @@ import type { BatchMessage } from '../protocol/protocol.js';
 import {
   ABORT,
   BATCH,
+  BROADCAST,
   CLOSE,
   CLOSED,
   DISPATCH,
@@ -255,6 +256,10 @@ export class ProcessLink implements WorkerLink {
           run.index.push(slot);
           run.events.push(item.payload);
           run.next++;
+        } else if (item.op === 'broadcast') {
+          if (run !== undefined) batch.push(runMessage(run));
+          run = undefined;
+          batch.push([BROADCAST, item.id, item.payload, flags]);
         } else {
           if (run !== undefined) batch.push(runMessage(run));
           run = undefined;
@@ -272,7 +277,12 @@ export class ProcessLink implements WorkerLink {
     const onMessage = (message: unknown[]): void => {
       switch (message[0]) {
         case STATS:
-          host.stats({ tenants: message[1] as number, handled: message[2] as number, failed: message[3] as number });
+          host.stats({
+            tenants: message[1] as number,
+            handled: message[2] as number,
+            failed: message[3] as number,
+            ...(message[4] === undefined ? {} : { heapUsed: message[4] as number }),
+          });
           return;
         case RESULTS: {
           const [, ids, values] = message as [number, number[], unknown[]];
@@ -324,6 +334,9 @@ export class ProcessLink implements WorkerLink {
                 )
               : error,
           );
+        case BROADCAST:
+          // Too large (PayloadTooLargeError) or not serializable (UnserializableValueError): only it fails.
+          return host.settle(message[1] as number, false, error);
         case KV_RESULT:
           current.queue([KV_RESULT, message[1], false, serializeError(error)]);
           return;

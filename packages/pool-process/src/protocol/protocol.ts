@@ -47,6 +47,8 @@ export const KILL = 8;
 export const BATCH = 9;
 /** The key this worker process reconnects with (sent first on every accepted connection). */
 export const SESSION = 10;
+/** `[BROADCAST, id, message, flags]`: run the definition's `onBroadcast(message)`; answered like a dispatch. */
+export const BROADCAST = 11;
 // Worker -> master.
 export const STATS = 20;
 export const FAILURE = 22;
@@ -81,6 +83,7 @@ export type WorkMessage =
   | [typeof DISPATCH, number, string, unknown, number]
   | [typeof SCRIPT, number, string, unknown, number, string, string]
   | [typeof DROP, number, string, undefined, number];
+export type BroadcastMessage = [typeof BROADCAST, number, unknown, number];
 export type AbortMessage = [typeof ABORT, number];
 export type KvResultMessage = [typeof KV_RESULT, number, boolean, unknown];
 export type CloseMessage = [typeof CLOSE];
@@ -91,7 +94,8 @@ export type KillMessage = [typeof KILL, string];
  * sent (and parsed) once per batch.
  */
 export type BatchMessage = [typeof BATCH, number, number, string[], number[], unknown[]];
-export type StatsMessage = [typeof STATS, number, number, number];
+/** `[STATS, tenants, handled, failed, heapUsed?]`. */
+export type StatsMessage = [typeof STATS, number, number, number] | [typeof STATS, number, number, number, number];
 export type FailureMessage = [typeof FAILURE, number, SerializedError];
 export type KvMessage = [typeof KV, number, string, number, string, unknown];
 export type ClosedMessage = [typeof CLOSED];
@@ -104,6 +108,7 @@ export type MasterMessage =
   | WelcomeMessage
   | WorkMessage
   | BatchMessage
+  | BroadcastMessage
   | AbortMessage
   | KvResultMessage
   | CloseMessage
@@ -234,6 +239,8 @@ export function checkMasterMessage(message: unknown): string | undefined {
       return undefined;
     case BATCH:
       return checkBatch(m);
+    case BROADCAST:
+      return m.length === 4 && isId(m[1]) && isCount(m[3]) ? undefined : 'BROADCAST: expected [11, id, message, flags]';
     case ABORT:
       return m.length === 2 && isId(m[1]) ? undefined : 'ABORT: expected [5, id]';
     case KV_RESULT:
@@ -262,9 +269,9 @@ export function checkWorkerMessage(message: unknown): string | undefined {
   const [type, m] = tuple;
   switch (type) {
     case STATS:
-      return m.length === 4 && isCount(m[1]) && isCount(m[2]) && isCount(m[3])
+      return (m.length === 4 || (m.length === 5 && isCount(m[4]))) && isCount(m[1]) && isCount(m[2]) && isCount(m[3])
         ? undefined
-        : 'STATS: expected [20, tenants, handled, failed]';
+        : 'STATS: expected [20, tenants, handled, failed, heapUsed?]';
     case FAILURE:
       return m.length === 3 && isId(m[1]) && isSerializedError(m[2])
         ? undefined

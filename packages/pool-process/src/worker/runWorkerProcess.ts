@@ -25,6 +25,7 @@ import type { BatchMessage, Welcome } from '../protocol/protocol.js';
 import {
   ABORT,
   BATCH,
+  BROADCAST,
   checkMasterMessage,
   CLOSE,
   CLOSED,
@@ -410,6 +411,9 @@ class WorkerProcessEngine implements WorkerProcess {
           host.run(first + i, 'event', keys[index[i]!]!, events[i], waited, cancellable);
         return;
       }
+      case BROADCAST:
+        host.run(message[1] as number, 'broadcast', '', message[2], true, ((message[3] as number) & FLAG_SIGNAL) !== 0);
+        return;
       case ABORT:
         host.cancel(message[1] as number, new AbortError('The master aborted the dispatch.'));
         return;
@@ -450,8 +454,8 @@ class WorkerProcessEngine implements WorkerProcess {
   #sendResults(results: HostResults): void {
     const connection = this.#connection;
     if (connection === undefined) return;
-    const { tenants, handled, failed } = results.stats;
-    connection.queue([STATS, tenants, handled, failed]);
+    const { tenants, handled, failed, heapUsed = 0 } = results.stats;
+    connection.queue([STATS, tenants, handled, failed, heapUsed]);
     if (results.ids.length > 0) connection.queue([RESULTS, results.ids, results.values]);
     for (let i = 0; i < results.failedIds.length; i++)
       connection.queue([FAILURE, results.failedIds[i], results.errors[i]]);

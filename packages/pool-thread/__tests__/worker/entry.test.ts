@@ -62,7 +62,8 @@ describe('thread entry', () => {
   it('runs a batch after init, refuses a second init with ERR_PROTOCOL, and closes', async () => {
     const { port, errors, next } = serve();
     port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, newGate()]);
-    expect(await next()).toEqual([READY, { tenants: 0, handled: 0, failed: 0 }]);
+    // Stats carry the thread's heap in use (what recycle.maxHeapBytes checks).
+    expect(await next()).toEqual([READY, { tenants: 0, handled: 0, failed: 0, heapUsed: expect.any(Number) }]);
     port.postMessage([BATCH, [1, 2, 3], [0, 1, 0], ['guild:1', 'guild:1', 'user:2'], [{}, { add: 5 }, {}]]);
     const [type, ids, values, failedIds, , stats] = (await next()) as [
       number,
@@ -72,7 +73,11 @@ describe('thread entry', () => {
       [],
       unknown,
     ];
-    expect([type, failedIds, stats]).toEqual([RESULTS, [], { tenants: 2, handled: 3, failed: 0 }]);
+    expect([type, failedIds, stats]).toEqual([
+      RESULTS,
+      [],
+      { tenants: 2, handled: 3, failed: 0, heapUsed: expect.any(Number) },
+    ]);
     // Results leave in the order they settled: match them by id.
     expect(new Map(ids.map((id, i) => [id, values[i]]))).toEqual(
       new Map<number, unknown>([
@@ -81,12 +86,16 @@ describe('thread entry', () => {
         [3, 1],
       ]),
     );
+    // A broadcast (op 4, no tenant) runs onBroadcast; this definition has none.
+    port.postMessage([BATCH, [4], [4], [''], ['hello']]);
+    const broadcast = (await next()) as [number, number[], unknown[], number[], Array<{ code?: string }>];
+    expect([broadcast[0], broadcast[3], broadcast[4][0]?.code]).toEqual([RESULTS, [4], 'ERR_BROADCAST_UNSUPPORTED']);
     port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0]);
     port.postMessage([PING]);
     expect(await next()).toEqual([PONG]);
     expect(errors.map((error) => (error as { code?: string }).code)).toEqual(['ERR_PROTOCOL']);
     port.postMessage([CLOSE]);
-    expect(await next()).toEqual([CLOSED, { tenants: 0, handled: 3, failed: 0 }]);
+    expect(await next()).toEqual([CLOSED, { tenants: 0, handled: 3, failed: 0, heapUsed: expect.any(Number) }]);
     port.close();
   });
 
@@ -103,7 +112,7 @@ describe('thread entry', () => {
     const { port, next } = serve();
     const gate = newGate();
     port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, gate]);
-    expect(await next()).toEqual([READY, { tenants: 0, handled: 0, failed: 0 }]);
+    expect(await next()).toEqual([READY, { tenants: 0, handled: 0, failed: 0, heapUsed: expect.any(Number) }]);
     // Item 7 was cancelled on the main side (its id is in its slot); item 8's slot holds a stale id.
     Atomics.store(gate, 0, 7);
     Atomics.store(gate, 1, 3);
@@ -117,7 +126,7 @@ describe('thread entry', () => {
       unknown,
     ];
     expect([ids, failedIds, errors.map((error) => error.code)]).toEqual([[8], [7], ['ABORT_ERR']]);
-    expect(stats).toEqual({ tenants: 1, handled: 1, failed: 0 });
+    expect(stats).toEqual({ tenants: 1, handled: 1, failed: 0, heapUsed: expect.any(Number) });
     port.close();
   });
 });

@@ -24,7 +24,8 @@ import {
   START_FAILED,
 } from '../protocol.js';
 
-const OPS: readonly LinkOp[] = ['event', 'event', 'script', 'drop'];
+/** By op code (`Op` of the protocol). */
+const OPS: readonly LinkOp[] = ['event', 'event', 'script', 'drop', 'broadcast'];
 
 /**
  * Serves one thread: `port` is the thread's `parentPort` (or a test's port). A message that breaks

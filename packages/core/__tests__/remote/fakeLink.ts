@@ -1,0 +1,81 @@
+import type { Incarnation, LinkHost, LinkItem, WorkerLink } from '../../src/index.js';
+
+/** One incarnation of the fake link: it records what the runtime asks and lets the test answer. */
+export class FakeIncarnation implements Incarnation {
+  readonly batches: LinkItem[][] = [];
+  readonly cancelled: number[] = [];
+  pings = 0;
+  full = false;
+  closed = false;
+  killed = false;
+  answerPings = true;
+  /** What `cancel` answers: whether the worker sees a cancel before it could start the item. */
+  exact = true;
+  constructor(readonly host: LinkHost) {}
+
+  get items(): LinkItem[] {
+    return this.batches.flat();
+  }
+
+  send(items: readonly LinkItem[]): void {
+    this.batches.push([...items]);
+  }
+
+  busy(): boolean {
+    return this.full;
+  }
+
+  cancel(id: number): boolean {
+    this.cancelled.push(id);
+    return this.exact;
+  }
+
+  ping(): void {
+    this.pings++;
+    if (this.answerPings) queueMicrotask(() => this.host.alive());
+  }
+
+  /** While set, `close()` waits until {@link FakeIncarnation.finishClose} (a worker finishing what it holds). */
+  holdClose = false;
+  #finishClose: (() => void) | undefined;
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.holdClose) await new Promise<void>((resolve) => (this.#finishClose = resolve));
+  }
+
+  finishClose(): void {
+    this.#finishClose?.();
+  }
+
+  async kill(): Promise<void> {
+    this.killed = true;
+  }
+
+  /** Answers every item sent so far with `fn(item)`. */
+  answerAll(fn: (item: LinkItem) => unknown = (item) => item.payload): void {
+    for (const item of this.items) this.host.settle(item.id, true, fn(item));
+  }
+}
+
+export class FakeLink implements WorkerLink {
+  readonly lives: FakeIncarnation[] = [];
+  autoReady = true;
+  readonly started: Array<(life: FakeIncarnation) => void> = [];
+
+  start(host: LinkHost): Incarnation {
+    const life = new FakeIncarnation(host);
+    this.lives.push(life);
+    if (this.autoReady) queueMicrotask(() => host.ready());
+    for (const resolve of this.started.splice(0)) resolve(life);
+    return life;
+  }
+
+  get last(): FakeIncarnation {
+    return this.lives.at(-1)!;
+  }
+
+  nextStart(): Promise<FakeIncarnation> {
+    return new Promise((resolve) => this.started.push(resolve));
+  }
+}
