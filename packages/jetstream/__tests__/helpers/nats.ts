@@ -26,7 +26,11 @@ export async function deleteStreams(jsm: JetStreamManager, ...names: string[]): 
 export { jetstreamManager };
 
 /** Resolves when `check()` is true, checking after each `wake` event; rejects after `timeoutMs`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 90_000): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 90_000,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     if (await check()) return;

@@ -1,8 +1,8 @@
 import { connect } from '@nats-io/transport-node';
 import { natsServers } from '../helpers/nats.js';
 
-/** Fails the run at once when no NATS server with JetStream answers. */
-export default async function setup(): Promise<void> {
+/** Fails the run at once when no NATS server with JetStream answers (vitest calls the named `setup`). */
+export async function setup(): Promise<void> {
   let connection;
   try {
     connection = await connect({ servers: natsServers(), timeout: 5000, reconnect: false });

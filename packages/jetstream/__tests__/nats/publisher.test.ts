@@ -27,7 +27,12 @@ function names(): { stream: string; subjectPrefix: string } {
 describe('JetStreamPublisher', () => {
   it("publishes each tenant's event to the subject of shardFor(guild, partitions), with its tenant and msg id", async () => {
     const { stream, subjectPrefix } = names();
-    const publisher = await JetStreamPublisher.create<{ n: number }>({ connection: nc, stream, subjectPrefix, partitions: 4 });
+    const publisher = await JetStreamPublisher.create<{ n: number }>({
+      connection: nc,
+      stream,
+      subjectPrefix,
+      partitions: 4,
+    });
     const guilds = ['81384788765712384', '175928847299117063', '222078108977594368', '302050872383242240'];
     for (const [n, id] of guilds.entries()) {
       const result = await publisher.publish(tenantId('guild', id), { n }, { msgId: `e${n}` });
@@ -56,7 +61,9 @@ describe('JetStreamPublisher', () => {
   it('refuses a stream made for another partition count with ERR_JETSTREAM_CONFIG_MISMATCH', async () => {
     const { stream, subjectPrefix } = names();
     await JetStreamPublisher.create({ connection: nc, stream, subjectPrefix, partitions: 4 });
-    await expect(JetStreamPublisher.create({ connection: nc, stream, subjectPrefix, partitions: 8 })).rejects.toMatchObject({
+    await expect(
+      JetStreamPublisher.create({ connection: nc, stream, subjectPrefix, partitions: 8 }),
+    ).rejects.toMatchObject({
       code: 'ERR_JETSTREAM_CONFIG_MISMATCH',
     });
     await expect(
@@ -66,7 +73,13 @@ describe('JetStreamPublisher', () => {
 
   it('rejects with ERR_JETSTREAM_PUBLISH when JetStream does not store the event', async () => {
     const { stream, subjectPrefix } = names();
-    const publisher = await JetStreamPublisher.create({ connection: nc, stream, subjectPrefix, partitions: 1, timeoutMs: 2000 });
+    const publisher = await JetStreamPublisher.create({
+      connection: nc,
+      stream,
+      subjectPrefix,
+      partitions: 1,
+      timeoutMs: 2000,
+    });
     await jsm.streams.delete(stream);
     await expect(publisher.publish(tenantId('guild', '1'), {}, { msgId: 'x' })).rejects.toMatchObject({
       code: 'ERR_JETSTREAM_PUBLISH',
@@ -86,7 +99,9 @@ describe('JetStreamPublisher', () => {
     });
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    await expect(publisher.publish(guild, cyclic, { msgId: 'c' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(publisher.publish(guild, cyclic, { msgId: 'c' })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
     await expect(publisher.publish({ kind: 'guild', id: 'x' }, {}, { msgId: 'b' })).rejects.toMatchObject({
       code: 'ERR_INVALID_TENANT_ID',
     });

@@ -7,7 +7,12 @@ import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { WorkerLike } from '@switchyard/core';
 import { abortErrorFrom } from '@switchyard/core';
-import { HostClosedError, InvalidJetStreamOptionError, LeaseLostError, StreamConfigMismatchError } from '../errors/errors.js';
+import {
+  HostClosedError,
+  InvalidJetStreamOptionError,
+  LeaseLostError,
+  StreamConfigMismatchError,
+} from '../errors/errors.js';
 import { connectionOption, functionOption, integerOption, nameOption, stringOption } from '../internal/options.js';
 import type { EventStreamOptions, ResolvedStream } from '../stream/EventStream.js';
 import { ensureEventStream, resolveStream } from '../stream/EventStream.js';
@@ -169,7 +174,9 @@ export class JetStreamWorkerHost<E = unknown, R = unknown> extends EventEmitter<
     this.#maxDeliveries = integerOption('maxDeliveries', options.maxDeliveries ?? 5, 1);
     this.#retryDelayMs = integerOption('retryDelayMs', options.retryDelayMs ?? 200, 1);
     this.#handlerTimeoutMs =
-      options.handlerTimeoutMs === undefined ? undefined : integerOption('handlerTimeoutMs', options.handlerTimeoutMs, 1);
+      options.handlerTimeoutMs === undefined
+        ? undefined
+        : integerOption('handlerTimeoutMs', options.handlerTimeoutMs, 1);
     this.#drainTimeoutMs = integerOption('drainTimeoutMs', options.drainTimeoutMs ?? 30_000, 0);
   }
 

@@ -129,9 +129,12 @@ export class PartitionConsumer<E, R> {
       () => this.#stoppedByServer('its consumer stopped'),
       (error: unknown) => this.#stoppedByServer(`its consumer failed (${String(error)})`),
     );
-    this.#working = setInterval(() => {
-      for (const m of this.#inFlight.values()) m.working();
-    }, Math.max(1, Math.floor(this.#ctx.ackWaitMs / 3)));
+    this.#working = setInterval(
+      () => {
+        for (const m of this.#inFlight.values()) m.working();
+      },
+      Math.max(1, Math.floor(this.#ctx.ackWaitMs / 3)),
+    );
     this.#working.unref();
   }
 
