@@ -1,5 +1,6 @@
 import type { ScenarioFactory } from '../harness/Scenario.js';
 import { botScenario } from './bot.js';
+import { jetstreamScenario } from './jetstream.js';
 import { latencyScenario } from './latency.js';
 import { mpscScenario } from './mpsc.js';
 import { processesScenario } from './processes.js';
@@ -18,4 +19,5 @@ export const SCENARIOS: ReadonlyArray<{ readonly id: string; readonly create: Sc
   { id: 'mpsc', create: mpscScenario },
   { id: 'scaling', create: scalingScenario },
   { id: 'bot', create: botScenario },
+  { id: 'jetstream', create: jetstreamScenario },
 ];

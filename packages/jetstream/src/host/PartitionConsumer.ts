@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { AckPolicy, DeliverPolicy, JetStreamApiError, JetStreamApiCodes } from '@nats-io/jetstream';
 import { headers, nanos } from '@nats-io/nats-core';
@@ -74,6 +75,8 @@ export class PartitionConsumer<E, R> {
     this.#ctx = ctx;
     this.partition = partition;
     this.#name = consumerName(partition, revision);
+    // Every event in hand listens to it (its dispatch, its retry waits): many listeners, no leak.
+    setMaxListeners(0, this.#abort.signal);
   }
 
   /** Events received and not settled. */
@@ -245,7 +248,7 @@ export class PartitionConsumer<E, R> {
       }
     }
     ctx.count('handled');
-    await this.#ack(m);
+    this.#ack(m);
   }
 
   async #deadLetter(m: JsMsg, tenant: TenantId | undefined, error: unknown, deliveries: number): Promise<void> {
@@ -280,10 +283,10 @@ export class PartitionConsumer<E, R> {
     }
     this.#ctx.count('deadLettered');
     this.#ctx.deadLettered({ partition: this.partition, seq: m.seq, msgId, tenant, deliveries, error: err });
-    await this.#ack(m);
+    this.#ack(m);
   }
 
-  async #ack(m: JsMsg): Promise<void> {
+  #ack(m: JsMsg): void {
     const seq = m.seq;
     this.#inFlight.delete(seq);
     if (this.#abort.signal.aborted) return;
@@ -296,9 +299,10 @@ export class PartitionConsumer<E, R> {
       const oldest = this.#done.values().next().value;
       if (oldest !== undefined) this.#done.delete(oldest);
     }
-    // An acknowledgement lost with the connection: JetStream redelivers after ack_wait, and
-    // #receive acknowledges the redelivery without handling the event again.
-    await m.ackAck().catch(() => false);
+    // Not awaited by the tenant's chain (its next event need not wait for the round trip), but
+    // counted by drain(). An acknowledgement lost with the connection: JetStream redelivers after
+    // ack_wait, and #receive acknowledges the redelivery without handling the event again.
+    this.#track(m.ackAck().catch(() => false));
   }
 
   /** Stops taking events, lets the received ones settle (bounded by `timeoutMs`); true when all did. */
