@@ -56,10 +56,11 @@ export interface WorkerHostInstanceStats extends WorkerHostStats {
  * Discord's REST API with the audit rows, before the event is acknowledged.
  *
  * Effects are keyed by the event's `msgId` in the `<stream>_DONE` key-value bucket: a decision is
- * carried out, then marked done; an event delivered again (a host died before acknowledging it)
- * whose decision is marked done is acknowledged without running its actions again. A host that dies
- * between the actions and the mark runs them again on the next owner (Discord's PUT/PATCH/DELETE
- * are idempotent; a `sendMessage` would be posted twice).
+ * carried out, its audit rows written (keyed `<msgId>#<n>`), then marked done; an event delivered
+ * again (a host died before acknowledging it) whose decision is marked done is acknowledged without
+ * running its actions again. A host that dies between the actions and the mark runs them again on
+ * the next owner (Discord's PUT/PATCH/DELETE are idempotent, the audit rows are not doubled; a
+ * `sendMessage` would be posted twice).
  *
  * The REST rate limit: each host has its own discord.js REST client, whose per-route buckets
  * follow Discord's headers, and whose global limit is `50 / restShare` requests per second, so
@@ -70,7 +71,7 @@ export class WorkerHostInstance {
   readonly pool: BotPool;
   readonly audit: AuditOutbox;
   readonly #done: KV;
-  readonly #runner: ActionRunner;
+  readonly #rest: REST;
   readonly #log: (line: string) => void;
   #carriedOut = 0;
   #alreadyDone = 0;
@@ -81,7 +82,7 @@ export class WorkerHostInstance {
     this.pool = pool;
     this.audit = audit;
     this.#done = done;
-    this.#runner = new ActionRunner(rest, audit);
+    this.#rest = rest;
     this.#log = options.log ?? (() => undefined);
     this.host = new JetStreamWorkerHost<BotEvent, Decision>({
       connection: options.connection,
@@ -133,11 +134,18 @@ export class WorkerHostInstance {
       this.#alreadyDone++;
       return;
     }
+    // Audit rows keyed by the event and the action's place in its decision: carried out again
+    // (a host died before the mark), they are written once.
+    let n = 0;
+    const runner = new ActionRunner(this.#rest, {
+      add: (entry) => this.audit.add({ ...entry, key: `${event.msgId}#${n++}` }),
+    });
     for (const action of decision.actions) {
-      const outcome = await this.#runner.run(event.tenant.id, action);
+      const outcome = await runner.run(event.tenant.id, action);
       if (outcome.ok) this.#actions++;
       else this.#failedActions++;
     }
+    if (decision.actions.length > 0) await this.audit.idle();
     await this.#done.put(key, String(event.seq));
     this.#carriedOut++;
   }
