@@ -342,6 +342,8 @@ export class JetStreamWorkerHost<E = unknown, R = unknown> extends EventEmitter<
     if (lease === undefined || lease.releasing) return;
     lease.releasing = true;
     await lease.consumer?.drain(this.#drainTimeoutMs);
+    // The acknowledgements reach the server before the next owner reads the ack floor.
+    await this.#connection.flush().catch((error: unknown) => this.#warn(asError(error)));
     if (this.#leases.get(partition) !== lease) return;
     this.#leases.delete(partition);
     await this.#kv!.delete(this.#leaseKey(partition), { previousSeq: lease.revision }).catch((error: unknown) => {

@@ -299,10 +299,10 @@ export class PartitionConsumer<E, R> {
       const oldest = this.#done.values().next().value;
       if (oldest !== undefined) this.#done.delete(oldest);
     }
-    // Not awaited by the tenant's chain (its next event need not wait for the round trip), but
-    // counted by drain(). An acknowledgement lost with the connection: JetStream redelivers after
-    // ack_wait, and #receive acknowledges the redelivery without handling the event again.
-    this.#track(m.ackAck().catch(() => false));
+    // A plain acknowledgement (no round trip for the tenant's next event to wait for). One lost
+    // with the connection: JetStream redelivers after ack_wait, and #receive acknowledges the
+    // redelivery without handling the event again.
+    m.ack();
   }
 
   /** Stops taking events, lets the received ones settle (bounded by `timeoutMs`); true when all did. */
