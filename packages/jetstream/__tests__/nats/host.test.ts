@@ -275,6 +275,57 @@ describe('JetStreamWorkerHost', () => {
     expect(s.recorder.handled).toBe(a.stats().handled + b.stats().handled);
   });
 
+  it('dead-letters an event whose handler outlives handlerTimeoutMs with ERR_HANDLER_TIMEOUT', async () => {
+    const s = await setup(1);
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const worker = new LocalWorker(
+      defineWorker({
+        createTenant: () => null,
+        // Event 0 outlives the timeout until the test lets it finish (a tenant's events run one
+        // after another in its worker, so the next one starts only then); the others answer at once.
+        onEvent: async (_state: null, event: TestEvent) => {
+          if (event.n === 0) await slow;
+          return event;
+        },
+      }),
+    );
+    const host = await s.host({ worker, handlerTimeoutMs: 200, maxDeliveries: 1 });
+    const dead = new Promise<DeadLetterInfo>((resolve) => host.once('deadLetter', resolve));
+    await s.publish(2, 0, [GUILDS[0]!]);
+    expect((await dead).error).toMatchObject({ code: 'ERR_HANDLER_TIMEOUT' });
+    release();
+    await waitFor(() => s.recorder.applied.size === 1, 'the next event of the guild');
+    expect(s.recorder.order.get(`guild:${GUILDS[0]}`)).toEqual([1]);
+  });
+
+  it('gives its partitions up after drainTimeoutMs when a handler does not settle, and the next host handles that event', async () => {
+    const s = await setup(1);
+    let release!: () => void;
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    const worker = new LocalWorker(
+      defineWorker({
+        createTenant: () => null,
+        onEvent: async (_state: null, event: TestEvent) => {
+          await stuck;
+          return event;
+        },
+      }),
+    );
+    const a = await s.host({ worker, drainTimeoutMs: 100, onResult: () => undefined });
+    await waitFor(() => a.partitions.length === 1, 'host a owns the partition');
+    await s.publish(1);
+    await waitFor(() => a.stats().inFlight === 1, 'the event in hand');
+    const released = new Promise((resolve) => a.once('partitionReleased', resolve));
+    await a.close();
+    await released;
+    const b = await s.host();
+    await waitFor(() => s.recorder.applied.size === 1, 'host b handled the event');
+    expect(b.stats().handled).toBe(1);
+    expect(a.stats().handled).toBe(0);
+    release();
+  });
+
   it('stops consuming a partition whose lease another host took, with ERR_JETSTREAM_LEASE_LOST', async () => {
     const s = await setup(1);
     const host = await s.host();
