@@ -97,6 +97,7 @@ export class WorkerHostInstance {
     this.host.on('partitionLost', ({ partition, error }) =>
       this.#log(`workers: lost partition ${partition}: ${error.message}`),
     );
+    this.host.on('warning', (error) => this.#log(`workers: ${error.message}`));
     this.host.on('deadLetter', (info) =>
       this.#log(`workers: event ${info.msgId} of ${info.tenant?.id ?? '?'} dead-lettered: ${info.error.message}`),
     );

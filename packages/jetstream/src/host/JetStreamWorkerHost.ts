@@ -248,8 +248,9 @@ export class JetStreamWorkerHost<E = unknown, R = unknown> extends EventEmitter<
   async #tickOnce(): Promise<void> {
     if (this.#state !== 'running') return;
     const kv = this.#kv!;
-    await kv.put(this.#hostKey(), this.hostId);
+    // Renewals first: a failure further down must not cost a round of them.
     await Promise.all([...this.#leases.keys()].map((p) => this.#renew(p)));
+    await kv.put(this.#hostKey(), this.hostId);
     if (this.#state !== 'running') return;
     let hosts = 0;
     for await (const _key of await kv.keys('hosts.*')) hosts++;
