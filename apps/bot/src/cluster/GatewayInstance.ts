@@ -1,13 +1,36 @@
 import type { EventEmitter } from 'node:events';
-import type { GuildMember, Message, PartialGuildMember, PartialMessage, ReadonlyCollection } from 'discord.js';
-import { Client, Events, Partials } from 'discord.js';
+import type {
+  GuildMember,
+  Interaction,
+  Message,
+  PartialGuildMember,
+  PartialMessage,
+  ReadonlyCollection,
+} from 'discord.js';
+import { Client, Events, MessageFlags, Partials } from 'discord.js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { tenantId } from '@switchyard/core';
 import { JetStreamPublisher } from '@switchyard/jetstream';
 import { BOT_INTENTS } from '../bot/Bot.js';
-import { toMemberJoinEvent, toMemberLeaveEvent, toMessageDeleteEvent, toMessageEvent } from '../bot/events.js';
+import { COMMANDS } from '../bot/commands.js';
+import {
+  toCommandEvent,
+  toMemberJoinEvent,
+  toMemberLeaveEvent,
+  toMessageDeleteEvent,
+  toMessageEvent,
+} from '../bot/events.js';
 import { BotConfigError } from '../errors/errors.js';
-import type { BotEvent } from '../protocol.js';
+import type { BotEvent, CommandEvent } from '../protocol.js';
+
+/**
+ * A slash command as a gateway publishes it: the command event with what a worker host needs to
+ * answer it (the interaction's webhook token, valid 15 minutes). The gateway defers the reply at
+ * once (Discord's 3 s), and the worker host edits the answer in.
+ */
+export interface PublishedCommandEvent extends CommandEvent {
+  readonly interaction: { readonly id: string; readonly token: string; readonly applicationId: string };
+}
 
 /** Options of {@link GatewayInstance.start}. */
 export interface GatewayInstanceOptions {
@@ -22,6 +45,11 @@ export interface GatewayInstanceOptions {
   stream: string;
   /** Where it reports what it does. */
   log?: (line: string) => void;
+  /**
+   * Registers the slash commands once ready (a bulk overwrite: idempotent, any instance may).
+   * @default true
+   */
+  registerCommands?: boolean;
 }
 
 /** What a gateway instance published. */
@@ -89,11 +117,36 @@ export class GatewayInstance {
       const event = toMemberLeaveEvent(member);
       this.#publish(event, `memberLeave:${event.guildId}:${event.userId}:${this.#dispatchId()}`);
     });
+    client.on(Events.InteractionCreate, (interaction: Interaction) => {
+      if (!interaction.isChatInputCommand()) return;
+      const command = toCommandEvent(interaction);
+      if (command === undefined) return;
+      const event: PublishedCommandEvent = {
+        ...command,
+        interaction: { id: interaction.id, token: interaction.token, applicationId: interaction.applicationId },
+      };
+      // Published at once, in the guild's order; deferred meanwhile (the worker host retries its
+      // edit until the deferral is there).
+      this.#publish(event, `command:${interaction.id}`);
+      interaction
+        .deferReply(interaction.commandName === 'config' ? { flags: MessageFlags.Ephemeral } : {})
+        .catch((error: unknown) => this.#log(`gateway: could not defer /${interaction.commandName}: ${String(error)}`));
+    });
   }
 
   /** Creates the stream (or checks it), logs the shards in and resolves once they are ready. */
   static async start(options: GatewayInstanceOptions): Promise<GatewayInstance> {
-    const { token, api, shards, shardCount, connection, partitions, stream, log = () => undefined } = options;
+    const {
+      token,
+      api,
+      shards,
+      shardCount,
+      connection,
+      partitions,
+      stream,
+      log = () => undefined,
+      registerCommands = true,
+    } = options;
     if ((shards === undefined) !== (shardCount === undefined))
       throw new BotConfigError('Expected `shards` and `shardCount` together.');
     const publisher = await JetStreamPublisher.create<BotEvent>({ connection, partitions, stream });
@@ -108,6 +161,7 @@ export class GatewayInstance {
     try {
       await client.login(token);
       await ready;
+      if (registerCommands) await (client as Client<true>).application.commands.set([...COMMANDS]);
     } catch (error) {
       await client.destroy();
       throw error;

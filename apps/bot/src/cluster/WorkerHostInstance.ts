@@ -3,7 +3,7 @@ import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { DeliveredEvent, WorkerHostStats } from '@switchyard/jetstream';
 import { JetStreamWorkerHost } from '@switchyard/jetstream';
-import { REST } from 'discord.js';
+import { REST, Routes } from 'discord.js';
 import { ActionRunner } from '../bot/ActionRunner.js';
 import { AuditOutbox } from '../bot/AuditOutbox.js';
 import type { BotTopology } from '../bot/config.js';
@@ -13,6 +13,7 @@ import type { BotDatabase } from '../db/Database.js';
 import { ModerationLog } from '../db/ModerationLog.js';
 import { PostgresKvStore } from '../db/PostgresKvStore.js';
 import type { BotEvent, Decision } from '../protocol.js';
+import type { PublishedCommandEvent } from './GatewayInstance.js';
 
 const WORKER_ENTRY = new URL(
   import.meta.url.endsWith('.ts') ? '../../dist/worker.js' : '../worker.js',
@@ -48,6 +49,8 @@ export interface WorkerHostInstanceStats extends WorkerHostStats {
   actions: number;
   /** Actions Discord refused. */
   failedActions: number;
+  /** Slash commands answered (edits of the gateway's deferred reply). */
+  answered: number;
 }
 
 /**
@@ -77,6 +80,7 @@ export class WorkerHostInstance {
   #alreadyDone = 0;
   #actions = 0;
   #failedActions = 0;
+  #answered = 0;
 
   private constructor(pool: BotPool, audit: AuditOutbox, done: KV, rest: REST, options: WorkerHostInstanceOptions) {
     this.pool = pool;
@@ -129,7 +133,7 @@ export class WorkerHostInstance {
     return instance;
   }
 
-  async #carryOut(decision: Decision, event: DeliveredEvent): Promise<void> {
+  async #carryOut(decision: Decision, event: DeliveredEvent<BotEvent>): Promise<void> {
     const key = event.msgId.replace(/[^A-Za-z0-9_=./-]/g, '.');
     if ((await this.#done.get(key)) !== null) {
       this.#alreadyDone++;
@@ -147,8 +151,25 @@ export class WorkerHostInstance {
       else this.#failedActions++;
     }
     if (decision.actions.length > 0) await this.audit.idle();
+    await this.#answer(decision, event.event);
     await this.#done.put(key, String(event.seq));
     this.#carriedOut++;
+  }
+
+  /**
+   * A slash command's answer: the gateway deferred it, this edits it in through the interaction's
+   * webhook (no bot token needed). Editing again is harmless; a failure (the deferral not there
+   * yet) is thrown, so the host tries again.
+   */
+  async #answer(decision: Decision, event: BotEvent): Promise<void> {
+    if (event.type !== 'command') return;
+    const { interaction } = event as PublishedCommandEvent;
+    if (interaction === undefined) return;
+    await this.#rest.patch(Routes.webhookMessage(interaction.applicationId, interaction.token), {
+      body: { content: decision.reply?.content ?? 'Done.', allowed_mentions: { parse: [] } },
+      auth: false,
+    });
+    this.#answered++;
   }
 
   stats(): WorkerHostInstanceStats {
@@ -158,6 +179,7 @@ export class WorkerHostInstance {
       alreadyDone: this.#alreadyDone,
       actions: this.#actions,
       failedActions: this.#failedActions,
+      answered: this.#answered,
     };
   }
 

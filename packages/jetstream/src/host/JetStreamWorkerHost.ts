@@ -34,7 +34,7 @@ export interface JetStreamWorkerHostOptions<E = unknown, R = unknown> extends Ev
    * When it throws, it is tried again (the handler is not), up to `maxDeliveries` tries in all.
    * It may run twice for one event (at-least-once): key its effects by `event.msgId`.
    */
-  onResult?: (result: R, event: DeliveredEvent) => void | Promise<void>;
+  onResult?: (result: R, event: DeliveredEvent<E>) => void | Promise<void>;
   /**
    * This host's name in the lease bucket.
    * @default `${hostname()}-${process.pid}`

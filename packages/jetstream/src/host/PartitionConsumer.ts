@@ -20,7 +20,7 @@ export interface PartitionContext<E, R> {
   readonly maxDeliveries: number;
   readonly retryDelayMs: number;
   readonly handlerTimeoutMs: number | undefined;
-  readonly onResult: ((result: R, event: DeliveredEvent) => void | Promise<void>) | undefined;
+  readonly onResult: ((result: R, event: DeliveredEvent<E>) => void | Promise<void>) | undefined;
   /** False once the partition's lease may have run out: nothing more is acknowledged. */
   leaseValid(partition: number): boolean;
   /** The consumer stopped on its own (deleted by a new owner, lease ran out). */
@@ -228,6 +228,7 @@ export class PartitionConsumer<E, R> {
           handled = true;
         }
         await ctx.onResult?.(result as R, {
+          event,
           partition: this.partition,
           seq: m.seq,
           msgId: m.headers?.get(EventHeaders.MsgId) ?? '',

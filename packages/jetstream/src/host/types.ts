@@ -1,8 +1,10 @@
 import type { TenantId } from '@switchyard/core';
 import type { LeaseLostError } from '../errors/errors.js';
 
-/** Where a handled event came from, given to `onResult`. */
-export interface DeliveredEvent {
+/** A handled event and where it came from, given to `onResult`. */
+export interface DeliveredEvent<E = unknown> {
+  /** The event, as published. */
+  event: E;
   /** Its partition. */
   partition: number;
   /** Its sequence in the stream. */
