@@ -198,7 +198,7 @@ try {
   );
   say(`dead-lettered                         ${sum(workerStats, 'deadLettered')}`);
   say(
-    `Discord requests                      ${timeouts} PATCH (timeouts), ${puts} PUT (bans), ${deletes} DELETE, ${posts} POST`,
+    `Discord requests                      ${timeouts} PATCH (timeouts), ${puts} PUT (bans, roles), ${deletes} DELETE, ${posts} POST`,
   );
   // The gateways also see what the bot's own actions cause (a ban deletes the member's recent
   // messages and removes the member): more events than the traffic sent, each published once.
