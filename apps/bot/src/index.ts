@@ -21,3 +21,7 @@ export * from './bot/pools.js';
 export * from './bot/config.js';
 export * from './bot/run.js';
 export * from './sim/Simulation.js';
+export * from './cluster/clusterConfig.js';
+export * from './cluster/GatewayInstance.js';
+export * from './cluster/WorkerHostInstance.js';
+export * from './cluster/runCluster.js';

@@ -4,6 +4,7 @@
  * (or the duration) and exits 0 after a graceful shutdown. See README.md.
  */
 import { parseRunConfig, scrubSecrets, USAGE } from './bot/config.js';
+import { CLUSTER_USAGE, parseClusterArgs } from './cluster/clusterConfig.js';
 import { BotConfigError } from './errors/errors.js';
 
 function indent(text: string): string {
@@ -25,11 +26,16 @@ process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
 try {
-  const config = parseRunConfig(process.argv.slice(2), process.env);
+  // --events jetstream://… splits the bot over processes (src/cluster); without it, nothing changes.
+  const { cluster, rest } = parseClusterArgs(process.argv.slice(2), process.env);
+  const config = parseRunConfig(rest, process.env);
   // The token and the database credentials stay in this thread: the workers never see them.
   scrubSecrets(process.env);
-  if (config.help) process.stdout.write(USAGE);
-  else {
+  if (config.help) process.stdout.write(USAGE + CLUSTER_USAGE);
+  else if (cluster !== undefined) {
+    const { runClusterRole } = await import('./cluster/runCluster.js');
+    await runClusterRole(config, cluster, { signal: controller.signal });
+  } else {
     // Loaded only now: --help and a bad option answer without loading discord.js or PGlite.
     const { runBot } = await import('./bot/run.js');
     await runBot(config, { signal: controller.signal });

@@ -1,6 +1,7 @@
 import type { ScenarioFactory } from '../harness/Scenario.js';
 import { botScenario } from './bot.js';
 import { broadcastScenario } from './broadcast.js';
+import { jetstreamScenario } from './jetstream.js';
 import { latencyScenario } from './latency.js';
 import { mpscScenario } from './mpsc.js';
 import { noisyScenario } from './noisy.js';
@@ -22,4 +23,5 @@ export const SCENARIOS: ReadonlyArray<{ readonly id: string; readonly create: Sc
   { id: 'bot', create: botScenario },
   { id: 'noisy', create: noisyScenario },
   { id: 'broadcast', create: broadcastScenario },
+  { id: 'jetstream', create: jetstreamScenario },
 ];
