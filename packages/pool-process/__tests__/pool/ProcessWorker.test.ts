@@ -82,7 +82,8 @@ describe('ProcessWorker', () => {
         workers: 1,
         hub,
         spawn: false,
-        startTimeoutMs: 100,
+        // Long enough for the first connection on a loaded machine; the two windows after it are waited out.
+        startTimeoutMs: 2000,
         restart: { backoffMs: 10, maxFailures: 3 },
       }),
     );
