@@ -21,3 +21,4 @@ export * from './bot/pools.js';
 export * from './bot/config.js';
 export * from './bot/run.js';
 export * from './sim/Simulation.js';
+export * from './bot/logger.js';

@@ -10,6 +10,7 @@ import type { BotDatabase, BotOptions } from '../../src/index.js';
 import { Bot, openDatabase, parseRunConfig, scrubSecrets } from '../../src/index.js';
 import { disposeDatabase, testDatabase, TOPOLOGIES } from '../helpers/database.js';
 import { callbackOf, freshGuild, humans, nextEvent } from '../helpers/discord.js';
+import { LEVEL, LogRecords } from '../helpers/logs.js';
 import { StoppableDatabase } from '../helpers/StoppableDatabase.js';
 
 const MESSAGE_ROUTE = '/channels/:channel_id/messages/:message_id';
@@ -29,25 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim?.close();
 });
-
-/** Collects the bot's log and resolves waits for lines. */
-class Lines {
-  readonly all: string[] = [];
-  readonly #waiters: Array<{ pattern: RegExp; resolve: () => void }> = [];
-  readonly push = (line: string): void => {
-    this.all.push(line);
-    for (const waiter of [...this.#waiters]) {
-      if (waiter.pattern.test(line)) {
-        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        waiter.resolve();
-      }
-    }
-  };
-
-  next(pattern: RegExp): Promise<void> {
-    return new Promise((resolve) => this.#waiters.push({ pattern, resolve }));
-  }
-}
 
 /** Bans WORD and lifts the anti-spam limit, so that each test message is one deletion and nothing else. */
 async function configure(guild: SimGuild): Promise<void> {
@@ -127,22 +109,22 @@ describe.each(TOPOLOGIES)('Bot with %s workers when the database stops mid-traff
     await server?.close();
   });
 
-  function start(lines: Lines, options: Partial<BotOptions> = {}): Promise<Bot> {
+  function start(logs: LogRecords, options: Partial<BotOptions> = {}): Promise<Bot> {
     return Bot.start({
       token: sim.token,
       api: sim.apiBase,
       database,
       workers: 2,
       topology,
-      log: lines.push,
+      logger: logs.logger,
       audit: { retryMinMs: 20, retryMaxMs: 200 },
       ...options,
     });
   }
 
   it('writes the audit row of every action carried out during the outage once it is back', async () => {
-    const lines = new Lines();
-    const bot = await start(lines);
+    const logs = new LogRecords();
+    const bot = await start(logs);
     try {
       const guild = await freshGuild(sim, bot.client);
       await configure(guild);
@@ -152,11 +134,12 @@ describe.each(TOPOLOGIES)('Bot with %s workers when the database stops mid-traff
       await bot.idle();
 
       await server.stop();
-      const retrying = lines.next(/^audit: could not write \d+ rows \(attempt 1\)/);
+      const retrying = logs.next(/^audit: could not write \d+ rows \(attempt 1\)/, LEVEL.warn);
       const during = post(guild, 20, 'during');
       // Discord is reachable: the messages are deleted while the database is down.
       await deletions(during);
-      await retrying;
+      const retry = await retrying;
+      expect(retry).toMatchObject({ attempt: 1, rows: expect.any(Number), err: { type: 'DatabaseError' } });
       expect(bot.stats().auditPending).toBeGreaterThan(0);
 
       await server.start();
@@ -177,15 +160,15 @@ describe.each(TOPOLOGIES)('Bot with %s workers when the database stops mid-traff
   });
 
   it('reports the rows it could not write when it stops while the database is down', async () => {
-    const lines = new Lines();
-    const bot = await start(lines, { shutdownTimeoutMs: 1000 });
+    const logs = new LogRecords();
+    const bot = await start(logs, { shutdownTimeoutMs: 1000 });
     let guild: SimGuild | undefined;
     try {
       guild = await freshGuild(sim, bot.client);
       await configure(guild);
       await bot.idle();
       await server.stop();
-      const retrying = lines.next(/^audit: could not write/);
+      const retrying = logs.next(/^audit: could not write/);
       const during = post(guild, 5, 'stopping');
       await deletions(during);
       await retrying;
@@ -194,10 +177,17 @@ describe.each(TOPOLOGIES)('Bot with %s workers when the database stops mid-traff
       await server.start();
     }
     expect(bot.stats()).toMatchObject({ auditUnwritten: 5, auditWritten: 0 });
-    expect(lines.all).toContain('audit: 5 rows could not be written (database unavailable); they follow as JSON');
-    const unwritten = lines.all
-      .filter((line) => line.startsWith('audit: unwritten '))
-      .map((line) => JSON.parse(line.slice('audit: unwritten '.length)) as { action: string; guildId: string });
+    expect(logs.matching(/^audit: \d+ rows could not be written/)).toEqual([
+      expect.objectContaining({
+        level: LEVEL.error,
+        msg: 'audit: 5 rows could not be written (database unavailable); they follow',
+        unwritten: 5,
+      }),
+    ]);
+    const unwritten = logs.matching(/^audit: unwritten row$/).map((record) => {
+      expect(record.level).toBe(LEVEL.error);
+      return record.entry as { action: string; guildId: string };
+    });
     expect(unwritten).toHaveLength(5);
     expect(unwritten.every((row) => row.action === 'deleteMessage' && row.guildId === guild!.id)).toBe(true);
   });
@@ -218,7 +208,7 @@ describe.each(ISOLATED)('Bot with %s workers when a worker crashes mid-traffic',
   });
 
   it('dispatches the events that were in flight again once, and carries each out exactly once', async () => {
-    const lines = new Lines();
+    const logs = new LogRecords();
     const bot = await Bot.start({
       token: sim.token,
       api: sim.apiBase,
@@ -226,12 +216,12 @@ describe.each(ISOLATED)('Bot with %s workers when a worker crashes mid-traffic',
       workers: 2,
       topology,
       workerFilename: CRASHING_WORKER,
-      log: lines.push,
+      logger: logs.logger,
     });
     try {
       const guild = await freshGuild(sim, bot.client);
       await configure(guild);
-      const crashed = lines.next(/^worker \d+ crashed: /);
+      const crashed = logs.next(/^worker \d+ crashed: /, LEVEL.warn);
       const [author] = humans(guild);
       // The crashing message has the banned word too: once dispatched again, it is deleted like the others.
       const crash = sim.emit.messageCreate({
@@ -321,7 +311,7 @@ describe.each(TOPOLOGIES)('Bot with %s workers when a handler never answers', (t
   });
 
   it('gives the dispatch up after dispatchTimeoutMs, and close() kills the workers after shutdownTimeoutMs', async () => {
-    const lines = new Lines();
+    const logs = new LogRecords();
     const bot = await Bot.start({
       token: sim.token,
       api: sim.apiBase,
@@ -329,7 +319,7 @@ describe.each(TOPOLOGIES)('Bot with %s workers when a handler never answers', (t
       workers: 1,
       topology,
       workerFilename: CRASHING_WORKER,
-      log: lines.push,
+      logger: logs.logger,
       dispatchTimeoutMs: 1000,
       shutdownTimeoutMs: 1000,
       registerCommands: false,
@@ -337,16 +327,26 @@ describe.each(TOPOLOGIES)('Bot with %s workers when a handler never answers', (t
     let closed = false;
     try {
       const guild = await freshGuild(sim, bot.client);
-      const failed = lines.next(/^error: /);
+      const failed = logs.next(/^error: /);
       sim.emit.messageCreate({ guild: guild.id, content: 'hang on' });
       await failed;
-      expect(lines.all.filter((line) => line.startsWith('error: '))).toEqual([
-        expect.stringMatching(/^error: (AbortError|TimeoutError): /),
+      expect(logs.matching(/^error: /)).toEqual([
+        expect.objectContaining({
+          level: LEVEL.error,
+          msg: expect.stringMatching(/^error: (AbortError|TimeoutError): /),
+          err: expect.objectContaining({ type: expect.stringMatching(/^(AbortError|DOMException)$/) }),
+        }),
       ]);
       expect(bot.stats()).toMatchObject({ errors: 1, redispatched: 0 });
       await bot.close();
       closed = true;
-      expect(lines.all).toContain('shutdown: the workers did not close within 1000 ms; killing them');
+      expect(logs.matching(/^shutdown: /)).toEqual([
+        expect.objectContaining({
+          level: LEVEL.warn,
+          msg: 'shutdown: the workers did not close within 1000 ms; killing them',
+          timeoutMs: 1000,
+        }),
+      ]);
     } finally {
       if (!closed) await bot.close();
     }
@@ -365,7 +365,7 @@ describe.each(TOPOLOGIES)('Bot with %s workers stopping past its deadline', (top
   });
 
   it('abandons the actions decided after the deadline, counts them and says so', async () => {
-    const lines = new Lines();
+    const logs = new LogRecords();
     const bot = await Bot.start({
       token: sim.token,
       api: sim.apiBase,
@@ -373,7 +373,7 @@ describe.each(TOPOLOGIES)('Bot with %s workers stopping past its deadline', (top
       workers: 1,
       topology,
       workerFilename: CRASHING_WORKER,
-      log: lines.push,
+      logger: logs.logger,
       shutdownTimeoutMs: 500,
     });
     let closed = false;
@@ -388,7 +388,9 @@ describe.each(TOPOLOGIES)('Bot with %s workers stopping past its deadline', (top
       await bot.close();
       closed = true;
       expect(bot.stats().abandoned).toBe(1);
-      expect(lines.all).toContain('shutdown: 1 actions abandoned');
+      expect(logs.matching(/^shutdown: \d+ actions abandoned$/)).toEqual([
+        expect.objectContaining({ level: LEVEL.warn, msg: 'shutdown: 1 actions abandoned', abandoned: 1 }),
+      ]);
       expect(deletionsOf([late]).size).toBe(0);
       expect(await auditedMessageIds(bot, guild.id)).toEqual([]);
     } finally {
@@ -409,14 +411,14 @@ describe.each(TOPOLOGIES)('Bot with %s workers after a new gateway session', (to
   });
 
   it('says events may have been missed, looks up the watched channels and moderates what it missed', async () => {
-    const lines = new Lines();
+    const logs = new LogRecords();
     const bot = await Bot.start({
       token: sim.token,
       api: sim.apiBase,
       database,
       workers: 2,
       topology,
-      log: lines.push,
+      logger: logs.logger,
     });
     try {
       const guild = await freshGuild(sim, bot.client);
@@ -429,15 +431,25 @@ describe.each(TOPOLOGIES)('Bot with %s workers after a new gateway session', (to
       expect(told).toBe(1);
       // Posted while the bot has no session: the gateway never delivers them.
       const missed = post(guild, 18, 'missed');
-      const lookedUp = lines.next(/^gateway: \d+ missed messages found/);
+      const lookedUp = logs.next(/^gateway: \d+ missed messages found/);
       await deletions(missed);
       await lookedUp;
       await bot.idle();
 
-      expect(lines.all).toContainEqual(
-        expect.stringMatching(/^gateway: shard 0 started a new session; events may have been missed/),
-      );
-      expect(lines.all).toContain('gateway: 18 missed messages found in 1 watched channels and dispatched');
+      expect(logs.matching(/^gateway: /)).toEqual([
+        expect.objectContaining({
+          level: LEVEL.warn,
+          msg: expect.stringMatching(/^gateway: shard 0 started a new session; events may have been missed/),
+          shardId: 0,
+          channels: 1,
+        }),
+        expect.objectContaining({
+          level: LEVEL.info,
+          msg: 'gateway: 18 missed messages found in 1 watched channels and dispatched',
+          found: 18,
+          channels: 1,
+        }),
+      ]);
       expect([...deletionsOf(missed).entries()].sort()).toEqual(missed.map((id) => [id, 1]).sort());
       expect(bot.stats()).toMatchObject({ reidentified: 1, recovered: 18, errors: 0 });
       expect((await auditedMessageIds(bot, guild.id)).sort()).toEqual([...seen, ...missed].sort());

@@ -24,6 +24,8 @@ import { BotMetrics, routeLabel } from './BotMetrics.js';
 import { COMMANDS } from './commands.js';
 import type { BotTopology } from './config.js';
 import { BOT_TOPOLOGIES } from './config.js';
+import type { BotLogger } from './logger.js';
+import { silentLogger } from './logger.js';
 import type { BotPool } from './pools.js';
 import { createBotPool } from './pools.js';
 import {
@@ -86,10 +88,13 @@ export interface BotOptions {
    */
   board?: StatusBoard;
   /**
-   * Where the bot reports what it does (moderation actions, failures), one line at a time.
-   * @default nowhere
+   * Where the bot reports what it does, as structured records (pino): moderation actions (`info`,
+   * with `guildId`, `action`, `userId`), refused actions, crashes, retries and missed events
+   * (`warn`), failures (`error`, with `err`). {@link createBotLogger} makes one for a terminal or
+   * for JSON lines.
+   * @default a silent logger
    */
-  log?: (line: string) => void;
+  logger?: BotLogger;
   /**
    * How long a slash command may wait for its worker before the bot acknowledges it
    * (`deferReply`) and edits the answer in later; Discord drops interactions not acknowledged
@@ -263,7 +268,7 @@ export class Bot {
   #reidentified = 0;
   #recovered = 0;
   #auditUnwritten = 0;
-  readonly #log: (line: string) => void;
+  readonly #logger: BotLogger;
   readonly #deferAfterMs: number;
   readonly #inflight = new Set<Promise<void>>();
   /** The tail of each guild's action queue (see #inOrder). */
@@ -310,7 +315,10 @@ export class Bot {
   };
   readonly #onDispatchError = (info: DispatchErrorInfo): void => {
     this.#errors++;
-    this.#log(`worker ${info.workerId} failed an event of guild ${info.tenant.id}: ${messageOf(info.error)}`);
+    this.#logger.error(
+      { workerId: info.workerId, guildId: info.tenant.id, err: info.error },
+      `worker ${info.workerId} failed an event of guild ${info.tenant.id}: ${messageOf(info.error)}`,
+    );
   };
   readonly #onFatal = (info: WorkerCrashInfo): void => {
     this.#gaveUp++;
@@ -326,7 +334,10 @@ export class Bot {
   readonly #onCrash = (info: WorkerCrashInfo): void => {
     this.#crashes++;
     this.metrics.crashes.inc();
-    this.#log(`worker ${info.workerId} crashed: ${messageOf(info.cause)}; its events in flight are dispatched again`);
+    this.#logger.warn(
+      { workerId: info.workerId, err: info.cause },
+      `worker ${info.workerId} crashed: ${messageOf(info.cause)}; its events in flight are dispatched again`,
+    );
   };
   readonly #onShardReady = (shardId: number): void => {
     if (!this.#ready) return;
@@ -346,7 +357,7 @@ export class Bot {
     this.store = store;
     this.moderationLog = moderationLog;
     this.topology = options.topology ?? 'thread';
-    this.#log = options.log ?? (() => undefined);
+    this.#logger = options.logger ?? silentLogger();
     this.metrics = new BotMetrics({
       auditDepth: () => this.audit.depth,
       queued: () => this.pool.stats().queued,
@@ -359,7 +370,8 @@ export class Bot {
         this.metrics.auditRetries.inc();
         // The first failure of an outage, then every tenth: the database may stay down a while.
         if (failures === 1 || failures % 10 === 0)
-          this.#log(
+          this.#logger.warn(
+            { rows: this.audit.depth, attempt: failures, delayMs, err: error },
             `audit: could not write ${this.audit.depth} rows (attempt ${failures}), retrying in ${delayMs} ms: ${messageOf(error)}`,
           );
       },
@@ -401,7 +413,7 @@ export class Bot {
       topology = 'thread',
       workerFilename = WORKER_ENTRY,
       board,
-      log,
+      logger,
       deferAfterMs = 2000,
       registerCommands = true,
       dispatchTimeoutMs = 30_000,
@@ -431,8 +443,11 @@ export class Bot {
     if (board !== undefined && (board === null || typeof board !== 'object' || typeof board.watch !== 'function')) {
       throw new BotConfigError(`Expected \`board\` to be a StatusBoard, got ${describe(board)}.`);
     }
-    if (log !== undefined && typeof log !== 'function')
-      throw new BotConfigError(`Expected \`log\` to be a function, got ${describe(log)}.`);
+    if (
+      logger !== undefined &&
+      (logger === null || typeof logger !== 'object' || typeof (logger as Partial<BotLogger>).child !== 'function')
+    )
+      throw new BotConfigError(`Expected \`logger\` to be a pino Logger, got ${describe(logger)}.`);
     if (typeof deferAfterMs !== 'number' || !Number.isFinite(deferAfterMs) || deferAfterMs < 0 || deferAfterMs > 2900) {
       throw new BotConfigError(
         `Expected \`deferAfterMs\` to be a number from 0 to 2900, got ${describe(deferAfterMs)}.`,
@@ -454,7 +469,13 @@ export class Bot {
       throw new BotConfigError(`Expected \`audit\` to be an object, got ${describe(audit)}.`);
 
     const store = new PostgresKvStore(database);
-    const pool = await createBotPool({ topology, workers, workerFilename, store, log: log ?? (() => undefined) });
+    const pool = await createBotPool({
+      topology,
+      workers,
+      workerFilename,
+      store,
+      logger: (logger ?? silentLogger()).child({ component: 'hub' }),
+    });
     const client = new Client({
       intents: [...BOT_INTENTS],
       // Deletions of messages and departures of members the cache never saw still arrive.
@@ -547,26 +568,31 @@ export class Bot {
       if ((await Promise.race([this.#settled(), deadline.promise])) === 'timeout') {
         // Past the deadline nothing more is carried out: what is left is counted and reported.
         this.#abandoning = true;
-        this.#log(
+        this.#logger.warn(
+          { unfinished: this.#inflight.size, timeoutMs: this.#shutdownTimeoutMs },
           `shutdown: ${this.#inflight.size} events still unfinished after ${this.#shutdownTimeoutMs} ms; their actions are abandoned`,
         );
         // What is still in flight settles within dispatchTimeoutMs and restTimeoutMs.
         await this.#settled();
-        this.#log(`shutdown: ${this.#abandoned} actions abandoned`);
+        this.#logger.warn({ abandoned: this.#abandoned }, `shutdown: ${this.#abandoned} actions abandoned`);
       }
       deadline.clear();
       const report = await this.audit.close({ timeoutMs: this.#shutdownTimeoutMs });
       this.#auditUnwritten = report.unwritten.length;
       if (report.unwritten.length > 0) {
-        this.#log(
-          `audit: ${report.unwritten.length} rows could not be written (database unavailable); they follow as JSON`,
+        this.#logger.error(
+          { unwritten: report.unwritten.length },
+          `audit: ${report.unwritten.length} rows could not be written (database unavailable); they follow`,
         );
-        for (const entry of report.unwritten) this.#log(`audit: unwritten ${JSON.stringify(entry)}`);
+        for (const entry of report.unwritten) this.#logger.error({ entry }, 'audit: unwritten row');
       }
       await this.client.destroy();
       const closing = bounded(this.#shutdownTimeoutMs);
       if ((await Promise.race([this.pool.close(), closing.promise])) === 'timeout') {
-        this.#log(`shutdown: the workers did not close within ${this.#shutdownTimeoutMs} ms; killing them`);
+        this.#logger.warn(
+          { timeoutMs: this.#shutdownTimeoutMs },
+          `shutdown: the workers did not close within ${this.#shutdownTimeoutMs} ms; killing them`,
+        );
         await this.pool.kill();
       }
       closing.clear();
@@ -626,7 +652,7 @@ export class Bot {
   #track(work: Promise<void>): void {
     const tracked = work.catch((error: unknown) => {
       this.#errors++;
-      this.#log(`error: ${messageOf(error)}`);
+      this.#logger.error({ err: error }, `error: ${messageOf(error)}`);
     });
     this.#inflight.add(tracked);
     void tracked.finally(() => {
@@ -708,7 +734,8 @@ export class Bot {
     this.#reidentified++;
     this.metrics.reidentified.inc();
     const channels = [...this.#watched];
-    this.#log(
+    this.#logger.warn(
+      { shardId, channels: channels.length },
       `gateway: shard ${shardId} started a new session; events may have been missed: looking up recent messages in ${channels.length} watched channels`,
     );
     let found = 0;
@@ -727,7 +754,10 @@ export class Bot {
         after = messages.at(-1)!.id;
       }
     }
-    this.#log(`gateway: ${found} missed messages found in ${channels.length} watched channels and dispatched`);
+    this.#logger.info(
+      { shardId, found, channels: channels.length },
+      `gateway: ${found} missed messages found in ${channels.length} watched channels and dispatched`,
+    );
   }
 
   async #answer(interaction: ChatInputCommandInteraction, event: BotEvent): Promise<void> {
@@ -852,12 +882,22 @@ export class Bot {
   #outcome(guildId: string, outcome: ActionOutcome): void {
     const { action } = outcome;
     this.metrics.action(action.type, outcome.ok);
+    const fields = {
+      guildId,
+      action: action.type,
+      ...('userId' in action ? { userId: action.userId } : {}),
+      ...('messageId' in action ? { messageId: action.messageId } : {}),
+    };
     if (outcome.ok) {
       this.#actions++;
-      if (action.type !== 'sendMessage') this.#log(`${this.#guildName(guildId)}: ${this.#describe(action)}`);
+      if (action.type !== 'sendMessage')
+        this.#logger.info(fields, `${this.#guildName(guildId)}: ${this.#describe(action)}`);
     } else {
       this.#failedActions++;
-      this.#log(`${this.#guildName(guildId)}: could not carry out ${action.type}: ${messageOf(outcome.error)}`);
+      this.#logger.warn(
+        { ...fields, err: outcome.error },
+        `${this.#guildName(guildId)}: could not carry out ${action.type}: ${messageOf(outcome.error)}`,
+      );
     }
   }
 }
