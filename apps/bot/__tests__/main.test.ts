@@ -89,7 +89,7 @@ describe('node dist/main.js', () => {
       const lifecycle = logged.filter((record) =>
         /^(simulated Discord|database|ready|stopping|simulated traffic|stopped after)\b/.test(record.msg),
       );
-      expect(lifecycle.map((record) => record.level)).toEqual(Array.from({ length: 6 }, () => LEVEL.info));
+      expect(lifecycle.map((record) => record.level)).toEqual(Array.from({ length: 7 }, () => LEVEL.info));
       const lines = logged.map((record) => record.msg);
       expect(lines[0]).toMatch(
         /^simulated Discord at http:\/\/127\.0\.0\.1:\d+\/api with 3 guilds \(no DISCORD_TOKEN\)$/,
@@ -103,12 +103,17 @@ describe('node dist/main.js', () => {
       expect(logged[2]).toMatchObject({ user: 'switchyard-bot', guilds: 3, workers: 2, topology: 'thread' });
       expect(lines).toContain('stopping: 3 s elapsed');
       const summary = /^stopped after (\d+\.\d) s: (\d+) events, (\d+) actions, (\d+) refused, (\d+) errors$/.exec(
-        lines.at(-1)!,
+        lines.at(-2)!,
       );
       expect(summary).not.toBeNull();
       expect(Number(summary![1])).toBeGreaterThanOrEqual(3);
       expect(Number(summary![2])).toBeGreaterThan(0);
-      expect(logged.at(-1)).toMatchObject({ events: Number(summary![2]), actions: Number(summary![3]) });
+      expect(logged.at(-2)).toMatchObject({ events: Number(summary![2]), actions: Number(summary![3]) });
+      // The simulated Discord, in a thread of its own, says every slash command it sent was answered.
+      expect(logged.at(-1)).toMatchObject({
+        msg: expect.stringMatching(/^simulated Discord: \d+ slash commands, 0 unanswered$/),
+      });
+      expect(logged.at(-1)!.interactions).toBeGreaterThanOrEqual(9);
       // The status board, in plain timestamped lines since stderr is a pipe.
       expect(run.stderr).toMatch(
         /^\d{4}-\d\d-\d\dT[\d:.]+Z worker 0: +\d+ tenants · \d+ queued · \d+ handled · \d+ failed/m,
@@ -136,7 +141,8 @@ describe('node dist/main.js', () => {
       expect(await run.exit).toBe(0);
       const lines = records(run.stdout).map((record) => record.msg);
       expect(lines).toContain('stopping: received SIGTERM');
-      expect(lines.at(-1)).toMatch(/^stopped after \d+\.\d s: \d+ events/);
+      expect(lines.at(-2)).toMatch(/^stopped after \d+\.\d s: \d+ events/);
+      expect(lines.at(-1)).toMatch(/^simulated Discord: \d+ slash commands, 0 unanswered$/);
     },
     60_000,
   );

@@ -22,3 +22,5 @@ export * from './bot/config.js';
 export * from './bot/run.js';
 export * from './sim/Simulation.js';
 export * from './bot/logger.js';
+export * from './bot/RequestBudget.js';
+export * from './sim/SimulationThread.js';

@@ -116,7 +116,9 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
           actionKey: expect.stringMatching(/^[\w-]+:\d+$/),
         },
       ]);
-      expect(await bot.store.get({ kind: 'guild', id: guild.id }, `strikes:${spammer!.user.id}`)).toBe(1);
+      expect(await bot.store.get({ kind: 'guild', id: guild.id }, `strikes:${spammer!.user.id}`)).toMatchObject({
+        count: 1,
+      });
       expect(logs.all.filter((record) => record.guildId === guild.id)).toEqual([
         expect.objectContaining({
           level: LEVEL.info,
@@ -164,7 +166,9 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
         ['timeout', spammer!.user.id, true],
         ['ban', spammer!.user.id, true],
       ]);
-      expect(await bot.store.list({ kind: 'guild', id: guild.id }, 'strikes:')).toEqual([]);
+      expect(await bot.store.list({ kind: 'guild', id: guild.id }, 'strikes:')).toEqual([
+        [`strikes:${spammer!.user.id}`, expect.objectContaining({ count: 0 })],
+      ]);
     });
 
     it('counts what it receives, dispatches and carries out in its Prometheus metrics, and reports itself healthy', async () => {
@@ -415,6 +419,8 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
         ['a board without watch()', { board: {} }],
         ['a logger that is not a pino Logger', { logger: console }],
         ["deferAfterMs past Discord's 3 s", { deferAfterMs: 3000 }],
+        ["actionRequestsPerSecond past Discord's global 50", { actionRequestsPerSecond: 51 }],
+        ['a fractional actionRequestsPerSecond', { actionRequestsPerSecond: 2.5 }],
         ['registerCommands that is not a boolean', { registerCommands: 'yes' }],
         ['a dispatchTimeoutMs of 0', { dispatchTimeoutMs: 0 }],
         ['a restTimeoutMs that is infinite', { restTimeoutMs: Number.POSITIVE_INFINITY }],

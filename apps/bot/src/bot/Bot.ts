@@ -18,6 +18,7 @@ import { BotConfigError } from '../errors/errors.js';
 import type { BotAction, BotEvent, Decision, DeleteMessageAction } from '../protocol.js';
 import type { ActionOutcome } from './ActionRunner.js';
 import { ActionRunner } from './ActionRunner.js';
+import { RequestBudget } from './RequestBudget.js';
 import type { AuditOutboxOptions } from './AuditOutbox.js';
 import { AuditOutbox } from './AuditOutbox.js';
 import { BotMetrics, routeLabel } from './BotMetrics.js';
@@ -96,10 +97,11 @@ export interface BotOptions {
    */
   logger?: BotLogger;
   /**
-   * How long a slash command may wait for its worker before the bot acknowledges it
-   * (`deferReply`) and edits the answer in later; Discord drops interactions not acknowledged
-   * within 3 s. `0` acknowledges every command at once.
-   * @default 2000
+   * How long after its creation (Discord's clock, from its id) a slash command may wait for its
+   * worker before the bot acknowledges it (`deferReply`) and edits the answer in later; Discord
+   * drops interactions not acknowledged within 3 s of their creation, and the acknowledgement
+   * itself takes time to reach it when the bot is busy. `0` acknowledges every command at once.
+   * @default 1000
    */
   deferAfterMs?: number;
   /**
@@ -115,6 +117,15 @@ export interface BotOptions {
    */
   bulkDelete?: boolean;
   /**
+   * The share of Discord's global rate limit (50 requests a second) the moderation actions take,
+   * in requests a second; the rest stays free for the answers of slash commands edited in after a
+   * deferral (`editReply`), which discord.js counts against the same limit, so a backlog of
+   * actions never holds them up. Interaction callbacks (`reply`, `deferReply`) are outside the
+   * global limit anyway.
+   * @default 40
+   */
+  actionRequestsPerSecond?: number;
+  /**
    * How long one REST request may take before discord.js aborts it (its `rest.timeout`); the
    * action is then counted as refused, with the abort as the reason, and audited.
    * @default 15000
@@ -122,7 +133,8 @@ export interface BotOptions {
   restTimeoutMs?: number;
   /**
    * How long one event may take in its worker (queueing included) before its dispatch is given
-   * up with `AbortError` (counted as an error).
+   * up with core's `HandlerTimeoutError` (`ERR_HANDLER_TIMEOUT`, counted as an error); the
+   * runtime's own deadline, so no timer or signal is made per event.
    * @default 30000
    */
   dispatchTimeoutMs?: number;
@@ -198,6 +210,11 @@ function bulkDeletable(messageId: string): boolean {
   if (!/^\d{1,20}$/.test(messageId)) return false;
   const created = Number((BigInt(messageId) >> 22n) + DISCORD_EPOCH);
   return Date.now() - created < BULK_DELETE_MAX_AGE_MS;
+}
+
+/** Discord's "Unknown interaction": the interaction was answered after its 3 s (or answered twice). */
+function isExpired(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 10062;
 }
 
 function isCrash(error: unknown): boolean {
@@ -376,8 +393,8 @@ export class Bot {
           );
       },
     });
-    this.#runner = new ActionRunner(client.rest, this.audit);
-    this.#deferAfterMs = options.deferAfterMs ?? 2000;
+    this.#runner = new ActionRunner(client.rest, this.audit, new RequestBudget(options.actionRequestsPerSecond ?? 40));
+    this.#deferAfterMs = options.deferAfterMs ?? 1000;
     this.#dispatchTimeoutMs = options.dispatchTimeoutMs ?? 30_000;
     this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
     this.#bulkDelete = options.bulkDelete ?? true;
@@ -414,12 +431,13 @@ export class Bot {
       workerFilename = WORKER_ENTRY,
       board,
       logger,
-      deferAfterMs = 2000,
+      deferAfterMs = 1000,
       registerCommands = true,
       dispatchTimeoutMs = 30_000,
       shutdownTimeoutMs = 10_000,
       restTimeoutMs = 15_000,
       bulkDelete = true,
+      actionRequestsPerSecond = 40,
       audit,
     } = options;
     if (typeof token !== 'string' || token.length === 0)
@@ -462,6 +480,11 @@ export class Bot {
     ] as const) {
       if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
         throw new BotConfigError(`Expected \`${name}\` to be a number > 0, got ${describe(value)}.`);
+    }
+    if (!Number.isSafeInteger(actionRequestsPerSecond) || actionRequestsPerSecond < 1 || actionRequestsPerSecond > 50) {
+      throw new BotConfigError(
+        `Expected \`actionRequestsPerSecond\` to be an integer from 1 to 50, got ${describe(actionRequestsPerSecond)}.`,
+      );
     }
     if (typeof bulkDelete !== 'boolean')
       throw new BotConfigError(`Expected \`bulkDelete\` to be a boolean, got ${describe(bulkDelete)}.`);
@@ -689,12 +712,13 @@ export class Bot {
     try {
       let decision: Decision;
       try {
-        decision = await this.pool.dispatch(tenant, event, { signal: AbortSignal.timeout(this.#dispatchTimeoutMs) });
+        decision = await this.pool.dispatch(tenant, event, { timeoutMs: this.#dispatchTimeoutMs });
       } catch (error) {
         if (!isCrash(error) || this.closed) throw error;
         this.#redispatched++;
         this.metrics.redispatched.inc(labels);
-        decision = await this.pool.dispatch(tenant, event, { signal: AbortSignal.timeout(this.#dispatchTimeoutMs) });
+        const again = event.type === 'message' ? { ...event, redelivered: true } : event;
+        decision = await this.pool.dispatch(tenant, again, { timeoutMs: this.#dispatchTimeoutMs });
       }
       stopTimer();
       this.metrics.dispatched.inc(labels);
@@ -764,30 +788,39 @@ export class Bot {
     this.#events.command++;
     this.metrics.receivedEvent('command');
     const decided = this.#dispatch(event);
-    // Discord drops an interaction not answered within 3 s: when the worker is slow (a backlog,
-    // a cold database), acknowledge it first and edit the answer in when it comes.
+    const id = interaction.id;
+    const age = (): number => Date.now() - interaction.createdTimestamp;
+    // Discord drops an interaction not answered within 3 s of its creation, however late it reached
+    // the bot (a lagging gateway, a busy main thread): when the worker's answer is not back
+    // deferAfterMs after the interaction was created, acknowledge it (deferReply) and edit the
+    // answer in when it comes. An interaction that arrives already that old is acknowledged at once.
+    const waitMs = Math.max(0, this.#deferAfterMs - age());
+    this.#logger.debug({ interactionId: id, command: interaction.commandName, ageMs: age() }, 'interaction received');
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => {
-      if (this.#deferAfterMs === 0) resolve('late');
-      else timer = setTimeout(() => resolve('late'), this.#deferAfterMs);
+      if (waitMs === 0) resolve('late');
+      else timer = setTimeout(() => resolve('late'), waitMs);
     });
     let decision: Decision;
     let deferred = false;
     try {
-      // With deferAfterMs 0 the late promise is already settled and wins the race.
+      // With no time left the late promise is already settled and wins the race.
       const first = await Promise.race([late, decided]);
       if (first === 'late') {
         deferred = true;
-        await interaction.deferReply(interaction.commandName === 'config' ? { flags: MessageFlags.Ephemeral } : {});
+        await this.#acknowledge(interaction, 'deferred', () =>
+          interaction.deferReply(interaction.commandName === 'config' ? { flags: MessageFlags.Ephemeral } : {}),
+        );
         decision = await decided;
       } else {
         decision = first;
       }
     } catch (error) {
       const content = 'Sorry, something went wrong; try again later.';
-      await (
-        deferred ? interaction.editReply({ content }) : interaction.reply({ content, flags: MessageFlags.Ephemeral })
-      ).catch(() => undefined);
+      if (!isExpired(error))
+        await (
+          deferred ? interaction.editReply({ content }) : interaction.reply({ content, flags: MessageFlags.Ephemeral })
+        ).catch(() => undefined);
       throw error;
     } finally {
       clearTimeout(timer);
@@ -798,11 +831,45 @@ export class Bot {
       } else {
         const reply: InteractionReplyOptions = { content: decision.reply.content, allowedMentions: { parse: [] } };
         if (decision.reply.ephemeral) reply.flags = MessageFlags.Ephemeral;
-        await interaction.reply(reply);
+        await this.#acknowledge(interaction, 'replied', () => interaction.reply(reply));
       }
     }
     if (decision.actions.length > 0)
       await this.#inOrder(event.guildId, () => this.#act(event.guildId, decision.actions));
+  }
+
+  /**
+   * Sends the interaction's first answer (a reply or a deferral) and counts how it went; Discord's
+   * 10062 (the 3 s were over when the answer reached it) is logged as an expired interaction.
+   */
+  async #acknowledge(
+    interaction: ChatInputCommandInteraction,
+    answer: 'replied' | 'deferred',
+    send: () => Promise<unknown>,
+  ): Promise<void> {
+    const sentAtMs = Date.now() - interaction.createdTimestamp;
+    try {
+      await send();
+    } catch (error) {
+      if (isExpired(error)) {
+        this.metrics.interactions.inc({ answer: 'expired' });
+        this.#logger.warn(
+          {
+            interactionId: interaction.id,
+            command: interaction.commandName,
+            sentAtMs,
+            ageMs: Date.now() - interaction.createdTimestamp,
+          },
+          `interaction /${interaction.commandName} expired before its answer reached Discord (sent ${sentAtMs} ms after it was created)`,
+        );
+      }
+      throw error;
+    }
+    this.metrics.interactions.inc({ answer });
+    this.#logger.debug(
+      { interactionId: interaction.id, answer, sentAtMs, ageMs: Date.now() - interaction.createdTimestamp },
+      `interaction ${answer}`,
+    );
   }
 
   /**

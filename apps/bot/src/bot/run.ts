@@ -1,7 +1,7 @@
 import type { StatusOutput } from '@switchyard/status';
 import { createStatusBoard } from '@switchyard/status';
 import { openDatabase } from '../db/Database.js';
-import { Simulation } from '../sim/Simulation.js';
+import { SimulationThread } from '../sim/SimulationThread.js';
 import type { BotStats } from './Bot.js';
 import { Bot } from './Bot.js';
 import type { RunConfig } from './config.js';
@@ -66,14 +66,15 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
   };
   header('starting…');
   try {
-    let simulation: Simulation | undefined;
+    let simulation: SimulationThread | undefined;
     if (config.token === undefined) {
-      simulation = await Simulation.start({ guilds: config.guilds, eventsPerSecond: config.eventsPerSecond });
+      // In a thread of its own: a real Discord does not share the bot's main thread either.
+      simulation = await SimulationThread.start({ guilds: config.guilds, eventsPerSecond: config.eventsPerSecond });
       const started = simulation;
-      cleanup.push(() => started.close());
+      cleanup.push(async () => void (await started.close()));
       logger.info(
-        { api: simulation.sim.apiBase, guilds: config.guilds },
-        `simulated Discord at ${simulation.sim.apiBase} with ${config.guilds} guilds (no DISCORD_TOKEN)`,
+        { api: simulation.apiBase, guilds: config.guilds },
+        `simulated Discord at ${simulation.apiBase} with ${config.guilds} guilds (no DISCORD_TOKEN)`,
       );
     }
     const database = await openDatabase({
@@ -85,8 +86,8 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
     logger.info({ database: database.description }, `database: ${database.description}`);
 
     const bot = await Bot.start({
-      token: simulation?.sim.token ?? (config.token as string),
-      ...(simulation === undefined ? {} : { api: simulation.sim.apiBase }),
+      token: simulation?.token ?? (config.token as string),
+      ...(simulation === undefined ? {} : { api: simulation.apiBase }),
       database,
       workers: config.workers,
       topology: config.topology,
@@ -116,10 +117,10 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
     what[0] += ` · ${bot.client.guilds.cache.size} guilds`;
     what.push(
       `database ${database.description}`,
-      simulation === undefined ? 'Discord' : `simulated Discord at ${simulation.sim.apiBase}`,
+      simulation === undefined ? 'Discord' : `simulated Discord at ${simulation.apiBase}`,
     );
     header('Ctrl-C to stop');
-    simulation?.begin();
+    await simulation?.begin();
 
     const reason = await new Promise<string>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
@@ -142,8 +143,8 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
     const traffic = await simulation?.stop();
     if (traffic !== undefined)
       logger.info(
-        { sent: traffic.sent, elapsedMs: Math.round(traffic.elapsedMs), floods: simulation!.bursts },
-        `simulated traffic: ${traffic.sent} events in ${(traffic.elapsedMs / 1000).toFixed(1)} s, ${simulation!.bursts} floods`,
+        { sent: traffic.sent, elapsedMs: Math.round(traffic.elapsedMs), floods: traffic.bursts },
+        `simulated traffic: ${traffic.sent} events in ${(traffic.elapsedMs / 1000).toFixed(1)} s, ${traffic.bursts} floods`,
       );
     await bot.close();
     const stats = bot.stats();
@@ -152,6 +153,14 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
       { seconds: Number(seconds.toFixed(1)), events, actions: stats.actions },
       `stopped after ${seconds.toFixed(1)} s: ${events} events, ${stats.actions} actions, ${stats.failedActions} refused, ${stats.errors} errors`,
     );
+    if (simulation !== undefined) {
+      // What the simulated Discord saw of the bot: every slash command it sent should have its answer.
+      const { interactions } = await simulation.close();
+      logger.info(
+        { interactions: interactions.sent, unanswered: interactions.unanswered },
+        `simulated Discord: ${interactions.sent} slash commands, ${interactions.unanswered} unanswered`,
+      );
+    }
     return { logger, reason, seconds, stats };
   } finally {
     // Whatever started is stopped, in reverse order, also when a step failed.
