@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { BotConfigError } from '../errors/errors.js';
 import type { SimulationOptions } from './Simulation.js';
 
 /** A request of {@link SimulationThread} to its thread. */
@@ -23,7 +24,7 @@ export type SimulationResponse =
       started?: { apiBase: string; token: string };
       stopped?: SimulationReport;
     }
-  | { id: number; ok: false; error: string };
+  | { id: number; ok: false; error: string; code?: string };
 
 /** The thread's entry: built JavaScript, also when this module runs from `src/` under a test runner. */
 const ENTRY = new URL(
@@ -57,7 +58,11 @@ export class SimulationThread {
     });
   }
 
-  /** Starts the simulation's thread; resolves once its Discord listens. */
+  /**
+   * Starts the simulation's thread; resolves once its Discord listens.
+   *
+   * @throws {@link BotConfigError} (`ERR_BOT_CONFIG`) for a bad option, as `Simulation.start`.
+   */
   static async start(options: SimulationOptions = {}): Promise<SimulationThread> {
     const worker = new Worker(ENTRY, { workerData: options });
     const first = await new Promise<SimulationResponse>((resolve, reject) => {
@@ -72,6 +77,8 @@ export class SimulationThread {
     });
     if (!first.ok || first.started === undefined) {
       await worker.terminate();
+      // A bad option is the caller's mistake, as with Simulation.start.
+      if (!first.ok && first.code === 'ERR_BOT_CONFIG') throw new BotConfigError(first.error);
       throw new Error(`Could not start the simulated Discord: ${first.ok ? 'no address' : first.error}`);
     }
     // A failure of the thread later fails what waits for it rather than the process.

@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SimulationRequest, SimulationResponse } from './SimulationThread.js';
 import type { SimulationOptions } from './Simulation.js';
+import { BotConfigError } from '../errors/errors.js';
 import { Simulation } from './Simulation.js';
 
 const port = parentPort!;
@@ -55,6 +56,11 @@ try {
   });
   reply({ id: 0, ok: true, started: { apiBase: simulation.sim.apiBase, token: simulation.sim.token } });
 } catch (error) {
-  reply({ id: 0, ok: false, error: error instanceof Error ? error.message : String(error) });
+  reply({
+    id: 0,
+    ok: false,
+    error: error instanceof Error ? error.message : String(error),
+    ...(error instanceof BotConfigError ? { code: error.code } : {}),
+  });
   port.close();
 }
