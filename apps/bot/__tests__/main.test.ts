@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { Terminal } from '@xterm/headless';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DATABASE_URL, dropSchema, uniqueSchema } from './helpers/database.js';
+import type { LogRecord } from './helpers/logs.js';
+import { LEVEL } from './helpers/logs.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const schemas: string[] = [];
@@ -14,8 +16,16 @@ interface Run {
   stderr: string;
   /** Resolves with the exit code (or the signal that ended the process). */
   exit: Promise<number | NodeJS.Signals>;
-  /** Resolves once stdout has a line matching `pattern`. */
+  /** Resolves once stdout has a log record whose message matches `pattern`. */
   waitForLine(pattern: RegExp): Promise<void>;
+}
+
+/** The JSON log records of a run's stdout (stdout is a pipe: pino's JSON lines). */
+function records(stdout: string): LogRecord[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as LogRecord);
 }
 
 /** Runs `node dist/main.js` as a real child process, without a token (so against the embedded simulator). */
@@ -44,7 +54,8 @@ function runMain(args: string[], extraEnv: Record<string, string> = {}): Run {
     waitForLine(pattern) {
       return new Promise((resolve, reject) => {
         const check = (): void => {
-          if (!run.stdout.split('\n').some((line) => pattern.test(line))) return;
+          const complete = run.stdout.slice(0, run.stdout.lastIndexOf('\n') + 1);
+          if (!records(complete).some((record) => pattern.test(record.msg))) return;
           child.stdout!.off('data', check);
           resolve();
         };
@@ -71,7 +82,15 @@ describe('node dist/main.js', () => {
       const run = runMain(['--duration', '3']);
       const code = await run.exit;
       expect({ code, stderr: run.stderr }).toMatchObject({ code: 0 });
-      const lines = run.stdout.trim().split('\n');
+      // Every line of stdout is a JSON log record (pino's format) with a level, a time and a message.
+      const logged = records(run.stdout);
+      for (const record of logged)
+        expect(record).toMatchObject({ level: expect.any(Number), time: expect.any(Number), pid: run.child.pid });
+      const lifecycle = logged.filter((record) =>
+        /^(simulated Discord|database|ready|stopping|simulated traffic|stopped after)\b/.test(record.msg),
+      );
+      expect(lifecycle.map((record) => record.level)).toEqual(Array.from({ length: 7 }, () => LEVEL.info));
+      const lines = logged.map((record) => record.msg);
       expect(lines[0]).toMatch(
         /^simulated Discord at http:\/\/127\.0\.0\.1:\d+\/api with 3 guilds \(no DISCORD_TOKEN\)$/,
       );
@@ -81,13 +100,20 @@ describe('node dist/main.js', () => {
           : /^database: postgres .+ \(schema bot_test_\w+\)$/,
       );
       expect(lines[2]).toBe('ready: logged in as switchyard-bot in 3 guilds, 2 worker threads');
+      expect(logged[2]).toMatchObject({ user: 'switchyard-bot', guilds: 3, workers: 2, topology: 'thread' });
       expect(lines).toContain('stopping: 3 s elapsed');
       const summary = /^stopped after (\d+\.\d) s: (\d+) events, (\d+) actions, (\d+) refused, (\d+) errors$/.exec(
-        lines.at(-1)!,
+        lines.at(-2)!,
       );
       expect(summary).not.toBeNull();
       expect(Number(summary![1])).toBeGreaterThanOrEqual(3);
       expect(Number(summary![2])).toBeGreaterThan(0);
+      expect(logged.at(-2)).toMatchObject({ events: Number(summary![2]), actions: Number(summary![3]) });
+      // The simulated Discord, in a thread of its own, says every slash command it sent was answered.
+      expect(logged.at(-1)).toMatchObject({
+        msg: expect.stringMatching(/^simulated Discord: \d+ slash commands, 0 unanswered$/),
+      });
+      expect(logged.at(-1)!.interactions).toBeGreaterThanOrEqual(9);
       // The status board, in plain timestamped lines since stderr is a pipe.
       expect(run.stderr).toMatch(
         /^\d{4}-\d\d-\d\dT[\d:.]+Z worker 0: +\d+ tenants · \d+ queued · \d+ handled · \d+ failed/m,
@@ -103,7 +129,8 @@ describe('node dist/main.js', () => {
       const run = runMain(['--topology', 'process', '--metrics-port', '0']);
       await run.waitForLine(/^ready: logged in as switchyard-bot in 3 guilds, 2 worker processes$/);
       // The metrics endpoint, while it runs.
-      const url = /^metrics: (http:\/\/127\.0\.0\.1:\d+)\/metrics and /m.exec(run.stdout)![1]!;
+      const url = records(run.stdout).find((record) => record.msg.startsWith('metrics: '))!.url as string;
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ ready: true, gateway: true, workers: true });
@@ -112,8 +139,10 @@ describe('node dist/main.js', () => {
       expect(metrics).toMatch(/^switchyard_bot_audit_outbox_depth \d+$/m);
       run.child.kill('SIGTERM');
       expect(await run.exit).toBe(0);
-      expect(run.stdout).toContain('stopping: received SIGTERM\n');
-      expect(run.stdout).toMatch(/stopped after \d+\.\d s: \d+ events/);
+      const lines = records(run.stdout).map((record) => record.msg);
+      expect(lines).toContain('stopping: received SIGTERM');
+      expect(lines.at(-2)).toMatch(/^stopped after \d+\.\d s: \d+ events/);
+      expect(lines.at(-1)).toMatch(/^simulated Discord: \d+ slash commands, 0 unanswered$/);
     },
     60_000,
   );
@@ -156,14 +185,17 @@ describe('node dist/main.js', () => {
         expect(at, `${pattern} in:\n${seen.join('\n')}`).toHaveLength(1);
         return at[0]!;
       };
+      // Pretty log lines: the time and the level, then the message (its fields follow on the line).
       const lifecycle = [
-        /^simulated Discord at http:\/\/127\.0\.0\.1:\d+\/api with 3 guilds \(no DISCORD_TOKEN\)$/,
-        /^database: /,
-        /^ready: logged in as switchyard-bot in 3 guilds, 2 worker threads$/,
-        /^stopping: 3 s elapsed$/,
-        /^simulated traffic: \d+ events/,
-        /^stopped after \d+\.\d s: \d+ events/,
-      ].map(once);
+        /simulated Discord at http:\/\/127\.0\.0\.1:\d+\/api with 3 guilds \(no DISCORD_TOKEN\)/,
+        /database: /,
+        /ready: logged in as switchyard-bot in 3 guilds, 2 worker threads/,
+        /stopping: 3 s elapsed/,
+        /simulated traffic: \d+ events/,
+        /stopped after \d+\.\d s: \d+ events/,
+      ]
+        .map((pattern) => new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\] INFO: ${pattern.source}`))
+        .map(once);
       expect([...lifecycle].sort((a, b) => a - b)).toEqual(lifecycle);
       // Below them, the board as it was left: the header, then one row per worker and the bot's.
       const header = once(/^switchyard-bot · thread topology · 2 workers · 3 guilds$/);

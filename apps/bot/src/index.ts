@@ -25,3 +25,6 @@ export * from './cluster/clusterConfig.js';
 export * from './cluster/GatewayInstance.js';
 export * from './cluster/WorkerHostInstance.js';
 export * from './cluster/runCluster.js';
+export * from './bot/logger.js';
+export * from './bot/RequestBudget.js';
+export * from './sim/SimulationThread.js';

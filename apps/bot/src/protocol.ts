@@ -17,6 +17,12 @@ export interface MessageEvent {
   readonly content: string;
   /** When the message was created (Unix ms, from its snowflake): the clock anti-spam windows use. */
   readonly timestamp: number;
+  /**
+   * Set when the message is dispatched again because the worker handling it crashed: that worker
+   * may have recorded a strike for it before dying, which the new one must not count twice, and
+   * whose punishment it must still decide (the crash lost the decision).
+   */
+  readonly redelivered?: boolean;
 }
 
 /** A message was deleted (by anyone). */

@@ -20,6 +20,7 @@ import {
 } from '../../src/index.js';
 import { disposeDatabase, testDatabase, TOPOLOGIES } from '../helpers/database.js';
 import { callbackOf, freshGuild, humans } from '../helpers/discord.js';
+import { LEVEL, LogRecords } from '../helpers/logs.js';
 
 const MEMBER_ROUTE = '/guilds/:guild_id/members/:user_id';
 const MESSAGE_ROUTE = '/channels/:channel_id/messages/:message_id';
@@ -30,7 +31,7 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
   let database: BotDatabase;
   let sim: DiscordSim;
   let bot: Bot;
-  const lines: string[] = [];
+  const logs = new LogRecords();
 
   function start(options: Partial<BotOptions> = {}): Promise<Bot> {
     return Bot.start({
@@ -39,7 +40,7 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
       database,
       workers: 2,
       topology,
-      log: (line) => lines.push(line),
+      logger: logs.logger,
       ...options,
     });
   }
@@ -115,10 +116,18 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
           actionKey: expect.stringMatching(/^[\w-]+:\d+$/),
         },
       ]);
-      expect(await bot.store.get({ kind: 'guild', id: guild.id }, `strikes:${spammer!.user.id}`)).toBe(1);
-      expect(lines).toContain(
-        `${guild.name}: timed out @${spammer!.user.username} for 10 min (Spam: 5 messages in 5 s (strike 1 of 3))`,
-      );
+      expect(await bot.store.get({ kind: 'guild', id: guild.id }, `strikes:${spammer!.user.id}`)).toMatchObject({
+        count: 1,
+      });
+      expect(logs.all.filter((record) => record.guildId === guild.id)).toEqual([
+        expect.objectContaining({
+          level: LEVEL.info,
+          msg: `${guild.name}: timed out @${spammer!.user.username} for 10 min (Spam: 5 messages in 5 s (strike 1 of 3))`,
+          guildId: guild.id,
+          action: 'timeout',
+          userId: spammer!.user.id,
+        }),
+      ]);
     });
 
     it('bans a member at the configured strike, and the audit table has every action in order', async () => {
@@ -157,7 +166,9 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
         ['timeout', spammer!.user.id, true],
         ['ban', spammer!.user.id, true],
       ]);
-      expect(await bot.store.list({ kind: 'guild', id: guild.id }, 'strikes:')).toEqual([]);
+      expect(await bot.store.list({ kind: 'guild', id: guild.id }, 'strikes:')).toEqual([
+        [`strikes:${spammer!.user.id}`, expect.objectContaining({ count: 0 })],
+      ]);
     });
 
     it('counts what it receives, dispatches and carries out in its Prometheus metrics, and reports itself healthy', async () => {
@@ -406,8 +417,10 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
         ['zero workers', { workers: 0 }],
         ['a worker filename that is a number', { workerFilename: 3 }],
         ['a board without watch()', { board: {} }],
-        ['a log that is not a function', { log: 'stdout' }],
+        ['a logger that is not a pino Logger', { logger: console }],
         ["deferAfterMs past Discord's 3 s", { deferAfterMs: 3000 }],
+        ["actionRequestsPerSecond past Discord's global 50", { actionRequestsPerSecond: 51 }],
+        ['a fractional actionRequestsPerSecond', { actionRequestsPerSecond: 2.5 }],
         ['registerCommands that is not a boolean', { registerCommands: 'yes' }],
         ['a dispatchTimeoutMs of 0', { dispatchTimeoutMs: 0 }],
         ['a restTimeoutMs that is infinite', { restTimeoutMs: Number.POSITIVE_INFINITY }],

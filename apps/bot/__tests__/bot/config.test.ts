@@ -15,6 +15,7 @@ describe('parseRunConfig', () => {
       metricsPort: undefined,
       guilds: 3,
       eventsPerSecond: 20,
+      logLevel: 'info',
     });
   });
 
@@ -30,6 +31,7 @@ describe('parseRunConfig', () => {
       BOT_SIM_RATE: '0.5',
       BOT_TOPOLOGY: 'process',
       METRICS_PORT: '9464',
+      LOG_LEVEL: 'warn',
     });
     expect(config).toEqual({
       help: false,
@@ -43,13 +45,17 @@ describe('parseRunConfig', () => {
       metricsPort: 9464,
       guilds: 10,
       eventsPerSecond: 0.5,
+      logLevel: 'warn',
     });
   });
 
   it('lets the command line win over the environment, in both --name value and --name=value forms', () => {
     const config = parseRunConfig(
-      ['--duration', '3', '--workers=1', '--guilds', '2', '--rate=50', '--topology', 'local', '--metrics-port=0'],
-      { BOT_DURATION_S: '60', BOT_WORKERS: '8', BOT_TOPOLOGY: 'process', METRICS_PORT: '9000' },
+      [
+        ...['--duration', '3', '--workers=1', '--guilds', '2', '--rate=50', '--topology', 'local', '--metrics-port=0'],
+        ...['--log-level', 'debug'],
+      ],
+      { BOT_DURATION_S: '60', BOT_WORKERS: '8', BOT_TOPOLOGY: 'process', METRICS_PORT: '9000', LOG_LEVEL: 'error' },
     );
     expect(config).toMatchObject({
       durationMs: 3000,
@@ -58,6 +64,7 @@ describe('parseRunConfig', () => {
       eventsPerSecond: 50,
       topology: 'local',
       metricsPort: 0,
+      logLevel: 'debug',
     });
   });
 
@@ -91,6 +98,7 @@ describe('parseRunConfig', () => {
     ['an option without its value', ['--duration'], {}],
     ['an unknown topology', ['--topology', 'cluster'], {}],
     ['a metrics port past 65535', [], { METRICS_PORT: '70000' }],
+    ['an unknown log level', ['--log-level', 'verbose'], {}],
     ['a DATABASE_URL that is not postgres://', [], { DATABASE_URL: 'mysql://localhost/db' }],
     ['a BOT_DB_SCHEMA with capitals', [], { BOT_DB_SCHEMA: 'Moderation' }],
     ['a DISCORD_TOKEN with spaces', [], { DISCORD_TOKEN: 'Bot abc' }],
@@ -107,6 +115,9 @@ describe('parseRunConfig', () => {
     );
     expect(() => parseRunConfig([], { BOT_TOPOLOGY: 'cluster' })).toThrow(
       'Expected BOT_TOPOLOGY to be one of thread, process, local, got "cluster".',
+    );
+    expect(() => parseRunConfig([], { LOG_LEVEL: 'loud' })).toThrow(
+      'Expected LOG_LEVEL to be one of fatal, error, warn, info, debug, trace, silent, got "loud".',
     );
   });
 

@@ -10,8 +10,10 @@ import type { BotDatabase, BotOptions } from '../../src/index.js';
 import { Bot, openDatabase, parseRunConfig, scrubSecrets } from '../../src/index.js';
 import { disposeDatabase, testDatabase, TOPOLOGIES } from '../helpers/database.js';
 import { callbackOf, freshGuild, humans, nextEvent } from '../helpers/discord.js';
+import { LEVEL, LogRecords } from '../helpers/logs.js';
 import { StoppableDatabase } from '../helpers/StoppableDatabase.js';
 
+const MEMBER_ROUTE = '/guilds/:guild_id/members/:user_id';
 const MESSAGE_ROUTE = '/channels/:channel_id/messages/:message_id';
 const BULK_ROUTE = '/channels/:channel_id/messages/bulk-delete';
 const WAIT = { timeoutMs: 20_000 };
@@ -29,25 +31,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim?.close();
 });
-
-/** Collects the bot's log and resolves waits for lines. */
-class Lines {
-  readonly all: string[] = [];
-  readonly #waiters: Array<{ pattern: RegExp; resolve: () => void }> = [];
-  readonly push = (line: string): void => {
-    this.all.push(line);
-    for (const waiter of [...this.#waiters]) {
-      if (waiter.pattern.test(line)) {
-        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        waiter.resolve();
-      }
-    }
-  };
-
-  next(pattern: RegExp): Promise<void> {
-    return new Promise((resolve) => this.#waiters.push({ pattern, resolve }));
-  }
-}
 
 /** Bans WORD and lifts the anti-spam limit, so that each test message is one deletion and nothing else. */
 async function configure(guild: SimGuild): Promise<void> {
@@ -127,22 +110,22 @@ describe.each(TOPOLOGIES)('Bot with %s workers when the database stops mid-traff
     await server?.close();
   });
 
-  function start(lines: Lines, options: Partial<BotOptions> = {}): Promise<Bot> {
+  function start(logs: LogRecords, options: Partial<BotOptions> = {}): Promise<Bot> {
     return Bot.start({
       token: sim.token,
       api: sim.apiBase,
       database,
       workers: 2,
       topology,
-      log: lines.push,
+      logger: logs.logger,
       audit: { retryMinMs: 20, retryMaxMs: 200 },
       ...options,
     });
   }
 
   it('writes the audit row of every action carried out during the outage once it is back', async () => {
-    const lines = new Lines();
-    const bot = await start(lines);
+    const logs = new LogRecords();
+    const bot = await start(logs);
     try {
       const guild = await freshGuild(sim, bot.client);
       await configure(guild);
@@ -152,11 +135,12 @@ describe.each(TOPOLOGIES)('Bot with %s workers when the database stops mid-traff
       await bot.idle();
 
       await server.stop();
-      const retrying = lines.next(/^audit: could not write \d+ rows \(attempt 1\)/);
+      const retrying = logs.next(/^audit: could not write \d+ rows \(attempt 1\)/, LEVEL.warn);
       const during = post(guild, 20, 'during');
       // Discord is reachable: the messages are deleted while the database is down.
       await deletions(during);
-      await retrying;
+      const retry = await retrying;
+      expect(retry).toMatchObject({ attempt: 1, rows: expect.any(Number), err: { type: 'DatabaseError' } });
       expect(bot.stats().auditPending).toBeGreaterThan(0);
 
       await server.start();
@@ -177,15 +161,15 @@ describe.each(TOPOLOGIES)('Bot with %s workers when the database stops mid-traff
   });
 
   it('reports the rows it could not write when it stops while the database is down', async () => {
-    const lines = new Lines();
-    const bot = await start(lines, { shutdownTimeoutMs: 1000 });
+    const logs = new LogRecords();
+    const bot = await start(logs, { shutdownTimeoutMs: 1000 });
     let guild: SimGuild | undefined;
     try {
       guild = await freshGuild(sim, bot.client);
       await configure(guild);
       await bot.idle();
       await server.stop();
-      const retrying = lines.next(/^audit: could not write/);
+      const retrying = logs.next(/^audit: could not write/);
       const during = post(guild, 5, 'stopping');
       await deletions(during);
       await retrying;
@@ -194,10 +178,17 @@ describe.each(TOPOLOGIES)('Bot with %s workers when the database stops mid-traff
       await server.start();
     }
     expect(bot.stats()).toMatchObject({ auditUnwritten: 5, auditWritten: 0 });
-    expect(lines.all).toContain('audit: 5 rows could not be written (database unavailable); they follow as JSON');
-    const unwritten = lines.all
-      .filter((line) => line.startsWith('audit: unwritten '))
-      .map((line) => JSON.parse(line.slice('audit: unwritten '.length)) as { action: string; guildId: string });
+    expect(logs.matching(/^audit: \d+ rows could not be written/)).toEqual([
+      expect.objectContaining({
+        level: LEVEL.error,
+        msg: 'audit: 5 rows could not be written (database unavailable); they follow',
+        unwritten: 5,
+      }),
+    ]);
+    const unwritten = logs.matching(/^audit: unwritten row$/).map((record) => {
+      expect(record.level).toBe(LEVEL.error);
+      return record.entry as { action: string; guildId: string };
+    });
     expect(unwritten).toHaveLength(5);
     expect(unwritten.every((row) => row.action === 'deleteMessage' && row.guildId === guild!.id)).toBe(true);
   });
@@ -218,7 +209,7 @@ describe.each(ISOLATED)('Bot with %s workers when a worker crashes mid-traffic',
   });
 
   it('dispatches the events that were in flight again once, and carries each out exactly once', async () => {
-    const lines = new Lines();
+    const logs = new LogRecords();
     const bot = await Bot.start({
       token: sim.token,
       api: sim.apiBase,
@@ -226,12 +217,12 @@ describe.each(ISOLATED)('Bot with %s workers when a worker crashes mid-traffic',
       workers: 2,
       topology,
       workerFilename: CRASHING_WORKER,
-      log: lines.push,
+      logger: logs.logger,
     });
     try {
       const guild = await freshGuild(sim, bot.client);
       await configure(guild);
-      const crashed = lines.next(/^worker \d+ crashed: /);
+      const crashed = logs.next(/^worker \d+ crashed: /, LEVEL.warn);
       const [author] = humans(guild);
       // The crashing message has the banned word too: once dispatched again, it is deleted like the others.
       const crash = sim.emit.messageCreate({
@@ -252,6 +243,70 @@ describe.each(ISOLATED)('Bot with %s workers when a worker crashes mid-traffic',
       // The crashing message was in flight; so were the messages queued behind it.
       expect(stats.redispatched).toBeGreaterThanOrEqual(1);
       expect(stats.redispatched).toBeLessThanOrEqual(all.length);
+    } finally {
+      await bot.close();
+    }
+  });
+
+  it('counts a strike once when the worker crashed after recording it, and still carries the timeout out', async () => {
+    const logs = new LogRecords();
+    const bot = await Bot.start({
+      token: sim.token,
+      api: sim.apiBase,
+      database,
+      workers: 2,
+      topology,
+      workerFilename: CRASHING_WORKER,
+      logger: logs.logger,
+    });
+    try {
+      const guild = await freshGuild(sim, bot.client);
+      await callbackOf(
+        sim.emit.interaction({
+          command: 'config',
+          subcommand: 'spam',
+          options: { max_messages: 3, window_seconds: 60 },
+          guild: guild.id,
+          user: guild.ownerId,
+        }),
+      );
+      const [member] = humans(guild);
+      const say = (content: string): string =>
+        sim.emit.messageCreate({ guild: guild.id, author: member!.user.id, content }).id;
+      const timeoutsOf = (): RecordedRequest[] =>
+        sim.requests.filter(
+          (r) => r.method === 'PATCH' && r.route === MEMBER_ROUTE && r.params.user_id === member!.user.id,
+        );
+      const crashed = logs.next(/^worker \d+ crashed: /, LEVEL.warn);
+      // The third message makes a flood: its worker records the strike, then dies before answering.
+      say('one');
+      say('two');
+      say(`crash-after ${join(dir, 'struck')} three`);
+      await crashed;
+      await sim.waitForRequest(() => timeoutsOf().length === 1, WAIT);
+      await bot.idle();
+      // The next flood is the second strike, not the third.
+      say('four');
+      say('five');
+      say('six');
+      await sim.waitForRequest(() => timeoutsOf().length === 2, WAIT);
+      await bot.idle();
+
+      expect(timeoutsOf().map((r) => [r.status, r.reason])).toEqual([
+        [200, 'Spam: 3 messages in 1 min (strike 1 of 3)'],
+        [200, 'Spam: 3 messages in 1 min (strike 2 of 3)'],
+      ]);
+      expect(await bot.store.get({ kind: 'guild', id: guild.id }, `strikes:${member!.user.id}`)).toMatchObject({
+        count: 2,
+      });
+      const rows = await bot.moderationLog.list({ guildId: guild.id });
+      expect(rows.map((row) => [row.action, row.userId, row.reason])).toEqual([
+        ['timeout', member!.user.id, 'Spam: 3 messages in 1 min (strike 1 of 3)'],
+        ['timeout', member!.user.id, 'Spam: 3 messages in 1 min (strike 2 of 3)'],
+      ]);
+      const stats = bot.stats();
+      expect(stats).toMatchObject({ crashes: 1, errors: 0, failedActions: 0 });
+      expect(stats.redispatched).toBeGreaterThanOrEqual(1);
     } finally {
       await bot.close();
     }
@@ -321,7 +376,7 @@ describe.each(TOPOLOGIES)('Bot with %s workers when a handler never answers', (t
   });
 
   it('gives the dispatch up after dispatchTimeoutMs, and close() kills the workers after shutdownTimeoutMs', async () => {
-    const lines = new Lines();
+    const logs = new LogRecords();
     const bot = await Bot.start({
       token: sim.token,
       api: sim.apiBase,
@@ -329,7 +384,7 @@ describe.each(TOPOLOGIES)('Bot with %s workers when a handler never answers', (t
       workers: 1,
       topology,
       workerFilename: CRASHING_WORKER,
-      log: lines.push,
+      logger: logs.logger,
       dispatchTimeoutMs: 1000,
       shutdownTimeoutMs: 1000,
       registerCommands: false,
@@ -337,18 +392,76 @@ describe.each(TOPOLOGIES)('Bot with %s workers when a handler never answers', (t
     let closed = false;
     try {
       const guild = await freshGuild(sim, bot.client);
-      const failed = lines.next(/^error: /);
+      const failed = logs.next(/^error: /);
       sim.emit.messageCreate({ guild: guild.id, content: 'hang on' });
       await failed;
-      expect(lines.all.filter((line) => line.startsWith('error: '))).toEqual([
-        expect.stringMatching(/^error: (AbortError|TimeoutError): /),
+      expect(logs.matching(/^error: /)).toEqual([
+        expect.objectContaining({
+          level: LEVEL.error,
+          msg: expect.stringMatching(/^error: HandlerTimeoutError: /),
+          err: expect.objectContaining({ type: 'HandlerTimeoutError', code: 'ERR_HANDLER_TIMEOUT' }),
+        }),
       ]);
       expect(bot.stats()).toMatchObject({ errors: 1, redispatched: 0 });
       await bot.close();
       closed = true;
-      expect(lines.all).toContain('shutdown: the workers did not close within 1000 ms; killing them');
+      expect(logs.matching(/^shutdown: /)).toEqual([
+        expect.objectContaining({
+          level: LEVEL.warn,
+          msg: 'shutdown: the workers did not close within 1000 ms; killing them',
+          timeoutMs: 1000,
+        }),
+      ]);
     } finally {
       if (!closed) await bot.close();
+    }
+  });
+});
+
+describe.each(TOPOLOGIES)('Bot with %s workers answering a command behind a slow event', (topology) => {
+  let database: BotDatabase;
+
+  beforeAll(async () => {
+    database = await testDatabase();
+  });
+
+  afterAll(async () => {
+    await disposeDatabase(database);
+  });
+
+  it('acknowledges the command deferAfterMs after its creation, then edits the answer in', async () => {
+    const logs = new LogRecords();
+    const bot = await Bot.start({
+      token: sim.token,
+      api: sim.apiBase,
+      database,
+      workers: 1,
+      topology,
+      workerFilename: CRASHING_WORKER,
+      logger: logs.logger,
+    });
+    try {
+      const guild = await freshGuild(sim, bot.client);
+      const received = nextEvent<[Message]>(bot.client, Events.MessageCreate, (m) => m.content.startsWith('slow'));
+      // The guild's worker takes 2.5 s over this message: the command, queued behind it, is
+      // decided after Discord's limit would have passed without the deferral at 1 s.
+      sim.emit.messageCreate({ guild: guild.id, content: 'slow 2500 taking my time' });
+      await received;
+      const interaction = sim.emit.interaction({ command: 'stats', guild: guild.id, user: guild.ownerId });
+      const callback = await callbackOf(interaction);
+      expect(callback).toMatchObject({ kind: 'callback', type: 5 });
+      const edited = await interaction.waitForResponse({ kind: 'editOriginal', timeoutMs: 20_000 });
+      expect(edited.message?.content).toMatch(/^Moderation stats since /);
+      await bot.idle();
+      expect(logs.matching(/^interaction deferred$/)).toEqual([
+        expect.objectContaining({ level: LEVEL.debug, interactionId: interaction.id, answer: 'deferred' }),
+      ]);
+      expect(await bot.metrics.registry.getSingleMetricAsString('switchyard_bot_interactions_total')).toMatch(
+        /^switchyard_bot_interactions_total\{answer="deferred"\} 1$/m,
+      );
+      expect(bot.stats().errors).toBe(0);
+    } finally {
+      await bot.close();
     }
   });
 });
@@ -365,7 +478,7 @@ describe.each(TOPOLOGIES)('Bot with %s workers stopping past its deadline', (top
   });
 
   it('abandons the actions decided after the deadline, counts them and says so', async () => {
-    const lines = new Lines();
+    const logs = new LogRecords();
     const bot = await Bot.start({
       token: sim.token,
       api: sim.apiBase,
@@ -373,7 +486,7 @@ describe.each(TOPOLOGIES)('Bot with %s workers stopping past its deadline', (top
       workers: 1,
       topology,
       workerFilename: CRASHING_WORKER,
-      log: lines.push,
+      logger: logs.logger,
       shutdownTimeoutMs: 500,
     });
     let closed = false;
@@ -382,13 +495,21 @@ describe.each(TOPOLOGIES)('Bot with %s workers stopping past its deadline', (top
       await configure(guild);
       await bot.idle();
       const received = nextEvent<[Message]>(bot.client, Events.MessageCreate, (m) => m.content.startsWith('slow'));
-      const late = sim.emit.messageCreate({ guild: guild.id, content: `slow 1500 ${WORD}` }).id;
+      // A member without moderation rights (the guild's owner would be exempt from the filter).
+      const [author] = humans(guild);
+      const late = sim.emit.messageCreate({
+        guild: guild.id,
+        author: author!.user.id,
+        content: `slow 1500 ${WORD}`,
+      }).id;
       // The bot's own listener came first: the message is dispatched once this resolves.
       await received;
       await bot.close();
       closed = true;
       expect(bot.stats().abandoned).toBe(1);
-      expect(lines.all).toContain('shutdown: 1 actions abandoned');
+      expect(logs.matching(/^shutdown: \d+ actions abandoned$/)).toEqual([
+        expect.objectContaining({ level: LEVEL.warn, msg: 'shutdown: 1 actions abandoned', abandoned: 1 }),
+      ]);
       expect(deletionsOf([late]).size).toBe(0);
       expect(await auditedMessageIds(bot, guild.id)).toEqual([]);
     } finally {
@@ -409,14 +530,14 @@ describe.each(TOPOLOGIES)('Bot with %s workers after a new gateway session', (to
   });
 
   it('says events may have been missed, looks up the watched channels and moderates what it missed', async () => {
-    const lines = new Lines();
+    const logs = new LogRecords();
     const bot = await Bot.start({
       token: sim.token,
       api: sim.apiBase,
       database,
       workers: 2,
       topology,
-      log: lines.push,
+      logger: logs.logger,
     });
     try {
       const guild = await freshGuild(sim, bot.client);
@@ -429,15 +550,25 @@ describe.each(TOPOLOGIES)('Bot with %s workers after a new gateway session', (to
       expect(told).toBe(1);
       // Posted while the bot has no session: the gateway never delivers them.
       const missed = post(guild, 18, 'missed');
-      const lookedUp = lines.next(/^gateway: \d+ missed messages found/);
+      const lookedUp = logs.next(/^gateway: \d+ missed messages found/);
       await deletions(missed);
       await lookedUp;
       await bot.idle();
 
-      expect(lines.all).toContainEqual(
-        expect.stringMatching(/^gateway: shard 0 started a new session; events may have been missed/),
-      );
-      expect(lines.all).toContain('gateway: 18 missed messages found in 1 watched channels and dispatched');
+      expect(logs.matching(/^gateway: /)).toEqual([
+        expect.objectContaining({
+          level: LEVEL.warn,
+          msg: expect.stringMatching(/^gateway: shard 0 started a new session; events may have been missed/),
+          shardId: 0,
+          channels: 1,
+        }),
+        expect.objectContaining({
+          level: LEVEL.info,
+          msg: 'gateway: 18 missed messages found in 1 watched channels and dispatched',
+          found: 18,
+          channels: 1,
+        }),
+      ]);
       expect([...deletionsOf(missed).entries()].sort()).toEqual(missed.map((id) => [id, 1]).sort());
       expect(bot.stats()).toMatchObject({ reidentified: 1, recovered: 18, errors: 0 });
       expect((await auditedMessageIds(bot, guild.id)).sort()).toEqual([...seen, ...missed].sort());

@@ -34,7 +34,7 @@ describe('openDatabase', () => {
     }
   });
 
-  it('creates the tenant_kv and moderation_actions tables in its schema', async () => {
+  it('creates the tenant_kv and moderation_actions tables in its schema, and the migrations table', async () => {
     const result = await database.run('list the tables', (db) =>
       db.execute<{ table_name: string }>(
         sql`SELECT table_name FROM information_schema.tables WHERE table_schema = ${database.schema} ORDER BY table_name`,
@@ -42,6 +42,7 @@ describe('openDatabase', () => {
     );
     // Both drivers answer raw queries with { rows }.
     expect((result as { rows: Array<{ table_name: string }> }).rows.map((row) => row.table_name)).toEqual([
+      '__drizzle_migrations',
       'moderation_actions',
       'tenant_kv',
     ]);

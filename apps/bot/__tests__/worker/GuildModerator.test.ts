@@ -70,11 +70,13 @@ describe('GuildModerator', () => {
     const { maxMessages, windowMs, timeoutMs } = DEFAULT_CONFIG.spam;
     for (let i = 0; i < maxMessages - 1; i++)
       expect(await moderator.handle(message('42', 'hi', 1_000 + i))).toEqual({ actions: [] });
-    const decision = await moderator.handle(message('42', 'hi', 1_000 + windowMs - 1));
+    const last = message('42', 'hi', 1_000 + windowMs - 1);
+    const decision = await moderator.handle(last);
     expect(decision.actions).toEqual([
       { type: 'timeout', userId: '42', durationMs: timeoutMs, reason: 'Spam: 5 messages in 5 s (strike 1 of 3)' },
     ]);
-    expect(await store.get(tenant, `${STRIKES_PREFIX}42`)).toBe(1);
+    // The strike, and the message that gave it.
+    expect(await store.get(tenant, `${STRIKES_PREFIX}42`)).toEqual({ count: 1, recent: [[last.messageId, 1]] });
   });
 
   it('does not time out a member whose messages are spread wider than the window', async () => {
@@ -95,7 +97,62 @@ describe('GuildModerator', () => {
       time += 60_000;
     }
     expect(kinds).toEqual(['timeout', 'timeout', 'ban']);
-    expect(await store.get(tenant, `${STRIKES_PREFIX}42`)).toBeUndefined();
+    expect(await store.get(tenant, `${STRIKES_PREFIX}42`)).toMatchObject({ count: 0 });
+    expect(await replyTo(command('stats'))).toContain('members with strikes: 0');
+  });
+
+  it('counts the strike of a message once, when a new moderator gets the messages of a crashed one again', async () => {
+    const { maxMessages } = DEFAULT_CONFIG.spam;
+    const flood = Array.from({ length: maxMessages }, (_, i) => message('42', 'flood', 2_000 + i));
+    // The crashed worker's moderator recorded the strike, then died before its decision came back.
+    const crashed = await GuildModerator.load(tenantKv(store, tenant), 1_000);
+    const decided: string[] = [];
+    for (const event of flood)
+      decided.push(
+        ...(await crashed.handle(event)).actions.map((action) => ('reason' in action ? action.reason : action.type)),
+      );
+    expect(decided).toEqual(['Spam: 5 messages in 5 s (strike 1 of 3)']);
+    // Every message of the flood dispatched again: the same punishment, the count unchanged.
+    const again: string[] = [];
+    for (const event of flood)
+      again.push(
+        ...(await moderator.handle({ ...event, redelivered: true })).actions.map((action) =>
+          'reason' in action ? action.reason : action.type,
+        ),
+      );
+    expect(again).toEqual(['Spam: 5 messages in 5 s (strike 1 of 3)']);
+    expect(await store.get(tenant, `${STRIKES_PREFIX}42`)).toEqual({
+      count: 1,
+      recent: [[flood.at(-1)!.messageId, 1]],
+    });
+  });
+
+  it('decides the recorded punishment again for a redelivered message alone (the window died with its worker)', async () => {
+    const { maxMessages } = DEFAULT_CONFIG.spam;
+    const flood = Array.from({ length: maxMessages }, (_, i) => message('42', 'flood', 2_000 + i));
+    const crashed = await GuildModerator.load(tenantKv(store, tenant), 1_000);
+    for (const event of flood) await crashed.handle(event);
+    expect(await moderator.handle({ ...flood.at(-1)!, redelivered: true })).toEqual({
+      actions: [
+        { type: 'timeout', userId: '42', durationMs: 600_000, reason: 'Spam: 5 messages in 5 s (strike 1 of 3)' },
+      ],
+    });
+    // Not redelivered, or never struck: nothing.
+    expect((await moderator.handle({ ...flood[0]!, messageId: 'other', redelivered: true })).actions).toEqual([]);
+    expect(await store.get(tenant, `${STRIKES_PREFIX}42`)).toMatchObject({ count: 1 });
+  });
+
+  it('reads a strike count stored as a bare number by earlier versions', async () => {
+    await store.set(tenant, `${STRIKES_PREFIX}42`, 1);
+    const { maxMessages } = DEFAULT_CONFIG.spam;
+    const kinds: string[] = [];
+    for (let i = 0; i < maxMessages; i++)
+      kinds.push(
+        ...(await moderator.handle(message('42', 'flood', 5_000 + i))).actions.map((action) =>
+          'reason' in action ? action.reason : action.type,
+        ),
+      );
+    expect(kinds).toEqual(['Spam: 5 messages in 5 s (strike 2 of 3)']);
   });
 
   it('never bans when banAfterTimeouts is 0', async () => {
@@ -104,7 +161,7 @@ describe('GuildModerator', () => {
     for (let i = 0; i < 10; i++)
       kinds.push(...(await moderator.handle(message('42', 'flood', i))).actions.map((action) => action.type));
     expect(kinds).toEqual(['timeout', 'timeout', 'timeout', 'timeout', 'timeout']);
-    expect(await store.get(tenant, `${STRIKES_PREFIX}42`)).toBe(5);
+    expect(await store.get(tenant, `${STRIKES_PREFIX}42`)).toMatchObject({ count: 5 });
   });
 
   it('deletes messages with a banned word, and leaves moderators alone', async () => {

@@ -3,6 +3,7 @@ import { Routes } from 'discord.js';
 import type { BotAction, DeleteMessageAction } from '../protocol.js';
 import { AUDITED_ACTIONS } from '../protocol.js';
 import type { AuditSink } from './AuditOutbox.js';
+import type { RequestBudget } from './RequestBudget.js';
 
 /** What happened to one action. */
 export interface ActionOutcome {
@@ -39,16 +40,23 @@ function targetOf(action: BotAction): string {
 export class ActionRunner {
   readonly #rest: REST;
   readonly #audit: AuditSink;
+  readonly #budget: RequestBudget | undefined;
 
-  constructor(rest: REST, audit: AuditSink) {
+  /**
+   * @param budget - the share of the global rate limit the actions take (each request, a
+   *   bulk-delete included, waits for its turn); without one, discord.js alone paces them.
+   */
+  constructor(rest: REST, audit: AuditSink, budget?: RequestBudget) {
     this.#rest = rest;
     this.#audit = audit;
+    this.#budget = budget;
   }
 
   /** Carries out one action in `guildId`; never rejects (Discord's refusals are in the outcome). */
   async run(guildId: string, action: BotAction): Promise<ActionOutcome> {
     let error: unknown;
     try {
+      await this.#budget?.acquire();
       await this.#request(guildId, action);
     } catch (caught) {
       error = caught ?? new Error('The request failed.');
@@ -82,6 +90,7 @@ export class ActionRunner {
     let error: unknown;
     try {
       const reasons = [...new Set(actions.map((action) => action.reason))].join('; ');
+      await this.#budget?.acquire();
       await this.#rest.post(Routes.channelBulkDelete(channelId), {
         body: { messages: actions.map((action) => action.messageId) },
         reason: reasons.length > 512 ? `${reasons.slice(0, 511)}…` : reasons,

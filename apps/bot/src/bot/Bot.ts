@@ -18,12 +18,15 @@ import { BotConfigError } from '../errors/errors.js';
 import type { BotAction, BotEvent, Decision, DeleteMessageAction } from '../protocol.js';
 import type { ActionOutcome } from './ActionRunner.js';
 import { ActionRunner } from './ActionRunner.js';
+import { RequestBudget } from './RequestBudget.js';
 import type { AuditOutboxOptions } from './AuditOutbox.js';
 import { AuditOutbox } from './AuditOutbox.js';
 import { BotMetrics, routeLabel } from './BotMetrics.js';
 import { COMMANDS } from './commands.js';
 import type { BotTopology } from './config.js';
 import { BOT_TOPOLOGIES } from './config.js';
+import type { BotLogger } from './logger.js';
+import { silentLogger } from './logger.js';
 import type { BotPool } from './pools.js';
 import { createBotPool } from './pools.js';
 import {
@@ -86,15 +89,19 @@ export interface BotOptions {
    */
   board?: StatusBoard;
   /**
-   * Where the bot reports what it does (moderation actions, failures), one line at a time.
-   * @default nowhere
+   * Where the bot reports what it does, as structured records (pino): moderation actions (`info`,
+   * with `guildId`, `action`, `userId`), refused actions, crashes, retries and missed events
+   * (`warn`), failures (`error`, with `err`). {@link createBotLogger} makes one for a terminal or
+   * for JSON lines.
+   * @default a silent logger
    */
-  log?: (line: string) => void;
+  logger?: BotLogger;
   /**
-   * How long a slash command may wait for its worker before the bot acknowledges it
-   * (`deferReply`) and edits the answer in later; Discord drops interactions not acknowledged
-   * within 3 s. `0` acknowledges every command at once.
-   * @default 2000
+   * How long after its creation (Discord's clock, from its id) a slash command may wait for its
+   * worker before the bot acknowledges it (`deferReply`) and edits the answer in later; Discord
+   * drops interactions not acknowledged within 3 s of their creation, and the acknowledgement
+   * itself takes time to reach it when the bot is busy. `0` acknowledges every command at once.
+   * @default 1000
    */
   deferAfterMs?: number;
   /**
@@ -110,6 +117,15 @@ export interface BotOptions {
    */
   bulkDelete?: boolean;
   /**
+   * The share of Discord's global rate limit (50 requests a second) the moderation actions take,
+   * in requests a second; the rest stays free for the answers of slash commands edited in after a
+   * deferral (`editReply`), which discord.js counts against the same limit, so a backlog of
+   * actions never holds them up. Interaction callbacks (`reply`, `deferReply`) are outside the
+   * global limit anyway.
+   * @default 40
+   */
+  actionRequestsPerSecond?: number;
+  /**
    * How long one REST request may take before discord.js aborts it (its `rest.timeout`); the
    * action is then counted as refused, with the abort as the reason, and audited.
    * @default 15000
@@ -117,7 +133,8 @@ export interface BotOptions {
   restTimeoutMs?: number;
   /**
    * How long one event may take in its worker (queueing included) before its dispatch is given
-   * up with `AbortError` (counted as an error).
+   * up with core's `HandlerTimeoutError` (`ERR_HANDLER_TIMEOUT`, counted as an error); the
+   * runtime's own deadline, so no timer or signal is made per event.
    * @default 30000
    */
   dispatchTimeoutMs?: number;
@@ -195,6 +212,11 @@ function bulkDeletable(messageId: string): boolean {
   return Date.now() - created < BULK_DELETE_MAX_AGE_MS;
 }
 
+/** Discord's "Unknown interaction": the interaction was answered after its 3 s (or answered twice). */
+function isExpired(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 10062;
+}
+
 function isCrash(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'ERR_WORKER_CRASHED';
 }
@@ -263,7 +285,7 @@ export class Bot {
   #reidentified = 0;
   #recovered = 0;
   #auditUnwritten = 0;
-  readonly #log: (line: string) => void;
+  readonly #logger: BotLogger;
   readonly #deferAfterMs: number;
   readonly #inflight = new Set<Promise<void>>();
   /** The tail of each guild's action queue (see #inOrder). */
@@ -310,7 +332,10 @@ export class Bot {
   };
   readonly #onDispatchError = (info: DispatchErrorInfo): void => {
     this.#errors++;
-    this.#log(`worker ${info.workerId} failed an event of guild ${info.tenant.id}: ${messageOf(info.error)}`);
+    this.#logger.error(
+      { workerId: info.workerId, guildId: info.tenant.id, err: info.error },
+      `worker ${info.workerId} failed an event of guild ${info.tenant.id}: ${messageOf(info.error)}`,
+    );
   };
   readonly #onFatal = (info: WorkerCrashInfo): void => {
     this.#gaveUp++;
@@ -326,7 +351,10 @@ export class Bot {
   readonly #onCrash = (info: WorkerCrashInfo): void => {
     this.#crashes++;
     this.metrics.crashes.inc();
-    this.#log(`worker ${info.workerId} crashed: ${messageOf(info.cause)}; its events in flight are dispatched again`);
+    this.#logger.warn(
+      { workerId: info.workerId, err: info.cause },
+      `worker ${info.workerId} crashed: ${messageOf(info.cause)}; its events in flight are dispatched again`,
+    );
   };
   readonly #onShardReady = (shardId: number): void => {
     if (!this.#ready) return;
@@ -346,7 +374,7 @@ export class Bot {
     this.store = store;
     this.moderationLog = moderationLog;
     this.topology = options.topology ?? 'thread';
-    this.#log = options.log ?? (() => undefined);
+    this.#logger = options.logger ?? silentLogger();
     this.metrics = new BotMetrics({
       auditDepth: () => this.audit.depth,
       queued: () => this.pool.stats().queued,
@@ -359,13 +387,14 @@ export class Bot {
         this.metrics.auditRetries.inc();
         // The first failure of an outage, then every tenth: the database may stay down a while.
         if (failures === 1 || failures % 10 === 0)
-          this.#log(
+          this.#logger.warn(
+            { rows: this.audit.depth, attempt: failures, delayMs, err: error },
             `audit: could not write ${this.audit.depth} rows (attempt ${failures}), retrying in ${delayMs} ms: ${messageOf(error)}`,
           );
       },
     });
-    this.#runner = new ActionRunner(client.rest, this.audit);
-    this.#deferAfterMs = options.deferAfterMs ?? 2000;
+    this.#runner = new ActionRunner(client.rest, this.audit, new RequestBudget(options.actionRequestsPerSecond ?? 40));
+    this.#deferAfterMs = options.deferAfterMs ?? 1000;
     this.#dispatchTimeoutMs = options.dispatchTimeoutMs ?? 30_000;
     this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
     this.#bulkDelete = options.bulkDelete ?? true;
@@ -401,13 +430,14 @@ export class Bot {
       topology = 'thread',
       workerFilename = WORKER_ENTRY,
       board,
-      log,
-      deferAfterMs = 2000,
+      logger,
+      deferAfterMs = 1000,
       registerCommands = true,
       dispatchTimeoutMs = 30_000,
       shutdownTimeoutMs = 10_000,
       restTimeoutMs = 15_000,
       bulkDelete = true,
+      actionRequestsPerSecond = 40,
       audit,
     } = options;
     if (typeof token !== 'string' || token.length === 0)
@@ -431,8 +461,11 @@ export class Bot {
     if (board !== undefined && (board === null || typeof board !== 'object' || typeof board.watch !== 'function')) {
       throw new BotConfigError(`Expected \`board\` to be a StatusBoard, got ${describe(board)}.`);
     }
-    if (log !== undefined && typeof log !== 'function')
-      throw new BotConfigError(`Expected \`log\` to be a function, got ${describe(log)}.`);
+    if (
+      logger !== undefined &&
+      (logger === null || typeof logger !== 'object' || typeof (logger as Partial<BotLogger>).child !== 'function')
+    )
+      throw new BotConfigError(`Expected \`logger\` to be a pino Logger, got ${describe(logger)}.`);
     if (typeof deferAfterMs !== 'number' || !Number.isFinite(deferAfterMs) || deferAfterMs < 0 || deferAfterMs > 2900) {
       throw new BotConfigError(
         `Expected \`deferAfterMs\` to be a number from 0 to 2900, got ${describe(deferAfterMs)}.`,
@@ -448,13 +481,24 @@ export class Bot {
       if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
         throw new BotConfigError(`Expected \`${name}\` to be a number > 0, got ${describe(value)}.`);
     }
+    if (!Number.isSafeInteger(actionRequestsPerSecond) || actionRequestsPerSecond < 1 || actionRequestsPerSecond > 50) {
+      throw new BotConfigError(
+        `Expected \`actionRequestsPerSecond\` to be an integer from 1 to 50, got ${describe(actionRequestsPerSecond)}.`,
+      );
+    }
     if (typeof bulkDelete !== 'boolean')
       throw new BotConfigError(`Expected \`bulkDelete\` to be a boolean, got ${describe(bulkDelete)}.`);
     if (audit !== undefined && (audit === null || typeof audit !== 'object'))
       throw new BotConfigError(`Expected \`audit\` to be an object, got ${describe(audit)}.`);
 
     const store = new PostgresKvStore(database);
-    const pool = await createBotPool({ topology, workers, workerFilename, store, log: log ?? (() => undefined) });
+    const pool = await createBotPool({
+      topology,
+      workers,
+      workerFilename,
+      store,
+      logger: (logger ?? silentLogger()).child({ component: 'hub' }),
+    });
     const client = new Client({
       intents: [...BOT_INTENTS],
       // Deletions of messages and departures of members the cache never saw still arrive.
@@ -547,26 +591,31 @@ export class Bot {
       if ((await Promise.race([this.#settled(), deadline.promise])) === 'timeout') {
         // Past the deadline nothing more is carried out: what is left is counted and reported.
         this.#abandoning = true;
-        this.#log(
+        this.#logger.warn(
+          { unfinished: this.#inflight.size, timeoutMs: this.#shutdownTimeoutMs },
           `shutdown: ${this.#inflight.size} events still unfinished after ${this.#shutdownTimeoutMs} ms; their actions are abandoned`,
         );
         // What is still in flight settles within dispatchTimeoutMs and restTimeoutMs.
         await this.#settled();
-        this.#log(`shutdown: ${this.#abandoned} actions abandoned`);
+        this.#logger.warn({ abandoned: this.#abandoned }, `shutdown: ${this.#abandoned} actions abandoned`);
       }
       deadline.clear();
       const report = await this.audit.close({ timeoutMs: this.#shutdownTimeoutMs });
       this.#auditUnwritten = report.unwritten.length;
       if (report.unwritten.length > 0) {
-        this.#log(
-          `audit: ${report.unwritten.length} rows could not be written (database unavailable); they follow as JSON`,
+        this.#logger.error(
+          { unwritten: report.unwritten.length },
+          `audit: ${report.unwritten.length} rows could not be written (database unavailable); they follow`,
         );
-        for (const entry of report.unwritten) this.#log(`audit: unwritten ${JSON.stringify(entry)}`);
+        for (const entry of report.unwritten) this.#logger.error({ entry }, 'audit: unwritten row');
       }
       await this.client.destroy();
       const closing = bounded(this.#shutdownTimeoutMs);
       if ((await Promise.race([this.pool.close(), closing.promise])) === 'timeout') {
-        this.#log(`shutdown: the workers did not close within ${this.#shutdownTimeoutMs} ms; killing them`);
+        this.#logger.warn(
+          { timeoutMs: this.#shutdownTimeoutMs },
+          `shutdown: the workers did not close within ${this.#shutdownTimeoutMs} ms; killing them`,
+        );
         await this.pool.kill();
       }
       closing.clear();
@@ -626,7 +675,7 @@ export class Bot {
   #track(work: Promise<void>): void {
     const tracked = work.catch((error: unknown) => {
       this.#errors++;
-      this.#log(`error: ${messageOf(error)}`);
+      this.#logger.error({ err: error }, `error: ${messageOf(error)}`);
     });
     this.#inflight.add(tracked);
     void tracked.finally(() => {
@@ -663,12 +712,13 @@ export class Bot {
     try {
       let decision: Decision;
       try {
-        decision = await this.pool.dispatch(tenant, event, { signal: AbortSignal.timeout(this.#dispatchTimeoutMs) });
+        decision = await this.pool.dispatch(tenant, event, { timeoutMs: this.#dispatchTimeoutMs });
       } catch (error) {
         if (!isCrash(error) || this.closed) throw error;
         this.#redispatched++;
         this.metrics.redispatched.inc(labels);
-        decision = await this.pool.dispatch(tenant, event, { signal: AbortSignal.timeout(this.#dispatchTimeoutMs) });
+        const again = event.type === 'message' ? { ...event, redelivered: true } : event;
+        decision = await this.pool.dispatch(tenant, again, { timeoutMs: this.#dispatchTimeoutMs });
       }
       stopTimer();
       this.metrics.dispatched.inc(labels);
@@ -708,7 +758,8 @@ export class Bot {
     this.#reidentified++;
     this.metrics.reidentified.inc();
     const channels = [...this.#watched];
-    this.#log(
+    this.#logger.warn(
+      { shardId, channels: channels.length },
       `gateway: shard ${shardId} started a new session; events may have been missed: looking up recent messages in ${channels.length} watched channels`,
     );
     let found = 0;
@@ -727,37 +778,49 @@ export class Bot {
         after = messages.at(-1)!.id;
       }
     }
-    this.#log(`gateway: ${found} missed messages found in ${channels.length} watched channels and dispatched`);
+    this.#logger.info(
+      { shardId, found, channels: channels.length },
+      `gateway: ${found} missed messages found in ${channels.length} watched channels and dispatched`,
+    );
   }
 
   async #answer(interaction: ChatInputCommandInteraction, event: BotEvent): Promise<void> {
     this.#events.command++;
     this.metrics.receivedEvent('command');
     const decided = this.#dispatch(event);
-    // Discord drops an interaction not answered within 3 s: when the worker is slow (a backlog,
-    // a cold database), acknowledge it first and edit the answer in when it comes.
+    const id = interaction.id;
+    const age = (): number => Date.now() - interaction.createdTimestamp;
+    // Discord drops an interaction not answered within 3 s of its creation, however late it reached
+    // the bot (a lagging gateway, a busy main thread): when the worker's answer is not back
+    // deferAfterMs after the interaction was created, acknowledge it (deferReply) and edit the
+    // answer in when it comes. An interaction that arrives already that old is acknowledged at once.
+    const waitMs = Math.max(0, this.#deferAfterMs - age());
+    this.#logger.debug({ interactionId: id, command: interaction.commandName, ageMs: age() }, 'interaction received');
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => {
-      if (this.#deferAfterMs === 0) resolve('late');
-      else timer = setTimeout(() => resolve('late'), this.#deferAfterMs);
+      if (waitMs === 0) resolve('late');
+      else timer = setTimeout(() => resolve('late'), waitMs);
     });
     let decision: Decision;
     let deferred = false;
     try {
-      // With deferAfterMs 0 the late promise is already settled and wins the race.
+      // With no time left the late promise is already settled and wins the race.
       const first = await Promise.race([late, decided]);
       if (first === 'late') {
         deferred = true;
-        await interaction.deferReply(interaction.commandName === 'config' ? { flags: MessageFlags.Ephemeral } : {});
+        await this.#acknowledge(interaction, 'deferred', () =>
+          interaction.deferReply(interaction.commandName === 'config' ? { flags: MessageFlags.Ephemeral } : {}),
+        );
         decision = await decided;
       } else {
         decision = first;
       }
     } catch (error) {
       const content = 'Sorry, something went wrong; try again later.';
-      await (
-        deferred ? interaction.editReply({ content }) : interaction.reply({ content, flags: MessageFlags.Ephemeral })
-      ).catch(() => undefined);
+      if (!isExpired(error))
+        await (
+          deferred ? interaction.editReply({ content }) : interaction.reply({ content, flags: MessageFlags.Ephemeral })
+        ).catch(() => undefined);
       throw error;
     } finally {
       clearTimeout(timer);
@@ -768,11 +831,45 @@ export class Bot {
       } else {
         const reply: InteractionReplyOptions = { content: decision.reply.content, allowedMentions: { parse: [] } };
         if (decision.reply.ephemeral) reply.flags = MessageFlags.Ephemeral;
-        await interaction.reply(reply);
+        await this.#acknowledge(interaction, 'replied', () => interaction.reply(reply));
       }
     }
     if (decision.actions.length > 0)
       await this.#inOrder(event.guildId, () => this.#act(event.guildId, decision.actions));
+  }
+
+  /**
+   * Sends the interaction's first answer (a reply or a deferral) and counts how it went; Discord's
+   * 10062 (the 3 s were over when the answer reached it) is logged as an expired interaction.
+   */
+  async #acknowledge(
+    interaction: ChatInputCommandInteraction,
+    answer: 'replied' | 'deferred',
+    send: () => Promise<unknown>,
+  ): Promise<void> {
+    const sentAtMs = Date.now() - interaction.createdTimestamp;
+    try {
+      await send();
+    } catch (error) {
+      if (isExpired(error)) {
+        this.metrics.interactions.inc({ answer: 'expired' });
+        this.#logger.warn(
+          {
+            interactionId: interaction.id,
+            command: interaction.commandName,
+            sentAtMs,
+            ageMs: Date.now() - interaction.createdTimestamp,
+          },
+          `interaction /${interaction.commandName} expired before its answer reached Discord (sent ${sentAtMs} ms after it was created)`,
+        );
+      }
+      throw error;
+    }
+    this.metrics.interactions.inc({ answer });
+    this.#logger.debug(
+      { interactionId: interaction.id, answer, sentAtMs, ageMs: Date.now() - interaction.createdTimestamp },
+      `interaction ${answer}`,
+    );
   }
 
   /**
@@ -852,12 +949,22 @@ export class Bot {
   #outcome(guildId: string, outcome: ActionOutcome): void {
     const { action } = outcome;
     this.metrics.action(action.type, outcome.ok);
+    const fields = {
+      guildId,
+      action: action.type,
+      ...('userId' in action ? { userId: action.userId } : {}),
+      ...('messageId' in action ? { messageId: action.messageId } : {}),
+    };
     if (outcome.ok) {
       this.#actions++;
-      if (action.type !== 'sendMessage') this.#log(`${this.#guildName(guildId)}: ${this.#describe(action)}`);
+      if (action.type !== 'sendMessage')
+        this.#logger.info(fields, `${this.#guildName(guildId)}: ${this.#describe(action)}`);
     } else {
       this.#failedActions++;
-      this.#log(`${this.#guildName(guildId)}: could not carry out ${action.type}: ${messageOf(outcome.error)}`);
+      this.#logger.warn(
+        { ...fields, err: outcome.error },
+        `${this.#guildName(guildId)}: could not carry out ${action.type}: ${messageOf(outcome.error)}`,
+      );
     }
   }
 }

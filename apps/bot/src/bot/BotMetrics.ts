@@ -38,6 +38,7 @@ export class BotMetrics {
   readonly reidentified: Counter;
   readonly recovered: Counter;
   readonly crashes: Counter;
+  readonly interactions: Counter<'answer'>;
 
   constructor(sources: BotMetricsSources) {
     const registers = [this.registry];
@@ -102,6 +103,12 @@ export class BotMetrics {
     this.recovered = new Counter({
       name: 'switchyard_bot_messages_recovered_total',
       help: 'Messages the bot never received, found by looking up watched channels after a new session.',
+      registers,
+    });
+    this.interactions = new Counter({
+      name: 'switchyard_bot_interactions_total',
+      help: 'Slash commands by how they were first answered: replied, deferred, or expired (Discord had dropped it: answered after 3 s).',
+      labelNames: ['answer'],
       registers,
     });
     this.crashes = new Counter({

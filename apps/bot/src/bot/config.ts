@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { BotConfigError } from '../errors/errors.js';
+import type { LogLevel } from './logger.js';
+import { LOG_LEVELS } from './logger.js';
 
 /** Where the bot's workers run: worker threads, worker processes, or this thread. */
 export type BotTopology = 'thread' | 'process' | 'local';
@@ -32,6 +34,8 @@ export interface RunConfig {
   readonly guilds: number;
   /** `--rate <events/s>` or `BOT_SIM_RATE`: the simulator's traffic. */
   readonly eventsPerSecond: number;
+  /** `--log-level <level>` or `LOG_LEVEL`: the least severe log records written. */
+  readonly logLevel: LogLevel;
 }
 
 /** The variables that hold secrets: {@link scrubSecrets} removes them once read. */
@@ -59,6 +63,7 @@ Options:
   --metrics-port <n>   serve Prometheus /metrics and /healthz on this port (env METRICS_PORT)
   --guilds <n>         simulated guilds (env BOT_SIM_GUILDS, default 3)
   --rate <n>           simulated events per second (env BOT_SIM_RATE, default 20)
+  --log-level <level>  fatal, error, warn, info, debug, trace or silent (env LOG_LEVEL, default info)
   --help               show this text
 
 Environment:
@@ -121,6 +126,11 @@ const SETTINGS = {
   metricsPort: { flag: '--metrics-port', env: 'METRICS_PORT', schema: numberText(true, 0, 65_535) },
   guilds: { flag: '--guilds', env: 'BOT_SIM_GUILDS', schema: numberText(true, 1, 1000) },
   rate: { flag: '--rate', env: 'BOT_SIM_RATE', schema: numberText(false, 0.1, 100_000) },
+  logLevel: {
+    flag: '--log-level',
+    env: 'LOG_LEVEL',
+    schema: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]], { error: `one of ${LOG_LEVELS.join(', ')}` }),
+  },
 } as const satisfies Record<string, { flag?: string; env: string; schema: z.ZodType }>;
 
 type Settings = typeof SETTINGS;
@@ -146,6 +156,7 @@ export function parseRunConfig(argv: readonly string[], env: Readonly<Record<str
         'metrics-port': { type: 'string' },
         guilds: { type: 'string' },
         rate: { type: 'string' },
+        'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -186,5 +197,6 @@ export function parseRunConfig(argv: readonly string[], env: Readonly<Record<str
     metricsPort: config.metricsPort,
     guilds: config.guilds ?? 3,
     eventsPerSecond: config.rate ?? 20,
+    logLevel: config.logLevel ?? 'info',
   };
 }

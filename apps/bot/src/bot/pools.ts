@@ -5,6 +5,7 @@ import { createProcessPool } from '@switchyard/pool-process';
 import { createThreadPool } from '@switchyard/pool-thread';
 import type { BotEvent, Decision } from '../protocol.js';
 import type { BotTopology } from './config.js';
+import type { BotLogger } from './logger.js';
 
 /** One of the bot's workers, whatever the topology. */
 export type BotWorker = WorkerLike<BotEvent, Decision>;
@@ -21,7 +22,7 @@ export interface BotPoolOptions {
   /** The workers' `ctx.kv`, served from the main thread. */
   readonly store: KvStore;
   /** Where the process topology's hub reports connections and refusals. */
-  readonly log: (line: string) => void;
+  readonly logger: BotLogger;
 }
 
 function toUrl(file: string | URL): URL {
@@ -34,7 +35,7 @@ function toUrl(file: string | URL): URL {
  * so neither the token nor the database credentials), or `LocalWorker`s in this thread.
  */
 export async function createBotPool(options: BotPoolOptions): Promise<BotPool> {
-  const { topology, workers, workerFilename, store, log } = options;
+  const { topology, workers, workerFilename, store, logger } = options;
   switch (topology) {
     case 'thread':
       return (await createThreadPool({ workers, filename: workerFilename, store })) as unknown as BotPool;
@@ -45,9 +46,9 @@ export async function createBotPool(options: BotPoolOptions): Promise<BotPool> {
         store,
         hub: {
           logger: {
-            info: (message) => log(`hub: ${message}`),
-            warn: (message) => log(`hub: ${message}`),
-            error: (message) => log(`hub: ${message}`),
+            info: (message) => logger.info(`hub: ${message}`),
+            warn: (message) => logger.warn(`hub: ${message}`),
+            error: (message) => logger.error(`hub: ${message}`),
           },
         },
       })) as unknown as BotPool;

@@ -1,10 +1,12 @@
 import type { StatusOutput } from '@switchyard/status';
 import { createStatusBoard } from '@switchyard/status';
 import { openDatabase } from '../db/Database.js';
-import { Simulation } from '../sim/Simulation.js';
+import { SimulationThread } from '../sim/SimulationThread.js';
 import type { BotStats } from './Bot.js';
 import { Bot } from './Bot.js';
 import type { RunConfig } from './config.js';
+import type { BotLogger } from './logger.js';
+import { createBotLogger } from './logger.js';
 import { startMetricsServer } from './MetricsServer.js';
 
 const WORKER_KIND = { thread: 'worker threads', process: 'worker processes', local: 'local workers' } as const;
@@ -17,9 +19,9 @@ export interface RunIo {
    */
   signal?: AbortSignal;
   /**
-   * Lifecycle lines and the moderation log, unless the board is live on the same terminal (both
-   * streams TTYs): then every line goes through the board, above its rows, so that nothing is
-   * overwritten.
+   * The log (lifecycle, moderation actions, failures): pretty lines on a terminal, printed through
+   * the board when it is live on the same terminal (both streams TTYs) so that nothing is
+   * overwritten; JSON lines otherwise (see {@link createBotLogger}).
    * @default process.stdout
    */
   stdout?: NodeJS.WritableStream & { isTTY?: boolean };
@@ -32,6 +34,8 @@ export interface RunIo {
 
 /** What {@link runBot} resolves with. */
 export interface RunSummary {
+  /** The logger the run wrote to. */
+  readonly logger: BotLogger;
   /** Why it stopped: the abort reason, or the duration. */
   readonly reason: string;
   /** How long the bot was ready, in seconds. */
@@ -50,11 +54,11 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
   // One stream owns the screen: with the board live on the terminal, every line goes through it.
   const board = createStatusBoard({ output: stderr });
   cleanup.push(() => board.close());
-  const throughBoard = board.tty && stdout.isTTY === true;
-  const say = (line: string): void => {
-    if (throughBoard && !board.closed) board.log(line);
-    else stdout.write(`${line}\n`);
-  };
+  const logger = createBotLogger({
+    level: config.logLevel,
+    stdout,
+    ...(board.tty && stdout.isTTY === true ? { board } : {}),
+  });
   // What runs (the bot, then where its data and its Discord are), then what it is doing.
   const what = [`switchyard-bot · ${config.topology} topology · ${config.workers} workers`];
   const header = (last: string): void => {
@@ -62,12 +66,16 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
   };
   header('starting…');
   try {
-    let simulation: Simulation | undefined;
+    let simulation: SimulationThread | undefined;
     if (config.token === undefined) {
-      simulation = await Simulation.start({ guilds: config.guilds, eventsPerSecond: config.eventsPerSecond });
+      // In a thread of its own: a real Discord does not share the bot's main thread either.
+      simulation = await SimulationThread.start({ guilds: config.guilds, eventsPerSecond: config.eventsPerSecond });
       const started = simulation;
-      cleanup.push(() => started.close());
-      say(`simulated Discord at ${simulation.sim.apiBase} with ${config.guilds} guilds (no DISCORD_TOKEN)`);
+      cleanup.push(async () => void (await started.close()));
+      logger.info(
+        { api: simulation.apiBase, guilds: config.guilds },
+        `simulated Discord at ${simulation.apiBase} with ${config.guilds} guilds (no DISCORD_TOKEN)`,
+      );
     }
     const database = await openDatabase({
       ...(config.databaseUrl === undefined ? {} : { url: config.databaseUrl }),
@@ -75,16 +83,16 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
       schema: config.schema,
     });
     cleanup.push(() => database.close());
-    say(`database: ${database.description}`);
+    logger.info({ database: database.description }, `database: ${database.description}`);
 
     const bot = await Bot.start({
-      token: simulation?.sim.token ?? (config.token as string),
-      ...(simulation === undefined ? {} : { api: simulation.sim.apiBase }),
+      token: simulation?.token ?? (config.token as string),
+      ...(simulation === undefined ? {} : { api: simulation.apiBase }),
       database,
       workers: config.workers,
       topology: config.topology,
       board,
-      log: board.tty ? (line) => (board.closed ? say(line) : board.log(line)) : say,
+      logger,
     });
     cleanup.push(() => bot.close());
     if (config.metricsPort !== undefined) {
@@ -94,19 +102,25 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
         health: () => bot.health(),
       });
       cleanup.push(() => metrics.close());
-      say(`metrics: ${metrics.url}/metrics and ${metrics.url}/healthz`);
+      logger.info({ url: metrics.url }, `metrics: ${metrics.url}/metrics and ${metrics.url}/healthz`);
     }
     const startedAt = performance.now();
-    say(
+    logger.info(
+      {
+        user: bot.client.user.tag,
+        guilds: bot.client.guilds.cache.size,
+        workers: config.workers,
+        topology: config.topology,
+      },
       `ready: logged in as ${bot.client.user.tag} in ${bot.client.guilds.cache.size} guilds, ${config.workers} ${WORKER_KIND[config.topology]}`,
     );
     what[0] += ` · ${bot.client.guilds.cache.size} guilds`;
     what.push(
       `database ${database.description}`,
-      simulation === undefined ? 'Discord' : `simulated Discord at ${simulation.sim.apiBase}`,
+      simulation === undefined ? 'Discord' : `simulated Discord at ${simulation.apiBase}`,
     );
     header('Ctrl-C to stop');
-    simulation?.begin();
+    await simulation?.begin();
 
     const reason = await new Promise<string>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
@@ -124,20 +138,30 @@ export async function runBot(config: RunConfig, io: RunIo = {}): Promise<RunSumm
       }
     });
     const seconds = (performance.now() - startedAt) / 1000;
-    say(`stopping: ${reason}`);
+    logger.info({ reason }, `stopping: ${reason}`);
     header(`stopping (${reason})…`);
     const traffic = await simulation?.stop();
     if (traffic !== undefined)
-      say(
-        `simulated traffic: ${traffic.sent} events in ${(traffic.elapsedMs / 1000).toFixed(1)} s, ${simulation!.bursts} floods`,
+      logger.info(
+        { sent: traffic.sent, elapsedMs: Math.round(traffic.elapsedMs), floods: traffic.bursts },
+        `simulated traffic: ${traffic.sent} events in ${(traffic.elapsedMs / 1000).toFixed(1)} s, ${traffic.bursts} floods`,
       );
     await bot.close();
     const stats = bot.stats();
     const events = Object.values(stats.events).reduce((sum, n) => sum + n, 0);
-    say(
+    logger.info(
+      { seconds: Number(seconds.toFixed(1)), events, actions: stats.actions },
       `stopped after ${seconds.toFixed(1)} s: ${events} events, ${stats.actions} actions, ${stats.failedActions} refused, ${stats.errors} errors`,
     );
-    return { reason, seconds, stats };
+    if (simulation !== undefined) {
+      // What the simulated Discord saw of the bot: every slash command it sent should have its answer.
+      const { interactions } = await simulation.close();
+      logger.info(
+        { interactions: interactions.sent, unanswered: interactions.unanswered },
+        `simulated Discord: ${interactions.sent} slash commands, ${interactions.unanswered} unanswered`,
+      );
+    }
+    return { logger, reason, seconds, stats };
   } finally {
     // Whatever started is stopped, in reverse order, also when a step failed.
     for (const step of cleanup.reverse()) await step();

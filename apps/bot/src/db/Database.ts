@@ -1,12 +1,15 @@
 import type { PGlite } from '@electric-sql/pglite';
-import { sql } from 'drizzle-orm';
+import { fileURLToPath } from 'node:url';
+import type { MigrationConfig } from 'drizzle-orm/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { BotConfigError, DatabaseClosedError, DatabaseError } from '../errors/errors.js';
 import { defaultPgliteTemplate, openPglite } from './pglite.js';
-import { CREATE_TABLES, schema } from './schema.js';
+import { schema } from './schema.js';
 
 /** The drizzle database the bot uses, whichever driver runs it. */
 export type BotDrizzle = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -64,6 +67,20 @@ function describeValue(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
+/**
+ * The messages of an error and its causes, without drizzle's wrappers ("Failed query: <the SQL>"),
+ * which repeat the statement around the driver's reason.
+ */
+function causeMessages(error: unknown): string {
+  const messages: string[] = [];
+  for (let current = error; current !== undefined && messages.length < 5;) {
+    const message = current instanceof Error ? current.message : String(current);
+    if (!message.startsWith('Failed query:')) messages.push(message);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return messages.join(': ');
+}
+
 /** The innermost cause's message: drizzle wraps the driver's error ("Failed query: ...") around the reason. */
 function rootMessage(error: unknown): string {
   let current = error;
@@ -81,8 +98,8 @@ function describeUrl(url: string): string {
 }
 
 /**
- * The bot's PostgreSQL database: `pg` against a server, or an embedded PGlite. Tables are created
- * by {@link openDatabase}. Every query goes through {@link BotDatabase.run}, which refuses work
+ * The bot's PostgreSQL database: `pg` against a server, or an embedded PGlite. Its tables are
+ * created and upgraded by {@link openDatabase}, which applies the migrations. Every query goes through {@link BotDatabase.run}, which refuses work
  * once the database is closed and lets `close()` wait for the queries in flight.
  */
 export class BotDatabase {
@@ -155,18 +172,66 @@ export class BotDatabase {
   }
 }
 
-async function createTables(db: BotDrizzle, schemaName: string): Promise<void> {
-  await db.transaction(async (tx) => {
-    // Two bots starting at once on one server must not race on CREATE ... IF NOT EXISTS.
-    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`switchyard-bot:${schemaName}`}))`);
-    await tx.execute(sql.raw(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"`));
-    for (const statement of CREATE_TABLES) await tx.execute(sql.raw(statement));
-  });
+/**
+ * The migrations drizzle-kit generated from src/db/schema.ts (`pnpm db:generate`), committed in the
+ * package's drizzle/ folder: one level above dist/ and src/ alike.
+ */
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+/** The table, in the bot's own schema, where drizzle records the migrations applied. */
+export const MIGRATIONS_TABLE = '__drizzle_migrations';
+
+/** The advisory lock key that serialises the migrations of one schema between bots starting at once. */
+function lockKey(schemaName: string): string {
+  return `switchyard-bot:${schemaName}`;
+}
+
+function migrationConfig(schemaName: string): MigrationConfig {
+  return { migrationsFolder: MIGRATIONS_FOLDER, migrationsSchema: schemaName, migrationsTable: MIGRATIONS_TABLE };
 }
 
 /**
- * Opens the bot's database and creates its tables if they are missing: PostgreSQL through `pg`
- * when `url` is given, else an embedded PGlite (in memory, or in `dataDir`).
+ * Applies the migrations not applied yet, on one connection holding a session advisory lock for
+ * the schema: bots starting at once on one server migrate one after the other (the second finds
+ * nothing left to do). The lock wait is bounded by the statement timeout.
+ */
+async function migratePgPool(pool: pg.Pool, schemaName: string): Promise<void> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey(schemaName)]);
+    try {
+      // Under the lock: CREATE SCHEMA IF NOT EXISTS races with itself on a unique index.
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"`);
+      await migratePg(drizzlePg({ client }), migrationConfig(schemaName));
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey(schemaName)]).catch(() => {
+        // The connection is gone, and its lock with it: the pool must not hand it out again.
+        broken = true;
+      });
+    }
+  } catch (error) {
+    broken = true;
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+async function migratePgliteClient(client: PGlite, schemaName: string): Promise<void> {
+  await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey(schemaName)]);
+  try {
+    await migratePglite(drizzlePglite({ client }), migrationConfig(schemaName));
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey(schemaName)]);
+  }
+}
+
+/**
+ * Opens the bot's database and applies the migrations it lacks (drizzle-kit's, in drizzle/; the
+ * tables are created on a new database and upgraded on an older one, rows kept), under an advisory
+ * lock: PostgreSQL through `pg` when `url` is given, else an embedded PGlite (in memory, or in
+ * `dataDir`).
  *
  * @example
  * ```ts
@@ -220,6 +285,7 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDa
   }
 
   let database: BotDatabase;
+  let migrate: () => Promise<void>;
   if (url !== undefined) {
     const pool = new pg.Pool({
       connectionString: url,
@@ -241,6 +307,7 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDa
       description: `${describeUrl(url)} (schema ${schemaName})`,
       close: () => pool.end(),
     });
+    migrate = () => migratePgPool(pool, schemaName);
   } else {
     let client: PGlite;
     try {
@@ -265,15 +332,15 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDa
       description: `pglite (${where}, schema ${schemaName})`,
       close: () => client.close(),
     });
+    migrate = () => migratePgliteClient(client, schemaName);
   }
   try {
-    await createTables(database.db, schemaName);
+    await migrate();
   } catch (error) {
     await database.close().catch(() => undefined);
-    throw new DatabaseError(
-      `Could not create the tables in ${database.description}: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
+    throw new DatabaseError(`Could not migrate the tables in ${database.description}: ${causeMessages(error)}`, {
+      cause: error,
+    });
   }
   return database;
 }

@@ -1,6 +1,8 @@
+import { sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
+  check,
   customType,
   index,
   jsonb,
@@ -18,6 +20,14 @@ export const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
 });
 
 /**
+ * `text COLLATE "C"`: sorts and compares by code point (byte order in UTF-8), whatever the
+ * database's locale, so that a key range scan means the same on every server.
+ */
+export const textC = customType<{ data: string; driverData: string }>({
+  dataType: () => 'text COLLATE "C"',
+});
+
+/**
  * Every tenant's key-value storage (`ctx.kv` in the workers). Values are `v8.serialize`d, so
  * whatever structured clone carries (`Map`, `Set`, `Date`, `BigInt`, typed arrays, `Error`s,
  * nested and cyclic objects) comes back as it went in. Keys sort by code point (`COLLATE "C"`).
@@ -27,11 +37,14 @@ export const tenantKv = pgTable(
   {
     tenantKind: text('tenant_kind').$type<'guild' | 'user'>().notNull(),
     tenantId: text('tenant_id').notNull(),
-    key: text('key').notNull(),
+    key: textC('key').notNull(),
     value: bytea('value').notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [primaryKey({ name: 'tenant_kv_pkey', columns: [table.tenantKind, table.tenantId, table.key] })],
+  (table) => [
+    primaryKey({ name: 'tenant_kv_pkey', columns: [table.tenantKind, table.tenantId, table.key] }),
+    check('tenant_kv_tenant_kind_check', sql`${table.tenantKind} IN ('guild', 'user')`),
+  ],
 );
 
 /** The audit trail: one row per moderation action the main thread carried out (or failed to). */
@@ -68,32 +81,3 @@ export const schema = { tenantKv, moderationActions };
 
 /** A row of {@link moderationActions}. */
 export type ModerationActionRow = typeof moderationActions.$inferSelect;
-
-/**
- * The SQL that creates the tables of {@link schema}, idempotent (`IF NOT EXISTS`): run at every
- * start, so no migration tool is needed at run time.
- */
-export const CREATE_TABLES: readonly string[] = [
-  `CREATE TABLE IF NOT EXISTS tenant_kv (
-    tenant_kind text NOT NULL CHECK (tenant_kind IN ('guild', 'user')),
-    tenant_id text NOT NULL,
-    key text COLLATE "C" NOT NULL,
-    value bytea NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT tenant_kv_pkey PRIMARY KEY (tenant_kind, tenant_id, key)
-  )`,
-  `CREATE TABLE IF NOT EXISTS moderation_actions (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    guild_id text NOT NULL,
-    user_id text NOT NULL,
-    action text NOT NULL,
-    reason text NOT NULL,
-    details jsonb NOT NULL DEFAULT '{}'::jsonb,
-    ok boolean NOT NULL,
-    error text,
-    created_at timestamptz NOT NULL DEFAULT now()
-  )`,
-  'CREATE INDEX IF NOT EXISTS moderation_actions_guild_created_idx ON moderation_actions (guild_id, created_at)',
-  'ALTER TABLE moderation_actions ADD COLUMN IF NOT EXISTS action_key text',
-  'CREATE UNIQUE INDEX IF NOT EXISTS moderation_actions_action_key_idx ON moderation_actions (action_key)',
-];

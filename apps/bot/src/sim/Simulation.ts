@@ -1,4 +1,11 @@
-import type { DiscordSim, GuildSpec, SimGuild, TrafficRun, TrafficStats } from '@switchyard/discord-sim';
+import type {
+  DiscordSim,
+  GuildSpec,
+  SimGuild,
+  SimInteraction,
+  TrafficRun,
+  TrafficStats,
+} from '@switchyard/discord-sim';
 import { startDiscordSim } from '@switchyard/discord-sim';
 import { BotConfigError } from '../errors/errors.js';
 
@@ -82,6 +89,7 @@ export class Simulation {
   #spamTimer: NodeJS.Timeout | undefined;
   #spamRound = 0;
   #bursts = 0;
+  readonly #interactions: SimInteraction[] = [];
 
   private constructor(sim: DiscordSim, eventsPerSecond: number, spamEveryMs: number) {
     this.sim = sim;
@@ -113,12 +121,23 @@ export class Simulation {
     return this.#bursts;
   }
 
+  /**
+   * The slash commands the simulation sent, and how many of them have no callback (the bot never
+   * answered, or answered after Discord's 3 s, which the simulator refuses with 10062).
+   */
+  interactions(): { sent: number; unanswered: number } {
+    const unanswered = this.#interactions.filter(
+      (interaction) => !interaction.responses.some((response) => response.kind === 'callback'),
+    ).length;
+    return { sent: this.#interactions.length, unanswered };
+  }
+
   /** Once the bot is ready (its commands registered): banned words, the example template, traffic and floods. */
   begin(): void {
     if (this.#traffic !== undefined) return;
     for (const guild of this.sim.guilds) {
       for (const word of SIMULATED_BANNED_WORDS) {
-        this.sim.emit.interaction({
+        this.#interaction({
           command: 'config',
           subcommand: 'add-word',
           options: { word },
@@ -126,7 +145,7 @@ export class Simulation {
           user: guild.ownerId,
         });
       }
-      this.sim.emit.interaction({
+      this.#interaction({
         command: 'template',
         subcommand: 'add',
         options: { ...SIMULATED_TEMPLATE },
@@ -181,6 +200,10 @@ export class Simulation {
       });
     }
     this.#bursts++;
-    this.sim.emit.interaction({ command: 'stats', channel: channel.id, user: guild.ownerId });
+    this.#interaction({ command: 'stats', channel: channel.id, user: guild.ownerId });
+  }
+
+  #interaction(options: Parameters<DiscordSim['emit']['interaction']>[0]): void {
+    this.#interactions.push(this.sim.emit.interaction(options));
   }
 }

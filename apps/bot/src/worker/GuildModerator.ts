@@ -29,8 +29,31 @@ export interface GuildStats {
   readonly actions: Record<BotActionType, number>;
 }
 
-/** The prefix of the keys that count a member's anti-spam timeouts: `strikes:<user id>`. */
+/** The prefix of the keys that count a member's anti-spam timeouts: `strikes:<user id>` holds a {@link StrikeRecord}. */
 export const STRIKES_PREFIX = 'strikes:';
+
+/**
+ * A member's strikes: how many count now (back to 0 after a ban), and which messages gave the
+ * last ones, with the strike each gave. A message's strike is counted once, also when its worker
+ * crashed after recording it and the message is dispatched again.
+ */
+export interface StrikeRecord {
+  readonly count: number;
+  readonly recent: ReadonlyArray<readonly [messageId: string, strike: number]>;
+}
+
+/** How many of a member's strike-giving messages a {@link StrikeRecord} remembers. */
+export const REMEMBERED_STRIKES = 20;
+
+/** A stored record; a bare number is a count stored before records existed. */
+function toStrikeRecord(stored: unknown): StrikeRecord {
+  if (typeof stored === 'number') return { count: stored, recent: [] };
+  if (stored !== null && typeof stored === 'object' && typeof (stored as StrikeRecord).count === 'number') {
+    const { count, recent } = stored as StrikeRecord;
+    return { count, recent: Array.isArray(recent) ? recent : [] };
+  }
+  return { count: 0, recent: [] };
+}
 
 /** How many message ids a moderator remembers, to decide about each message once. */
 export const REMEMBERED_MESSAGES = 1000;
@@ -145,29 +168,54 @@ export class GuildModerator {
       });
     }
     const { spam } = this.#config;
-    if (this.#spam.hit(event.authorId, event.timestamp, spam)) actions.push(await this.#punish(event.authorId, spam));
+    if (this.#spam.hit(event.authorId, event.timestamp, spam)) {
+      actions.push(await this.#punish(event.authorId, event.messageId, spam));
+    } else if (event.redelivered === true) {
+      // A crashed worker may have counted a strike for this message, then died before its
+      // decision came back: the punishment it decided is decided again (its window of messages
+      // died with it), and counted once.
+      const strike = (await this.#strikes(event.authorId)).recent.find(([id]) => id === event.messageId)?.[1];
+      if (strike !== undefined) actions.push(this.#punishment(event.authorId, strike, spam));
+    }
     return actions.length === 0 ? NOTHING : { actions };
   }
 
-  /** A timeout, or a ban once the member collected `banAfterTimeouts` strikes. */
-  async #punish(userId: string, spam: SpamConfig): Promise<BotAction> {
-    const key = `${STRIKES_PREFIX}${userId}`;
-    const stored = await this.#kv.get<number>(key);
-    const strikes = (typeof stored === 'number' ? stored : 0) + 1;
+  async #strikes(userId: string): Promise<StrikeRecord> {
+    return toStrikeRecord(await this.#kv.get(`${STRIKES_PREFIX}${userId}`));
+  }
+
+  /**
+   * A strike for `messageId`: a timeout, or a ban once the member collected `banAfterTimeouts`
+   * strikes. Idempotent per message id: a message whose strike is already recorded gets the same
+   * punishment again, and the count does not move.
+   */
+  async #punish(userId: string, messageId: string, spam: SpamConfig): Promise<BotAction> {
+    const record = await this.#strikes(userId);
+    const recorded = record.recent.find(([id]) => id === messageId)?.[1];
+    if (recorded !== undefined) return this.#punishment(userId, recorded, spam);
+    const strike = record.count + 1;
+    const banned = spam.banAfterTimeouts > 0 && strike >= spam.banAfterTimeouts;
+    const next: StrikeRecord = {
+      count: banned ? 0 : strike,
+      recent: [...record.recent, [messageId, strike] as const].slice(-REMEMBERED_STRIKES),
+    };
+    await this.#kv.set(`${STRIKES_PREFIX}${userId}`, next);
+    if (banned) this.#spam.forget(userId);
+    return this.#punishment(userId, strike, spam);
+  }
+
+  #punishment(userId: string, strike: number, spam: SpamConfig): BotAction {
     const what = `Spam: ${spam.maxMessages} messages in ${seconds(spam.windowMs)}`;
-    if (spam.banAfterTimeouts > 0 && strikes >= spam.banAfterTimeouts) {
-      await this.#kv.delete(key);
-      this.#spam.forget(userId);
+    if (spam.banAfterTimeouts > 0 && strike >= spam.banAfterTimeouts) {
       return {
         type: 'ban',
         userId,
-        reason: `${what} (strike ${strikes} of ${spam.banAfterTimeouts})`,
+        reason: `${what} (strike ${strike} of ${spam.banAfterTimeouts})`,
         deleteMessageSeconds: 3600,
       };
     }
-    await this.#kv.set(key, strikes);
     const of = spam.banAfterTimeouts > 0 ? ` of ${spam.banAfterTimeouts}` : '';
-    return { type: 'timeout', userId, durationMs: spam.timeoutMs, reason: `${what} (strike ${strikes}${of})` };
+    return { type: 'timeout', userId, durationMs: spam.timeoutMs, reason: `${what} (strike ${strike}${of})` };
   }
 
   #join(event: MemberJoinEvent): Decision {
@@ -200,7 +248,7 @@ export class GuildModerator {
 
   async #statsReply(): Promise<CommandReply> {
     const s = this.#stats;
-    const strikes = await this.#kv.list(STRIKES_PREFIX);
+    const strikes = (await this.#kv.list(STRIKES_PREFIX)).filter(([, stored]) => toStrikeRecord(stored).count > 0);
     const total = Object.values(s.actions).reduce((sum, n) => sum + n, 0);
     const byKind = (Object.keys(ACTION_LABELS) as BotActionType[])
       .map((kind) => `${ACTION_LABELS[kind]}: ${s.actions[kind]}`)
