@@ -7,6 +7,8 @@ import { REST, Routes } from 'discord.js';
 import { ActionRunner } from '../bot/ActionRunner.js';
 import { AuditOutbox } from '../bot/AuditOutbox.js';
 import type { BotTopology } from '../bot/config.js';
+import type { BotLogger } from '../bot/logger.js';
+import { silentLogger } from '../bot/logger.js';
 import type { BotPool } from '../bot/pools.js';
 import { createBotPool } from '../bot/pools.js';
 import type { BotDatabase } from '../db/Database.js';
@@ -36,7 +38,10 @@ export interface WorkerHostInstanceOptions {
   hostId?: string | undefined;
   /** How many worker hosts share the token: each gets this share of the 50 requests/s. @default 1 */
   restShare?: number;
+  /** The host's own lines (partitions taken and handed over, dead letters). */
   log?: (line: string) => void;
+  /** The worker pool's structured logger (crashes, redispatches). @default silent */
+  logger?: BotLogger;
 }
 
 /** What a worker host did. */
@@ -108,14 +113,13 @@ export class WorkerHostInstance {
   }
 
   static async start(options: WorkerHostInstanceOptions): Promise<WorkerHostInstance> {
-    const log = options.log ?? (() => undefined);
     const store = new PostgresKvStore(options.database);
     const pool = await createBotPool({
       topology: options.topology,
       workers: options.workers,
       workerFilename: WORKER_ENTRY,
       store,
-      log,
+      logger: options.logger ?? silentLogger(),
     });
     const audit = new AuditOutbox(new ModerationLog(options.database));
     const done = await new Kvm(options.connection).create(`${options.stream}_DONE`, { history: 1, ttl: 86_400_000 });

@@ -1,5 +1,6 @@
 import { connect } from '@nats-io/transport-node';
 import { openDatabase } from '../db/Database.js';
+import { createBotLogger } from '../bot/logger.js';
 import type { RunConfig } from '../bot/config.js';
 import { BotConfigError } from '../errors/errors.js';
 import type { ClusterConfig } from './clusterConfig.js';
@@ -83,6 +84,7 @@ export async function runClusterRole(config: RunConfig, cluster: ClusterConfig, 
           hostId: cluster.hostId,
           restShare: cluster.restShare,
           log: say,
+          logger: createBotLogger({ level: config.logLevel }),
         });
         say(
           `workers ready: host ${workers.host.hostId}, ${config.workers} ${config.topology} workers, consuming ${cluster.stream}`,
