@@ -6,7 +6,7 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 // Main → thread
 /** `[INIT, version, moduleUrl, workerId]`: load the definition, run `startup`, answer READY or START_FAILED. */
@@ -37,6 +37,6 @@ export const KV = 15;
 export const CLOSED = 16;
 
 /** What a batch item asks the thread to do. */
-export const Op = { Event: 0, EventNoWait: 1, Script: 2, Drop: 3 } as const;
+export const Op = { Event: 0, EventNoWait: 1, Script: 2, Drop: 3, Handoff: 4, Adopt: 5 } as const;
 /** Added to an op when the item may be cancelled later (the thread gives it an AbortSignal). */
 export const CANCELLABLE = 8;

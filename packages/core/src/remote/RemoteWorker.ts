@@ -19,6 +19,7 @@ import type { TenantId } from '../tenants/TenantId.js';
 import { assertTenantId, parseTenantKey, shardFor, tenantKey } from '../tenants/TenantId.js';
 import type {
   DispatchOptions,
+  TenantHandoff,
   WorkerCrashInfo,
   WorkerLike,
   WorkerLikeEvents,
@@ -169,7 +170,7 @@ function checkedKey(tenant: TenantId): string {
 
 /** The `type` field of a call's event, when it is an object with a string `type`. */
 function eventType(call: Call | undefined): string | undefined {
-  if (call === undefined || call.op === 'drop') return undefined;
+  if (call === undefined || (call.op !== 'event' && call.op !== 'script')) return undefined;
   const event = call.op === 'script' ? (call.payload as unknown[])[2] : call.payload;
   const type = (event as { type?: unknown } | null)?.type;
   return typeof type === 'string' ? type : undefined;
@@ -200,7 +201,10 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   readonly id: number;
   readonly size = 1;
   readonly #link: WorkerLink;
-  readonly #workers: number | undefined;
+  /** The pool sizes whose shard `id` this worker serves (`ctx.kv` check); two during a resize. */
+  #shardSizes: readonly number[] | undefined;
+  /** Tenants sent to the current incarnation (it may hold their state): what a resize moves. */
+  readonly #held = new Map<string, TenantId>();
   readonly #store: KvStore;
   readonly #maxQueue: number;
   readonly #maxInFlight: number;
@@ -255,9 +259,10 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       closeTimeoutMs = 30_000,
     } = options;
     this.id = checkInteger('id', id, 0);
-    this.#workers = workers === undefined ? undefined : checkInteger('workers', workers, 1);
-    if (this.#workers !== undefined && this.id >= this.#workers)
-      throw new InvalidArgumentError(`Expected \`id\` to be below \`workers\` (${this.#workers}), got ${this.id}.`);
+    const size = workers === undefined ? undefined : checkInteger('workers', workers, 1);
+    if (size !== undefined && this.id >= size)
+      throw new InvalidArgumentError(`Expected \`id\` to be below \`workers\` (${size}), got ${this.id}.`);
+    this.#shardSizes = size === undefined ? undefined : [size];
     this.#store = checkStore(store);
     this.#maxQueue = checkInteger('maxQueue', maxQueue, 1, true);
     this.#maxInFlight = checkInteger('maxInFlight', maxInFlight, 1);
@@ -326,6 +331,29 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
 
   dropTenant(tenant: TenantId, options?: DispatchOptions): Promise<void> {
     return this.#call('drop', tenant, undefined, options);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Live resharding (WorkerPool.resize)
+  // ---------------------------------------------------------------------------------------------
+
+  /** The tenants sent to the current incarnation and those waiting here: what a resize may move. */
+  heldTenants(): TenantId[] {
+    const tenants = new Map(this.#held);
+    for (const call of this.#waiting.toArray()) if (call.stage === Stage.Waiting) tenants.set(call.key, call.tenant);
+    return [...tenants.values()];
+  }
+
+  handOffTenant(tenant: TenantId, options: DispatchOptions = {}): Promise<TenantHandoff | undefined> {
+    return this.#call('handoff', tenant, undefined, { timeoutMs: Infinity, ...options });
+  }
+
+  adoptTenant(tenant: TenantId, handoff: TenantHandoff, options: DispatchOptions = {}): Promise<void> {
+    return this.#call('adopt', tenant, handoff, { timeoutMs: Infinity, ...options });
+  }
+
+  reshard(sizes: readonly number[]): void {
+    if (this.#shardSizes !== undefined) this.#shardSizes = [...sizes];
   }
 
   /** Counters for status boards; `handled` and `failed` keep counting across restarts. */
@@ -452,8 +480,9 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
         throw new WorkerKilledError(`Worker ${this.id} was closed; it accepts no more events.`);
     }
     if (signal?.aborted) throw abortErrorFrom(signal, op === 'drop' ? 'The drop' : 'The dispatch');
-    if (op !== 'drop') assertCloneable(payload);
-    if (this.#queued >= this.#maxQueue) {
+    if (op === 'event' || op === 'script' || op === 'adopt') assertCloneable(payload);
+    // A resize's handoffs are bounded by the pool; refusing one would strand the tenant's state.
+    if (this.#queued >= this.#maxQueue && op !== 'handoff' && op !== 'adopt') {
       throw new BackpressureError(
         `Worker ${this.id} already holds ${this.#queued} unfinished events (maxQueue ${this.#maxQueue}); slow down or raise \`maxQueue\`.`,
       );
@@ -521,6 +550,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
         if (call.stage !== Stage.Waiting) continue;
         call.stage = Stage.Sent;
         this.#inflight.set(call.id, call);
+        this.#held.set(call.key, call.tenant);
         batch.push(call);
       }
       if (batch.length === 0) break;
@@ -551,6 +581,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
 
   #finish(call: Call, ok: boolean, value: unknown): void {
     call.stage = Stage.Settled;
+    if (call.op === 'handoff' && ok) this.#held.delete(call.key);
     if (call.onAbort !== undefined) call.signal!.removeEventListener('abort', call.onAbort);
     if (call.timer !== undefined) clearTimeout(call.timer);
     this.#settled();
@@ -723,6 +754,8 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   #bury(life: Life, error: Error): void {
     life.dead = true;
     this.#stopProbe(life);
+    // The incarnation's tenant states died with it.
+    this.#held.clear();
     this.#base.handled += life.stats.handled;
     this.#base.failed += life.stats.failed;
     const calls = [...this.#inflight.values()];
@@ -841,7 +874,8 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   #serveKv(call: KvCall): Promise<unknown> {
     try {
       const tenant = parseTenantKey(call.tenant);
-      if (this.#workers !== undefined && shardFor(tenant.id, this.#workers) !== this.id)
+      const sizes = this.#shardSizes;
+      if (sizes !== undefined && !sizes.some((size) => shardFor(tenant.id, size) === this.id))
         throw new ProtocolError(
           `Worker ${this.id} asked for the kv of tenant ${call.tenant}, which it does not serve.`,
         );

@@ -5,6 +5,7 @@ import { assertCloneable } from '../internal/cloneable.js';
 import type { TenantKv } from '../kv/KvStore.js';
 import type { WorkerDefinition } from '../tenants/defineWorker.js';
 import type { TenantId } from '../tenants/TenantId.js';
+import type { TenantHandoff } from '../tenants/WorkerLike.js';
 import { parseTenantKey, tenantKey } from '../tenants/TenantId.js';
 import { TenantRuntime } from '../tenants/TenantRuntime.js';
 import type { IncarnationStats, KvCall, LinkOp } from './WorkerLink.js';
@@ -90,7 +91,7 @@ export class TenantHost {
     return { tenants, handled, failed };
   }
 
-  /** Runs one item the master sent. `payload` is `[name, code, event]` for scripts. */
+  /** Runs one item the master sent. `payload` is `[name, code, event]` for scripts, the `TenantHandoff` for adopt. */
   run(id: number, op: LinkOp, key: string, payload: unknown, waited: boolean, cancellable: boolean): void {
     const tenant = this.#tenant(key);
     const failed = (error: unknown): void => this.#fail(id, error);
@@ -115,6 +116,8 @@ export class TenantHost {
     const event = cancellable && op === 'event' ? new Tracked(id, payload) : payload;
     if (op === 'event') task = this.#runtime.dispatch(tenant, event, signal);
     else if (op === 'drop') task = this.#runtime.dropTenant(tenant);
+    else if (op === 'handoff') task = this.#runtime.handOffTenant(tenant);
+    else if (op === 'adopt') task = this.#runtime.adoptTenant(tenant, payload as TenantHandoff);
     else {
       const [name, code, scriptEvent] = payload as [string, string, unknown];
       task = this.#runtime.runScript(tenant, name, code, scriptEvent, signal);

@@ -1,7 +1,10 @@
 import type { TenantId } from '../tenants/TenantId.js';
 
-/** What an item asks the worker to do. */
-export type LinkOp = 'event' | 'script' | 'drop';
+/**
+ * What an item asks the worker to do. `handoff` and `adopt` move a tenant during a resize
+ * (`TenantHost.run` maps them onto `TenantRuntime.handOffTenant` / `adoptTenant`).
+ */
+export type LinkOp = 'event' | 'script' | 'drop' | 'handoff' | 'adopt';
 
 /**
  * One accepted call as a link sends it. Ids come from the runtime's counter and are unique for
@@ -13,7 +16,7 @@ export interface LinkItem {
   readonly tenant: TenantId;
   /** `tenantKey(tenant)`: `guild:123`. */
   readonly key: string;
-  /** The event; `[name, code, event]` for scripts; `undefined` for drops. */
+  /** The event; `[name, code, event]` for scripts; the `TenantHandoff` for adopt; `undefined` for drops and handoffs. */
   readonly payload: unknown;
   /** Someone waits for the value (`dispatch`, `runScript`, `dropTenant`); only a failure matters otherwise. */
   readonly waited: boolean;

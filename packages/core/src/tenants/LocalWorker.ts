@@ -9,7 +9,7 @@ import { isWorkerDefinition } from './defineWorker.js';
 import type { TenantId } from './TenantId.js';
 import { assertTenantId } from './TenantId.js';
 import { TenantRuntime } from './TenantRuntime.js';
-import type { DispatchOptions, WorkerLike, WorkerLikeEvents, WorkerStats } from './WorkerLike.js';
+import type { DispatchOptions, TenantHandoff, WorkerLike, WorkerLikeEvents, WorkerStats } from './WorkerLike.js';
 
 /** Options of {@link LocalWorker}. */
 export interface LocalWorkerOptions {
@@ -163,6 +163,28 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
 
   stats(): WorkerStats {
     return this.#runtime.stats();
+  }
+
+  // Live resharding (WorkerPool.resize)
+
+  heldTenants(): TenantId[] {
+    return this.#runtime.heldTenants();
+  }
+
+  handOffTenant(tenant: TenantId, options: DispatchOptions = {}): Promise<TenantHandoff | undefined> {
+    const invalid = validTenant(tenant);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    return this.#withDeadline(tenant, { timeoutMs: Infinity, ...options }, (signal) =>
+      raceSignal(this.#runtime.handOffTenant(tenant), signal, 'The handoff'),
+    );
+  }
+
+  adoptTenant(tenant: TenantId, handoff: TenantHandoff, options: DispatchOptions = {}): Promise<void> {
+    const invalid = validTenant(tenant);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    return this.#withDeadline(tenant, { timeoutMs: Infinity, ...options }, (signal) =>
+      raceSignal(this.#runtime.adoptTenant(tenant, handoff), signal, 'The adoption'),
+    );
   }
 
   async kill(reason?: unknown): Promise<void> {

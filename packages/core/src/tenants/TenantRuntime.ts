@@ -1,4 +1,4 @@
-import { ScriptsUnsupportedError, WorkerKilledError } from '../errors/errors.js';
+import { InvalidArgumentError, ScriptsUnsupportedError, WorkerKilledError } from '../errors/errors.js';
 import { markUserError } from '../errors/serialize.js';
 import { abortErrorFrom } from '../internal/abort.js';
 import { isPromiseLike } from '../internal/values.js';
@@ -7,7 +7,7 @@ import { Worker } from '../tasks/Worker.js';
 import type { TenantContext, WorkerContext, WorkerDefinition } from './defineWorker.js';
 import type { TenantId } from './TenantId.js';
 import { tenantKey } from './TenantId.js';
-import type { WorkerStats } from './WorkerLike.js';
+import type { TenantHandoff, WorkerStats } from './WorkerLike.js';
 
 /** Options of {@link TenantRuntime}. */
 export interface TenantRuntimeOptions {
@@ -101,20 +101,83 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     const key = tenantKey(tenant);
     const entry = this.#tenants.get(key);
     if (entry === undefined) return Promise.resolve();
+    return entry.queue.enqueue(() => this.#release(entry)).then(() => this.#forget(key, entry));
+  }
+
+  /** Forgets a tenant's entry unless events arrived for the tenant after it was released. */
+  #forget(key: string, entry: TenantEntry<S>): void {
+    if (!entry.hasState && !entry.queue.busy && entry.queue.stats().queued === 0 && this.#tenants.get(key) === entry) {
+      this.#tenants.delete(key);
+      entry.queue.kill();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Live resharding: a tenant leaves this worker (handoff) or arrives from another (adopt)
+  // ---------------------------------------------------------------------------------------------
+
+  /** The tenants this runtime holds state or accepted events for (dropped ones are forgotten). */
+  heldTenants(): TenantId[] {
+    return Array.from(this.#tenants.values(), (entry) => entry.tenant);
+  }
+
+  /**
+   * After `tenant`'s queued events: exports its state with the definition's `exportTenant` (when
+   * it has one), releases it (`dropTenant` hooks, also when the export fails) and forgets it.
+   * Resolves with the exported data, or `undefined` when there was no state to carry.
+   */
+  handOffTenant(tenant: TenantId): Promise<TenantHandoff | undefined> {
+    const refused = this.#refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    const key = tenantKey(tenant);
+    const entry = this.#tenants.get(key);
+    if (entry === undefined) return Promise.resolve(undefined);
+    const exportTenant = this.#definition.exportTenant;
     return entry.queue
-      .enqueue(() => this.#release(entry))
-      .then(() => {
-        // Forget the entry unless events arrived for the tenant after the drop.
-        if (
-          !entry.hasState &&
-          !entry.queue.busy &&
-          entry.queue.stats().queued === 0 &&
-          this.#tenants.get(key) === entry
-        ) {
-          this.#tenants.delete(key);
-          entry.queue.kill();
+      .enqueue(async () => {
+        let handoff: TenantHandoff | undefined;
+        try {
+          if (entry.hasState && exportTenant !== undefined) {
+            try {
+              handoff = { data: await exportTenant(entry.state as S, entry.ctx) };
+            } catch (error) {
+              throw markUserError(error);
+            }
+          }
+        } finally {
+          await this.#release(entry);
         }
-      });
+        return handoff;
+      })
+      .finally(() => this.#forget(key, entry)) as Promise<TenantHandoff | undefined>;
+  }
+
+  /**
+   * Takes over a tenant another worker handed off: before its next event, its state is built by the
+   * definition's `importTenant` from `handoff.data` (a state it already had here is released first).
+   */
+  adoptTenant(tenant: TenantId, handoff: TenantHandoff): Promise<void> {
+    const refused = this.#refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    const importTenant = this.#definition.importTenant;
+    if (importTenant === undefined)
+      return Promise.reject(
+        new InvalidArgumentError('Expected a definition with `importTenant` to adopt a handed-off tenant.'),
+      );
+    const entry = this.#entry(tenant);
+    return entry.queue.enqueue(async () => {
+      if (!this.#startupDone) await this.start();
+      await this.#release(entry);
+      let state: S;
+      try {
+        state = await importTenant(handoff.data, entry.ctx);
+      } catch (error) {
+        throw markUserError(error);
+      }
+      entry.state = state;
+      entry.hasState = true;
+      if (this.#state !== 'killed') this.#withState++;
+    }) as Promise<void>;
   }
 
   /** Counters for status boards. */

@@ -46,6 +46,18 @@ export interface WorkerDefinition<S = unknown, E = unknown, R = unknown> {
   startup?(ctx: WorkerContext): void | Promise<void>;
   /** Enables `runScript`; without one it rejects with `ScriptsUnsupportedError`. */
   scriptEngine?: ScriptEngine<S, E, R>;
+  /**
+   * Live resharding (`pool.resize(n)`): turns a tenant's state into structured-cloneable data when
+   * the tenant moves to another worker, after its accepted events and before its `dropTenant` hook.
+   * Give it together with {@link WorkerDefinition.importTenant}; without both, a moved tenant's
+   * state is released on the old worker and created again by `createTenant` on the new one.
+   */
+  exportTenant?(state: S, ctx: TenantContext): unknown;
+  /**
+   * Live resharding: builds a moved tenant's state on its new worker from what `exportTenant`
+   * returned, instead of `createTenant`, before the tenant's next event there.
+   */
+  importTenant?(data: unknown, ctx: TenantContext): S | Promise<S>;
 }
 
 const DEFINITION = Symbol.for('switchyard.workerDefinition');
@@ -77,12 +89,17 @@ export function defineWorker<S, E, R>(definition: WorkerDefinition<S, E, R>): Wo
       throw new InvalidArgumentError(`Expected \`${hook}\` to be a function, got ${typeof definition[hook]}.`);
     }
   }
-  for (const hook of ['dropTenant', 'startup'] as const) {
+  for (const hook of ['dropTenant', 'startup', 'exportTenant', 'importTenant'] as const) {
     if (definition[hook] !== undefined && typeof definition[hook] !== 'function') {
       throw new InvalidArgumentError(
         `Expected \`${hook}\` to be a function or undefined, got ${typeof definition[hook]}.`,
       );
     }
+  }
+  if ((definition.exportTenant === undefined) !== (definition.importTenant === undefined)) {
+    throw new InvalidArgumentError(
+      `Expected \`exportTenant\` and \`importTenant\` together, got only \`${definition.exportTenant === undefined ? 'importTenant' : 'exportTenant'}\`.`,
+    );
   }
   if (definition.scriptEngine !== undefined && typeof definition.scriptEngine?.run !== 'function') {
     throw new InvalidArgumentError(

@@ -63,6 +63,8 @@ describe('frames', () => {
       [6, 6, false, { name: 'Error', message: 'm' }],
       [7],
       [8, 'why'],
+      [11, 7, t, undefined, 0],
+      [12, 8, t, { data: { count: 3 } }, 0],
       [99, 'odd'],
     ];
     for (const message of valid) expect(checkMasterMessage(message)).toBeUndefined();
@@ -78,6 +80,8 @@ describe('frames', () => {
       [6, 1, false, 'not an error'],
       [7, 1],
       [8],
+      [11, 1, 'guild:01', undefined, 0],
+      [12, 1, t, { data: 1 }],
       [1, null],
       [1, { workerId: -1 }],
       [50],

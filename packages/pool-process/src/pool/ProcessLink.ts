@@ -16,6 +16,8 @@ import type { Connection } from '../protocol/Connection.js';
 import type { BatchMessage } from '../protocol/protocol.js';
 import {
   ABORT,
+  ADOPT,
+  HANDOFF,
   BATCH,
   CLOSE,
   CLOSED,
@@ -81,6 +83,9 @@ function runMessage(run: Run): unknown[] {
   if (run.events.length === 1) return [DISPATCH, run.first, run.keys[0], run.events[0], run.flags];
   return [BATCH, run.first, run.flags, run.keys, run.index, run.events];
 }
+
+/** The message type of a non-event, non-script item. */
+const WORK_TYPES = { drop: DROP, handoff: HANDOFF, adopt: ADOPT } as const;
 
 function flagsOf(item: LinkItem): number {
   return (item.waited ? 0 : FLAG_NOWAIT) | (item.cancellable ? FLAG_SIGNAL : 0);
@@ -261,7 +266,7 @@ export class ProcessLink implements WorkerLink {
           batch.push(
             item.op === 'script'
               ? [SCRIPT, item.id, item.key, event, flags, name, code]
-              : [DROP, item.id, item.key, undefined, flags],
+              : [WORK_TYPES[item.op], item.id, item.key, item.payload, flags],
           );
         }
       }

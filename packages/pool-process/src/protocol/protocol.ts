@@ -13,7 +13,7 @@ import type { SerializedError, TenantId } from '@switchyard/core';
 import { isSnowflake } from '@switchyard/core';
 
 /** Bumped on every incompatible change; both sides refuse a peer speaking another version. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Upgrade request header carrying the worker's id. */
 export const HEADER_WORKER_ID = 'x-switchyard-worker-id';
@@ -47,6 +47,10 @@ export const KILL = 8;
 export const BATCH = 9;
 /** The key this worker process reconnects with (sent first on every accepted connection). */
 export const SESSION = 10;
+/** `[HANDOFF, id, tenantKey, undefined, flags]`: a resize moves the tenant away (see `TenantRuntime.handOffTenant`). */
+export const HANDOFF = 11;
+/** `[ADOPT, id, tenantKey, handoff, flags]`: a resize moves the tenant here with its exported state. */
+export const ADOPT = 12;
 // Worker -> master.
 export const STATS = 20;
 export const RESULT = 21;
@@ -83,7 +87,9 @@ export type WelcomeMessage = [typeof WELCOME, Welcome];
 export type WorkMessage =
   | [typeof DISPATCH, number, string, unknown, number]
   | [typeof SCRIPT, number, string, unknown, number, string, string]
-  | [typeof DROP, number, string, undefined, number];
+  | [typeof DROP, number, string, undefined, number]
+  | [typeof HANDOFF, number, string, undefined, number]
+  | [typeof ADOPT, number, string, unknown, number];
 export type AbortMessage = [typeof ABORT, number];
 export type KvResultMessage = [typeof KV_RESULT, number, boolean, unknown];
 export type CloseMessage = [typeof CLOSE];
@@ -237,6 +243,13 @@ function checkBatch(m: unknown[]): string | undefined {
   return undefined;
 }
 
+const WORK_NAMES: Record<number, string> = {
+  [DISPATCH]: 'DISPATCH',
+  [DROP]: 'DROP',
+  [HANDOFF]: 'HANDOFF',
+  [ADOPT]: 'ADOPT',
+};
+
 /** Why a message sent by the master is malformed, or `undefined` when it is well formed. */
 export function checkMasterMessage(message: unknown): string | undefined {
   const tuple = checkTuple(message);
@@ -253,8 +266,10 @@ export function checkMasterMessage(message: unknown): string | undefined {
     }
     case DISPATCH:
     case DROP:
+    case HANDOFF:
+    case ADOPT:
       if (m.length !== 5 || !isId(m[1]) || parseTenantKey(m[2]) === undefined || !isCount(m[4]))
-        return `${type === DISPATCH ? 'DISPATCH' : 'DROP'}: expected [type, id, tenantKey, event, flags]`;
+        return `${WORK_NAMES[type]}: expected [type, id, tenantKey, payload, flags]`;
       return undefined;
     case SCRIPT:
       if (

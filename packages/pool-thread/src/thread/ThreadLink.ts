@@ -30,7 +30,7 @@ const THREAD_ENTRY = fileURLToPath(
   new URL(import.meta.url.endsWith('.ts') ? '../../dist/worker/entry.js' : '../worker/entry.js', import.meta.url),
 );
 
-const OP_CODES = { event: Op.Event, script: Op.Script, drop: Op.Drop } as const;
+const OP_CODES = { event: Op.Event, script: Op.Script, drop: Op.Drop, handoff: Op.Handoff, adopt: Op.Adopt } as const;
 
 /** What a thread link needs to start threads. @internal */
 export interface ThreadLinkOptions {

@@ -24,7 +24,7 @@ import {
   START_FAILED,
 } from '../protocol.js';
 
-const OPS: readonly LinkOp[] = ['event', 'event', 'script', 'drop'];
+const OPS: readonly LinkOp[] = ['event', 'event', 'script', 'drop', 'handoff', 'adopt'];
 
 /**
  * Serves one thread: `port` is the thread's `parentPort` (or a test's port). A message that breaks
