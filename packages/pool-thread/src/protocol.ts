@@ -11,7 +11,10 @@ export const PROTOCOL_VERSION = 3;
 // Main → thread
 /** `[INIT, version, moduleUrl, workerId]`: load the definition, run `startup`, answer READY or START_FAILED. */
 export const INIT = 1;
-/** `[BATCH, ids, ops, keys, payloads]`: items in parallel arrays (one {@link Op} each, maybe `| CANCELLABLE`). */
+/**
+ * `[BATCH, ids, ops, keys, payloads, traces?]`: items in parallel arrays (one {@link Op} each, maybe
+ * `| CANCELLABLE`); `traces` (W3C traceparents by position) only when some item carries one.
+ */
 export const BATCH = 2;
 /** `[CANCEL, ids]`: their callers gave up; the thread aborts their signals. */
 export const CANCEL = 3;

@@ -1,5 +1,13 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { fileURLToPath } from 'node:url';
-import type { DispatchErrorInfo, ResizeInfo, TenantId, WorkerCrashInfo, WorkerLike } from '@switchyard/core';
+import type {
+  DispatchErrorInfo,
+  DispatchMessage,
+  ResizeInfo,
+  TenantId,
+  WorkerCrashInfo,
+  WorkerLike,
+} from '@switchyard/core';
 import { InvalidArgumentError, shardFor, SwitchyardError, WorkerCrashedError } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SuiteEvent } from './fixtures/basic.js';
@@ -238,6 +246,7 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
     });
 
     describeResharding(create);
+    describeTracing(create);
 
     // A worker in this thread cannot be cut off from a loop that never yields: these hold for
     // threads and processes.
@@ -513,6 +522,67 @@ function describeResharding(create: (workers?: number, options?: SuiteWorkerOpti
       await expect(queued).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
       await closing;
       await expect(pool.resize(2)).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    });
+  });
+}
+
+/** Tracing: `switchyard:dispatch:*` diagnostics channels and `ctx.traceparent` across boundaries. */
+function describeTracing(create: (workers?: number) => Promise<PoolUnderTest>): void {
+  describe('tracing', () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+    it("carries the caller's W3C traceparent to the handler as ctx.traceparent, and rejects a malformed one", async () => {
+      const pool = await create(2);
+      await expect(pool.dispatch(guild(1), { type: 'traceparent' }, { traceparent })).resolves.toBe(traceparent);
+      await expect(pool.dispatch(guild(1), { type: 'traceparent' })).resolves.toBeNull();
+      for (const bad of ['nope', `${traceparent}x`, 42])
+        await expect(
+          pool.dispatch(guild(1), { type: 'count' }, { traceparent: bad as string }),
+        ).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+      await expect(pool.dispatch(guild(1), { type: 'count' })).resolves.toBe(1);
+    });
+
+    it('publishes dispatch start, end and error; a start subscriber sets the traceparent the worker sees', async () => {
+      const pool = await create(2);
+      const set = `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`;
+      const seen: Record<'start' | 'end' | 'error', DispatchMessage[]> = { start: [], end: [], error: [] };
+      let noWaitEnded!: () => void;
+      const noWaitEnd = new Promise<void>((resolve) => (noWaitEnded = resolve));
+      const onStart = (message: unknown): void => {
+        seen.start.push(message as DispatchMessage);
+        (message as DispatchMessage).traceparent = set;
+      };
+      const onEnd = (message: unknown): void => {
+        seen.end.push(message as DispatchMessage);
+        if ((message as DispatchMessage).noWait) noWaitEnded();
+      };
+      const onError = (message: unknown): void => void seen.error.push(message as DispatchMessage);
+      subscribe('switchyard:dispatch:start', onStart);
+      subscribe('switchyard:dispatch:end', onEnd);
+      subscribe('switchyard:dispatch:error', onError);
+      try {
+        await expect(pool.dispatch(guild(2), { type: 'traceparent' })).resolves.toBe(set);
+        await expect(pool.dispatch(guild(2), { type: 'throw-plain', message: 'traced failure' })).rejects.toThrow(
+          'traced failure',
+        );
+        pool.dispatchNoWait(guild(3), { type: 'traceparent' });
+        await noWaitEnd;
+      } finally {
+        unsubscribe('switchyard:dispatch:start', onStart);
+        unsubscribe('switchyard:dispatch:end', onEnd);
+        unsubscribe('switchyard:dispatch:error', onError);
+      }
+      expect(seen.start.map(({ op, noWait, tenant }) => ({ op, noWait, tenant }))).toEqual([
+        { op: 'event', noWait: false, tenant: guild(2) },
+        { op: 'event', noWait: false, tenant: guild(2) },
+        { op: 'event', noWait: true, tenant: guild(3) },
+      ]);
+      expect(seen.start[0]!.workerId).toBe(shardFor(guild(2).id, 2));
+      // The same message object from start to end or error.
+      expect(seen.end).toEqual([seen.start[0], seen.start[2]]);
+      expect(seen.end[0]!.result).toBe(set);
+      expect(seen.error).toEqual([seen.start[1]]);
+      expect(seen.error[0]!.error).toMatchObject({ message: 'traced failure' });
     });
   });
 }

@@ -25,6 +25,8 @@ import type {
   WorkerLikeEvents,
   WorkerStats,
 } from '../tenants/WorkerLike.js';
+import type { DispatchMessage } from '../tracing/channels.js';
+import { checkTraceparent, traceEnd, traceStart } from '../tracing/channels.js';
 import type { RestartOptions, RestartPolicy } from './restart.js';
 import { restartDelay, restartPolicy } from './restart.js';
 import type { Incarnation, IncarnationStats, KvCall, LinkHost, LinkItem, LinkOp, WorkerLink } from './WorkerLink.js';
@@ -125,6 +127,9 @@ class Call implements LinkItem {
   stage = Stage.Waiting;
   onAbort: (() => void) | undefined = undefined;
   timer: NodeJS.Timeout | undefined = undefined;
+  /** The `switchyard:dispatch:*` message, when the dispatch is traced. */
+  trace: DispatchMessage | undefined = undefined;
+  traceparent: string | undefined = undefined;
   constructor(
     readonly id: number,
     readonly op: LinkOp,
@@ -315,7 +320,10 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   dispatchNoWait(tenant: TenantId, event: E): void {
     const key = checkedKey(tenant);
     this.#admit('event', event);
-    this.#accept(new Call(++this.#ids, 'event', tenant, key, event, undefined, undefined, undefined, false), undefined);
+    const call = new Call(++this.#ids, 'event', tenant, key, event, undefined, undefined, undefined, false);
+    call.trace = traceStart(this.id, tenant, 'event', event, true, undefined);
+    call.traceparent = call.trace?.traceparent;
+    this.#accept(call, undefined);
   }
 
   runScript(tenant: TenantId, name: string, code: string, event: E, options?: DispatchOptions): Promise<R> {
@@ -493,9 +501,11 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     const { signal } = options;
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     let key: string;
+    let traceparent: string | undefined;
     try {
       key = checkedKey(tenant);
       if (options.timeoutMs !== undefined) checkInteger('timeoutMs', options.timeoutMs, 1, true);
+      traceparent = checkTraceparent(options.traceparent);
       this.#admit(op, payload, signal);
     } catch (error) {
       return Promise.reject(error);
@@ -503,6 +513,10 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     const cancellable = signal !== undefined || timeoutMs !== Infinity;
     return new Promise<T>((resolve, reject) => {
       const call = new Call(++this.#ids, op, tenant, key, payload, resolve, reject, signal, cancellable);
+      if (op === 'event' || op === 'script') {
+        call.trace = traceStart(this.id, tenant, op, op === 'event' ? payload : (payload as unknown[])[2], false, traceparent);
+        call.traceparent = call.trace?.traceparent;
+      }
       this.#accept(call, timeoutMs);
     });
   }
@@ -581,6 +595,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
 
   #finish(call: Call, ok: boolean, value: unknown): void {
     call.stage = Stage.Settled;
+    if (call.trace !== undefined) traceEnd(call.trace, ok, value);
     if (call.op === 'handoff' && ok) this.#held.delete(call.key);
     if (call.onAbort !== undefined) call.signal!.removeEventListener('abort', call.onAbort);
     if (call.timer !== undefined) clearTimeout(call.timer);

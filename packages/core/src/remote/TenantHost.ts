@@ -92,15 +92,23 @@ export class TenantHost {
   }
 
   /** Runs one item the master sent. `payload` is `[name, code, event]` for scripts, the `TenantHandoff` for adopt. */
-  run(id: number, op: LinkOp, key: string, payload: unknown, waited: boolean, cancellable: boolean): void {
+  run(
+    id: number,
+    op: LinkOp,
+    key: string,
+    payload: unknown,
+    waited: boolean,
+    cancellable: boolean,
+    traceparent?: string,
+  ): void {
     const tenant = this.#tenant(key);
     const failed = (error: unknown): void => this.#fail(id, error);
     if (op === 'event' && !cancellable) {
       // The promise-free path of the runtime.
       const done = (value?: unknown): void => this.#succeed(id, value);
       try {
-        if (waited) void this.#runtime.dispatch(tenant, payload).then(done, failed);
-        else this.#runtime.dispatchNoWait(tenant, payload, failed, done);
+        if (waited) void this.#runtime.dispatch(tenant, payload, undefined, traceparent).then(done, failed);
+        else this.#runtime.dispatchNoWait(tenant, payload, failed, done, traceparent);
       } catch (error) {
         failed(error);
       }
@@ -114,13 +122,13 @@ export class TenantHost {
     }
     let task: Promise<unknown>;
     const event = cancellable && op === 'event' ? new Tracked(id, payload) : payload;
-    if (op === 'event') task = this.#runtime.dispatch(tenant, event, signal);
+    if (op === 'event') task = this.#runtime.dispatch(tenant, event, signal, traceparent);
     else if (op === 'drop') task = this.#runtime.dropTenant(tenant);
     else if (op === 'handoff') task = this.#runtime.handOffTenant(tenant);
     else if (op === 'adopt') task = this.#runtime.adoptTenant(tenant, payload as TenantHandoff);
     else {
       const [name, code, scriptEvent] = payload as [string, string, unknown];
-      task = this.#runtime.runScript(tenant, name, code, scriptEvent, signal);
+      task = this.#runtime.runScript(tenant, name, code, scriptEvent, signal, traceparent);
     }
     task.then(
       (value) => {

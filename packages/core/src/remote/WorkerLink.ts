@@ -22,6 +22,8 @@ export interface LinkItem {
   readonly waited: boolean;
   /** The caller may give up on it later (a signal or a deadline): the worker must be able to cancel it. */
   readonly cancellable: boolean;
+  /** The W3C `traceparent` the worker exposes as `ctx.traceparent` (events and scripts), when the dispatch carries one. */
+  readonly traceparent?: string | undefined;
 }
 
 /** An incarnation's own counters (they start from zero in every incarnation). */

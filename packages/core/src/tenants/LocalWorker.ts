@@ -9,6 +9,7 @@ import { isWorkerDefinition } from './defineWorker.js';
 import type { TenantId } from './TenantId.js';
 import { assertTenantId } from './TenantId.js';
 import { TenantRuntime } from './TenantRuntime.js';
+import { checkTraceparent, traced, traceEnd, traceStart } from '../tracing/channels.js';
 import type { DispatchOptions, TenantHandoff, WorkerLike, WorkerLikeEvents, WorkerStats } from './WorkerLike.js';
 
 /** Options of {@link LocalWorker}. */
@@ -88,14 +89,32 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   dispatch(tenant: TenantId, event: E, options: DispatchOptions = {}): Promise<Awaited<R>> {
     const invalid = validTenant(tenant);
     if (invalid !== undefined) return Promise.reject(invalid);
-    return this.#withDeadline(tenant, options, (signal) => this.#runtime.dispatch(tenant, event, signal));
+    let traceparent: string | undefined;
+    try {
+      traceparent = checkTraceparent(options.traceparent);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const trace = traceStart(this.id, tenant, 'event', event, false, traceparent);
+    return traced(
+      this.#withDeadline(tenant, options, (signal) => this.#runtime.dispatch(tenant, event, signal, trace?.traceparent)),
+      trace,
+    );
   }
 
   dispatchNoWait(tenant: TenantId, event: E): void {
     assertTenantId(tenant);
-    this.#runtime.dispatchNoWait(tenant, event, (error) => {
-      this.emit('dispatchError', { workerId: this.id, tenant, error: error as Error, event });
-    });
+    const trace = traceStart(this.id, tenant, 'event', event, true, undefined);
+    this.#runtime.dispatchNoWait(
+      tenant,
+      event,
+      (error) => {
+        if (trace !== undefined) traceEnd(trace, false, error);
+        this.emit('dispatchError', { workerId: this.id, tenant, error: error as Error, event });
+      },
+      trace === undefined ? undefined : () => traceEnd(trace, true, undefined),
+      trace?.traceparent,
+    );
   }
 
   runScript(
@@ -107,7 +126,19 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   ): Promise<Awaited<R>> {
     const invalid = validTenant(tenant);
     if (invalid !== undefined) return Promise.reject(invalid);
-    return this.#withDeadline(tenant, options, (signal) => this.#runtime.runScript(tenant, name, code, event, signal));
+    let traceparent: string | undefined;
+    try {
+      traceparent = checkTraceparent(options.traceparent);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const trace = traceStart(this.id, tenant, 'script', event, false, traceparent);
+    return traced(
+      this.#withDeadline(tenant, options, (signal) =>
+        this.#runtime.runScript(tenant, name, code, event, signal, trace?.traceparent),
+      ),
+      trace,
+    );
   }
 
   /** Runs `run` with the caller's signal, aborted too at the call's deadline (then it rejects with `HandlerTimeoutError`). */

@@ -27,9 +27,11 @@ export interface TenantRuntimeOptions {
 interface TenantEntry<S> {
   readonly tenant: TenantId;
   readonly queue: Worker;
-  readonly ctx: TenantContext;
+  ctx: TenantContext;
   hasState: boolean;
   state: S | undefined;
+  /** The `traceparent` of the event running now (`ctx.traceparent`). */
+  traceparent: string | undefined;
 }
 
 /**
@@ -81,17 +83,24 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     return this.#started;
   }
 
-  /** Handles `event` for `tenant` after the tenant's earlier events. */
-  dispatch(tenant: TenantId, event: E, signal?: AbortSignal): Promise<Awaited<R>> {
-    return this.#run(tenant, signal, (state, ctx) => this.#definition.onEvent(state, event, ctx));
+  /** Handles `event` for `tenant` after the tenant's earlier events; `traceparent` becomes `ctx.traceparent`. */
+  dispatch(tenant: TenantId, event: E, signal?: AbortSignal, traceparent?: string): Promise<Awaited<R>> {
+    return this.#run(tenant, signal, (state, ctx) => this.#definition.onEvent(state, event, ctx), true, traceparent);
   }
 
   /** Runs a script in `tenant`'s state through the definition's script engine. */
-  runScript(tenant: TenantId, name: string, code: string, event: E, signal?: AbortSignal): Promise<Awaited<R>> {
+  runScript(
+    tenant: TenantId,
+    name: string,
+    code: string,
+    event: E,
+    signal?: AbortSignal,
+    traceparent?: string,
+  ): Promise<Awaited<R>> {
     const engine = this.#definition.scriptEngine;
     if (engine === undefined) return Promise.reject(new ScriptsUnsupportedError());
     // The engine is framework code: what it raises (limits, timeouts) keeps its class across boundaries.
-    return this.#run(tenant, signal, (state, ctx) => engine.run(state, { name, code }, event, ctx), false);
+    return this.#run(tenant, signal, (state, ctx) => engine.run(state, { name, code }, event, ctx), false, traceparent);
   }
 
   /** Forgets `tenant`'s state once its queued events are done, calling the `dropTenant` hook. */
@@ -238,8 +247,21 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     const key = tenantKey(tenant);
     let entry = this.#tenants.get(key);
     if (entry === undefined) {
-      const ctx: TenantContext = Object.freeze({ ...this.#context, tenant, kv: this.#options.kv(tenant) });
-      entry = { tenant, queue: new Worker(0), ctx, hasState: false, state: undefined };
+      const created: TenantEntry<S> = {
+        tenant,
+        queue: new Worker(0),
+        ctx: undefined as unknown as TenantContext,
+        hasState: false,
+        state: undefined,
+        traceparent: undefined,
+      };
+      created.ctx = Object.freeze(
+        Object.defineProperty({ ...this.#context, tenant, kv: this.#options.kv(tenant) }, 'traceparent', {
+          get: () => created.traceparent,
+          enumerable: true,
+        }) as TenantContext,
+      );
+      entry = created;
       this.#tenants.set(key, entry);
     }
     return entry;
@@ -250,11 +272,23 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
    * fire-and-forget events. Throws `WorkerKilledError` at once when the runtime was killed or
    * closed; `onError` receives the handler's error, `onDone` is called when it succeeded.
    */
-  dispatchNoWait(tenant: TenantId, event: E, onError: (error: unknown) => void, onDone?: () => void): void {
+  dispatchNoWait(
+    tenant: TenantId,
+    event: E,
+    onError: (error: unknown) => void,
+    onDone?: () => void,
+    traceparent?: string,
+  ): void {
     const refused = this.#refusal();
     if (refused !== undefined) throw refused;
     this.#queued++;
-    this.#enqueue(this.#entry(tenant), undefined, (state, ctx) => this.#definition.onEvent(state, event, ctx)).then(
+    this.#enqueue(
+      this.#entry(tenant),
+      undefined,
+      (state, ctx) => this.#definition.onEvent(state, event, ctx),
+      true,
+      traceparent,
+    ).then(
       () => {
         this.#queued--;
         onDone?.();
@@ -271,12 +305,13 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     signal: AbortSignal | undefined,
     handle: (state: S, ctx: TenantContext) => R | Promise<R>,
     userCode = true,
+    traceparent?: string,
   ): Promise<Awaited<R>> {
     const refused = this.#refusal();
     if (refused !== undefined) return Promise.reject(refused);
     if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The dispatch'));
     this.#queued++;
-    const task = this.#enqueue(this.#entry(tenant), signal, handle, userCode);
+    const task = this.#enqueue(this.#entry(tenant), signal, handle, userCode, traceparent);
     // The caller's promise settles with the task, or earlier when its signal aborts or the
     // worker is killed (a running handler cannot be stopped, but nobody waits for it in vain).
     return new Promise<Awaited<R>>((resolve, reject) => {
@@ -309,10 +344,12 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     signal: AbortSignal | undefined,
     handle: (state: S, ctx: TenantContext) => R | Promise<R>,
     userCode = true,
+    traceparent?: string,
   ): Promise<Awaited<R>> {
     return entry.queue.enqueue(() => {
       // An event whose signal aborted while it waited never runs.
       if (signal?.aborted) throw abortErrorFrom(signal, 'The dispatch');
+      entry.traceparent = traceparent;
       // Warm path: no promise of our own when the tenant exists and the handler is synchronous.
       if (this.#startupDone && entry.hasState) return this.#invoke(entry, handle, userCode);
       return this.#prepare(entry).then(() => this.#invoke(entry, handle, userCode));

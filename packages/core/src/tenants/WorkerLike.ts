@@ -10,6 +10,12 @@ export interface DispatchOptions {
    * @default the worker's `timeoutMs` (none unless configured)
    */
   timeoutMs?: number;
+  /**
+   * A W3C `traceparent` (`00-<trace id>-<span id>-<flags>`) carried to the worker with the event and
+   * exposed to the handler as `ctx.traceparent`. A `switchyard:dispatch:start` subscriber may set one instead.
+   * @default undefined
+   */
+  traceparent?: string;
 }
 
 /** What a worker (or a pool, summed) reports for status boards and metrics. */

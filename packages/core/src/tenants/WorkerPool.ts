@@ -465,6 +465,7 @@ export class WorkerPool<W extends WorkerLike<any, any>>
     return new Promise<T>((resolve, reject) => {
       const deadline = timeoutMs === undefined || timeoutMs === Infinity ? undefined : performance.now() + timeoutMs;
       const call = new HeldCall(op, args, signal, deadline, resolve, reject);
+      call.traceparent = options.traceparent;
       const giveUp = (error: Error): void => {
         if (call.settled) return;
         call.settled = true;
@@ -513,6 +514,7 @@ export class WorkerPool<W extends WorkerLike<any, any>>
       const options: DispatchOptions = {};
       if (call.signal !== undefined) options.signal = call.signal;
       if (call.deadline !== undefined) options.timeoutMs = Math.max(1, Math.ceil(call.deadline - now));
+      if (call.traceparent !== undefined) options.traceparent = call.traceparent;
       let result: Promise<unknown>;
       try {
         if (call.op === 'event') result = target.dispatch(tenant, call.args[0], options);
@@ -570,6 +572,7 @@ class Move {
 class HeldCall {
   settled = false;
   cleanup: () => void = () => undefined;
+  traceparent: string | undefined = undefined;
   readonly heldAt = performance.now();
   constructor(
     readonly op: 'event' | 'nowait' | 'script' | 'drop',

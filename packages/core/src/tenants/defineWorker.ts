@@ -17,6 +17,12 @@ export interface TenantContext extends WorkerContext {
   readonly tenant: TenantId;
   /** This tenant's key-value storage, owned by the master. */
   readonly kv: TenantKv;
+  /**
+   * The W3C `traceparent` of the event being handled, when its dispatch carried one (the caller's
+   * `DispatchOptions.traceparent`, or one set by a `switchyard:dispatch:start` subscriber such as an
+   * OpenTelemetry instrumentation); `undefined` otherwise. It crosses thread and process boundaries.
+   */
+  readonly traceparent: string | undefined;
 }
 
 /** Runs named scripts in a tenant's state (what the seed does with Luau templates). */

@@ -245,7 +245,12 @@ export class ProcessLink implements WorkerLink {
       while (taken < pending.length && batch.length < max) {
         const item = pending[taken++]!;
         const flags = flagsOf(item);
-        if (item.op === 'event') {
+        if (item.op === 'event' && item.traceparent !== undefined) {
+          // A traced event travels on its own, with its traceparent.
+          if (run !== undefined) batch.push(runMessage(run));
+          run = undefined;
+          batch.push([DISPATCH, item.id, item.key, item.payload, flags, item.traceparent]);
+        } else if (item.op === 'event') {
           if (run === undefined || run.flags !== flags || run.next !== item.id) {
             if (run !== undefined) batch.push(runMessage(run));
             run = { first: item.id, next: item.id, flags, keys: [], slots: new Map(), index: [], events: [] };
@@ -265,8 +270,10 @@ export class ProcessLink implements WorkerLink {
           const [name, code, event] = item.op === 'script' ? (item.payload as [string, string, unknown]) : [];
           batch.push(
             item.op === 'script'
-              ? [SCRIPT, item.id, item.key, event, flags, name, code]
-              : [WORK_TYPES[item.op], item.id, item.key, item.payload, flags],
+              ? item.traceparent === undefined
+                ? [SCRIPT, item.id, item.key, event, flags, name, code]
+                : [SCRIPT, item.id, item.key, event, flags, name, code, item.traceparent]
+              : [WORK_TYPES[item.op as keyof typeof WORK_TYPES], item.id, item.key, item.payload, flags],
           );
         }
       }

@@ -83,10 +83,15 @@ export interface Welcome {
 }
 
 export type WelcomeMessage = [typeof WELCOME, Welcome];
-/** `[type, id, tenantKey, event, flags, scriptName?, scriptCode?]`; DROP carries `undefined` as event. */
+/**
+ * `[type, id, tenantKey, event, flags, scriptName?, scriptCode?]`; DROP carries `undefined` as event.
+ * A traced DISPATCH or SCRIPT carries the W3C `traceparent` last (the worker's `ctx.traceparent`).
+ */
 export type WorkMessage =
   | [typeof DISPATCH, number, string, unknown, number]
+  | [typeof DISPATCH, number, string, unknown, number, string]
   | [typeof SCRIPT, number, string, unknown, number, string, string]
+  | [typeof SCRIPT, number, string, unknown, number, string, string, string]
   | [typeof DROP, number, string, undefined, number]
   | [typeof HANDOFF, number, string, undefined, number]
   | [typeof ADOPT, number, string, unknown, number];
@@ -175,6 +180,12 @@ function describe(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;
   if (value === null || typeof value !== 'object') return String(value);
   return Array.isArray(value) ? 'an array' : 'an object';
+}
+
+const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
+
+function isTraceparent(value: unknown): value is string {
+  return typeof value === 'string' && TRACEPARENT.test(value);
 }
 
 function isId(value: unknown): value is number {
@@ -268,10 +279,12 @@ export function checkMasterMessage(message: unknown): string | undefined {
     case DROP:
     case HANDOFF:
     case ADOPT:
+      if (type === DISPATCH && m.length === 6 && isTraceparent(m[5])) return checkMasterMessage(m.slice(0, 5));
       if (m.length !== 5 || !isId(m[1]) || parseTenantKey(m[2]) === undefined || !isCount(m[4]))
         return `${WORK_NAMES[type]}: expected [type, id, tenantKey, payload, flags]`;
       return undefined;
     case SCRIPT:
+      if (m.length === 8 && isTraceparent(m[7])) return checkMasterMessage(m.slice(0, 7));
       if (
         m.length !== 7 ||
         !isId(m[1]) ||

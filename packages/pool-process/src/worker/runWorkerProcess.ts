@@ -403,6 +403,7 @@ class WorkerProcessEngine implements WorkerProcess {
           payload,
           (flags & FLAG_NOWAIT) === 0,
           (flags & FLAG_SIGNAL) !== 0,
+          (type === DISPATCH ? message[5] : type === SCRIPT ? message[7] : undefined) as string | undefined,
         );
         return;
       }

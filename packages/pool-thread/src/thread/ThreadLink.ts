@@ -131,6 +131,8 @@ export class ThreadLink implements WorkerLink {
       const ops = new Array<number>(n);
       const keys = new Array<string>(n);
       const payloads = new Array<unknown>(n);
+      // Only when some item carries a trace: its traceparent, by position.
+      let traces: Array<string | undefined> | undefined;
       for (let i = 0; i < n; i++) {
         const item = items[i]!;
         ids[i] = item.id;
@@ -138,9 +140,10 @@ export class ThreadLink implements WorkerLink {
         ops[i] = item.cancellable ? op | CANCELLABLE : op;
         keys[i] = item.key;
         payloads[i] = item.payload;
+        if (item.traceparent !== undefined) (traces ??= new Array<string | undefined>(n))[i] = item.traceparent;
       }
       try {
-        thread.postMessage([BATCH, ids, ops, keys, payloads]);
+        thread.postMessage(traces === undefined ? [BATCH, ids, ops, keys, payloads] : [BATCH, ids, ops, keys, payloads, traces]);
         this.batches++;
       } catch (error) {
         // An event that passed the check but cannot be cloned (a Proxy): find it, fail only it.

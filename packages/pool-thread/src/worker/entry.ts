@@ -70,11 +70,18 @@ export function serveThread(
       return fail(new ProtocolError(`Message ${String(type)} arrived before the thread was initialised.`));
     switch (type) {
       case BATCH: {
-        const [, ids, ops, keys, payloads] = message as [number, number[], number[], string[], unknown[]];
+        const [, ids, ops, keys, payloads, traces] = message as [
+          number,
+          number[],
+          number[],
+          string[],
+          unknown[],
+          Array<string | undefined> | undefined,
+        ];
         for (let i = 0; i < ids.length; i++) {
           const op = ops[i]!;
           const base = op & ~CANCELLABLE;
-          host.run(ids[i]!, OPS[base]!, keys[i]!, payloads[i], base !== 1, (op & CANCELLABLE) !== 0);
+          host.run(ids[i]!, OPS[base]!, keys[i]!, payloads[i], base !== 1, (op & CANCELLABLE) !== 0, traces?.[i]);
         }
         return;
       }
