@@ -536,9 +536,9 @@ function describeTracing(create: (workers?: number) => Promise<PoolUnderTest>): 
       await expect(pool.dispatch(guild(1), { type: 'traceparent' }, { traceparent })).resolves.toBe(traceparent);
       await expect(pool.dispatch(guild(1), { type: 'traceparent' })).resolves.toBeNull();
       for (const bad of ['nope', `${traceparent}x`, 42])
-        await expect(
-          pool.dispatch(guild(1), { type: 'count' }, { traceparent: bad as string }),
-        ).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+        await expect(pool.dispatch(guild(1), { type: 'count' }, { traceparent: bad as string })).rejects.toMatchObject({
+          code: 'ERR_INVALID_ARGUMENT',
+        });
       await expect(pool.dispatch(guild(1), { type: 'count' })).resolves.toBe(1);
     });
 

@@ -26,7 +26,7 @@ import type {
   WorkerStats,
 } from '../tenants/WorkerLike.js';
 import type { DispatchMessage } from '../tracing/channels.js';
-import { checkTraceparent, traceEnd, traceStart } from '../tracing/channels.js';
+import { checkTraceparent, traceEnd, traceStart, tracing } from '../tracing/channels.js';
 import type { RestartOptions, RestartPolicy } from './restart.js';
 import { restartDelay, restartPolicy } from './restart.js';
 import type { Incarnation, IncarnationStats, KvCall, LinkHost, LinkItem, LinkOp, WorkerLink } from './WorkerLink.js';
@@ -321,7 +321,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     const key = checkedKey(tenant);
     this.#admit('event', event);
     const call = new Call(++this.#ids, 'event', tenant, key, event, undefined, undefined, undefined, false);
-    call.trace = traceStart(this.id, tenant, 'event', event, true, undefined);
+    call.trace = traceStart(this, tenant, 'event', event, true, undefined);
     call.traceparent = call.trace?.traceparent;
     this.#accept(call, undefined);
   }
@@ -514,7 +514,14 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     return new Promise<T>((resolve, reject) => {
       const call = new Call(++this.#ids, op, tenant, key, payload, resolve, reject, signal, cancellable);
       if (op === 'event' || op === 'script') {
-        call.trace = traceStart(this.id, tenant, op, op === 'event' ? payload : (payload as unknown[])[2], false, traceparent);
+        call.trace = traceStart(
+          this,
+          tenant,
+          op,
+          op === 'event' ? payload : (payload as unknown[])[2],
+          false,
+          traceparent,
+        );
         call.traceparent = call.trace?.traceparent;
       }
       this.#accept(call, timeoutMs);
@@ -568,6 +575,10 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
         batch.push(call);
       }
       if (batch.length === 0) break;
+      if (tracing()) {
+        const now = performance.now();
+        for (const call of batch) if (call.trace !== undefined) call.trace.sentAt = now;
+      }
       handle.send(batch);
       if (life.dead) return;
     }

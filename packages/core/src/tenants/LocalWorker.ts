@@ -95,16 +95,18 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     } catch (error) {
       return Promise.reject(error);
     }
-    const trace = traceStart(this.id, tenant, 'event', event, false, traceparent);
+    const trace = traceStart(this, tenant, 'event', event, false, traceparent);
     return traced(
-      this.#withDeadline(tenant, options, (signal) => this.#runtime.dispatch(tenant, event, signal, trace?.traceparent)),
+      this.#withDeadline(tenant, options, (signal) =>
+        this.#runtime.dispatch(tenant, event, signal, trace?.traceparent),
+      ),
       trace,
     );
   }
 
   dispatchNoWait(tenant: TenantId, event: E): void {
     assertTenantId(tenant);
-    const trace = traceStart(this.id, tenant, 'event', event, true, undefined);
+    const trace = traceStart(this, tenant, 'event', event, true, undefined);
     this.#runtime.dispatchNoWait(
       tenant,
       event,
@@ -132,7 +134,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     } catch (error) {
       return Promise.reject(error);
     }
-    const trace = traceStart(this.id, tenant, 'script', event, false, traceparent);
+    const trace = traceStart(this, tenant, 'script', event, false, traceparent);
     return traced(
       this.#withDeadline(tenant, options, (signal) =>
         this.#runtime.runScript(tenant, name, code, event, signal, trace?.traceparent),

@@ -10,7 +10,9 @@ import type { TenantId } from '../tenants/TenantId.js';
  * the worker receives it with the event, across a thread or process boundary, as `ctx.traceparent`.
  */
 export interface DispatchMessage {
-  /** The worker that runs the dispatch. */
+  /** The worker object that accepted the dispatch (a `LocalWorker`, `ThreadWorker`, `ProcessWorker`). */
+  readonly worker: object;
+  /** Its id. */
   readonly workerId: number;
   readonly tenant: TenantId;
   /** `event` for `dispatch` and `dispatchNoWait`, `script` for `runScript`. */
@@ -21,6 +23,10 @@ export interface DispatchMessage {
   readonly noWait: boolean;
   /** The W3C `traceparent` carried to the worker: the caller's (`DispatchOptions.traceparent`), or one a `start` subscriber set. */
   traceparent: string | undefined;
+  /** When the dispatch was accepted (`performance.now()`). */
+  readonly acceptedAt: number;
+  /** When it left the master for the worker's thread or process (`performance.now()`); a `LocalWorker` hands it over at once. */
+  sentAt: number;
   /** Set before `end`: what the handler returned. */
   result?: unknown;
   /** Set before `error`: why the dispatch failed. */
@@ -47,6 +53,15 @@ export const dispatchChannels = Object.freeze({
   error: channel('switchyard:dispatch:error'),
 });
 
+/** Whether anyone listens on one of the dispatch channels. @internal */
+export function tracing(): boolean {
+  return (
+    dispatchChannels.start.hasSubscribers ||
+    dispatchChannels.end.hasSubscribers ||
+    dispatchChannels.error.hasSubscribers
+  );
+}
+
 const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
 
 /** Checks a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`). @internal */
@@ -64,21 +79,31 @@ export function checkTraceparent(value: unknown): string | undefined {
  * message to settle later with {@link traceEnd}, or `undefined` when there is nothing to trace. @internal
  */
 export function traceStart(
-  workerId: number,
+  worker: { readonly id: number },
   tenant: TenantId,
   op: 'event' | 'script',
   event: unknown,
   noWait: boolean,
   traceparent: string | undefined,
 ): DispatchMessage | undefined {
-  if (!dispatchChannels.start.hasSubscribers) {
-    if (traceparent === undefined) return undefined;
-    return { workerId, tenant, op, event, noWait, traceparent };
-  }
-  const message: DispatchMessage = { workerId, tenant, op, event, noWait, traceparent };
+  if (traceparent === undefined && !tracing()) return undefined;
+  const now = performance.now();
+  const message: DispatchMessage = {
+    worker,
+    workerId: worker.id,
+    tenant,
+    op,
+    event,
+    noWait,
+    traceparent,
+    acceptedAt: now,
+    sentAt: now,
+  };
+  if (!dispatchChannels.start.hasSubscribers) return message;
   dispatchChannels.start.publish(message);
   // A subscriber may have set it; one that set something malformed must not break the dispatch.
-  if (message.traceparent !== undefined && !TRACEPARENT.test(String(message.traceparent))) message.traceparent = undefined;
+  if (message.traceparent !== undefined && !TRACEPARENT.test(String(message.traceparent)))
+    message.traceparent = undefined;
   return message;
 }
 

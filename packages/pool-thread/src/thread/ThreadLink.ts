@@ -143,7 +143,9 @@ export class ThreadLink implements WorkerLink {
         if (item.traceparent !== undefined) (traces ??= new Array<string | undefined>(n))[i] = item.traceparent;
       }
       try {
-        thread.postMessage(traces === undefined ? [BATCH, ids, ops, keys, payloads] : [BATCH, ids, ops, keys, payloads, traces]);
+        thread.postMessage(
+          traces === undefined ? [BATCH, ids, ops, keys, payloads] : [BATCH, ids, ops, keys, payloads, traces],
+        );
         this.batches++;
       } catch (error) {
         // An event that passed the check but cannot be cloned (a Proxy): find it, fail only it.
