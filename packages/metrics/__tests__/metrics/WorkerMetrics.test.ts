@@ -87,6 +87,10 @@ describe('WorkerMetrics', () => {
       expect(await value(registry, name, { pool: 'test', worker: 1 })).toBe(9);
       expect(await value(registry, name, { pool: 'test', worker: 0 })).toBeUndefined();
     }
+    // Cumulative buckets: the last (+Inf) holds every observation, none is below 0.
+    expect(await value(registry, 'switchyard_dispatch_handling_seconds_bucket', { worker: 1, le: '+Inf' })).toBe(9);
+    const sum = await value(registry, 'switchyard_dispatch_handling_seconds_sum', { worker: 1 });
+    expect(sum).toBeGreaterThan(0);
   });
 
   it('counts resizes and moved tenants, and follows the workers a resize adds', async () => {

@@ -2,7 +2,8 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { DispatchMessage, ResizeInfo, WorkerCrashInfo, WorkerLike } from '@switchyard/core';
 import { InvalidArgumentError } from '@switchyard/core';
 import type { Registry } from 'prom-client';
-import { Counter, Gauge, Histogram, register as globalRegistry } from 'prom-client';
+import { Counter, Gauge, register as globalRegistry } from 'prom-client';
+import { TimingHistogram } from './TimingHistogram.js';
 
 /** Options of {@link WorkerMetrics}. */
 export interface WorkerMetricsOptions {
@@ -81,8 +82,8 @@ export class WorkerMetrics {
   readonly #names: string[] = [];
   /** The last counter values read per worker, to add only what is new (workers come and go). */
   readonly #seen = new WeakMap<object, { handled: number; failed: number; restarts: number }>();
-  readonly #queueWait: Histogram<'pool' | 'worker'>;
-  readonly #handling: Histogram<'pool' | 'worker'>;
+  readonly #queueWait: TimingHistogram;
+  readonly #handling: TimingHistogram;
   readonly #crashes: Counter<'pool' | 'worker'>;
   readonly #resizes: Counter<'pool'>;
   readonly #moved: Counter<'pool'>;
@@ -185,20 +186,21 @@ export class WorkerMetrics {
       labelNames: perWorker,
       registers,
     });
-    this.#queueWait = new Histogram({
-      name: name('dispatch_queue_wait_seconds'),
-      help: 'From a dispatch being accepted to its leaving the master for the worker (buffered while the worker is busy or restarting).',
-      labelNames: perWorker,
+    // Observed on every dispatch: counted in plain arrays, turned into series only when scraped.
+    this.#queueWait = new TimingHistogram(
+      name('dispatch_queue_wait_seconds'),
+      'From a dispatch being accepted to its leaving the master for the worker (buffered while the worker is busy or restarting).',
       buckets,
-      registers,
-    });
-    this.#handling = new Histogram({
-      name: name('dispatch_handling_seconds'),
-      help: "From a dispatch leaving the master to its result: the tenant's queue in the worker and the handler.",
-      labelNames: perWorker,
+      pool,
+    );
+    this.#handling = new TimingHistogram(
+      name('dispatch_handling_seconds'),
+      "From a dispatch leaving the master to its result: the tenant's queue in the worker and the handler.",
       buckets,
-      registers,
-    });
+      pool,
+    );
+    registry.registerMetric(this.#queueWait as never);
+    registry.registerMetric(this.#handling as never);
     new Gauge({
       name: name('pool_workers'),
       help: 'How many workers the pool has.',
@@ -282,10 +284,9 @@ export class WorkerMetrics {
   #observe(message: DispatchMessage): void {
     // The channels are process-wide: only this target's workers count.
     if (!this.#owns(message.worker)) return;
-    const labels = { pool: this.#pool, worker: message.workerId };
     const now = performance.now();
-    this.#queueWait.observe(labels, (message.sentAt - message.acceptedAt) / 1000);
-    this.#handling.observe(labels, (now - message.sentAt) / 1000);
+    this.#queueWait.observe(message.workerId, (message.sentAt - message.acceptedAt) / 1000);
+    this.#handling.observe(message.workerId, (now - message.sentAt) / 1000);
   }
 
   /** Whether `worker` is one of the target's workers (the set is rebuilt when a resize or replace changed them). */
