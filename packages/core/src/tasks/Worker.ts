@@ -104,7 +104,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly queueHooks = new Map<string, QueueHook>();
 
   readonly #pending = new Deque<TaskRecord>();
-  readonly #controller = new AbortController();
+  /** Made when someone asks for {@link Worker.signal}: a tenant runtime makes one worker per tenant and never does. */
+  #controller: AbortController | undefined;
+  #abortReason: unknown;
   #nextTaskId = 1;
   #running = false;
   #yielding = 0;
@@ -145,6 +147,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Aborts when the worker is killed; hand it to long-running tasks. */
   get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#killed) this.#controller.abort(this.#abortReason);
+    }
     return this.#controller.signal;
   }
 
@@ -268,7 +274,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.#killed) return;
     this.#killed = true;
     const error = new WorkerKilledError(`Worker ${this.id} was killed before the task ran.`, { cause: reason });
-    this.#controller.abort(reason ?? error);
+    if (this.#controller === undefined) this.#abortReason = reason ?? error;
+    else this.#controller.abort(reason ?? error);
     for (const wake of [...this.#yieldWakers])
       wake(new WorkerKilledError(`Worker ${this.id} was killed while yielding.`, { cause: reason }));
     const pending = this.#pending.drain();

@@ -34,6 +34,31 @@ interface TenantEntry<S> {
   traceparent: string | undefined;
 }
 
+/** A tenant's `ctx`: the worker's context, the tenant, its kv, and the `traceparent` of the event running now. */
+class EntryContext implements TenantContext {
+  readonly workerId: number;
+  readonly signal: AbortSignal;
+  readonly workerData: unknown;
+  readonly #entry: { readonly traceparent: string | undefined };
+
+  constructor(
+    base: WorkerContext,
+    readonly tenant: TenantId,
+    readonly kv: TenantKv,
+    entry: { readonly traceparent: string | undefined },
+  ) {
+    this.workerId = base.workerId;
+    this.signal = base.signal;
+    this.workerData = base.workerData;
+    this.#entry = entry;
+    Object.freeze(this);
+  }
+
+  get traceparent(): string | undefined {
+    return this.#entry.traceparent;
+  }
+}
+
 /**
  * The worker-side engine every topology runs: it keeps each tenant's state, creates it on the
  * tenant's first event, runs one tenant's events strictly in order (each tenant has its own
@@ -113,12 +138,13 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     return entry.queue.enqueue(() => this.#release(entry)).then(() => this.#forget(key, entry));
   }
 
-  /** Forgets a tenant's entry unless events arrived for the tenant after it was released. */
+  /**
+   * Forgets a tenant's entry unless events arrived for the tenant after it was released. Its queue
+   * is idle and empty, so it is left to the garbage collector (killing it would build an error per tenant).
+   */
   #forget(key: string, entry: TenantEntry<S>): void {
-    if (!entry.hasState && !entry.queue.busy && entry.queue.stats().queued === 0 && this.#tenants.get(key) === entry) {
+    if (!entry.hasState && !entry.queue.busy && entry.queue.stats().queued === 0 && this.#tenants.get(key) === entry)
       this.#tenants.delete(key);
-      entry.queue.kill();
-    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -255,12 +281,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
         state: undefined,
         traceparent: undefined,
       };
-      created.ctx = Object.freeze(
-        Object.defineProperty({ ...this.#context, tenant, kv: this.#options.kv(tenant) }, 'traceparent', {
-          get: () => created.traceparent,
-          enumerable: true,
-        }) as TenantContext,
-      );
+      created.ctx = new EntryContext(this.#context, tenant, this.#options.kv(tenant), created);
       entry = created;
       this.#tenants.set(key, entry);
     }

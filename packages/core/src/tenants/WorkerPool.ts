@@ -548,7 +548,7 @@ export class WorkerPool<W extends WorkerLike<any, any>>
 }
 
 /** How many handoffs one old worker runs at once during a resize. */
-const HANDOFF_WINDOW = 256;
+const HANDOFF_WINDOW = 128;
 
 const enum MoveState {
   Queued,
