@@ -245,7 +245,7 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
       await expect(pool.replace(2)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     });
 
-    describeResharding(create);
+    describeResharding(create, harness);
     describeTracing(create);
 
     // A worker in this thread cannot be cut off from a loop that never yields: these hold for
@@ -405,7 +405,10 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
 }
 
 /** Live resharding (`pool.resize(n)`): the same contract on every topology. */
-function describeResharding(create: (workers?: number, options?: SuiteWorkerOptions) => Promise<PoolUnderTest>): void {
+function describeResharding(
+  create: (workers?: number, options?: SuiteWorkerOptions) => Promise<PoolUnderTest>,
+  harness: TopologyHarness,
+): void {
   describe('live resharding', () => {
     it('resizes 2 → 3 → 1 under 20,000 events over 1,000 tenants: every event handled exactly once, in order per tenant', async () => {
       const pool = await create(2);
@@ -506,6 +509,32 @@ function describeResharding(create: (workers?: number, options?: SuiteWorkerOpti
       expect(await pool.dispatch(tenant, { type: 'kv-get', key: 'k' })).toBe(42);
       expect(await pool.dispatch(tenant, { type: 'whoami' })).toMatchObject({ workerId: 0 });
     });
+
+    if (harness.crossesBoundary) {
+      it('moves a tenant whose old worker crashed during the resize without its state, and reports it in failures', async () => {
+        const pool = await create(1, { restart: { backoff: () => 0 } });
+        const moving = guildOn(1, 2);
+        expect(await pool.dispatch(moving, { type: 'count' })).toBe(1);
+        const blocker = pool.dispatch(moving, { type: 'wait', key: 'resize-crash' }).catch((error: unknown) => error);
+        const started = new Promise<unknown>((resolve) => pool.once('resizing', resolve));
+        const resizing = pool.resize(2);
+        await started;
+        const held = pool.dispatch(moving, { type: 'count' });
+        // The old worker dies with the tenant's event and its handoff in flight.
+        await expect(pool.dispatch(guildOn(0, 2), { type: 'exit' })).rejects.toMatchObject({
+          code: 'ERR_WORKER_CRASHED',
+        });
+        expect(await blocker).toMatchObject({ code: 'ERR_WORKER_CRASHED' });
+        // The held call runs on the new worker, on fresh state.
+        await expect(held).resolves.toBe(1);
+        const info = await resizing;
+        expect(info).toMatchObject({ moved: 1, carried: 0 });
+        expect(info.failures).toEqual([
+          { tenant: moving, error: expect.objectContaining({ code: 'ERR_WORKER_CRASHED' }) },
+        ]);
+        expect(await pool.dispatch(moving, { type: 'whoami' })).toMatchObject({ workerId: 1 });
+      });
+    }
 
     it('queues a second resize behind the running one, and rejects bad sizes and resizes of a closed pool', async () => {
       const pool = await create(2);
