@@ -21,8 +21,9 @@ export interface TenantContext extends WorkerContext {
    * The W3C `traceparent` of the event being handled, when its dispatch carried one (the caller's
    * `DispatchOptions.traceparent`, or one set by a `switchyard:dispatch:start` subscriber such as an
    * OpenTelemetry instrumentation); `undefined` otherwise. It crosses thread and process boundaries.
+   * (Optional in the type so that a context built by hand, in a test, needs no trace.)
    */
-  readonly traceparent: string | undefined;
+  readonly traceparent?: string | undefined;
 }
 
 /** Runs named scripts in a tenant's state (what the seed does with Luau templates). */
