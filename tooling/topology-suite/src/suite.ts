@@ -12,6 +12,7 @@ import { InvalidArgumentError, shardFor, SwitchyardError, WorkerCrashedError } f
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SuiteEvent } from './fixtures/basic.js';
 import { QuotaError } from './fixtures/basic.js';
+import { guild, guildOn } from './tenants.js';
 
 /** Absolute paths of the built fixture worker modules, for topologies that load files. */
 export const fixtures = {
@@ -46,15 +47,7 @@ export interface TopologyHarness {
   crossesBoundary: boolean;
 }
 
-/** Guild ids created at different milliseconds, so they spread over shards. */
-export function guild(ms: number, low = 1): TenantId {
-  return { kind: 'guild', id: ((BigInt(1_420_070_400_000 + ms) << 22n) | BigInt(low)).toString() };
-}
-
-/** A guild served by worker `index` of a pool of `size`. */
-export function guildOn(index: number, size: number): TenantId {
-  for (let ms = 0; ; ms++) if (shardFor(guild(ms).id, size) === index) return guild(ms);
-}
+export { guild, guildOn } from './tenants.js';
 
 /**
  * The behavioural contract every topology keeps. Call it from a test file of the topology's
