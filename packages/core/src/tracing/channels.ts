@@ -98,6 +98,9 @@ export function traceStart(
     traceparent,
     acceptedAt: now,
     sentAt: now,
+    // Present from the start, so that every message keeps one shape.
+    result: undefined,
+    error: undefined,
   };
   if (!dispatchChannels.start.hasSubscribers) return message;
   dispatchChannels.start.publish(message);
