@@ -470,6 +470,9 @@ function describeResharding(
       const aborted = pool.dispatch(moving, { type: 'count' }, { signal: controller.signal });
       controller.abort('changed my mind');
       await expect(aborted).rejects.toMatchObject({ code: 'ABORT_ERR' });
+      await expect(pool.dispatch(moving, { type: 'count' }, { timeoutMs: 0 })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+      });
       await expect(pool.dispatch(moving, { type: 'count' }, { timeoutMs: 20 })).rejects.toMatchObject({
         code: 'ERR_HANDLER_TIMEOUT',
       });

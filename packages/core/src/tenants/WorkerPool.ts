@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { HandlerTimeoutError, InvalidArgumentError, PoolClosedError } from '../errors/errors.js';
 import { abortErrorFrom } from '../internal/abort.js';
 import { Deque } from '../internal/Deque.js';
+import { checkInteger } from '../internal/options.js';
 import type { TenantId } from './TenantId.js';
 import { assertTenantId, shardFor, tenantKey } from './TenantId.js';
 import type {
@@ -458,10 +459,11 @@ export class WorkerPool<W extends WorkerLike<any, any>>
   #hold<T>(move: Move, op: 'event' | 'script' | 'drop', args: unknown[], options: DispatchOptions = {}): Promise<T> {
     const { signal, timeoutMs } = options;
     if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The dispatch'));
-    if (timeoutMs !== undefined && timeoutMs !== Infinity && !(Number.isSafeInteger(timeoutMs) && timeoutMs >= 1))
-      return Promise.reject(
-        new InvalidArgumentError(`Expected \`timeoutMs\` to be an integer >= 1 or Infinity, got ${String(timeoutMs)}.`),
-      );
+    try {
+      if (timeoutMs !== undefined) checkInteger('timeoutMs', timeoutMs, 1, true);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise<T>((resolve, reject) => {
       const deadline = timeoutMs === undefined || timeoutMs === Infinity ? undefined : performance.now() + timeoutMs;
       const call = new HeldCall(op, args, signal, deadline, resolve, reject);
