@@ -22,4 +22,6 @@ export { Deque } from './internal/Deque.js';
 export { abortErrorFrom, raceSignal } from './internal/abort.js';
 export { checkInteger, checkObject, checkStore } from './internal/options.js';
 export * from './remote/TenantHost.js';
+export { dispatchChannels } from './tracing/channels.js';
+export type { DispatchMessage } from './tracing/channels.js';
 export { moduleUrl } from './internal/moduleUrl.js';

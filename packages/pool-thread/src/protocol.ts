@@ -17,9 +17,10 @@ export const PROTOCOL_VERSION = 3;
  */
 export const INIT = 1;
 /**
- * `[BATCH, ids, ops, keys, payloads, slots?]`: items in parallel arrays (one {@link Op} each, maybe
- * `| CANCELLABLE`); `slots`, present when an item is cancellable, gives each item's slot in the
- * cancel gate (-1: none, its cancel travels as a message only).
+ * `[BATCH, ids, ops, keys, payloads, slots?, traces?]`: items in parallel arrays (one {@link Op} each,
+ * maybe `| CANCELLABLE`); `slots`, present when an item is cancellable, gives each item's slot in the
+ * cancel gate (-1: none, its cancel travels as a message only); `traces` (W3C traceparents by
+ * position) only when some item carries one (`slots` is then `undefined` when no item is cancellable).
  */
 export const BATCH = 2;
 /** `[CANCEL, ids]`: their callers gave up; the thread aborts their signals (and answers for running ones). */
@@ -46,7 +47,7 @@ export const KV = 15;
 export const CLOSED = 16;
 
 /** What a batch item asks the thread to do (`Broadcast`: its key is `''`, its payload the message). */
-export const Op = { Event: 0, EventNoWait: 1, Script: 2, Drop: 3, Broadcast: 4 } as const;
+export const Op = { Event: 0, EventNoWait: 1, Script: 2, Drop: 3, Broadcast: 4, Handoff: 5, Adopt: 6 } as const;
 /** Added to an op when the item may be cancelled later (the thread gives it an AbortSignal). */
 export const CANCELLABLE = 8;
 

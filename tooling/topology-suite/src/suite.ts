@@ -1,9 +1,12 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { fileURLToPath } from 'node:url';
 import type {
   DispatchErrorInfo,
+  DispatchMessage,
   KvStore,
   QuarantineOptions,
   RecycleOptions,
+  ResizeInfo,
   TenantId,
   TenantLimits,
   WorkerCrashInfo,
@@ -14,6 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { describeControlPlane } from './controlPlane.js';
 import type { SuiteEvent } from './fixtures/basic.js';
 import { QuotaError } from './fixtures/basic.js';
+import { guild, guildOn } from './tenants.js';
 
 /** Absolute paths of the built fixture worker modules, for topologies that load files. */
 export const fixtures = {
@@ -28,6 +32,7 @@ export const fixtures = {
 export type PoolUnderTest = WorkerLike<SuiteEvent, unknown> & {
   readonly workers: readonly WorkerLike<SuiteEvent, unknown>[];
   replace(index: number): Promise<WorkerLike<SuiteEvent, unknown>>;
+  resize(size: number): Promise<ResizeInfo>;
 };
 
 /** Worker options some tests set (the shared vocabulary of core's `RemoteWorkerOptions`). */
@@ -53,15 +58,7 @@ export interface TopologyHarness {
   crossesBoundary: boolean;
 }
 
-/** Guild ids created at different milliseconds, so they spread over shards. */
-export function guild(ms: number, low = 1): TenantId {
-  return { kind: 'guild', id: ((BigInt(1_420_070_400_000 + ms) << 22n) | BigInt(low)).toString() };
-}
-
-/** A guild served by worker `index` of a pool of `size`. */
-export function guildOn(index: number, size: number): TenantId {
-  for (let ms = 0; ; ms++) if (shardFor(guild(ms).id, size) === index) return guild(ms);
-}
+export { guild, guildOn } from './tenants.js';
 
 /**
  * The behavioural contract every topology keeps. Call it from a test file of the topology's
@@ -255,6 +252,9 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
       await expect(pool.dispatch(a, { type: 'count' })).resolves.toBe(1);
       await expect(pool.replace(2)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     });
+
+    describeResharding(create, harness);
+    describeTracing(create);
 
     // A worker in this thread cannot be cut off from a loop that never yields: these hold for
     // threads and processes.
@@ -462,6 +462,221 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
       expect(await Promise.all(accepted)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       await closing;
       await expect(pool.dispatch(a, { type: 'count' })).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
+    });
+  });
+}
+
+/** Live resharding (`pool.resize(n)`): the same contract on every topology. */
+function describeResharding(
+  create: (workers?: number, options?: SuiteWorkerOptions) => Promise<PoolUnderTest>,
+  harness: TopologyHarness,
+): void {
+  describe('live resharding', () => {
+    it('resizes 2 → 3 → 1 under 20,000 events over 1,000 tenants: every event handled exactly once, in order per tenant', async () => {
+      const pool = await create(2);
+      const tenants = Array.from({ length: 1000 }, (_, i) => guild(i * 7, i + 1));
+      const rounds = 20;
+      const resized: ResizeInfo[] = [];
+      const failedNoWait: DispatchErrorInfo[] = [];
+      pool.on('resized', (info) => resized.push(info));
+      pool.on('dispatchError', (info) => failedNoWait.push(info));
+      let toThree: Promise<ResizeInfo> | undefined;
+      let toOne: Promise<ResizeInfo> | undefined;
+      let inFlight: Promise<void>[] = [];
+      for (let seq = 0; seq < rounds; seq++) {
+        if (seq === 4) toThree = pool.resize(3);
+        if (seq === 8) toOne = pool.resize(1);
+        tenants.forEach((tenant, i) => {
+          // Every fourth tenant's events are fire-and-forget; the next waited one proves they ran in order.
+          if (i % 4 === 0) pool.dispatchNoWait(tenant, { type: 'record', seq });
+          else
+            inFlight.push(
+              pool.dispatch(tenant, { type: 'record', seq }).then((length) => {
+                if (length !== seq + 1)
+                  throw new Error(`tenant ${tenant.id}: event ${seq} was handled as number ${String(length)}`);
+              }),
+            );
+        });
+        // Traffic overlaps the resizes: only every third round waits for what was sent.
+        if (seq % 3 === 2) {
+          await Promise.all(inFlight);
+          inFlight = [];
+        }
+      }
+      await Promise.all(inFlight);
+      await expect(toThree).resolves.toMatchObject({ from: 2, to: 3, failures: [] });
+      await expect(toOne).resolves.toMatchObject({ from: 3, to: 1, failures: [] });
+      expect(pool.size).toBe(1);
+      const expected = Array.from({ length: rounds }, (_, i) => i);
+      const logs = await Promise.all(tenants.map((tenant) => pool.dispatch(tenant, { type: 'log' })));
+      for (const log of logs) expect(log).toEqual(expected);
+      expect(failedNoWait).toEqual([]);
+      expect(resized.map(({ from, to }) => [from, to])).toEqual([
+        [2, 3],
+        [3, 1],
+      ]);
+      // Only tenants whose shard changed moved: from 2 to 3 some stay; from 3 to 1 all of workers 1 and 2 move.
+      const moved = (from: number, to: number): number =>
+        tenants.filter((tenant) => shardFor(tenant.id, from) !== shardFor(tenant.id, to)).length;
+      expect(resized[0]!.moved).toBe(moved(2, 3));
+      expect(resized[1]!.moved).toBe(moved(3, 1));
+      expect(resized[1]!.carried).toBe(moved(3, 1));
+    });
+
+    it("holds a moving tenant's calls until its old worker finished the accepted ones, then carries its state across", async () => {
+      const pool = await create(1);
+      const moving = guildOn(1, 2);
+      const staying = guildOn(0, 2);
+      expect(await pool.dispatch(moving, { type: 'count' })).toBe(1);
+      expect(await pool.dispatch(staying, { type: 'count' })).toBe(1);
+      const dropsBefore = (await pool.dispatch(staying, { type: 'drops' })) as number;
+      const blocker = pool.dispatch(moving, { type: 'wait', key: 'resize-hold' });
+      const started = new Promise<{ from: number; to: number }>((resolve) => pool.once('resizing', resolve));
+      const resizing = pool.resize(2);
+      expect(await started).toEqual({ from: 1, to: 2 });
+      const held = pool.dispatch(moving, { type: 'count' });
+      const controller = new AbortController();
+      const aborted = pool.dispatch(moving, { type: 'count' }, { signal: controller.signal });
+      controller.abort('changed my mind');
+      await expect(aborted).rejects.toMatchObject({ code: 'ABORT_ERR' });
+      await expect(pool.dispatch(moving, { type: 'count' }, { timeoutMs: 0 })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+      });
+      await expect(pool.dispatch(moving, { type: 'count' }, { timeoutMs: 20 })).rejects.toMatchObject({
+        code: 'ERR_HANDLER_TIMEOUT',
+      });
+      // A tenant that does not move is not paused, even on the same worker.
+      await expect(pool.dispatch(staying, { type: 'count' })).resolves.toBe(2);
+      await pool.dispatch(staying, { type: 'release', key: 'resize-hold' });
+      await expect(blocker).resolves.toBe('released');
+      // The held call ran on the new worker, after the accepted one, with the carried state; the aborted and timed-out ones never ran.
+      await expect(held).resolves.toBe(2);
+      const info = await resizing;
+      expect(info).toMatchObject({ from: 1, to: 2, moved: 1, carried: 1, failures: [] });
+      expect(info.longestHoldMs).toBeGreaterThan(0);
+      expect(await pool.dispatch(moving, { type: 'whoami' })).toMatchObject({ workerId: 1 });
+      expect(await pool.dispatch(moving, { type: 'count' })).toBe(3);
+      // The old worker released the moved state with its dropTenant hook.
+      expect(await pool.dispatch(staying, { type: 'drops' })).toBe(dropsBefore + 1);
+    });
+
+    it('serves ctx.kv of a moved tenant from its new worker, and closes the workers a shrink removes', async () => {
+      const pool = await create(2);
+      const tenant = guildOn(2, 3);
+      await pool.dispatch(tenant, { type: 'kv-set', key: 'k', value: 42 });
+      await pool.resize(3);
+      expect(await pool.dispatch(tenant, { type: 'whoami' })).toMatchObject({ workerId: 2 });
+      expect(await pool.dispatch(tenant, { type: 'kv-get', key: 'k' })).toBe(42);
+      const removed = pool.workers[2]!;
+      await pool.resize(1);
+      expect(pool.workers).toHaveLength(1);
+      await expect(removed.dispatch(tenant, { type: 'count' })).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
+      expect(await pool.dispatch(tenant, { type: 'kv-get', key: 'k' })).toBe(42);
+      expect(await pool.dispatch(tenant, { type: 'whoami' })).toMatchObject({ workerId: 0 });
+    });
+
+    if (harness.crossesBoundary) {
+      it('moves a tenant whose old worker crashed during the resize without its state, and reports it in failures', async () => {
+        const pool = await create(1, { restart: { backoff: () => 0 } });
+        const moving = guildOn(1, 2);
+        expect(await pool.dispatch(moving, { type: 'count' })).toBe(1);
+        const blocker = pool.dispatch(moving, { type: 'wait', key: 'resize-crash' }).catch((error: unknown) => error);
+        const started = new Promise<unknown>((resolve) => pool.once('resizing', resolve));
+        const resizing = pool.resize(2);
+        await started;
+        const held = pool.dispatch(moving, { type: 'count' });
+        // The old worker dies with the tenant's event and its handoff in flight.
+        await expect(pool.dispatch(guildOn(0, 2), { type: 'exit' })).rejects.toMatchObject({
+          code: 'ERR_WORKER_CRASHED',
+        });
+        expect(await blocker).toMatchObject({ code: 'ERR_WORKER_CRASHED' });
+        // The held call runs on the new worker, on fresh state.
+        await expect(held).resolves.toBe(1);
+        const info = await resizing;
+        expect(info).toMatchObject({ moved: 1, carried: 0 });
+        expect(info.failures).toEqual([
+          { tenant: moving, error: expect.objectContaining({ code: 'ERR_WORKER_CRASHED' }) },
+        ]);
+        expect(await pool.dispatch(moving, { type: 'whoami' })).toMatchObject({ workerId: 1 });
+      });
+    }
+
+    it('queues a second resize behind the running one, and rejects bad sizes and resizes of a closed pool', async () => {
+      const pool = await create(2);
+      for (const bad of [0, -1, 1.5, Number.NaN, '2'])
+        await expect(pool.resize(bad as number)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+      const toThree = pool.resize(3);
+      const toOne = pool.resize(1);
+      await expect(toThree).resolves.toMatchObject({ from: 2, to: 3 });
+      await expect(toOne).resolves.toMatchObject({ from: 3, to: 1 });
+      const started = pool.resize(2);
+      const queued = pool.resize(3);
+      const closing = pool.close();
+      await expect(started).resolves.toMatchObject({ from: 1, to: 2 });
+      await expect(queued).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+      await closing;
+      await expect(pool.resize(2)).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    });
+  });
+}
+
+/** Tracing: `switchyard:dispatch:*` diagnostics channels and `ctx.traceparent` across boundaries. */
+function describeTracing(create: (workers?: number) => Promise<PoolUnderTest>): void {
+  describe('tracing', () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+    it("carries the caller's W3C traceparent to the handler as ctx.traceparent, and rejects a malformed one", async () => {
+      const pool = await create(2);
+      await expect(pool.dispatch(guild(1), { type: 'traceparent' }, { traceparent })).resolves.toBe(traceparent);
+      await expect(pool.dispatch(guild(1), { type: 'traceparent' })).resolves.toBeNull();
+      for (const bad of ['nope', `${traceparent}x`, 42])
+        await expect(pool.dispatch(guild(1), { type: 'count' }, { traceparent: bad as string })).rejects.toMatchObject({
+          code: 'ERR_INVALID_ARGUMENT',
+        });
+      await expect(pool.dispatch(guild(1), { type: 'count' })).resolves.toBe(1);
+    });
+
+    it('publishes dispatch start, end and error; a start subscriber sets the traceparent the worker sees', async () => {
+      const pool = await create(2);
+      const set = `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`;
+      const seen: Record<'start' | 'end' | 'error', DispatchMessage[]> = { start: [], end: [], error: [] };
+      let noWaitEnded!: () => void;
+      const noWaitEnd = new Promise<void>((resolve) => (noWaitEnded = resolve));
+      const onStart = (message: unknown): void => {
+        seen.start.push(message as DispatchMessage);
+        (message as DispatchMessage).traceparent = set;
+      };
+      const onEnd = (message: unknown): void => {
+        seen.end.push(message as DispatchMessage);
+        if ((message as DispatchMessage).noWait) noWaitEnded();
+      };
+      const onError = (message: unknown): void => void seen.error.push(message as DispatchMessage);
+      subscribe('switchyard:dispatch:start', onStart);
+      subscribe('switchyard:dispatch:end', onEnd);
+      subscribe('switchyard:dispatch:error', onError);
+      try {
+        await expect(pool.dispatch(guild(2), { type: 'traceparent' })).resolves.toBe(set);
+        await expect(pool.dispatch(guild(2), { type: 'throw-plain', message: 'traced failure' })).rejects.toThrow(
+          'traced failure',
+        );
+        pool.dispatchNoWait(guild(3), { type: 'traceparent' });
+        await noWaitEnd;
+      } finally {
+        unsubscribe('switchyard:dispatch:start', onStart);
+        unsubscribe('switchyard:dispatch:end', onEnd);
+        unsubscribe('switchyard:dispatch:error', onError);
+      }
+      expect(seen.start.map(({ op, noWait, tenant }) => ({ op, noWait, tenant }))).toEqual([
+        { op: 'event', noWait: false, tenant: guild(2) },
+        { op: 'event', noWait: false, tenant: guild(2) },
+        { op: 'event', noWait: true, tenant: guild(3) },
+      ]);
+      expect(seen.start[0]!.workerId).toBe(shardFor(guild(2).id, 2));
+      // The same message object from start to end or error.
+      expect(seen.end).toEqual([seen.start[0], seen.start[2]]);
+      expect(seen.end[0]!.result).toBe(set);
+      expect(seen.error).toEqual([seen.start[1]]);
+      expect(seen.error[0]!.error).toMatchObject({ message: 'traced failure' });
     });
   });
 }

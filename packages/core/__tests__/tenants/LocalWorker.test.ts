@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { TenantId, WorkerLike } from '../../src/index.js';
 import {
   defineWorker,
+  shardFor,
   findWorkerDefinition,
   isWorkerDefinition,
   LocalWorker,
@@ -37,6 +38,9 @@ describe('defineWorker', () => {
       { createTenant() {}, onEvent() {}, startup: 'x' },
       { createTenant() {}, onEvent() {}, scriptEngine: {} },
       { createTenant() {}, onEvent() {}, scriptEngine: { run() {}, dropTenant: 1 } },
+      { createTenant() {}, onEvent() {}, exportTenant() {} },
+      { createTenant() {}, onEvent() {}, importTenant() {} },
+      { createTenant() {}, onEvent() {}, exportTenant: 1, importTenant() {} },
     ];
     for (const bad of cases) {
       expect(() => defineWorker(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
@@ -350,5 +354,90 @@ describe('LocalWorker recycling', () => {
     expect(worker.stats()).toMatchObject({ handled: 1, recycles: 0 });
     open();
     await expect(worker.broadcast('x')).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
+  });
+});
+
+describe('WorkerPool.resize', () => {
+  /** A guild that moves from worker 0 to worker 1 when one worker becomes two. */
+  const guildMoving: TenantId = (() => {
+    for (let ms = 0; ; ms++) {
+      const id = ((BigInt(1_420_070_400_000 + ms) << 22n) | 1n).toString();
+      if (shardFor(id, 2) === 1) return { kind: 'guild', id };
+    }
+  })();
+
+  it('cannot grow a pool made without a factory (ERR_INVALID_ARGUMENT), but can shrink it', async () => {
+    const pool = new WorkerPool([new LocalWorker(counter, { id: 0 }), new LocalWorker(counter, { id: 1 })]);
+    await expect(pool.resize(3)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await pool.dispatch(guildMoving, { add: 2 });
+    await expect(pool.resize(1)).resolves.toMatchObject({ from: 2, to: 1, moved: 1, carried: 0 });
+    // Without export/import hooks the moved tenant starts afresh on its new worker.
+    await expect(pool.dispatch(guildMoving, { add: 1 })).resolves.toBe(1);
+    await pool.close();
+  });
+
+  it('rejects a bad `factory` option with ERR_INVALID_ARGUMENT', () => {
+    expect(() => new WorkerPool([new LocalWorker(counter)], { factory: 1 as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
+  });
+
+  it('kills the workers it made and keeps its size when the factory fails while growing', async () => {
+    const made: LocalWorker[] = [];
+    const failure = new Error('no room');
+    const pool = await WorkerPool.create(1, (id) => {
+      if (id === 2) throw failure;
+      const worker = new LocalWorker(counter, { id });
+      made.push(worker as LocalWorker);
+      return worker;
+    });
+    await expect(pool.resize(3)).rejects.toBe(failure);
+    expect(pool.size).toBe(1);
+    await expect(made[1]!.dispatch(g1, { add: 1 })).rejects.toMatchObject({ code: 'ERR_WORKER_KILLED' });
+    await pool.close();
+  });
+
+  it('reports a tenant whose export failed in `failures`; the new worker creates its state again', async () => {
+    const failing = defineWorker({
+      createTenant: () => ({ n: 0 }),
+      onEvent: (state, event: { add: number }) => (state.n += event.add),
+      exportTenant: () => {
+        throw new TypeError('cannot export');
+      },
+      importTenant: (data) => data as { n: number },
+    });
+    const pool = await WorkerPool.create(1, (id) => new LocalWorker(failing, { id }));
+    await pool.dispatch(guildMoving, { add: 5 });
+    const info = await pool.resize(2);
+    expect(info).toMatchObject({ moved: 1, carried: 0 });
+    expect(info.failures).toEqual([
+      { tenant: guildMoving, error: expect.objectContaining({ message: 'cannot export' }) },
+    ]);
+    await expect(pool.dispatch(guildMoving, { add: 1 })).resolves.toBe(1);
+    await pool.close();
+  });
+
+  it('lists held tenants and hands one off after its queued events, once', async () => {
+    const carrying = defineWorker({
+      createTenant: () => ({ n: 0 }),
+      onEvent: (state, event: { add: number }) => (state.n += event.add),
+      exportTenant: (state) => state.n,
+      importTenant: (data) => ({ n: data as number }),
+    });
+    const from = new LocalWorker(carrying, { id: 0 });
+    const to = new LocalWorker(carrying, { id: 1 });
+    const queued = [from.dispatch(g1, { add: 1 }), from.dispatch(g1, { add: 2 })];
+    expect(from.heldTenants()).toEqual([g1]);
+    const handoff = await from.handOffTenant(g1);
+    expect(await Promise.all(queued)).toEqual([1, 3]);
+    expect(handoff).toEqual({ data: 3 });
+    expect(from.heldTenants()).toEqual([]);
+    await expect(from.handOffTenant(g1)).resolves.toBeUndefined();
+    await to.adoptTenant(g1, handoff!);
+    await expect(to.dispatch(g1, { add: 1 })).resolves.toBe(4);
+    await expect(new LocalWorker(counter).adoptTenant(g1, { data: 1 })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+    await Promise.all([from.close(), to.close()]);
   });
 });

@@ -27,4 +27,10 @@ export class RecentCache<K, V> {
     }
     this.#young.set(key, value);
   }
+
+  /** Forgets every entry (what it caches changed). */
+  clear(): void {
+    this.#young = new Map();
+    this.#old = new Map();
+  }
 }

@@ -29,11 +29,14 @@ import type {
   QuarantineInfo,
   RecycleInfo,
   RecycleReason,
+  TenantHandoff,
   WorkerCrashInfo,
   WorkerLike,
   WorkerLikeEvents,
   WorkerStats,
 } from '../tenants/WorkerLike.js';
+import type { DispatchMessage } from '../tracing/channels.js';
+import { checkTraceparent, traceEnd, traceStart, tracing } from '../tracing/channels.js';
 import type { RestartOptions, RestartPolicy } from './restart.js';
 import { restartDelay, restartPolicy } from './restart.js';
 import type { Incarnation, IncarnationStats, KvCall, LinkHost, LinkItem, LinkOp, WorkerLink } from './WorkerLink.js';
@@ -167,6 +170,9 @@ class Call implements LinkItem {
   pending: Error | undefined = undefined;
   /** Counted in its tenant's budget until it settles. */
   guarded = false;
+  /** The `switchyard:dispatch:*` message, when the dispatch is traced. */
+  trace: DispatchMessage | undefined = undefined;
+  traceparent: string | undefined = undefined;
   constructor(
     readonly id: number,
     readonly op: LinkOp,
@@ -218,7 +224,7 @@ function checkedKey(tenant: TenantId): string {
 
 /** The `type` field of a call's event, when it is an object with a string `type`. */
 function eventType(call: Call | undefined): string | undefined {
-  if (call === undefined || call.op === 'drop' || call.op === 'broadcast') return undefined;
+  if (call === undefined || (call.op !== 'event' && call.op !== 'script')) return undefined;
   const event = call.op === 'script' ? (call.payload as unknown[])[2] : call.payload;
   const type = (event as { type?: unknown } | null)?.type;
   return typeof type === 'string' ? type : undefined;
@@ -250,7 +256,12 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   readonly id: number;
   readonly size = 1;
   readonly #link: WorkerLink;
-  readonly #workers: number | undefined;
+  /** The pool sizes whose shard `id` this worker serves (`ctx.kv` check); two during a resize. */
+  #shardSizes: readonly number[] | undefined;
+  /** Tenants sent to the current incarnation (it may hold their state): what a resize moves. */
+  readonly #held = new Map<string, TenantId>();
+  /** Handoffs waiting until nothing of their tenant is here or in the worker, by tenant key. */
+  readonly #quietWaiters = new Map<string, Array<() => void>>();
   readonly #store: KvStore;
   readonly #maxQueue: number;
   readonly #maxInFlight: number;
@@ -312,9 +323,10 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       recycle,
     } = options;
     this.id = checkInteger('id', id, 0);
-    this.#workers = workers === undefined ? undefined : checkInteger('workers', workers, 1);
-    if (this.#workers !== undefined && this.id >= this.#workers)
-      throw new InvalidArgumentError(`Expected \`id\` to be below \`workers\` (${this.#workers}), got ${this.id}.`);
+    const size = workers === undefined ? undefined : checkInteger('workers', workers, 1);
+    if (size !== undefined && this.id >= size)
+      throw new InvalidArgumentError(`Expected \`id\` to be below \`workers\` (${size}), got ${this.id}.`);
+    this.#shardSizes = size === undefined ? undefined : [size];
     this.#store = checkStore(store);
     this.#maxQueue = checkInteger('maxQueue', maxQueue, 1, true);
     this.#maxInFlight = checkInteger('maxInFlight', maxInFlight, 1);
@@ -380,6 +392,8 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       }
       call.guarded = true;
     }
+    call.trace = traceStart(this, tenant, 'event', event, true, undefined);
+    call.traceparent = call.trace?.traceparent;
     this.#accept(call, undefined);
   }
 
@@ -440,6 +454,66 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   release(tenant: TenantId): boolean {
     const key = checkedKey(tenant);
     return this.#guards?.release(key) ?? false;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Live resharding (WorkerPool.resize)
+  // ---------------------------------------------------------------------------------------------
+
+  /** The tenants sent to the current incarnation and those waiting here: what a resize may move. */
+  heldTenants(): TenantId[] {
+    const tenants = new Map(this.#held);
+    for (const call of this.#waiting.toArray())
+      if (call.stage === Stage.Waiting && call.tenant !== undefined) tenants.set(call.key, call.tenant);
+    return [...tenants.values()];
+  }
+
+  /**
+   * Hands `tenant` off once nothing of it is left here or in the worker: calls waiting, sent, being
+   * cancelled, and abandoned ones whose handler still runs there (their place is held until the
+   * worker reports their end, or the worker is restarted past `timeoutKillAfterMs`). Exporting while
+   * such a handler runs could move a state it is still changing.
+   */
+  handOffTenant(tenant: TenantId, options: DispatchOptions = {}): Promise<TenantHandoff | undefined> {
+    let key: string;
+    try {
+      key = checkedKey(tenant);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const call = (): Promise<TenantHandoff | undefined> =>
+      this.#call('handoff', tenant, undefined, { timeoutMs: Infinity, ...options });
+    if (!this.#holdsCallsOf(key)) return call();
+    return new Promise<void>((resolve) => {
+      const waiters = this.#quietWaiters.get(key);
+      if (waiters === undefined) this.#quietWaiters.set(key, [resolve]);
+      else waiters.push(resolve);
+    }).then(call);
+  }
+
+  adoptTenant(tenant: TenantId, handoff: TenantHandoff, options: DispatchOptions = {}): Promise<void> {
+    return this.#call('adopt', tenant, handoff, { timeoutMs: Infinity, ...options });
+  }
+
+  reshard(sizes: readonly number[]): void {
+    if (this.#shardSizes !== undefined) this.#shardSizes = [...sizes];
+  }
+
+  /** Whether a call of the tenant `key` waits here or holds a place in the worker (abandoned ones included). */
+  #holdsCallsOf(key: string): boolean {
+    for (const call of this.#inflight.values()) if (call.key === key) return true;
+    for (const call of this.#waiting.toArray()) if (call.stage === Stage.Waiting && call.key === key) return true;
+    return false;
+  }
+
+  /** Lets the handoffs waiting for their tenant to be quiet (see {@link handOffTenant}) go on. */
+  #wakeQuiet(): void {
+    if (this.#quietWaiters.size === 0) return;
+    for (const [key, waiters] of this.#quietWaiters) {
+      if (this.#holdsCallsOf(key)) continue;
+      this.#quietWaiters.delete(key);
+      for (const resolve of waiters) resolve();
+    }
   }
 
   /** Counters for status boards; `handled` and `failed` keep counting across restarts. */
@@ -574,8 +648,9 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       assertCloneable(payload, 'The broadcast message');
       return;
     }
-    if (op !== 'drop') assertCloneable(payload);
-    if (this.#queued >= this.#maxQueue) {
+    if (op === 'event' || op === 'script' || op === 'adopt') assertCloneable(payload);
+    // A resize's handoffs are bounded by the pool; refusing one would strand the tenant's state.
+    if (this.#queued >= this.#maxQueue && op !== 'handoff' && op !== 'adopt') {
       throw new BackpressureError(
         `Worker ${this.id} already holds ${this.#queued} unfinished events (maxQueue ${this.#maxQueue}); slow down or raise \`maxQueue\`.`,
       );
@@ -586,9 +661,11 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     const { signal } = options;
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     let key: string;
+    let traceparent: string | undefined;
     try {
       key = checkedKey(tenant);
       if (options.timeoutMs !== undefined) checkInteger('timeoutMs', options.timeoutMs, 1, true);
+      traceparent = checkTraceparent(options.traceparent);
       this.#admit(op, payload, signal);
       if (this.#guards !== undefined) {
         const refused = this.#guards.admit(key, tenant, op !== 'drop');
@@ -601,6 +678,17 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     return new Promise<T>((resolve, reject) => {
       const call = new Call(++this.#ids, op, tenant, key, payload, resolve, reject, signal, cancellable);
       call.guarded = this.#guards !== undefined && op !== 'drop';
+      if (op === 'event' || op === 'script') {
+        call.trace = traceStart(
+          this,
+          tenant,
+          op,
+          op === 'event' ? payload : (payload as unknown[])[2],
+          false,
+          traceparent,
+        );
+        call.traceparent = call.trace?.traceparent;
+      }
       this.#accept(call, timeoutMs);
     });
   }
@@ -649,9 +737,14 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
         if (call.stage !== Stage.Waiting) continue;
         call.stage = Stage.Sent;
         this.#inflight.set(call.id, call);
+        if (call.tenant !== undefined) this.#held.set(call.key, call.tenant);
         batch.push(call);
       }
       if (batch.length === 0) break;
+      if (tracing()) {
+        const now = performance.now();
+        for (const call of batch) if (call.trace !== undefined) call.trace.sentAt = now;
+      }
       handle.send(batch);
       if (life.dead) return;
     }
@@ -684,16 +777,20 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     }
     if (this.#inflight.size === 0) this.#recycleWhenEmpty();
     if (this.#waiting.length > 0) queueMicrotask(() => this.#scheduleFlush());
+    this.#wakeQuiet();
   }
 
   /** Tells the caller and stops counting the call as queued; `stage` is where the call goes (a place held in the worker, or none). */
   #finish(call: Call, ok: boolean, value: unknown, stage = Stage.Settled): void {
     call.stage = stage;
+    if (call.trace !== undefined) traceEnd(call.trace, ok, value);
+    if (call.op === 'handoff' && ok) this.#held.delete(call.key);
     if (call.onAbort !== undefined) call.signal!.removeEventListener('abort', call.onAbort);
     if (call.timer !== undefined) clearTimeout(call.timer);
     call.timer = undefined;
     if (call.guarded) this.#guards!.done(call.key);
     this.#settled();
+    this.#wakeQuiet();
     if (call.resolve !== undefined) {
       if (ok) call.resolve(value);
       else call.reject!(value);
@@ -905,6 +1002,8 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     life.dead = true;
     this.#stopProbe(life);
     clearTimeout(life.ageTimer);
+    // The incarnation's tenant states died with it.
+    this.#held.clear();
     this.#base.handled += life.stats.handled;
     this.#base.failed += life.stats.failed;
     this.#endInflight(error);
@@ -1008,6 +1107,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
         call.stage = Stage.Settled;
       }
     }
+    this.#wakeQuiet();
   }
 
   /** Refuses new events at once; fails the held ones and emits `fatal` once the incarnation is gone. */
@@ -1123,7 +1223,8 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   #serveKv(call: KvCall): Promise<unknown> {
     try {
       const tenant = parseTenantKey(call.tenant);
-      if (this.#workers !== undefined && shardFor(tenant.id, this.#workers) !== this.id)
+      const sizes = this.#shardSizes;
+      if (sizes !== undefined && !sizes.some((size) => shardFor(tenant.id, size) === this.id))
         throw new ProtocolError(
           `Worker ${this.id} asked for the kv of tenant ${call.tenant}, which it does not serve.`,
         );

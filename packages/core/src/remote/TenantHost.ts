@@ -7,6 +7,7 @@ import { assertCloneable } from '../internal/cloneable.js';
 import type { TenantKv } from '../kv/KvStore.js';
 import type { TenantContext, WorkerDefinition } from '../tenants/defineWorker.js';
 import type { TenantId } from '../tenants/TenantId.js';
+import type { TenantHandoff } from '../tenants/WorkerLike.js';
 import { parseTenantKey, tenantKey } from '../tenants/TenantId.js';
 import type { CancelSignal } from '../tenants/TenantRuntime.js';
 import { TenantRuntime } from '../tenants/TenantRuntime.js';
@@ -130,9 +131,10 @@ export class TenantHost {
   }
 
   /**
-   * Runs one item the master sent. `payload` is `[name, code, event]` for scripts, the message for
-   * broadcasts (whose `key` is `''`). `cancelled`, for a cancellable item, reads the master's cancel
-   * flag in shared memory (checked right before it starts).
+   * Runs one item the master sent. `payload` is `[name, code, event]` for scripts, the `TenantHandoff`
+   * for adopt, the message for broadcasts (whose `key` is `''`). `cancelled`, for a cancellable item,
+   * reads the master's cancel flag in shared memory (checked right before it starts). `traceparent`
+   * is the W3C trace context of a traced event or script (the handler's `ctx.traceparent`).
    */
   run(
     id: number,
@@ -142,6 +144,7 @@ export class TenantHost {
     waited: boolean,
     cancellable: boolean,
     cancelled?: () => boolean,
+    traceparent?: string,
   ): void {
     if (op === 'broadcast') return this.#broadcast(id, payload, cancellable, cancelled);
     const tenant = parseTenantKey(key);
@@ -150,8 +153,8 @@ export class TenantHost {
       // The promise-free path of the runtime.
       const done = (value?: unknown): void => this.#succeed(id, value);
       try {
-        if (waited) void this.#runtime.dispatch(tenant, payload).then(done, failed);
-        else this.#runtime.dispatchNoWait(tenant, payload, failed, done);
+        if (waited) void this.#runtime.dispatch(tenant, payload, undefined, traceparent).then(done, failed);
+        else this.#runtime.dispatchNoWait(tenant, payload, failed, done, traceparent);
       } catch (error) {
         failed(error);
       }
@@ -164,12 +167,15 @@ export class TenantHost {
       signal = cancelled === undefined ? controller.signal : new GatedSignal(controller, cancelled);
     }
     let task: Promise<unknown>;
-    if (op === 'event') task = this.#runtime.dispatch(tenant, cancellable ? new Tracked(id, payload) : payload, signal);
+    if (op === 'event')
+      task = this.#runtime.dispatch(tenant, cancellable ? new Tracked(id, payload) : payload, signal, traceparent);
     else if (op === 'drop') task = this.#runtime.dropTenant(tenant);
+    else if (op === 'handoff') task = this.#runtime.handOffTenant(tenant);
+    else if (op === 'adopt') task = this.#runtime.adoptTenant(tenant, payload as TenantHandoff);
     else {
       const [name, code, scriptEvent] = payload as [string, string, unknown];
       const event = cancellable ? new Tracked(id, scriptEvent) : scriptEvent;
-      task = this.#runtime.runScript(tenant, name, code, event, signal);
+      task = this.#runtime.runScript(tenant, name, code, event, signal, traceparent);
     }
     task.then(
       (value) => {

@@ -2,9 +2,11 @@ import type { TenantId } from '../tenants/TenantId.js';
 
 /**
  * What an item asks the worker to do. `broadcast` is for the worker, not a tenant: its `key` is
- * `''`, its `tenant` undefined, its payload the message for `onBroadcast`.
+ * `''`, its `tenant` undefined, its payload the message for `onBroadcast`. `handoff` and `adopt`
+ * move a tenant during a resize (`TenantHost.run` maps them onto `TenantRuntime.handOffTenant` /
+ * `adoptTenant`).
  */
-export type LinkOp = 'event' | 'script' | 'drop' | 'broadcast';
+export type LinkOp = 'event' | 'script' | 'drop' | 'broadcast' | 'handoff' | 'adopt';
 
 /**
  * One accepted call as a link sends it. Ids come from the runtime's counter and are unique for
@@ -17,12 +19,17 @@ export interface LinkItem {
   readonly tenant: TenantId | undefined;
   /** `tenantKey(tenant)`: `guild:123` (`''` for a broadcast). */
   readonly key: string;
-  /** The event; `[name, code, event]` for scripts; `undefined` for drops; the message for broadcasts. */
+  /**
+   * The event; `[name, code, event]` for scripts; the `TenantHandoff` for adopt; `undefined` for
+   * drops and handoffs; the message for broadcasts.
+   */
   readonly payload: unknown;
   /** Someone waits for the value (`dispatch`, `runScript`, `dropTenant`); only a failure matters otherwise. */
   readonly waited: boolean;
   /** The caller may give up on it later (a signal or a deadline): the worker must be able to cancel it. */
   readonly cancellable: boolean;
+  /** The W3C `traceparent` the worker exposes as `ctx.traceparent` (events and scripts), when the dispatch carries one. */
+  readonly traceparent?: string | undefined;
 }
 
 /** An incarnation's own counters (they start from zero in every incarnation). */

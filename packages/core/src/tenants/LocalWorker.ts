@@ -17,11 +17,13 @@ import { recyclePolicy, TenantGuards } from './TenantGuards.js';
 import type { TenantId } from './TenantId.js';
 import { assertTenantId, tenantKey } from './TenantId.js';
 import { TenantRuntime } from './TenantRuntime.js';
+import { checkTraceparent, traced, traceEnd, traceStart } from '../tracing/channels.js';
 import type {
   BroadcastOptions,
   BroadcastResult,
   DispatchOptions,
   RecycleReason,
+  TenantHandoff,
   WorkerLike,
   WorkerLikeEvents,
   WorkerStats,
@@ -164,10 +166,20 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   dispatch(tenant: TenantId, event: E, options: DispatchOptions = {}): Promise<Awaited<R>> {
     const invalid = validTenant(tenant);
     if (invalid !== undefined) return Promise.reject(invalid);
+    let traceparent: string | undefined;
+    try {
+      traceparent = checkTraceparent(options.traceparent);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const key = this.#admit(tenant);
     if (key instanceof Error) return Promise.reject(key);
-    return this.#withDeadline(tenant, key, options, (signal) =>
-      this.#current(signal, (runtime) => runtime.dispatch(tenant, event, signal)),
+    const trace = traceStart(this, tenant, 'event', event, false, traceparent);
+    return traced(
+      this.#withDeadline(tenant, key, options, (signal) =>
+        this.#current(signal, (runtime) => runtime.dispatch(tenant, event, signal, trace?.traceparent)),
+      ),
+      trace,
     );
   }
 
@@ -175,8 +187,10 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     assertTenantId(tenant);
     if (this.#gate !== undefined && this.#state !== 'open') throw this.#refusal();
     const key = this.#admit(tenant);
+    const trace = traceStart(this, tenant, 'event', event, true, undefined);
     const onError = (error: unknown): void => {
       this.#done(key);
+      if (trace !== undefined) traceEnd(trace, false, error);
       this.emit('dispatchError', { workerId: this.id, tenant, error: error as Error, event });
     };
     if (key instanceof Error) {
@@ -184,10 +198,13 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
       queueMicrotask(() => onError(key));
       return;
     }
-    const onDone = (): void => this.#done(key);
+    const onDone = (): void => {
+      this.#done(key);
+      if (trace !== undefined) traceEnd(trace, true, undefined);
+    };
     if (this.#gate === undefined) {
       try {
-        this.#runtime.dispatchNoWait(tenant, event, onError, onDone);
+        this.#runtime.dispatchNoWait(tenant, event, onError, onDone, trace?.traceparent);
       } catch (error) {
         this.#done(key);
         throw error;
@@ -196,7 +213,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     }
     void this.#gate.then(() => {
       try {
-        this.#runtime.dispatchNoWait(tenant, event, onError, onDone);
+        this.#runtime.dispatchNoWait(tenant, event, onError, onDone, trace?.traceparent);
       } catch (error) {
         onError(error);
       }
@@ -212,10 +229,20 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   ): Promise<Awaited<R>> {
     const invalid = validTenant(tenant);
     if (invalid !== undefined) return Promise.reject(invalid);
+    let traceparent: string | undefined;
+    try {
+      traceparent = checkTraceparent(options.traceparent);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const key = this.#admit(tenant);
     if (key instanceof Error) return Promise.reject(key);
-    return this.#withDeadline(tenant, key, options, (signal) =>
-      this.#current(signal, (runtime) => runtime.runScript(tenant, name, code, event, signal)),
+    const trace = traceStart(this, tenant, 'script', event, false, traceparent);
+    return traced(
+      this.#withDeadline(tenant, key, options, (signal) =>
+        this.#current(signal, (runtime) => runtime.runScript(tenant, name, code, event, signal, trace?.traceparent)),
+      ),
+      trace,
     );
   }
 
@@ -248,11 +275,13 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
    * Runs `run` with the caller's signal, aborted too at the call's deadline (then it rejects with
    * `HandlerTimeoutError`, a strike against the tenant when `quarantine` is set).
    */
+  /** `counted`: the call was admitted by the tenant's guards (a handoff or adoption is not, and is never a strike). */
   #withDeadline<T>(
     tenant: TenantId,
     key: string,
     options: DispatchOptions,
     run: (signal: AbortSignal | undefined) => Promise<T>,
+    counted = true,
   ): Promise<T> {
     const { signal } = options;
     let timeoutMs: number;
@@ -260,17 +289,17 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
       timeoutMs =
         options.timeoutMs === undefined ? this.#timeoutMs : checkInteger('timeoutMs', options.timeoutMs, 1, true);
     } catch (error) {
-      this.#done(key);
+      if (counted) this.#done(key);
       return Promise.reject(error);
     }
     if (timeoutMs === Infinity) {
       return run(signal).then(
         (value) => {
-          this.#done(key);
+          if (counted) this.#done(key);
           return value;
         },
         (error: unknown) => {
-          this.#done(key);
+          if (counted) this.#done(key);
           throw error;
         },
       );
@@ -287,7 +316,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     const done = (): void => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      this.#done(key);
+      if (counted) this.#done(key);
     };
     return run(controller.signal).then(
       (value) => {
@@ -298,7 +327,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
         done();
         if (!timedOut) throw error;
         const timeout = new HandlerTimeoutError(`The handler for tenant ${key} did not finish within ${timeoutMs} ms.`);
-        const quarantined = this.#guards?.strike(key, tenant, timeout);
+        const quarantined = counted ? this.#guards?.strike(key, tenant, timeout) : undefined;
         // Before the caller hears of its timeout.
         if (quarantined !== undefined) queueMicrotask(() => this.emit('quarantine', quarantined));
         throw timeout;
@@ -425,6 +454,46 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   #refusal(): WorkerKilledError {
     return new WorkerKilledError(
       `Worker ${this.id} was ${this.#state === 'killed' ? 'killed' : 'closed'}; it accepts no more events.`,
+    );
+  }
+
+  // Live resharding (WorkerPool.resize)
+
+  heldTenants(): TenantId[] {
+    return this.#runtime.heldTenants();
+  }
+
+  handOffTenant(tenant: TenantId, options: DispatchOptions = {}): Promise<TenantHandoff | undefined> {
+    const invalid = validTenant(tenant);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    return this.#withDeadline(
+      tenant,
+      tenantKey(tenant),
+      { timeoutMs: Infinity, ...options },
+      (signal) =>
+        raceSignal(
+          this.#current(signal, (runtime) => runtime.handOffTenant(tenant)),
+          signal,
+          'The handoff',
+        ),
+      false,
+    );
+  }
+
+  adoptTenant(tenant: TenantId, handoff: TenantHandoff, options: DispatchOptions = {}): Promise<void> {
+    const invalid = validTenant(tenant);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    return this.#withDeadline(
+      tenant,
+      tenantKey(tenant),
+      { timeoutMs: Infinity, ...options },
+      (signal) =>
+        raceSignal(
+          this.#current(signal, (runtime) => runtime.adoptTenant(tenant, handoff)),
+          signal,
+          'The adoption',
+        ),
+      false,
     );
   }
 

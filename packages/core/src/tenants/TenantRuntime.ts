@@ -1,4 +1,9 @@
-import { BroadcastUnsupportedError, ScriptsUnsupportedError, WorkerKilledError } from '../errors/errors.js';
+import {
+  BroadcastUnsupportedError,
+  InvalidArgumentError,
+  ScriptsUnsupportedError,
+  WorkerKilledError,
+} from '../errors/errors.js';
 import { markUserError } from '../errors/serialize.js';
 import type { CancelSignal } from '../internal/abort.js';
 import { abortErrorFrom, raceSignal } from '../internal/abort.js';
@@ -8,7 +13,7 @@ import { Worker } from '../tasks/Worker.js';
 import type { TenantContext, WorkerContext, WorkerDefinition } from './defineWorker.js';
 import type { TenantId } from './TenantId.js';
 import { tenantKey } from './TenantId.js';
-import type { WorkerStats } from './WorkerLike.js';
+import type { TenantHandoff, WorkerStats } from './WorkerLike.js';
 
 export type { CancelSignal } from '../internal/abort.js';
 
@@ -30,7 +35,7 @@ export interface TenantRuntimeOptions {
 interface TenantEntry<S> {
   readonly tenant: TenantId;
   readonly queue: Worker;
-  readonly ctx: TenantContext;
+  readonly ctx: TenantCtx;
   hasState: boolean;
   state: S | undefined;
 }
@@ -40,6 +45,8 @@ interface TenantEntry<S> {
  * holds one per tenant, most of them idle: this keeps an idle tenant small.
  */
 class TenantCtx implements TenantContext {
+  /** The `traceparent` of the tenant's event running now (set by the runtime before it starts). */
+  traceparent: string | undefined = undefined;
   readonly #worker: WorkerContext;
   readonly #makeKv: (tenant: TenantId) => TenantKv;
   #kv: TenantKv | undefined;
@@ -121,17 +128,24 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     return this.#started;
   }
 
-  /** Handles `event` for `tenant` after the tenant's earlier events. */
-  dispatch(tenant: TenantId, event: E, signal?: CancelSignal): Promise<Awaited<R>> {
-    return this.#run(tenant, signal, (state, ctx) => this.#definition.onEvent(state, event, ctx));
+  /** Handles `event` for `tenant` after the tenant's earlier events; `traceparent` becomes `ctx.traceparent`. */
+  dispatch(tenant: TenantId, event: E, signal?: CancelSignal, traceparent?: string): Promise<Awaited<R>> {
+    return this.#run(tenant, signal, (state, ctx) => this.#definition.onEvent(state, event, ctx), true, traceparent);
   }
 
   /** Runs a script in `tenant`'s state through the definition's script engine. */
-  runScript(tenant: TenantId, name: string, code: string, event: E, signal?: CancelSignal): Promise<Awaited<R>> {
+  runScript(
+    tenant: TenantId,
+    name: string,
+    code: string,
+    event: E,
+    signal?: CancelSignal,
+    traceparent?: string,
+  ): Promise<Awaited<R>> {
     const engine = this.#definition.scriptEngine;
     if (engine === undefined) return Promise.reject(new ScriptsUnsupportedError());
     // The engine is framework code: what it raises (limits, timeouts) keeps its class across boundaries.
-    return this.#run(tenant, signal, (state, ctx) => engine.run(state, { name, code }, event, ctx), false);
+    return this.#run(tenant, signal, (state, ctx) => engine.run(state, { name, code }, event, ctx), false, traceparent);
   }
 
   /**
@@ -163,20 +177,84 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     const key = tenantKey(tenant);
     const entry = this.#tenants.get(key);
     if (entry === undefined) return Promise.resolve();
+    return entry.queue.enqueue(() => this.#release(entry)).then(() => this.#forget(key, entry));
+  }
+
+  /**
+   * Forgets a tenant's entry unless events arrived for the tenant after it was released. Its queue
+   * is idle and empty, so it is left to the garbage collector (killing it would build an error per tenant).
+   */
+  #forget(key: string, entry: TenantEntry<S>): void {
+    if (!entry.hasState && !entry.queue.busy && entry.queue.stats().queued === 0 && this.#tenants.get(key) === entry)
+      this.#tenants.delete(key);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Live resharding: a tenant leaves this worker (handoff) or arrives from another (adopt)
+  // ---------------------------------------------------------------------------------------------
+
+  /** The tenants this runtime holds state or accepted events for (dropped ones are forgotten). */
+  heldTenants(): TenantId[] {
+    return Array.from(this.#tenants.values(), (entry) => entry.tenant);
+  }
+
+  /**
+   * After `tenant`'s queued events: exports its state with the definition's `exportTenant` (when
+   * it has one), releases it (`dropTenant` hooks, also when the export fails) and forgets it.
+   * Resolves with the exported data, or `undefined` when there was no state to carry.
+   */
+  handOffTenant(tenant: TenantId): Promise<TenantHandoff | undefined> {
+    const refused = this.#refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    const key = tenantKey(tenant);
+    const entry = this.#tenants.get(key);
+    if (entry === undefined) return Promise.resolve(undefined);
+    const exportTenant = this.#definition.exportTenant;
     return entry.queue
-      .enqueue(() => this.#release(entry))
-      .then(() => {
-        // Forget the entry unless events arrived for the tenant after the drop.
-        if (
-          !entry.hasState &&
-          !entry.queue.busy &&
-          entry.queue.stats().queued === 0 &&
-          this.#tenants.get(key) === entry
-        ) {
-          this.#tenants.delete(key);
-          entry.queue.kill();
+      .enqueue(async () => {
+        let handoff: TenantHandoff | undefined;
+        try {
+          if (entry.hasState && exportTenant !== undefined) {
+            try {
+              handoff = { data: await exportTenant(entry.state as S, entry.ctx) };
+            } catch (error) {
+              throw markUserError(error);
+            }
+          }
+        } finally {
+          await this.#release(entry);
         }
-      });
+        return handoff;
+      })
+      .finally(() => this.#forget(key, entry)) as Promise<TenantHandoff | undefined>;
+  }
+
+  /**
+   * Takes over a tenant another worker handed off: before its next event, its state is built by the
+   * definition's `importTenant` from `handoff.data` (a state it already had here is released first).
+   */
+  adoptTenant(tenant: TenantId, handoff: TenantHandoff): Promise<void> {
+    const refused = this.#refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    const importTenant = this.#definition.importTenant;
+    if (importTenant === undefined)
+      return Promise.reject(
+        new InvalidArgumentError('Expected a definition with `importTenant` to adopt a handed-off tenant.'),
+      );
+    const entry = this.#entry(tenant);
+    return entry.queue.enqueue(async () => {
+      if (!this.#startupDone) await this.start();
+      await this.#release(entry);
+      let state: S;
+      try {
+        state = await importTenant(handoff.data, entry.ctx);
+      } catch (error) {
+        throw markUserError(error);
+      }
+      entry.state = state;
+      entry.hasState = true;
+      if (this.#state !== 'killed') this.#withState++;
+    }) as Promise<void>;
   }
 
   /** Counters for status boards. */
@@ -254,11 +332,23 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
    * fire-and-forget events. Throws `WorkerKilledError` at once when the runtime was killed or
    * closed; `onError` receives the handler's error, `onDone` is called when it succeeded.
    */
-  dispatchNoWait(tenant: TenantId, event: E, onError: (error: unknown) => void, onDone?: () => void): void {
+  dispatchNoWait(
+    tenant: TenantId,
+    event: E,
+    onError: (error: unknown) => void,
+    onDone?: () => void,
+    traceparent?: string,
+  ): void {
     const refused = this.#refusal();
     if (refused !== undefined) throw refused;
     this.#queued++;
-    this.#enqueue(this.#entry(tenant), undefined, (state, ctx) => this.#definition.onEvent(state, event, ctx)).then(
+    this.#enqueue(
+      this.#entry(tenant),
+      undefined,
+      (state, ctx) => this.#definition.onEvent(state, event, ctx),
+      true,
+      traceparent,
+    ).then(
       () => {
         this.#queued--;
         onDone?.();
@@ -275,12 +365,13 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     signal: CancelSignal | undefined,
     handle: (state: S, ctx: TenantContext) => R | Promise<R>,
     userCode = true,
+    traceparent?: string,
   ): Promise<Awaited<R>> {
     const refused = this.#refusal();
     if (refused !== undefined) return Promise.reject(refused);
     if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The dispatch'));
     this.#queued++;
-    const task = this.#enqueue(this.#entry(tenant), signal, handle, userCode);
+    const task = this.#enqueue(this.#entry(tenant), signal, handle, userCode, traceparent);
     // The caller's promise settles with the task, or earlier when its signal aborts or the
     // worker is killed (a running handler cannot be stopped, but nobody waits for it in vain).
     return new Promise<Awaited<R>>((resolve, reject) => {
@@ -313,10 +404,12 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     signal: CancelSignal | undefined,
     handle: (state: S, ctx: TenantContext) => R | Promise<R>,
     userCode = true,
+    traceparent?: string,
   ): Promise<Awaited<R>> {
     return entry.queue.enqueue(() => {
       // An event whose signal aborted while it waited never runs.
       if (signal?.aborted) throw abortErrorFrom(signal, 'The dispatch');
+      entry.ctx.traceparent = traceparent;
       // Warm path: no promise of our own when the tenant exists and the handler is synchronous.
       if (this.#startupDone && entry.hasState) return this.#invoke(entry, handle, userCode);
       return this.#prepare(entry).then(() => {

@@ -10,6 +10,12 @@ export interface DispatchOptions {
    * @default the worker's `timeoutMs` (none unless configured)
    */
   timeoutMs?: number;
+  /**
+   * A W3C `traceparent` (`00-<trace id>-<span id>-<flags>`) carried to the worker with the event and
+   * exposed to the handler as `ctx.traceparent`. A `switchyard:dispatch:start` subscriber may set one instead.
+   * @default undefined
+   */
+  traceparent?: string;
 }
 
 /** Options of `broadcast`. */
@@ -97,6 +103,33 @@ export interface DispatchErrorInfo {
   event: unknown;
 }
 
+/** What a worker hands over when a tenant moves to another worker (`WorkerPool.resize`). */
+export interface TenantHandoff {
+  /** What the definition's `exportTenant` hook returned (structured-cloneable across boundaries). */
+  readonly data: unknown;
+}
+
+/** What the `resized` event reports (a {@link WorkerPool.resize} finished). */
+export interface ResizeInfo {
+  /** The number of workers before. */
+  from: number;
+  /** The number of workers after. */
+  to: number;
+  /** Tenants handed over from their old worker to their new one. */
+  moved: number;
+  /** Of them, those whose state was carried across (`exportTenant` → `importTenant`). */
+  carried: number;
+  /**
+   * Tenants whose handoff or adoption failed (a throwing `exportTenant`, `importTenant` or
+   * `dropTenant`, a crashed worker): their state was released, and their new worker creates it again.
+   */
+  failures: Array<{ tenant: TenantId; error: unknown }>;
+  /** From the call to the end (the removed workers closed). */
+  durationMs: number;
+  /** The longest time an event waited in the pool for its tenant's handoff: the pause that tenant saw. */
+  longestHoldMs: number;
+}
+
 /** The events a {@link WorkerLike} emits; a `WorkerPool` re-emits its workers' events unchanged. */
 export interface WorkerLikeEvents {
   /** The worker crashed and is being restarted. */
@@ -109,6 +142,10 @@ export interface WorkerLikeEvents {
   quarantine: [info: QuarantineInfo];
   /** The worker was recycled (see the `recycle` option); nothing it had accepted was lost. */
   recycled: [info: RecycleInfo];
+  /** A `WorkerPool.resize` started moving tenants (pools only): new workers are up, calls of moving tenants are held. */
+  resizing: [info: { from: number; to: number }];
+  /** A `WorkerPool.resize` finished (pools only). */
+  resized: [info: ResizeInfo];
 }
 
 /** A listener for one of the {@link WorkerLikeEvents}. */
@@ -152,6 +189,32 @@ export interface WorkerLike<E = unknown, R = unknown> {
   release(tenant: TenantId): boolean;
   /** Counters for status boards. */
   stats(): WorkerStats;
+  // -------------------------------------------------------------------------------------------
+  // Live resharding (used by `WorkerPool.resize`)
+  // -------------------------------------------------------------------------------------------
+  /**
+   * The tenants this worker may hold state or accepted events for (a superset: tenants dropped
+   * since may be listed). `WorkerPool.resize` moves only these (and those that receive events).
+   */
+  heldTenants(): TenantId[];
+  /**
+   * Hands `tenant` over to another worker: after every event accepted for it, exports its state
+   * (the definition's `exportTenant`, when it has one), releases it (`dropTenant` hooks) and
+   * forgets it. Resolves with the exported data, or `undefined` when there was no state to carry.
+   * No deadline unless `options.timeoutMs` is given.
+   */
+  handOffTenant(tenant: TenantId, options?: DispatchOptions): Promise<TenantHandoff | undefined>;
+  /**
+   * Takes over a tenant handed off by another worker: its state is built by the definition's
+   * `importTenant` from `handoff.data` before the tenant's next event here.
+   */
+  adoptTenant(tenant: TenantId, handoff: TenantHandoff, options?: DispatchOptions): Promise<void>;
+  /**
+   * The pool's size changes: from now on the worker serves the tenants with
+   * `shardFor(id, n) === id` for any `n` of `sizes` (both sizes during a resize, one after).
+   * Workers that check ownership (`ctx.kv` of a remote worker) follow it.
+   */
+  reshard?(sizes: readonly number[]): void;
   /** Stops abruptly: queued events reject with `WorkerKilledError`, the worker's signal aborts. */
   kill(reason?: unknown): Promise<void>;
   /** Stops gracefully: accepts nothing new, finishes what was accepted, then releases everything. */

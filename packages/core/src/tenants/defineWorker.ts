@@ -17,6 +17,13 @@ export interface TenantContext extends WorkerContext {
   readonly tenant: TenantId;
   /** This tenant's key-value storage, owned by the master. */
   readonly kv: TenantKv;
+  /**
+   * The W3C `traceparent` of the event being handled, when its dispatch carried one (the caller's
+   * `DispatchOptions.traceparent`, or one set by a `switchyard:dispatch:start` subscriber such as an
+   * OpenTelemetry instrumentation); `undefined` otherwise. It crosses thread and process boundaries.
+   * (Optional in the type so that a context built by hand, in a test, needs no trace.)
+   */
+  readonly traceparent?: string | undefined;
 }
 
 /** Runs named scripts in a tenant's state (what the seed does with Luau templates). */
@@ -53,6 +60,18 @@ export interface WorkerDefinition<S = unknown, E = unknown, R = unknown> {
   onBroadcast?(message: unknown, ctx: WorkerContext): unknown;
   /** Enables `runScript`; without one it rejects with `ScriptsUnsupportedError`. */
   scriptEngine?: ScriptEngine<S, E, R>;
+  /**
+   * Live resharding (`pool.resize(n)`): turns a tenant's state into structured-cloneable data when
+   * the tenant moves to another worker, after its accepted events and before its `dropTenant` hook.
+   * Give it together with {@link WorkerDefinition.importTenant}; without both, a moved tenant's
+   * state is released on the old worker and created again by `createTenant` on the new one.
+   */
+  exportTenant?(state: S, ctx: TenantContext): unknown;
+  /**
+   * Live resharding: builds a moved tenant's state on its new worker from what `exportTenant`
+   * returned, instead of `createTenant`, before the tenant's next event there.
+   */
+  importTenant?(data: unknown, ctx: TenantContext): S | Promise<S>;
 }
 
 const DEFINITION = Symbol.for('switchyard.workerDefinition');
@@ -84,12 +103,17 @@ export function defineWorker<S, E, R>(definition: WorkerDefinition<S, E, R>): Wo
       throw new InvalidArgumentError(`Expected \`${hook}\` to be a function, got ${typeof definition[hook]}.`);
     }
   }
-  for (const hook of ['dropTenant', 'startup', 'onBroadcast'] as const) {
+  for (const hook of ['dropTenant', 'startup', 'onBroadcast', 'exportTenant', 'importTenant'] as const) {
     if (definition[hook] !== undefined && typeof definition[hook] !== 'function') {
       throw new InvalidArgumentError(
         `Expected \`${hook}\` to be a function or undefined, got ${typeof definition[hook]}.`,
       );
     }
+  }
+  if ((definition.exportTenant === undefined) !== (definition.importTenant === undefined)) {
+    throw new InvalidArgumentError(
+      `Expected \`exportTenant\` and \`importTenant\` together, got only \`${definition.exportTenant === undefined ? 'importTenant' : 'exportTenant'}\`.`,
+    );
   }
   if (definition.scriptEngine !== undefined && typeof definition.scriptEngine?.run !== 'function') {
     throw new InvalidArgumentError(

@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { serialize } from 'node:v8';
 import type { WorkerCrashInfo } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '../../src/protocol/protocol.js';
 import type { Hub, HubOptions } from '../../src/index.js';
 import { createHub, ProcessWorker } from '../../src/index.js';
 import { deriveWorkerToken, signConnect } from '../../src/hub/tokens.js';
@@ -59,7 +60,12 @@ describe('createHub', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     const worker = cleanup(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false }));
     const started = worker.start();
-    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2', url: hub.localUrl! });
+    const raw = await connectRaw(hub, {
+      id: '0',
+      token: hub.tokenFor(0),
+      protocol: String(PROTOCOL_VERSION),
+      url: hub.localUrl!,
+    });
     expect(isRaw(raw)).toBe(true);
     await started;
     await hub.close();
@@ -92,11 +98,13 @@ describe('createHub', () => {
     const hub = await createHub({ logger: silent });
     const worker = cleanup(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false }));
     const started = worker.start();
-    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: String(PROTOCOL_VERSION) });
     await started;
     await hub.close();
     expect(isRaw(raw) && (await raw.closed).code).toBe(1006);
-    await expect(connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' })).rejects.toMatchObject({
+    await expect(
+      connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: String(PROTOCOL_VERSION) }),
+    ).rejects.toMatchObject({
       code: 'ECONNREFUSED',
     });
   });
@@ -125,7 +133,7 @@ describe('hub authentication (in the upgrade handler)', () => {
 
   it('accepts a worker presenting its id and its token in headers', async () => {
     const { hub, worker, started } = await setup();
-    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: String(PROTOCOL_VERSION) });
     expect(isRaw(raw)).toBe(true);
     await started;
     expect(worker.state).toBe('running');
@@ -138,35 +146,71 @@ describe('hub authentication (in the upgrade handler)', () => {
     const { hub, worker, logger } = await setup();
     const good = hub.tokenFor(0);
     const cases: Array<{ options: Parameters<typeof connectRaw>[1]; status: number; reason: string }> = [
-      { options: { id: '0', protocol: '2' }, status: 401, reason: 'missing or malformed signed credentials' },
       {
-        options: { id: '0', protocol: '2', authorization: `Bearer ${good}` },
+        options: { id: '0', protocol: String(PROTOCOL_VERSION) },
         status: 401,
         reason: 'missing or malformed signed credentials',
       },
-      { options: { id: '0', token: `${good}x`, protocol: '2' }, status: 401, reason: 'wrong key' },
-      { options: { id: '0', token: good.slice(0, 10), protocol: '2' }, status: 401, reason: 'wrong key' },
+      {
+        options: { id: '0', protocol: String(PROTOCOL_VERSION), authorization: `Bearer ${good}` },
+        status: 401,
+        reason: 'missing or malformed signed credentials',
+      },
+      { options: { id: '0', token: `${good}x`, protocol: String(PROTOCOL_VERSION) }, status: 401, reason: 'wrong key' },
+      {
+        options: { id: '0', token: good.slice(0, 10), protocol: String(PROTOCOL_VERSION) },
+        status: 401,
+        reason: 'wrong key',
+      },
       // A key is bound to its worker id: worker 1's key does not authenticate worker 0.
-      { options: { id: '0', token: hub.tokenFor(1), protocol: '2' }, status: 401, reason: 'wrong key' },
       {
-        options: { id: '0', protocol: '2', authorization: signConnect(good, 1, 'key') },
+        options: { id: '0', token: hub.tokenFor(1), protocol: String(PROTOCOL_VERSION) },
+        status: 401,
+        reason: 'wrong key',
+      },
+      {
+        options: { id: '0', protocol: String(PROTOCOL_VERSION), authorization: signConnect(good, 1, 'key') },
         status: 401,
         reason: 'missing or malformed signed credentials',
       },
       {
-        options: { id: '0', protocol: '2', authorization: signConnect(good, 0, 'key', Date.now() - 120_000) },
+        options: {
+          id: '0',
+          protocol: String(PROTOCOL_VERSION),
+          authorization: signConnect(good, 0, 'key', Date.now() - 120_000),
+        },
         status: 401,
         reason: 'too old',
       },
-      { options: { id: '0', token: good, kind: 'session', protocol: '2' }, status: 401, reason: 'no session' },
-      { options: { id: '5', token: hub.tokenFor(5), protocol: '2' }, status: 401, reason: 'unknown worker id' },
-      { options: { id: 'zero', token: good, protocol: '2' }, status: 401, reason: 'missing or malformed worker id' },
-      { options: { token: good, protocol: '2' }, status: 401, reason: 'missing or malformed worker id' },
+      {
+        options: { id: '0', token: good, kind: 'session', protocol: String(PROTOCOL_VERSION) },
+        status: 401,
+        reason: 'no session',
+      },
+      {
+        options: { id: '5', token: hub.tokenFor(5), protocol: String(PROTOCOL_VERSION) },
+        status: 401,
+        reason: 'unknown worker id',
+      },
+      {
+        options: { id: 'zero', token: good, protocol: String(PROTOCOL_VERSION) },
+        status: 401,
+        reason: 'missing or malformed worker id',
+      },
+      {
+        options: { token: good, protocol: String(PROTOCOL_VERSION) },
+        status: 401,
+        reason: 'missing or malformed worker id',
+      },
       { options: { id: '0', token: good }, status: 400, reason: 'unsupported protocol version' },
-      { options: { id: '0', token: good, protocol: '3' }, status: 400, reason: 'unsupported protocol version' },
+      {
+        options: { id: '0', token: good, protocol: String(PROTOCOL_VERSION + 1) },
+        status: 400,
+        reason: 'unsupported protocol version',
+      },
       // The token belongs in a header, never in the URL (which ends up in logs).
       {
-        options: { id: '0', protocol: '2', url: `${hub.url}/?token=${good}` },
+        options: { id: '0', protocol: String(PROTOCOL_VERSION), url: `${hub.url}/?token=${good}` },
         status: 401,
         reason: 'missing or malformed signed credentials',
       },
@@ -185,9 +229,11 @@ describe('hub authentication (in the upgrade handler)', () => {
 
   it('refuses a second connection for a worker id that is connected (409)', async () => {
     const { hub, started, logger } = await setup();
-    const first = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
+    const first = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: String(PROTOCOL_VERSION) });
     await started;
-    await expect(connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' })).resolves.toEqual({ status: 409 });
+    await expect(
+      connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: String(PROTOCOL_VERSION) }),
+    ).resolves.toEqual({ status: 409 });
     expect(logger.lines.at(-1)!.message).toContain('already connected');
     expect(isRaw(first) && first.ws.readyState).toBe(1);
   });
@@ -199,7 +245,7 @@ describe('hub authentication (in the upgrade handler)', () => {
       const socket = connect(Number(port), '127.0.0.1');
       await once(socket, 'connect');
       // Authentication first; the WebSocket headers come last, past what Node keeps (maxHeadersCount 2000).
-      let request = `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nx-switchyard-protocol: 2\r\nx-switchyard-worker-id: 0\r\nauthorization: ${signConnect(hub.tokenFor(0), 0, 'key')}\r\n`;
+      let request = `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nx-switchyard-protocol: ${PROTOCOL_VERSION}\r\nx-switchyard-worker-id: 0\r\nauthorization: ${signConnect(hub.tokenFor(0), 0, 'key')}\r\n`;
       request += 'a:b\r\n'.repeat(padding);
       request += 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
       socket.write(request);
@@ -217,7 +263,7 @@ describe('hub authentication (in the upgrade handler)', () => {
     expect(await send(10_000)).toMatch(/^HTTP\/1\.1 431 /);
     expect(logger.lines.at(-1)!.message).toContain('malformed HTTP request');
     // The hub is unharmed.
-    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: String(PROTOCOL_VERSION) });
     expect(isRaw(raw)).toBe(true);
     await started;
   });
@@ -234,7 +280,7 @@ describe('hub frames', () => {
     const hub = cleanup(await createHub({ logger, ...options }));
     const worker = cleanup(new ProcessWorker({ id: 0, workers, hub, spawn: false }));
     const started = worker.start();
-    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: String(PROTOCOL_VERSION) });
     if (!isRaw(raw)) throw new Error(`refused: ${raw.status}`);
     await started;
     await raw.next((message) => message[0] === 1);
@@ -248,7 +294,7 @@ describe('hub frames', () => {
     raw.ws.send('{"type":"text"}');
     raw.ws.send(Buffer.from([0xde, 0xad, 0xbe, 0xef]));
     raw.ws.send(serialize({ not: 'a frame' }));
-    raw.send([[20, 1, 0, 0]], 3);
+    raw.send([[20, 1, 0, 0]], PROTOCOL_VERSION + 1);
     raw.send([[42], [27, ['not-an-id'], [1]], [22, 3, { no: 'message' }], [25, 1, 'guild:x', 0, 'k', null]]);
     // Well-formed, after the malformed ones in the same frame: still processed.
     raw.send([[20, 3, 7, 1]]);
@@ -260,7 +306,7 @@ describe('hub frames', () => {
       'expected a binary frame, got a text frame',
       expect.stringContaining('not structured-clone data'),
       'expected a frame [version, messages]',
-      'unsupported protocol version 3 (this side speaks 2)',
+      `unsupported protocol version ${PROTOCOL_VERSION + 1} (this side speaks ${PROTOCOL_VERSION})`,
       'unknown message type 42 from a worker',
       expect.stringContaining('RESULTS'),
       expect.stringContaining('FAILURE'),
@@ -288,7 +334,7 @@ describe('hub frames', () => {
     expect(crash.cause).toMatchObject({ code: 'ERR_CONNECTION_LOST' });
     expect(worker.state).toBe('restarting');
     const online = once(worker, 'online');
-    const again = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
+    const again = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: String(PROTOCOL_VERSION) });
     expect(isRaw(again)).toBe(true);
     await online;
     expect(worker.state).toBe('running');
@@ -297,7 +343,7 @@ describe('hub frames', () => {
   it('closes a connection flooding one message with tiny fragments (code 1008), but reassembles a few', async () => {
     const { worker, raw } = await connected();
     // A valid frame in 50 fragments of a few bytes: reassembled and processed.
-    const frame = serialize([2, [[20, 2, 0, 0]]]);
+    const frame = serialize([PROTOCOL_VERSION, [[20, 2, 0, 0]]]);
     for (let i = 0; i < frame.length; i += 2) raw.ws.send(frame.subarray(i, i + 2), { fin: i + 2 >= frame.length });
     // Frames are handled in order: once this one is answered, the fragmented one was processed.
     raw.send([[42]]);
@@ -316,7 +362,12 @@ describe('hub frames', () => {
     const hub = cleanup(await createHub({ logger, heartbeatMs: 50 }));
     const worker = cleanup(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false }));
     const started = worker.start();
-    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2', autoPong: false });
+    const raw = await connectRaw(hub, {
+      id: '0',
+      token: hub.tokenFor(0),
+      protocol: String(PROTOCOL_VERSION),
+      autoPong: false,
+    });
     await started;
     const [crash] = (await once(worker, 'crash')) as [WorkerCrashInfo];
     expect(crash.cause).toMatchObject({ code: 'ERR_HEARTBEAT_TIMEOUT' });

@@ -3,7 +3,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { WorkerCrashInfo } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import { createHub, createProcessPool, ProcessWorker } from '../../src/index.js';
-import { checkWorkerMessage } from '../../src/protocol/protocol.js';
+import { checkWorkerMessage, PROTOCOL_VERSION } from '../../src/protocol/protocol.js';
 import { fixture, silent, tenantOn, useCleanup } from '../helpers.js';
 import type { RawWorker } from './raw.js';
 import { connectRaw, isRaw } from './raw.js';
@@ -16,7 +16,7 @@ describe('bounds on what a worker sends', () => {
     const hub = cleanup(await createHub({ logger: silent }));
     const worker = cleanup(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false }));
     const started = worker.start();
-    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: String(PROTOCOL_VERSION) });
     if (!isRaw(raw)) throw new Error(`refused: ${raw.status}`);
     await started;
     const inflight = worker.dispatch(tenantOn(0, 1), { type: 'count' });

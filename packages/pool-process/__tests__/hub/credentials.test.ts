@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { WorkerCrashInfo } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '../../src/protocol/protocol.js';
 import type { WorkerOnlineInfo } from '../../src/index.js';
 import { createHub, createProcessPool, ProcessWorker } from '../../src/index.js';
 import { signConnect } from '../../src/hub/tokens.js';
@@ -35,7 +36,9 @@ describe('credentials bound to one incarnation', () => {
     const first = worker.pid!;
     const stolen = keyOf(first);
     // Used once, by the process it was made for.
-    await expect(connectRaw(pool.hub, { id: '0', token: stolen, protocol: '2' })).resolves.toEqual({ status: 401 });
+    await expect(connectRaw(pool.hub, { id: '0', token: stolen, protocol: String(PROTOCOL_VERSION) })).resolves.toEqual(
+      { status: 401 },
+    );
     expect(logger.lines.at(-1)!.message).toContain('already used');
 
     const crashed = once(pool, 'crash') as Promise<[WorkerCrashInfo]>;
@@ -46,9 +49,9 @@ describe('credentials bound to one incarnation', () => {
     // the id are all refused, and events wait for the real process.
     const pids = Array.from({ length: 20 }, () => pool.dispatch(tenant, { type: 'pid' }));
     const attempts = await Promise.all([
-      connectRaw(pool.hub, { id: '0', token: stolen, protocol: '2' }),
-      connectRaw(pool.hub, { id: '0', token: pool.hub.tokenFor(0), protocol: '2' }),
-      connectRaw(pool.hub, { id: '0', token: stolen, kind: 'session', protocol: '2' }),
+      connectRaw(pool.hub, { id: '0', token: stolen, protocol: String(PROTOCOL_VERSION) }),
+      connectRaw(pool.hub, { id: '0', token: pool.hub.tokenFor(0), protocol: String(PROTOCOL_VERSION) }),
+      connectRaw(pool.hub, { id: '0', token: stolen, kind: 'session', protocol: String(PROTOCOL_VERSION) }),
     ]);
     expect(attempts).toEqual([{ status: 401 }, { status: 401 }, { status: 401 }]);
     const [info] = await online;
@@ -86,17 +89,19 @@ describe('credentials bound to one incarnation', () => {
     const worker = cleanup(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false, startTimeoutMs: 60_000 }));
     const started = worker.start();
     const captured = signConnect(hub.tokenFor(0), 0, 'key');
-    const raw = await connectRaw(hub, { id: '0', protocol: '2', authorization: captured });
+    const raw = await connectRaw(hub, { id: '0', protocol: String(PROTOCOL_VERSION), authorization: captured });
     if (!isRaw(raw)) throw new Error(`refused: ${raw.status}`);
     await started;
     const crashed = once(worker, 'crash');
     raw.ws.close();
     await crashed;
-    await expect(connectRaw(hub, { id: '0', protocol: '2', authorization: captured })).resolves.toEqual({
+    await expect(
+      connectRaw(hub, { id: '0', protocol: String(PROTOCOL_VERSION), authorization: captured }),
+    ).resolves.toEqual({
       status: 401,
     });
     expect(logger.lines.at(-1)!.message).toContain('a replayed request');
-    const again = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
+    const again = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: String(PROTOCOL_VERSION) });
     expect(isRaw(again)).toBe(true);
   });
 });
@@ -111,8 +116,14 @@ describe('keys of workers started elsewhere', () => {
     const old = hub.tokenFor(0);
     hub.setToken(0, 'the-rotated-key-of-worker-zero');
     expect(hub.tokenFor(0)).toBe('the-rotated-key-of-worker-zero');
-    await expect(connectRaw(hub, { id: '0', token: old, protocol: '2' })).resolves.toEqual({ status: 401 });
-    const raw = await connectRaw(hub, { id: '0', token: 'the-rotated-key-of-worker-zero', protocol: '2' });
+    await expect(connectRaw(hub, { id: '0', token: old, protocol: String(PROTOCOL_VERSION) })).resolves.toEqual({
+      status: 401,
+    });
+    const raw = await connectRaw(hub, {
+      id: '0',
+      token: 'the-rotated-key-of-worker-zero',
+      protocol: String(PROTOCOL_VERSION),
+    });
     expect(isRaw(raw)).toBe(true);
     await started;
     for (const bad of ['short', 42 as unknown as string])

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '../../src/protocol/protocol.js';
 import type { Hub, HubOptions } from '../../src/index.js';
 import { createHub, createProcessPool } from '../../src/index.js';
 import { fixture, recordingLogger, silent, tenantOn, useCleanup } from '../helpers.js';
@@ -46,7 +47,7 @@ describe('hub limits before authentication', () => {
     const timeouts = logger.lines.filter((line) => line.details?.reason === 'handshake timeout');
     expect(timeouts).toHaveLength(2);
     // A worker that presents itself in time is still served.
-    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: String(PROTOCOL_VERSION) });
     expect(raw).toMatchObject({ status: 401 });
   });
 
@@ -96,7 +97,9 @@ describe('hub limits before authentication', () => {
     for (let batch = 0; batch < 20; batch++) {
       outcomes.push(
         ...(await Promise.all(
-          Array.from({ length: 50 }, () => connectRaw(hub, { id: '0', token: 'not-the-token', protocol: '2' })),
+          Array.from({ length: 50 }, () =>
+            connectRaw(hub, { id: '0', token: 'not-the-token', protocol: String(PROTOCOL_VERSION) }),
+          ),
         )),
       );
     }

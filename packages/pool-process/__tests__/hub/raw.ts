@@ -2,6 +2,7 @@ import { deserialize, serialize } from 'node:v8';
 import WebSocket from 'ws';
 import { signConnect } from '../../src/hub/tokens.js';
 import type { Hub } from '../../src/index.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/protocol.js';
 
 /** A hand-rolled worker connection, to speak (and mis-speak) the protocol directly. */
 export interface RawWorker {
@@ -75,7 +76,7 @@ export async function connectRaw(hub: Hub, options: RawOptions = {}): Promise<Ra
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve) => waiters.push({ match, resolve }));
     },
-    send: (messages, version = 2) => ws.send(serialize([version, messages])),
+    send: (messages, version = PROTOCOL_VERSION) => ws.send(serialize([version, messages])),
   };
 }
 

@@ -2,6 +2,7 @@ import type { KvStore } from '@switchyard/core';
 import { once } from 'node:events';
 import type { WorkerCrashInfo } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '../../src/protocol/protocol.js';
 import type { ProcessWorkerOptions } from '../../src/index.js';
 import { createHub, ProcessWorker } from '../../src/index.js';
 import { connectRaw, isRaw } from '../hub/raw.js';
@@ -88,7 +89,7 @@ describe('ProcessWorker', () => {
       }),
     );
     const started = worker.start();
-    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' });
+    const raw = await connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: String(PROTOCOL_VERSION) });
     await started;
     const crashes: WorkerCrashInfo[] = [];
     worker.on('crash', (info) => crashes.push(info));
@@ -103,6 +104,8 @@ describe('ProcessWorker', () => {
     ]);
     expect(worker.state).toBe('unavailable');
     // Given up: the hub no longer accepts it.
-    await expect(connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: '2' })).resolves.toEqual({ status: 401 });
+    await expect(
+      connectRaw(hub, { id: '0', token: hub.tokenFor(0), protocol: String(PROTOCOL_VERSION) }),
+    ).resolves.toEqual({ status: 401 });
   });
 });

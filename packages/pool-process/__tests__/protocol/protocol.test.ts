@@ -63,6 +63,10 @@ describe('frames', () => {
       [7],
       [8, 'why'],
       [11, 7, { reload: true }, 2],
+      [12, 7, t, undefined, 0],
+      [2, 9, t, 'event', 0, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'],
+      [3, 10, t, null, 2, 'name', 'code', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'],
+      [13, 8, t, { data: { count: 3 } }, 0],
       [99, 'odd'],
     ];
     for (const message of valid) expect(checkMasterMessage(message)).toBeUndefined();
@@ -80,6 +84,10 @@ describe('frames', () => {
       [8],
       [11, 0, 'message', 0],
       [11, 1, 'message'],
+      [12, 1, 'guild:01', undefined, 0],
+      [2, 1, t, 'event', 0, 'not-a-traceparent'],
+      [3, 1, t, null, 2, 'name', 'code', 7],
+      [13, 1, t, { data: 1 }],
       [1, null],
       [1, { workerId: -1 }],
       [50],

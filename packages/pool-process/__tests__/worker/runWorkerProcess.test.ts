@@ -9,6 +9,7 @@ import { defineWorker } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
+import { PROTOCOL_VERSION } from '../../src/protocol/protocol.js';
 import type { Hub, ProcessPool, WorkerOnlineInfo } from '../../src/index.js';
 import { createHub, createProcessPool, runWorkerProcess } from '../../src/index.js';
 import { exitOf, fixture, recordingLogger, silent, tenantOn, useCleanup } from '../helpers.js';
@@ -177,10 +178,10 @@ describe('the worker side of the protocol', () => {
     expect(req.headers.authorization).not.toContain('the-token-of-worker-zero');
     expect(req.headers).toMatchObject({
       'x-switchyard-worker-id': '0',
-      'x-switchyard-protocol': '2',
+      'x-switchyard-protocol': String(PROTOCOL_VERSION),
       'x-switchyard-pid': String(child.pid),
     });
-    const send = (messages: unknown[], version = 2): void => ws.send(serialize([version, messages]));
+    const send = (messages: unknown[], version = PROTOCOL_VERSION): void => ws.send(serialize([version, messages]));
     const tenant = `guild:${tenantOn(0, 1).id}`;
     ws.send('text');
     ws.send(Buffer.from('garbage'));
@@ -191,7 +192,7 @@ describe('the worker side of the protocol', () => {
     expect(received.filter((m) => m[0] === 99).map((m) => m[1])).toEqual([
       'expected a binary frame, got a text frame',
       expect.stringContaining('not structured-clone data'),
-      'unsupported protocol version 7 (this side speaks 2)',
+      `unsupported protocol version 7 (this side speaks ${PROTOCOL_VERSION})`,
       'message type 2 arrived before WELCOME',
       expect.stringContaining('DISPATCH'),
       'unknown message type 77 from the master',
@@ -237,7 +238,10 @@ describe('the worker side of the protocol', () => {
     cleanup(startByHand({ SWITCHYARD_HUB_URL: hub.url, SWITCHYARD_WORKER_TOKEN: 'the-token-of-worker-zero' }));
     const { ws, next } = await hub.connection;
     ws.send(
-      serialize([2, [[1, { workerId: 3, workers: 4, heartbeatMs: 10_000, maxPayload: 1 << 20, workerData: null }]]]),
+      serialize([
+        PROTOCOL_VERSION,
+        [[1, { workerId: 3, workers: 4, heartbeatMs: 10_000, maxPayload: 1 << 20, workerData: null }]],
+      ]),
     );
     expect(await next((m) => m[0] === 99)).toEqual([99, 'WELCOME names worker 3, but this is worker 0']);
     const [code] = (await once(ws, 'close')) as [number];
@@ -250,7 +254,12 @@ describe('the worker side of the protocol', () => {
     const { ws } = await hub.connection;
     const again = once(hub.server, 'connection') as Promise<[WebSocket, IncomingMessage]>;
     // Never pings: after 3 heartbeats of silence the worker gives up on this connection.
-    ws.send(serialize([2, [[1, { workerId: 0, workers: 1, heartbeatMs: 50, maxPayload: 1 << 20, workerData: null }]]]));
+    ws.send(
+      serialize([
+        PROTOCOL_VERSION,
+        [[1, { workerId: 0, workers: 1, heartbeatMs: 50, maxPayload: 1 << 20, workerData: null }]],
+      ]),
+    );
     await once(ws, 'close');
     const [, req] = await again;
     expect(req.headers['x-switchyard-worker-id']).toBe('0');

@@ -17,6 +17,8 @@ import type { Connection } from '../protocol/Connection.js';
 import type { BatchMessage } from '../protocol/protocol.js';
 import {
   ABORT,
+  ADOPT,
+  HANDOFF,
   BATCH,
   BROADCAST,
   CLOSE,
@@ -83,6 +85,9 @@ function runMessage(run: Run): unknown[] {
   if (run.events.length === 1) return [DISPATCH, run.first, run.keys[0], run.events[0], run.flags];
   return [BATCH, run.first, run.flags, run.keys, run.index, run.events];
 }
+
+/** The message type of a non-event, non-script item. */
+const WORK_TYPES = { drop: DROP, handoff: HANDOFF, adopt: ADOPT } as const;
 
 function flagsOf(item: LinkItem): number {
   return (item.waited ? 0 : FLAG_NOWAIT) | (item.cancellable ? FLAG_SIGNAL : 0);
@@ -242,7 +247,12 @@ export class ProcessLink implements WorkerLink {
       while (taken < pending.length && batch.length < max) {
         const item = pending[taken++]!;
         const flags = flagsOf(item);
-        if (item.op === 'event') {
+        if (item.op === 'event' && item.traceparent !== undefined) {
+          // A traced event travels on its own, with its traceparent.
+          if (run !== undefined) batch.push(runMessage(run));
+          run = undefined;
+          batch.push([DISPATCH, item.id, item.key, item.payload, flags, item.traceparent]);
+        } else if (item.op === 'event') {
           if (run === undefined || run.flags !== flags || run.next !== item.id) {
             if (run !== undefined) batch.push(runMessage(run));
             run = { first: item.id, next: item.id, flags, keys: [], slots: new Map(), index: [], events: [] };
@@ -266,8 +276,10 @@ export class ProcessLink implements WorkerLink {
           const [name, code, event] = item.op === 'script' ? (item.payload as [string, string, unknown]) : [];
           batch.push(
             item.op === 'script'
-              ? [SCRIPT, item.id, item.key, event, flags, name, code]
-              : [DROP, item.id, item.key, undefined, flags],
+              ? item.traceparent === undefined
+                ? [SCRIPT, item.id, item.key, event, flags, name, code]
+                : [SCRIPT, item.id, item.key, event, flags, name, code, item.traceparent]
+              : [WORK_TYPES[item.op as keyof typeof WORK_TYPES], item.id, item.key, item.payload, flags],
           );
         }
       }

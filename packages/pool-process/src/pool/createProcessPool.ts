@@ -31,16 +31,30 @@ export class ProcessPool<E = unknown, R = unknown> extends WorkerPool<ProcessWor
   /** The hub the workers are connected to. */
   readonly hub: Hub;
   readonly #ownsHub: boolean;
-  readonly #make: ((id: number) => ProcessWorker<E, R>) | undefined;
+  readonly #make: ((id: number, total: number) => ProcessWorker<E, R>) | undefined;
 
   constructor(
     workers: readonly ProcessWorker<E, R>[],
     hub: Hub,
     ownsHub: boolean,
-    options: WorkerPoolOptions = {},
-    make?: (id: number) => ProcessWorker<E, R>,
+    options: WorkerPoolOptions<ProcessWorker<E, R>> = {},
+    make?: (id: number, total: number) => ProcessWorker<E, R>,
   ) {
-    super(workers, options);
+    // What resize() adds: a worker process started with the new pool size, connected before it gets tenants.
+    const factory =
+      make === undefined
+        ? options.factory
+        : async (id: number, total: number): Promise<ProcessWorker<E, R>> => {
+            const worker = make(id, total);
+            try {
+              await worker.start();
+            } catch (error) {
+              await worker.kill();
+              throw error;
+            }
+            return worker;
+          };
+    super(workers, { ...options, factory });
     this.hub = hub;
     this.#ownsHub = ownsHub;
     this.#make = make;
@@ -54,7 +68,7 @@ export class ProcessPool<E = unknown, R = unknown> extends WorkerPool<ProcessWor
     if (worker !== undefined || this.#make === undefined || this.workers[index] === undefined)
       return super.replace(index, worker);
     await this.workers[index].kill();
-    const next = this.#make(index);
+    const next = this.#make(index, this.size);
     try {
       await next.start();
     } catch (error) {
@@ -104,10 +118,10 @@ export async function createProcessPool<E = unknown, R = unknown>(
   const ownsHub = !(hubOption instanceof Hub);
   const hub = hubOption instanceof Hub ? hubOption : await createHub(hubOption ?? {});
   let workers: ProcessWorker<E, R>[];
-  const make = (i: number): ProcessWorker<E, R> =>
-    new ProcessWorker<E, R>({ ...workerOptions, store, id: i, workers: count, hub });
+  const make = (i: number, total: number): ProcessWorker<E, R> =>
+    new ProcessWorker<E, R>({ ...workerOptions, store, id: i, workers: total, hub });
   try {
-    workers = Array.from({ length: count }, (_, i) => make(i));
+    workers = Array.from({ length: count }, (_, i) => make(i, count));
   } catch (error) {
     if (ownsHub) await hub.close();
     throw error;

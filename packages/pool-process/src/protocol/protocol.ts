@@ -13,7 +13,7 @@ import type { SerializedError } from '@switchyard/core';
 import { tenantFromKey } from '@switchyard/core';
 
 /** Bumped on every incompatible change; both sides refuse a peer speaking another version. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Upgrade request header carrying the worker's id. */
 export const HEADER_WORKER_ID = 'x-switchyard-worker-id';
@@ -49,6 +49,10 @@ export const BATCH = 9;
 export const SESSION = 10;
 /** `[BROADCAST, id, message, flags]`: run the definition's `onBroadcast(message)`; answered like a dispatch. */
 export const BROADCAST = 11;
+/** `[HANDOFF, id, tenantKey, undefined, flags]`: a resize moves the tenant away (see `TenantRuntime.handOffTenant`). */
+export const HANDOFF = 12;
+/** `[ADOPT, id, tenantKey, handoff, flags]`: a resize moves the tenant here with its exported state. */
+export const ADOPT = 13;
 // Worker -> master.
 export const STATS = 20;
 export const FAILURE = 22;
@@ -78,11 +82,18 @@ export interface Welcome {
 }
 
 export type WelcomeMessage = [typeof WELCOME, Welcome];
-/** `[type, id, tenantKey, event, flags, scriptName?, scriptCode?]`; DROP carries `undefined` as event. */
+/**
+ * `[type, id, tenantKey, event, flags, scriptName?, scriptCode?]`; DROP carries `undefined` as event.
+ * A traced DISPATCH or SCRIPT carries the W3C `traceparent` last (the worker's `ctx.traceparent`).
+ */
 export type WorkMessage =
   | [typeof DISPATCH, number, string, unknown, number]
+  | [typeof DISPATCH, number, string, unknown, number, string]
   | [typeof SCRIPT, number, string, unknown, number, string, string]
-  | [typeof DROP, number, string, undefined, number];
+  | [typeof SCRIPT, number, string, unknown, number, string, string, string]
+  | [typeof DROP, number, string, undefined, number]
+  | [typeof HANDOFF, number, string, undefined, number]
+  | [typeof ADOPT, number, string, unknown, number];
 export type BroadcastMessage = [typeof BROADCAST, number, unknown, number];
 export type AbortMessage = [typeof ABORT, number];
 export type KvResultMessage = [typeof KV_RESULT, number, boolean, unknown];
@@ -161,6 +172,12 @@ function describe(value: unknown): string {
   return Array.isArray(value) ? 'an array' : 'an object';
 }
 
+const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
+
+function isTraceparent(value: unknown): value is string {
+  return typeof value === 'string' && TRACEPARENT.test(value);
+}
+
 function isId(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
 }
@@ -206,6 +223,13 @@ function checkBatch(m: unknown[]): string | undefined {
   return undefined;
 }
 
+const WORK_NAMES: Record<number, string> = {
+  [DISPATCH]: 'DISPATCH',
+  [DROP]: 'DROP',
+  [HANDOFF]: 'HANDOFF',
+  [ADOPT]: 'ADOPT',
+};
+
 /** Why a message sent by the master is malformed, or `undefined` when it is well formed. */
 export function checkMasterMessage(message: unknown): string | undefined {
   const tuple = checkTuple(message);
@@ -222,10 +246,14 @@ export function checkMasterMessage(message: unknown): string | undefined {
     }
     case DISPATCH:
     case DROP:
+    case HANDOFF:
+    case ADOPT:
+      if (type === DISPATCH && m.length === 6 && isTraceparent(m[5])) return checkMasterMessage(m.slice(0, 5));
       if (m.length !== 5 || !isId(m[1]) || tenantFromKey(m[2]) === undefined || !isCount(m[4]))
-        return `${type === DISPATCH ? 'DISPATCH' : 'DROP'}: expected [type, id, tenantKey, event, flags]`;
+        return `${WORK_NAMES[type]}: expected [type, id, tenantKey, payload, flags]`;
       return undefined;
     case SCRIPT:
+      if (m.length === 8 && isTraceparent(m[7])) return checkMasterMessage(m.slice(0, 7));
       if (
         m.length !== 7 ||
         !isId(m[1]) ||

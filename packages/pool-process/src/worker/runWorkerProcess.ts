@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import type { HostResults, KvCall, WorkerDefinition } from '@switchyard/core';
+import type { HostResults, KvCall, LinkOp, WorkerDefinition } from '@switchyard/core';
 import {
   AbortError,
   checkInteger,
@@ -24,6 +24,7 @@ import { Connection } from '../protocol/Connection.js';
 import type { BatchMessage, Welcome } from '../protocol/protocol.js';
 import {
   ABORT,
+  ADOPT,
   BATCH,
   BROADCAST,
   checkMasterMessage,
@@ -39,6 +40,7 @@ import {
   FAILURE,
   FLAG_NOWAIT,
   FLAG_SIGNAL,
+  HANDOFF,
   HEADER_PID,
   HEADER_PROTOCOL,
   HEADER_WORKER_ID,
@@ -52,6 +54,15 @@ import {
   SESSION,
   WELCOME,
 } from '../protocol/protocol.js';
+
+/** The op of each work message type. */
+const WORK_OPS: Record<number, LinkOp> = {
+  [DISPATCH]: 'event',
+  [DROP]: 'drop',
+  [SCRIPT]: 'script',
+  [HANDOFF]: 'handoff',
+  [ADOPT]: 'adopt',
+};
 
 /** How a disconnected worker process tries to get back to the hub. */
 export interface ReconnectOptions {
@@ -389,10 +400,12 @@ class WorkerProcessEngine implements WorkerProcess {
     switch (type) {
       case DISPATCH:
       case DROP:
-      case SCRIPT: {
+      case SCRIPT:
+      case HANDOFF:
+      case ADOPT: {
         const flags = message[4] as number;
         const payload = type === SCRIPT ? [message[5], message[6], message[3]] : message[3];
-        const op = type === DISPATCH ? 'event' : type === DROP ? 'drop' : 'script';
+        const op = WORK_OPS[type]!;
         host.run(
           message[1] as number,
           op,
@@ -400,6 +413,8 @@ class WorkerProcessEngine implements WorkerProcess {
           payload,
           (flags & FLAG_NOWAIT) === 0,
           (flags & FLAG_SIGNAL) !== 0,
+          undefined,
+          (type === DISPATCH ? message[5] : type === SCRIPT ? message[7] : undefined) as string | undefined,
         );
         return;
       }

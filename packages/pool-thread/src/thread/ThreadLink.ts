@@ -31,7 +31,14 @@ const THREAD_ENTRY = fileURLToPath(
   new URL(import.meta.url.endsWith('.ts') ? '../../dist/worker/entry.js' : '../worker/entry.js', import.meta.url),
 );
 
-const OP_CODES = { event: Op.Event, script: Op.Script, drop: Op.Drop, broadcast: Op.Broadcast } as const;
+const OP_CODES = {
+  event: Op.Event,
+  script: Op.Script,
+  drop: Op.Drop,
+  broadcast: Op.Broadcast,
+  handoff: Op.Handoff,
+  adopt: Op.Adopt,
+} as const;
 
 /** What a thread link needs to start threads. @internal */
 export interface ThreadLinkOptions {
@@ -138,6 +145,8 @@ export class ThreadLink implements WorkerLink {
       const keys = new Array<string>(n);
       const payloads = new Array<unknown>(n);
       let slots: number[] | undefined;
+      // Only when some item carries a trace: its traceparent, by position.
+      let traces: Array<string | undefined> | undefined;
       for (let i = 0; i < n; i++) {
         const item = items[i]!;
         ids[i] = item.id;
@@ -149,10 +158,15 @@ export class ThreadLink implements WorkerLink {
           slots ??= new Array<number>(n).fill(-1);
           slots[i] = gate.take(item.id);
         } else ops[i] = op;
+        if (item.traceparent !== undefined) (traces ??= new Array<string | undefined>(n))[i] = item.traceparent;
       }
       try {
         thread.postMessage(
-          slots === undefined ? [BATCH, ids, ops, keys, payloads] : [BATCH, ids, ops, keys, payloads, slots],
+          traces !== undefined
+            ? [BATCH, ids, ops, keys, payloads, slots, traces]
+            : slots === undefined
+              ? [BATCH, ids, ops, keys, payloads]
+              : [BATCH, ids, ops, keys, payloads, slots],
         );
         this.batches++;
       } catch (error) {

@@ -38,7 +38,8 @@ export async function createThreadPool<D extends WorkerDefinition<any, any, any>
   const { workers, store = new MemoryKvStore(), ...rest } = options;
   if (!Number.isSafeInteger(workers) || workers < 1)
     throw new InvalidArgumentError(`Expected \`workers\` to be an integer >= 1, got ${String(workers)}.`);
-  return WorkerPool.create(workers, (id) =>
-    ThreadWorker.create<EventOf<D>, ResultOf<D>>({ ...rest, store, id, workers }),
+  // `total` changes when the pool is resized: a worker checks `ctx.kv` ownership against it.
+  return WorkerPool.create(workers, (id, total) =>
+    ThreadWorker.create<EventOf<D>, ResultOf<D>>({ ...rest, store, id, workers: total }),
   );
 }

@@ -25,7 +25,7 @@ import {
 } from '../protocol.js';
 
 /** By op code (`Op` of the protocol). */
-const OPS: readonly LinkOp[] = ['event', 'event', 'script', 'drop', 'broadcast'];
+const OPS: readonly LinkOp[] = ['event', 'event', 'script', 'drop', 'broadcast', 'handoff', 'adopt'];
 
 /**
  * Serves one thread: `port` is the thread's `parentPort` (or a test's port). A message that breaks
@@ -75,13 +75,14 @@ export function serveThread(
       return fail(new ProtocolError(`Message ${String(type)} arrived before the thread was initialised.`));
     switch (type) {
       case BATCH: {
-        const [, ids, ops, keys, payloads, slots] = message as [
+        const [, ids, ops, keys, payloads, slots, traces] = message as [
           number,
           number[],
           number[],
           string[],
           unknown[],
           number[] | undefined,
+          Array<string | undefined> | undefined,
         ];
         for (let i = 0; i < ids.length; i++) {
           const op = ops[i]!;
@@ -89,7 +90,7 @@ export function serveThread(
           const id = ids[i]!;
           const slot = slots?.[i] ?? -1;
           const cancelled = slot < 0 ? undefined : () => Atomics.load(gate!, slot) === (id | 0);
-          host.run(id, OPS[base]!, keys[i]!, payloads[i], base !== 1, (op & CANCELLABLE) !== 0, cancelled);
+          host.run(id, OPS[base]!, keys[i]!, payloads[i], base !== 1, (op & CANCELLABLE) !== 0, cancelled, traces?.[i]);
         }
         return;
       }

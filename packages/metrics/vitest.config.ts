@@ -1,0 +1,3 @@
+import { defineSwitchyardConfig } from '@switchyard/vitest-config';
+
+export default defineSwitchyardConfig();
