@@ -576,6 +576,42 @@ function describeResharding(
     });
 
     if (harness.crossesBoundary) {
+      it('hands a tenant off only after a handler of it whose caller gave up has ended in the worker', async () => {
+        let running!: () => void;
+        const handlerRuns = new Promise<void>((resolve) => (running = resolve));
+        const store = new (class extends MemoryKvStore {
+          override async set(tenant: TenantId, key: string, value: unknown): Promise<void> {
+            await super.set(tenant, key, value);
+            if (key === 'abandoned-handoff') running();
+          }
+        })();
+        const pool = await create(1, { store });
+        const moving = guildOn(1, 2);
+        const staying = guildOn(0, 2);
+        expect(await pool.dispatch(moving, { type: 'count' })).toBe(1);
+        const controller = new AbortController();
+        const abandoned = pool
+          .dispatch(moving, { type: 'hold', key: 'abandoned-handoff' }, { signal: controller.signal })
+          .catch((error: unknown) => error);
+        await handlerRuns;
+        // The caller is told; the handler still runs in the worker, and may still change the state.
+        controller.abort('gave up');
+        expect(await abandoned).toMatchObject({ code: 'ABORT_ERR' });
+        let resized = false;
+        const resizing = pool.resize(2).then((info) => {
+          resized = true;
+          return info;
+        });
+        // A round trip through the same worker: the resize is still waiting for the handler.
+        expect(await pool.dispatch(staying, { type: 'count' })).toBe(1);
+        expect(resized).toBe(false);
+        await pool.dispatch(staying, { type: 'release', key: 'abandoned-handoff' });
+        expect(await resizing).toMatchObject({ moved: 1, carried: 1, failures: [] });
+        // The state carried includes what the abandoned handler did before it ended.
+        expect(await pool.dispatch(moving, { type: 'count' })).toBe(3);
+        expect(await pool.dispatch(moving, { type: 'whoami' })).toMatchObject({ workerId: 1 });
+      });
+
       it('moves a tenant whose old worker crashed during the resize without its state, and reports it in failures', async () => {
         const pool = await create(1, { restart: { backoff: () => 0 } });
         const moving = guildOn(1, 2);

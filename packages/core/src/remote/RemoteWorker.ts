@@ -261,7 +261,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   /** Tenants sent to the current incarnation (it may hold their state): what a resize moves. */
   readonly #held = new Map<string, TenantId>();
   /** Handoffs waiting until nothing of their tenant is here or in the worker, by tenant key. */
-  readonly #quietWaiters = new Map<string, Array<() => void>>();
+  readonly #quietWaiters = new Map<string, Array<{ resolve: () => void; reject: (error: Error) => void }>>();
   readonly #store: KvStore;
   readonly #maxQueue: number;
   readonly #maxInFlight: number;
@@ -472,7 +472,8 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
    * Hands `tenant` off once nothing of it is left here or in the worker: calls waiting, sent, being
    * cancelled, and abandoned ones whose handler still runs there (their place is held until the
    * worker reports their end, or the worker is restarted past `timeoutKillAfterMs`). Exporting while
-   * such a handler runs could move a state it is still changing.
+   * such a handler runs could move a state it is still changing. Rejects with the incarnation's end
+   * (`ERR_WORKER_CRASHED`, ...) when the worker holding the tenant's state dies meanwhile.
    */
   handOffTenant(tenant: TenantId, options: DispatchOptions = {}): Promise<TenantHandoff | undefined> {
     let key: string;
@@ -484,10 +485,10 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     const call = (): Promise<TenantHandoff | undefined> =>
       this.#call('handoff', tenant, undefined, { timeoutMs: Infinity, ...options });
     if (!this.#holdsCallsOf(key)) return call();
-    return new Promise<void>((resolve) => {
+    return new Promise<void>((resolve, reject) => {
       const waiters = this.#quietWaiters.get(key);
-      if (waiters === undefined) this.#quietWaiters.set(key, [resolve]);
-      else waiters.push(resolve);
+      if (waiters === undefined) this.#quietWaiters.set(key, [{ resolve, reject }]);
+      else waiters.push({ resolve, reject });
     }).then(call);
   }
 
@@ -506,13 +507,23 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     return false;
   }
 
+  /** The incarnation dies: a handoff waiting for a tenant whose state it held has nothing to carry. */
+  #failHandoffs(error: Error): void {
+    if (this.#quietWaiters.size === 0) return;
+    for (const [key, waiters] of this.#quietWaiters) {
+      if (!this.#held.has(key)) continue;
+      this.#quietWaiters.delete(key);
+      for (const { reject } of waiters) reject(error);
+    }
+  }
+
   /** Lets the handoffs waiting for their tenant to be quiet (see {@link handOffTenant}) go on. */
   #wakeQuiet(): void {
     if (this.#quietWaiters.size === 0) return;
     for (const [key, waiters] of this.#quietWaiters) {
       if (this.#holdsCallsOf(key)) continue;
       this.#quietWaiters.delete(key);
-      for (const resolve of waiters) resolve();
+      for (const { resolve } of waiters) resolve();
     }
   }
 
@@ -1003,6 +1014,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     this.#stopProbe(life);
     clearTimeout(life.ageTimer);
     // The incarnation's tenant states died with it.
+    this.#failHandoffs(error);
     this.#held.clear();
     this.#base.handled += life.stats.handled;
     this.#base.failed += life.stats.failed;
@@ -1097,6 +1109,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
 
   /** Nothing in flight will be reported any more: callers still waiting get `error` (or the reason they gave up). */
   #endInflight(error: Error): void {
+    this.#failHandoffs(error);
     const calls = [...this.#inflight.values()];
     this.#inflight.clear();
     for (const call of calls) {
