@@ -517,12 +517,22 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     }
   }
 
-  /** Lets the handoffs waiting for their tenant to be quiet (see {@link handOffTenant}) go on. */
-  #wakeQuiet(): void {
+  /**
+   * Lets the handoffs waiting for their tenant to be quiet (see {@link handOffTenant}) go on: the
+   * one of `key` (a call of it just ended), or every one (the in-flight table was emptied).
+   */
+  #wakeQuiet(key?: string): void {
     if (this.#quietWaiters.size === 0) return;
-    for (const [key, waiters] of this.#quietWaiters) {
-      if (this.#holdsCallsOf(key)) continue;
+    if (key !== undefined) {
+      const waiters = this.#quietWaiters.get(key);
+      if (waiters === undefined || this.#holdsCallsOf(key)) return;
       this.#quietWaiters.delete(key);
+      for (const { resolve } of waiters) resolve();
+      return;
+    }
+    for (const [quiet, waiters] of this.#quietWaiters) {
+      if (this.#holdsCallsOf(quiet)) continue;
+      this.#quietWaiters.delete(quiet);
       for (const { resolve } of waiters) resolve();
     }
   }
@@ -788,7 +798,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     }
     if (this.#inflight.size === 0) this.#recycleWhenEmpty();
     if (this.#waiting.length > 0) queueMicrotask(() => this.#scheduleFlush());
-    this.#wakeQuiet();
+    this.#wakeQuiet(call.key);
   }
 
   /** Tells the caller and stops counting the call as queued; `stage` is where the call goes (a place held in the worker, or none). */
@@ -801,7 +811,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     call.timer = undefined;
     if (call.guarded) this.#guards!.done(call.key);
     this.#settled();
-    this.#wakeQuiet();
+    this.#wakeQuiet(call.key);
     if (call.resolve !== undefined) {
       if (ok) call.resolve(value);
       else call.reject!(value);
