@@ -10,6 +10,7 @@ import type { BotDatabase, BotOptions } from '../../src/index.js';
 import {
   ActionRunner,
   AuditOutbox,
+  nonceFor,
   Bot,
   CONFIG_KEY,
   DEFAULT_CONFIG,
@@ -298,6 +299,21 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
       expect(await log.list({ guildId: guild.id })).toMatchObject([
         { action: 'timeout', userId: guild.ownerId, ok: false, error: 'Missing Permissions' },
       ]);
+    });
+
+    it('sends a message once when the same keyed action is carried out again (enforce_nonce), twice without a key', async () => {
+      const guild = await freshGuild(sim, bot.client);
+      const channel = guild.textChannels[0]!;
+      const runner = new ActionRunner(bot.client.rest, { add: () => undefined });
+      const action = { type: 'sendMessage', channelId: channel.id, content: 'hello once', mentionUserIds: [] } as const;
+      // A worker host that died after the POST and before marking the event done carries it out again.
+      const first = await runner.run(guild.id, action, 'message:123#0');
+      const again = await runner.run(guild.id, action, 'message:123#0');
+      expect([first.ok, again.ok]).toEqual([true, true]);
+      expect(sim.messages(channel).filter((message) => message.content === 'hello once')).toHaveLength(1);
+      await runner.run(guild.id, action);
+      expect(sim.messages(channel).filter((message) => message.content === 'hello once')).toHaveLength(2);
+      expect(nonceFor('message:123#0')).toMatch(/^[A-Za-z0-9_-]{25}$/);
     });
 
     it('welcomes a new member in the system channel, then where /config welcome says, with the role', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { REST } from 'discord.js';
 import { Routes } from 'discord.js';
 import type { BotAction, DeleteMessageAction } from '../protocol.js';
@@ -52,12 +53,17 @@ export class ActionRunner {
     this.#budget = budget;
   }
 
-  /** Carries out one action in `guildId`; never rejects (Discord's refusals are in the outcome). */
-  async run(guildId: string, action: BotAction): Promise<ActionOutcome> {
+  /**
+   * Carries out one action in `guildId`; never rejects (Discord's refusals are in the outcome).
+   * `key` names the action for good (the event and the action's place in its decision): a message
+   * sent again under the same key within minutes — the same decision carried out twice after a
+   * crash — is Discord's first one (`enforce_nonce`), not a second message.
+   */
+  async run(guildId: string, action: BotAction, key?: string): Promise<ActionOutcome> {
     let error: unknown;
     try {
       await this.#budget?.acquire();
-      await this.#request(guildId, action);
+      await this.#request(guildId, action, key);
     } catch (caught) {
       error = caught ?? new Error('The request failed.');
     }
@@ -115,7 +121,7 @@ export class ActionRunner {
     });
   }
 
-  #request(guildId: string, action: BotAction): Promise<unknown> {
+  #request(guildId: string, action: BotAction, key: string | undefined): Promise<unknown> {
     switch (action.type) {
       case 'timeout':
         return this.#rest.patch(Routes.guildMember(guildId, action.userId), {
@@ -133,8 +139,17 @@ export class ActionRunner {
         return this.#rest.put(Routes.guildMemberRole(guildId, action.userId, action.roleId), { reason: action.reason });
       case 'sendMessage':
         return this.#rest.post(Routes.channelMessages(action.channelId), {
-          body: { content: action.content, allowed_mentions: { parse: [], users: [...action.mentionUserIds] } },
+          body: {
+            content: action.content,
+            allowed_mentions: { parse: [], users: [...action.mentionUserIds] },
+            ...(key === undefined ? {} : { nonce: nonceFor(key), enforce_nonce: true }),
+          },
         });
     }
   }
+}
+
+/** A Discord message nonce (at most 25 characters) that stands for `key`. */
+export function nonceFor(key: string): string {
+  return createHash('sha256').update(key).digest('base64url').slice(0, 25);
 }

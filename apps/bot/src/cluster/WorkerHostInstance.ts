@@ -149,8 +149,8 @@ export class WorkerHostInstance {
     const runner = new ActionRunner(this.#rest, {
       add: (entry) => this.audit.add({ ...entry, key: `${event.msgId}#${n++}` }),
     });
-    for (const action of decision.actions) {
-      const outcome = await runner.run(event.tenant.id, action);
+    for (const [index, action] of decision.actions.entries()) {
+      const outcome = await runner.run(event.tenant.id, action, `${event.msgId}#${index}`);
       if (outcome.ok) this.#actions++;
       else this.#failedActions++;
     }

@@ -204,6 +204,26 @@ describe('messages', () => {
     expect((await gateway.dispatch('MESSAGE_CREATE')).d.id).toBe(response.body.id);
   });
 
+  it('answers a repeated send with enforce_nonce with the first message, creating nothing; refuses a nonce over 25 characters', async () => {
+    await start();
+    const channel = sim!.guilds[0]!.textChannels[0]!;
+    const send = (body: Record<string, unknown>) => api(sim!, 'POST', `/channels/${channel.id}/messages`, { body });
+    const first = await send({ content: 'once', nonce: 'event-1#0', enforce_nonce: true });
+    const again = await send({ content: 'once', nonce: 'event-1#0', enforce_nonce: true });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(first.body.id);
+    // Without enforce_nonce the nonce is only echoed: a second message.
+    const unenforced = await send({ content: 'once', nonce: 'event-1#0' });
+    expect(unenforced.body.id).not.toBe(first.body.id);
+    expect(sim!.messages(channel).map((message) => message.id)).toEqual([first.body.id, unenforced.body.id]);
+    const long = await send({ content: 'x', nonce: 'n'.repeat(26), enforce_nonce: true });
+    expect(long.status).toBe(400);
+    expect(long.body).toMatchObject({
+      code: 50035,
+      errors: { nonce: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH' }] } },
+    });
+  });
+
   it('replies to a message with a message_reference and type 19', async () => {
     await start();
     const original = sim!.emit.messageCreate({ content: 'question' });

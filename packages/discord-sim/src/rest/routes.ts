@@ -749,6 +749,15 @@ const channelRoutes: RouteDefinition[] = [
       const invalid = validateMessageBody(body, true, [], context.uploads.length);
       if (invalid) return invalid;
       const { world } = context.engine;
+      const nonce = typeof body.nonce === 'string' || typeof body.nonce === 'number' ? body.nonce : undefined;
+      if (typeof nonce === 'string' && nonce.length > 25)
+        return formError('nonce', 'BASE_TYPE_MAX_LENGTH', 'Must be 25 or fewer in length.');
+      // enforce_nonce: a repeated send (same author and nonce, within minutes) answers the first message.
+      const enforce = body.enforce_nonce === true && nonce !== undefined;
+      if (enforce) {
+        const earlier = world.messageForNonce(world.bot.id, nonce, context.now);
+        if (earlier !== undefined) return ok(earlier);
+      }
       let referenced: ApiMessage | null = null;
       const reference = record(body.message_reference);
       if (typeof reference.message_id === 'string') {
@@ -773,9 +782,10 @@ const channelRoutes: RouteDefinition[] = [
         tts: body.tts === true,
         referenced,
         timestamp: context.now,
-        ...(typeof body.nonce === 'string' || typeof body.nonce === 'number' ? { nonce: body.nonce } : {}),
+        ...(nonce === undefined ? {} : { nonce }),
       });
       context.engine.publishMessage(message, guild, context.engine.echoEvents);
+      if (enforce) world.rememberNonce(nonce, message, context.now);
       return ok(message);
     },
   },

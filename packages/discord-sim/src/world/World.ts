@@ -1,6 +1,9 @@
 import { InvalidSimOptionError, UnknownSimEntityError } from '../errors/errors.js';
 import { isSnowflake, SnowflakeGenerator } from '../snowflake/Snowflake.js';
 import { Prng } from '../util/Prng.js';
+
+/** How long Discord remembers an enforced nonce ("the past few minutes"). */
+const NONCE_WINDOW_MS = 5 * 60_000;
 import { GuildState } from './GuildState.js';
 import { basePermissions, channelPermissions, EVERYONE_PERMISSIONS, MODERATOR_PERMISSIONS } from './permissions.js';
 import type { ChannelKind, ChannelSpec, GuildSpec, MemberSpec, RoleSpec, UserSpec } from './specs.js';
@@ -147,6 +150,8 @@ export class World {
   readonly attachments = new Map<string, { filename: string; contentType: string; data: Buffer }>();
   #attachmentBytes = 0;
   readonly #messages = new Map<string, Map<string, ApiMessage>>();
+  /** Messages sent with `enforce_nonce`, by `<author>:<nonce>`, oldest first. */
+  readonly #nonces = new Map<string, { channelId: string; id: string; at: number }>();
   readonly #messageHistory: number;
   readonly #botPermissions: bigint;
   #userCounter = 0;
@@ -501,6 +506,25 @@ export class World {
 
   getMessage(channelId: string, messageId: string): ApiMessage | undefined {
     return this.#messages.get(channelId)?.get(messageId);
+  }
+
+  /** Remembers that `message` was created with `enforce_nonce` and `nonce` by its author. */
+  rememberNonce(nonce: string | number, message: ApiMessage, at: number): void {
+    for (const [key, entry] of this.#nonces) {
+      if (at - entry.at < NONCE_WINDOW_MS) break;
+      this.#nonces.delete(key);
+    }
+    this.#nonces.set(`${message.author.id}:${String(nonce)}`, { channelId: message.channel_id, id: message.id, at });
+  }
+
+  /**
+   * The message `authorId` created with `enforce_nonce` and this `nonce` in the last few minutes,
+   * still there: Discord answers a repeated send with it instead of creating another.
+   */
+  messageForNonce(authorId: string, nonce: string | number, now: number): ApiMessage | undefined {
+    const entry = this.#nonces.get(`${authorId}:${String(nonce)}`);
+    if (entry === undefined || now - entry.at >= NONCE_WINDOW_MS) return undefined;
+    return this.getMessage(entry.channelId, entry.id);
   }
 
   deleteMessage(channelId: string, messageId: string): ApiMessage | undefined {
