@@ -21,7 +21,7 @@ describe('queue.producer()', () => {
     const descriptor = queue.producer({ bufferSize: 4096 });
     expect(descriptor).toMatchObject({
       kind: 'switchyard.mpsc.producer',
-      version: 2,
+      version: 3,
       name: queue.name,
       limit: 10,
       slot: 1,

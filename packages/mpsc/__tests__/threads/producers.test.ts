@@ -88,6 +88,23 @@ describe('several producer threads', () => {
     expectExactly(groups, 1, count);
   });
 
+  it('count values behind a spilled one in len() before its message arrives', async () => {
+    const q = queue<unknown>();
+    const progress = new SharedArrayBuffer(16);
+    const sent = new Int32Array(progress);
+    // Mixed values in a 4 KiB ring: every fifth one is too large and goes through the port.
+    const spawned = producer(q, { id: 0, count: 10, kind: 'mixed', progress, close: false }, 4096);
+    // Block this thread until all ten are sent: none of their port messages can arrive meanwhile.
+    while (Atomics.load(sent, 0) < 10) Atomics.wait(sent, 0, Atomics.load(sent, 0), 50);
+    expect(q.len()).toBe(10);
+    expect(q.isEmpty()).toBe(false);
+    await spawned.next('done');
+    const received: unknown[] = [];
+    while (received.length < 10) received.push(...(await q.recvMany(100))!);
+    expectExactly(byProducer(received), 0, 10);
+    expect(q.len()).toBe(0);
+  });
+
   it('serve the waiting sends of one producer handle in order', async () => {
     const q = queue<unknown>(3);
     const count = 300;
@@ -186,7 +203,7 @@ describe('closing the queue', () => {
 
   it('loses nothing sent successfully while producers are mid-stream', async () => {
     const q = queue<unknown>();
-    const spawned = [0, 1].map((id) => producer(q, { id, forever: true, kind: id === 0 ? 'int' : 'str' }));
+    const spawned = [0, 1].map((id) => producer(q, { id, forever: true, kind: id === 0 ? 'obj' : 'str' }));
     const received: unknown[] = [];
     while (received.length < 5000) received.push(...(await q.recvMany(512))!);
     q.close();
@@ -214,7 +231,8 @@ describe('a killed producer thread', () => {
   it('does not wedge an unbounded queue: the others finish, its values are a clean prefix', async () => {
     const q = queue<unknown>();
     const progress = new SharedArrayBuffer(16);
-    const victim = producer(q, { id: 0, forever: true, progress });
+    // Strings: a producer sending forever may pass a million values, where the numbers' encoding of its id ends.
+    const victim = producer(q, { id: 0, forever: true, kind: 'str', progress });
     const others = [1, 2].map((id) => producer(q, { id, count: 10_000, kind: id === 1 ? 'obj' : 'str' }));
     void q.producersGone().then(() => q.close());
     const received = drain(q);
@@ -234,7 +252,8 @@ describe('a killed producer thread', () => {
     const limit = 8;
     const q = queue<unknown>(limit);
     const progress = new SharedArrayBuffer(16);
-    const victim = producer(q, { id: 0, forever: true, progress });
+    // Strings: a producer sending forever may pass a million values, where the numbers' encoding of its id ends.
+    const victim = producer(q, { id: 0, forever: true, kind: 'str', progress });
     const others = [1, 2].map((id) => producer(q, { id, count: 3000 }));
     const received: unknown[] = [];
     const stop = new AbortController();

@@ -13,6 +13,7 @@ import {
   PROTOCOL_VERSION,
   RING_DATA_OFFSET,
   SLOT_CONNECTED,
+  SLOT_SENT,
   slotWord,
   TAG_BYTES,
   TAG_STRUCT,
@@ -93,6 +94,9 @@ export class Producer<T> {
   readonly #waiters = new WaitList<PendingSend>();
   /** This slot's reservation counter, mirrored (its real home is the control block). */
   #reserved = 0;
+  /** Values published, mirrored to this slot's SLOT_SENT word for the consumer's `len()`. */
+  #sent = 0;
+  readonly #sentWord: number;
   /** close() was called on this handle. */
   #detached = false;
   /** The consumer's end went away (queue gone or its thread exited). */
@@ -106,6 +110,7 @@ export class Producer<T> {
     this.#limit = descriptor.limit;
     this.#slot = descriptor.slot;
     this.#control = new Int32Array(descriptor.control);
+    this.#sentWord = slotWord(descriptor.slot, SLOT_SENT);
     this.#port = descriptor.port;
     this.#writer = new RingWriter(this.#control, descriptor.slot, descriptor.ring, descriptor.port);
     this.#port.on('close', () => {
@@ -239,6 +244,9 @@ export class Producer<T> {
       this.#reserved++;
     }
     if (!this.#writer.write(tag, payload)) return CLOSED;
+    // A plain store: the count needs no ordering of its own (len() is a snapshot), and an atomic one
+    // costs the hot path of small values.
+    this.#control[this.#sentWord] = ++this.#sent;
     if (carried.length > 0) markPublished(carried);
     return OK;
   }

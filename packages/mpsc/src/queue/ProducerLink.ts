@@ -10,6 +10,7 @@ import {
   RING_DATA_OFFSET,
   RING_HEAD,
   RING_TAIL,
+  SLOT_SENT,
   SLOT_SPILLED,
   slotWord,
   SPILL_STRUCT,
@@ -61,6 +62,7 @@ export class ProducerLink {
   readonly port: MessagePort;
   readonly #control: Int32Array;
   readonly #spilled: number;
+  readonly #sent: number;
   #header!: Int32Array;
   #i32!: Int32Array;
   #f64!: Float64Array;
@@ -75,6 +77,8 @@ export class ProducerLink {
   #head = 0;
   /** Values taken from this producer (ring and port). */
   #read = 0;
+  /** Values dropped because they could not be decoded (one per record or message known to hold one). */
+  #dropped = 0;
   /** Port messages taken that the producer counted in SLOT_SPILLED. */
   #spillsTaken = 0;
   /** After a SPILL marker: values come from the port until one says to resume. */
@@ -97,6 +101,7 @@ export class ProducerLink {
     this.#onCorrupt = onCorrupt;
     this.#control = control;
     this.#spilled = slotWord(slot, SLOT_SPILLED);
+    this.#sent = slotWord(slot, SLOT_SENT);
     this.#decoder = new StructDecoder(slot);
     this.#attach(ring);
   }
@@ -128,6 +133,15 @@ export class ProducerLink {
   /** Spilled values (and ring switches) posted by the producer that have not arrived yet. */
   inFlight(): number {
     const pending = Atomics.load(this.#control, this.#spilled) - this.#spillsTaken;
+    return pending > 0 ? pending : 0;
+  }
+
+  /**
+   * Values the producer published that were not taken yet: in its ring (also behind a SPILL
+   * marker, or in a ring it switched to) or still on their way through the port.
+   */
+  unread(): number {
+    const pending = (Atomics.load(this.#control, this.#sent) - this.#read - this.#dropped) | 0;
     return pending > 0 ? pending : 0;
   }
 
@@ -244,6 +258,7 @@ export class ProducerLink {
       }
     } catch (error) {
       head = skip !== -1 ? skip : tail;
+      if (skip !== -1) this.#dropped++;
       this.#reportCorrupt(error, `in the ring of producer ${this.slot}`);
     }
     Atomics.store(this.#header, RING_HEAD, head | 0);
@@ -281,6 +296,7 @@ export class ProducerLink {
         this.#read++;
         moved++;
       } catch (error) {
+        this.#dropped++;
         this.#reportCorrupt(error, `spilled by producer ${this.slot}`);
       }
     }

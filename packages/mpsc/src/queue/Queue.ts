@@ -516,14 +516,11 @@ export class Queue<T> {
   len(): number {
     const shared = this.#shared;
     if (shared === undefined) return this.#ready.length;
-    let inFlight = 0;
-    for (const link of shared.links) {
-      // Counting records means decoding them: move them all to the ready buffer (not past a value
-      // that could not be decoded, until a receive reported it).
-      if (this.#error === undefined) link.pumpAll(this.#ready);
-      inFlight += link.inFlight();
-    }
-    return this.#ready.length + inFlight;
+    let unread = 0;
+    // Each producer counts what it published: values behind a spilled one, or in a ring it switched
+    // to, count before their port message arrives.
+    for (const link of shared.links) unread += link.unread();
+    return this.#ready.length + unread;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ export interface ProducerDescriptor<T = unknown> {
 }
 
 export const DESCRIPTOR_KIND = 'switchyard.mpsc.producer';
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 // ---------------------------------------------------------------------------------------------
 // Control block (Int32 indices; words written by different threads sit on different cache lines)
@@ -80,6 +80,8 @@ export const SLOT_RESERVED = 0;
 export const SLOT_SPILLED = 1;
 /** Set to 1 by the first `connect()`: a descriptor connects once. */
 export const SLOT_CONNECTED = 2;
+/** Values the slot's producer has published (ring and port), stored after each one: what `len()` counts before they arrive. */
+export const SLOT_SENT = 3;
 
 /** The Int32 index of `field` in `slot`'s row. */
 export function slotWord(slot: number, field: number): number {

@@ -6,6 +6,7 @@ import {
   PARITY_SHIFT,
   SLOT_CONNECTED,
   SLOT_RESERVED,
+  SLOT_SENT,
   SLOT_SPILLED,
   slotWord,
   TOTAL_MASK,
@@ -85,4 +86,5 @@ export function resetSlot(control: Int32Array, slot: number): void {
   Atomics.store(control, slotWord(slot, SLOT_RESERVED), 0);
   Atomics.store(control, slotWord(slot, SLOT_SPILLED), 0);
   Atomics.store(control, slotWord(slot, SLOT_CONNECTED), 0);
+  Atomics.store(control, slotWord(slot, SLOT_SENT), 0);
 }
