@@ -18,3 +18,17 @@ export function alive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code !== 'ENOENT';
   }
 }
+
+/**
+ * Resolves true once the process `pid` (not a child of this one: no 'exit' event to wait for) has
+ * ended, false if it still runs after `timeoutMs`. A process may close its stdio a moment before it
+ * is gone.
+ */
+export async function ended(pid: number, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (alive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}

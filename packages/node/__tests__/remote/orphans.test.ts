@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { alive } from '../helpers/processes.js';
+import { alive, ended } from '../helpers/processes.js';
 
 describe('process nodes and their parent', () => {
   it('ends the node process when its parent dies without closing it', async () => {
@@ -21,6 +21,6 @@ describe('process nodes and their parent', () => {
     parent.kill('SIGKILL');
     await once(parent, 'exit');
     await stdoutClosed;
-    expect(alive(pid)).toBe(false);
+    expect(await ended(pid)).toBe(true);
   });
 });

@@ -256,9 +256,13 @@ describe('hub authentication (in the upgrade handler)', () => {
       await once(socket, 'close');
       return response;
     };
-    // 2,500 headers of 5 bytes fit in 16 KiB but exceed maxHeadersCount: the handshake headers are dropped.
-    expect(await send(2500)).toMatch(/^HTTP\/1\.1 400 /);
-    expect(logger.lines.at(-1)!.message).toContain('invalid WebSocket handshake');
+    // 2,500 headers of 5 bytes fit in 16 KiB but exceed maxHeadersCount: on Node 20 the handshake
+    // headers are dropped (ws answers 400); Node 24's parser refuses the request itself (431).
+    const many = await send(2500);
+    expect(many).toMatch(/^HTTP\/1\.1 (400|431) /);
+    expect(logger.lines.at(-1)!.message).toContain(
+      many.startsWith('HTTP/1.1 400') ? 'invalid WebSocket handshake' : 'malformed HTTP request',
+    );
     // 10,000 headers exceed the header size limit: refused by the HTTP parser.
     expect(await send(10_000)).toMatch(/^HTTP\/1\.1 431 /);
     expect(logger.lines.at(-1)!.message).toContain('malformed HTTP request');
