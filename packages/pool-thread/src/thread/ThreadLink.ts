@@ -64,6 +64,13 @@ export class ThreadLink implements WorkerLink {
     });
     this.threadId = thread.threadId;
     const gate = new CancelGate();
+    // Bumped after every message, so a thread waiting for one in Atomics.wait reads it at once.
+    const wake = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+    const post = (message: unknown[]): void => {
+      thread.postMessage(message);
+      Atomics.add(wake, 0, 1);
+      Atomics.notify(wake, 0);
+    };
     let ended = false;
     let cause: unknown;
     let closed: (() => void) | undefined;
@@ -117,9 +124,9 @@ export class ThreadLink implements WorkerLink {
           const answer = (ok: boolean, value: unknown): void => {
             if (ended) return;
             try {
-              thread.postMessage([KV_ANSWER, id, ok, value]);
+              post([KV_ANSWER, id, ok, value]);
             } catch (error) {
-              thread.postMessage([KV_ANSWER, id, false, serializeError(error)]);
+              post([KV_ANSWER, id, false, serializeError(error)]);
             }
           };
           host.kv({ op, tenant, key, arg }).then(
@@ -137,7 +144,7 @@ export class ThreadLink implements WorkerLink {
           return closed?.();
       }
     });
-    thread.postMessage([INIT, PROTOCOL_VERSION, url, host.workerId, gate.flags]);
+    post([INIT, PROTOCOL_VERSION, url, host.workerId, gate.flags, wake]);
     const send = (items: readonly LinkItem[]): void => {
       const n = items.length;
       const ids = new Array<number>(n);
@@ -161,7 +168,7 @@ export class ThreadLink implements WorkerLink {
         if (item.traceparent !== undefined) (traces ??= new Array<string | undefined>(n))[i] = item.traceparent;
       }
       try {
-        thread.postMessage(
+        post(
           traces !== undefined
             ? [BATCH, ids, ops, keys, payloads, slots, traces]
             : slots === undefined
@@ -192,13 +199,13 @@ export class ThreadLink implements WorkerLink {
       busy: () => false,
       cancel: (id) => {
         const exact = gate.cancel(id);
-        thread.postMessage([CANCEL, [id]]);
+        post([CANCEL, [id]]);
         return exact;
       },
-      ping: () => thread.postMessage([PING]),
+      ping: () => post([PING]),
       close: async () => {
         const done = new Promise<void>((resolve) => (closed = resolve));
-        thread.postMessage([CLOSE]);
+        post([CLOSE]);
         await done;
         await end();
       },
