@@ -69,10 +69,10 @@ export function serveThread(
       const seen = Atomics.load(wake, 0);
       const next = receiveMessageOnPort(port);
       if (next !== undefined) {
+        // What it starts finishes in this turn's ticks and microtasks, which run once this returns
+        // (results linger again from there).
         receive(next.message as unknown[]);
-        // A batch started work (its results will linger again); a probe or a cancel did not.
-        if (!host.idle) return;
-        continue;
+        return;
       }
       const left = until - performance.now();
       if (left <= 0 || Atomics.wait(wake, 0, seen, left) === 'timed-out') return;
