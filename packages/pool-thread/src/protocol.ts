@@ -6,17 +6,14 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 3;
 
 // Main → thread
 /**
- * `[INIT, version, moduleUrl, workerId, cancelGate, wake]`: load the definition, run `startup`, answer
+ * `[INIT, version, moduleUrl, workerId, cancelGate]`: load the definition, run `startup`, answer
  * READY or START_FAILED. `cancelGate` is an `Int32Array` over shared memory: the main side writes an
  * item's id into the item's slot when its caller gives up, and the thread reads it right before the
- * item would start. `wake` is a one-element `Int32Array` over shared memory: the main side adds 1 to
- * it and notifies after every message it posts, so a thread that just answered and has nothing to
- * do can wait for the next message in `Atomics.wait` (briefly, see `LINGER_MS`) and read it from its
- * port at once, instead of going back to its event loop to be woken there.
+ * item would start.
  */
 export const INIT = 1;
 /**
@@ -53,15 +50,6 @@ export const CLOSED = 16;
 export const Op = { Event: 0, EventNoWait: 1, Script: 2, Drop: 3, Broadcast: 4, Handoff: 5, Adopt: 6 } as const;
 /** Added to an op when the item may be cancelled later (the thread gives it an AbortSignal). */
 export const CANCELLABLE = 8;
-
-/**
- * How long (ms) an idle thread that just sent results waits in `Atomics.wait` for the next message
- * before it goes back to its event loop; and the most time (ms) it spends going from one such
- * message to the next before it lets its event loop run (so tenants' timers and I/O are never held
- * back longer than this).
- */
-export const LINGER_MS = 0.25;
-export const LINGER_CHAIN_MS = 2;
 
 /** Slots in a thread's cancel gate: cancellable items in flight beyond this many are cancelled by message only. */
 export const CANCEL_SLOTS = 4096;

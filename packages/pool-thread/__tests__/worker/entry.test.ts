@@ -33,7 +33,6 @@ function serve(): { port: MessagePort; errors: Error[]; next: () => Promise<unkn
 
 const trivial = pathToFileURL(fixture('trivial.mjs')).href;
 const newGate = (): Int32Array => new Int32Array(new SharedArrayBuffer(CANCEL_SLOTS * 4));
-const newWake = (): Int32Array => new Int32Array(new SharedArrayBuffer(4));
 
 describe('thread entry', () => {
   it('is published as the @switchyard/pool-thread/worker subpath, built to JavaScript', () => {
@@ -52,7 +51,7 @@ describe('thread entry', () => {
 
   it('answers an init of another protocol version with ERR_THREAD_START', async () => {
     const { port, next } = serve();
-    port.postMessage([INIT, PROTOCOL_VERSION + 1, trivial, 0, newGate(), newWake()]);
+    port.postMessage([INIT, PROTOCOL_VERSION + 1, trivial, 0, newGate()]);
     expect(await next()).toEqual([
       START_FAILED,
       expect.objectContaining({ code: 'ERR_THREAD_START', message: expect.stringMatching(/protocol version/) }),
@@ -62,7 +61,7 @@ describe('thread entry', () => {
 
   it('runs a batch after init, refuses a second init with ERR_PROTOCOL, and closes', async () => {
     const { port, errors, next } = serve();
-    port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, newGate(), newWake()]);
+    port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, newGate()]);
     // Stats carry the thread's heap in use (what recycle.maxHeapBytes checks).
     expect(await next()).toEqual([READY, { tenants: 0, handled: 0, failed: 0, heapUsed: expect.any(Number) }]);
     port.postMessage([BATCH, [1, 2, 3], [0, 1, 0], ['guild:1', 'guild:1', 'user:2'], [{}, { add: 5 }, {}]]);
@@ -109,20 +108,10 @@ describe('thread entry', () => {
     port.close();
   });
 
-  it('refuses an init without a wake word in shared memory with ERR_PROTOCOL', async () => {
-    const { port, errors } = serve();
-    port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, newGate()]);
-    port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, newGate(), new Int32Array(1)]);
-    port.postMessage([PING]);
-    await once(port, 'message');
-    expect(errors.map((error) => (error as { code?: string }).code)).toEqual(['ERR_PROTOCOL', 'ERR_PROTOCOL']);
-    port.close();
-  });
-
   it('never starts a cancellable item whose slot in the cancel gate holds its id, without a CANCEL message', async () => {
     const { port, next } = serve();
     const gate = newGate();
-    port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, gate, newWake()]);
+    port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, gate]);
     expect(await next()).toEqual([READY, { tenants: 0, handled: 0, failed: 0, heapUsed: expect.any(Number) }]);
     // Item 7 was cancelled on the main side (its id is in its slot); item 8's slot holds a stale id.
     Atomics.store(gate, 0, 7);

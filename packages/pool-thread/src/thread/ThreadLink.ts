@@ -64,13 +64,6 @@ export class ThreadLink implements WorkerLink {
     });
     this.threadId = thread.threadId;
     const gate = new CancelGate();
-    // Bumped after every message, so a thread waiting for one in Atomics.wait reads it at once.
-    const wake = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
-    const post = (message: unknown[]): void => {
-      thread.postMessage(message);
-      Atomics.add(wake, 0, 1);
-      Atomics.notify(wake, 0);
-    };
     let ended = false;
     let cause: unknown;
     let closed: (() => void) | undefined;
@@ -124,9 +117,9 @@ export class ThreadLink implements WorkerLink {
           const answer = (ok: boolean, value: unknown): void => {
             if (ended) return;
             try {
-              post([KV_ANSWER, id, ok, value]);
+              thread.postMessage([KV_ANSWER, id, ok, value]);
             } catch (error) {
-              post([KV_ANSWER, id, false, serializeError(error)]);
+              thread.postMessage([KV_ANSWER, id, false, serializeError(error)]);
             }
           };
           host.kv({ op, tenant, key, arg }).then(
@@ -144,7 +137,7 @@ export class ThreadLink implements WorkerLink {
           return closed?.();
       }
     });
-    post([INIT, PROTOCOL_VERSION, url, host.workerId, gate.flags, wake]);
+    thread.postMessage([INIT, PROTOCOL_VERSION, url, host.workerId, gate.flags]);
     const send = (items: readonly LinkItem[]): void => {
       const n = items.length;
       const ids = new Array<number>(n);
@@ -168,7 +161,7 @@ export class ThreadLink implements WorkerLink {
         if (item.traceparent !== undefined) (traces ??= new Array<string | undefined>(n))[i] = item.traceparent;
       }
       try {
-        post(
+        thread.postMessage(
           traces !== undefined
             ? [BATCH, ids, ops, keys, payloads, slots, traces]
             : slots === undefined
@@ -199,13 +192,13 @@ export class ThreadLink implements WorkerLink {
       busy: () => false,
       cancel: (id) => {
         const exact = gate.cancel(id);
-        post([CANCEL, [id]]);
+        thread.postMessage([CANCEL, [id]]);
         return exact;
       },
-      ping: () => post([PING]),
+      ping: () => thread.postMessage([PING]),
       close: async () => {
         const done = new Promise<void>((resolve) => (closed = resolve));
-        post([CLOSE]);
+        thread.postMessage([CLOSE]);
         await done;
         await end();
       },

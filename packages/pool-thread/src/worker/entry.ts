@@ -3,7 +3,7 @@
  * moves messages between the thread's port and core's `TenantHost`, which does the work.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { LinkOp } from '@switchyard/core';
 import { findWorkerDefinition, ProtocolError, serializeError, TenantHost } from '@switchyard/core';
 import { ThreadStartError } from '../errors/errors.js';
@@ -16,8 +16,6 @@ import {
   INIT,
   KV,
   KV_ANSWER,
-  LINGER_CHAIN_MS,
-  LINGER_MS,
   PING,
   PONG,
   PROTOCOL_VERSION,
@@ -43,41 +41,6 @@ export function serveThread(
 ): void {
   let host: TenantHost | undefined;
   let gate: Int32Array | undefined;
-  let wake: Int32Array | undefined;
-  let lingerQueued = false;
-  /** When the thread began going from message to message without its event loop (-1: it is not). */
-  let chainSince = -1;
-  const endChain = (): void => {
-    chainSince = -1;
-  };
-  /**
-   * Results just left and nothing here waits for the event loop: wait in `Atomics.wait` for the
-   * master's next message (it bumps `wake` after each) and serve it from here, which saves the
-   * event loop's wake-up on both ends of a lone call. Bounded by `LINGER_MS` per wait and by
-   * `LINGER_CHAIN_MS` before the event loop gets a turn, so tenants' timers and I/O still run.
-   */
-  const linger = (): void => {
-    lingerQueued = false;
-    if (wake === undefined || host === undefined || !host.idle) return;
-    const start = performance.now();
-    if (chainSince < 0) {
-      chainSince = start;
-      setImmediate(endChain);
-    } else if (start - chainSince >= LINGER_CHAIN_MS) return;
-    const until = start + LINGER_MS;
-    for (;;) {
-      const seen = Atomics.load(wake, 0);
-      const next = receiveMessageOnPort(port);
-      if (next !== undefined) {
-        // What it starts finishes in this turn's ticks and microtasks, which run once this returns
-        // (results linger again from there).
-        receive(next.message as unknown[]);
-        return;
-      }
-      const left = until - performance.now();
-      if (left <= 0 || Atomics.wait(wake, 0, seen, left) === 'timed-out') return;
-    }
-  };
   const start = async (version: unknown, url: string, workerId: number): Promise<void> => {
     try {
       if (version !== PROTOCOL_VERSION)
@@ -87,14 +50,7 @@ export function serveThread(
         workerId,
         workerData: data,
         output: {
-          results: (r) => {
-            port.postMessage([RESULTS, r.ids, r.values, r.failedIds, r.errors, r.stats]);
-            // After the turn's other work (the host may send more than one message per turn).
-            if (!lingerQueued) {
-              lingerQueued = true;
-              queueMicrotask(linger);
-            }
-          },
+          results: (r) => port.postMessage([RESULTS, r.ids, r.values, r.failedIds, r.errors, r.stats]),
           kv: (id, call) => port.postMessage([KV, id, call.op, call.tenant, call.key, call.arg]),
         },
       });
@@ -105,19 +61,14 @@ export function serveThread(
       port.postMessage([START_FAILED, serializeError(new ThreadStartError(message, { cause: error }))]);
     }
   };
-  const isShared = (value: unknown): value is Int32Array =>
-    value instanceof Int32Array && value.buffer instanceof SharedArrayBuffer;
-  const receive = (message: unknown[]): void => {
+  port.on('message', (message: unknown[]) => {
     const type = message[0];
     if (type === PING) return port.postMessage([PONG]);
     if (type === INIT) {
       if (host !== undefined) return fail(new ProtocolError('The worker thread was initialised twice.'));
-      if (!isShared(message[4]))
+      if (!(message[4] instanceof Int32Array) || !(message[4].buffer instanceof SharedArrayBuffer))
         return fail(new ProtocolError('INIT: expected the cancel gate, an Int32Array over a SharedArrayBuffer.'));
-      if (!isShared(message[5]) || message[5].length < 1)
-        return fail(new ProtocolError('INIT: expected the wake word, an Int32Array over a SharedArrayBuffer.'));
       gate = message[4];
-      wake = message[5];
       return void start(message[1], message[2] as string, message[3] as number);
     }
     if (host === undefined)
@@ -153,8 +104,7 @@ export function serveThread(
       default:
         return fail(new ProtocolError(`Unknown message type ${JSON.stringify(type)}.`));
     }
-  };
-  port.on('message', receive);
+  });
 }
 
 if (parentPort !== null) serveThread(parentPort as MessagePort, workerData);
