@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { Tinypool } from 'tinypool';
 import type { TenantId, WorkerPool } from '@switchyard/core';
+import { shardFor } from '@switchyard/core';
 import type { ThreadWorker, ThreadWorkerOptions } from '../src/index.js';
 import { createThreadPool } from '../src/index.js';
 
@@ -388,10 +389,18 @@ async function measureLatency(): Promise<void> {
     maxThreads: THREADS,
     atomics: 'async',
   });
+  // With one call in flight piscina keeps giving it to the same idle thread; a pool shards by
+  // tenant, so calls for tenants of both threads alternate between them. The peer for that: two
+  // one-thread piscina pools, called in turn.
+  const halves = [0, 1].map(() => new Piscina({ filename: TASK, name: 'task', minThreads: 1, maxThreads: 1 }));
+  // Tenants served by thread 0, so that one-tenant-at-a-time calls stay on one thread as piscina's do.
+  const onThread0 = tenants.filter((tenant) => shardFor(tenant.id, THREADS) === 0);
   const subjects: Array<[string, (i: number) => Promise<unknown>]> = [
     ['piscina run() (default options)', () => piscina.run(1)],
     ["piscina run(), atomics 'async'", () => piscinaAsync.run(1)],
-    ['ThreadWorker dispatch', (i) => pool.dispatch(tenants[i % tenants.length]!, 1)],
+    ['piscina, two 1-thread pools in turn', (i) => halves[i & 1]!.run(1)],
+    ['ThreadWorker dispatch, tenants of one thread', (i) => pool.dispatch(onThread0[i % onThread0.length]!, 1)],
+    ['ThreadWorker dispatch, tenants of both threads', (i) => pool.dispatch(tenants[i % tenants.length]!, 1)],
   ];
   const samples = new Map<string, Array<{ p50: number; p99: number }>>(subjects.map(([name]) => [name, []]));
   // Interleaved, the order rotating each round; each figure is the median of the rounds' samples.
@@ -401,7 +410,7 @@ async function measureLatency(): Promise<void> {
       samples.get(name)!.push(await latency(call));
     }
   }
-  await Promise.all([pool.close(), piscina.close(), piscinaAsync.close()]);
+  await Promise.all([pool.close(), piscina.close(), piscinaAsync.close(), ...halves.map((half) => half.close())]);
   console.log(
     `\nLatency, one call in flight, ${TRIPS} round trips per sample, medians of ${RUNS} samples (µs; load average ${loadBefore} → ${load()})\n`,
   );
