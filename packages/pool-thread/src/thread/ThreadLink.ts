@@ -75,7 +75,9 @@ export class ThreadLink implements WorkerLink {
     const post = (message: unknown[]): void => {
       thread.postMessage(message);
       Atomics.add(wake, WAKE_COUNT, 1);
-      Atomics.notify(wake, WAKE_COUNT);
+      // Only a parked thread needs the (costly) notify. One about to park sees the new count and
+      // the message first: it marks itself parked before it reads the count and its port.
+      if (Atomics.load(wake, WAKE_PARKED) === PARKED) Atomics.notify(wake, WAKE_COUNT);
     };
     // A thread parks after answering; one that got no message within PARK_RELEASE_MS is sent back
     // to its event loop. One timer at a time, armed by results.
