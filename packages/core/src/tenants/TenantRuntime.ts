@@ -81,7 +81,8 @@ class TenantCtx implements TenantContext {
 /**
  * The worker-side engine every topology runs: it keeps each tenant's state, creates it on the
  * tenant's first event, runs one tenant's events strictly in order (each tenant has its own
- * task queue) and different tenants' events concurrently. `LocalWorker` drives it directly; the
+ * small queue: a backlog of synchronous handlers runs in one loop, with no promise per event) and
+ * different tenants' events concurrently. `LocalWorker` drives it directly; the
  * thread and process entries drive it from messages.
  */
 export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
