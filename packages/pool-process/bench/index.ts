@@ -7,13 +7,17 @@
  * Besides throughput it reports the CPU time each event cost (master + workers, from
  * process.cpuUsage and /proc/<pid>/stat), which says more than wall time on a shared machine.
  *
+ * Then the round-trip latency with one call in flight (p50 and p99, µs), hub against IPC, rounds
+ * interleaved.
+ *
  * Run: pnpm --filter @switchyard/core build && pnpm build && pnpm bench
- * Knobs: BENCH_ROUNDS (7), BENCH_ROUND_TRIPS (40000), BENCH_NO_WAIT (200000).
+ * Knobs: BENCH_ROUNDS (7), BENCH_ROUND_TRIPS (40000), BENCH_NO_WAIT (200000), BENCH_LATENCY_TRIPS
+ * (3000 per sample), BENCH_ONLY (`throughput`, `latency` or both, comma-separated; default both).
  */
 import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { TenantId } from '@switchyard/core';
 import { MemoryKvStore, shardFor, tenantKey, tenantKv, TenantRuntime } from '@switchyard/core';
@@ -24,6 +28,8 @@ const WORKERS = 2;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const ROUND_TRIPS = Number(process.env.BENCH_ROUND_TRIPS ?? 40_000);
 const NO_WAIT = Number(process.env.BENCH_NO_WAIT ?? 200_000);
+const LATENCY_TRIPS = Number(process.env.BENCH_LATENCY_TRIPS ?? 3000);
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'throughput,latency').split(','));
 const IN_FLIGHT = [1, 16, 64, 256];
 const EVENT = { type: 'inc' };
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -171,9 +177,57 @@ async function runtimeAlone(): Promise<number> {
 
 const format = (n: number): string => Math.round(n).toLocaleString('en-US');
 
+/** Round-trip latency with one call in flight: `LATENCY_TRIPS` calls one after another, in µs, sorted. */
+async function latencySample(target: Target): Promise<number[]> {
+  for (let i = 0; i < 300; i++) await target.dispatch(tenants[i % tenants.length]!);
+  const samples: number[] = [];
+  for (let i = 0; i < LATENCY_TRIPS; i++) {
+    const start = performance.now();
+    await target.dispatch(tenants[i % tenants.length]!);
+    samples.push((performance.now() - start) * 1000);
+  }
+  return samples.sort((a, b) => a - b);
+}
+
+async function measureLatency(targets: Target[], ipc: Target): Promise<void> {
+  const loadBefore = loadavg()[0]!.toFixed(1);
+  const p50s = new Map<Target, number[]>(targets.map((t) => [t, []]));
+  const p99s = new Map<Target, number[]>(targets.map((t) => [t, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+    for (const target of order) {
+      const sorted = await latencySample(target);
+      p50s.get(target)!.push(sorted[Math.floor(sorted.length * 0.5)]!);
+      p99s.get(target)!.push(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!);
+    }
+  }
+  const ipcP50 = median(p50s.get(ipc)!);
+  console.log(
+    `\nLatency with one call in flight (${LATENCY_TRIPS} round trips per sample, medians of ${ROUNDS} samples, µs; load average ${loadBefore} → ${loadavg()[0]!.toFixed(1)})\n`,
+  );
+  console.log('| transport | p50 | p99 | p50 vs IPC |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const target of targets) {
+    const p50 = median(p50s.get(target)!);
+    console.log(
+      `| ${target.name} | ${p50.toFixed(0)} | ${median(p99s.get(target)!).toFixed(0)} | ${target === ipc ? '' : `${(p50 / ipcP50).toFixed(2)}x`} |`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const targets = [await hubTarget('hub, Unix socket', true), await hubTarget('hub, TCP', false), await ipcTarget()];
   const ipc = targets[2]!;
+  console.log(
+    `${WORKERS} worker processes, trivial handler, ${ROUNDS} rounds (median), node ${process.version}, ${cpus().length} CPUs`,
+  );
+  if (ONLY.has('throughput')) await measureThroughput(targets, ipc);
+  if (ONLY.has('latency')) await measureLatency(targets, ipc);
+  await Promise.all(targets.map((t) => t.close()));
+}
+
+async function measureThroughput(targets: Target[], ipc: Target): Promise<void> {
+  console.log(`load average at the start: ${loadavg()[0]!.toFixed(1)}`);
   const scenarios = [
     ...IN_FLIGHT.map((n) => {
       const total = n === 1 ? ROUND_TRIPS / 4 : ROUND_TRIPS;
@@ -181,9 +235,6 @@ async function main(): Promise<void> {
     }),
     { name: 'no-wait events', events: NO_WAIT, run: (t: Target) => noWait(t, NO_WAIT) },
   ];
-  console.log(
-    `${WORKERS} worker processes, trivial handler, ${ROUNDS} rounds (median), node ${process.version}, ${cpus().length} CPUs`,
-  );
   for (const scenario of scenarios) for (const target of targets) await scenario.run(target); // warm-up
   const rows: string[] = [];
   for (const scenario of scenarios) {
@@ -215,7 +266,6 @@ async function main(): Promise<void> {
   console.log(
     `\nTenantRuntime alone, in this process, fed 2048 events per turn: ${(await runtimeAlone()).toFixed(1)} µs CPU per event (the floor of the workers' share).`,
   );
-  await Promise.all(targets.map((t) => t.close()));
 }
 
 await main();

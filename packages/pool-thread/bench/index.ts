@@ -11,10 +11,12 @@
  * Each subject is warmed up, then measured `runs` times, interleaved with the other subjects
  * (round-robin, so a slow phase of this shared machine hits all of them); figures are medians.
  */
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { Tinypool } from 'tinypool';
 import type { TenantId, WorkerPool } from '@switchyard/core';
+import { shardFor } from '@switchyard/core';
 import type { ThreadWorker, ThreadWorkerOptions } from '../src/index.js';
 import { createThreadPool } from '../src/index.js';
 
@@ -270,7 +272,10 @@ async function heapPerIdleTenant(count: number): Promise<number> {
   return (after - before) / count;
 }
 
+const load = (): string => loadavg()[0]!.toFixed(1);
+
 async function measure(title: string, subjects: Subject[], base: Subject): Promise<void> {
+  const loadBefore = load();
   const rates = new Map<Subject, number[]>(subjects.map((subject) => [subject, []]));
   for (const subject of subjects) await subject.run(300);
   for (let round = 0; round < RUNS; round++) {
@@ -282,7 +287,7 @@ async function measure(title: string, subjects: Subject[], base: Subject): Promi
   }
   await Promise.all(subjects.map((subject) => subject.close()));
   const baseRate = median(rates.get(base)!);
-  console.log(`\n${title}\n`);
+  console.log(`\n${title} (load average ${loadBefore} → ${load()})\n`);
   const width = Math.max(...subjects.map((subject) => subject.name.length));
   for (const subject of subjects) {
     const rate = median(rates.get(subject)!);
@@ -374,7 +379,7 @@ async function measureTenants(): Promise<void> {
 }
 
 async function measureLatency(): Promise<void> {
-  console.log(`\nLatency, one call in flight, ${TRIPS} round trips (µs)\n`);
+  const loadBefore = load();
   const pool = await threadPool();
   const piscina = new Piscina({ filename: TASK, name: 'task', minThreads: THREADS, maxThreads: THREADS });
   const piscinaAsync = new Piscina({
@@ -384,22 +389,38 @@ async function measureLatency(): Promise<void> {
     maxThreads: THREADS,
     atomics: 'async',
   });
-  const rows: Array<[string, { p50: number; p99: number }]> = [];
-  for (let round = 0; round < 2; round++) {
-    rows.push(['piscina run() (default options)', await latency(() => piscina.run(1))]);
-    rows.push(["piscina run(), atomics 'async'", await latency(() => piscinaAsync.run(1))]);
-    rows.push(['ThreadWorker dispatch', await latency((i) => pool.dispatch(tenants[i % tenants.length]!, 1))]);
+  // With one call in flight piscina keeps giving it to the same idle thread; a pool shards by
+  // tenant, so calls for tenants of both threads alternate between them. The peer for that: two
+  // one-thread piscina pools, called in turn.
+  const halves = [0, 1].map(() => new Piscina({ filename: TASK, name: 'task', minThreads: 1, maxThreads: 1 }));
+  // Tenants served by thread 0, so that one-tenant-at-a-time calls stay on one thread as piscina's do.
+  const onThread0 = tenants.filter((tenant) => shardFor(tenant.id, THREADS) === 0);
+  const subjects: Array<[string, (i: number) => Promise<unknown>]> = [
+    ['piscina run() (default options)', () => piscina.run(1)],
+    ["piscina run(), atomics 'async'", () => piscinaAsync.run(1)],
+    ['piscina, two 1-thread pools in turn', (i) => halves[i & 1]!.run(1)],
+    ['ThreadWorker dispatch, tenants of one thread', (i) => pool.dispatch(onThread0[i % onThread0.length]!, 1)],
+    ['ThreadWorker dispatch, tenants of both threads', (i) => pool.dispatch(tenants[i % tenants.length]!, 1)],
+  ];
+  const samples = new Map<string, Array<{ p50: number; p99: number }>>(subjects.map(([name]) => [name, []]));
+  // Interleaved, the order rotating each round; each figure is the median of the rounds' samples.
+  for (let round = 0; round < RUNS; round++) {
+    for (let k = 0; k < subjects.length; k++) {
+      const [name, call] = subjects[(k + round) % subjects.length]!;
+      samples.get(name)!.push(await latency(call));
+    }
   }
-  await Promise.all([pool.close(), piscina.close(), piscinaAsync.close()]);
-  const best = new Map<string, { p50: number; p99: number }>();
-  for (const [name, result] of rows) {
-    const seen = best.get(name);
-    if (seen === undefined || result.p50 < seen.p50) best.set(name, result);
-  }
-  const piscinaP50 = best.get('piscina run() (default options)')!.p50;
-  for (const [name, { p50, p99 }] of best) {
+  await Promise.all([pool.close(), piscina.close(), piscinaAsync.close(), ...halves.map((half) => half.close())]);
+  console.log(
+    `\nLatency, one call in flight, ${TRIPS} round trips per sample, medians of ${RUNS} samples (µs; load average ${loadBefore} → ${load()})\n`,
+  );
+  const medianOf = (name: string, key: 'p50' | 'p99'): number => median(samples.get(name)!.map((s) => s[key]));
+  const piscinaP50 = medianOf('piscina run() (default options)', 'p50');
+  for (const [name] of subjects) {
+    const p50 = medianOf(name, 'p50');
+    const ratios = samples.get(name)!.map((s, i) => s.p50 / samples.get('piscina run() (default options)')![i]!.p50);
     console.log(
-      `${name.padEnd(34)}  p50 ${p50.toFixed(0).padStart(5)}  p99 ${p99.toFixed(0).padStart(6)}  ${(p50 / piscinaP50).toFixed(2)}x piscina's p50`,
+      `${name.padEnd(34)}  p50 ${p50.toFixed(0).padStart(5)}  p99 ${medianOf(name, 'p99').toFixed(0).padStart(6)}  ${(p50 / piscinaP50).toFixed(2)}x piscina's p50 (per round: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
     );
   }
 }

@@ -6,14 +6,18 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 // Main → thread
 /**
- * `[INIT, version, moduleUrl, workerId, cancelGate]`: load the definition, run `startup`, answer
+ * `[INIT, version, moduleUrl, workerId, cancelGate, wake]`: load the definition, run `startup`, answer
  * READY or START_FAILED. `cancelGate` is an `Int32Array` over shared memory: the main side writes an
  * item's id into the item's slot when its caller gives up, and the thread reads it right before the
- * item would start.
+ * item would start. `wake` is an `Int32Array` of {@link WAKE_WORDS} over shared memory: `[WAKE_COUNT]`
+ * is bumped (and notified) by the main side after every message it posts; `[WAKE_PARKED]` is
+ * `PARKED` while the thread, idle after answering, waits in `Atomics.wait` for the next message (and
+ * reads it from its port at once); the main side sets it to `RELEASED` (and notifies) when no message
+ * came within {@link PARK_RELEASE_MS}, so the thread goes back to its event loop (tenants' timers, I/O).
  */
 export const INIT = 1;
 /**
@@ -50,6 +54,20 @@ export const CLOSED = 16;
 export const Op = { Event: 0, EventNoWait: 1, Script: 2, Drop: 3, Broadcast: 4, Handoff: 5, Adopt: 6 } as const;
 /** Added to an op when the item may be cancelled later (the thread gives it an AbortSignal). */
 export const CANCELLABLE = 8;
+
+/** The wake word's layout (see {@link INIT}). */
+export const WAKE_WORDS = 2;
+export const WAKE_COUNT = 0;
+export const WAKE_PARKED = 1;
+export const PARKED = 1;
+export const RELEASED = 2;
+/** How long (ms) the main side lets a parked thread wait without a message before it releases it. */
+export const PARK_RELEASE_MS = 1;
+/**
+ * The most time (ms) a thread goes from one parked wait to the next without its event loop
+ * getting a turn (under back-to-back lone calls its timers and I/O still run at least this often).
+ */
+export const PARK_CHAIN_MS = 2;
 
 /** Slots in a thread's cancel gate: cancellable items in flight beyond this many are cancelled by message only. */
 export const CANCEL_SLOTS = 4096;

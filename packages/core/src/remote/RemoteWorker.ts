@@ -290,6 +290,8 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   readonly #inflight = new Map<number, Call>();
   #queued = 0;
   #flushScheduled = false;
+  /** A flush is queued for after this turn's microtasks (once, however many results settled). */
+  #flushSoon = false;
   readonly #base = { handled: 0, failed: 0 };
   #drainWaiters: Array<() => void> = [];
   #closing: Promise<void> | undefined;
@@ -744,6 +746,16 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     });
   }
 
+  /** Schedules a flush once the microtasks queued now have run (callers resumed by results dispatch first). */
+  #flushAfterMicrotasks(): void {
+    if (this.#flushSoon) return;
+    this.#flushSoon = true;
+    queueMicrotask(() => {
+      this.#flushSoon = false;
+      this.#scheduleFlush();
+    });
+  }
+
   /** Sends what waits while the incarnation is up and has room; what cannot go merges into the next transfer. */
   #flush(): void {
     const life = this.#life;
@@ -797,7 +809,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
         call.stage = Stage.Settled;
     }
     if (this.#inflight.size === 0) this.#recycleWhenEmpty();
-    if (this.#waiting.length > 0) queueMicrotask(() => this.#scheduleFlush());
+    if (this.#waiting.length > 0) this.#flushAfterMicrotasks();
     this.#wakeQuiet(call.key);
   }
 
@@ -958,7 +970,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
         }
       },
       resume: () => {
-        if (current() && this.#waiting.length > 0) queueMicrotask(() => this.#scheduleFlush());
+        if (current() && this.#waiting.length > 0) this.#flushAfterMicrotasks();
       },
       kv: (call) => (current() ? this.#serveKv(call) : Promise.reject(new WorkerKilledError('The worker is gone.'))),
       alive: () => {

@@ -131,6 +131,15 @@ export class TenantHost {
   }
 
   /**
+   * True when no accepted event is unfinished here and no cancellable item or `ctx.kv` call is
+   * outstanding: nothing of the tenants' waits for this thread's event loop, so an entry may block
+   * briefly waiting for the master's next message.
+   */
+  get idle(): boolean {
+    return this.#controllers.size === 0 && this.#kvCalls.size === 0 && this.#runtime.stats().queued === 0;
+  }
+
+  /**
    * Runs one item the master sent. `payload` is `[name, code, event]` for scripts, the `TenantHandoff`
    * for adopt, the message for broadcasts (whose `key` is `''`). `cancelled`, for a cancellable item,
    * reads the master's cancel flag in shared memory (checked right before it starts). `traceparent`
@@ -150,11 +159,12 @@ export class TenantHost {
     const tenant = parseTenantKey(key);
     const failed = (error: unknown): void => this.#fail(id, error);
     if (op === 'event' && !cancellable) {
-      // The promise-free path of the runtime.
-      const done = (value?: unknown): void => this.#succeed(id, value);
+      // The promise-free path of the runtime, waited or not (the value goes back only when waited).
+      const done = waited
+        ? (value: unknown): void => this.#succeed(id, value)
+        : (): void => this.#succeed(id, undefined);
       try {
-        if (waited) void this.#runtime.dispatch(tenant, payload, undefined, traceparent).then(done, failed);
-        else this.#runtime.dispatchNoWait(tenant, payload, failed, done, traceparent);
+        this.#runtime.dispatchNoWait(tenant, payload, failed, done, traceparent);
       } catch (error) {
         failed(error);
       }

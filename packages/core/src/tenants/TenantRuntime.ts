@@ -9,10 +9,11 @@ import type { CancelSignal } from '../internal/abort.js';
 import { abortErrorFrom, raceSignal } from '../internal/abort.js';
 import { isPromiseLike } from '../internal/values.js';
 import type { TenantKv } from '../kv/KvStore.js';
-import { Worker } from '../tasks/Worker.js';
 import type { TenantContext, WorkerContext, WorkerDefinition } from './defineWorker.js';
 import type { TenantId } from './TenantId.js';
 import { tenantKey } from './TenantId.js';
+import type { JobSettle } from './TenantQueue.js';
+import { TenantQueue } from './TenantQueue.js';
 import type { TenantHandoff, WorkerStats } from './WorkerLike.js';
 
 export type { CancelSignal } from '../internal/abort.js';
@@ -34,7 +35,7 @@ export interface TenantRuntimeOptions {
 
 interface TenantEntry<S> {
   readonly tenant: TenantId;
-  readonly queue: Worker;
+  readonly queue: TenantQueue;
   readonly ctx: TenantCtx;
   hasState: boolean;
   state: S | undefined;
@@ -80,7 +81,8 @@ class TenantCtx implements TenantContext {
 /**
  * The worker-side engine every topology runs: it keeps each tenant's state, creates it on the
  * tenant's first event, runs one tenant's events strictly in order (each tenant has its own
- * task queue) and different tenants' events concurrently. `LocalWorker` drives it directly; the
+ * small queue: a backlog of synchronous handlers runs in one loop, with no promise per event) and
+ * different tenants' events concurrently. `LocalWorker` drives it directly; the
  * thread and process entries drive it from messages.
  */
 export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
@@ -185,7 +187,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
    * is idle and empty, so it is left to the garbage collector (killing it would build an error per tenant).
    */
   #forget(key: string, entry: TenantEntry<S>): void {
-    if (!entry.hasState && !entry.queue.busy && entry.queue.stats().queued === 0 && this.#tenants.get(key) === entry)
+    if (!entry.hasState && !entry.queue.busy && entry.queue.queued === 0 && this.#tenants.get(key) === entry)
       this.#tenants.delete(key);
   }
 
@@ -273,13 +275,14 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     if (this.#state === 'killed') return;
     this.#state = 'killed';
     this.#controller.abort(reason ?? new WorkerKilledError(`Worker ${this.#options.workerId} was killed.`));
-    for (const entry of this.#tenants.values()) entry.queue.kill(reason);
-    this.#tenants.clear();
-    this.#withState = 0;
     const error = new WorkerKilledError(`Worker ${this.#options.workerId} was killed while the event was in flight.`, {
       cause: reason,
     });
     for (const fail of [...this.#inflight]) fail(error);
+    // Waiting no-wait events are told too (waited ones were just rejected above).
+    for (const entry of this.#tenants.values()) entry.queue.kill(reason);
+    this.#tenants.clear();
+    this.#withState = 0;
   }
 
   /** Accepts nothing new, finishes every accepted event, releases every tenant, then aborts the signal. */
@@ -287,7 +290,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     if (this.#state !== 'open') return;
     this.#state = 'closing';
     for (;;) {
-      const busy = [...this.#tenants.values()].filter((entry) => entry.queue.busy || entry.queue.stats().queued > 0);
+      const busy = [...this.#tenants.values()].filter((entry) => entry.queue.busy || entry.queue.queued > 0);
       if (busy.length === 0) break;
       await Promise.all(busy.map((entry) => entry.queue.idle()));
     }
@@ -317,7 +320,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     if (entry === undefined) {
       entry = {
         tenant,
-        queue: new Worker(0),
+        queue: new TenantQueue(),
         ctx: new TenantCtx(this.#context, tenant, this.#kvFor),
         hasState: false,
         state: undefined,
@@ -329,33 +332,32 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
 
   /**
    * Handles `event` for `tenant` without a promise for the caller: the cheap path for
-   * fire-and-forget events. Throws `WorkerKilledError` at once when the runtime was killed or
-   * closed; `onError` receives the handler's error, `onDone` is called when it succeeded.
+   * fire-and-forget events, and for hosts that report results themselves. Throws
+   * `WorkerKilledError` at once when the runtime was killed or closed; `onError` receives the
+   * handler's error, `onDone` the handler's value when it succeeded. A handler that returns
+   * synchronously is reported before this returns when the tenant was idle, and a tenant's backlog
+   * of synchronous handlers runs in one loop.
    */
   dispatchNoWait(
     tenant: TenantId,
     event: E,
     onError: (error: unknown) => void,
-    onDone?: () => void,
+    onDone?: (value: Awaited<R>) => void,
     traceparent?: string,
   ): void {
     const refused = this.#refusal();
     if (refused !== undefined) throw refused;
     this.#queued++;
-    this.#enqueue(
+    this.#push(
       this.#entry(tenant),
       undefined,
       (state, ctx) => this.#definition.onEvent(state, event, ctx),
       true,
       traceparent,
-    ).then(
-      () => {
+      (ok, value) => {
         this.#queued--;
-        onDone?.();
-      },
-      (error: unknown) => {
-        this.#queued--;
-        onError(error);
+        if (ok) onDone?.(value as Awaited<R>);
+        else onError(value);
       },
     );
   }
@@ -371,8 +373,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     if (refused !== undefined) return Promise.reject(refused);
     if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The dispatch'));
     this.#queued++;
-    const task = this.#enqueue(this.#entry(tenant), signal, handle, userCode, traceparent);
-    // The caller's promise settles with the task, or earlier when its signal aborts or the
+    // The caller's promise settles with the job, or earlier when its signal aborts or the
     // worker is killed (a running handler cannot be stopped, but nobody waits for it in vain).
     return new Promise<Awaited<R>>((resolve, reject) => {
       const fail = (error: unknown): void => {
@@ -383,30 +384,26 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
       const onAbort = (): void => fail(abortErrorFrom(signal!, 'The dispatch'));
       this.#inflight.add(fail);
       signal?.addEventListener('abort', onAbort, { once: true });
-      task.then(
-        (value) => {
-          this.#queued--;
-          signal?.removeEventListener('abort', onAbort);
-          this.#inflight.delete(fail);
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.#queued--;
-          fail(error);
-        },
-      );
+      this.#push(this.#entry(tenant), signal, handle, userCode, traceparent, (ok, value) => {
+        this.#queued--;
+        if (!ok) return fail(value);
+        signal?.removeEventListener('abort', onAbort);
+        this.#inflight.delete(fail);
+        resolve(value as Awaited<R>);
+      });
     });
   }
 
-  /** Queues `handle` on the tenant's own queue, after the tenant's earlier events. */
-  #enqueue(
+  /** Queues `handle` on the tenant's own queue, after the tenant's earlier events; `settle` is told how it ended. */
+  #push(
     entry: TenantEntry<S>,
     signal: CancelSignal | undefined,
     handle: (state: S, ctx: TenantContext) => R | Promise<R>,
-    userCode = true,
-    traceparent?: string,
-  ): Promise<Awaited<R>> {
-    return entry.queue.enqueue(() => {
+    userCode: boolean,
+    traceparent: string | undefined,
+    settle: JobSettle,
+  ): void {
+    entry.queue.push(() => {
       // An event whose signal aborted while it waited never runs.
       if (signal?.aborted) throw abortErrorFrom(signal, 'The dispatch');
       entry.ctx.traceparent = traceparent;
@@ -417,7 +414,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
         if (signal?.aborted) throw abortErrorFrom(signal, 'The dispatch');
         return this.#invoke(entry, handle, userCode);
       });
-    }) as Promise<Awaited<R>>;
+    }, settle);
   }
 
   async #prepare(entry: TenantEntry<S>): Promise<void> {

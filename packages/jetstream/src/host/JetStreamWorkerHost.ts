@@ -6,7 +6,7 @@ import type { KV } from '@nats-io/kv';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { WorkerLike } from '@switchyard/core';
-import { abortErrorFrom } from '@switchyard/core';
+import { abortErrorFrom } from '@switchyard/core/internal';
 import {
   HostClosedError,
   InvalidJetStreamOptionError,

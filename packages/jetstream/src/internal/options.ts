@@ -1,4 +1,4 @@
-import { checkInteger } from '@switchyard/core';
+import { checkInteger } from '@switchyard/core/internal';
 import { InvalidJetStreamOptionError } from '../errors/errors.js';
 
 /** Names JetStream accepts for streams, consumers and buckets: no dots, wildcards or spaces. @internal */

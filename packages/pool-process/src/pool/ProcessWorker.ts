@@ -1,7 +1,8 @@
 import type { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { RemoteWorkerOptions, RemoteWorkerStats, RestartOptions, WorkerLikeEvents } from '@switchyard/core';
-import { assertCloneable, checkInteger, checkObject, moduleUrl, RemoteWorker } from '@switchyard/core';
+import { assertCloneable, RemoteWorker } from '@switchyard/core';
+import { checkInteger, checkObject, moduleUrl } from '@switchyard/core/internal';
 import { InvalidProcessOptionError } from '../errors/errors.js';
 import type { Hub } from '../hub/Hub.js';
 import { ProcessLink } from './ProcessLink.js';

@@ -3,13 +3,13 @@ import type { SecureContextOptions } from 'node:tls';
 import type { HostResults, KvCall, LinkOp, WorkerDefinition } from '@switchyard/core';
 import {
   AbortError,
-  checkInteger,
   InvalidArgumentError,
   isWorkerDefinition,
   ResultNotCloneableError,
   serializeError,
   TenantHost,
 } from '@switchyard/core';
+import { checkInteger } from '@switchyard/core/internal';
 import WebSocket from 'ws';
 import {
   ConnectionLostError,

@@ -89,6 +89,30 @@ describe('ThreadWorker', () => {
     expect(worker.stats().queued).toBe(0);
   });
 
+  it("runs a tenant's timers while lone calls arrive back to back (the thread waits for the next call only briefly)", async () => {
+    const worker = await startWorker();
+    await expect(worker.dispatch(guild(1), { type: 'arm-timer' })).resolves.toBe('armed');
+    let calls = 0;
+    // One call in flight after the other, as fast as the thread answers: the timer still fires.
+    while (!(await worker.dispatch(guild(1), { type: 'fired' }))) calls++;
+    expect(worker.stats()).toMatchObject({ handled: calls + 2, failed: 0 });
+  });
+
+  it("runs a tenant's timer while the thread waits for its next call, with no call coming", async () => {
+    let stored!: (value: unknown) => void;
+    const set = new Promise((resolve) => (stored = resolve));
+    class Watched extends MemoryKvStore {
+      override async set(tenant: TenantId, key: string, value: unknown): Promise<void> {
+        await super.set(tenant, key, value);
+        stored(value);
+      }
+    }
+    const worker = await startWorker({ store: new Watched() });
+    await expect(worker.dispatch(guild(1), { type: 'kv-set-later', key: 'k', value: 7 })).resolves.toBe('scheduled');
+    // Nothing else is sent: the parked thread is released and its timer fires.
+    await expect(set).resolves.toBe(7);
+  });
+
   it('rejects a non-cloneable event with ERR_INVALID_EVENT at the call, and the thread keeps its state', async () => {
     const worker = await startWorker();
     const a = guild(1);

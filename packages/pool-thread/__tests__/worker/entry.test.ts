@@ -16,6 +16,7 @@ import {
   READY,
   RESULTS,
   START_FAILED,
+  WAKE_WORDS,
 } from '../../src/protocol.js';
 import { serveThread } from '../../src/worker/entry.js';
 import { fixture } from '../helpers.js';
@@ -25,7 +26,8 @@ import { fixture } from '../helpers.js';
 function serve(): { port: MessagePort; errors: Error[]; next: () => Promise<unknown[]> } {
   const { port1, port2 } = new MessageChannel();
   const errors: Error[] = [];
-  serveThread(port1, undefined, (error) => errors.push(error));
+  // Not parked between messages: the master side of these tests runs in the same thread.
+  serveThread(port1, undefined, (error) => errors.push(error), false);
   port2.unref();
   port1.unref();
   return { port: port2, errors, next: async () => ((await once(port2, 'message')) as [unknown[]])[0] };
@@ -33,6 +35,7 @@ function serve(): { port: MessagePort; errors: Error[]; next: () => Promise<unkn
 
 const trivial = pathToFileURL(fixture('trivial.mjs')).href;
 const newGate = (): Int32Array => new Int32Array(new SharedArrayBuffer(CANCEL_SLOTS * 4));
+const newWake = (): Int32Array => new Int32Array(new SharedArrayBuffer(WAKE_WORDS * 4));
 
 describe('thread entry', () => {
   it('is published as the @switchyard/pool-thread/worker subpath, built to JavaScript', () => {
@@ -51,7 +54,7 @@ describe('thread entry', () => {
 
   it('answers an init of another protocol version with ERR_THREAD_START', async () => {
     const { port, next } = serve();
-    port.postMessage([INIT, PROTOCOL_VERSION + 1, trivial, 0, newGate()]);
+    port.postMessage([INIT, PROTOCOL_VERSION + 1, trivial, 0, newGate(), newWake()]);
     expect(await next()).toEqual([
       START_FAILED,
       expect.objectContaining({ code: 'ERR_THREAD_START', message: expect.stringMatching(/protocol version/) }),
@@ -61,7 +64,7 @@ describe('thread entry', () => {
 
   it('runs a batch after init, refuses a second init with ERR_PROTOCOL, and closes', async () => {
     const { port, errors, next } = serve();
-    port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, newGate()]);
+    port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, newGate(), newWake()]);
     // Stats carry the thread's heap in use (what recycle.maxHeapBytes checks).
     expect(await next()).toEqual([READY, { tenants: 0, handled: 0, failed: 0, heapUsed: expect.any(Number) }]);
     port.postMessage([BATCH, [1, 2, 3], [0, 1, 0], ['guild:1', 'guild:1', 'user:2'], [{}, { add: 5 }, {}]]);
@@ -108,10 +111,20 @@ describe('thread entry', () => {
     port.close();
   });
 
+  it('refuses an init without a wake word in shared memory with ERR_PROTOCOL', async () => {
+    const { port, errors } = serve();
+    port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, newGate()]);
+    port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, newGate(), new Int32Array(1)]);
+    port.postMessage([PING]);
+    await once(port, 'message');
+    expect(errors.map((error) => (error as { code?: string }).code)).toEqual(['ERR_PROTOCOL', 'ERR_PROTOCOL']);
+    port.close();
+  });
+
   it('never starts a cancellable item whose slot in the cancel gate holds its id, without a CANCEL message', async () => {
     const { port, next } = serve();
     const gate = newGate();
-    port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, gate]);
+    port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, gate, newWake()]);
     expect(await next()).toEqual([READY, { tenants: 0, handled: 0, failed: 0, heapUsed: expect.any(Number) }]);
     // Item 7 was cancelled on the main side (its id is in its slot); item 8's slot holds a stale id.
     Atomics.store(gate, 0, 7);

@@ -15,12 +15,18 @@ import {
   KV,
   KV_ANSWER,
   Op,
+  PARK_RELEASE_MS,
+  PARKED,
   PING,
   PONG,
   PROTOCOL_VERSION,
   READY,
+  RELEASED,
   RESULTS,
   START_FAILED,
+  WAKE_COUNT,
+  WAKE_PARKED,
+  WAKE_WORDS,
 } from '../protocol.js';
 
 /**
@@ -64,6 +70,24 @@ export class ThreadLink implements WorkerLink {
     });
     this.threadId = thread.threadId;
     const gate = new CancelGate();
+    // Bumped after every message, so a thread parked in Atomics.wait reads it at once (see INIT).
+    const wake = new Int32Array(new SharedArrayBuffer(WAKE_WORDS * Int32Array.BYTES_PER_ELEMENT));
+    const post = (message: unknown[]): void => {
+      thread.postMessage(message);
+      Atomics.add(wake, WAKE_COUNT, 1);
+      // Only a parked thread needs the (costly) notify. One about to park sees the new count and
+      // the message first: it marks itself parked before it reads the count and its port.
+      if (Atomics.load(wake, WAKE_PARKED) === PARKED) Atomics.notify(wake, WAKE_COUNT);
+    };
+    // A thread parks after answering; one that got no message within PARK_RELEASE_MS is sent back
+    // to its event loop. One timer at a time, armed by results.
+    let release: NodeJS.Timeout | undefined;
+    const releaseParked = (): void => {
+      release = undefined;
+      if (Atomics.compareExchange(wake, WAKE_PARKED, PARKED, RELEASED) !== PARKED) return;
+      Atomics.add(wake, WAKE_COUNT, 1);
+      Atomics.notify(wake, WAKE_COUNT);
+    };
     let ended = false;
     let cause: unknown;
     let closed: (() => void) | undefined;
@@ -77,6 +101,7 @@ export class ThreadLink implements WorkerLink {
       cause ??= error;
     });
     thread.once('exit', (code) => {
+      clearTimeout(release);
       closed?.();
       if (ended) return;
       ended = true;
@@ -101,6 +126,10 @@ export class ThreadLink implements WorkerLink {
             never[],
             IncarnationStats,
           ];
+          if (release === undefined) {
+            release = setTimeout(releaseParked, PARK_RELEASE_MS);
+            release.unref();
+          }
           host.stats(stats);
           if (gate.used > 0) {
             gate.release(ids);
@@ -117,9 +146,9 @@ export class ThreadLink implements WorkerLink {
           const answer = (ok: boolean, value: unknown): void => {
             if (ended) return;
             try {
-              thread.postMessage([KV_ANSWER, id, ok, value]);
+              post([KV_ANSWER, id, ok, value]);
             } catch (error) {
-              thread.postMessage([KV_ANSWER, id, false, serializeError(error)]);
+              post([KV_ANSWER, id, false, serializeError(error)]);
             }
           };
           host.kv({ op, tenant, key, arg }).then(
@@ -137,7 +166,7 @@ export class ThreadLink implements WorkerLink {
           return closed?.();
       }
     });
-    thread.postMessage([INIT, PROTOCOL_VERSION, url, host.workerId, gate.flags]);
+    post([INIT, PROTOCOL_VERSION, url, host.workerId, gate.flags, wake]);
     const send = (items: readonly LinkItem[]): void => {
       const n = items.length;
       const ids = new Array<number>(n);
@@ -161,7 +190,7 @@ export class ThreadLink implements WorkerLink {
         if (item.traceparent !== undefined) (traces ??= new Array<string | undefined>(n))[i] = item.traceparent;
       }
       try {
-        thread.postMessage(
+        post(
           traces !== undefined
             ? [BATCH, ids, ops, keys, payloads, slots, traces]
             : slots === undefined
@@ -192,13 +221,13 @@ export class ThreadLink implements WorkerLink {
       busy: () => false,
       cancel: (id) => {
         const exact = gate.cancel(id);
-        thread.postMessage([CANCEL, [id]]);
+        post([CANCEL, [id]]);
         return exact;
       },
-      ping: () => thread.postMessage([PING]),
+      ping: () => post([PING]),
       close: async () => {
         const done = new Promise<void>((resolve) => (closed = resolve));
-        thread.postMessage([CLOSE]);
+        post([CLOSE]);
         await done;
         await end();
       },

@@ -1,6 +1,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import type { RemoteWorkerOptions, RemoteWorkerStats } from '@switchyard/core';
-import { checkObject, InvalidArgumentError, moduleUrl, RemoteWorker, whyNotCloneable } from '@switchyard/core';
+import { InvalidArgumentError, RemoteWorker, whyNotCloneable } from '@switchyard/core';
+import { checkObject, moduleUrl } from '@switchyard/core/internal';
 import { ThreadLink } from './ThreadLink.js';
 
 /** Options of {@link ThreadWorker}: the shared {@link RemoteWorkerOptions}, plus what a thread needs. */
