@@ -6,7 +6,7 @@ import { tenantKv } from '@switchyard/core';
 import { listTemplates } from '@switchyard/sandbox';
 import { createStatusBoard } from '@switchyard/status';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BotDatabase, BotOptions } from '../../src/index.js';
+import type { BanAction, BotDatabase, BotOptions, ModerationEntry } from '../../src/index.js';
 import {
   ActionRunner,
   AuditOutbox,
@@ -307,11 +307,13 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
         .slice(0, 3)
         .map((member) => member.user.id);
       const seen = own.stats().events.message;
-      discord.rest.rateLimitNext({ match: POST_ROUTE, method: 'POST', retryAfterMs: 3000 });
+      const inGuild = (r: Pick<RecordedRequest, 'route' | 'params'>): boolean =>
+        r.route === POST_ROUTE && guild.textChannels.some((channel) => channel.id === r.params.channel_id);
+      discord.rest.rateLimitNext({ match: inGuild, method: 'POST', retryAfterMs: 3000 });
       discord.emit.memberAdd({ guild: guild.id, username: 'newcomer' });
       for (const raider of raiders)
         for (let i = 0; i < 3; i++) discord.emit.messageCreate({ guild: guild.id, author: raider, content: `raid ${i}` });
-      await discord.waitForRequest((r) => r.method === 'POST' && r.route === POST_ROUTE && r.status === 200, WAIT);
+      await discord.waitForRequest((r) => r.method === 'POST' && inGuild(r) && r.status === 200, WAIT);
       while (own.stats().events.message < seen + 9) await nextEvent(own.client, 'messageCreate');
       await own.idle();
       return raiders;
@@ -351,6 +353,24 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
           raiders.map((raider) => ['ban', raider, true, { deleteMessageSeconds: 3600, bulk: 3 }]),
         );
         expect(own.stats()).toMatchObject({ actions: 4, failedActions: 0, errors: 0 });
+
+        // Members Discord did not ban are refused one by one; a bulk ban that bans nobody (500000) refuses all.
+        const rows2: ModerationEntry[] = [];
+        const runner = new ActionRunner(own.client.rest, { add: (entry) => rows2.push(entry) });
+        const ban = (userId: string): BanAction => ({ type: 'ban', userId, reason: 'test', deleteMessageSeconds: 0 });
+        const bystander = humans(guild)[0]!.user.id;
+        const partly = await runner.bulkBan(guild.id, [ban(bystander), ban(guild.ownerId)]);
+        expect(partly.map((outcome) => outcome.ok)).toEqual([true, false]);
+        const nobody = await runner.bulkBan(guild.id, [ban(guild.ownerId), ban(raiders[0]!)]);
+        expect(nobody.map((outcome) => outcome.ok)).toEqual([false, false]);
+        expect(nobody[0]!.error).toMatchObject({ code: 500000 });
+        expect(rows2.map((row) => [row.userId, row.ok, row.error, row.details])).toEqual([
+          [bystander, true, null, { deleteMessageSeconds: 0, bulk: 2 }],
+          [guild.ownerId, false, 'Discord did not ban this user (failed_users of the bulk ban).', { deleteMessageSeconds: 0, bulk: 2 }],
+          [guild.ownerId, false, 'Failed to ban users', { deleteMessageSeconds: 0, bulk: 2 }],
+          [raiders[0], false, 'Failed to ban users', { deleteMessageSeconds: 0, bulk: 2 }],
+        ]);
+        expect(guild.bans.has(bystander)).toBe(true);
       } finally {
         await own.close();
         await raided.close();
@@ -599,6 +619,8 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
         ['a restTimeoutMs that is infinite', { restTimeoutMs: Number.POSITIVE_INFINITY }],
         ['a shutdownTimeoutMs that is not a number', { shutdownTimeoutMs: '10s' }],
         ['audit options that are not an object', { audit: 5 }],
+        ['a bulkDelete that is not a boolean', { bulkDelete: 'yes' }],
+        ['a bulkBan that is not a boolean', { bulkBan: 1 }],
       ])('rejects %s with ERR_BOT_CONFIG before starting anything', async (_name, override) => {
         const options =
           override === undefined ? undefined : { token: sim.token, api: sim.apiBase, database, ...override };
