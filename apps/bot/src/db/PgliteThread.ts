@@ -46,6 +46,33 @@ export type PgliteResponse =
       readonly error: SerializedError;
     };
 
+/** PostgreSQL's SQLSTATE: five digits or capital letters (`23505`, `42P01`). */
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+/**
+ * A statement PGlite refused, rebuilt in the main thread as the driver's error: `code` is
+ * PostgreSQL's SQLSTATE, as on the errors of `pg`, so a caller reads `cause` the same way with
+ * either driver.
+ */
+export class PgliteStatementError extends Error {
+  /** PostgreSQL's SQLSTATE (`23505` unique violation, `42P01` undefined table, ...). */
+  readonly code: string;
+
+  constructor(message: string, code: string, stack?: string) {
+    super(message);
+    this.name = 'PgliteStatementError';
+    this.code = code;
+    if (stack !== undefined) this.stack = stack;
+  }
+}
+
+/** An error of the thread, rebuilt: PostgreSQL's refusals keep their SQLSTATE as `code`. */
+function rebuild(error: SerializedError): Error {
+  return error.code !== undefined && SQLSTATE.test(error.code)
+    ? new PgliteStatementError(error.message, error.code, error.stack)
+    : deserializeError(error);
+}
+
 /** How the bot describes an embedded database: `pglite (in memory, schema public)`. */
 export function describePglite(dataDir: string | undefined, schema: string): string {
   return `pglite (${dataDir === undefined ? 'in memory' : dataDir}, schema ${schema})`;
@@ -97,7 +124,7 @@ export class PgliteThread {
       if (waiting === undefined) return;
       this.#pending.delete(response.id);
       if (response.ok) waiting.resolve('result' in response && response.result !== undefined ? response.result : { rows: [] });
-      else waiting.reject(deserializeError(response.error));
+      else waiting.reject(rebuild(response.error));
     });
     worker.on('error', (error) => this.#fail(new DatabaseError(`The PGlite thread failed: ${error.message}`, { cause: error })));
     worker.on('exit', (code) => this.#fail(new DatabaseError(`The PGlite thread exited (code ${code}).`)));
@@ -131,7 +158,7 @@ export class PgliteThread {
     await worker.terminate();
     if (first instanceof Error) throw startFailure(data, 'open', first);
     if (first.ok) throw startFailure(data, 'open', new Error('The PGlite thread answered before it was ready.'));
-    throw startFailure(data, 'stage' in first ? first.stage : 'open', deserializeError(first.error));
+    throw startFailure(data, 'stage' in first ? first.stage : 'open', rebuild(first.error));
   }
 
   /**
