@@ -312,7 +312,8 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
       discord.rest.rateLimitNext({ match: inGuild, method: 'POST', retryAfterMs: 3000 });
       discord.emit.memberAdd({ guild: guild.id, username: 'newcomer' });
       for (const raider of raiders)
-        for (let i = 0; i < 3; i++) discord.emit.messageCreate({ guild: guild.id, author: raider, content: `raid ${i}` });
+        for (let i = 0; i < 3; i++)
+          discord.emit.messageCreate({ guild: guild.id, author: raider, content: `raid ${i}` });
       await discord.waitForRequest((r) => r.method === 'POST' && inGuild(r) && r.status === 200, WAIT);
       while (own.stats().events.message < seen + 9) await nextEvent(own.client, 'messageCreate');
       await own.idle();
@@ -366,7 +367,12 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
         expect(nobody[0]!.error).toMatchObject({ code: 500000 });
         expect(rows2.map((row) => [row.userId, row.ok, row.error, row.details])).toEqual([
           [bystander, true, null, { deleteMessageSeconds: 0, bulk: 2 }],
-          [guild.ownerId, false, 'Discord did not ban this user (failed_users of the bulk ban).', { deleteMessageSeconds: 0, bulk: 2 }],
+          [
+            guild.ownerId,
+            false,
+            'Discord did not ban this user (failed_users of the bulk ban).',
+            { deleteMessageSeconds: 0, bulk: 2 },
+          ],
           [guild.ownerId, false, 'Failed to ban users', { deleteMessageSeconds: 0, bulk: 2 }],
           [raiders[0], false, 'Failed to ban users', { deleteMessageSeconds: 0, bulk: 2 }],
         ]);
@@ -383,9 +389,7 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
       const before = bot.stats();
       const raiders = await raid(sim, bot, guild);
       const writes = sim.requests.filter(
-        (r) =>
-          (r.route === BULK_BAN_ROUTE || r.route === BAN_ROUTE) &&
-          r.params.guild_id === guild.id,
+        (r) => (r.route === BULK_BAN_ROUTE || r.route === BAN_ROUTE) && r.params.guild_id === guild.id,
       );
       expect(writes.map((r) => [r.method, r.route, r.status, r.params.user_id])).toEqual([
         ['POST', BULK_BAN_ROUTE, 403, undefined],

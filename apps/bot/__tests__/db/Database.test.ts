@@ -154,7 +154,16 @@ describe('PGlite', () => {
         },
       ]);
       // The same key again adds nothing.
-      await log.record({ guildId: '9', userId: '8', action: 'ban', reason: 'r', details: {}, ok: true, error: null, key: 'k1' });
+      await log.record({
+        guildId: '9',
+        userId: '8',
+        action: 'ban',
+        reason: 'r',
+        details: {},
+        ok: true,
+        error: null,
+        key: 'k1',
+      });
       expect(await log.list({ guildId: '9' })).toEqual([
         {
           id: expect.any(Number),

@@ -111,7 +111,10 @@ const ENTRY = new URL(
  */
 export class PgliteThread {
   readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve: (result: PgliteQueryResult) => void; reject: (error: Error) => void }>();
+  readonly #pending = new Map<
+    number,
+    { resolve: (result: PgliteQueryResult) => void; reject: (error: Error) => void }
+  >();
   #nextId = 1;
   /** Set once the thread is gone (closed, or died): every later statement fails with it. */
   #gone: Error | undefined;
@@ -123,10 +126,13 @@ export class PgliteThread {
       const waiting = this.#pending.get(response.id);
       if (waiting === undefined) return;
       this.#pending.delete(response.id);
-      if (response.ok) waiting.resolve('result' in response && response.result !== undefined ? response.result : { rows: [] });
+      if (response.ok)
+        waiting.resolve('result' in response && response.result !== undefined ? response.result : { rows: [] });
       else waiting.reject(rebuild(response.error));
     });
-    worker.on('error', (error) => this.#fail(new DatabaseError(`The PGlite thread failed: ${error.message}`, { cause: error })));
+    worker.on('error', (error) =>
+      this.#fail(new DatabaseError(`The PGlite thread failed: ${error.message}`, { cause: error })),
+    );
     worker.on('exit', (code) => this.#fail(new DatabaseError(`The PGlite thread exited (code ${code}).`)));
   }
 

@@ -33,7 +33,7 @@ export function migrationConfig(schemaName: string): MigrationConfig {
  */
 export function causeMessages(error: unknown): string {
   const messages: string[] = [];
-  for (let current = error; current !== undefined && messages.length < 5; ) {
+  for (let current = error; current !== undefined && messages.length < 5;) {
     const message = current instanceof Error ? current.message : String(current);
     if (!message.startsWith('Failed query:')) messages.push(message);
     current = current instanceof Error ? current.cause : undefined;

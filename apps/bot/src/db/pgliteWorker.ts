@@ -74,7 +74,7 @@ function serve(client: PGlite): void {
       return;
     }
     // PGlite runs one statement at a time and queues the others, in the order they came.
-      client.query(request.sql, [...request.params], QUERY_OPTIONS[request.rowMode]).then(
+    client.query(request.sql, [...request.params], QUERY_OPTIONS[request.rowMode]).then(
       (result) =>
         reply({
           id: request.id,

@@ -186,7 +186,8 @@ describe('interaction callback types, per interaction type', () => {
     expect((await callback(interaction, { type: 5 })).status).toBe(204);
     const hook = `/webhooks/${sim.applicationId}/${interaction.token}`;
     const answers = [];
-    for (let i = 0; i < 3; i++) answers.push(await api(sim, 'POST', hook, { auth: null, body: { content: `more ${i}` } }));
+    for (let i = 0; i < 3; i++)
+      answers.push(await api(sim, 'POST', hook, { auth: null, body: { content: `more ${i}` } }));
     answers.push(await api(sim, 'PATCH', `${hook}/messages/@original`, { auth: null, body: { content: 'edited' } }));
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
     // Under the webhook's own bucket: 100 a window, 4 taken.
