@@ -6,6 +6,8 @@ export * from './db/Database.js';
 export * from './db/PostgresKvStore.js';
 export * from './db/ModerationLog.js';
 export * from './db/pglite.js';
+export { MIGRATIONS_FOLDER, MIGRATIONS_TABLE } from './db/migrations.js';
+export { PgliteStatementError } from './db/PgliteThread.js';
 export * from './worker/GuildConfig.js';
 export * from './worker/BannedWords.js';
 export * from './worker/SpamDetector.js';

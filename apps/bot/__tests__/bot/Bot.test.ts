@@ -1,12 +1,12 @@
 import { PassThrough } from 'node:stream';
-import type { RecordedRequest } from '@switchyard/discord-sim';
-import { startDiscordSim } from '@switchyard/discord-sim';
+import type { RecordedRequest, SimGuild } from '@switchyard/discord-sim';
+import { DEFAULT_BOT_PERMISSIONS, Permission, startDiscordSim } from '@switchyard/discord-sim';
 import type { DiscordSim } from '@switchyard/discord-sim';
 import { tenantKv } from '@switchyard/core';
 import { listTemplates } from '@switchyard/sandbox';
 import { createStatusBoard } from '@switchyard/status';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BotDatabase, BotOptions } from '../../src/index.js';
+import type { BanAction, BotDatabase, BotOptions, ModerationEntry } from '../../src/index.js';
 import {
   ActionRunner,
   AuditOutbox,
@@ -18,14 +18,18 @@ import {
   SIMULATED_BANNED_WORDS,
   SIMULATED_TEMPLATE,
   Simulation,
+  startMetricsServer,
 } from '../../src/index.js';
 import { disposeDatabase, testDatabase, TOPOLOGIES } from '../helpers/database.js';
-import { callbackOf, freshGuild, humans } from '../helpers/discord.js';
+import { callbackOf, freshGuild, humans, nextEvent } from '../helpers/discord.js';
 import { LEVEL, LogRecords } from '../helpers/logs.js';
 
 const MEMBER_ROUTE = '/guilds/:guild_id/members/:user_id';
 const MESSAGE_ROUTE = '/channels/:channel_id/messages/:message_id';
 const BULK_ROUTE = '/channels/:channel_id/messages/bulk-delete';
+const POST_ROUTE = '/channels/:channel_id/messages';
+const BAN_ROUTE = '/guilds/:guild_id/bans/:user_id';
+const BULK_BAN_ROUTE = '/guilds/:guild_id/bulk-ban';
 const WAIT = { timeoutMs: 10_000 };
 
 describe.each(TOPOLOGIES)('with %s workers', (topology) => {
@@ -220,6 +224,183 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
       expect(text).toMatch(/^switchyard_bot_audit_outbox_depth 0$/m);
       expect(text).toMatch(/^switchyard_bot_ready 1$/m);
       expect(bot.health()).toEqual({ ready: true, gateway: true, workers: true });
+    });
+
+    it("serves the pool's per-worker metrics (@switchyard/metrics) on /metrics, counted from its real workers", async () => {
+      // A Discord and a bot of their own: nothing but the events sent here reaches these workers.
+      const quiet = await startDiscordSim({ guilds: [{ name: 'Quiet', members: 4 }] });
+      const own = await Bot.start({
+        token: quiet.token,
+        api: quiet.apiBase,
+        database,
+        workers: 2,
+        topology,
+        registerCommands: false,
+      });
+      const server = await startMetricsServer({
+        port: 0,
+        host: '127.0.0.1',
+        registry: own.metrics.registry,
+        health: () => own.health(),
+      });
+      try {
+        const guild = quiet.guilds[0]!;
+        const [member] = humans(guild);
+        // Three messages, under the spam threshold: three events, no action.
+        for (let i = 0; i < 3; i++)
+          quiet.emit.messageCreate({ guild: guild.id, author: member!.user.id, content: `hello ${i}` });
+        while (own.stats().events.message < 3) await nextEvent(own.client, 'messageCreate');
+        await own.idle();
+
+        const response = await fetch(`${server.url}/metrics`);
+        expect(response.status).toBe(200);
+        const text = await response.text();
+        const series = (name: string): Map<string, number> => {
+          const found = new Map<string, number>();
+          const line = new RegExp(`^${name}\\{pool="bot",worker="(\\d+)"\\} (\\S+)$`, 'gm');
+          for (const [, worker, value] of text.matchAll(line)) found.set(worker!, Number(value));
+          return found;
+        };
+        const total = (name: string): number => [...series(name).values()].reduce((sum, n) => sum + n, 0);
+        // The gauges have a series per worker of the pool; the guild is one worker's tenant.
+        for (const name of ['switchyard_worker_tenants', 'switchyard_worker_queued'])
+          expect([...series(name).keys()].sort(), name).toEqual(['0', '1']);
+        const tenants = series('switchyard_worker_tenants');
+        const busy = [...tenants].find(([, n]) => n === 1)?.[0];
+        expect([...tenants.values()].sort()).toEqual([0, 1]);
+        expect(text).toMatch(/^switchyard_pool_workers\{pool="bot"\} 2$/m);
+        // Its worker handled the three events, none failed, nothing is queued.
+        expect(series('switchyard_worker_handled_total')).toEqual(new Map([[busy, 3]]));
+        expect(total('switchyard_worker_failed_total')).toBe(0);
+        expect(total('switchyard_worker_queued')).toBe(0);
+        expect(total('switchyard_dispatch_handling_seconds_count')).toBe(3);
+        expect(total('switchyard_dispatch_queue_wait_seconds_count')).toBe(3);
+        const state = topology === 'local' ? 'local' : 'running';
+        for (const worker of ['0', '1'])
+          expect(text).toContain(`switchyard_worker_state{pool="bot",worker="${worker}",state="${state}"} 1`);
+        // The bot's own metrics are still there, in the same registry.
+        expect(text).toMatch(/^switchyard_bot_events_dispatched_total\{type="message"\} 3$/m);
+      } finally {
+        await server.close();
+        await own.close();
+        await quiet.close();
+      }
+    });
+
+    /**
+     * Three raiders flood a guild whose anti-spam bans at the first strike, while the welcome of a
+     * newcomer, decided before the bans, is held up 3 s by a 429: the bans wait behind it, held
+     * together, and go as soon as it went.
+     */
+    async function raid(discord: DiscordSim, own: Bot, guild: SimGuild): Promise<string[]> {
+      await callbackOf(
+        discord.emit.interaction({
+          command: 'config',
+          subcommand: 'spam',
+          options: { max_messages: 3, ban_after: 1 },
+          guild: guild.id,
+          user: guild.ownerId,
+        }),
+      );
+      await own.idle();
+      const raiders = humans(guild)
+        .slice(0, 3)
+        .map((member) => member.user.id);
+      const seen = own.stats().events.message;
+      const inGuild = (r: Pick<RecordedRequest, 'route' | 'params'>): boolean =>
+        r.route === POST_ROUTE && guild.textChannels.some((channel) => channel.id === r.params.channel_id);
+      discord.rest.rateLimitNext({ match: inGuild, method: 'POST', retryAfterMs: 3000 });
+      discord.emit.memberAdd({ guild: guild.id, username: 'newcomer' });
+      for (const raider of raiders)
+        for (let i = 0; i < 3; i++)
+          discord.emit.messageCreate({ guild: guild.id, author: raider, content: `raid ${i}` });
+      await discord.waitForRequest((r) => r.method === 'POST' && inGuild(r) && r.status === 200, WAIT);
+      while (own.stats().events.message < seen + 9) await nextEvent(own.client, 'messageCreate');
+      await own.idle();
+      return raiders;
+    }
+
+    it("coalesces a guild's bans into one bulk ban, after the action decided before them, one audit row per member", async () => {
+      const raided = await startDiscordSim({
+        guilds: [{ name: 'Raided', members: 6 }],
+        botPermissions: DEFAULT_BOT_PERMISSIONS | Permission.ManageGuild,
+      });
+      const own = await Bot.start({
+        token: raided.token,
+        api: raided.apiBase,
+        database,
+        workers: 2,
+        topology,
+      });
+      try {
+        const guild = raided.guilds[0]!;
+        const raiders = await raid(raided, own, guild);
+        const writes = raided.requests.filter(
+          (r) => (r.method === 'POST' && r.route === POST_ROUTE) || r.route === BULK_BAN_ROUTE || r.route === BAN_ROUTE,
+        );
+        expect(writes.map((r) => [r.method, r.route, r.status])).toEqual([
+          ['POST', POST_ROUTE, 429],
+          ['POST', POST_ROUTE, 200],
+          ['POST', BULK_BAN_ROUTE, 200],
+        ]);
+        expect(writes[2]).toMatchObject({
+          body: { user_ids: raiders, delete_message_seconds: 3600 },
+          response: { banned_users: raiders, failed_users: [] },
+          reason: 'Spam: 3 messages in 5 s (strike 1 of 1)',
+        });
+        expect(raiders.filter((raider) => guild.bans.has(raider))).toEqual(raiders);
+        const rows = await own.moderationLog.list({ guildId: guild.id });
+        expect(rows.map((row) => [row.action, row.userId, row.ok, row.details])).toEqual(
+          raiders.map((raider) => ['ban', raider, true, { deleteMessageSeconds: 3600, bulk: 3 }]),
+        );
+        expect(own.stats()).toMatchObject({ actions: 4, failedActions: 0, errors: 0 });
+
+        // Members Discord did not ban are refused one by one; a bulk ban that bans nobody (500000) refuses all.
+        const rows2: ModerationEntry[] = [];
+        const runner = new ActionRunner(own.client.rest, { add: (entry) => rows2.push(entry) });
+        const ban = (userId: string): BanAction => ({ type: 'ban', userId, reason: 'test', deleteMessageSeconds: 0 });
+        const bystander = humans(guild)[0]!.user.id;
+        const partly = await runner.bulkBan(guild.id, [ban(bystander), ban(guild.ownerId)]);
+        expect(partly.map((outcome) => outcome.ok)).toEqual([true, false]);
+        const nobody = await runner.bulkBan(guild.id, [ban(guild.ownerId), ban(raiders[0]!)]);
+        expect(nobody.map((outcome) => outcome.ok)).toEqual([false, false]);
+        expect(nobody[0]!.error).toMatchObject({ code: 500000 });
+        expect(rows2.map((row) => [row.userId, row.ok, row.error, row.details])).toEqual([
+          [bystander, true, null, { deleteMessageSeconds: 0, bulk: 2 }],
+          [
+            guild.ownerId,
+            false,
+            'Discord did not ban this user (failed_users of the bulk ban).',
+            { deleteMessageSeconds: 0, bulk: 2 },
+          ],
+          [guild.ownerId, false, 'Failed to ban users', { deleteMessageSeconds: 0, bulk: 2 }],
+          [raiders[0], false, 'Failed to ban users', { deleteMessageSeconds: 0, bulk: 2 }],
+        ]);
+        expect(guild.bans.has(bystander)).toBe(true);
+      } finally {
+        await own.close();
+        await raided.close();
+      }
+    });
+
+    it('bans one by one where Discord refuses the bulk ban for a missing permission (Manage Server)', async () => {
+      // This suite's Discord gives the bot Ban Members but not Manage Server.
+      const guild = await freshGuild(sim, bot.client);
+      const before = bot.stats();
+      const raiders = await raid(sim, bot, guild);
+      const writes = sim.requests.filter(
+        (r) => (r.route === BULK_BAN_ROUTE || r.route === BAN_ROUTE) && r.params.guild_id === guild.id,
+      );
+      expect(writes.map((r) => [r.method, r.route, r.status, r.params.user_id])).toEqual([
+        ['POST', BULK_BAN_ROUTE, 403, undefined],
+        ...raiders.map((raider) => ['PUT', BAN_ROUTE, 204, raider]),
+      ]);
+      const rows = await bot.moderationLog.list({ guildId: guild.id });
+      expect(rows.map((row) => [row.action, row.userId, row.ok, row.details])).toEqual(
+        raiders.map((raider) => ['ban', raider, true, { deleteMessageSeconds: 3600 }]),
+      );
+      expect(bot.stats().actions - before.actions).toBe(4);
+      expect(bot.stats().failedActions).toBe(before.failedActions);
     });
 
     it("coalesces a channel's deletions into bulk-deletes, before the timeout that follows them, one audit row per message", async () => {
@@ -442,6 +623,8 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
         ['a restTimeoutMs that is infinite', { restTimeoutMs: Number.POSITIVE_INFINITY }],
         ['a shutdownTimeoutMs that is not a number', { shutdownTimeoutMs: '10s' }],
         ['audit options that are not an object', { audit: 5 }],
+        ['a bulkDelete that is not a boolean', { bulkDelete: 'yes' }],
+        ['a bulkBan that is not a boolean', { bulkBan: 1 }],
       ])('rejects %s with ERR_BOT_CONFIG before starting anything', async (_name, override) => {
         const options =
           override === undefined ? undefined : { token: sim.token, api: sim.apiBase, database, ...override };

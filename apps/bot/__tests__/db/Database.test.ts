@@ -110,6 +110,84 @@ describe('timeouts', () => {
   });
 });
 
+describe('PGlite', () => {
+  it('runs in a thread of its own: this thread keeps turning while a statement runs', async () => {
+    // Whatever DATABASE_URL says: this is about the embedded database.
+    const embedded = await openDatabase({});
+    try {
+      let done = false;
+      const sleeping = embedded
+        .run('sleep', (db) => db.execute(sql`SELECT pg_sleep(1)`))
+        .finally(() => {
+          done = true;
+        });
+      let turns = 0;
+      while (!done) {
+        await new Promise((resolve) => setImmediate(resolve));
+        turns++;
+      }
+      await sleeping;
+      // In this thread, PGlite's WebAssembly would hold the event loop for the whole second (a
+      // turn or two at most); from another thread it turns thousands of times meanwhile.
+      expect(turns).toBeGreaterThan(20);
+    } finally {
+      await embedded.close();
+    }
+  });
+
+  it('reads back what it wrote, of every column type the bot uses', async () => {
+    const embedded = await openDatabase({});
+    try {
+      const log = new ModerationLog(embedded);
+      const at = new Date('2026-01-02T03:04:05.678Z');
+      await log.recordMany([
+        {
+          guildId: '9',
+          userId: '8',
+          action: 'ban',
+          reason: 'r',
+          details: { deleteMessageSeconds: 3600, nested: { list: [1, 'two'] } },
+          ok: false,
+          error: 'refused',
+          createdAt: at,
+          key: 'k1',
+        },
+      ]);
+      // The same key again adds nothing.
+      await log.record({
+        guildId: '9',
+        userId: '8',
+        action: 'ban',
+        reason: 'r',
+        details: {},
+        ok: true,
+        error: null,
+        key: 'k1',
+      });
+      expect(await log.list({ guildId: '9' })).toEqual([
+        {
+          id: expect.any(Number),
+          guildId: '9',
+          userId: '8',
+          action: 'ban',
+          reason: 'r',
+          details: { deleteMessageSeconds: 3600, nested: { list: [1, 'two'] } },
+          ok: false,
+          error: 'refused',
+          createdAt: at,
+          actionKey: 'k1',
+        },
+      ]);
+      const raw = (await embedded.run('read raw', (db) =>
+        db.execute(sql`SELECT count(*)::int AS n FROM moderation_actions`),
+      )) as unknown as { rows: Array<{ n: number }> };
+      expect(raw.rows).toEqual([{ n: 1 }]);
+    } finally {
+      await embedded.close();
+    }
+  });
+});
+
 describe('BotDatabase', () => {
   it("wraps a failed query in ERR_DATABASE with the driver's error as cause", async () => {
     const error = await database

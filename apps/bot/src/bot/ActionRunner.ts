@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { REST } from 'discord.js';
 import { Routes } from 'discord.js';
-import type { BotAction, DeleteMessageAction } from '../protocol.js';
+import type { BanAction, BotAction, DeleteMessageAction } from '../protocol.js';
 import { AUDITED_ACTIONS } from '../protocol.js';
 import type { AuditSink } from './AuditOutbox.js';
 import type { RequestBudget } from './RequestBudget.js';
@@ -29,6 +29,9 @@ function details(action: BotAction): Record<string, unknown> {
   }
 }
 
+/** Discord's "Missing Permissions". */
+const MISSING_PERMISSIONS = 50013;
+
 function targetOf(action: BotAction): string {
   return action.type === 'sendMessage' ? (action.mentionUserIds[0] ?? '') : action.userId;
 }
@@ -42,6 +45,8 @@ export class ActionRunner {
   readonly #rest: REST;
   readonly #audit: AuditSink;
   readonly #budget: RequestBudget | undefined;
+  /** Guilds whose bulk ban Discord refused for a missing permission: their bans go one by one. */
+  readonly #bulkBanRefused = new Set<string>();
 
   /**
    * @param budget - the share of the global rate limit the actions take (each request, a
@@ -119,6 +124,66 @@ export class ActionRunner {
       });
       return { action, ok, error };
     });
+  }
+
+  /**
+   * Bans 2 to 200 members of one guild, all with the same `deleteMessageSeconds`, with one
+   * `POST /guilds/:guild/bulk-ban`, and audits each member as its own row: carried out when Discord
+   * lists them in `banned_users`, refused (with the reason) when in `failed_users` or when the
+   * request failed (Discord answers 500000 when it banned nobody). Never rejects.
+   *
+   * The bulk ban needs Manage Server besides Ban Members: when Discord refuses it for a missing
+   * permission (50013), the members are banned one by one instead, and so are the guild's later
+   * bans.
+   */
+  async bulkBan(guildId: string, actions: readonly BanAction[]): Promise<ActionOutcome[]> {
+    if (this.#bulkBanRefused.has(guildId)) return this.#oneByOne(guildId, actions);
+    let error: unknown;
+    let result: { banned_users?: unknown; failed_users?: unknown } | undefined;
+    try {
+      const reasons = [...new Set(actions.map((action) => action.reason))].join('; ');
+      await this.#budget?.acquire();
+      result = (await this.#rest.post(Routes.guildBulkBan(guildId), {
+        body: {
+          user_ids: actions.map((action) => action.userId),
+          delete_message_seconds: actions[0]!.deleteMessageSeconds,
+        },
+        reason: reasons.length > 512 ? `${reasons.slice(0, 511)}…` : reasons,
+      })) as typeof result;
+    } catch (caught) {
+      if ((caught as { code?: unknown } | null)?.code === MISSING_PERMISSIONS) {
+        this.#bulkBanRefused.add(guildId);
+        return this.#oneByOne(guildId, actions);
+      }
+      error = caught ?? new Error('The request failed.');
+    }
+    const banned = new Set(Array.isArray(result?.banned_users) ? result.banned_users.map(String) : []);
+    const at = new Date();
+    return actions.map((action) => {
+      const failure: unknown =
+        error ??
+        (banned.has(action.userId)
+          ? undefined
+          : new Error('Discord did not ban this user (failed_users of the bulk ban).'));
+      const ok = failure === undefined;
+      this.#audit.add({
+        guildId,
+        userId: action.userId,
+        action: action.type,
+        reason: action.reason,
+        details: { ...details(action), bulk: actions.length },
+        ok,
+        error: ok ? null : failure instanceof Error ? failure.message : String(failure),
+        createdAt: at,
+      });
+      return { action, ok, error: failure };
+    });
+  }
+
+  async #oneByOne(guildId: string, actions: readonly BanAction[]): Promise<ActionOutcome[]> {
+    const outcomes: ActionOutcome[] = [];
+    for (const action of actions) outcomes.push(await this.run(guildId, action));
+    return outcomes;
   }
 
   #request(guildId: string, action: BotAction, key: string | undefined): Promise<unknown> {

@@ -10,12 +10,13 @@ import type {
 import { Client, Events, GatewayIntentBits, MessageFlags, Partials, RESTEvents, Status } from 'discord.js';
 import type { APIRequest, ReadonlyCollection, ResponseLike } from 'discord.js';
 import type { DispatchErrorInfo, TenantId, WorkerCrashInfo } from '@switchyard/core';
+import { WorkerMetrics } from '@switchyard/metrics';
 import type { StatusBoard, StatusJob, StatusWatch } from '@switchyard/status';
 import type { BotDatabase } from '../db/Database.js';
 import { ModerationLog } from '../db/ModerationLog.js';
 import { PostgresKvStore } from '../db/PostgresKvStore.js';
 import { BotConfigError } from '../errors/errors.js';
-import type { BotAction, BotEvent, Decision, DeleteMessageAction } from '../protocol.js';
+import type { BanAction, BotAction, BotEvent, Decision, DeleteMessageAction } from '../protocol.js';
 import type { ActionOutcome } from './ActionRunner.js';
 import { ActionRunner } from './ActionRunner.js';
 import { RequestBudget } from './RequestBudget.js';
@@ -112,10 +113,20 @@ export interface BotOptions {
   /**
    * Coalesce a channel's message deletions into `bulk-delete` requests (2 to 100 messages younger
    * than 14 days; one audit row per message still), keeping the guild's order: a deletion is held
-   * until the guild's queue is empty, another action comes, 100 are held or 250 ms passed.
+   * until the guild's queue is empty, an action other than a deletion or a ban comes (or a deletion
+   * after a held ban), 100 are held or 250 ms passed.
    * @default true
    */
   bulkDelete?: boolean;
+  /**
+   * Coalesce a guild's bans into `bulk-ban` requests (2 to 200 members with the same message
+   * deletion window; one audit row per member still), keeping the guild's order as deletions do: a
+   * ban is held until the guild's queue is empty, an action other than a ban or an earlier
+   * deletion comes, 200 are held or 250 ms passed. Discord's bulk ban needs Manage Server besides
+   * Ban Members: without it, the bans go one by one.
+   * @default true
+   */
+  bulkBan?: boolean;
   /**
    * The share of Discord's global rate limit (50 requests a second) the moderation actions take,
    * in requests a second; the rest stays free for the answers of slash commands edited in after a
@@ -200,8 +211,10 @@ const CATCH_UP_PAGES = 5;
 
 /** The most messages one bulk-delete takes (Discord's limit). */
 const MAX_BULK_DELETE = 100;
-/** The longest a deletion is held back for others to join it. */
-const MAX_DELETE_WAIT_MS = 250;
+/** The most members one bulk ban takes (Discord's limit). */
+const MAX_BULK_BAN = 200;
+/** The longest a deletion or a ban is held back for others to join it. */
+const MAX_HOLD_MS = 250;
 /** Discord bulk-deletes messages younger than 14 days; a margin for the time the request takes. */
 const BULK_DELETE_MAX_AGE_MS = 14 * 24 * 3600 * 1000 - 60 * 60 * 1000;
 const DISCORD_EPOCH = 1_420_070_400_000n;
@@ -267,8 +280,13 @@ export class Bot {
   readonly moderationLog: ModerationLog;
   /** Writes the audit rows, retrying while the database is down. */
   readonly audit: AuditOutbox;
-  /** The Prometheus metrics (`metrics.registry`), served by `runBot` on `--metrics-port`. */
+  /**
+   * The Prometheus metrics (`metrics.registry`), served by `runBot` on `--metrics-port`: the bot's
+   * own (`switchyard_bot_*`) and the pool's per-worker metrics (`@switchyard/metrics`,
+   * `switchyard_worker_*`, `switchyard_dispatch_*`, `switchyard_pool_*`, label `pool="bot"`).
+   */
   readonly metrics: BotMetrics;
+  readonly #poolMetrics: WorkerMetrics;
   #gaveUp = 0;
   #abandoning = false;
   #abandoned = 0;
@@ -292,9 +310,16 @@ export class Bot {
   readonly #actionQueues = new Map<string, Promise<void>>();
   /** How many work items each guild's queue holds (running or waiting). */
   readonly #queuedWork = new Map<string, number>();
-  /** Deletions held back to be coalesced, per guild: the oldest one's time, the actions by channel. */
-  readonly #pendingDeletes = new Map<string, { since: number; byChannel: Map<string, DeleteMessageAction[]> }>();
+  /**
+   * Deletions and bans held back to be coalesced, per guild: the oldest one's time, the deletions
+   * by channel, then the bans (every held deletion was decided before every held ban).
+   */
+  readonly #held = new Map<
+    string,
+    { since: number; byChannel: Map<string, DeleteMessageAction[]>; bans: BanAction[] }
+  >();
   readonly #bulkDelete: boolean;
+  readonly #bulkBan: boolean;
   readonly #events: Record<BotEvent['type'], number> = {
     message: 0,
     messageDelete: 0,
@@ -398,6 +423,7 @@ export class Bot {
     this.#dispatchTimeoutMs = options.dispatchTimeoutMs ?? 30_000;
     this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
     this.#bulkDelete = options.bulkDelete ?? true;
+    this.#bulkBan = options.bulkBan ?? true;
     pool.on('dispatchError', this.#onDispatchError);
     pool.on('crash', this.#onCrash);
     pool.on('fatal', this.#onFatal);
@@ -413,6 +439,8 @@ export class Bot {
       this.#watch = options.board.watch(pool, { prefix: 'worker %d:' });
       this.#job = options.board.addJob({ prefix: 'bot:', initialText: this.#summary() });
     }
+    // Last: nothing above can fail once it subscribed to the pool and the diagnostics channels.
+    this.#poolMetrics = new WorkerMetrics(pool, { registry: this.metrics.registry, pool: 'bot' });
   }
 
   /**
@@ -437,6 +465,7 @@ export class Bot {
       shutdownTimeoutMs = 10_000,
       restTimeoutMs = 15_000,
       bulkDelete = true,
+      bulkBan = true,
       actionRequestsPerSecond = 40,
       audit,
     } = options;
@@ -488,6 +517,8 @@ export class Bot {
     }
     if (typeof bulkDelete !== 'boolean')
       throw new BotConfigError(`Expected \`bulkDelete\` to be a boolean, got ${describe(bulkDelete)}.`);
+    if (typeof bulkBan !== 'boolean')
+      throw new BotConfigError(`Expected \`bulkBan\` to be a boolean, got ${describe(bulkBan)}.`);
     if (audit !== undefined && (audit === null || typeof audit !== 'object'))
       throw new BotConfigError(`Expected \`audit\` to be an object, got ${describe(audit)}.`);
 
@@ -623,6 +654,7 @@ export class Bot {
       this.pool.off('crash', this.#onCrash);
       this.pool.off('fatal', this.#onFatal);
       this.client.rest.off(RESTEvents.Response, this.#onRestResponse);
+      this.#poolMetrics.close();
       this.#update();
       this.#watch?.stop();
       if (this.#job !== undefined && !this.#job.closed) this.#job.close(this.#summary());
@@ -887,11 +919,11 @@ export class Bot {
         const left = this.#queuedWork.get(guildId)! - 1;
         if (left === 0) this.#queuedWork.delete(guildId);
         else this.#queuedWork.set(guildId, left);
-        // Deletions wait for the next ones to join them in one bulk-delete; they go when nothing
-        // more is queued for the guild, or once the oldest waited MAX_DELETE_WAIT_MS.
-        const pending = this.#pendingDeletes.get(guildId);
-        if (pending !== undefined && (left === 0 || performance.now() - pending.since >= MAX_DELETE_WAIT_MS))
-          await this.#flushDeletes(guildId);
+        // Deletions and bans wait for the next ones to join them in one bulk request; they go when
+        // nothing more is queued for the guild, or once the oldest waited MAX_HOLD_MS.
+        const held = this.#held.get(guildId);
+        if (held !== undefined && (left === 0 || performance.now() - held.since >= MAX_HOLD_MS))
+          await this.#flushHeld(guildId);
       }
     };
     const next = previous === undefined ? step() : previous.then(step, step);
@@ -910,38 +942,69 @@ export class Bot {
         continue;
       }
       if (action.type === 'deleteMessage' && this.#bulkDelete && bulkDeletable(action.messageId)) {
+        // A deletion decided after a held ban goes after it: the held ones go first.
+        if ((this.#held.get(guildId)?.bans.length ?? 0) > 0) await this.#flushHeld(guildId);
         // Held back to go with the channel's next deletions in one bulk-delete.
-        let pending = this.#pendingDeletes.get(guildId);
-        if (pending === undefined) {
-          pending = { since: performance.now(), byChannel: new Map() };
-          this.#pendingDeletes.set(guildId, pending);
-        }
-        const list = pending.byChannel.get(action.channelId) ?? [];
-        pending.byChannel.set(action.channelId, list);
+        const held = this.#holding(guildId);
+        const list = held.byChannel.get(action.channelId) ?? [];
+        held.byChannel.set(action.channelId, list);
         list.push(action);
-        if (list.length === MAX_BULK_DELETE) await this.#flushDeletes(guildId);
+        if (list.length === MAX_BULK_DELETE) await this.#flushHeld(guildId);
         continue;
       }
-      // Whatever comes after the held deletions waits for them: the guild's order holds.
-      await this.#flushDeletes(guildId);
+      if (action.type === 'ban' && this.#bulkBan) {
+        // Held back to go with the guild's next bans in one bulk ban (after the held deletions).
+        const held = this.#holding(guildId);
+        held.bans.push(action);
+        const alike = held.bans.filter((ban) => ban.deleteMessageSeconds === action.deleteMessageSeconds).length;
+        if (alike === MAX_BULK_BAN) await this.#flushHeld(guildId);
+        continue;
+      }
+      // Whatever comes after the held actions waits for them: the guild's order holds.
+      await this.#flushHeld(guildId);
       this.#outcome(guildId, await this.#runner.run(guildId, action));
     }
   }
 
-  /** Carries out the guild's held deletions: a bulk-delete per channel (a single DELETE for one message). */
-  async #flushDeletes(guildId: string): Promise<void> {
-    const pending = this.#pendingDeletes.get(guildId);
-    if (pending === undefined) return;
-    this.#pendingDeletes.delete(guildId);
+  #holding(guildId: string): { since: number; byChannel: Map<string, DeleteMessageAction[]>; bans: BanAction[] } {
+    let held = this.#held.get(guildId);
+    if (held === undefined) {
+      held = { since: performance.now(), byChannel: new Map(), bans: [] };
+      this.#held.set(guildId, held);
+    }
+    return held;
+  }
+
+  /**
+   * Carries out the guild's held actions: the deletions first, a bulk-delete per channel (a single
+   * DELETE for one message), then the bans, a bulk ban per message deletion window (a single PUT
+   * for one member).
+   */
+  async #flushHeld(guildId: string): Promise<void> {
+    const held = this.#held.get(guildId);
+    if (held === undefined) return;
+    this.#held.delete(guildId);
     if (this.#abandoning) {
-      for (const deletions of pending.byChannel.values()) this.#abandoned += deletions.length;
+      for (const deletions of held.byChannel.values()) this.#abandoned += deletions.length;
+      this.#abandoned += held.bans.length;
       return;
     }
-    for (const [channelId, deletions] of pending.byChannel) {
+    for (const [channelId, deletions] of held.byChannel) {
       const outcomes =
         deletions.length === 1
           ? [await this.#runner.run(guildId, deletions[0]!)]
           : await this.#runner.bulkDelete(guildId, channelId, deletions);
+      for (const outcome of outcomes) this.#outcome(guildId, outcome);
+    }
+    const byWindow = new Map<number, BanAction[]>();
+    for (const ban of held.bans) {
+      const group = byWindow.get(ban.deleteMessageSeconds) ?? [];
+      byWindow.set(ban.deleteMessageSeconds, group);
+      group.push(ban);
+    }
+    for (const bans of byWindow.values()) {
+      const outcomes =
+        bans.length === 1 ? [await this.#runner.run(guildId, bans[0]!)] : await this.#runner.bulkBan(guildId, bans);
       for (const outcome of outcomes) this.#outcome(guildId, outcome);
     }
   }

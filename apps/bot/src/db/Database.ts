@@ -1,14 +1,12 @@
-import type { PGlite } from '@electric-sql/pglite';
-import { fileURLToPath } from 'node:url';
-import type { MigrationConfig } from 'drizzle-orm/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzleProxy } from 'drizzle-orm/pg-proxy';
 import pg from 'pg';
 import { BotConfigError, DatabaseClosedError, DatabaseError } from '../errors/errors.js';
-import { defaultPgliteTemplate, openPglite } from './pglite.js';
+import { causeMessages, migrationConfig, migrationLockKey } from './migrations.js';
+import { defaultPgliteTemplate } from './pglite.js';
+import { describePglite, PgliteThread } from './PgliteThread.js';
 import { schema } from './schema.js';
 
 /** The drizzle database the bot uses, whichever driver runs it. */
@@ -41,15 +39,15 @@ export interface DatabaseOptions {
   /**
    * How long `pg` may take to open a connection (TCP, TLS, authentication) before the query
    * waiting for it fails with `DatabaseError`; `openDatabase` itself fails after this long against
-   * an unresponsive server. Ignored with PGlite (in process).
+   * an unresponsive server. Ignored with PGlite (embedded).
    * @default 10000
    */
   connectTimeoutMs?: number;
   /**
    * The longest a statement may run: the server cancels it (`statement_timeout`), and `pg` gives
    * up waiting for its answer a second later (`query_timeout`, for a server that stopped
-   * answering), failing it with `DatabaseError`. Not enforced by PGlite, which runs statements
-   * in this thread and has no timers.
+   * answering), failing it with `DatabaseError`. Not enforced by PGlite, which has no timers
+   * inside a statement.
    * @default 30000
    */
   statementTimeoutMs?: number;
@@ -65,20 +63,6 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 function describeValue(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
-}
-
-/**
- * The messages of an error and its causes, without drizzle's wrappers ("Failed query: <the SQL>"),
- * which repeat the statement around the driver's reason.
- */
-function causeMessages(error: unknown): string {
-  const messages: string[] = [];
-  for (let current = error; current !== undefined && messages.length < 5;) {
-    const message = current instanceof Error ? current.message : String(current);
-    if (!message.startsWith('Failed query:')) messages.push(message);
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  return messages.join(': ');
 }
 
 /** The innermost cause's message: drizzle wraps the driver's error ("Failed query: ...") around the reason. */
@@ -109,7 +93,7 @@ export class BotDatabase {
   readonly driver: 'pg' | 'pglite';
   /** The schema holding the tables. */
   readonly schema: string;
-  /** Where the data lives, without credentials: `postgres 127.0.0.1:5432/test`, `pglite (in memory)`. */
+  /** Where the data lives, without credentials: `postgres 127.0.0.1:5432/test (schema public)`, `pglite (in memory, schema public)`. */
   readonly description: string;
   readonly #close: () => Promise<void>;
   readonly #inflight = new Set<Promise<unknown>>();
@@ -173,24 +157,6 @@ export class BotDatabase {
 }
 
 /**
- * The migrations drizzle-kit generated from src/db/schema.ts (`pnpm db:generate`), committed in the
- * package's drizzle/ folder: one level above dist/ and src/ alike.
- */
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
-
-/** The table, in the bot's own schema, where drizzle records the migrations applied. */
-export const MIGRATIONS_TABLE = '__drizzle_migrations';
-
-/** The advisory lock key that serialises the migrations of one schema between bots starting at once. */
-function lockKey(schemaName: string): string {
-  return `switchyard-bot:${schemaName}`;
-}
-
-function migrationConfig(schemaName: string): MigrationConfig {
-  return { migrationsFolder: MIGRATIONS_FOLDER, migrationsSchema: schemaName, migrationsTable: MIGRATIONS_TABLE };
-}
-
-/**
  * Applies the migrations not applied yet, on one connection holding a session advisory lock for
  * the schema: bots starting at once on one server migrate one after the other (the second finds
  * nothing left to do). The lock wait is bounded by the statement timeout.
@@ -199,13 +165,13 @@ async function migratePgPool(pool: pg.Pool, schemaName: string): Promise<void> {
   const client = await pool.connect();
   let broken = false;
   try {
-    await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey(schemaName)]);
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [migrationLockKey(schemaName)]);
     try {
       // Under the lock: CREATE SCHEMA IF NOT EXISTS races with itself on a unique index.
       await client.query(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"`);
       await migratePg(drizzlePg({ client }), migrationConfig(schemaName));
     } finally {
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey(schemaName)]).catch(() => {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [migrationLockKey(schemaName)]).catch(() => {
         // The connection is gone, and its lock with it: the pool must not hand it out again.
         broken = true;
       });
@@ -218,20 +184,12 @@ async function migratePgPool(pool: pg.Pool, schemaName: string): Promise<void> {
   }
 }
 
-async function migratePgliteClient(client: PGlite, schemaName: string): Promise<void> {
-  await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey(schemaName)]);
-  try {
-    await migratePglite(drizzlePglite({ client }), migrationConfig(schemaName));
-  } finally {
-    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey(schemaName)]);
-  }
-}
-
 /**
  * Opens the bot's database and applies the migrations it lacks (drizzle-kit's, in drizzle/; the
  * tables are created on a new database and upgraded on an older one, rows kept), under an advisory
  * lock: PostgreSQL through `pg` when `url` is given, else an embedded PGlite (in memory, or in
- * `dataDir`).
+ * `dataDir`) run by a worker thread of its own, so that its WebAssembly never holds up this thread
+ * (drizzle reaches it through `drizzle-orm/pg-proxy`).
  *
  * @example
  * ```ts
@@ -284,58 +242,47 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDa
     );
   }
 
-  let database: BotDatabase;
-  let migrate: () => Promise<void>;
-  if (url !== undefined) {
-    const pool = new pg.Pool({
-      connectionString: url,
-      max: maxConnections,
-      options: `-c search_path=${schemaName}`,
-      connectionTimeoutMillis: connectTimeoutMs,
-      statement_timeout: statementTimeoutMs,
-      query_timeout: statementTimeoutMs + 1000,
-      // A connection whose transaction was abandoned (the bot died mid-way) does not hold its locks forever.
-      idle_in_transaction_session_timeout: statementTimeoutMs,
-    });
-    // An idle client losing its connection must not crash the process; the next query reconnects.
-    pool.on('error', () => undefined);
-    const db = drizzlePg({ client: pool, schema }) as unknown as BotDrizzle;
-    database = new BotDatabase({
-      db,
-      driver: 'pg',
-      schema: schemaName,
-      description: `${describeUrl(url)} (schema ${schemaName})`,
-      close: () => pool.end(),
-    });
-    migrate = () => migratePgPool(pool, schemaName);
-  } else {
-    let client: PGlite;
-    try {
-      client = await openPglite(dataDir, pgliteTemplate);
-    } catch (error) {
-      throw new DatabaseError(`Could not open PGlite${dataDir === undefined ? '' : ` in ${dataDir}`}.`, {
-        cause: error,
-      });
-    }
-    try {
-      await client.exec(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"; SET search_path TO "${schemaName}"`);
-    } catch (error) {
-      await client.close();
-      throw new DatabaseError(`Could not select schema ${schemaName}.`, { cause: error });
-    }
-    const db = drizzlePglite({ client, schema }) as unknown as BotDrizzle;
-    const where = dataDir === undefined ? 'in memory' : dataDir;
-    database = new BotDatabase({
+  if (url === undefined) {
+    // PGlite in a thread of its own, which opens it and applies the migrations under the lock.
+    const thread = await PgliteThread.start({ dataDir, template: pgliteTemplate, schema: schemaName });
+    const db = drizzleProxy(
+      async (query, params, method) => {
+        const result = await thread.query(query, params, method === 'all' ? 'array' : 'object');
+        // 'all' (a mapped select) wants the rows as arrays; anything else gets the driver's result
+        // ({ rows, affectedRows }), as db.execute() does with pg and drizzle's PGlite driver.
+        return { rows: method === 'all' ? result.rows : (result as unknown as unknown[]) };
+      },
+      { schema },
+    ) as unknown as BotDrizzle;
+    return new BotDatabase({
       db,
       driver: 'pglite',
       schema: schemaName,
-      description: `pglite (${where}, schema ${schemaName})`,
-      close: () => client.close(),
+      description: describePglite(dataDir, schemaName),
+      close: () => thread.close(),
     });
-    migrate = () => migratePgliteClient(client, schemaName);
   }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: maxConnections,
+    options: `-c search_path=${schemaName}`,
+    connectionTimeoutMillis: connectTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs + 1000,
+    // A connection whose transaction was abandoned (the bot died mid-way) does not hold its locks forever.
+    idle_in_transaction_session_timeout: statementTimeoutMs,
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const database = new BotDatabase({
+    db: drizzlePg({ client: pool, schema }) as unknown as BotDrizzle,
+    driver: 'pg',
+    schema: schemaName,
+    description: `${describeUrl(url)} (schema ${schemaName})`,
+    close: () => pool.end(),
+  });
   try {
-    await migrate();
+    await migratePgPool(pool, schemaName);
   } catch (error) {
     await database.close().catch(() => undefined);
     throw new DatabaseError(`Could not migrate the tables in ${database.description}: ${causeMessages(error)}`, {

@@ -6,7 +6,7 @@ import type {
   TrafficRun,
   TrafficStats,
 } from '@switchyard/discord-sim';
-import { startDiscordSim } from '@switchyard/discord-sim';
+import { DEFAULT_BOT_PERMISSIONS, Permission, startDiscordSim } from '@switchyard/discord-sim';
 import { BotConfigError } from '../errors/errors.js';
 
 /** Options of {@link Simulation.start}. */
@@ -113,7 +113,9 @@ export class Simulation {
       channels: ['welcome', 'general', 'off-topic', 'memes'],
       members,
     }));
-    return new Simulation(await startDiscordSim({ guilds: specs, seed }), eventsPerSecond, spamEveryMs);
+    // The permissions the bot's invitation asks for (see the README), Manage Server included: the bulk ban needs it.
+    const botPermissions = DEFAULT_BOT_PERMISSIONS | Permission.ManageGuild;
+    return new Simulation(await startDiscordSim({ guilds: specs, seed, botPermissions }), eventsPerSecond, spamEveryMs);
   }
 
   /** How many floods were sent. */

@@ -176,4 +176,43 @@ describe('interaction callback types, per interaction type', () => {
       body: { code: 10015 },
     });
   });
+
+  it("does not count an interaction's follow-ups and edits against the global rate limit, only against their webhook's bucket", async () => {
+    sim = await startDiscordSim({ rateLimits: { limit: 100, globalPerSecond: 2 } });
+    const interaction = sim.emit.interaction({ command: 'ping' });
+    // Time stands still: every request below falls in the same second of the global limit.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(interaction.createdAt + 500);
+    expect((await callback(interaction, { type: 5 })).status).toBe(204);
+    const hook = `/webhooks/${sim.applicationId}/${interaction.token}`;
+    const answers = [];
+    for (let i = 0; i < 3; i++)
+      answers.push(await api(sim, 'POST', hook, { auth: null, body: { content: `more ${i}` } }));
+    answers.push(await api(sim, 'PATCH', `${hook}/messages/@original`, { auth: null, body: { content: 'edited' } }));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+    // Under the webhook's own bucket: 100 a window, 4 taken.
+    expect(answers[2]!.headers.get('x-ratelimit-limit')).toBe('100');
+    expect(answers[2]!.headers.get('x-ratelimit-remaining')).toBe('97');
+    // The bot's two requests of this second are all still there; the third is over the global limit.
+    expect((await api(sim, 'GET', '/users/@me')).status).toBe(200);
+    expect((await api(sim, 'GET', '/users/@me')).status).toBe(200);
+    const limited = await api(sim, 'GET', '/users/@me');
+    expect(limited).toMatchObject({ status: 429, body: { global: true } });
+    expect(limited.headers.get('x-ratelimit-global')).toBe('true');
+  });
+
+  it('counts the requests to a webhook of a channel against the global rate limit', async () => {
+    sim = await startDiscordSim({ guilds: 1, rateLimits: { limit: 100, globalPerSecond: 2 } });
+    const channel = sim.guilds[0]!.textChannels[0]!;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now());
+    const created = await api(sim, 'POST', `/channels/${channel.id}/webhooks`, { body: { name: 'hook' } });
+    expect(created.status).toBe(200);
+    const hook = `/webhooks/${created.body.id as string}/${created.body.token as string}`;
+    expect((await api(sim, 'POST', hook, { auth: null, body: { content: 'one' } })).status).toBe(204);
+    expect(await api(sim, 'POST', hook, { auth: null, body: { content: 'two' } })).toMatchObject({
+      status: 429,
+      body: { global: true },
+    });
+  });
 });

@@ -482,6 +482,30 @@ describe('moderation routes', () => {
     expect(response.body).toEqual({ banned_users: raiders.map((user) => user.id), failed_users: [guild.ownerId] });
   });
 
+  it('answers 500000 when a bulk ban bans nobody, and 50013 without Manage Server', async () => {
+    await start({ botPermissions: DEFAULT_BOT_PERMISSIONS | Permission.ManageGuild });
+    const guild = sim!.guilds[0]!;
+    const raider = sim!.user();
+    expect((await api(sim!, 'PUT', `/guilds/${guild.id}/bans/${raider.id}`)).status).toBe(204);
+    // Already banned, the owner, an unknown user: nobody banned.
+    expect(
+      await api(sim!, 'POST', `/guilds/${guild.id}/bulk-ban`, {
+        body: { user_ids: [raider.id, guild.ownerId, '123456789012345678'] },
+      }),
+    ).toMatchObject({ status: 400, body: { code: 500000, message: 'Failed to ban users' } });
+    expect([...guild.bans.keys()]).toEqual([raider.id]);
+    expect(
+      await api(sim!, 'POST', `/guilds/${guild.id}/bulk-ban`, { body: { user_ids: Array(201).fill(raider.id) } }),
+    ).toMatchObject({ status: 400, body: { code: 50035, errors: { user_ids: {} } } });
+
+    await sim!.close();
+    await start();
+    const other = sim!.guilds[0]!;
+    expect(
+      await api(sim!, 'POST', `/guilds/${other.id}/bulk-ban`, { body: { user_ids: [sim!.user().id] } }),
+    ).toMatchObject({ status: 403, body: { code: 50013 } });
+  });
+
   it('kicks a member', async () => {
     await start();
     const { guild, member } = victim();

@@ -7,7 +7,11 @@ export interface RateLimitOptions {
   limit?: number;
   /** Length of a bucket's window in ms. @default 1000 */
   windowMs?: number;
-  /** Requests per second across every route (Discord's global limit). @default 50 */
+  /**
+   * Requests per second across every route (Discord's global limit). Interaction responses — the
+   * callbacks, and the follow-ups and edits through the application's webhook — are not counted,
+   * as on Discord. @default 50
+   */
   globalPerSecond?: number;
 }
 
@@ -100,10 +104,15 @@ export class RateLimiter {
     return hash;
   }
 
+  /**
+   * The verdict for one request at `now`. `global: false` leaves the request out of the global
+   * limit (Discord does so for interaction responses), still under its route's bucket.
+   */
   check(
     request: Pick<RecordedRequest, 'method' | 'path' | 'route' | 'params'>,
     major: string,
     now: number,
+    options: { readonly global?: boolean } = {},
   ): RateLimitVerdict {
     const route = request.route as string;
     for (const force of this.#forced) {
@@ -119,12 +128,14 @@ export class RateLimiter {
     }
     if (!this.#enabled) return NOT_LIMITED;
 
-    if (now - this.#globalWindowStart >= 1000) {
-      this.#globalWindowStart = now;
-      this.#globalCount = 0;
-    }
-    if (++this.#globalCount > this.#globalPerSecond) {
-      return this.#tooMany(this.#globalWindowStart + 1000 - now, true, 'global', request.method, route, now);
+    if (options.global ?? true) {
+      if (now - this.#globalWindowStart >= 1000) {
+        this.#globalWindowStart = now;
+        this.#globalCount = 0;
+      }
+      if (++this.#globalCount > this.#globalPerSecond) {
+        return this.#tooMany(this.#globalWindowStart + 1000 - now, true, 'global', request.method, route, now);
+      }
     }
 
     const hash = this.#hash(request.method, route);

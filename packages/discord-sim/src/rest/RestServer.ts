@@ -207,7 +207,13 @@ export class RestServer {
         params.channel_id ??
         params.guild_id ??
         (params.webhook_id === undefined ? 'global' : `${params.webhook_id}/${params.webhook_token ?? ''}`);
-      const verdict = this.#options.rateLimiter.check({ method, path, route: definition.route, params }, major, now);
+      // Interaction responses are not bound by the global limit: the follow-ups and edits through
+      // the application's own webhook (the callbacks are not limited at all, above).
+      const interactionWebhook =
+        params.webhook_id !== undefined && params.webhook_id === this.#options.engine.world.applicationId;
+      const verdict = this.#options.rateLimiter.check({ method, path, route: definition.route, params }, major, now, {
+        global: !interactionWebhook,
+      });
       extraHeaders = verdict.headers;
       if (verdict.limited) {
         result = new RouteResult(429, verdict.body);

@@ -34,6 +34,7 @@ export const ApiErrorCode = {
   InvalidFormBody: 50035,
   InvalidApiVersion: 50041,
   InvalidJson: 50109,
+  FailedToBanUsers: 500000,
 } as const;
 
 export function ok(body: unknown, status = 200): RouteResult {

@@ -686,6 +686,8 @@ const guildRoutes: RouteDefinition[] = [
         if (guild.bans.has(userId) || banUser(context, guild, userId, seconds) !== undefined) failed.push(userId);
         else banned.push(userId);
       }
+      // Discord answers an error instead of a result in which nobody was banned.
+      if (banned.length === 0) return apiError(400, ApiErrorCode.FailedToBanUsers, 'Failed to ban users');
       return ok({ banned_users: banned, failed_users: failed });
     },
   },
