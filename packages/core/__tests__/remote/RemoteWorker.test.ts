@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type {
   DispatchErrorInfo,
   IncarnationStats,
@@ -15,22 +15,13 @@ import {
   shardFor,
   WorkerCrashedError,
 } from '../../src/index.js';
-import { FakeLink } from './fakeLink.js';
+import { FakeLink, fakeWorkers } from './fakeLink.js';
 
 const guild = (n: number): TenantId => ({ kind: 'guild', id: String(n) });
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('RemoteWorker over a fake link', () => {
-  const open: RemoteWorker[] = [];
-  const make = async (options: RemoteWorkerOptions = {}, link = new FakeLink()) => {
-    const worker = new RemoteWorker(link, { livenessTimeoutMs: Infinity, ...options });
-    open.push(worker);
-    if (link.autoReady) await worker.ready;
-    return { worker, link };
-  };
-  afterEach(async () => {
-    await Promise.allSettled(open.splice(0).map((worker) => worker.kill()));
-  });
+  const make = fakeWorkers();
 
   it('sends the calls of one turn as one transfer and resolves each with its result', async () => {
     const { worker, link } = await make();

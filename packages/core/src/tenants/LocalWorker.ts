@@ -164,22 +164,8 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   }
 
   dispatch(tenant: TenantId, event: E, options: DispatchOptions = {}): Promise<Awaited<R>> {
-    const invalid = validTenant(tenant);
-    if (invalid !== undefined) return Promise.reject(invalid);
-    let traceparent: string | undefined;
-    try {
-      traceparent = checkTraceparent(options.traceparent);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const key = this.#admit(tenant);
-    if (key instanceof Error) return Promise.reject(key);
-    const trace = traceStart(this, tenant, 'event', event, false, traceparent);
-    return traced(
-      this.#withDeadline(tenant, key, options, (signal) =>
-        this.#current(signal, (runtime) => runtime.dispatch(tenant, event, signal, trace?.traceparent)),
-      ),
-      trace,
+    return this.#call(tenant, 'event', event, options, (runtime, signal, traceparent) =>
+      runtime.dispatch(tenant, event, signal, traceparent),
     );
   }
 
@@ -227,6 +213,26 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     event: E,
     options: DispatchOptions = {},
   ): Promise<Awaited<R>> {
+    return this.#call(tenant, 'script', event, options, (runtime, signal, traceparent) =>
+      runtime.runScript(tenant, name, code, event, signal, traceparent),
+    );
+  }
+
+  /**
+   * The admission every waited call shares (tenant, `traceparent`, the tenant's guards), then its
+   * trace and deadline around `run`, on the current runtime (or the next one, during a recycle).
+   */
+  #call(
+    tenant: TenantId,
+    op: 'event' | 'script',
+    event: E,
+    options: DispatchOptions,
+    run: (
+      runtime: TenantRuntime<S, E, R>,
+      signal: AbortSignal | undefined,
+      traceparent: string | undefined,
+    ) => Promise<Awaited<R>>,
+  ): Promise<Awaited<R>> {
     const invalid = validTenant(tenant);
     if (invalid !== undefined) return Promise.reject(invalid);
     let traceparent: string | undefined;
@@ -237,10 +243,10 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     }
     const key = this.#admit(tenant);
     if (key instanceof Error) return Promise.reject(key);
-    const trace = traceStart(this, tenant, 'script', event, false, traceparent);
+    const trace = traceStart(this, tenant, op, event, false, traceparent);
     return traced(
       this.#withDeadline(tenant, key, options, (signal) =>
-        this.#current(signal, (runtime) => runtime.runScript(tenant, name, code, event, signal, trace?.traceparent)),
+        this.#current(signal, (runtime) => run(runtime, signal, trace?.traceparent)),
       ),
       trace,
     );
@@ -273,9 +279,9 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
 
   /**
    * Runs `run` with the caller's signal, aborted too at the call's deadline (then it rejects with
-   * `HandlerTimeoutError`, a strike against the tenant when `quarantine` is set).
+   * `HandlerTimeoutError`, a strike against the tenant when `quarantine` is set). `counted`: the call
+   * was admitted by the tenant's guards (a handoff or adoption is not, and is never a strike).
    */
-  /** `counted`: the call was admitted by the tenant's guards (a handoff or adoption is not, and is never a strike). */
   #withDeadline<T>(
     tenant: TenantId,
     key: string,
