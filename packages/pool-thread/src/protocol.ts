@@ -6,14 +6,16 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 // Main → thread
 /**
- * `[INIT, version, moduleUrl, workerId, cancelGate]`: load the definition, run `startup`, answer
- * READY or START_FAILED. `cancelGate` is an `Int32Array` over shared memory: the main side writes an
- * item's id into the item's slot when its caller gives up, and the thread reads it right before the
- * item would start.
+ * `[INIT, version, moduleUrl, workerId, cancelGate, running]`: load the definition, run `startup`,
+ * answer READY or START_FAILED. `cancelGate` is an `Int32Array` over shared memory: the main side
+ * writes an item's id into the item's slot when its caller gives up, and the thread reads it right
+ * before the item would start. `running` (one `Int32Array` slot over shared memory) is where the
+ * thread writes the id of the item whose handler runs synchronously (`0`: none), which the main side
+ * reads when the thread dies or hangs, to blame the right tenant.
  */
 export const INIT = 1;
 /**
@@ -37,9 +39,12 @@ export const CLOSE = 6;
 export const READY = 11;
 /** `[START_FAILED, serialized error]`: the module cannot be loaded or has no definition. */
 export const START_FAILED = 12;
-/** `[RESULTS, ids, values, failedIds, errors, stats]`: the results of one turn. */
+/**
+ * `[RESULTS, ids, values, failedIds, errors, stats, timedIds?, handlingMs?]`: the results of one
+ * turn; the last two when timed items ended (how long each handler ran, ms, by position).
+ */
 export const RESULTS = 13;
-/** `[PONG]`. */
+/** `[PONG, stats?]`: the thread's counters and heap (what `recycle.maxHeapBytes` checks on an idle worker), once it runs. */
 export const PONG = 14;
 /** `[KV, id, op, tenantKey, key, arg]`: a `ctx.kv` call. */
 export const KV = 15;
@@ -50,6 +55,8 @@ export const CLOSED = 16;
 export const Op = { Event: 0, EventNoWait: 1, Script: 2, Drop: 3, Broadcast: 4, Handoff: 5, Adopt: 6 } as const;
 /** Added to an op when the item may be cancelled later (the thread gives it an AbortSignal). */
 export const CANCELLABLE = 8;
+/** Added to an op when the thread reports how long the item's handler ran (the dispatch is traced). */
+export const TIMED = 16;
 
 /** Slots in a thread's cancel gate: cancellable items in flight beyond this many are cancelled by message only. */
 export const CANCEL_SLOTS = 4096;

@@ -13,6 +13,8 @@ export class FakeIncarnation implements Incarnation {
   answerPings = true;
   /** What `cancel` answers: whether the worker sees a cancel before it could start the item. */
   exact = true;
+  /** What `running()` answers: the item whose handler runs synchronously in the worker (0: none). */
+  runningId = 0;
   constructor(readonly host: LinkHost) {}
 
   get items(): LinkItem[] {
@@ -30,6 +32,10 @@ export class FakeIncarnation implements Incarnation {
   cancel(id: number): boolean {
     this.cancelled.push(id);
     return this.exact;
+  }
+
+  running(): number {
+    return this.runningId;
   }
 
   ping(): void {

@@ -16,8 +16,10 @@ import type { QuarantineOptions, RecycleOptions, RecyclePolicy, TenantLimits } f
 import { recyclePolicy, TenantGuards } from './TenantGuards.js';
 import type { TenantId } from './TenantId.js';
 import { assertTenantId, tenantKey } from './TenantId.js';
+import type { HandlerWatch } from './TenantRuntime.js';
 import { TenantRuntime } from './TenantRuntime.js';
-import { checkTraceparent, traced, traceEnd, traceStart } from '../tracing/channels.js';
+import type { DispatchMessage } from '../tracing/channels.js';
+import { checkTraceparent, traceEnd, traceStart } from '../tracing/channels.js';
 import type {
   BroadcastOptions,
   BroadcastResult,
@@ -81,6 +83,18 @@ export interface LocalWorkerOptions {
    */
   closeTimeoutMs?: number;
 }
+
+/** Times the handlers of traced calls (the probe is the call's `DispatchMessage`): its queue wait and handling time. */
+const TIMING: HandlerWatch = {
+  started(probe) {
+    (probe as DispatchMessage).startedAt = performance.now();
+  },
+  returned() {},
+  ended(probe) {
+    const message = probe as DispatchMessage;
+    message.handlingMs = performance.now() - message.startedAt!;
+  },
+};
 
 function validTenant(tenant: TenantId): Error | undefined {
   try {
@@ -152,6 +166,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
       workerId: this.id,
       workerData: this.#workerData,
       kv: (tenant) => tenantKv(this.#store, tenant),
+      watch: TIMING,
     });
     // Startup runs before the first event; a failure is reported to the events that wait for it.
     runtime.start().catch(() => undefined);
@@ -164,8 +179,8 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   }
 
   dispatch(tenant: TenantId, event: E, options: DispatchOptions = {}): Promise<Awaited<R>> {
-    return this.#call(tenant, 'event', event, options, (runtime, signal, traceparent) =>
-      runtime.dispatch(tenant, event, signal, traceparent),
+    return this.#call(tenant, 'event', event, options, (runtime, signal, trace) =>
+      runtime.dispatch(tenant, event, signal, trace?.traceparent, trace),
     );
   }
 
@@ -190,7 +205,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     };
     if (this.#gate === undefined) {
       try {
-        this.#runtime.dispatchNoWait(tenant, event, onError, onDone, trace?.traceparent);
+        this.#runtime.dispatchNoWait(tenant, event, onError, onDone, trace?.traceparent, trace);
       } catch (error) {
         this.#done(key);
         throw error;
@@ -199,7 +214,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     }
     void this.#gate.then(() => {
       try {
-        this.#runtime.dispatchNoWait(tenant, event, onError, onDone, trace?.traceparent);
+        this.#runtime.dispatchNoWait(tenant, event, onError, onDone, trace?.traceparent, trace);
       } catch (error) {
         onError(error);
       }
@@ -213,8 +228,8 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     event: E,
     options: DispatchOptions = {},
   ): Promise<Awaited<R>> {
-    return this.#call(tenant, 'script', event, options, (runtime, signal, traceparent) =>
-      runtime.runScript(tenant, name, code, event, signal, traceparent),
+    return this.#call(tenant, 'script', event, options, (runtime, signal, trace) =>
+      runtime.runScript(tenant, name, code, event, signal, trace?.traceparent, trace),
     );
   }
 
@@ -230,7 +245,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     run: (
       runtime: TenantRuntime<S, E, R>,
       signal: AbortSignal | undefined,
-      traceparent: string | undefined,
+      trace: DispatchMessage | undefined,
     ) => Promise<Awaited<R>>,
   ): Promise<Awaited<R>> {
     const invalid = validTenant(tenant);
@@ -244,10 +259,12 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     const key = this.#admit(tenant);
     if (key instanceof Error) return Promise.reject(key);
     const trace = traceStart(this, tenant, op, event, false, traceparent);
-    return traced(
-      this.#withDeadline(tenant, key, options, (signal) =>
-        this.#current(signal, (runtime) => run(runtime, signal, trace?.traceparent)),
-      ),
+    return this.#withDeadline(
+      tenant,
+      key,
+      options,
+      (signal) => this.#current(signal, (runtime) => run(runtime, signal, trace)),
+      true,
       trace,
     );
   }
@@ -288,6 +305,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     options: DispatchOptions,
     run: (signal: AbortSignal | undefined) => Promise<T>,
     counted = true,
+    trace?: DispatchMessage,
   ): Promise<T> {
     const { signal } = options;
     let timeoutMs: number;
@@ -296,16 +314,20 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
         options.timeoutMs === undefined ? this.#timeoutMs : checkInteger('timeoutMs', options.timeoutMs, 1, true);
     } catch (error) {
       if (counted) this.#done(key);
+      if (trace !== undefined) traceEnd(trace, false, error);
       return Promise.reject(error);
     }
+    // The trace ends in the same callbacks as the call (no promise of its own per dispatch).
     if (timeoutMs === Infinity) {
       return run(signal).then(
         (value) => {
           if (counted) this.#done(key);
+          if (trace !== undefined) traceEnd(trace, true, value);
           return value;
         },
         (error: unknown) => {
           if (counted) this.#done(key);
+          if (trace !== undefined) traceEnd(trace, false, error);
           throw error;
         },
       );
@@ -327,19 +349,25 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     return run(controller.signal).then(
       (value) => {
         done();
+        if (trace !== undefined) traceEnd(trace, true, value);
         return value;
       },
       (error: unknown) => {
         done();
-        if (!timedOut) throw error;
+        if (!timedOut) {
+          if (trace !== undefined) traceEnd(trace, false, error);
+          throw error;
+        }
         const timeout = new HandlerTimeoutError(`The handler for tenant ${key} did not finish within ${timeoutMs} ms.`);
         const quarantined = counted ? this.#guards?.strike(key, tenant, timeout) : undefined;
         // Before the caller hears of its timeout.
         if (quarantined !== undefined) queueMicrotask(() => this.emit('quarantine', quarantined));
+        if (trace !== undefined) traceEnd(trace, false, timeout);
         throw timeout;
       },
     );
   }
+
 
   dropTenant(tenant: TenantId, options: DispatchOptions = {}): Promise<void> {
     const invalid = validTenant(tenant);

@@ -30,6 +30,24 @@ export interface TenantRuntimeOptions {
    * @default undefined
    */
   workerData?: unknown;
+  /**
+   * Told when the handler of a call given a `probe` starts, when its synchronous part returns, and
+   * when it ends (the probe is passed back as is): how a host names the event running when its
+   * thread dies, and how handlers are timed.
+   * @default undefined
+   */
+  watch?: HandlerWatch;
+}
+
+/**
+ * Follows the handlers of the calls given a probe (`TenantRuntime.dispatch(..., probe)`): each
+ * method receives that probe. `started` is called right before the handler, `returned` once its
+ * synchronous part returned or threw, `ended` once it finished (its promise settled).
+ */
+export interface HandlerWatch {
+  started(probe: unknown): void;
+  returned(probe: unknown): void;
+  ended(probe: unknown): void;
 }
 
 interface TenantEntry<S> {
@@ -91,6 +109,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
   readonly #inflight = new Set<(error: unknown) => void>();
   readonly #context: WorkerContext;
   readonly #kvFor: (tenant: TenantId) => TenantKv;
+  readonly #watch: HandlerWatch | undefined;
   #started: Promise<void> | undefined;
   #startupDone = false;
   #state: 'open' | 'closing' | 'killed' = 'open';
@@ -103,6 +122,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     this.#definition = definition;
     this.#options = options;
     this.#kvFor = (tenant) => options.kv(tenant);
+    this.#watch = options.watch;
     this.#context = Object.freeze({
       workerId: options.workerId,
       signal: this.#controller.signal,
@@ -128,9 +148,25 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     return this.#started;
   }
 
-  /** Handles `event` for `tenant` after the tenant's earlier events; `traceparent` becomes `ctx.traceparent`. */
-  dispatch(tenant: TenantId, event: E, signal?: CancelSignal, traceparent?: string): Promise<Awaited<R>> {
-    return this.#run(tenant, signal, (state, ctx) => this.#definition.onEvent(state, event, ctx), true, traceparent);
+  /**
+   * Handles `event` for `tenant` after the tenant's earlier events; `traceparent` becomes
+   * `ctx.traceparent`; `probe` is handed to the `watch` option's methods when the handler runs.
+   */
+  dispatch(
+    tenant: TenantId,
+    event: E,
+    signal?: CancelSignal,
+    traceparent?: string,
+    probe?: unknown,
+  ): Promise<Awaited<R>> {
+    return this.#run(
+      tenant,
+      signal,
+      (state, ctx) => this.#definition.onEvent(state, event, ctx),
+      true,
+      traceparent,
+      probe,
+    );
   }
 
   /** Runs a script in `tenant`'s state through the definition's script engine. */
@@ -141,11 +177,19 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     event: E,
     signal?: CancelSignal,
     traceparent?: string,
+    probe?: unknown,
   ): Promise<Awaited<R>> {
     const engine = this.#definition.scriptEngine;
     if (engine === undefined) return Promise.reject(new ScriptsUnsupportedError());
     // The engine is framework code: what it raises (limits, timeouts) keeps its class across boundaries.
-    return this.#run(tenant, signal, (state, ctx) => engine.run(state, { name, code }, event, ctx), false, traceparent);
+    return this.#run(
+      tenant,
+      signal,
+      (state, ctx) => engine.run(state, { name, code }, event, ctx),
+      false,
+      traceparent,
+      probe,
+    );
   }
 
   /**
@@ -338,6 +382,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     onError: (error: unknown) => void,
     onDone?: () => void,
     traceparent?: string,
+    probe?: unknown,
   ): void {
     const refused = this.#refusal();
     if (refused !== undefined) throw refused;
@@ -348,6 +393,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
       (state, ctx) => this.#definition.onEvent(state, event, ctx),
       true,
       traceparent,
+      probe,
     ).then(
       () => {
         this.#queued--;
@@ -366,12 +412,13 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     handle: (state: S, ctx: TenantContext) => R | Promise<R>,
     userCode = true,
     traceparent?: string,
+    probe?: unknown,
   ): Promise<Awaited<R>> {
     const refused = this.#refusal();
     if (refused !== undefined) return Promise.reject(refused);
     if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The dispatch'));
     this.#queued++;
-    const task = this.#enqueue(this.#entry(tenant), signal, handle, userCode, traceparent);
+    const task = this.#enqueue(this.#entry(tenant), signal, handle, userCode, traceparent, probe);
     // The caller's promise settles with the task, or earlier when its signal aborts or the
     // worker is killed (a running handler cannot be stopped, but nobody waits for it in vain).
     return new Promise<Awaited<R>>((resolve, reject) => {
@@ -405,17 +452,18 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     handle: (state: S, ctx: TenantContext) => R | Promise<R>,
     userCode = true,
     traceparent?: string,
+    probe?: unknown,
   ): Promise<Awaited<R>> {
     return entry.queue.enqueue(() => {
       // An event whose signal aborted while it waited never runs.
       if (signal?.aborted) throw abortErrorFrom(signal, 'The dispatch');
       entry.ctx.traceparent = traceparent;
       // Warm path: no promise of our own when the tenant exists and the handler is synchronous.
-      if (this.#startupDone && entry.hasState) return this.#invoke(entry, handle, userCode);
+      if (this.#startupDone && entry.hasState) return this.#invoke(entry, handle, userCode, probe);
       return this.#prepare(entry).then(() => {
         // Aborted while the tenant's state was being created: the handler still never runs.
         if (signal?.aborted) throw abortErrorFrom(signal, 'The dispatch');
-        return this.#invoke(entry, handle, userCode);
+        return this.#invoke(entry, handle, userCode, probe);
       });
     }) as Promise<Awaited<R>>;
   }
@@ -441,31 +489,43 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     entry: TenantEntry<S>,
     handle: (state: S, ctx: TenantContext) => R | Promise<R>,
     userCode: boolean,
+    probe: unknown,
   ): R | Promise<R> {
+    const watch = probe === undefined ? undefined : this.#watch;
     let result: R | Promise<R>;
+    watch?.started(probe);
     try {
       result = handle(entry.state as S, entry.ctx);
     } catch (error) {
       this.#handled++;
       this.#failed++;
+      if (watch !== undefined) {
+        watch.returned(probe);
+        watch.ended(probe);
+      }
       throw userCode ? markUserError(error) : error;
     }
+    watch?.returned(probe);
     if (isPromiseLike(result)) {
       return (result as Promise<R>).then(
         (value) => {
           this.#handled++;
+          watch?.ended(probe);
           return value;
         },
         (error: unknown) => {
           this.#handled++;
           this.#failed++;
+          watch?.ended(probe);
           throw userCode ? markUserError(error) : error;
         },
       );
     }
     this.#handled++;
+    watch?.ended(probe);
     return result;
   }
+
 
   async #release(entry: TenantEntry<S>): Promise<void> {
     if (!entry.hasState) return;

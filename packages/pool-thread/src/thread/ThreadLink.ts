@@ -21,6 +21,7 @@ import {
   READY,
   RESULTS,
   START_FAILED,
+  TIMED,
 } from '../protocol.js';
 
 /**
@@ -64,6 +65,8 @@ export class ThreadLink implements WorkerLink {
     });
     this.threadId = thread.threadId;
     const gate = new CancelGate();
+    // The thread writes the id of the item whose handler runs synchronously; read when it dies or hangs.
+    const running = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
     let ended = false;
     let cause: unknown;
     let closed: (() => void) | undefined;
@@ -93,15 +96,18 @@ export class ThreadLink implements WorkerLink {
     thread.on('message', (message: unknown[]) => {
       switch (message[0]) {
         case RESULTS: {
-          const [, ids, values, failedIds, errors, stats] = message as [
+          const [, ids, values, failedIds, errors, stats, timedIds, handlingMs] = message as [
             number,
             number[],
             unknown[],
             number[],
             never[],
             IncarnationStats,
+            number[] | undefined,
+            number[] | undefined,
           ];
           host.stats(stats);
+          if (timedIds !== undefined) for (let i = 0; i < timedIds.length; i++) host.timed(timedIds[i]!, handlingMs![i]!);
           if (gate.used > 0) {
             gate.release(ids);
             gate.release(failedIds);
@@ -111,6 +117,7 @@ export class ThreadLink implements WorkerLink {
           return;
         }
         case PONG:
+          if (message[1] !== undefined) host.stats(message[1] as IncarnationStats);
           return host.alive();
         case KV: {
           const [, id, op, tenant, key, arg] = message as [number, number, 'get', string, string, unknown];
@@ -137,7 +144,7 @@ export class ThreadLink implements WorkerLink {
           return closed?.();
       }
     });
-    thread.postMessage([INIT, PROTOCOL_VERSION, url, host.workerId, gate.flags]);
+    thread.postMessage([INIT, PROTOCOL_VERSION, url, host.workerId, gate.flags, running]);
     const send = (items: readonly LinkItem[]): void => {
       const n = items.length;
       const ids = new Array<number>(n);
@@ -150,7 +157,7 @@ export class ThreadLink implements WorkerLink {
       for (let i = 0; i < n; i++) {
         const item = items[i]!;
         ids[i] = item.id;
-        const op = item.op === 'event' && !item.waited ? Op.EventNoWait : OP_CODES[item.op];
+        const op = (item.op === 'event' && !item.waited ? Op.EventNoWait : OP_CODES[item.op]) | (item.timed ? TIMED : 0);
         keys[i] = item.key;
         payloads[i] = item.payload;
         if (item.cancellable) {
@@ -196,6 +203,7 @@ export class ThreadLink implements WorkerLink {
         return exact;
       },
       ping: () => thread.postMessage([PING]),
+      running: () => Atomics.load(running, 0),
       close: async () => {
         const done = new Promise<void>((resolve) => (closed = resolve));
         thread.postMessage([CLOSE]);

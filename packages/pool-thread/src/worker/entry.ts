@@ -22,6 +22,7 @@ import {
   READY,
   RESULTS,
   START_FAILED,
+  TIMED,
 } from '../protocol.js';
 
 /** By op code (`Op` of the protocol). */
@@ -41,6 +42,7 @@ export function serveThread(
 ): void {
   let host: TenantHost | undefined;
   let gate: Int32Array | undefined;
+  let running: Int32Array | undefined;
   const start = async (version: unknown, url: string, workerId: number): Promise<void> => {
     try {
       if (version !== PROTOCOL_VERSION)
@@ -50,9 +52,15 @@ export function serveThread(
         workerId,
         workerData: data,
         output: {
-          results: (r) => port.postMessage([RESULTS, r.ids, r.values, r.failedIds, r.errors, r.stats]),
+          results: (r) =>
+            port.postMessage(
+              r.timedIds === undefined
+                ? [RESULTS, r.ids, r.values, r.failedIds, r.errors, r.stats]
+                : [RESULTS, r.ids, r.values, r.failedIds, r.errors, r.stats, r.timedIds, r.handlingMs],
+            ),
           kv: (id, call) => port.postMessage([KV, id, call.op, call.tenant, call.key, call.arg]),
         },
+        running,
       });
       await host.start();
       port.postMessage([READY, host.stats()]);
@@ -63,12 +71,15 @@ export function serveThread(
   };
   port.on('message', (message: unknown[]) => {
     const type = message[0];
-    if (type === PING) return port.postMessage([PONG]);
+    if (type === PING) return port.postMessage(host === undefined ? [PONG] : [PONG, host.stats()]);
     if (type === INIT) {
       if (host !== undefined) return fail(new ProtocolError('The worker thread was initialised twice.'));
       if (!(message[4] instanceof Int32Array) || !(message[4].buffer instanceof SharedArrayBuffer))
         return fail(new ProtocolError('INIT: expected the cancel gate, an Int32Array over a SharedArrayBuffer.'));
+      if (!(message[5] instanceof Int32Array) || !(message[5].buffer instanceof SharedArrayBuffer))
+        return fail(new ProtocolError('INIT: expected the running slot, an Int32Array over a SharedArrayBuffer.'));
       gate = message[4];
+      running = message[5];
       return void start(message[1], message[2] as string, message[3] as number);
     }
     if (host === undefined)
@@ -86,11 +97,21 @@ export function serveThread(
         ];
         for (let i = 0; i < ids.length; i++) {
           const op = ops[i]!;
-          const base = op & ~CANCELLABLE;
+          const base = op & ~(CANCELLABLE | TIMED);
           const id = ids[i]!;
           const slot = slots?.[i] ?? -1;
           const cancelled = slot < 0 ? undefined : () => Atomics.load(gate!, slot) === (id | 0);
-          host.run(id, OPS[base]!, keys[i]!, payloads[i], base !== 1, (op & CANCELLABLE) !== 0, cancelled, traces?.[i]);
+          host.run(
+            id,
+            OPS[base]!,
+            keys[i]!,
+            payloads[i],
+            base !== 1,
+            (op & CANCELLABLE) !== 0,
+            cancelled,
+            traces?.[i],
+            (op & TIMED) !== 0,
+          );
         }
         return;
       }
