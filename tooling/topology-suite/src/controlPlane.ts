@@ -192,7 +192,10 @@ export function describeControlPlane(harness: TopologyHarness, create: Create): 
         // The older tenant's event is in flight (waiting on a gate) when the younger one's ends the worker.
         const waiting = pool.dispatch(older, { type: 'wait', key: 'blame-older' });
         const poisoned = pool.dispatch(poison, { type: 'exit' });
-        await expect(poisoned).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED', message: /running: event 'exit' of tenant guild:2/ });
+        await expect(poisoned).rejects.toMatchObject({
+          code: 'ERR_WORKER_CRASHED',
+          message: expect.stringContaining("(the event running: event 'exit' of tenant guild:2)"),
+        });
         await expect(waiting).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
         expect(await crashed).toMatchObject({ workerId: 0, tenant: poison, eventType: 'exit' });
         expect(await quarantined).toMatchObject({ tenant: poison, strikes: 1 });
@@ -213,7 +216,10 @@ export function describeControlPlane(harness: TopologyHarness, create: Create): 
         const spinning = pool.dispatch(poison, { type: 'spin' });
         const crash = await crashed;
         expect(crash).toMatchObject({ workerId: 0, tenant: poison, eventType: 'spin' });
-        expect(crash.cause).toMatchObject({ code: 'ERR_WORKER_HUNG', message: /running: event 'spin' of tenant guild:2/ });
+        expect(crash.cause).toMatchObject({
+          code: 'ERR_WORKER_HUNG',
+          message: expect.stringContaining("(the event running: event 'spin' of tenant guild:2)"),
+        });
         for (const call of [waiting, spinning]) await expect(call).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
         await expect(pool.dispatch(older, { type: 'count' })).resolves.toBe(1);
         await expect(pool.dispatch(poison, { type: 'count' })).rejects.toMatchObject({ code: 'ERR_TENANT_QUARANTINED' });

@@ -654,7 +654,7 @@ function describeResharding(
       const counts = await Promise.all(tenants.map((tenant) => pool.dispatch(tenant, { type: 'count' })));
       const onFresh = tenants.map((tenant) => shardFor(tenant.id, 3) === 2);
       // The replaced worker starts empty; every other tenant counts on from its carried state.
-      expect(counts).toEqual(onFresh.map((fresh) => (fresh ? 1 : 2)));
+      expect(counts).toEqual(onFresh.map((replaced) => (replaced ? 1 : 2)));
       const shrinking = pool.resize(1);
       await expect(pool.replace(2)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
       await expect(shrinking).resolves.toMatchObject({ from: 3, to: 1 });

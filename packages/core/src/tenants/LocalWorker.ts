@@ -89,7 +89,7 @@ const TIMING: HandlerWatch = {
   started(probe) {
     (probe as DispatchMessage).startedAt = performance.now();
   },
-  returned() {},
+  returned: () => undefined,
   ended(probe) {
     const message = probe as DispatchMessage;
     message.handlingMs = performance.now() - message.startedAt!;

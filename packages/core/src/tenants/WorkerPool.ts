@@ -137,8 +137,10 @@ export class WorkerPool<W extends WorkerLike<any, any>>
 
   /**
    * Puts a new worker in slot `index` (one that was killed or gave up, so a pool never keeps a dead
-   * slot): `worker`, or one made by the factory of {@link WorkerPool.create}. The old worker is
-   * killed (its events reject with `WorkerKilledError`) and no longer forwarded. Resolves with the new one.
+   * slot): `worker`, or one made by the factory of {@link WorkerPool.create} (the old worker is then
+   * killed first, so that the new one may take what it held, like a worker id on a process pool's
+   * hub). The old worker is killed (its events reject with `WorkerKilledError`) and no longer
+   * forwarded. Resolves with the new one.
    *
    * During a {@link WorkerPool.resize} (or with resizes queued) the replacement is queued behind
    * them, like a resize: it never kills a worker in the middle of handing its tenants off, and
@@ -168,8 +170,10 @@ export class WorkerPool<W extends WorkerLike<any, any>>
 
   async #replace(index: number, worker: W | undefined): Promise<W> {
     if (index >= this.#workers.length) throw this.#badIndex(index);
-    const next = worker ?? (await this.#factory!(index, this.#workers.length));
     const old = this.#workers[index]!;
+    // One the factory makes may need what the old one holds (a process pool's hub serves one process per id): killed first.
+    if (worker === undefined) await old.kill();
+    const next = worker ?? (await this.#factory!(index, this.#workers.length));
     this.#unforward(old);
     const workers = [...this.#workers];
     workers[index] = next;

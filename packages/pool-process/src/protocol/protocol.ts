@@ -340,9 +340,11 @@ export function checkWorkerMessage(message: unknown): string | undefined {
       const [, ids, ms] = m as [number, unknown, unknown];
       if (m.length !== 3 || !Array.isArray(ids) || !Array.isArray(ms) || ids.length !== ms.length)
         return 'TIMINGS: expected [28, ids, handlingMs] of equal lengths';
-      for (let i = 0; i < ids.length; i++)
-        if (!isId(ids[i]) || typeof ms[i] !== 'number' || !(ms[i] >= 0))
+      for (let i = 0; i < ids.length; i++) {
+        const value: unknown = ms[i];
+        if (!isId(ids[i]) || typeof value !== 'number' || !(value >= 0))
           return 'TIMINGS: ids must be positive integers and handlingMs numbers >= 0';
+      }
       return undefined;
     }
     case PROTOCOL_ERROR:
