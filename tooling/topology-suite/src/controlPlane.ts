@@ -1,4 +1,5 @@
 import type { BroadcastResult, WorkerLikeEvents, WorkerLikeListener } from '@switchyard/core';
+import { tenantKey } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import type { SuiteBroadcast } from './fixtures/basic.js';
 import type { PoolUnderTest, SuiteWorkerOptions, TopologyHarness } from './suite.js';
@@ -194,7 +195,7 @@ export function describeControlPlane(harness: TopologyHarness, create: Create): 
         const poisoned = pool.dispatch(poison, { type: 'exit' });
         await expect(poisoned).rejects.toMatchObject({
           code: 'ERR_WORKER_CRASHED',
-          message: expect.stringContaining("(the event running: event 'exit' of tenant guild:2)"),
+          message: expect.stringContaining(`(the event running: event 'exit' of tenant ${tenantKey(poison)})`),
         });
         await expect(waiting).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
         expect(await crashed).toMatchObject({ workerId: 0, tenant: poison, eventType: 'exit' });
@@ -218,7 +219,7 @@ export function describeControlPlane(harness: TopologyHarness, create: Create): 
         expect(crash).toMatchObject({ workerId: 0, tenant: poison, eventType: 'spin' });
         expect(crash.cause).toMatchObject({
           code: 'ERR_WORKER_HUNG',
-          message: expect.stringContaining("(the event running: event 'spin' of tenant guild:2)"),
+          message: expect.stringContaining(`(the event running: event 'spin' of tenant ${tenantKey(poison)})`),
         });
         for (const call of [waiting, spinning]) await expect(call).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
         await expect(pool.dispatch(older, { type: 'count' })).resolves.toBe(1);

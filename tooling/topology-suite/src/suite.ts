@@ -797,6 +797,7 @@ function describeTracing(create: (workers?: number) => Promise<PoolUnderTest>): 
       ];
       subscribe('switchyard:dispatch:end', onSettled);
       subscribe('switchyard:dispatch:error', onSettled);
+      let releasedAt = 0;
       try {
         await pool.dispatch(guild(1), { type: 'count' });
         const first = pool.dispatch(guild(1), events[0]!);
@@ -805,7 +806,7 @@ function describeTracing(create: (workers?: number) => Promise<PoolUnderTest>): 
         const third = pool.dispatch(guild(1), events[2]!, { signal: controller.signal });
         controller.abort('not needed');
         await expect(third).rejects.toMatchObject({ code: 'ABORT_ERR' });
-        const releasedAt = performance.now();
+        releasedAt = performance.now();
         await pool.dispatch(guild(2), { type: 'release', key: 'timed-queue' });
         await expect(first).resolves.toBe('released');
         await expect(second).resolves.toBe(1);

@@ -42,8 +42,7 @@ export function serveThread(
 ): void {
   let host: TenantHost | undefined;
   let gate: Int32Array | undefined;
-  let running: Int32Array | undefined;
-  const start = async (version: unknown, url: string, workerId: number): Promise<void> => {
+  const start = async (version: unknown, url: string, workerId: number, running: Int32Array): Promise<void> => {
     try {
       if (version !== PROTOCOL_VERSION)
         throw new ProtocolError(`expected protocol version ${PROTOCOL_VERSION}, got ${String(version)}`);
@@ -79,8 +78,7 @@ export function serveThread(
       if (!(message[5] instanceof Int32Array) || !(message[5].buffer instanceof SharedArrayBuffer))
         return fail(new ProtocolError('INIT: expected the running slot, an Int32Array over a SharedArrayBuffer.'));
       gate = message[4];
-      running = message[5];
-      return void start(message[1], message[2] as string, message[3] as number);
+      return void start(message[1], message[2] as string, message[3] as number, message[5]);
     }
     if (host === undefined)
       return fail(new ProtocolError(`Message ${String(type)} arrived before the thread was initialised.`));
