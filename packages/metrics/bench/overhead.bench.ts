@@ -17,6 +17,8 @@ import { Registry } from 'prom-client';
 import { WorkerMetrics } from '../src/index.js';
 
 const { values } = parseArgs({
+  // `pnpm bench -- --runs 3` passes the `--` on.
+  args: process.argv.slice(2).filter((arg) => arg !== '--'),
   options: {
     events: { type: 'string', default: '100000' },
     runs: { type: 'string', default: '7' },
@@ -90,7 +92,9 @@ for (let i = 0; i < runs; i++) {
 console.log(`off runs: ${off.map((x) => x.toFixed(0)).join(' ')}; on runs: ${on.map((x) => x.toFixed(0)).join(' ')}`);
 await pool.close();
 const rate = (ms: number): string => `${Math.round((events / ms) * 1000).toLocaleString('en-US')} events/s`;
-console.log(`${topology === 'thread' ? 'thread pool (2 workers)' : 'pool of 2 LocalWorkers'}, ${events} waited dispatches over ${tenants.length} tenants, ${runs} runs each`);
+console.log(
+  `${topology === 'thread' ? 'thread pool (2 workers)' : 'pool of 2 LocalWorkers'}, ${events} waited dispatches over ${tenants.length} tenants, ${runs} runs each`,
+);
 console.log(`metrics off: median ${median(off).toFixed(0)} ms (${rate(median(off))})`);
 console.log(`metrics on:  median ${median(on).toFixed(0)} ms (${rate(median(on))})`);
 console.log(
