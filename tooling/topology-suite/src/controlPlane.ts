@@ -201,7 +201,9 @@ export function describeControlPlane(harness: TopologyHarness, create: Create): 
         expect(await crashed).toMatchObject({ workerId: 0, tenant: poison, eventType: 'exit' });
         expect(await quarantined).toMatchObject({ tenant: poison, strikes: 1 });
         await expect(pool.dispatch(older, { type: 'count' })).resolves.toBe(1);
-        await expect(pool.dispatch(poison, { type: 'count' })).rejects.toMatchObject({ code: 'ERR_TENANT_QUARANTINED' });
+        await expect(pool.dispatch(poison, { type: 'count' })).rejects.toMatchObject({
+          code: 'ERR_TENANT_QUARANTINED',
+        });
       });
 
       it('blames the tenant whose handler hung the worker, not an older one in flight', async () => {
@@ -221,9 +223,12 @@ export function describeControlPlane(harness: TopologyHarness, create: Create): 
           code: 'ERR_WORKER_HUNG',
           message: expect.stringContaining(`(the event running: event 'spin' of tenant ${tenantKey(poison)})`),
         });
-        for (const call of [waiting, spinning]) await expect(call).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
+        for (const call of [waiting, spinning])
+          await expect(call).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
         await expect(pool.dispatch(older, { type: 'count' })).resolves.toBe(1);
-        await expect(pool.dispatch(poison, { type: 'count' })).rejects.toMatchObject({ code: 'ERR_TENANT_QUARANTINED' });
+        await expect(pool.dispatch(poison, { type: 'count' })).rejects.toMatchObject({
+          code: 'ERR_TENANT_QUARANTINED',
+        });
       });
     }
   });

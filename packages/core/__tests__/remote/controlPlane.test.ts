@@ -1,12 +1,6 @@
 import { once } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import type {
-  DispatchErrorInfo,
-  QuarantineInfo,
-  RecycleInfo,
-  TenantId,
-  WorkerCrashInfo,
-} from '../../src/index.js';
+import type { DispatchErrorInfo, QuarantineInfo, RecycleInfo, TenantId, WorkerCrashInfo } from '../../src/index.js';
 import { FakeLink, fakeWorkers } from './fakeLink.js';
 
 const guild = (n: number): TenantId => ({ kind: 'guild', id: String(n) });

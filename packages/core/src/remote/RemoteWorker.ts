@@ -1086,8 +1086,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     const { call } = suspect;
     const info = this.#crashInfo(cause, this.#failures, call);
     // Emitted after `crash`: the tenant whose event was running takes the strike.
-    const quarantined =
-      call?.tenant === undefined ? undefined : this.#guards?.strike(call.key, call.tenant, cause);
+    const quarantined = call?.tenant === undefined ? undefined : this.#guards?.strike(call.key, call.tenant, cause);
     if (quarantined !== undefined) this.#quarantined(quarantined);
     if (!retry && !this.#everReady) {
       // It can never start (a module that cannot be loaded): a configuration error, not a crash to retry.

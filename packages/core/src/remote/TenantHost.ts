@@ -382,7 +382,13 @@ export class TenantHost {
     if (this.#ids.length === 0 && this.#failedIds.length === 0) return;
     const results: HostResults =
       this.#timedIds.length === 0
-        ? { ids: this.#ids, values: this.#values, failedIds: this.#failedIds, errors: this.#errors, stats: this.stats() }
+        ? {
+            ids: this.#ids,
+            values: this.#values,
+            failedIds: this.#failedIds,
+            errors: this.#errors,
+            stats: this.stats(),
+          }
         : {
             ids: this.#ids,
             values: this.#values,

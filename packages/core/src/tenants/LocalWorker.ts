@@ -368,7 +368,6 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     );
   }
 
-
   dropTenant(tenant: TenantId, options: DispatchOptions = {}): Promise<void> {
     const invalid = validTenant(tenant);
     if (invalid !== undefined) return Promise.reject(invalid);

@@ -526,7 +526,6 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     return result;
   }
 
-
   async #release(entry: TenantEntry<S>): Promise<void> {
     if (!entry.hasState) return;
     const state = entry.state as S;

@@ -157,7 +157,9 @@ export class WorkerPool<W extends WorkerLike<any, any>>
       return Promise.reject(this.#badIndex(index));
     if (worker === undefined && this.#factory === undefined)
       return Promise.reject(
-        new InvalidArgumentError('Expected a worker: this pool was not made by WorkerPool.create(), so it has no factory.'),
+        new InvalidArgumentError(
+          'Expected a worker: this pool was not made by WorkerPool.create(), so it has no factory.',
+        ),
       );
     return this.#serially(() => this.#replace(index, worker));
   }

@@ -132,13 +132,7 @@ export type MasterMessage =
   | ProtocolErrorMessage;
 /** Messages a worker sends and the hub accepts. */
 export type WorkerMessage =
-  | StatsMessage
-  | ResultsMessage
-  | TimingsMessage
-  | FailureMessage
-  | KvMessage
-  | ClosedMessage
-  | ProtocolErrorMessage;
+  StatsMessage | ResultsMessage | TimingsMessage | FailureMessage | KvMessage | ClosedMessage | ProtocolErrorMessage;
 
 /** Serializes one frame. Throws what `v8.serialize` throws for values that cannot be cloned. */
 export function encodeFrame(messages: readonly unknown[]): Buffer {

@@ -121,7 +121,14 @@ describe('thread entry', () => {
     const { port, next } = serve();
     port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, newGate(), newSlot()]);
     await next();
-    port.postMessage([BATCH, [1, 2, 3], [TIMED, 0, TIMED | CANCELLABLE], ['guild:1', 'guild:2', 'guild:3'], [{}, {}, {}], [-1, -1, 0]]);
+    port.postMessage([
+      BATCH,
+      [1, 2, 3],
+      [TIMED, 0, TIMED | CANCELLABLE],
+      ['guild:1', 'guild:2', 'guild:3'],
+      [{}, {}, {}],
+      [-1, -1, 0],
+    ]);
     const [type, ids, , failedIds, , , timedIds, handlingMs] = (await next()) as [
       number,
       number[],

@@ -107,7 +107,8 @@ export class ThreadLink implements WorkerLink {
             number[] | undefined,
           ];
           host.stats(stats);
-          if (timedIds !== undefined) for (let i = 0; i < timedIds.length; i++) host.timed(timedIds[i]!, handlingMs![i]!);
+          if (timedIds !== undefined)
+            for (let i = 0; i < timedIds.length; i++) host.timed(timedIds[i]!, handlingMs![i]!);
           if (gate.used > 0) {
             gate.release(ids);
             gate.release(failedIds);
@@ -157,7 +158,8 @@ export class ThreadLink implements WorkerLink {
       for (let i = 0; i < n; i++) {
         const item = items[i]!;
         ids[i] = item.id;
-        const op = (item.op === 'event' && !item.waited ? Op.EventNoWait : OP_CODES[item.op]) | (item.timed ? TIMED : 0);
+        const op =
+          (item.op === 'event' && !item.waited ? Op.EventNoWait : OP_CODES[item.op]) | (item.timed ? TIMED : 0);
         keys[i] = item.key;
         payloads[i] = item.payload;
         if (item.cancellable) {
