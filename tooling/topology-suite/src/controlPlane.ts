@@ -336,7 +336,7 @@ export function describeControlPlane(harness: TopologyHarness, create: Create): 
       });
 
       it('recycles an idle worker over maxHeapBytes from the heap its liveness answer carries', async () => {
-        const pool = await create(1, { recycle: { maxHeapBytes: 1 }, livenessTimeoutMs: 400 });
+        const pool = await create(1, { recycle: { maxHeapBytes: 1 }, livenessTimeoutMs: 2000 });
         // Not one event: only the liveness probes report its heap.
         const info = await next(pool, 'recycled');
         expect(info).toMatchObject({ workerId: 0, reason: 'maxHeapBytes', handled: 0 });
