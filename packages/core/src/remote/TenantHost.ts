@@ -21,6 +21,12 @@ class Tracked {
   ) {}
 }
 
+/** The probe of a timed item (see {@link TenantHost.run}): when its handler started. Other items' probe is their id. */
+class Timed {
+  startedAt = 0;
+  constructor(readonly id: number) {}
+}
+
 /**
  * The signal of a cancellable item whose cancel the master can also flag in shared memory: read
  * when the runtime is about to start the item, it sees a cancel that is still in transit as a message.
@@ -114,8 +120,6 @@ export class TenantHost {
   #flushScheduled = false;
   #heapUsed = 0;
   #heapReadAt = -Infinity;
-  /** Timed items not finished: when their handler started (`NaN` until it has). */
-  readonly #timed = new Map<number, number>();
   #timedIds: number[] = [];
   #handlingMs: number[] = [];
   readonly #runningSlot: Int32Array;
@@ -124,23 +128,25 @@ export class TenantHost {
     this.#output = options.output;
     this.#runningSlot = options.running ?? new Int32Array(1);
     const running = this.#runningSlot;
-    const timed = this.#timed;
-    // Every item's handler is watched (its id is the probe): the running slot, and the timed ones' clocks.
+    // Every item's handler is watched (its probe: its id, or a Timed): the running slot, and the timed ones' clocks.
     const watch: HandlerWatch = {
-      started: (id) => {
-        Atomics.store(running, 0, id as number);
-        if (timed.size > 0 && timed.has(id as number)) timed.set(id as number, performance.now());
+      started: (probe) => {
+        if (typeof probe === 'number') {
+          Atomics.store(running, 0, probe);
+          return;
+        }
+        const timed = probe as Timed;
+        Atomics.store(running, 0, timed.id);
+        timed.startedAt = performance.now();
       },
       returned: () => {
         Atomics.store(running, 0, 0);
       },
-      ended: (id) => {
-        if (timed.size === 0) return;
-        const startedAt = timed.get(id as number);
-        if (startedAt === undefined || Number.isNaN(startedAt)) return;
-        timed.delete(id as number);
-        this.#timedIds.push(id as number);
-        this.#handlingMs.push(performance.now() - startedAt);
+      ended: (probe) => {
+        if (typeof probe === 'number') return;
+        const timed = probe as Timed;
+        this.#timedIds.push(timed.id);
+        this.#handlingMs.push(performance.now() - timed.startedAt);
       },
     };
     this.#runtime = new TenantRuntime(this.#trackingDefinition(definition), {
@@ -194,13 +200,13 @@ export class TenantHost {
     if (op === 'broadcast') return this.#broadcast(id, payload, cancellable, cancelled);
     const tenant = parseTenantKey(key);
     const failed = (error: unknown): void => this.#fail(id, error);
-    if (timed && (op === 'event' || op === 'script')) this.#timed.set(id, Number.NaN);
+    const probe = timed && (op === 'event' || op === 'script') ? new Timed(id) : id;
     if (op === 'event' && !cancellable) {
       // The promise-free path of the runtime.
       const done = (value?: unknown): void => this.#succeed(id, value);
       try {
-        if (waited) void this.#runtime.dispatch(tenant, payload, undefined, traceparent, id).then(done, failed);
-        else this.#runtime.dispatchNoWait(tenant, payload, failed, done, traceparent, id);
+        if (waited) void this.#runtime.dispatch(tenant, payload, undefined, traceparent, probe).then(done, failed);
+        else this.#runtime.dispatchNoWait(tenant, payload, failed, done, traceparent, probe);
       } catch (error) {
         failed(error);
       }
@@ -214,14 +220,20 @@ export class TenantHost {
     }
     let task: Promise<unknown>;
     if (op === 'event')
-      task = this.#runtime.dispatch(tenant, cancellable ? new Tracked(id, payload) : payload, signal, traceparent, id);
+      task = this.#runtime.dispatch(
+        tenant,
+        cancellable ? new Tracked(id, payload) : payload,
+        signal,
+        traceparent,
+        probe,
+      );
     else if (op === 'drop') task = this.#runtime.dropTenant(tenant);
     else if (op === 'handoff') task = this.#runtime.handOffTenant(tenant);
     else if (op === 'adopt') task = this.#runtime.adoptTenant(tenant, payload as TenantHandoff);
     else {
       const [name, code, scriptEvent] = payload as [string, string, unknown];
       const event = cancellable ? new Tracked(id, scriptEvent) : scriptEvent;
-      task = this.#runtime.runScript(tenant, name, code, event, signal, traceparent, id);
+      task = this.#runtime.runScript(tenant, name, code, event, signal, traceparent, probe);
     }
     task.then(
       (value) => {
@@ -344,7 +356,6 @@ export class TenantHost {
     this.#values = [];
     this.#failedIds = [];
     this.#errors = [];
-    this.#timed.clear();
     this.#timedIds = [];
     this.#handlingMs = [];
   }
@@ -357,15 +368,12 @@ export class TenantHost {
   }
 
   #succeed(id: number, value: unknown): void {
-    if (this.#timed.size > 0) this.#timed.delete(id);
     this.#ids.push(id);
     this.#values.push(value);
     this.#scheduleFlush();
   }
 
   #fail(id: number, error: unknown): void {
-    // Told before its handler ended (cancelled while it runs): its time is not reported.
-    if (this.#timed.size > 0) this.#timed.delete(id);
     this.#failedIds.push(id);
     this.#errors.push(serializeError(error));
     this.#scheduleFlush();
