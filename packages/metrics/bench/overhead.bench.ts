@@ -1,26 +1,42 @@
 /**
- * Dispatch overhead of @switchyard/metrics: the same thread pool, the same traffic, with a
- * WorkerMetrics collector registered (subscribed to the dispatch channels, scraped once per run)
- * and without. Runs alternate (off/on, then on/off, ...) after a warm-up; medians and their ratio.
+ * Dispatch overhead of @switchyard/metrics: the same pool, the same traffic, with a WorkerMetrics
+ * collector registered (subscribed to the dispatch channels, scraped once per run) and without.
+ * Runs alternate (off/on, then on/off, ...) after a warm-up; medians and their ratio. `--topology`
+ * picks a thread pool (2 threads) or a pool of 2 LocalWorkers (everything on this thread: the
+ * per-dispatch cost of metrics is not hidden behind a thread hop).
  *
- *   pnpm --filter @switchyard/metrics bench [-- --events 100000 --runs 7]
+ *   pnpm --filter @switchyard/metrics bench [-- --topology local --events 100000 --runs 7]
  */
 import { parseArgs } from 'node:util';
-import type { TenantId } from '@switchyard/core';
+import type { TenantId, WorkerLike } from '@switchyard/core';
+import { LocalWorker, WorkerPool } from '@switchyard/core';
 import { createThreadPool } from '@switchyard/pool-thread';
 import { fixtures, guild } from '@switchyard/topology-suite';
+import { worker as definition } from '@switchyard/topology-suite/fixtures/basic.js';
 import { Registry } from 'prom-client';
 import { WorkerMetrics } from '../src/index.js';
 
 const { values } = parseArgs({
-  options: { events: { type: 'string', default: '100000' }, runs: { type: 'string', default: '7' } },
+  // `pnpm bench -- --runs 3` passes the `--` on.
+  args: process.argv.slice(2).filter((arg) => arg !== '--'),
+  options: {
+    events: { type: 'string', default: '100000' },
+    runs: { type: 'string', default: '7' },
+    topology: { type: 'string', default: 'thread' },
+  },
 });
+const topology = values.topology;
+if (topology !== 'thread' && topology !== 'local')
+  throw new Error(`Expected --topology thread or local, got ${String(topology)}.`);
 const events = Number(values.events);
 const runs = Number(values.runs);
 const tenants: TenantId[] = Array.from({ length: 1000 }, (_, i) => guild(i * 7, i + 1));
 const window = 2048;
 
-const pool = await createThreadPool<any>({ workers: 2, filename: fixtures.basic });
+const pool: WorkerLike<any, any> =
+  topology === 'thread'
+    ? await createThreadPool<any>({ workers: 2, filename: fixtures.basic })
+    : await WorkerPool.create(2, (id) => new LocalWorker(definition, { id }));
 
 /** CPU time (user + system, every thread of this process) of each run, in ms: less swayed by other load than wall time. */
 const cpu: { off: number[]; on: number[] } = { off: [], on: [] };
@@ -76,7 +92,9 @@ for (let i = 0; i < runs; i++) {
 console.log(`off runs: ${off.map((x) => x.toFixed(0)).join(' ')}; on runs: ${on.map((x) => x.toFixed(0)).join(' ')}`);
 await pool.close();
 const rate = (ms: number): string => `${Math.round((events / ms) * 1000).toLocaleString('en-US')} events/s`;
-console.log(`thread pool (2 workers), ${events} waited dispatches over ${tenants.length} tenants, ${runs} runs each`);
+console.log(
+  `${topology === 'thread' ? 'thread pool (2 workers)' : 'pool of 2 LocalWorkers'}, ${events} waited dispatches over ${tenants.length} tenants, ${runs} runs each`,
+);
 console.log(`metrics off: median ${median(off).toFixed(0)} ms (${rate(median(off))})`);
 console.log(`metrics on:  median ${median(on).toFixed(0)} ms (${rate(median(on))})`);
 console.log(

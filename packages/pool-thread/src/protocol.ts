@@ -6,18 +6,21 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 // Main → thread
 /**
- * `[INIT, version, moduleUrl, workerId, cancelGate, wake]`: load the definition, run `startup`, answer
- * READY or START_FAILED. `cancelGate` is an `Int32Array` over shared memory: the main side writes an
- * item's id into the item's slot when its caller gives up, and the thread reads it right before the
- * item would start. `wake` is an `Int32Array` of {@link WAKE_WORDS} over shared memory: `[WAKE_COUNT]`
- * is bumped (and notified) by the main side after every message it posts; `[WAKE_PARKED]` is
- * `PARKED` while the thread, idle after answering, waits in `Atomics.wait` for the next message (and
- * reads it from its port at once); the main side sets it to `RELEASED` (and notifies) when no message
- * came within {@link PARK_RELEASE_MS}, so the thread goes back to its event loop (tenants' timers, I/O).
+ * `[INIT, version, moduleUrl, workerId, cancelGate, wake, running]`: load the definition, run
+ * `startup`, answer READY or START_FAILED. `cancelGate` is an `Int32Array` over shared memory: the
+ * main side writes an item's id into the item's slot when its caller gives up, and the thread reads
+ * it right before the item would start. `wake` is an `Int32Array` of {@link WAKE_WORDS} over shared
+ * memory: `[WAKE_COUNT]` is bumped (and notified) by the main side after every message it posts;
+ * `[WAKE_PARKED]` is `PARKED` while the thread, idle after answering, waits in `Atomics.wait` for the
+ * next message (and reads it from its port at once); the main side sets it to `RELEASED` (and
+ * notifies) when no message came within {@link PARK_RELEASE_MS}, so the thread goes back to its event
+ * loop (tenants' timers, I/O). `running` (one `Int32Array` slot over shared memory) is where the
+ * thread writes the id of the item whose handler runs synchronously (`0`: none), which the main side
+ * reads when the thread dies or hangs, to blame the right tenant.
  */
 export const INIT = 1;
 /**
@@ -41,9 +44,12 @@ export const CLOSE = 6;
 export const READY = 11;
 /** `[START_FAILED, serialized error]`: the module cannot be loaded or has no definition. */
 export const START_FAILED = 12;
-/** `[RESULTS, ids, values, failedIds, errors, stats]`: the results of one turn. */
+/**
+ * `[RESULTS, ids, values, failedIds, errors, stats, timedIds?, handlingMs?]`: the results of one
+ * turn; the last two when timed items ended (how long each handler ran, ms, by position).
+ */
 export const RESULTS = 13;
-/** `[PONG]`. */
+/** `[PONG, stats?]`: the thread's counters and heap (what `recycle.maxHeapBytes` checks on an idle worker), once it runs. */
 export const PONG = 14;
 /** `[KV, id, op, tenantKey, key, arg]`: a `ctx.kv` call. */
 export const KV = 15;
@@ -54,6 +60,8 @@ export const CLOSED = 16;
 export const Op = { Event: 0, EventNoWait: 1, Script: 2, Drop: 3, Broadcast: 4, Handoff: 5, Adopt: 6 } as const;
 /** Added to an op when the item may be cancelled later (the thread gives it an AbortSignal). */
 export const CANCELLABLE = 8;
+/** Added to an op when the thread reports how long the item's handler ran (the dispatch is traced). */
+export const TIMED = 16;
 
 /** The wake word's layout (see {@link INIT}). */
 export const WAKE_WORDS = 2;

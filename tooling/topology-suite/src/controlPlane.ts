@@ -1,4 +1,5 @@
 import type { BroadcastResult, WorkerLikeEvents, WorkerLikeListener } from '@switchyard/core';
+import { tenantKey } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import type { SuiteBroadcast } from './fixtures/basic.js';
 import type { PoolUnderTest, SuiteWorkerOptions, TopologyHarness } from './suite.js';
@@ -181,6 +182,55 @@ export function describeControlPlane(harness: TopologyHarness, create: Create): 
       expect(pool.release(poison)).toBe(false);
       await expect(pool.dispatch(poison, { type: 'count' })).resolves.toBe(1);
     });
+
+    if (harness.crossesBoundary) {
+      it('blames the tenant whose handler ended the worker, not an older one in flight: crash, strike and quarantine name it', async () => {
+        const pool = await create(1, { quarantine: { strikes: 1 }, restart: { backoff: () => 0 } });
+        const older = guild(1);
+        const poison = guild(2);
+        const crashed = next(pool, 'crash');
+        const quarantined = next(pool, 'quarantine');
+        // The older tenant's event is in flight (waiting on a gate) when the younger one's ends the worker.
+        const waiting = pool.dispatch(older, { type: 'wait', key: 'blame-older' });
+        const poisoned = pool.dispatch(poison, { type: 'exit' });
+        await expect(poisoned).rejects.toMatchObject({
+          code: 'ERR_WORKER_CRASHED',
+          message: expect.stringContaining(`(the event running: event 'exit' of tenant ${tenantKey(poison)})`),
+        });
+        await expect(waiting).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
+        expect(await crashed).toMatchObject({ workerId: 0, tenant: poison, eventType: 'exit' });
+        expect(await quarantined).toMatchObject({ tenant: poison, strikes: 1 });
+        await expect(pool.dispatch(older, { type: 'count' })).resolves.toBe(1);
+        await expect(pool.dispatch(poison, { type: 'count' })).rejects.toMatchObject({
+          code: 'ERR_TENANT_QUARANTINED',
+        });
+      });
+
+      it('blames the tenant whose handler hung the worker, not an older one in flight', async () => {
+        const pool = await create(1, {
+          quarantine: { strikes: 1 },
+          livenessTimeoutMs: 2000,
+          restart: { backoff: () => 0 },
+        });
+        const older = guild(1);
+        const poison = guild(2);
+        const crashed = next(pool, 'crash');
+        const waiting = pool.dispatch(older, { type: 'wait', key: 'blame-older-hang' });
+        const spinning = pool.dispatch(poison, { type: 'spin' });
+        const crash = await crashed;
+        expect(crash).toMatchObject({ workerId: 0, tenant: poison, eventType: 'spin' });
+        expect(crash.cause).toMatchObject({
+          code: 'ERR_WORKER_HUNG',
+          message: expect.stringContaining(`(the event running: event 'spin' of tenant ${tenantKey(poison)})`),
+        });
+        for (const call of [waiting, spinning])
+          await expect(call).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
+        await expect(pool.dispatch(older, { type: 'count' })).resolves.toBe(1);
+        await expect(pool.dispatch(poison, { type: 'count' })).rejects.toMatchObject({
+          code: 'ERR_TENANT_QUARANTINED',
+        });
+      });
+    }
   });
 
   describe('tenantLimits', () => {
@@ -283,6 +333,14 @@ export function describeControlPlane(harness: TopologyHarness, create: Create): 
         expect(info).toMatchObject({ workerId: 0, reason: 'maxHeapBytes', handled: 1 });
         expect(info.heapUsed).toBeGreaterThan(1);
         await expect(pool.dispatch(guild(1), { type: 'count' })).resolves.toBe(1);
+      });
+
+      it('recycles an idle worker over maxHeapBytes from the heap its liveness answer carries', async () => {
+        const pool = await create(1, { recycle: { maxHeapBytes: 1 }, livenessTimeoutMs: 2000 });
+        // Not one event: only the liveness probes report its heap.
+        const info = await next(pool, 'recycled');
+        expect(info).toMatchObject({ workerId: 0, reason: 'maxHeapBytes', handled: 0 });
+        expect(info.heapUsed).toBeGreaterThan(1);
       });
     } else {
       it('refuses recycle.maxHeapBytes on a worker sharing its caller’s heap with ERR_INVALID_ARGUMENT', async () => {

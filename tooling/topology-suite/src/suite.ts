@@ -7,6 +7,7 @@ import type {
   QuarantineOptions,
   RecycleOptions,
   ResizeInfo,
+  ResizeOptions,
   TenantId,
   TenantLimits,
   WorkerCrashInfo,
@@ -32,7 +33,7 @@ export const fixtures = {
 export type PoolUnderTest = WorkerLike<SuiteEvent, unknown> & {
   readonly workers: readonly WorkerLike<SuiteEvent, unknown>[];
   replace(index: number): Promise<WorkerLike<SuiteEvent, unknown>>;
-  resize(size: number): Promise<ResizeInfo>;
+  resize(size: number, options?: ResizeOptions): Promise<ResizeInfo>;
 };
 
 /** Worker options some tests set (the shared vocabulary of core's `RemoteWorkerOptions`). */
@@ -637,6 +638,72 @@ function describeResharding(
       });
     }
 
+    it('queues replace() behind a resize under way: the slot is one of the resized pool, and a slot the resize removed is refused with ERR_INVALID_ARGUMENT', async () => {
+      const pool = await create(2);
+      const tenants = Array.from({ length: 30 }, (_, i) => guild(i * 7, i + 1));
+      for (const tenant of tenants) await pool.dispatch(tenant, { type: 'count' });
+      const growing = pool.resize(3);
+      // Slot 2 does not exist yet: it will once the resize is done.
+      const replacing = pool.replace(2);
+      const info = await growing;
+      expect(info).toMatchObject({ from: 2, to: 3, failures: [] });
+      const fresh = await replacing;
+      expect(pool.workers[2]).toBe(fresh);
+      expect(pool.size).toBe(3);
+      // The resize finished with the workers it started with: every state was carried, none lost to a kill.
+      const counts = await Promise.all(tenants.map((tenant) => pool.dispatch(tenant, { type: 'count' })));
+      const onFresh = tenants.map((tenant) => shardFor(tenant.id, 3) === 2);
+      // The replaced worker starts empty; every other tenant counts on from its carried state.
+      expect(counts).toEqual(onFresh.map((replaced) => (replaced ? 1 : 2)));
+      const shrinking = pool.resize(1);
+      await expect(pool.replace(2)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+      await expect(shrinking).resolves.toMatchObject({ from: 3, to: 1 });
+      await expect(pool.replace(-1)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+      await expect(pool.replace(1)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    });
+
+    it('bounds a handoff stuck behind a handler whose caller gave up: at handoffTimeoutMs the tenant is in failures with ERR_HANDOFF_TIMEOUT, its held calls go to the new worker in order, and its old state is released once the handler ends', async () => {
+      let running!: () => void;
+      const handlerRuns = new Promise<void>((resolve) => (running = resolve));
+      const store = new (class extends MemoryKvStore {
+        override async set(tenant: TenantId, key: string, value: unknown): Promise<void> {
+          await super.set(tenant, key, value);
+          if (key === 'stuck-handoff') running();
+        }
+      })();
+      const pool = await create(1, { store });
+      const moving = guildOn(1, 2);
+      const staying = guildOn(0, 2);
+      expect(await pool.dispatch(moving, { type: 'count' })).toBe(1);
+      const dropsBefore = (await pool.dispatch(staying, { type: 'drops' })) as number;
+      const controller = new AbortController();
+      const abandoned = pool
+        .dispatch(moving, { type: 'hold', key: 'stuck-handoff' }, { signal: controller.signal })
+        .catch((error: unknown) => error);
+      await handlerRuns;
+      controller.abort('gave up');
+      expect(await abandoned).toMatchObject({ code: 'ABORT_ERR' });
+      await expect(pool.resize(2, { handoffTimeoutMs: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+      await expect(pool.resize(2, 'soon' as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+      const started = new Promise<unknown>((resolve) => pool.once('resizing', resolve));
+      const resizing = pool.resize(2, { handoffTimeoutMs: 50 });
+      await started;
+      const held = [1, 2, 3].map((seq) => pool.dispatch(moving, { type: 'record', seq }));
+      const info = await resizing;
+      expect(info).toMatchObject({ from: 1, to: 2, moved: 1, carried: 0 });
+      expect(info.failures).toEqual([
+        { tenant: moving, error: expect.objectContaining({ code: 'ERR_HANDOFF_TIMEOUT' }) },
+      ]);
+      // Nothing lost: the held calls ran on the new worker, in order, on fresh state.
+      await expect(Promise.all(held)).resolves.toEqual([1, 2, 3]);
+      expect(await pool.dispatch(moving, { type: 'log' })).toEqual([1, 2, 3]);
+      expect(await pool.dispatch(moving, { type: 'whoami' })).toMatchObject({ workerId: 1 });
+      // The old worker still holds the old state until the abandoned handler ends, then releases it.
+      await pool.dispatch(staying, { type: 'release', key: 'stuck-handoff' });
+      await pool.workers[0]!.dropTenant(moving);
+      expect(await pool.dispatch(staying, { type: 'drops' })).toBe(dropsBefore + 1);
+    });
+
     it('queues a second resize behind the running one, and rejects bad sizes and resizes of a closed pool', async () => {
       const pool = await create(2);
       for (const bad of [0, -1, 1.5, Number.NaN, '2'])
@@ -713,6 +780,53 @@ function describeTracing(create: (workers?: number) => Promise<PoolUnderTest>): 
       expect(seen.end[0]!.result).toBe(set);
       expect(seen.error).toEqual([seen.start[1]]);
       expect(seen.error[0]!.error).toMatchObject({ message: 'traced failure' });
+    });
+
+    it("times the handler apart from the wait behind the tenant's earlier event (startedAt, handlingMs); a call that never ran has neither", async () => {
+      const pool = await create(1);
+      // By event object: the message carries the event given to dispatch.
+      const seen = new Map<unknown, { message: DispatchMessage; at: number }>();
+      const onSettled = (message: unknown): void => {
+        const m = message as DispatchMessage;
+        seen.set(m.event, { message: m, at: performance.now() });
+      };
+      const events: SuiteEvent[] = [
+        { type: 'wait', key: 'timed-queue' },
+        { type: 'record', seq: 2 },
+        { type: 'record', seq: 3 },
+      ];
+      subscribe('switchyard:dispatch:end', onSettled);
+      subscribe('switchyard:dispatch:error', onSettled);
+      let releasedAt = 0;
+      try {
+        await pool.dispatch(guild(1), { type: 'count' });
+        const first = pool.dispatch(guild(1), events[0]!);
+        const second = pool.dispatch(guild(1), events[1]!);
+        const controller = new AbortController();
+        const third = pool.dispatch(guild(1), events[2]!, { signal: controller.signal });
+        controller.abort('not needed');
+        await expect(third).rejects.toMatchObject({ code: 'ABORT_ERR' });
+        releasedAt = performance.now();
+        await pool.dispatch(guild(2), { type: 'release', key: 'timed-queue' });
+        await expect(first).resolves.toBe('released');
+        await expect(second).resolves.toBe(1);
+      } finally {
+        unsubscribe('switchyard:dispatch:end', onSettled);
+        unsubscribe('switchyard:dispatch:error', onSettled);
+      }
+      const first = seen.get(events[0])!.message;
+      const { message: second, at: secondEnded } = seen.get(events[1])!;
+      const third = seen.get(events[2])!.message;
+      // The second event could only start once the first ended, after the release: its wait is queue
+      // wait, and its handler ran between the release and its end.
+      expect(second.startedAt).toBeGreaterThanOrEqual(releasedAt);
+      expect(second.startedAt! - second.acceptedAt).toBeGreaterThan(0);
+      expect(second.handlingMs).toBeGreaterThanOrEqual(0);
+      expect(second.handlingMs).toBeLessThanOrEqual(secondEnded - releasedAt);
+      // The first one's handler waited for the release itself: that is handling time.
+      expect(first.handlingMs).toBeGreaterThanOrEqual(0);
+      expect(first.startedAt! + first.handlingMs!).toBeGreaterThanOrEqual(releasedAt);
+      expect([third.startedAt, third.handlingMs]).toEqual([undefined, undefined]);
     });
   });
 }

@@ -1,7 +1,9 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type {
   DispatchErrorInfo,
+  DispatchMessage,
   IncarnationStats,
   RemoteWorkerOptions,
   TenantId,
@@ -15,22 +17,13 @@ import {
   shardFor,
   WorkerCrashedError,
 } from '../../src/index.js';
-import { FakeLink } from './fakeLink.js';
+import { FakeLink, fakeWorkers } from './fakeLink.js';
 
 const guild = (n: number): TenantId => ({ kind: 'guild', id: String(n) });
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('RemoteWorker over a fake link', () => {
-  const open: RemoteWorker[] = [];
-  const make = async (options: RemoteWorkerOptions = {}, link = new FakeLink()) => {
-    const worker = new RemoteWorker(link, { livenessTimeoutMs: Infinity, ...options });
-    open.push(worker);
-    if (link.autoReady) await worker.ready;
-    return { worker, link };
-  };
-  afterEach(async () => {
-    await Promise.allSettled(open.splice(0).map((worker) => worker.kill()));
-  });
+  const make = fakeWorkers();
 
   it('sends the calls of one turn as one transfer and resolves each with its result', async () => {
     const { worker, link } = await make();
@@ -300,6 +293,71 @@ describe('RemoteWorker over a fake link', () => {
     link.last.host.lost(cause, { retry: false });
     await expect(worker.ready).rejects.toBe(cause);
     expect(worker.state).toBe('killed');
+  });
+
+  it('blames the call whose handler the link says was running, not the oldest in flight; the oldest when it cannot tell', async () => {
+    const { worker, link } = await make({ restart: { backoff: () => 0 }, quarantine: { strikes: 1 } });
+    const crashes: WorkerCrashInfo[] = [];
+    worker.on('crash', (info) => crashes.push(info));
+    const older = worker.dispatch(guild(1), { type: 'wait' });
+    const younger = worker.dispatch(guild(2), { type: 'poison' });
+    await turn();
+    const [, poisonItem] = link.last.items;
+    link.last.runningId = poisonItem!.id;
+    const restarted = link.nextStart();
+    link.last.host.lost(new Error('thread died'));
+    await expect(younger).rejects.toMatchObject({
+      code: 'ERR_WORKER_CRASHED',
+      message: expect.stringContaining("(the event running: event 'poison' of tenant guild:2)"),
+    });
+    await expect(older).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
+    expect(crashes.map(({ tenant, eventType }) => [tenant, eventType])).toEqual([[guild(2), 'poison']]);
+    // The strike went to the poison tenant: it is quarantined, the older one is not.
+    await expect(worker.dispatch(guild(2), 'again')).rejects.toMatchObject({ code: 'ERR_TENANT_QUARANTINED' });
+    expect(worker.release(guild(1))).toBe(false);
+    // A link that cannot tell (0, or an item no longer in flight): the oldest in flight is blamed.
+    const second = await restarted;
+    const a = worker.dispatch(guild(3), { type: 'first' });
+    const b = worker.dispatch(guild(4), { type: 'second' });
+    await turn();
+    second.runningId = 12345;
+    second.host.lost(new Error('died again'));
+    await expect(b).rejects.toMatchObject({
+      message: expect.stringContaining("(the oldest event in flight: event 'first' of tenant guild:3)"),
+    });
+    await expect(a).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
+    expect(crashes[1]).toMatchObject({ tenant: guild(3), eventType: 'first' });
+  });
+
+  it('sends calls timed while someone listens on the dispatch channels, and reports the handling time the worker measured', async () => {
+    const { worker, link } = await make();
+    const untimed = worker.dispatch(guild(1), 'quiet');
+    await turn();
+    expect(link.last.items[0]!.timed).toBe(false);
+    link.last.answerAll();
+    await untimed;
+    const ended: DispatchMessage[] = [];
+    const onEnd = (message: unknown): void => void ended.push(message as DispatchMessage);
+    subscribe('switchyard:dispatch:end', onEnd);
+    try {
+      const acceptedBefore = performance.now();
+      const timed = worker.dispatch(guild(1), 'traced');
+      await turn();
+      const item = link.last.items[1]!;
+      expect(item.timed).toBe(true);
+      link.last.host.timed(item.id, 0.25);
+      link.last.host.settle(item.id, true, 'done');
+      await expect(timed).resolves.toBe('done');
+      const settledAfter = performance.now();
+      expect(ended).toHaveLength(1);
+      expect(ended[0]!.handlingMs).toBe(0.25);
+      expect(ended[0]!.startedAt).toBeGreaterThanOrEqual(acceptedBefore - 0.25);
+      expect(ended[0]!.startedAt).toBeLessThanOrEqual(settledAfter);
+      // A time for an item that is not in flight is ignored.
+      link.last.host.timed(item.id + 100, 1);
+    } finally {
+      unsubscribe('switchyard:dispatch:end', onEnd);
+    }
   });
 
   it('treats an incarnation that stops answering liveness probes as hung and restarts it', async () => {

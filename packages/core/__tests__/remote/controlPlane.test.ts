@@ -1,30 +1,13 @@
 import { once } from 'node:events';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import type {
-  DispatchErrorInfo,
-  QuarantineInfo,
-  RecycleInfo,
-  RemoteWorkerOptions,
-  TenantId,
-  WorkerCrashInfo,
-} from '../../src/index.js';
-import { RemoteWorker } from '../../src/index.js';
-import { FakeLink } from './fakeLink.js';
+import { describe, expect, it, vi } from 'vitest';
+import type { DispatchErrorInfo, QuarantineInfo, RecycleInfo, TenantId, WorkerCrashInfo } from '../../src/index.js';
+import { FakeLink, fakeWorkers } from './fakeLink.js';
 
 const guild = (n: number): TenantId => ({ kind: 'guild', id: String(n) });
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('RemoteWorker control plane over a fake link', () => {
-  const open: RemoteWorker[] = [];
-  const make = async (options: RemoteWorkerOptions = {}, link = new FakeLink()) => {
-    const worker = new RemoteWorker(link, { livenessTimeoutMs: Infinity, ...options });
-    open.push(worker);
-    if (link.autoReady) await worker.ready;
-    return { worker, link };
-  };
-  afterEach(async () => {
-    await Promise.allSettled(open.splice(0).map((worker) => worker.kill()));
-  });
+  const make = fakeWorkers();
 
   describe('broadcast', () => {
     it('sends one broadcast item for the worker, not a tenant, and resolves its entry', async () => {

@@ -1,4 +1,6 @@
-import type { Incarnation, LinkHost, LinkItem, WorkerLink } from '../../src/index.js';
+import { afterEach } from 'vitest';
+import type { Incarnation, LinkHost, LinkItem, RemoteWorkerOptions, WorkerLink } from '../../src/index.js';
+import { RemoteWorker } from '../../src/index.js';
 
 /** One incarnation of the fake link: it records what the runtime asks and lets the test answer. */
 export class FakeIncarnation implements Incarnation {
@@ -11,6 +13,8 @@ export class FakeIncarnation implements Incarnation {
   answerPings = true;
   /** What `cancel` answers: whether the worker sees a cancel before it could start the item. */
   exact = true;
+  /** What `running()` answers: the item whose handler runs synchronously in the worker (0: none). */
+  runningId = 0;
   constructor(readonly host: LinkHost) {}
 
   get items(): LinkItem[] {
@@ -28,6 +32,10 @@ export class FakeIncarnation implements Incarnation {
   cancel(id: number): boolean {
     this.cancelled.push(id);
     return this.exact;
+  }
+
+  running(): number {
+    return this.runningId;
   }
 
   ping(): void {
@@ -78,4 +86,28 @@ export class FakeLink implements WorkerLink {
   nextStart(): Promise<FakeIncarnation> {
     return new Promise((resolve) => this.started.push(resolve));
   }
+}
+
+/** What {@link fakeWorkers} makes: a worker over a fake link, ready unless the link says otherwise. */
+export type MakeFakeWorker = (
+  options?: RemoteWorkerOptions,
+  link?: FakeLink,
+) => Promise<{ worker: RemoteWorker; link: FakeLink }>;
+
+/**
+ * Call inside a `describe`: returns `make(options?, link?)`, which builds a `RemoteWorker` over a
+ * {@link FakeLink} (liveness probes off unless `options` sets them) and waits until it is ready when
+ * the link answers by itself; every worker made is killed after each test.
+ */
+export function fakeWorkers(): MakeFakeWorker {
+  const open: RemoteWorker[] = [];
+  afterEach(async () => {
+    await Promise.allSettled(open.splice(0).map((worker) => worker.kill()));
+  });
+  return async (options = {}, link = new FakeLink()) => {
+    const worker = new RemoteWorker(link, { livenessTimeoutMs: Infinity, ...options });
+    open.push(worker);
+    if (link.autoReady) await worker.ready;
+    return { worker, link };
+  };
 }

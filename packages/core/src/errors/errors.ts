@@ -205,6 +205,17 @@ export class BroadcastTimeoutError extends SwitchyardError {
   }
 }
 
+/**
+ * A tenant's handoff did not finish within the resize's `handoffTimeoutMs` (a handler of it whose
+ * caller gave up still runs on its old worker): the tenant moved without its state (listed in the
+ * resize's `failures`), and its old worker releases that state once the handler ends.
+ */
+export class HandoffTimeoutError extends SwitchyardError {
+  constructor(message = 'The tenant was not handed off in time.', options: SwitchyardErrorOptions = {}) {
+    super('ERR_HANDOFF_TIMEOUT', message, options);
+  }
+}
+
 /** A `broadcast` reached a worker whose definition has no `onBroadcast` hook. */
 export class BroadcastUnsupportedError extends SwitchyardError {
   constructor(

@@ -188,6 +188,10 @@ class Call implements LinkItem {
   get waited(): boolean {
     return this.resolve !== undefined;
   }
+
+  get timed(): boolean {
+    return this.trace !== undefined;
+  }
 }
 
 /** One incarnation as the runtime sees it. */
@@ -230,11 +234,19 @@ function eventType(call: Call | undefined): string | undefined {
   return typeof type === 'string' ? type : undefined;
 }
 
-function describeCall(call: Call | undefined): string {
+/** The call a crash or hang is blamed on: the one whose handler was running, when the link could tell, else the oldest in flight. */
+interface Suspect {
+  readonly call: Call | undefined;
+  /** The worker said this call's handler was running (not a guess from the in-flight order). */
+  readonly running: boolean;
+}
+
+function describeCall({ call, running }: Suspect): string {
   if (call === undefined) return '';
   const type = eventType(call);
-  if (call.op === 'broadcast') return ' (the oldest call in flight: a broadcast)';
-  return ` (the oldest event in flight: ${call.op}${type === undefined ? '' : ` '${type}'`} of tenant ${call.key})`;
+  const which = running ? 'the event running' : 'the oldest event in flight';
+  if (call.op === 'broadcast') return ` (${running ? 'the call running' : 'the oldest call in flight'}: a broadcast)`;
+  return ` (${which}: ${call.op}${type === undefined ? '' : ` '${type}'`} of tenant ${call.key})`;
 }
 
 /**
@@ -487,10 +499,31 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     const call = (): Promise<TenantHandoff | undefined> =>
       this.#call('handoff', tenant, undefined, { timeoutMs: Infinity, ...options });
     if (!this.#holdsCallsOf(key)) return call();
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The handoff'));
     return new Promise<void>((resolve, reject) => {
+      // The caller's signal (a resize's handoffTimeoutMs) ends the wait: the waiter leaves the list.
+      const onAbort = (): void => {
+        const waiters = this.#quietWaiters.get(key);
+        const at = waiters?.indexOf(waiter) ?? -1;
+        if (at >= 0) waiters!.splice(at, 1);
+        if (waiters?.length === 0) this.#quietWaiters.delete(key);
+        reject(abortErrorFrom(signal!, 'The handoff'));
+      };
+      const waiter = {
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (error: Error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       const waiters = this.#quietWaiters.get(key);
-      if (waiters === undefined) this.#quietWaiters.set(key, [{ resolve, reject }]);
-      else waiters.push({ resolve, reject });
+      if (waiters === undefined) this.#quietWaiters.set(key, [waiter]);
+      else waiters.push(waiter);
     }).then(call);
   }
 
@@ -902,7 +935,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
             `The handler for tenant ${call.key} was still running ${timeoutMs + this.#killAfterMs} ms after it was called; worker ${this.id} is restarted.`,
           ),
           true,
-          call,
+          { call, running: true },
         );
       }
     }, this.#killAfterMs);
@@ -961,6 +994,12 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       settle: (id, ok, value) => {
         if (current()) this.#settle(id, ok, value);
       },
+      timed: (id, handlingMs) => {
+        const trace = current() ? this.#inflight.get(id)?.trace : undefined;
+        if (trace === undefined) return;
+        trace.handlingMs = handlingMs;
+        trace.startedAt = performance.now() - handlingMs;
+      },
       stats: (stats) => {
         if (!current()) return;
         life.stats = stats;
@@ -1013,12 +1052,14 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       setImmediate(() => {
         const silent = silentFor();
         if (silent <= this.#livenessTimeoutMs) return;
-        const oldest = this.#inflight.values().next().value;
+        const suspect = this.#suspect(life);
         this.#lost(
           life,
           new WorkerHungError(
-            `Worker ${this.id} did not answer its liveness probe for ${Math.round(silent)} ms (livenessTimeoutMs ${this.#livenessTimeoutMs})${describeCall(oldest)}; it is treated as hung and terminated.`,
+            `Worker ${this.id} did not answer its liveness probe for ${Math.round(silent)} ms (livenessTimeoutMs ${this.#livenessTimeoutMs})${describeCall(suspect)}; it is treated as hung and terminated.`,
           ),
+          true,
+          suspect,
         );
       });
     }, every);
@@ -1047,18 +1088,17 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
    * The one crash function: the incarnation died, hung or misbehaved. Fails what was in flight
    * with `WorkerCrashedError`, then restarts after the backoff or gives up, and emits one `crash`.
    */
-  #lost(life: Life, cause: unknown, retry = true, suspect?: Call): void {
+  #lost(life: Life, cause: unknown, retry = true, suspect: Suspect = this.#suspect(life)): void {
     if (life !== this.#life || life.dead) return;
     life.recycling = undefined;
-    const oldest = suspect ?? this.#inflight.values().next().value;
     const uptime = life.ready ? performance.now() - life.readyAt : 0;
-    this.#failInflight(life, cause, oldest);
+    this.#failInflight(life, cause, suspect);
     this.#bury(life, new WorkerCrashedError(`Worker ${this.id} crashed.`, { cause }));
     const gone = (life.handle?.kill() ?? Promise.resolve()).catch(() => undefined);
-    const info = this.#crashInfo(cause, this.#failures, oldest);
+    const { call } = suspect;
+    const info = this.#crashInfo(cause, this.#failures, call);
     // Emitted after `crash`: the tenant whose event was running takes the strike.
-    const quarantined =
-      oldest?.tenant === undefined ? undefined : this.#guards?.strike(oldest.key, oldest.tenant, cause);
+    const quarantined = call?.tenant === undefined ? undefined : this.#guards?.strike(call.key, call.tenant, cause);
     if (quarantined !== undefined) this.#quarantined(quarantined);
     if (!retry && !this.#everReady) {
       // It can never start (a module that cannot be loaded): a configuration error, not a crash to retry.
@@ -1100,30 +1140,42 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     if (performance.now() - life.readyAt >= this.#restart.stableAfterMs) this.#failures = 0;
     // The last failure allowed: give the incarnation up like any other crash.
     if (this.#failures + 1 >= this.#restart.maxConsecutiveFailures) return this.#lost(life, cause);
-    const oldest = this.#inflight.values().next().value;
+    const suspect = this.#suspect(life);
     life.ready = false;
     this.#stopProbe(life);
-    this.#failInflight(life, cause, oldest);
-    const info = this.#crashInfo(cause, ++this.#failures, oldest);
+    this.#failInflight(life, cause, suspect);
+    const info = this.#crashInfo(cause, ++this.#failures, suspect.call);
     // It comes back as soon as it reconnects (the link calls lost() if it does not).
     info.restartInMs = 0;
     this.emit('crash', info);
   }
 
-  #crashInfo(cause: unknown, failures: number, oldest: Call | undefined): WorkerCrashInfo {
+  #crashInfo(cause: unknown, failures: number, suspect: Call | undefined): WorkerCrashInfo {
     return {
       workerId: this.id,
       cause,
       failures,
       restartInMs: undefined,
-      tenant: oldest?.tenant,
-      eventType: eventType(oldest),
+      tenant: suspect?.tenant,
+      eventType: eventType(suspect),
     };
   }
 
-  #failInflight(life: Life, cause: unknown, oldest: Call | undefined): void {
+  /**
+   * The call a crash or hang of `life` is blamed on: the one whose handler the worker says was
+   * running (a link reads it from memory shared with the worker, or from the worker's last word),
+   * else the oldest in flight.
+   */
+  #suspect(life: Life): Suspect {
+    const id = life.handle?.running?.() ?? 0;
+    const running = id === 0 ? undefined : this.#inflight.get(id);
+    if (running !== undefined) return { call: running, running: true };
+    return { call: this.#inflight.values().next().value, running: false };
+  }
+
+  #failInflight(life: Life, cause: unknown, suspect: Suspect): void {
     const error = new WorkerCrashedError(
-      `Worker ${this.id} crashed while the event was in flight${describeCall(oldest)}; it may or may not have run. Retry if the handler is idempotent.`,
+      `Worker ${this.id} crashed while the event was in flight${describeCall(suspect)}; it may or may not have run. Retry if the handler is idempotent.`,
       { cause },
     );
     this.#endInflight(error);

@@ -9,7 +9,7 @@ import type { TenantContext, WorkerDefinition } from '../tenants/defineWorker.js
 import type { TenantId } from '../tenants/TenantId.js';
 import type { TenantHandoff } from '../tenants/WorkerLike.js';
 import { parseTenantKey, tenantKey } from '../tenants/TenantId.js';
-import type { CancelSignal } from '../tenants/TenantRuntime.js';
+import type { CancelSignal, HandlerWatch } from '../tenants/TenantRuntime.js';
 import { TenantRuntime } from '../tenants/TenantRuntime.js';
 import type { IncarnationStats, KvCall, LinkOp } from './WorkerLink.js';
 
@@ -19,6 +19,12 @@ class Tracked {
     readonly id: number,
     readonly event: unknown,
   ) {}
+}
+
+/** The probe of a timed item (see {@link TenantHost.run}): when its handler started. Other items' probe is their id. */
+class Timed {
+  startedAt = 0;
+  constructor(readonly id: number) {}
 }
 
 /**
@@ -61,6 +67,10 @@ export interface HostResults {
   /** Their errors, serialized. */
   readonly errors: SerializedError[];
   readonly stats: IncarnationStats;
+  /** Timed items (see {@link TenantHost.run}) whose handler ended this turn, when there are any. */
+  readonly timedIds?: number[];
+  /** How long each of their handlers ran (ms), by position. */
+  readonly handlingMs?: number[];
 }
 
 /** Where a {@link TenantHost} sends what leaves the worker; the entry (thread, process) provides it. */
@@ -77,6 +87,13 @@ export interface TenantHostOptions {
   /** Exposed as `ctx.workerData`. */
   workerData?: unknown;
   output: TenantHostOutput;
+  /**
+   * Where the host writes the id of the item whose handler runs synchronously now (`0`: none), in
+   * slot 0. Over shared memory the master reads it when the thread dies or stops answering, to name
+   * the event (and tenant) that was running rather than guess.
+   * @default undefined
+   */
+  running?: Int32Array;
 }
 
 /**
@@ -103,14 +120,46 @@ export class TenantHost {
   #flushScheduled = false;
   #heapUsed = 0;
   #heapReadAt = -Infinity;
+  #timedIds: number[] = [];
+  #handlingMs: number[] = [];
+  readonly #runningSlot: Int32Array;
 
   constructor(definition: WorkerDefinition<any, any, any>, options: TenantHostOptions) {
     this.#output = options.output;
-    this.#runtime = new TenantRuntime(this.#tracking(definition), {
+    this.#runningSlot = options.running ?? new Int32Array(1);
+    const running = this.#runningSlot;
+    // Every item's handler is watched (its probe: its id, or a Timed): the running slot, and the timed ones' clocks.
+    const watch: HandlerWatch = {
+      started: (probe) => {
+        if (typeof probe === 'number') {
+          Atomics.store(running, 0, probe);
+          return;
+        }
+        const timed = probe as Timed;
+        Atomics.store(running, 0, timed.id);
+        timed.startedAt = performance.now();
+      },
+      returned: () => {
+        Atomics.store(running, 0, 0);
+      },
+      ended: (probe) => {
+        if (typeof probe === 'number') return;
+        const timed = probe as Timed;
+        this.#timedIds.push(timed.id);
+        this.#handlingMs.push(performance.now() - timed.startedAt);
+      },
+    };
+    this.#runtime = new TenantRuntime(this.#trackingDefinition(definition), {
       workerId: options.workerId,
       workerData: options.workerData,
       kv: (tenant) => this.#kv(tenant),
+      watch,
     });
+  }
+
+  /** The id of the item whose handler runs synchronously now, `0` when none does. */
+  get running(): number {
+    return Atomics.load(this.#runningSlot, 0);
   }
 
   /** Runs the definition's `startup`; a failure is reported to every event, as in `LocalWorker`. */
@@ -143,7 +192,8 @@ export class TenantHost {
    * Runs one item the master sent. `payload` is `[name, code, event]` for scripts, the `TenantHandoff`
    * for adopt, the message for broadcasts (whose `key` is `''`). `cancelled`, for a cancellable item,
    * reads the master's cancel flag in shared memory (checked right before it starts). `traceparent`
-   * is the W3C trace context of a traced event or script (the handler's `ctx.traceparent`).
+   * is the W3C trace context of a traced event or script (the handler's `ctx.traceparent`). A
+   * `timed` event or script reports how long its handler ran with its result (`HostResults.handlingMs`).
    */
   run(
     id: number,
@@ -154,17 +204,19 @@ export class TenantHost {
     cancellable: boolean,
     cancelled?: () => boolean,
     traceparent?: string,
+    timed = false,
   ): void {
     if (op === 'broadcast') return this.#broadcast(id, payload, cancellable, cancelled);
     const tenant = parseTenantKey(key);
     const failed = (error: unknown): void => this.#fail(id, error);
+    const probe = timed && (op === 'event' || op === 'script') ? new Timed(id) : id;
     if (op === 'event' && !cancellable) {
       // The promise-free path of the runtime, waited or not (the value goes back only when waited).
       const done = waited
         ? (value: unknown): void => this.#succeed(id, value)
         : (): void => this.#succeed(id, undefined);
       try {
-        this.#runtime.dispatchNoWait(tenant, payload, failed, done, traceparent);
+        this.#runtime.dispatchNoWait(tenant, payload, failed, done, traceparent, probe);
       } catch (error) {
         failed(error);
       }
@@ -178,14 +230,20 @@ export class TenantHost {
     }
     let task: Promise<unknown>;
     if (op === 'event')
-      task = this.#runtime.dispatch(tenant, cancellable ? new Tracked(id, payload) : payload, signal, traceparent);
+      task = this.#runtime.dispatch(
+        tenant,
+        cancellable ? new Tracked(id, payload) : payload,
+        signal,
+        traceparent,
+        probe,
+      );
     else if (op === 'drop') task = this.#runtime.dropTenant(tenant);
     else if (op === 'handoff') task = this.#runtime.handOffTenant(tenant);
     else if (op === 'adopt') task = this.#runtime.adoptTenant(tenant, payload as TenantHandoff);
     else {
       const [name, code, scriptEvent] = payload as [string, string, unknown];
       const event = cancellable ? new Tracked(id, scriptEvent) : scriptEvent;
-      task = this.#runtime.runScript(tenant, name, code, event, signal, traceparent);
+      task = this.#runtime.runScript(tenant, name, code, event, signal, traceparent, probe);
     }
     task.then(
       (value) => {
@@ -194,7 +252,7 @@ export class TenantHost {
       },
       (error: unknown) => {
         if (cancellable) this.#controllers.delete(id);
-        // Cancelled while its handler runs: reported once the handler really ends (see #tracking).
+        // Cancelled while its handler runs: reported once the handler really ends (see #trackingDefinition).
         if (!this.#cancelledRunning.has(id)) failed(error);
       },
     );
@@ -235,7 +293,7 @@ export class TenantHost {
   }
 
   /** Wraps `onEvent` so that the host knows when a cancellable event's handler starts and ends. */
-  #tracking(definition: WorkerDefinition<any, any, any>): WorkerDefinition<any, any, any> {
+  #trackingDefinition(definition: WorkerDefinition<any, any, any>): WorkerDefinition<any, any, any> {
     const ended = (id: number): void => {
       this.#running.delete(id);
       if (this.#cancelledRunning.delete(id)) this.#fail(id, new Error('The cancelled handler ended.'));
@@ -308,6 +366,8 @@ export class TenantHost {
     this.#values = [];
     this.#failedIds = [];
     this.#errors = [];
+    this.#timedIds = [];
+    this.#handlingMs = [];
   }
 
   /** Stops at once: queued items fail, pending kv calls reject. */
@@ -338,13 +398,28 @@ export class TenantHost {
   #flush(): void {
     this.#flushScheduled = false;
     if (this.#ids.length === 0 && this.#failedIds.length === 0) return;
-    const results: HostResults = {
-      ids: this.#ids,
-      values: this.#values,
-      failedIds: this.#failedIds,
-      errors: this.#errors,
-      stats: this.stats(),
-    };
+    const results: HostResults =
+      this.#timedIds.length === 0
+        ? {
+            ids: this.#ids,
+            values: this.#values,
+            failedIds: this.#failedIds,
+            errors: this.#errors,
+            stats: this.stats(),
+          }
+        : {
+            ids: this.#ids,
+            values: this.#values,
+            failedIds: this.#failedIds,
+            errors: this.#errors,
+            stats: this.stats(),
+            timedIds: this.#timedIds,
+            handlingMs: this.#handlingMs,
+          };
+    if (this.#timedIds.length > 0) {
+      this.#timedIds = [];
+      this.#handlingMs = [];
+    }
     this.#ids = [];
     this.#values = [];
     this.#failedIds = [];
@@ -360,6 +435,8 @@ export class TenantHost {
   #sendOneByOne(results: HostResults): void {
     const { stats } = results;
     const none = { ids: [], values: [], failedIds: [], errors: [], stats };
+    if (results.timedIds !== undefined)
+      this.#output.results({ ...none, timedIds: results.timedIds, handlingMs: results.handlingMs! });
     for (let i = 0; i < results.ids.length; i++) {
       try {
         this.#output.results({ ...none, ids: [results.ids[i]!], values: [results.values[i]] });

@@ -30,6 +30,11 @@ export interface LinkItem {
   readonly cancellable: boolean;
   /** The W3C `traceparent` the worker exposes as `ctx.traceparent` (events and scripts), when the dispatch carries one. */
   readonly traceparent?: string | undefined;
+  /**
+   * The worker reports how long the handler of this event or script ran ({@link LinkHost.timed},
+   * before its result): set while someone listens on the dispatch channels (metrics, tracing).
+   */
+  readonly timed?: boolean;
 }
 
 /** An incarnation's own counters (they start from zero in every incarnation). */
@@ -59,8 +64,13 @@ export interface LinkHost {
   ready(stats?: IncarnationStats): void;
   /** Item `id` finished: `value` is its result (`ok`) or the error, already rebuilt (`!ok`). */
   settle(id: number, ok: boolean, value: unknown): void;
-  /** The incarnation's newest counters. */
+  /**
+   * The incarnation's newest counters: with results, and with liveness answers, so that `heapUsed`
+   * is checked against `recycle.maxHeapBytes` on an idle worker too.
+   */
   stats(stats: IncarnationStats): void;
+  /** The handler of timed item `id` ({@link LinkItem.timed}) ran `handlingMs` ms; reported before the item settles. */
+  timed(id: number, handlingMs: number): void;
   /** The link has room again after `busy()` said it had none. */
   resume(): void;
   /** Serves a `ctx.kv` call (checks that the tenant is this worker's); resolves with the store's answer. */
@@ -100,6 +110,13 @@ export interface Incarnation {
   cancel(id: number): boolean;
   /** Sends a liveness probe; the worker answers with `host.alive()`. */
   ping(): void;
+  /**
+   * The id of the item whose handler runs synchronously in the incarnation now (`0`: none), when
+   * the link can tell even while the worker is stuck or after it died (memory shared with it, or its
+   * last word): what a crash or hang is attributed to. Without it, or when it says `0`, the oldest
+   * call in flight is blamed.
+   */
+  running?(): number;
   /** Graceful end: the worker finishes what it holds, releases its tenants, then exits. Resolves once it is gone. */
   close(): Promise<void>;
   /** Abrupt end; resolves once nothing of the incarnation runs any more. */

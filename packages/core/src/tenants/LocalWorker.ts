@@ -16,8 +16,10 @@ import type { QuarantineOptions, RecycleOptions, RecyclePolicy, TenantLimits } f
 import { recyclePolicy, TenantGuards } from './TenantGuards.js';
 import type { TenantId } from './TenantId.js';
 import { assertTenantId, tenantKey } from './TenantId.js';
+import type { HandlerWatch } from './TenantRuntime.js';
 import { TenantRuntime } from './TenantRuntime.js';
-import { checkTraceparent, traced, traceEnd, traceStart } from '../tracing/channels.js';
+import type { DispatchMessage } from '../tracing/channels.js';
+import { checkTraceparent, traceEnd, traceStart } from '../tracing/channels.js';
 import type {
   BroadcastOptions,
   BroadcastResult,
@@ -81,6 +83,18 @@ export interface LocalWorkerOptions {
    */
   closeTimeoutMs?: number;
 }
+
+/** Times the handlers of traced calls (the probe is the call's `DispatchMessage`): its queue wait and handling time. */
+const TIMING: HandlerWatch = {
+  started(probe) {
+    (probe as DispatchMessage).startedAt = performance.now();
+  },
+  returned: () => undefined,
+  ended(probe) {
+    const message = probe as DispatchMessage;
+    message.handlingMs = performance.now() - message.startedAt!;
+  },
+};
 
 function validTenant(tenant: TenantId): Error | undefined {
   try {
@@ -152,6 +166,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
       workerId: this.id,
       workerData: this.#workerData,
       kv: (tenant) => tenantKv(this.#store, tenant),
+      watch: TIMING,
     });
     // Startup runs before the first event; a failure is reported to the events that wait for it.
     runtime.start().catch(() => undefined);
@@ -164,22 +179,8 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   }
 
   dispatch(tenant: TenantId, event: E, options: DispatchOptions = {}): Promise<Awaited<R>> {
-    const invalid = validTenant(tenant);
-    if (invalid !== undefined) return Promise.reject(invalid);
-    let traceparent: string | undefined;
-    try {
-      traceparent = checkTraceparent(options.traceparent);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const key = this.#admit(tenant);
-    if (key instanceof Error) return Promise.reject(key);
-    const trace = traceStart(this, tenant, 'event', event, false, traceparent);
-    return traced(
-      this.#withDeadline(tenant, key, options, (signal) =>
-        this.#current(signal, (runtime) => runtime.dispatch(tenant, event, signal, trace?.traceparent)),
-      ),
-      trace,
+    return this.#call(tenant, 'event', event, options, (runtime, signal, trace) =>
+      runtime.dispatch(tenant, event, signal, trace?.traceparent, trace),
     );
   }
 
@@ -204,7 +205,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     };
     if (this.#gate === undefined) {
       try {
-        this.#runtime.dispatchNoWait(tenant, event, onError, onDone, trace?.traceparent);
+        this.#runtime.dispatchNoWait(tenant, event, onError, onDone, trace?.traceparent, trace);
       } catch (error) {
         this.#done(key);
         throw error;
@@ -213,7 +214,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     }
     void this.#gate.then(() => {
       try {
-        this.#runtime.dispatchNoWait(tenant, event, onError, onDone, trace?.traceparent);
+        this.#runtime.dispatchNoWait(tenant, event, onError, onDone, trace?.traceparent, trace);
       } catch (error) {
         onError(error);
       }
@@ -227,6 +228,26 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     event: E,
     options: DispatchOptions = {},
   ): Promise<Awaited<R>> {
+    return this.#call(tenant, 'script', event, options, (runtime, signal, trace) =>
+      runtime.runScript(tenant, name, code, event, signal, trace?.traceparent, trace),
+    );
+  }
+
+  /**
+   * The admission every waited call shares (tenant, `traceparent`, the tenant's guards), then its
+   * trace and deadline around `run`, on the current runtime (or the next one, during a recycle).
+   */
+  #call(
+    tenant: TenantId,
+    op: 'event' | 'script',
+    event: E,
+    options: DispatchOptions,
+    run: (
+      runtime: TenantRuntime<S, E, R>,
+      signal: AbortSignal | undefined,
+      trace: DispatchMessage | undefined,
+    ) => Promise<Awaited<R>>,
+  ): Promise<Awaited<R>> {
     const invalid = validTenant(tenant);
     if (invalid !== undefined) return Promise.reject(invalid);
     let traceparent: string | undefined;
@@ -237,11 +258,13 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     }
     const key = this.#admit(tenant);
     if (key instanceof Error) return Promise.reject(key);
-    const trace = traceStart(this, tenant, 'script', event, false, traceparent);
-    return traced(
-      this.#withDeadline(tenant, key, options, (signal) =>
-        this.#current(signal, (runtime) => runtime.runScript(tenant, name, code, event, signal, trace?.traceparent)),
-      ),
+    const trace = traceStart(this, tenant, op, event, false, traceparent);
+    return this.#withDeadline(
+      tenant,
+      key,
+      options,
+      (signal) => this.#current(signal, (runtime) => run(runtime, signal, trace)),
+      true,
       trace,
     );
   }
@@ -273,15 +296,16 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
 
   /**
    * Runs `run` with the caller's signal, aborted too at the call's deadline (then it rejects with
-   * `HandlerTimeoutError`, a strike against the tenant when `quarantine` is set).
+   * `HandlerTimeoutError`, a strike against the tenant when `quarantine` is set). `counted`: the call
+   * was admitted by the tenant's guards (a handoff or adoption is not, and is never a strike).
    */
-  /** `counted`: the call was admitted by the tenant's guards (a handoff or adoption is not, and is never a strike). */
   #withDeadline<T>(
     tenant: TenantId,
     key: string,
     options: DispatchOptions,
     run: (signal: AbortSignal | undefined) => Promise<T>,
     counted = true,
+    trace?: DispatchMessage,
   ): Promise<T> {
     const { signal } = options;
     let timeoutMs: number;
@@ -290,16 +314,20 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
         options.timeoutMs === undefined ? this.#timeoutMs : checkInteger('timeoutMs', options.timeoutMs, 1, true);
     } catch (error) {
       if (counted) this.#done(key);
+      if (trace !== undefined) traceEnd(trace, false, error);
       return Promise.reject(error);
     }
+    // The trace ends in the same callbacks as the call (no promise of its own per dispatch).
     if (timeoutMs === Infinity) {
       return run(signal).then(
         (value) => {
           if (counted) this.#done(key);
+          if (trace !== undefined) traceEnd(trace, true, value);
           return value;
         },
         (error: unknown) => {
           if (counted) this.#done(key);
+          if (trace !== undefined) traceEnd(trace, false, error);
           throw error;
         },
       );
@@ -321,15 +349,20 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     return run(controller.signal).then(
       (value) => {
         done();
+        if (trace !== undefined) traceEnd(trace, true, value);
         return value;
       },
       (error: unknown) => {
         done();
-        if (!timedOut) throw error;
+        if (!timedOut) {
+          if (trace !== undefined) traceEnd(trace, false, error);
+          throw error;
+        }
         const timeout = new HandlerTimeoutError(`The handler for tenant ${key} did not finish within ${timeoutMs} ms.`);
         const quarantined = counted ? this.#guards?.strike(key, tenant, timeout) : undefined;
         // Before the caller hears of its timeout.
         if (quarantined !== undefined) queueMicrotask(() => this.emit('quarantine', quarantined));
+        if (trace !== undefined) traceEnd(trace, false, timeout);
         throw timeout;
       },
     );

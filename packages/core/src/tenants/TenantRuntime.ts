@@ -31,6 +31,24 @@ export interface TenantRuntimeOptions {
    * @default undefined
    */
   workerData?: unknown;
+  /**
+   * Told when the handler of a call given a `probe` starts, when its synchronous part returns, and
+   * when it ends (the probe is passed back as is): how a host names the event running when its
+   * thread dies, and how handlers are timed.
+   * @default undefined
+   */
+  watch?: HandlerWatch;
+}
+
+/**
+ * Follows the handlers of the calls given a probe (`TenantRuntime.dispatch(..., probe)`): each
+ * method receives that probe. `started` is called right before the handler, `returned` once its
+ * synchronous part returned or threw, `ended` once it finished (its promise settled).
+ */
+export interface HandlerWatch {
+  started(probe: unknown): void;
+  returned(probe: unknown): void;
+  ended(probe: unknown): void;
 }
 
 interface TenantEntry<S> {
@@ -93,6 +111,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
   readonly #inflight = new Set<(error: unknown) => void>();
   readonly #context: WorkerContext;
   readonly #kvFor: (tenant: TenantId) => TenantKv;
+  readonly #watch: HandlerWatch | undefined;
   #started: Promise<void> | undefined;
   #startupDone = false;
   #state: 'open' | 'closing' | 'killed' = 'open';
@@ -105,6 +124,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     this.#definition = definition;
     this.#options = options;
     this.#kvFor = (tenant) => options.kv(tenant);
+    this.#watch = options.watch;
     this.#context = Object.freeze({
       workerId: options.workerId,
       signal: this.#controller.signal,
@@ -130,9 +150,25 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     return this.#started;
   }
 
-  /** Handles `event` for `tenant` after the tenant's earlier events; `traceparent` becomes `ctx.traceparent`. */
-  dispatch(tenant: TenantId, event: E, signal?: CancelSignal, traceparent?: string): Promise<Awaited<R>> {
-    return this.#run(tenant, signal, (state, ctx) => this.#definition.onEvent(state, event, ctx), true, traceparent);
+  /**
+   * Handles `event` for `tenant` after the tenant's earlier events; `traceparent` becomes
+   * `ctx.traceparent`; `probe` is handed to the `watch` option's methods when the handler runs.
+   */
+  dispatch(
+    tenant: TenantId,
+    event: E,
+    signal?: CancelSignal,
+    traceparent?: string,
+    probe?: unknown,
+  ): Promise<Awaited<R>> {
+    return this.#run(
+      tenant,
+      signal,
+      (state, ctx) => this.#definition.onEvent(state, event, ctx),
+      true,
+      traceparent,
+      probe,
+    );
   }
 
   /** Runs a script in `tenant`'s state through the definition's script engine. */
@@ -143,11 +179,19 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     event: E,
     signal?: CancelSignal,
     traceparent?: string,
+    probe?: unknown,
   ): Promise<Awaited<R>> {
     const engine = this.#definition.scriptEngine;
     if (engine === undefined) return Promise.reject(new ScriptsUnsupportedError());
     // The engine is framework code: what it raises (limits, timeouts) keeps its class across boundaries.
-    return this.#run(tenant, signal, (state, ctx) => engine.run(state, { name, code }, event, ctx), false, traceparent);
+    return this.#run(
+      tenant,
+      signal,
+      (state, ctx) => engine.run(state, { name, code }, event, ctx),
+      false,
+      traceparent,
+      probe,
+    );
   }
 
   /**
@@ -344,6 +388,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     onError: (error: unknown) => void,
     onDone?: (value: Awaited<R>) => void,
     traceparent?: string,
+    probe?: unknown,
   ): void {
     const refused = this.#refusal();
     if (refused !== undefined) throw refused;
@@ -354,6 +399,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
       (state, ctx) => this.#definition.onEvent(state, event, ctx),
       true,
       traceparent,
+      probe,
       (ok, value) => {
         this.#queued--;
         if (ok) onDone?.(value as Awaited<R>);
@@ -368,6 +414,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     handle: (state: S, ctx: TenantContext) => R | Promise<R>,
     userCode = true,
     traceparent?: string,
+    probe?: unknown,
   ): Promise<Awaited<R>> {
     const refused = this.#refusal();
     if (refused !== undefined) return Promise.reject(refused);
@@ -384,7 +431,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
       const onAbort = (): void => fail(abortErrorFrom(signal!, 'The dispatch'));
       this.#inflight.add(fail);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#push(this.#entry(tenant), signal, handle, userCode, traceparent, (ok, value) => {
+      this.#push(this.#entry(tenant), signal, handle, userCode, traceparent, probe, (ok, value) => {
         this.#queued--;
         if (!ok) return fail(value);
         signal?.removeEventListener('abort', onAbort);
@@ -401,6 +448,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     handle: (state: S, ctx: TenantContext) => R | Promise<R>,
     userCode: boolean,
     traceparent: string | undefined,
+    probe: unknown,
     settle: JobSettle,
   ): void {
     entry.queue.push(() => {
@@ -408,11 +456,11 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
       if (signal?.aborted) throw abortErrorFrom(signal, 'The dispatch');
       entry.ctx.traceparent = traceparent;
       // Warm path: no promise of our own when the tenant exists and the handler is synchronous.
-      if (this.#startupDone && entry.hasState) return this.#invoke(entry, handle, userCode);
+      if (this.#startupDone && entry.hasState) return this.#invoke(entry, handle, userCode, probe);
       return this.#prepare(entry).then(() => {
         // Aborted while the tenant's state was being created: the handler still never runs.
         if (signal?.aborted) throw abortErrorFrom(signal, 'The dispatch');
-        return this.#invoke(entry, handle, userCode);
+        return this.#invoke(entry, handle, userCode, probe);
       });
     }, settle);
   }
@@ -438,29 +486,40 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
     entry: TenantEntry<S>,
     handle: (state: S, ctx: TenantContext) => R | Promise<R>,
     userCode: boolean,
+    probe: unknown,
   ): R | Promise<R> {
+    const watch = probe === undefined ? undefined : this.#watch;
     let result: R | Promise<R>;
+    watch?.started(probe);
     try {
       result = handle(entry.state as S, entry.ctx);
     } catch (error) {
       this.#handled++;
       this.#failed++;
+      if (watch !== undefined) {
+        watch.returned(probe);
+        watch.ended(probe);
+      }
       throw userCode ? markUserError(error) : error;
     }
+    watch?.returned(probe);
     if (isPromiseLike(result)) {
       return (result as Promise<R>).then(
         (value) => {
           this.#handled++;
+          watch?.ended(probe);
           return value;
         },
         (error: unknown) => {
           this.#handled++;
           this.#failed++;
+          watch?.ended(probe);
           throw userCode ? markUserError(error) : error;
         },
       );
     }
     this.#handled++;
+    watch?.ended(probe);
     return result;
   }
 

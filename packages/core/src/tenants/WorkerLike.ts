@@ -109,6 +109,19 @@ export interface TenantHandoff {
   readonly data: unknown;
 }
 
+/** Options of {@link WorkerPool.resize}. */
+export interface ResizeOptions {
+  /**
+   * How long one tenant's handoff may take: its old worker finishing what it accepted for the
+   * tenant, exporting and releasing it. Past it (a handler whose caller gave up still runs there)
+   * the tenant moves without its state: it is listed in `failures` with `HandoffTimeoutError`
+   * (`ERR_HANDOFF_TIMEOUT`), its held calls go to its new worker in order, and its old worker
+   * releases the state once that handler ends. `Infinity` waits as long as the handler runs.
+   * @default 30_000
+   */
+  handoffTimeoutMs?: number;
+}
+
 /** What the `resized` event reports (a {@link WorkerPool.resize} finished). */
 export interface ResizeInfo {
   /** The number of workers before. */
@@ -121,7 +134,9 @@ export interface ResizeInfo {
   carried: number;
   /**
    * Tenants whose handoff or adoption failed (a throwing `exportTenant`, `importTenant` or
-   * `dropTenant`, a crashed worker): their state was released, and their new worker creates it again.
+   * `dropTenant`, a crashed worker, a handoff past `handoffTimeoutMs` with `HandoffTimeoutError`):
+   * their new worker creates their state again (their old one released it, or releases it once the
+   * handler that held the handoff back ends).
    */
   failures: Array<{ tenant: TenantId; error: unknown }>;
   /** From the call to the end (the removed workers closed). */

@@ -1,8 +1,14 @@
 import { EventEmitter } from 'node:events';
-import { HandlerTimeoutError, InvalidArgumentError, PoolClosedError, WorkerKilledError } from '../errors/errors.js';
+import {
+  HandlerTimeoutError,
+  HandoffTimeoutError,
+  InvalidArgumentError,
+  PoolClosedError,
+  WorkerKilledError,
+} from '../errors/errors.js';
 import { abortErrorFrom, raceSignal } from '../internal/abort.js';
 import { Deque } from '../internal/Deque.js';
-import { checkInteger } from '../internal/options.js';
+import { checkInteger, checkObject } from '../internal/options.js';
 import { RecentCache } from '../internal/RecentCache.js';
 import type { TenantId } from './TenantId.js';
 import { assertTenantId, shardFor, tenantKey } from './TenantId.js';
@@ -11,6 +17,7 @@ import type {
   BroadcastResult,
   DispatchOptions,
   ResizeInfo,
+  ResizeOptions,
   TenantHandoff,
   WorkerLike,
   WorkerLikeEvents,
@@ -68,7 +75,10 @@ export class WorkerPool<W extends WorkerLike<any, any>>
   readonly #shards = new RecentCache<string, number>(131_072);
   /** The resize under way: tenants move from `shardFor(id, from)` to `shardFor(id, to)`. */
   #resharding: Resharding<W> | undefined;
-  /** Settles when the last resize asked for has (`undefined` when none runs); the next one starts after it. */
+  /**
+   * Settles when the last resize or replace asked for has (`undefined` when none runs); the next one
+   * starts after it.
+   */
   #resizing: Promise<void> | undefined;
   #closed = false;
 
@@ -127,25 +137,45 @@ export class WorkerPool<W extends WorkerLike<any, any>>
 
   /**
    * Puts a new worker in slot `index` (one that was killed or gave up, so a pool never keeps a dead
-   * slot): `worker`, or one made by the factory of {@link WorkerPool.create}. The old worker is
-   * killed (its events reject with `WorkerKilledError`) and no longer forwarded. Resolves with the new one.
+   * slot): `worker`, or one made by the factory of {@link WorkerPool.create} (the old worker is then
+   * killed first, so that the new one may take what it held, like a worker id on a process pool's
+   * hub). The old worker is killed (its events reject with `WorkerKilledError`) and no longer
+   * forwarded. Resolves with the new one.
+   *
+   * During a {@link WorkerPool.resize} (or with resizes queued) the replacement is queued behind
+   * them, like a resize: it never kills a worker in the middle of handing its tenants off, and
+   * `index` is a slot of the pool as the resizes left it (one they removed is refused with
+   * `InvalidArgumentError`, `ERR_INVALID_ARGUMENT`). A resize asked for meanwhile waits for it.
    *
    * @example
    * ```ts
    * pool.on('fatal', ({ workerId }) => void pool.replace(workerId));
    * ```
    */
-  async replace(index: number, worker?: W): Promise<W> {
-    if (!Number.isSafeInteger(index) || index < 0 || index >= this.#workers.length)
-      throw new InvalidArgumentError(
-        `Expected \`index\` to be an integer from 0 to ${this.#workers.length - 1}, got ${String(index)}.`,
-      );
+  replace(index: number, worker?: W): Promise<W> {
+    if (!Number.isSafeInteger(index) || index < 0 || (this.#resizing === undefined && index >= this.#workers.length))
+      return Promise.reject(this.#badIndex(index));
     if (worker === undefined && this.#factory === undefined)
-      throw new InvalidArgumentError(
-        'Expected a worker: this pool was not made by WorkerPool.create(), so it has no factory.',
+      return Promise.reject(
+        new InvalidArgumentError(
+          'Expected a worker: this pool was not made by WorkerPool.create(), so it has no factory.',
+        ),
       );
-    const next = worker ?? (await this.#factory!(index, this.#workers.length));
+    return this.#serially(() => this.#replace(index, worker));
+  }
+
+  #badIndex(index: number): InvalidArgumentError {
+    return new InvalidArgumentError(
+      `Expected \`index\` to be an integer from 0 to ${this.#workers.length - 1}, got ${String(index)}.`,
+    );
+  }
+
+  async #replace(index: number, worker: W | undefined): Promise<W> {
+    if (index >= this.#workers.length) throw this.#badIndex(index);
     const old = this.#workers[index]!;
+    // One the factory makes may need what the old one holds (a process pool's hub serves one process per id): killed first.
+    if (worker === undefined) await old.kill();
+    const next = worker ?? (await this.#factory!(index, this.#workers.length));
     this.#unforward(old);
     const workers = [...this.#workers];
     workers[index] = next;
@@ -317,11 +347,15 @@ export class WorkerPool<W extends WorkerLike<any, any>>
    * `timeoutMs` counts from the call; their `signal` still aborts them); other tenants are not
    * paused. Only tenants a worker holds (`heldTenants()`) or that receive events move.
    *
-   * A second `resize` while one runs is queued: it starts when the first has finished. Resolves
-   * with what the `resized` event reports.
+   * A second `resize` (or a {@link WorkerPool.replace}) while one runs is queued: it starts when the
+   * first has finished. Resolves with what the `resized` event reports.
+   *
+   * A handoff is bounded by `options.handoffTimeoutMs`: a tenant whose old worker still runs a
+   * handler of it past that (one whose caller gave up: it cannot be stopped) moves without its state
+   * (see {@link ResizeOptions.handoffTimeoutMs}); nothing of it is lost, and it is never left behind.
    *
    * @throws `InvalidArgumentError` (`ERR_INVALID_ARGUMENT`) for a size that is not an integer >= 1,
-   * or to grow a pool that has no factory; `PoolClosedError` (`ERR_POOL_CLOSED`) once the pool is
+   * a bad `handoffTimeoutMs`, or to grow a pool that has no factory; `PoolClosedError` (`ERR_POOL_CLOSED`) once the pool is
    * closing or killed (also for a queued resize that had not started).
    *
    * @example
@@ -330,11 +364,23 @@ export class WorkerPool<W extends WorkerLike<any, any>>
    * await pool.resize(pool.size + 1);
    * ```
    */
-  resize(size: number): Promise<ResizeInfo> {
+  resize(size: number, options: ResizeOptions = {}): Promise<ResizeInfo> {
     if (!Number.isSafeInteger(size) || size < 1)
       return Promise.reject(new InvalidArgumentError(`Expected \`size\` to be an integer >= 1, got ${String(size)}.`));
+    let handoffTimeoutMs: number;
+    try {
+      checkObject('options', options);
+      handoffTimeoutMs = checkInteger('handoffTimeoutMs', options.handoffTimeoutMs ?? 30_000, 1, true);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.#closed) return Promise.reject(new PoolClosedError('The pool is closed; it cannot be resized.'));
-    const run = this.#resizing === undefined ? this.#resize(size) : this.#resizing.then(() => this.#resize(size));
+    return this.#serially(() => this.#resize(size, handoffTimeoutMs));
+  }
+
+  /** Runs `task` once the resizes and replacements asked for before have finished. */
+  #serially<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#resizing === undefined ? task() : this.#resizing.then(task);
     const tail: Promise<void> = run.then(
       () => this.#resized(tail),
       () => this.#resized(tail),
@@ -347,7 +393,7 @@ export class WorkerPool<W extends WorkerLike<any, any>>
     if (this.#resizing === tail) this.#resizing = undefined;
   }
 
-  async #resize(to: number): Promise<ResizeInfo> {
+  async #resize(to: number, handoffTimeoutMs: number): Promise<ResizeInfo> {
     if (this.#closed) throw new PoolClosedError('The pool was closed before the resize started.');
     const started = performance.now();
     const from = this.#workers.length;
@@ -358,7 +404,7 @@ export class WorkerPool<W extends WorkerLike<any, any>>
     const info: ResizeInfo = { from, to, moved: 0, carried: 0, failures: [], durationMs: 0, longestHoldMs: 0 };
     if (to !== from) {
       if (to > from) await this.#grow(from, to);
-      const r = new Resharding<W>(from, to);
+      const r = new Resharding<W>(from, to, handoffTimeoutMs);
       const finished = new Promise<void>((resolve) => (r.done = resolve));
       for (const worker of this.#workers) worker.reshard?.([from, to]);
       // From here on, calls for a moving tenant are held until its old worker has handed it off.
@@ -440,15 +486,37 @@ export class WorkerPool<W extends WorkerLike<any, any>>
       if (move.state !== MoveState.Queued) continue;
       move.state = MoveState.Running;
       queue.active++;
+      const old = this.#workers[move.from]!;
+      const controller = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      if (r.handoffTimeoutMs !== Infinity) {
+        timer = setTimeout(() => {
+          if (move.state === MoveState.Done) return;
+          const error = new HandoffTimeoutError(
+            `Worker ${move.from} did not hand tenant ${tenantKey(move.tenant)} off within ${r.handoffTimeoutMs} ms (handoffTimeoutMs): a handler of it still runs there. It moves to worker ${move.to} without its state.`,
+          );
+          controller.abort(error);
+          this.#handedOff(r, move, undefined, error);
+          // Behind that handler in the tenant's queue there: its state is released once it ends.
+          old.dropTenant(move.tenant).catch(() => undefined);
+        }, r.handoffTimeoutMs);
+        timer.unref();
+      }
       let handing: Promise<TenantHandoff | undefined>;
       try {
-        handing = this.#workers[move.from]!.handOffTenant(move.tenant);
+        handing = old.handOffTenant(move.tenant, { signal: controller.signal });
       } catch (error) {
         handing = Promise.reject(error);
       }
       handing.then(
-        (handoff) => this.#handedOff(r, move, handoff, undefined),
-        (error: unknown) => this.#handedOff(r, move, undefined, error),
+        (handoff) => {
+          clearTimeout(timer);
+          if (move.state !== MoveState.Done) this.#handedOff(r, move, handoff, undefined);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          if (move.state !== MoveState.Done) this.#handedOff(r, move, undefined, error);
+        },
       );
     }
   }
@@ -650,6 +718,7 @@ class Resharding<W> {
   constructor(
     readonly from: number,
     readonly to: number,
+    readonly handoffTimeoutMs: number,
   ) {
     this.queues = Array.from({ length: from }, () => ({
       urgent: new Deque<Move>(),

@@ -27,6 +27,19 @@ export interface DispatchMessage {
   readonly acceptedAt: number;
   /** When it left the master for the worker's thread or process (`performance.now()`); a `LocalWorker` hands it over at once. */
   sentAt: number;
+  /**
+   * Set before `end`/`error` when its handler ran: when it started (`performance.now()` of this
+   * thread). Measured on a `LocalWorker`; on a thread or process worker, the arrival of the result
+   * here minus {@link DispatchMessage.handlingMs}. `startedAt - acceptedAt` is the call's queue wait:
+   * buffered here, in transit, and behind the tenant's earlier events in the worker.
+   */
+  startedAt: number | undefined;
+  /**
+   * Set before `end`/`error` when its handler ran: how long it ran (ms), measured where it ran (the
+   * worker's thread or process). `undefined` when no handler ran or its end was never reported
+   * (refused, aborted before it started, the worker crashed).
+   */
+  handlingMs: number | undefined;
   /** Set before `end`: what the handler returned. */
   result?: unknown;
   /** Set before `error`: why the dispatch failed. */
@@ -98,6 +111,8 @@ export function traceStart(
     traceparent,
     acceptedAt: now,
     sentAt: now,
+    startedAt: undefined,
+    handlingMs: undefined,
     // Present from the start, so that every message keeps one shape.
     result: undefined,
     error: undefined,
@@ -119,19 +134,4 @@ export function traceEnd(message: DispatchMessage, ok: boolean, value: unknown):
     message.error = value;
     if (dispatchChannels.error.hasSubscribers) dispatchChannels.error.publish(message);
   }
-}
-
-/** Settles `message` with how `promise` settles (publishing `end` or `error`), and passes it on. @internal */
-export function traced<T>(promise: Promise<T>, message: DispatchMessage | undefined): Promise<T> {
-  if (message === undefined) return promise;
-  return promise.then(
-    (value) => {
-      traceEnd(message, true, value);
-      return value;
-    },
-    (error: unknown) => {
-      traceEnd(message, false, error);
-      throw error;
-    },
-  );
 }

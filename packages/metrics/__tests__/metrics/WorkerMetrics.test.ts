@@ -93,6 +93,31 @@ describe('WorkerMetrics', () => {
     expect(sum).toBeGreaterThan(0);
   });
 
+  it.each(['local', 'thread'] as const)(
+    'counts the wait behind a tenant’s earlier event as queue wait, not handling time (%s); a call that never ran has queue wait only',
+    async (topology) => {
+      const pool =
+        topology === 'local'
+          ? await localPool(1)
+          : await createThreadPool<any>({ workers: 1, filename: fixtures.basic });
+      if (topology === 'thread') opened.push(pool);
+      const { registry } = metricsFor(pool as WorkerPool<any>);
+      const a = guild(1);
+      const waiting = pool.dispatch(a, { type: 'wait', key: `metrics-queue-${topology}` });
+      const queued = pool.dispatch(a, { type: 'count' });
+      const controller = new AbortController();
+      const aborted = pool.dispatch(a, { type: 'count' }, { signal: controller.signal });
+      controller.abort();
+      await expect(aborted).rejects.toMatchObject({ code: 'ABORT_ERR' });
+      await pool.dispatch(guild(2), { type: 'release', key: `metrics-queue-${topology}` });
+      await expect(waiting).resolves.toBe('released');
+      await expect(queued).resolves.toBe(1);
+      // Handled: the release, the waiting event and the one queued behind it; the aborted one only waited.
+      expect(await value(registry, 'switchyard_dispatch_handling_seconds_count', { worker: 0 })).toBe(3);
+      expect(await value(registry, 'switchyard_dispatch_queue_wait_seconds_count', { worker: 0 })).toBe(4);
+    },
+  );
+
   it('counts resizes and moved tenants, and follows the workers a resize adds', async () => {
     const pool = await localPool(2);
     const { registry } = metricsFor(pool);

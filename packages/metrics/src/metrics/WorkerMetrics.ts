@@ -189,13 +189,13 @@ export class WorkerMetrics {
     // Observed on every dispatch: counted in plain arrays, turned into series only when scraped.
     this.#queueWait = new TimingHistogram(
       name('dispatch_queue_wait_seconds'),
-      'From a dispatch being accepted to its leaving the master for the worker (buffered while the worker is busy or restarting).',
+      "From a dispatch being accepted to its handler starting: buffered in the master, in transit, and behind the tenant's earlier events in the worker (a call that never reached a handler: until it settled).",
       buckets,
       pool,
     );
     this.#handling = new TimingHistogram(
       name('dispatch_handling_seconds'),
-      "From a dispatch leaving the master to its result: the tenant's queue in the worker and the handler.",
+      'How long handlers ran, measured where they ran (the worker thread or process).',
       buckets,
       pool,
     );
@@ -284,9 +284,14 @@ export class WorkerMetrics {
   #observe(message: DispatchMessage): void {
     // The channels are process-wide: only this target's workers count.
     if (!this.#owns(message.worker)) return;
-    const now = performance.now();
-    this.#queueWait.observe(message.workerId, (message.sentAt - message.acceptedAt) / 1000);
-    this.#handling.observe(message.workerId, (now - message.sentAt) / 1000);
+    const { workerId, acceptedAt, startedAt, handlingMs } = message;
+    if (startedAt === undefined || handlingMs === undefined) {
+      // No handler ran (refused, aborted or timed out while waiting, a crash): it only waited.
+      this.#queueWait.observe(workerId, (performance.now() - acceptedAt) / 1000);
+      return;
+    }
+    this.#queueWait.observe(workerId, Math.max(0, startedAt - acceptedAt) / 1000);
+    this.#handling.observe(workerId, handlingMs / 1000);
   }
 
   /** Whether `worker` is one of the target's workers (the set is rebuilt when a resize or replace changed them). */

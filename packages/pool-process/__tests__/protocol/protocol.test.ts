@@ -102,6 +102,8 @@ describe('frames', () => {
       [22, 1, { name: 'E', message: 'm' }],
       [25, 1, 'user:1', 3, 'prefix', undefined],
       [27, [1, 2], ['a', undefined]],
+      [28, [1, 2], [0, 1.5]],
+      [28, [], []],
       [26],
       [99, 'x'],
     ];
@@ -114,6 +116,11 @@ describe('frames', () => {
       [22, 1, 'x'],
       [27, [1], []],
       [27, [0], [1]],
+      [28, [1], []],
+      [28, [1], [-1]],
+      [28, [1], ['1']],
+      [28, [0], [1]],
+      [28, [1], [Number.NaN]],
       // Protocol 1's acknowledgements, no longer sent by any worker.
       [21, 1, undefined],
       [23, [1, 5, 9, 1]],

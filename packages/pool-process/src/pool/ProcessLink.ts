@@ -32,12 +32,14 @@ import {
   FAILURE,
   FLAG_NOWAIT,
   FLAG_SIGNAL,
+  FLAG_TIMED,
   KILL,
   KV,
   KV_RESULT,
   RESULTS,
   SCRIPT,
   STATS,
+  TIMINGS,
   WELCOME,
 } from '../protocol/protocol.js';
 import { trackChild, untrackChild } from './children.js';
@@ -90,7 +92,7 @@ function runMessage(run: Run): unknown[] {
 const WORK_TYPES = { drop: DROP, handoff: HANDOFF, adopt: ADOPT } as const;
 
 function flagsOf(item: LinkItem): number {
-  return (item.waited ? 0 : FLAG_NOWAIT) | (item.cancellable ? FLAG_SIGNAL : 0);
+  return (item.waited ? 0 : FLAG_NOWAIT) | (item.cancellable ? FLAG_SIGNAL : 0) | (item.timed ? FLAG_TIMED : 0);
 }
 
 /**
@@ -140,6 +142,10 @@ export class ProcessLink implements WorkerLink {
     let readyOnce = false;
     /** Why the connection dropped, while waiting to see whether the process exits. */
     let dropped: Error | undefined;
+    /** The item whose handler the process last said runs synchronously (`0`: none), from its pipe. */
+    let running = 0;
+    /** The process exited; its last word on the pipe is awaited before the crash is reported. */
+    let exiting = false;
     const setTimer = (ms: number, fn: () => void): void => {
       clearTimeout(timer);
       timer = setTimeout(fn, ms);
@@ -205,14 +211,33 @@ export class ProcessLink implements WorkerLink {
         if (o.stdio === 'inherit') process.stderr.write(chunk);
         state.stderr = (state.stderr + chunk.toString()).slice(-STDERR_TAIL);
       });
+      // The process's running-item reports: `<id>\n` while a handler runs on synchronously, `0\n` after.
+      const pipe = proc.stdio[3] as Socket | null;
+      if (pipe !== null) {
+        let line = '';
+        pipe.setEncoding('latin1');
+        pipe.on('data', (chunk: string) => {
+          line += chunk;
+          for (let end = line.indexOf('\n'); end >= 0; end = line.indexOf('\n')) {
+            const id = Number(line.slice(0, end));
+            line = line.slice(end + 1);
+            if (Number.isSafeInteger(id) && id >= 0) running = id;
+          }
+          if (line.length > 32) line = '';
+        });
+        pipe.on('error', () => undefined);
+        pipe.unref();
+      }
       const onExit = (code: number | null, signal: NodeJS.Signals | null, error?: Error): void => {
         if (state.exited) return;
         state.exited = true;
         untrackChild(proc);
-        (proc.stdio[3] as Socket | null)?.destroy();
         markExited();
         closing?.();
-        if (ended) return;
+        if (ended) {
+          pipe?.destroy();
+          return;
+        }
         const how =
           error !== undefined
             ? `could not be started (${error.message})`
@@ -225,7 +250,19 @@ export class ProcessLink implements WorkerLink {
           { exitCode: code, signal, ...(error === undefined ? {} : { cause: error }) },
         );
         // Exiting before it ever connected is a start failure, never retried for a first start.
-        lost(cause, readyOnce);
+        const report = (): void => {
+          clearTimeout(grace);
+          exiting = false;
+          pipe?.destroy();
+          lost(cause, readyOnce);
+        };
+        // Its last word (the item whose handler ended it) may still be on the pipe: read it first.
+        exiting = true;
+        // Nothing else reports meanwhile (a dropped connection's own grace timer included).
+        clearTimeout(timer);
+        const grace = setTimeout(report, EXIT_GRACE_MS);
+        if (pipe === null || pipe.destroyed || pipe.readableEnded) report();
+        else pipe.once('close', report);
       };
       proc.once('exit', (code, signal) => onExit(code, signal));
       proc.once('error', (error) => {
@@ -301,6 +338,11 @@ export class ProcessLink implements WorkerLink {
           for (let i = 0; i < ids.length; i++) host.settle(ids[i]!, true, values[i]);
           return;
         }
+        case TIMINGS: {
+          const [, ids, handlingMs] = message as [number, number[], number[]];
+          for (let i = 0; i < ids.length; i++) host.timed(ids[i]!, handlingMs[i]!);
+          return;
+        }
         case FAILURE:
           return host.settle(message[1] as number, false, deserializeError(message[2] as never));
         case KV: {
@@ -363,7 +405,8 @@ export class ProcessLink implements WorkerLink {
       // The runtime fails what was sent; nothing of it goes out again on a new connection.
       pending = [];
       closing?.();
-      if (ended) return;
+      // The process exited: its exit is about to be reported, with its cause.
+      if (ended || exiting) return;
       if (cause instanceof HeartbeatTimeoutError || (child !== undefined && child.exited)) return lost(cause);
       if (child !== undefined) {
         // Most often the process died and its exit is about to be reported: wait a moment for it,
@@ -433,6 +476,7 @@ export class ProcessLink implements WorkerLink {
         return false;
       },
       ping: () => connection?.ping(),
+      running: () => running,
       close: async () => {
         const current = connection;
         if (current === undefined) return stop();

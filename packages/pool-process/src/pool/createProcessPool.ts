@@ -31,7 +31,6 @@ export class ProcessPool<E = unknown, R = unknown> extends WorkerPool<ProcessWor
   /** The hub the workers are connected to. */
   readonly hub: Hub;
   readonly #ownsHub: boolean;
-  readonly #make: ((id: number, total: number) => ProcessWorker<E, R>) | undefined;
 
   constructor(
     workers: readonly ProcessWorker<E, R>[],
@@ -57,25 +56,6 @@ export class ProcessPool<E = unknown, R = unknown> extends WorkerPool<ProcessWor
     super(workers, { ...options, factory });
     this.hub = hub;
     this.#ownsHub = ownsHub;
-    this.#make = make;
-  }
-
-  /**
-   * Puts a new worker process in slot `index` (one that was killed or gave up): the old one is
-   * killed first (its id is free on the hub again), then a new one is started with the pool's options.
-   */
-  override async replace(index: number, worker?: ProcessWorker<E, R>): Promise<ProcessWorker<E, R>> {
-    if (worker !== undefined || this.#make === undefined || this.workers[index] === undefined)
-      return super.replace(index, worker);
-    await this.workers[index].kill();
-    const next = this.#make(index, this.size);
-    try {
-      await next.start();
-    } catch (error) {
-      await next.kill();
-      throw error;
-    }
-    return super.replace(index, next);
   }
 
   override async kill(reason?: unknown): Promise<void> {

@@ -13,7 +13,7 @@ import type { SerializedError } from '@switchyard/core';
 import { tenantFromKey } from '@switchyard/core';
 
 /** Bumped on every incompatible change; both sides refuse a peer speaking another version. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Upgrade request header carrying the worker's id. */
 export const HEADER_WORKER_ID = 'x-switchyard-worker-id';
@@ -59,12 +59,16 @@ export const FAILURE = 22;
 export const KV = 25;
 export const CLOSED = 26;
 export const RESULTS = 27;
+/** `[TIMINGS, ids, handlingMs]`: how long the handlers of timed items ran (ms, by position); sent before their results. */
+export const TIMINGS = 28;
 // Both ways.
 export const PROTOCOL_ERROR = 99;
 
 /** `flags` bits of a DISPATCH / SCRIPT / DROP message. */
 export const FLAG_NOWAIT = 1;
 export const FLAG_SIGNAL = 2;
+/** The worker reports how long the handler ran (a TIMINGS message): the dispatch is traced on the master. */
+export const FLAG_TIMED = 4;
 
 /** `op` of a KV message. */
 export const KV_GET = 0;
@@ -112,6 +116,7 @@ export type KvMessage = [typeof KV, number, string, number, string, unknown];
 export type ClosedMessage = [typeof CLOSED];
 /** The results of one turn: `values[i]` is what event `ids[i]` resolved with. */
 export type ResultsMessage = [typeof RESULTS, number[], unknown[]];
+export type TimingsMessage = [typeof TIMINGS, number[], number[]];
 export type ProtocolErrorMessage = [typeof PROTOCOL_ERROR, string];
 
 /** Messages the hub sends and a worker accepts. */
@@ -127,7 +132,7 @@ export type MasterMessage =
   | ProtocolErrorMessage;
 /** Messages a worker sends and the hub accepts. */
 export type WorkerMessage =
-  StatsMessage | ResultsMessage | FailureMessage | KvMessage | ClosedMessage | ProtocolErrorMessage;
+  StatsMessage | ResultsMessage | TimingsMessage | FailureMessage | KvMessage | ClosedMessage | ProtocolErrorMessage;
 
 /** Serializes one frame. Throws what `v8.serialize` throws for values that cannot be cloned. */
 export function encodeFrame(messages: readonly unknown[]): Buffer {
@@ -323,6 +328,17 @@ export function checkWorkerMessage(message: unknown): string | undefined {
       if (m.length !== 3 || !Array.isArray(ids) || !Array.isArray(values) || ids.length !== values.length)
         return 'RESULTS: expected [27, ids, values] of equal lengths';
       for (const id of ids) if (!isId(id)) return 'RESULTS: ids must be positive integers';
+      return undefined;
+    }
+    case TIMINGS: {
+      const [, ids, ms] = m as [number, unknown, unknown];
+      if (m.length !== 3 || !Array.isArray(ids) || !Array.isArray(ms) || ids.length !== ms.length)
+        return 'TIMINGS: expected [28, ids, handlingMs] of equal lengths';
+      for (let i = 0; i < ids.length; i++) {
+        const value: unknown = ms[i];
+        if (!isId(ids[i]) || typeof value !== 'number' || !(value >= 0))
+          return 'TIMINGS: ids must be positive integers and handlingMs numbers >= 0';
+      }
       return undefined;
     }
     case PROTOCOL_ERROR:

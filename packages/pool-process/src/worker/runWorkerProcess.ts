@@ -1,5 +1,7 @@
+import { writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
+import { Worker } from 'node:worker_threads';
 import type { HostResults, KvCall, LinkOp, WorkerDefinition } from '@switchyard/core';
 import {
   AbortError,
@@ -40,6 +42,7 @@ import {
   FAILURE,
   FLAG_NOWAIT,
   FLAG_SIGNAL,
+  FLAG_TIMED,
   HANDOFF,
   HEADER_PID,
   HEADER_PROTOCOL,
@@ -52,6 +55,7 @@ import {
   SCRIPT,
   STATS,
   SESSION,
+  TIMINGS,
   WELCOME,
 } from '../protocol/protocol.js';
 
@@ -157,6 +161,33 @@ const KV_OPS = ['get', 'set', 'delete', 'list'] as const;
 const REFUSED = /Unexpected server response: (\d{3})/;
 /** Bytes queued towards the hub above which the worker stops reading new events. */
 const HIGH_WATER_MARK = 1024 * 1024;
+/** How often the running-item reporter looks at the running slot (ms). */
+const RUNNING_CHECK_MS = 100;
+/**
+ * The running-item reporter: a small thread of a spawned worker process that reads the slot where
+ * the host writes the item whose handler runs synchronously. An item still there one check later
+ * is written to the master's pipe (`<id>\n`), and `0\n` once it left, so that the master blames the
+ * right tenant when this process hangs: its main thread, stuck in the handler, cannot say it.
+ */
+const RUNNING_REPORTER = `
+const { workerData } = require('node:worker_threads');
+const { writeSync } = require('node:fs');
+const { running, fd, everyMs } = workerData;
+let seen = 0;
+let reported = 0;
+const report = (id) => {
+  try {
+    writeSync(fd, id + '\\n');
+    reported = id;
+  } catch {}
+};
+setInterval(() => {
+  const id = Atomics.load(running, 0);
+  if (id !== 0 && id === seen && id !== reported) report(id);
+  else if (reported !== 0 && id !== reported) report(0);
+  seen = id;
+}, everyMs);
+`;
 
 /**
  * The worker process side. Connects to the hub, runs `definition`'s tenants with core's
@@ -194,6 +225,8 @@ class WorkerProcessEngine implements WorkerProcess {
   #watchdog: NodeJS.Timeout | undefined;
   #lastPing = 0;
   #parentPipe: Socket | undefined;
+  /** Where the host writes the item whose handler runs synchronously (read by the running-item reporter). */
+  readonly #running = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
 
   constructor(definition: WorkerDefinition, options: RunWorkerProcessOptions) {
     this.#definition = definition;
@@ -243,6 +276,7 @@ class WorkerProcessEngine implements WorkerProcess {
         pipe.resume();
         pipe.unref();
         this.#parentPipe = pipe;
+        this.#reportRunning(Number(fd));
       } catch (error) {
         this.#logger.warn(`cannot watch the master's pipe (fd ${fd}): ${(error as Error).message}`);
       }
@@ -254,6 +288,35 @@ class WorkerProcessEngine implements WorkerProcess {
   async stop(): Promise<void> {
     this.#stop('stopped', 0);
     await this.stopped;
+  }
+
+  /**
+   * Tells the master that spawned this process (on its pipe, `fd`) which item's handler runs: the
+   * running-item reporter for a hang, and an exit hook for a handler that ends the process.
+   */
+  #reportRunning(fd: number): void {
+    const running = this.#running;
+    process.on('exit', () => {
+      const id = Atomics.load(running, 0);
+      if (id === 0) return;
+      try {
+        writeSync(fd, `${id}\n`);
+      } catch {
+        // The master is gone: nobody to tell.
+      }
+    });
+    try {
+      const reporter = new Worker(RUNNING_REPORTER, {
+        eval: true,
+        workerData: { running, fd, everyMs: RUNNING_CHECK_MS },
+        stdout: false,
+        stderr: false,
+      });
+      reporter.on('error', (error) => this.#logger.warn(`the running-item reporter stopped: ${error.message}`));
+      reporter.unref();
+    } catch (error) {
+      this.#logger.warn(`cannot start the running-item reporter: ${(error as Error).message}`);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -307,6 +370,8 @@ class WorkerProcessEngine implements WorkerProcess {
       drain: () => connection.resume(),
       ping: () => {
         this.#lastPing = Date.now();
+        // Pings are the liveness probes: the answer carries the heap, checked against recycle.maxHeapBytes even while idle.
+        this.#sendStats(connection);
       },
       closed: () => undefined,
     };
@@ -415,6 +480,7 @@ class WorkerProcessEngine implements WorkerProcess {
           (flags & FLAG_SIGNAL) !== 0,
           undefined,
           (type === DISPATCH ? message[5] : type === SCRIPT ? message[7] : undefined) as string | undefined,
+          (flags & FLAG_TIMED) !== 0,
         );
         return;
       }
@@ -422,8 +488,9 @@ class WorkerProcessEngine implements WorkerProcess {
         const [, first, flags, keys, index, events] = message as BatchMessage;
         const waited = (flags & FLAG_NOWAIT) === 0;
         const cancellable = (flags & FLAG_SIGNAL) !== 0;
+        const timed = (flags & FLAG_TIMED) !== 0;
         for (let i = 0; i < events.length; i++)
-          host.run(first + i, 'event', keys[index[i]!]!, events[i], waited, cancellable);
+          host.run(first + i, 'event', keys[index[i]!]!, events[i], waited, cancellable, undefined, undefined, timed);
         return;
       }
       case BROADCAST:
@@ -459,6 +526,7 @@ class WorkerProcessEngine implements WorkerProcess {
         workerId: this.workerId,
         workerData: welcome.workerData,
         output: { results: (results) => this.#sendResults(results), kv: (id, call) => this.#sendKv(id, call) },
+        running: this.#running,
       });
       void this.#host.start();
     }
@@ -471,9 +539,18 @@ class WorkerProcessEngine implements WorkerProcess {
     if (connection === undefined) return;
     const { tenants, handled, failed, heapUsed = 0 } = results.stats;
     connection.queue([STATS, tenants, handled, failed, heapUsed]);
+    if (results.timedIds !== undefined) connection.queue([TIMINGS, results.timedIds, results.handlingMs]);
     if (results.ids.length > 0) connection.queue([RESULTS, results.ids, results.values]);
     for (let i = 0; i < results.failedIds.length; i++)
       connection.queue([FAILURE, results.failedIds[i], results.errors[i]]);
+  }
+
+  /** The incarnation's counters and heap, once the host runs. */
+  #sendStats(connection: Connection): void {
+    const host = this.#host;
+    if (host === undefined || this.#welcome === undefined || connection !== this.#connection) return;
+    const { tenants, handled, failed, heapUsed = 0 } = host.stats();
+    connection.queue([STATS, tenants, handled, failed, heapUsed]);
   }
 
   /** A `ctx.kv` call, carried to the master, which owns the store. */

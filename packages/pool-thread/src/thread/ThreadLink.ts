@@ -24,6 +24,7 @@ import {
   RELEASED,
   RESULTS,
   START_FAILED,
+  TIMED,
   WAKE_COUNT,
   WAKE_PARKED,
   WAKE_WORDS,
@@ -88,6 +89,8 @@ export class ThreadLink implements WorkerLink {
       Atomics.add(wake, WAKE_COUNT, 1);
       Atomics.notify(wake, WAKE_COUNT);
     };
+    // The thread writes the id of the item whose handler runs synchronously; read when it dies or hangs.
+    const running = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
     let ended = false;
     let cause: unknown;
     let closed: (() => void) | undefined;
@@ -118,19 +121,23 @@ export class ThreadLink implements WorkerLink {
     thread.on('message', (message: unknown[]) => {
       switch (message[0]) {
         case RESULTS: {
-          const [, ids, values, failedIds, errors, stats] = message as [
+          const [, ids, values, failedIds, errors, stats, timedIds, handlingMs] = message as [
             number,
             number[],
             unknown[],
             number[],
             never[],
             IncarnationStats,
+            number[] | undefined,
+            number[] | undefined,
           ];
           if (release === undefined) {
             release = setTimeout(releaseParked, PARK_RELEASE_MS);
             release.unref();
           }
           host.stats(stats);
+          if (timedIds !== undefined)
+            for (let i = 0; i < timedIds.length; i++) host.timed(timedIds[i]!, handlingMs![i]!);
           if (gate.used > 0) {
             gate.release(ids);
             gate.release(failedIds);
@@ -140,6 +147,7 @@ export class ThreadLink implements WorkerLink {
           return;
         }
         case PONG:
+          if (message[1] !== undefined) host.stats(message[1] as IncarnationStats);
           return host.alive();
         case KV: {
           const [, id, op, tenant, key, arg] = message as [number, number, 'get', string, string, unknown];
@@ -166,7 +174,7 @@ export class ThreadLink implements WorkerLink {
           return closed?.();
       }
     });
-    post([INIT, PROTOCOL_VERSION, url, host.workerId, gate.flags, wake]);
+    post([INIT, PROTOCOL_VERSION, url, host.workerId, gate.flags, wake, running]);
     const send = (items: readonly LinkItem[]): void => {
       const n = items.length;
       const ids = new Array<number>(n);
@@ -179,7 +187,8 @@ export class ThreadLink implements WorkerLink {
       for (let i = 0; i < n; i++) {
         const item = items[i]!;
         ids[i] = item.id;
-        const op = item.op === 'event' && !item.waited ? Op.EventNoWait : OP_CODES[item.op];
+        const op =
+          (item.op === 'event' && !item.waited ? Op.EventNoWait : OP_CODES[item.op]) | (item.timed ? TIMED : 0);
         keys[i] = item.key;
         payloads[i] = item.payload;
         if (item.cancellable) {
@@ -225,6 +234,7 @@ export class ThreadLink implements WorkerLink {
         return exact;
       },
       ping: () => post([PING]),
+      running: () => Atomics.load(running, 0),
       close: async () => {
         const done = new Promise<void>((resolve) => (closed = resolve));
         post([CLOSE]);

@@ -24,6 +24,7 @@ import {
   READY,
   RESULTS,
   START_FAILED,
+  TIMED,
   WAKE_COUNT,
   WAKE_PARKED,
   WAKE_WORDS,
@@ -88,7 +89,7 @@ export function serveThread(
     }
     Atomics.store(wake, WAKE_PARKED, 0);
   };
-  const start = async (version: unknown, url: string, workerId: number): Promise<void> => {
+  const start = async (version: unknown, url: string, workerId: number, running: Int32Array): Promise<void> => {
     try {
       if (version !== PROTOCOL_VERSION)
         throw new ProtocolError(`expected protocol version ${PROTOCOL_VERSION}, got ${String(version)}`);
@@ -98,7 +99,11 @@ export function serveThread(
         workerData: data,
         output: {
           results: (r) => {
-            port.postMessage([RESULTS, r.ids, r.values, r.failedIds, r.errors, r.stats]);
+            port.postMessage(
+              r.timedIds === undefined
+                ? [RESULTS, r.ids, r.values, r.failedIds, r.errors, r.stats]
+                : [RESULTS, r.ids, r.values, r.failedIds, r.errors, r.stats, r.timedIds, r.handlingMs],
+            );
             // After the turn's other work (the host may send more than one message per turn).
             if (!parkQueued) {
               parkQueued = true;
@@ -107,6 +112,7 @@ export function serveThread(
           },
           kv: (id, call) => port.postMessage([KV, id, call.op, call.tenant, call.key, call.arg]),
         },
+        running,
       });
       await host.start();
       port.postMessage([READY, host.stats()]);
@@ -119,16 +125,18 @@ export function serveThread(
     value instanceof Int32Array && value.buffer instanceof SharedArrayBuffer;
   const receive = (message: unknown[]): void => {
     const type = message[0];
-    if (type === PING) return port.postMessage([PONG]);
+    if (type === PING) return port.postMessage(host === undefined ? [PONG] : [PONG, host.stats()]);
     if (type === INIT) {
       if (host !== undefined) return fail(new ProtocolError('The worker thread was initialised twice.'));
       if (!isShared(message[4]))
         return fail(new ProtocolError('INIT: expected the cancel gate, an Int32Array over a SharedArrayBuffer.'));
       if (!isShared(message[5]) || message[5].length < WAKE_WORDS)
         return fail(new ProtocolError('INIT: expected the wake word, an Int32Array over a SharedArrayBuffer.'));
+      if (!isShared(message[6]))
+        return fail(new ProtocolError('INIT: expected the running slot, an Int32Array over a SharedArrayBuffer.'));
       gate = message[4];
       wake = message[5];
-      return void start(message[1], message[2] as string, message[3] as number);
+      return void start(message[1], message[2] as string, message[3] as number, message[6]);
     }
     if (host === undefined)
       return fail(new ProtocolError(`Message ${String(type)} arrived before the thread was initialised.`));
@@ -145,11 +153,21 @@ export function serveThread(
         ];
         for (let i = 0; i < ids.length; i++) {
           const op = ops[i]!;
-          const base = op & ~CANCELLABLE;
+          const base = op & ~(CANCELLABLE | TIMED);
           const id = ids[i]!;
           const slot = slots?.[i] ?? -1;
           const cancelled = slot < 0 ? undefined : () => Atomics.load(gate!, slot) === (id | 0);
-          host.run(id, OPS[base]!, keys[i]!, payloads[i], base !== 1, (op & CANCELLABLE) !== 0, cancelled, traces?.[i]);
+          host.run(
+            id,
+            OPS[base]!,
+            keys[i]!,
+            payloads[i],
+            base !== 1,
+            (op & CANCELLABLE) !== 0,
+            cancelled,
+            traces?.[i],
+            (op & TIMED) !== 0,
+          );
         }
         return;
       }
