@@ -255,10 +255,9 @@ export class PgliteThread extends EventEmitter<{ state: [PgliteStateChange] }> {
     if (this.#closing !== undefined) return Promise.reject(new DatabaseError('The PGlite thread is closed.'));
     if (this.#lost !== undefined) return Promise.reject(this.#lost);
     if (this.#current === undefined) {
+      // No cause: the message says it all, and BotDatabase.run reports the innermost cause's message.
       return Promise.reject(
-        new DatabaseError(`The PGlite thread is restarting (${this.#down?.message ?? 'it ended'}); try again later.`, {
-          cause: this.#down,
-        }),
+        new DatabaseError(`The PGlite thread is restarting (${this.#down?.message ?? 'it ended'}); try again later.`),
       );
     }
     return this.#request(this.#current, { op: 'query', sql, params, rowMode });
@@ -359,7 +358,9 @@ export class PgliteThread extends EventEmitter<{ state: [PgliteStateChange] }> {
     );
     this.#died(
       incarnation,
-      new DatabaseError(`The PGlite thread was terminated: a statement ran past the statement timeout (${statementTimeoutMs} ms).`),
+      new DatabaseError(
+        `The PGlite thread was terminated: a statement ran past the statement timeout (${statementTimeoutMs} ms).`,
+      ),
     );
     void incarnation.worker.terminate();
   }
