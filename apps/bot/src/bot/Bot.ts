@@ -397,6 +397,8 @@ export class Bot {
         );
         break;
       case 'restarting':
+        // The first attempt of an outage, then every tenth: a broken data directory may stay broken.
+        if (change.attempt !== 1 && (change.attempt ?? 0) % 10 !== 0) break;
         this.#logger.warn(
           { database: this.#database.description, attempt: change.attempt, delayMs: change.delayMs, err: change.error },
           `database: the thread of ${this.#database.description} ended or could not start (attempt ${change.attempt}): ${change.error?.message ?? 'unknown'}; starting it again in ${change.delayMs} ms`,
