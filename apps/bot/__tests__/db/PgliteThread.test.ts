@@ -217,6 +217,24 @@ describe('the PGlite thread with a data directory', () => {
       await database.close();
     }
   });
+
+  it('is lost, rather than started empty, when its data directory no longer holds a database', async () => {
+    const directory = dataDir();
+    const database = await openDatabase({ dataDir: directory, restartMinMs: 20 });
+    try {
+      await new ModerationLog(database).record(entry(1));
+      const lost = nextState(database, 'lost');
+      await rm(directory, { recursive: true, force: true });
+      await database.pglite!.terminate();
+      expect((await lost).error).toMatchObject({ code: 'ERR_DATABASE_LOST' });
+      await expect(database.run('read', (db) => db.execute(sql`SELECT 1`))).rejects.toMatchObject({
+        code: 'ERR_DATABASE_LOST',
+      });
+      expect(database.pglite!.restarts).toBe(0);
+    } finally {
+      await database.close();
+    }
+  });
 });
 
 describe('openDatabase restart options', () => {

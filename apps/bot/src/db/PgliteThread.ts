@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { SerializedError } from '@switchyard/core';
 import { deserializeError } from '@switchyard/core';
@@ -416,6 +418,17 @@ export class PgliteThread extends EventEmitter<{ state: [PgliteStateChange] }> {
   async #restart(after: Promise<void>): Promise<void> {
     // The old thread must have let go of the data directory.
     await after;
+    const { dataDir } = this.#data;
+    if (this.#closing !== undefined) return;
+    if (dataDir !== undefined && !existsSync(join(dataDir, 'PG_VERSION'))) {
+      // Opening it now would create an empty database: the data is as gone as in memory.
+      this.#lost = new DatabaseLostError(
+        `The PGlite data directory ${dataDir} no longer holds a database; its thread is not started again on an empty one. Restart the bot.`,
+        { cause: this.#down },
+      );
+      this.#setState({ state: 'lost', error: this.#lost });
+      return;
+    }
     let worker: Worker;
     try {
       worker = await spawn(this.#data);
