@@ -133,7 +133,7 @@ describe('node dist/main.js', () => {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
-      expect(await health.json()).toEqual({ ready: true, gateway: true, workers: true });
+      expect(await health.json()).toEqual({ ready: true, gateway: true, workers: true, database: true });
       const metrics = await (await fetch(`${url}/metrics`)).text();
       expect(metrics).toMatch(/^switchyard_bot_events_received_total\{type="command"\} \d+$/m);
       expect(metrics).toMatch(/^switchyard_bot_audit_outbox_depth \d+$/m);

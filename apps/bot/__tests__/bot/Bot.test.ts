@@ -223,7 +223,7 @@ describe.each(TOPOLOGIES)('with %s workers', (topology) => {
       expect(text).toMatch(/^switchyard_bot_dispatch_duration_seconds_count\{type="message"\} \d+$/m);
       expect(text).toMatch(/^switchyard_bot_audit_outbox_depth 0$/m);
       expect(text).toMatch(/^switchyard_bot_ready 1$/m);
-      expect(bot.health()).toEqual({ ready: true, gateway: true, workers: true });
+      expect(bot.health()).toEqual({ ready: true, gateway: true, workers: true, database: true });
     });
 
     it("serves the pool's per-worker metrics (@switchyard/metrics) on /metrics, counted from its real workers", async () => {

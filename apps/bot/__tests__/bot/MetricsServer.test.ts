@@ -7,7 +7,7 @@ describe('startMetricsServer', () => {
   it('serves /metrics, and /healthz with 200 when ready and 503 when not', async () => {
     const registry = new Registry();
     new Counter({ name: 'test_things_total', help: 'things', registers: [registry] }).inc(3);
-    let health: BotHealth = { ready: true, gateway: true, workers: true };
+    let health: BotHealth = { ready: true, gateway: true, workers: true, database: true };
     const server = await startMetricsServer({ port: 0, host: '127.0.0.1', registry, health: () => health });
     try {
       const metrics = await fetch(`${server.url}/metrics`);
@@ -16,10 +16,10 @@ describe('startMetricsServer', () => {
       expect(await metrics.text()).toContain('test_things_total 3');
 
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
-      health = { ready: false, gateway: false, workers: true };
+      health = { ready: false, gateway: false, workers: true, database: true };
       const down = await fetch(`${server.url}/healthz`);
       expect(down.status).toBe(503);
-      expect(await down.json()).toEqual({ ready: false, gateway: false, workers: true });
+      expect(await down.json()).toEqual({ ready: false, gateway: false, workers: true, database: true });
 
       expect((await fetch(`${server.url}/other`)).status).toBe(404);
       expect((await fetch(`${server.url}/metrics`, { method: 'POST' })).status).toBe(405);
@@ -33,7 +33,7 @@ describe('startMetricsServer', () => {
       startMetricsServer({
         port: 70_000,
         registry: new Registry(),
-        health: () => ({ ready: true, gateway: true, workers: true }),
+        health: () => ({ ready: true, gateway: true, workers: true, database: true }),
       }),
     ).rejects.toMatchObject({ code: 'ERR_BOT_CONFIG' });
   });

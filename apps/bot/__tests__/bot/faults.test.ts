@@ -577,3 +577,113 @@ describe.each(TOPOLOGIES)('Bot with %s workers after a new gateway session', (to
     }
   });
 });
+
+describe('Bot when its embedded PGlite thread dies mid-traffic', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'switchyard-bot-pglite-death-'));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Posts `count` messages and kills the database's thread once the first of them is deleted. */
+  async function postAndKill(database: BotDatabase, guild: SimGuild, count: number): Promise<string[]> {
+    const ids = post(guild, count, 'traffic');
+    await sim.waitForRequest((r) => deletedBy(r).some((id) => ids.includes(id)), WAIT);
+    await database.pglite!.terminate();
+    return ids;
+  }
+
+  /** How many of `ids` Discord deleted, each at most once. */
+  function deletedCount(ids: readonly string[]): number {
+    const counts = [...deletionsOf(ids).values()];
+    expect(counts.every((n) => n === 1)).toBe(true);
+    return counts.length;
+  }
+
+  it('in memory: says the database is lost, is not ready, and reports every audit row it could not write', async () => {
+    // Whatever DATABASE_URL says: this is about the embedded database.
+    const database = await openDatabase({});
+    const logs = new LogRecords();
+    const bot = await Bot.start({
+      token: sim.token,
+      api: sim.apiBase,
+      database,
+      workers: 2,
+      logger: logs.logger,
+      shutdownTimeoutMs: 2000,
+      audit: { retryMinMs: 20, retryMaxMs: 200 },
+    });
+    let ids: string[] = [];
+    let after: string[] = [];
+    try {
+      const guild = await freshGuild(sim, bot.client);
+      await configure(guild);
+      const before = post(guild, 10, 'before');
+      await deletions(before);
+      await bot.idle();
+      expect(bot.stats().auditWritten).toBe(10);
+      const lost = logs.next(/^database: .* is lost: /, LEVEL.error);
+      ids = [...before, ...(await postAndKill(database, guild, 20))];
+      expect(await lost).toMatchObject({ err: { code: 'ERR_DATABASE_LOST' } });
+      expect(bot.health()).toMatchObject({ ready: false, database: false, gateway: true, workers: true });
+      // The workers keep moderating (their configuration is loaded); the audit rows wait.
+      after = post(guild, 10, 'after');
+      await deletions(after);
+    } finally {
+      await bot.close();
+      await database.close();
+    }
+    // Every action carried out has its audit row written (before the death) or reported (after).
+    const deleted = deletedCount([...ids, ...after]);
+    const { auditWritten, auditUnwritten } = bot.stats();
+    expect(deleted).toBe(40);
+    expect(auditWritten).toBeGreaterThanOrEqual(10);
+    expect(auditUnwritten).toBeGreaterThanOrEqual(after.length);
+    expect(auditWritten + auditUnwritten).toBe(deleted);
+    expect(logs.matching(/^audit: \d+ rows could not be written/)).toEqual([
+      expect.objectContaining({ level: LEVEL.error, unwritten: auditUnwritten }),
+    ]);
+    expect(logs.matching(/^audit: unwritten row$/)).toHaveLength(auditUnwritten);
+  });
+
+  it('with a data directory: starts a new thread and writes the audit row of every action exactly once', async () => {
+    const database = await openDatabase({ dataDir: join(dir, 'data'), restartMinMs: 20, restartMaxMs: 200 });
+    const logs = new LogRecords();
+    const bot = await Bot.start({
+      token: sim.token,
+      api: sim.apiBase,
+      database,
+      workers: 2,
+      logger: logs.logger,
+      audit: { retryMinMs: 20, retryMaxMs: 200 },
+    });
+    try {
+      const guild = await freshGuild(sim, bot.client);
+      await configure(guild);
+      await bot.idle();
+      const ended = logs.next(/^database: the thread of .* ended or could not start \(attempt 1\)/, LEVEL.warn);
+      const back = logs.next(/^database: the thread of .* is back \(restart 1\)/, LEVEL.info);
+      const ids = await postAndKill(database, guild, 30);
+      await ended;
+      await back;
+      ids.push(...post(guild, 10, 'after'));
+      await deletions(ids.slice(-10));
+      await bot.idle();
+      expect(bot.health()).toMatchObject({ ready: true, database: true });
+      // Events whose key-value reads met the restart failed (counted as errors); what was carried
+      // out is in the audit table exactly once.
+      const deleted = deletedCount(ids);
+      const audited = await auditedMessageIds(bot, guild.id);
+      expect(audited).toHaveLength(deleted);
+      expect(new Set(audited)).toEqual(new Set([...deletionsOf(ids).keys()]));
+      expect(bot.stats()).toMatchObject({ auditWritten: deleted, auditPending: 0, auditUnwritten: 0 });
+    } finally {
+      await bot.close();
+      await database.close();
+    }
+  });
+});

@@ -12,7 +12,7 @@ import type { APIRequest, ReadonlyCollection, ResponseLike } from 'discord.js';
 import type { DispatchErrorInfo, TenantId, WorkerCrashInfo } from '@switchyard/core';
 import { WorkerMetrics } from '@switchyard/metrics';
 import type { StatusBoard, StatusJob, StatusWatch } from '@switchyard/status';
-import type { BotDatabase } from '../db/Database.js';
+import type { BotDatabase, DatabaseStateChange } from '../db/Database.js';
 import { ModerationLog } from '../db/ModerationLog.js';
 import { PostgresKvStore } from '../db/PostgresKvStore.js';
 import { BotConfigError } from '../errors/errors.js';
@@ -200,6 +200,11 @@ export interface BotHealth {
   readonly gateway: boolean;
   /** No worker was given up after crashing too often. */
   readonly workers: boolean;
+  /**
+   * The database can take queries: not closed, and not an embedded one that is restarting its
+   * thread or was lost with it (`BotDatabase.state` is `ready`).
+   */
+  readonly database: boolean;
 }
 
 /** The most channels whose last message the bot remembers, for the look-up after a new session. */
@@ -304,6 +309,7 @@ export class Bot {
   #recovered = 0;
   #auditUnwritten = 0;
   readonly #logger: BotLogger;
+  readonly #database: BotDatabase;
   readonly #deferAfterMs: number;
   readonly #inflight = new Set<Promise<void>>();
   /** The tail of each guild's action queue (see #inOrder). */
@@ -381,6 +387,33 @@ export class Bot {
       `worker ${info.workerId} crashed: ${messageOf(info.cause)}; its events in flight are dispatched again`,
     );
   };
+  /** The embedded database's thread ended, started again, or is lost: said loudly, once per change. */
+  readonly #onDatabaseState = (change: DatabaseStateChange): void => {
+    switch (change.state) {
+      case 'lost':
+        this.#logger.error(
+          { database: this.#database.description, err: change.error },
+          `database: ${this.#database.description} is lost: ${change.error?.message ?? 'its thread ended'}; every query fails until the bot restarts (audit rows are kept and reported at shutdown)`,
+        );
+        break;
+      case 'restarting':
+        // The first attempt of an outage, then every tenth: a broken data directory may stay broken.
+        if (change.attempt !== 1 && (change.attempt ?? 0) % 10 !== 0) break;
+        this.#logger.warn(
+          { database: this.#database.description, attempt: change.attempt, delayMs: change.delayMs, err: change.error },
+          `database: the thread of ${this.#database.description} ended or could not start (attempt ${change.attempt}): ${change.error?.message ?? 'unknown'}; starting it again in ${change.delayMs} ms`,
+        );
+        break;
+      case 'ready':
+        this.#logger.info(
+          { database: this.#database.description, restarts: change.restarts },
+          `database: the thread of ${this.#database.description} is back (restart ${change.restarts})`,
+        );
+        break;
+      case 'closed':
+        break;
+    }
+  };
   readonly #onShardReady = (shardId: number): void => {
     if (!this.#ready) return;
     // A READY after the first: a new session (a RESUME replays what was missed; this does not).
@@ -400,6 +433,7 @@ export class Bot {
     this.moderationLog = moderationLog;
     this.topology = options.topology ?? 'thread';
     this.#logger = options.logger ?? silentLogger();
+    this.#database = options.database;
     this.metrics = new BotMetrics({
       auditDepth: () => this.audit.depth,
       queued: () => this.pool.stats().queued,
@@ -435,6 +469,7 @@ export class Bot {
     client.on(Events.GuildMemberRemove, this.#onMemberRemove);
     client.on(Events.InteractionCreate, this.#onInteraction);
     client.on(Events.ShardReady, this.#onShardReady);
+    options.database.on('state', this.#onDatabaseState);
     if (options.board !== undefined) {
       this.#watch = options.board.watch(pool, { prefix: 'worker %d:' });
       this.#job = options.board.addJob({ prefix: 'bot:', initialText: this.#summary() });
@@ -567,7 +602,8 @@ export class Bot {
   health(): BotHealth {
     const gateway = this.#ready && this.client.ws.status === Status.Ready;
     const workers = this.#gaveUp === 0;
-    return { ready: gateway && workers && !this.closed, gateway, workers };
+    const database = this.#database.state === 'ready';
+    return { ready: gateway && workers && database && !this.closed, gateway, workers, database };
   }
 
   /** The bot's counters. */
@@ -654,6 +690,7 @@ export class Bot {
       this.pool.off('crash', this.#onCrash);
       this.pool.off('fatal', this.#onFatal);
       this.client.rest.off(RESTEvents.Response, this.#onRestResponse);
+      this.#database.off('state', this.#onDatabaseState);
       this.#poolMetrics.close();
       this.#update();
       this.#watch?.stop();

@@ -2,10 +2,12 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzleProxy } from 'drizzle-orm/pg-proxy';
+import { EventEmitter } from 'node:events';
 import pg from 'pg';
-import { BotConfigError, DatabaseClosedError, DatabaseError } from '../errors/errors.js';
+import { BotConfigError, DatabaseClosedError, DatabaseError, DatabaseLostError } from '../errors/errors.js';
 import { causeMessages, migrationConfig, migrationLockKey } from './migrations.js';
 import { defaultPgliteTemplate } from './pglite.js';
+import type { PgliteStateChange } from './PgliteThread.js';
 import { describePglite, PgliteThread } from './PgliteThread.js';
 import { schema } from './schema.js';
 
@@ -44,13 +46,31 @@ export interface DatabaseOptions {
    */
   connectTimeoutMs?: number;
   /**
-   * The longest a statement may run: the server cancels it (`statement_timeout`), and `pg` gives
-   * up waiting for its answer a second later (`query_timeout`, for a server that stopped
-   * answering), failing it with `DatabaseError`. Not enforced by PGlite, which has no timers
-   * inside a statement.
+   * The longest a statement may run. With `pg`, the server cancels it (`statement_timeout`), and
+   * `pg` gives up waiting for its answer a second later (`query_timeout`, for a server that stopped
+   * answering), failing it with `DatabaseError`. PGlite does not honour `statement_timeout`
+   * (nothing interrupts a statement inside it), so the main thread times its thread's answers: a
+   * statement that has not answered after this long fails with `DatabaseError` (`cause`: SQLSTATE
+   * 57014, as the server's cancel), and the thread, hung, is terminated: restarted with `dataDir`,
+   * lost in memory (see `restartMinMs`).
    * @default 30000
    */
   statementTimeoutMs?: number;
+  /**
+   * PGlite only, with `dataDir`: when its thread ends unasked (a crash, or terminated after a
+   * statement outran `statementTimeoutMs`), a new thread reopens the data directory after this
+   * long, doubling with every death or failed start in a row up to `restartMaxMs`; queries fail
+   * with `DatabaseError` meanwhile. In memory there is nothing to reopen: the database is lost and
+   * every query fails with `DatabaseLostError` (`ERR_DATABASE_LOST`). Ignored with `url`.
+   * @default 100
+   */
+  restartMinMs?: number;
+  /**
+   * PGlite only, with `dataDir`: the longest wait before a new thread starts (see `restartMinMs`).
+   * Ignored with `url`.
+   * @default 5000
+   */
+  restartMaxMs?: number;
   /**
    * Where a pristine PGlite data directory is cached as a tarball, so that a new database skips
    * `initdb`; `false` turns the cache off. Ignored with `url`.
@@ -81,12 +101,29 @@ function describeUrl(url: string): string {
   }
 }
 
+/** What {@link BotDatabase.state} says. */
+export type DatabaseState = 'ready' | 'restarting' | 'lost' | 'closed';
+
+/**
+ * The payload of {@link BotDatabase}'s `state` event, emitted when the embedded database's thread
+ * ended (`restarting` or `lost`, with `error`), failed to start again (`restarting`), started again
+ * (`ready`), or closed.
+ */
+export type DatabaseStateChange = PgliteStateChange;
+
+/** Whether `error` or one of its causes has `code`. */
+function hasCode(error: unknown, code: string): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++)
+    if ((current as { code?: unknown }).code === code) return true;
+  return false;
+}
+
 /**
  * The bot's PostgreSQL database: `pg` against a server, or an embedded PGlite. Its tables are
  * created and upgraded by {@link openDatabase}, which applies the migrations. Every query goes through {@link BotDatabase.run}, which refuses work
  * once the database is closed and lets `close()` wait for the queries in flight.
  */
-export class BotDatabase {
+export class BotDatabase extends EventEmitter<{ state: [DatabaseStateChange] }> {
   /** The drizzle database. Prefer {@link BotDatabase.run}, which `close()` waits for. */
   readonly db: BotDrizzle;
   /** Which driver runs the database. */
@@ -95,6 +132,11 @@ export class BotDatabase {
   readonly schema: string;
   /** Where the data lives, without credentials: `postgres 127.0.0.1:5432/test (schema public)`, `pglite (in memory, schema public)`. */
   readonly description: string;
+  /**
+   * The embedded database's thread (`driver` `pglite`): its `threadId`, its restarts, and
+   * `terminate()`, which ends it as a crash would (for fault drills). Undefined with `pg`.
+   */
+  readonly pglite: PgliteThread | undefined;
   readonly #close: () => Promise<void>;
   readonly #inflight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
@@ -106,7 +148,11 @@ export class BotDatabase {
     schema: string;
     description: string;
     close: () => Promise<void>;
+    pglite?: PgliteThread;
   }) {
+    super();
+    this.pglite = parts.pglite;
+    this.pglite?.on('state', (change) => this.emit('state', change));
     this.db = parts.db;
     this.driver = parts.driver;
     this.schema = parts.schema;
@@ -120,8 +166,19 @@ export class BotDatabase {
   }
 
   /**
+   * Whether queries can run: `ready`; `restarting` while the embedded database's thread is started
+   * again after it ended; `lost` once an in-memory embedded database ended with its thread (for
+   * good); `closed`. A server (`pg`) is `ready` until closed: its outages show as failed queries.
+   */
+  get state(): DatabaseState {
+    if (this.#closing !== undefined) return 'closed';
+    return this.pglite?.state ?? 'ready';
+  }
+
+  /**
    * Runs `query` on the database. Rejects with `DatabaseClosedError` once the database is closed,
-   * and wraps the driver's errors in `DatabaseError` (`cause`: the driver's error).
+   * `DatabaseLostError` once an in-memory embedded database is lost, and wraps the driver's other
+   * errors in `DatabaseError` (`cause`: the driver's error).
    */
   run<T>(what: string, query: (db: BotDrizzle) => Promise<T>): Promise<T> {
     if (this.#closing !== undefined)
@@ -130,6 +187,8 @@ export class BotDatabase {
       try {
         return await query(this.db);
       } catch (error) {
+        if (hasCode(error, 'ERR_DATABASE_LOST'))
+          throw new DatabaseLostError(`Could not ${what}: ${rootMessage(error)}`, { cause: error });
         throw new DatabaseError(`Could not ${what}: ${rootMessage(error)}`, { cause: error });
       }
     })();
@@ -210,6 +269,8 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDa
     pgliteTemplate = defaultPgliteTemplate(),
     connectTimeoutMs = 10_000,
     statementTimeoutMs = 30_000,
+    restartMinMs = 100,
+    restartMaxMs = 5000,
   } = options;
   if (url !== undefined && (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url))) {
     throw new BotConfigError(
@@ -232,9 +293,16 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDa
   for (const [name, value] of [
     ['connectTimeoutMs', connectTimeoutMs],
     ['statementTimeoutMs', statementTimeoutMs],
+    ['restartMinMs', restartMinMs],
+    ['restartMaxMs', restartMaxMs],
   ] as const) {
     if (!Number.isSafeInteger(value) || value < 1)
       throw new BotConfigError(`Expected \`${name}\` to be an integer >= 1 (ms), got ${describeValue(value)}.`);
+  }
+  if (restartMaxMs < restartMinMs) {
+    throw new BotConfigError(
+      `Expected \`restartMaxMs\` to be >= \`restartMinMs\` (${restartMinMs}), got ${describeValue(restartMaxMs)}.`,
+    );
   }
   if (pgliteTemplate !== false && (typeof pgliteTemplate !== 'string' || pgliteTemplate.length === 0)) {
     throw new BotConfigError(
@@ -244,7 +312,10 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDa
 
   if (url === undefined) {
     // PGlite in a thread of its own, which opens it and applies the migrations under the lock.
-    const thread = await PgliteThread.start({ dataDir, template: pgliteTemplate, schema: schemaName });
+    const thread = await PgliteThread.start(
+      { dataDir, template: pgliteTemplate, schema: schemaName },
+      { statementTimeoutMs, restartMinMs, restartMaxMs },
+    );
     const db = drizzleProxy(
       async (query, params, method) => {
         const result = await thread.query(query, params, method === 'all' ? 'array' : 'object');
@@ -260,6 +331,7 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDa
       schema: schemaName,
       description: describePglite(dataDir, schemaName),
       close: () => thread.close(),
+      pglite: thread,
     });
   }
   const pool = new pg.Pool({

@@ -32,7 +32,20 @@ export class DatabaseError extends BotError {
   }
 }
 
+/**
+ * The embedded database is gone for good: its PGlite thread ended (crashed, exited, or was
+ * terminated after a statement outran the statement timeout) and, in memory, its data went with it.
+ * Every later query fails with this; the bot must be restarted. Not transient, unlike
+ * {@link DatabaseError}.
+ */
+export class DatabaseLostError extends BotError {
+  constructor(message: string, options: SwitchyardErrorOptions = {}) {
+    super('ERR_DATABASE_LOST', message, options);
+  }
+}
+
 registerErrorClass('ERR_BOT_CONFIG', BotConfigError);
 registerErrorClass('ERR_KV_VALUE', KvValueError);
 registerErrorClass('ERR_DATABASE_CLOSED', DatabaseClosedError);
 registerErrorClass('ERR_DATABASE', DatabaseError);
+registerErrorClass('ERR_DATABASE_LOST', DatabaseLostError);
