@@ -241,8 +241,20 @@ describe('openDatabase restart options', () => {
   it.each<[string, object]>([
     ['a restartMinMs of 0', { restartMinMs: 0 }],
     ['a restartMaxMs below restartMinMs', { restartMinMs: 500, restartMaxMs: 100 }],
+    ['a pgliteStartTimeoutMs of 0', { pgliteStartTimeoutMs: 0 }],
   ])('rejects %s with ERR_BOT_CONFIG', async (_name, options) => {
     await expect(openDatabase(options)).rejects.toMatchObject({ code: 'ERR_BOT_CONFIG' });
+  });
+
+  it('fails with ERR_DATABASE when the thread is not ready within pgliteStartTimeoutMs, and ends that thread', async () => {
+    // A thread cannot even start within 1 ms, let alone open PGlite.
+    const error = await openDatabase({ pgliteStartTimeoutMs: 1 }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'ERR_DATABASE' });
+    expect(String((error as Error & { cause?: Error }).cause?.message)).toContain(
+      'not ready within 1 ms (pgliteStartTimeoutMs)',
+    );
+    // The thread was terminated: nothing of it keeps the process alive.
+    expect(process.getActiveResourcesInfo().filter((r) => r === 'Worker' || r === 'MessagePort')).toEqual([]);
   });
 
   it('emits closed when closed', async () => {

@@ -72,6 +72,15 @@ export interface DatabaseOptions {
    */
   restartMaxMs?: number;
   /**
+   * PGlite only: the longest its thread may take to open the database, create the schema and apply
+   * the migrations, at the first start and at every restart. Past it the thread is terminated:
+   * `openDatabase` fails with `DatabaseError` (`ERR_DATABASE`), and a restart counts as a failed
+   * one (the next waits longer, see `restartMinMs`). Generous by default: a new database runs
+   * `initdb` unless the template cache has it, which takes seconds on a busy machine. Ignored with `url`.
+   * @default 120000
+   */
+  pgliteStartTimeoutMs?: number;
+  /**
    * Where a pristine PGlite data directory is cached as a tarball, so that a new database skips
    * `initdb`; `false` turns the cache off. Ignored with `url`.
    * @default `${os.tmpdir()}/switchyard-bot-pglite-<version>.tar.gz`
@@ -271,6 +280,7 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDa
     statementTimeoutMs = 30_000,
     restartMinMs = 100,
     restartMaxMs = 5000,
+    pgliteStartTimeoutMs = 120_000,
   } = options;
   if (url !== undefined && (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url))) {
     throw new BotConfigError(
@@ -295,6 +305,7 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDa
     ['statementTimeoutMs', statementTimeoutMs],
     ['restartMinMs', restartMinMs],
     ['restartMaxMs', restartMaxMs],
+    ['pgliteStartTimeoutMs', pgliteStartTimeoutMs],
   ] as const) {
     if (!Number.isSafeInteger(value) || value < 1)
       throw new BotConfigError(`Expected \`${name}\` to be an integer >= 1 (ms), got ${describeValue(value)}.`);
@@ -314,7 +325,7 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<BotDa
     // PGlite in a thread of its own, which opens it and applies the migrations under the lock.
     const thread = await PgliteThread.start(
       { dataDir, template: pgliteTemplate, schema: schemaName },
-      { statementTimeoutMs, restartMinMs, restartMaxMs },
+      { statementTimeoutMs, restartMinMs, restartMaxMs, startTimeoutMs: pgliteStartTimeoutMs },
     );
     const db = drizzleProxy(
       async (query, params, method) => {

@@ -131,6 +131,8 @@ export interface PgliteThreadOptions {
   readonly restartMinMs: number;
   /** The longest wait before a new thread starts. */
   readonly restartMaxMs: number;
+  /** The longest a thread may take to open the database and apply the migrations; then it is terminated. */
+  readonly startTimeoutMs: number;
 }
 
 /** One thread: its statements waiting for an answer, and the watchdog over them. */
@@ -145,24 +147,29 @@ interface Incarnation {
 }
 
 /** Starts a thread and waits for its first message: open and migrated, or why not. */
-async function spawn(data: PgliteThreadData): Promise<Worker> {
+async function spawn(data: PgliteThreadData, startTimeoutMs: number): Promise<Worker> {
   const worker = new Worker(ENTRY, { workerData: data });
+  let timer: NodeJS.Timeout | undefined;
   const first = await new Promise<PgliteResponse | Error>((resolve) => {
-    const onError = (error: Error): void => {
-      worker.off('exit', onExit);
-      resolve(error);
-    };
-    const onExit = (code: number): void => {
+    const settle = (result: PgliteResponse | Error): void => {
+      clearTimeout(timer);
       worker.off('error', onError);
-      resolve(new Error(`The PGlite thread exited with code ${code} before it was ready.`));
+      worker.off('exit', onExit);
+      worker.off('message', onMessage);
+      resolve(result);
     };
+    const onError = (error: Error): void => settle(error);
+    const onExit = (code: number): void =>
+      settle(new Error(`The PGlite thread exited with code ${code} before it was ready.`));
+    const onMessage = (response: PgliteResponse): void => settle(response);
     worker.once('error', onError);
     worker.once('exit', onExit);
-    worker.once('message', (response: PgliteResponse) => {
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-      resolve(response);
-    });
+    worker.once('message', onMessage);
+    // A thread that never answers (a stalled open or migration) is not waited for forever.
+    timer = setTimeout(
+      () => settle(new Error(`The PGlite thread was not ready within ${startTimeoutMs} ms (pgliteStartTimeoutMs).`)),
+      startTimeoutMs,
+    );
   });
   if (!(first instanceof Error) && first.ok && 'ready' in first) return worker;
   await worker.terminate();
@@ -229,7 +236,7 @@ export class PgliteThread extends EventEmitter<{ state: [PgliteStateChange] }> {
    *   created, or a migration not applied (`cause`: the driver's error, rebuilt).
    */
   static async start(data: PgliteThreadData, options: PgliteThreadOptions): Promise<PgliteThread> {
-    return new PgliteThread(data, options, await spawn(data));
+    return new PgliteThread(data, options, await spawn(data, options.startTimeoutMs));
   }
 
   /** Whether statements can run (`ready`), a new thread is starting, the in-memory data is lost, or closed. */
@@ -431,7 +438,7 @@ export class PgliteThread extends EventEmitter<{ state: [PgliteStateChange] }> {
     }
     let worker: Worker;
     try {
-      worker = await spawn(this.#data);
+      worker = await spawn(this.#data, this.#options.startTimeoutMs);
     } catch (error) {
       if (this.#closing !== undefined) return;
       this.#failures++;
