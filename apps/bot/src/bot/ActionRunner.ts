@@ -36,6 +36,12 @@ function targetOf(action: BotAction): string {
   return action.type === 'sendMessage' ? (action.mentionUserIds[0] ?? '') : action.userId;
 }
 
+/** The distinct reasons of a bulk request's actions, as one audit-log reason (Discord keeps 512 characters). */
+function joinedReason(actions: readonly { readonly reason: string }[]): string {
+  const reasons = [...new Set(actions.map((action) => action.reason))].join('; ');
+  return reasons.length > 512 ? `${reasons.slice(0, 511)}…` : reasons;
+}
+
 /**
  * Carries out the workers' decisions through Discord's REST API with the main thread's client,
  * and hands every moderation action, failed ones included, to the audit sink (the bot's
@@ -100,30 +106,15 @@ export class ActionRunner {
   ): Promise<ActionOutcome[]> {
     let error: unknown;
     try {
-      const reasons = [...new Set(actions.map((action) => action.reason))].join('; ');
       await this.#budget?.acquire();
       await this.#rest.post(Routes.channelBulkDelete(channelId), {
         body: { messages: actions.map((action) => action.messageId) },
-        reason: reasons.length > 512 ? `${reasons.slice(0, 511)}…` : reasons,
+        reason: joinedReason(actions),
       });
     } catch (caught) {
       error = caught ?? new Error('The request failed.');
     }
-    const ok = error === undefined;
-    const at = new Date();
-    return actions.map((action) => {
-      this.#audit.add({
-        guildId,
-        userId: action.userId,
-        action: action.type,
-        reason: action.reason,
-        details: { ...details(action), bulk: actions.length },
-        ok,
-        error: ok ? null : error instanceof Error ? error.message : String(error),
-        createdAt: at,
-      });
-      return { action, ok, error };
-    });
+    return this.#auditBulk(guildId, actions, () => error);
   }
 
   /**
@@ -141,14 +132,13 @@ export class ActionRunner {
     let error: unknown;
     let result: { banned_users?: unknown; failed_users?: unknown } | undefined;
     try {
-      const reasons = [...new Set(actions.map((action) => action.reason))].join('; ');
       await this.#budget?.acquire();
       result = (await this.#rest.post(Routes.guildBulkBan(guildId), {
         body: {
           user_ids: actions.map((action) => action.userId),
           delete_message_seconds: actions[0]!.deleteMessageSeconds,
         },
-        reason: reasons.length > 512 ? `${reasons.slice(0, 511)}…` : reasons,
+        reason: joinedReason(actions),
       })) as typeof result;
     } catch (caught) {
       if ((caught as { code?: unknown } | null)?.code === MISSING_PERMISSIONS) {
@@ -158,13 +148,26 @@ export class ActionRunner {
       error = caught ?? new Error('The request failed.');
     }
     const banned = new Set(Array.isArray(result?.banned_users) ? result.banned_users.map(String) : []);
-    const at = new Date();
-    return actions.map((action) => {
-      const failure: unknown =
+    return this.#auditBulk(
+      guildId,
+      actions,
+      (action) =>
         error ??
         (banned.has(action.userId)
           ? undefined
-          : new Error('Discord did not ban this user (failed_users of the bulk ban).'));
+          : new Error('Discord did not ban this user (failed_users of the bulk ban).')),
+    );
+  }
+
+  /** Audits each action of one bulk request as its own row; `failureOf` says why one failed (`undefined`: carried out). */
+  #auditBulk<A extends DeleteMessageAction | BanAction>(
+    guildId: string,
+    actions: readonly A[],
+    failureOf: (action: A) => unknown,
+  ): ActionOutcome[] {
+    const at = new Date();
+    return actions.map((action) => {
+      const failure = failureOf(action);
       const ok = failure === undefined;
       this.#audit.add({
         guildId,
