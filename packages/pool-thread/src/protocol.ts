@@ -6,7 +6,7 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 // Main → thread
 /**
@@ -24,12 +24,18 @@ export const PROTOCOL_VERSION = 5;
  */
 export const INIT = 1;
 /**
- * `[BATCH, ids, ops, keys, payloads, slots?, traces?]`: items in parallel arrays (one {@link Op} each,
- * maybe `| CANCELLABLE`); `slots`, present when an item is cancellable, gives each item's slot in the
- * cancel gate (-1: none, its cancel travels as a message only); `traces` (W3C traceparents by
- * position) only when some item carries one (`slots` is then `undefined` when no item is cancellable).
+ * `[BATCH, head, payloads, names?, slots?, traces?]`: items as one `Float64Array` (`head`, {@link ITEM_WORDS}
+ * numbers per item: its id, its {@link Op} maybe `| CANCELLABLE | TIMED`, its tenant's number, -1 for none)
+ * and their payloads by position. A tenant is sent as a number the main side gave it for this thread's
+ * life: `names` (present when some tenant is new in this batch) pairs each new number with its key
+ * (`[number, key, number, key, ...]`). After a `drop` or `handoff` item both sides forget its tenant's
+ * number (the tenant gets a new one when it comes back). `slots`, present when an item is cancellable,
+ * gives each item's slot in the cancel gate (-1: none, its cancel travels as a message only); `traces`
+ * (W3C traceparents by position) only when some item carries one. Absent fields in between are `undefined`.
  */
 export const BATCH = 2;
+/** Numbers per item in a BATCH's `head`: id, op, tenant number. */
+export const ITEM_WORDS = 3;
 /** `[CANCEL, ids]`: their callers gave up; the thread aborts their signals (and answers for running ones). */
 export const CANCEL = 3;
 /** `[PING]`: a liveness probe; the thread answers PONG. */

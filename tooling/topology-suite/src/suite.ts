@@ -153,6 +153,24 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
       expect(await pool.dispatch(a, { type: 'count' })).toBe(1);
     });
 
+    it('keeps order across a drop sent with the events around it: the events after it see fresh state', async () => {
+      const pool = await create();
+      const a = guild(1);
+      // All in one tick, so a batching topology sends them together.
+      const calls = [
+        pool.dispatch(a, { type: 'count' }),
+        pool.dispatch(a, { type: 'count' }),
+        pool.dropTenant(a),
+        pool.dispatch(a, { type: 'count' }),
+        pool.dropTenant(a),
+        pool.dropTenant(a),
+        pool.dispatch(a, { type: 'count' }),
+        pool.dispatch(a, { type: 'count' }),
+      ];
+      expect(await Promise.all(calls)).toEqual([1, 2, undefined, 1, undefined, undefined, 1, 2]);
+      expect(await pool.dispatch(a, { type: 'count' })).toBe(3);
+    });
+
     it('fails only the event whose handler throws', async () => {
       const pool = await create();
       const a = guild(1);

@@ -10,6 +10,7 @@ import {
   CLOSE,
   CLOSED,
   INIT,
+  ITEM_WORDS,
   PING,
   PONG,
   PROTOCOL_VERSION,
@@ -24,14 +25,46 @@ import { fixture } from '../helpers.js';
 
 // The thread side is plain module code: these tests serve a port in this thread to check what it
 // answers to messages a ThreadWorker would never send.
-function serve(): { port: MessagePort; errors: Error[]; next: () => Promise<unknown[]> } {
+/** `[id, op, tenant key ('' for none), payload]`. */
+type Item = [number, number, string, unknown];
+
+/** A BATCH message as a thread link encodes it: tenants by number, new ones named (numbers per port). */
+function batcher(): (items: Item[], slots?: number[]) => unknown[] {
+  const numbers = new Map<string, number>();
+  return (items, slots) => {
+    const head = new Float64Array(items.length * ITEM_WORDS);
+    const names: Array<number | string> = [];
+    items.forEach(([id, op, key], i) => {
+      let number = key === '' ? -1 : numbers.get(key);
+      if (number === undefined) {
+        number = numbers.size;
+        numbers.set(key, number);
+        names.push(number, key);
+      }
+      head.set([id, op, number], i * ITEM_WORDS);
+    });
+    return [BATCH, head, items.map((item) => item[3]), names.length > 0 ? names : undefined, slots];
+  };
+}
+
+function serve(): {
+  port: MessagePort;
+  errors: Error[];
+  next: () => Promise<unknown[]>;
+  batch: ReturnType<typeof batcher>;
+} {
   const { port1, port2 } = new MessageChannel();
   const errors: Error[] = [];
   // Not parked between messages: the master side of these tests runs in the same thread.
   serveThread(port1, undefined, (error) => errors.push(error), false);
   port2.unref();
   port1.unref();
-  return { port: port2, errors, next: async () => ((await once(port2, 'message')) as [unknown[]])[0] };
+  return {
+    port: port2,
+    errors,
+    next: async () => ((await once(port2, 'message')) as [unknown[]])[0],
+    batch: batcher(),
+  };
 }
 
 const trivial = pathToFileURL(fixture('trivial.mjs')).href;
@@ -46,7 +79,7 @@ describe('thread entry', () => {
 
   it('refuses a batch before the thread was initialised, and unknown messages, with ERR_PROTOCOL', async () => {
     const { port, errors } = serve();
-    port.postMessage([BATCH, [], [], [], []]);
+    port.postMessage(batcher()([]));
     port.postMessage([99]);
     port.postMessage([PING]);
     await once(port, 'message');
@@ -65,11 +98,17 @@ describe('thread entry', () => {
   });
 
   it('runs a batch after init, refuses a second init with ERR_PROTOCOL, and closes', async () => {
-    const { port, errors, next } = serve();
+    const { port, errors, next, batch } = serve();
     port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, newGate(), newWake(), newSlot()]);
     // Stats carry the thread's heap in use (what recycle.maxHeapBytes checks).
     expect(await next()).toEqual([READY, { tenants: 0, handled: 0, failed: 0, heapUsed: expect.any(Number) }]);
-    port.postMessage([BATCH, [1, 2, 3], [0, 1, 0], ['guild:1', 'guild:1', 'user:2'], [{}, { add: 5 }, {}]]);
+    port.postMessage(
+      batch([
+        [1, 0, 'guild:1', {}],
+        [2, 1, 'guild:1', { add: 5 }],
+        [3, 0, 'user:2', {}],
+      ]),
+    );
     const [type, ids, values, failedIds, , stats] = (await next()) as [
       number,
       number[],
@@ -92,7 +131,7 @@ describe('thread entry', () => {
       ]),
     );
     // A broadcast (op 4, no tenant) runs onBroadcast; this definition has none.
-    port.postMessage([BATCH, [4], [4], [''], ['hello']]);
+    port.postMessage(batch([[4, 4, '', 'hello']]));
     const broadcast = (await next()) as [number, number[], unknown[], number[], Array<{ code?: string }>];
     expect([broadcast[0], broadcast[3], broadcast[4][0]?.code]).toEqual([RESULTS, [4], 'ERR_BROADCAST_UNSUPPORTED']);
     port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0]);
@@ -102,6 +141,54 @@ describe('thread entry', () => {
     expect(errors.map((error) => (error as { code?: string }).code)).toEqual(['ERR_PROTOCOL']);
     port.postMessage([CLOSE]);
     expect(await next()).toEqual([CLOSED, { tenants: 0, handled: 3, failed: 0, heapUsed: expect.any(Number) }]);
+    port.close();
+  });
+
+  it('names a tenant once, forgets its number after a drop, and refuses a number it was never sent with ERR_PROTOCOL', async () => {
+    const { port, errors, next, batch } = serve();
+    port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, newGate(), newWake(), newSlot()]);
+    await next();
+    // guild:1 is named in the first batch only; the drop (op 3) retires its number 0, and the event
+    // after it in the same batch comes with a new number (1), so its state starts afresh.
+    port.postMessage(batch([[1, 0, 'guild:1', {}]]));
+    port.postMessage(batch([[2, 0, 'guild:1', {}]]));
+    const values = new Map<number, unknown>();
+    while (values.size < 2) {
+      const [, ids, results] = (await next()) as [number, number[], unknown[]];
+      ids.forEach((id, i) => values.set(id, results[i]));
+    }
+    expect(values).toEqual(
+      new Map([
+        [1, 1],
+        [2, 2],
+      ]),
+    );
+    const head = new Float64Array([3, 3, 0, 4, 0, 1]);
+    port.postMessage([BATCH, head, [undefined, {}], [1, 'guild:1']]);
+    const after = new Map<number, unknown>();
+    while (after.size < 2) {
+      const [, ids, results] = (await next()) as [number, number[], unknown[]];
+      ids.forEach((id, i) => after.set(id, results[i]));
+    }
+    expect(after).toEqual(
+      new Map<number, unknown>([
+        [3, undefined],
+        [4, 1],
+      ]),
+    );
+    // Number 0 was retired by the drop; 7 was never named; a head that does not match its payloads.
+    port.postMessage([BATCH, new Float64Array([5, 0, 0]), [{}]]);
+    port.postMessage([BATCH, new Float64Array([6, 0, 7]), [{}]]);
+    port.postMessage([BATCH, new Float64Array([8, 0, 1]), [{}, {}]]);
+    port.postMessage([BATCH, [8, 0, 1], [{}]]);
+    port.postMessage([PING]);
+    expect((await next())[0]).toBe(PONG);
+    expect(errors.map((error) => [(error as { code?: string }).code, error.message])).toEqual([
+      ['ERR_PROTOCOL', expect.stringMatching(/item 5 names tenant 0/)],
+      ['ERR_PROTOCOL', expect.stringMatching(/item 6 names tenant 7/)],
+      ['ERR_PROTOCOL', expect.stringMatching(/Float64Array/)],
+      ['ERR_PROTOCOL', expect.stringMatching(/Float64Array/)],
+    ]);
     port.close();
   });
 
@@ -125,17 +212,19 @@ describe('thread entry', () => {
   });
 
   it('reports how long the handlers of timed items ran, with their results, and only for those', async () => {
-    const { port, next } = serve();
+    const { port, next, batch } = serve();
     port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, newGate(), newWake(), newSlot()]);
     await next();
-    port.postMessage([
-      BATCH,
-      [1, 2, 3],
-      [TIMED, 0, TIMED | CANCELLABLE],
-      ['guild:1', 'guild:2', 'guild:3'],
-      [{}, {}, {}],
-      [-1, -1, 0],
-    ]);
+    port.postMessage(
+      batch(
+        [
+          [1, TIMED, 'guild:1', {}],
+          [2, 0, 'guild:2', {}],
+          [3, TIMED | CANCELLABLE, 'guild:3', {}],
+        ],
+        [-1, -1, 0],
+      ),
+    );
     const [type, ids, , failedIds, , , timedIds, handlingMs] = (await next()) as [
       number,
       number[],
@@ -154,14 +243,22 @@ describe('thread entry', () => {
   });
 
   it('never starts a cancellable item whose slot in the cancel gate holds its id, without a CANCEL message', async () => {
-    const { port, next } = serve();
+    const { port, next, batch } = serve();
     const gate = newGate();
     port.postMessage([INIT, PROTOCOL_VERSION, trivial, 0, gate, newWake(), newSlot()]);
     expect(await next()).toEqual([READY, { tenants: 0, handled: 0, failed: 0, heapUsed: expect.any(Number) }]);
     // Item 7 was cancelled on the main side (its id is in its slot); item 8's slot holds a stale id.
     Atomics.store(gate, 0, 7);
     Atomics.store(gate, 1, 3);
-    port.postMessage([BATCH, [7, 8], [CANCELLABLE, CANCELLABLE], ['guild:1', 'guild:1'], [{}, {}], [0, 1]]);
+    port.postMessage(
+      batch(
+        [
+          [7, CANCELLABLE, 'guild:1', {}],
+          [8, CANCELLABLE, 'guild:1', {}],
+        ],
+        [0, 1],
+      ),
+    );
     const [, ids, , failedIds, errors, stats] = (await next()) as [
       number,
       number[],

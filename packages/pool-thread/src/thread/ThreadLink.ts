@@ -12,6 +12,7 @@ import {
   CLOSE,
   CLOSED,
   INIT,
+  ITEM_WORDS,
   KV,
   KV_ANSWER,
   Op,
@@ -175,40 +176,61 @@ export class ThreadLink implements WorkerLink {
       }
     });
     post([INIT, PROTOCOL_VERSION, url, host.workerId, gate.flags, wake, running]);
+    // This thread's number for each tenant it was sent (see BATCH): a number per item is cheaper to
+    // clone and to look up there than a key string.
+    const numbers = new Map<string, number>();
+    let nextNumber = 0;
     const send = (items: readonly LinkItem[]): void => {
       const n = items.length;
-      const ids = new Array<number>(n);
-      const ops = new Array<number>(n);
-      const keys = new Array<string>(n);
+      const head = new Float64Array(n * ITEM_WORDS);
       const payloads = new Array<unknown>(n);
+      let names: Array<number | string> | undefined;
       let slots: number[] | undefined;
       // Only when some item carries a trace: its traceparent, by position.
       let traces: Array<string | undefined> | undefined;
-      for (let i = 0; i < n; i++) {
+      // Numbers this batch gives or retires: undone when it cannot be sent.
+      let given: string[] | undefined;
+      for (let i = 0, w = 0; i < n; i++, w += ITEM_WORDS) {
         const item = items[i]!;
-        ids[i] = item.id;
-        const op =
-          (item.op === 'event' && !item.waited ? Op.EventNoWait : OP_CODES[item.op]) | (item.timed ? TIMED : 0);
-        keys[i] = item.key;
-        payloads[i] = item.payload;
+        head[w] = item.id;
+        let op = (item.op === 'event' && !item.waited ? Op.EventNoWait : OP_CODES[item.op]) | (item.timed ? TIMED : 0);
         if (item.cancellable) {
-          ops[i] = op | CANCELLABLE;
+          op |= CANCELLABLE;
           slots ??= new Array<number>(n).fill(-1);
           slots[i] = gate.take(item.id);
-        } else ops[i] = op;
+        }
+        head[w + 1] = op;
+        if (item.tenant === undefined) head[w + 2] = -1;
+        else {
+          let number = numbers.get(item.key);
+          if (number === undefined) {
+            number = nextNumber++;
+            numbers.set(item.key, number);
+            (names ??= []).push(number, item.key);
+            (given ??= []).push(item.key);
+          }
+          head[w + 2] = number;
+          // The thread forgets it after this item; a later item of the tenant gets a new one.
+          if (item.op === 'drop' || item.op === 'handoff') numbers.delete(item.key);
+        }
+        payloads[i] = item.payload;
         if (item.traceparent !== undefined) (traces ??= new Array<string | undefined>(n))[i] = item.traceparent;
       }
       try {
         post(
           traces !== undefined
-            ? [BATCH, ids, ops, keys, payloads, slots, traces]
-            : slots === undefined
-              ? [BATCH, ids, ops, keys, payloads]
-              : [BATCH, ids, ops, keys, payloads, slots],
+            ? [BATCH, head, payloads, names, slots, traces]
+            : slots !== undefined
+              ? [BATCH, head, payloads, names, slots]
+              : names !== undefined
+                ? [BATCH, head, payloads, names]
+                : [BATCH, head, payloads],
         );
         this.batches++;
       } catch (error) {
-        if (slots !== undefined) gate.release(ids);
+        if (slots !== undefined) gate.release(items.map((item) => item.id));
+        // The thread never saw the numbers given here (a retired one it keeps, unused: harmless).
+        if (given !== undefined) for (const key of given) numbers.delete(key);
         // An event that passed the check but cannot be cloned (a Proxy): find it, fail only it.
         if (n > 1) {
           send(items.slice(0, n >> 1));

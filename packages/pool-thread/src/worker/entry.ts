@@ -14,8 +14,10 @@ import {
   CLOSE,
   CLOSED,
   INIT,
+  ITEM_WORDS,
   KV,
   KV_ANSWER,
+  Op,
   PARK_CHAIN_MS,
   PARKED,
   PING,
@@ -50,6 +52,8 @@ export function serveThread(
 ): void {
   let host: TenantHost | undefined;
   let gate: Int32Array | undefined;
+  /** The key of each tenant by the number the main side gave it (see BATCH). */
+  const tenants = new Map<number, string>();
   let wake: Int32Array | undefined;
   let parkQueued = false;
   /** When the thread began going from message to message without its event loop (-1: it is not). */
@@ -142,27 +146,36 @@ export function serveThread(
       return fail(new ProtocolError(`Message ${String(type)} arrived before the thread was initialised.`));
     switch (type) {
       case BATCH: {
-        const [, ids, ops, keys, payloads, slots, traces] = message as [
+        const [, head, payloads, names, slots, traces] = message as [
           number,
-          number[],
-          number[],
-          string[],
+          Float64Array,
           unknown[],
+          Array<number | string> | undefined,
           number[] | undefined,
           Array<string | undefined> | undefined,
         ];
-        for (let i = 0; i < ids.length; i++) {
-          const op = ops[i]!;
+        if (!(head instanceof Float64Array) || !Array.isArray(payloads) || head.length !== payloads.length * ITEM_WORDS)
+          return fail(new ProtocolError('BATCH: expected a Float64Array of items and their payloads.'));
+        if (names !== undefined)
+          for (let i = 0; i < names.length; i += 2) tenants.set(names[i] as number, names[i + 1] as string);
+        for (let i = 0, w = 0; i < payloads.length; i++, w += ITEM_WORDS) {
+          const id = head[w]!;
+          const op = head[w + 1]!;
+          const number = head[w + 2]!;
           const base = op & ~(CANCELLABLE | TIMED);
-          const id = ids[i]!;
+          const key = number < 0 ? '' : tenants.get(number);
+          if (key === undefined)
+            return fail(new ProtocolError(`BATCH: item ${id} names tenant ${number}, never sent.`));
+          // Both sides forget a dropped or handed-off tenant's number (see BATCH).
+          if (base === Op.Drop || base === Op.Handoff) tenants.delete(number);
           const slot = slots?.[i] ?? -1;
           const cancelled = slot < 0 ? undefined : () => Atomics.load(gate!, slot) === (id | 0);
           host.run(
             id,
             OPS[base]!,
-            keys[i]!,
+            key,
             payloads[i],
-            base !== 1,
+            base !== Op.EventNoWait,
             (op & CANCELLABLE) !== 0,
             cancelled,
             traces?.[i],
