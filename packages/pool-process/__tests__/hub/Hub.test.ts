@@ -361,7 +361,7 @@ describe('hub frames', () => {
     expect(String((crash.cause as Error).message)).toContain('Too many message fragments');
   });
 
-  it('terminates a worker that does not answer pings and reports ERR_HEARTBEAT_TIMEOUT', async () => {
+  it("terminates a worker that does not answer pings: hung (ERR_WORKER_HUNG), the hub's ERR_HEARTBEAT_TIMEOUT as cause", async () => {
     const logger = recordingLogger();
     const hub = cleanup(await createHub({ logger, heartbeatMs: 50 }));
     const worker = cleanup(new ProcessWorker({ id: 0, workers: 1, hub, spawn: false }));
@@ -374,7 +374,11 @@ describe('hub frames', () => {
     });
     await started;
     const [crash] = (await once(worker, 'crash')) as [WorkerCrashInfo];
-    expect(crash.cause).toMatchObject({ code: 'ERR_HEARTBEAT_TIMEOUT' });
+    expect(crash.cause).toMatchObject({
+      code: 'ERR_WORKER_HUNG',
+      message: expect.stringMatching(/did not answer the hub's ping/),
+      cause: { code: 'ERR_HEARTBEAT_TIMEOUT' },
+    });
     expect(isRaw(raw) && (await raw.closed).code).toBe(1006);
     expect(logger.lines.some((line) => line.message.includes('did not answer a ping'))).toBe(true);
   });

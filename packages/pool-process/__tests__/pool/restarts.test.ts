@@ -218,8 +218,10 @@ describe('restarts', () => {
     const inflight = pool.dispatch(a, { type: 'hang' });
     process.kill(stopped, 'SIGSTOP');
     const [crash] = await crashed;
-    expect(crash.cause).toMatchObject({ code: 'ERR_HEARTBEAT_TIMEOUT' });
-    await expect(inflight).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
+    // The hub's ping noticed first (heartbeatMs 2 s, livenessTimeoutMs 10 s): hung all the same.
+    expect(crash).toMatchObject({ tenant: a, eventType: 'hang' });
+    expect(crash.cause).toMatchObject({ code: 'ERR_WORKER_HUNG', cause: { code: 'ERR_HEARTBEAT_TIMEOUT' } });
+    await expect(inflight).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED', cause: { code: 'ERR_WORKER_HUNG' } });
     const [info] = await online;
     expect(info.pid).not.toBe(stopped);
     expect(alive(stopped)).toBe(false);

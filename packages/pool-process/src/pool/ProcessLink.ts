@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Incarnation, IncarnationStats, LinkHost, LinkItem, WorkerLink } from '@switchyard/core';
-import { deserializeError, InvalidEventError, serializeError } from '@switchyard/core';
+import { deserializeError, InvalidEventError, serializeError, WorkerHungError } from '@switchyard/core';
 import {
   ConnectionLostError,
   HeartbeatTimeoutError,
@@ -407,7 +407,16 @@ export class ProcessLink implements WorkerLink {
       closing?.();
       // The process exited: its exit is about to be reported, with its cause.
       if (ended || exiting) return;
-      if (cause instanceof HeartbeatTimeoutError || (child !== undefined && child.exited)) return lost(cause);
+      // A worker that stopped answering is hung, whichever probe noticed first (the hub's ping or the
+      // runtime's liveness probe): one code on every topology, the hub's finding as its cause.
+      if (cause instanceof HeartbeatTimeoutError)
+        return lost(
+          new WorkerHungError(
+            `Worker ${id} did not answer the hub's ping within ${o.hub.heartbeatMs} ms; it is treated as hung and terminated.`,
+            { cause },
+          ),
+        );
+      if (child !== undefined && child.exited) return lost(cause);
       if (child !== undefined) {
         // Most often the process died and its exit is about to be reported: wait a moment for it,
         // so that the in-flight events and the crash name the right cause. One that lives on reconnects.
