@@ -330,12 +330,21 @@ export function describeTopology(name: string, harness: TopologyHarness): void {
         it('fails only the call whose event cannot be cloned, not the others sent with it', async () => {
           const pool = await create();
           const others = [guild(1), guild(2), guild(3)].map((tenant) => pool.dispatch(tenant, { type: 'count' }));
+          // A drop and an event after it in the same transfer: both survive the transfer being split.
+          const dropped = pool.dropTenant(guild(2));
+          const afterDrop = pool.dispatch(guild(2), { type: 'count' });
           const proxied = pool
             .dispatch(guild(4), { type: 'echo', value: new Proxy({}, {}) })
             .catch((error: unknown) => error as { code?: string });
+          const later = pool.dispatch(guild(1), { type: 'count' });
           expect(await Promise.all(others)).toEqual([1, 1, 1]);
+          expect(await Promise.all([dropped, afterDrop, later])).toEqual([undefined, 1, 2]);
           const error = await proxied;
           expect(error).toMatchObject({ code: 'ERR_INVALID_EVENT' });
+          // Tenants met in the transfer that could not be sent are known afterwards.
+          expect(await Promise.all([1, 2, 3, 4].map((ms) => pool.dispatch(guild(ms), { type: 'count' })))).toEqual([
+            3, 2, 2, 1,
+          ]);
         });
 
         it('fails only the call whose result cannot be cloned, with ERR_RESULT_NOT_CLONEABLE', async () => {
