@@ -9,6 +9,7 @@ import {
   tenantId,
   tenantKey,
 } from '../../src/index.js';
+import { cachedTenantKey, checkedTenantKey } from '../../src/tenants/TenantId.js';
 
 describe('shardFor', () => {
   it("computes Discord's formula (id >> 22) % count", () => {
@@ -77,5 +78,22 @@ describe('tenant keys', () => {
       expect(tenantFromKey(bad)).toBeUndefined();
       expect(() => parseTenantKey(bad as string)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TENANT_ID' }));
     }
+  });
+
+  it('are remembered per tenant object, and computed afresh when the object was changed', () => {
+    const tenant = { kind: 'guild' as const, id: '81384788765712384' };
+    expect(cachedTenantKey(tenant)).toBe('guild:81384788765712384');
+    expect(checkedTenantKey(tenant)).toBe('guild:81384788765712384');
+    tenant.id = '1';
+    expect(cachedTenantKey(tenant)).toBe('guild:1');
+    expect(checkedTenantKey(tenant)).toBe('guild:1');
+    // Keyed unchecked first, then changed to something invalid: the check still runs.
+    const bad = { kind: 'guild' as const, id: '2' };
+    expect(cachedTenantKey(bad)).toBe('guild:2');
+    bad.id = '02';
+    expect(cachedTenantKey(bad)).toBe('guild:02');
+    expect(() => checkedTenantKey(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TENANT_ID' }));
+    (tenant as { kind: string }).kind = 'team';
+    expect(() => checkedTenantKey(tenant)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TENANT_ID' }));
   });
 });

@@ -21,7 +21,7 @@ import { MemoryKvStore } from '../kv/MemoryKvStore.js';
 import type { QuarantineOptions, RecycleOptions, RecyclePolicy, TenantLimits } from '../tenants/TenantGuards.js';
 import { recyclePolicy, recycleReason, TenantGuards } from '../tenants/TenantGuards.js';
 import type { TenantId } from '../tenants/TenantId.js';
-import { assertTenantId, parseTenantKey, shardFor, tenantKey } from '../tenants/TenantId.js';
+import { checkedTenantKey, parseTenantKey, shardFor, tenantKey } from '../tenants/TenantId.js';
 import type {
   BroadcastOptions,
   BroadcastResult,
@@ -212,20 +212,6 @@ interface Life {
   ageTimer: NodeJS.Timeout | undefined;
 }
 
-/** Tenant objects already validated, with their key (a reused tenant object is checked once). */
-const checkedTenants = new WeakMap<object, { kind: string; id: string; key: string }>();
-
-function checkedKey(tenant: TenantId): string {
-  if (tenant !== null && typeof tenant === 'object') {
-    const seen = checkedTenants.get(tenant);
-    if (seen !== undefined && seen.kind === tenant.kind && seen.id === tenant.id) return seen.key;
-  }
-  assertTenantId(tenant);
-  const key = tenantKey(tenant);
-  checkedTenants.set(tenant, { kind: tenant.kind, id: tenant.id, key });
-  return key;
-}
-
 /** The `type` field of a call's event, when it is an object with a string `type`. */
 function eventType(call: Call | undefined): string | undefined {
   if (call === undefined || (call.op !== 'event' && call.op !== 'script')) return undefined;
@@ -394,7 +380,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   }
 
   dispatchNoWait(tenant: TenantId, event: E): void {
-    const key = checkedKey(tenant);
+    const key = checkedTenantKey(tenant);
     this.#admit('event', event);
     const call = new Call(++this.#ids, 'event', tenant, key, event, undefined, undefined, undefined, false);
     if (this.#guards !== undefined) {
@@ -466,7 +452,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
 
   /** Lifts `tenant`'s quarantine (see the `quarantine` option); `true` when it was quarantined. */
   release(tenant: TenantId): boolean {
-    const key = checkedKey(tenant);
+    const key = checkedTenantKey(tenant);
     return this.#guards?.release(key) ?? false;
   }
 
@@ -492,7 +478,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   handOffTenant(tenant: TenantId, options: DispatchOptions = {}): Promise<TenantHandoff | undefined> {
     let key: string;
     try {
-      key = checkedKey(tenant);
+      key = checkedTenantKey(tenant);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -719,7 +705,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     let key: string;
     let traceparent: string | undefined;
     try {
-      key = checkedKey(tenant);
+      key = checkedTenantKey(tenant);
       if (options.timeoutMs !== undefined) checkInteger('timeoutMs', options.timeoutMs, 1, true);
       traceparent = checkTraceparent(options.traceparent);
       this.#admit(op, payload, signal);

@@ -76,6 +76,45 @@ export function tenantKey(tenant: TenantId): string {
   return `${tenant.kind}:${tenant.id}`;
 }
 
+/** A tenant object's key as last computed, with the fields it was computed from (objects can be mutated). */
+interface KeyedTenant {
+  readonly kind: string;
+  readonly id: string;
+  readonly key: string;
+  /** It passed {@link assertTenantId} with these fields. */
+  valid: boolean;
+}
+
+// Tenant objects are reused event after event (a bot's guild objects, the runtime's parsed keys):
+// their key is built and hashed once, not per event.
+const keyedTenants = new WeakMap<object, KeyedTenant>();
+
+function keyedTenant(tenant: TenantId): KeyedTenant {
+  let keyed = keyedTenants.get(tenant);
+  if (keyed === undefined || keyed.kind !== tenant.kind || keyed.id !== tenant.id) {
+    keyed = { kind: tenant.kind, id: tenant.id, key: tenantKey(tenant), valid: false };
+    keyedTenants.set(tenant, keyed);
+  }
+  return keyed;
+}
+
+/** {@link tenantKey}, remembered per tenant object (the same string, its hash computed once). @internal */
+export function cachedTenantKey(tenant: TenantId): string {
+  return keyedTenant(tenant).key;
+}
+
+/** {@link assertTenantId}, then {@link cachedTenantKey}: a tenant object reused unchanged is checked once. @internal */
+export function checkedTenantKey(tenant: TenantId): string {
+  if (tenant !== null && typeof tenant === 'object') {
+    const keyed = keyedTenants.get(tenant);
+    if (keyed?.valid === true && keyed.kind === tenant.kind && keyed.id === tenant.id) return keyed.key;
+  }
+  assertTenantId(tenant);
+  const keyed = keyedTenant(tenant);
+  keyed.valid = true;
+  return keyed.key;
+}
+
 // Keys parsed recently: the same tenants come back event after event, across every boundary.
 const parsedKeys = new RecentCache<string, TenantId>(131_072);
 

@@ -11,7 +11,7 @@ import { isPromiseLike } from '../internal/values.js';
 import type { TenantKv } from '../kv/KvStore.js';
 import type { TenantContext, WorkerContext, WorkerDefinition } from './defineWorker.js';
 import type { TenantId } from './TenantId.js';
-import { tenantKey } from './TenantId.js';
+import { cachedTenantKey } from './TenantId.js';
 import type { JobSettle } from './TenantQueue.js';
 import { TenantQueue } from './TenantQueue.js';
 import type { TenantHandoff, WorkerStats } from './WorkerLike.js';
@@ -220,7 +220,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
   dropTenant(tenant: TenantId): Promise<void> {
     const refused = this.#refusal();
     if (refused !== undefined) return Promise.reject(refused);
-    const key = tenantKey(tenant);
+    const key = cachedTenantKey(tenant);
     const entry = this.#tenants.get(key);
     if (entry === undefined) return Promise.resolve();
     return entry.queue.enqueue(() => this.#release(entry)).then(() => this.#forget(key, entry));
@@ -252,7 +252,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
   handOffTenant(tenant: TenantId): Promise<TenantHandoff | undefined> {
     const refused = this.#refusal();
     if (refused !== undefined) return Promise.reject(refused);
-    const key = tenantKey(tenant);
+    const key = cachedTenantKey(tenant);
     const entry = this.#tenants.get(key);
     if (entry === undefined) return Promise.resolve(undefined);
     const exportTenant = this.#definition.exportTenant;
@@ -359,7 +359,7 @@ export class TenantRuntime<S = unknown, E = unknown, R = unknown> {
   }
 
   #entry(tenant: TenantId): TenantEntry<S> {
-    const key = tenantKey(tenant);
+    const key = cachedTenantKey(tenant);
     let entry = this.#tenants.get(key);
     if (entry === undefined) {
       entry = {
