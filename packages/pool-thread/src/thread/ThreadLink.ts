@@ -81,10 +81,19 @@ export class ThreadLink implements WorkerLink {
       // the message first: it marks itself parked before it reads the count and its port.
       if (Atomics.load(wake, WAKE_PARKED) === PARKED) Atomics.notify(wake, WAKE_COUNT);
     };
-    // A thread parks after answering; one that got no message within PARK_RELEASE_MS is sent back
-    // to its event loop. One timer at a time, armed by results.
+    // A thread parks after answering; one that got no message for PARK_RELEASE_MS (1 to 2 of them
+    // after its last) is sent back to its event loop. One timer at a time, armed by results; while
+    // messages keep going, it only re-arms (releasing a thread between two messages would cost a
+    // wake-up for nothing: the thread lets its event loop run every PARK_CHAIN_MS on its own).
     let release: NodeJS.Timeout | undefined;
+    let postedWhenArmed = 0;
+    const armRelease = (): void => {
+      postedWhenArmed = Atomics.load(wake, WAKE_COUNT);
+      release = setTimeout(releaseParked, PARK_RELEASE_MS);
+      release.unref();
+    };
     const releaseParked = (): void => {
+      if (Atomics.load(wake, WAKE_COUNT) !== postedWhenArmed) return armRelease();
       release = undefined;
       if (Atomics.compareExchange(wake, WAKE_PARKED, PARKED, RELEASED) !== PARKED) return;
       Atomics.add(wake, WAKE_COUNT, 1);
@@ -132,10 +141,7 @@ export class ThreadLink implements WorkerLink {
             number[] | undefined,
             number[] | undefined,
           ];
-          if (release === undefined) {
-            release = setTimeout(releaseParked, PARK_RELEASE_MS);
-            release.unref();
-          }
+          if (release === undefined) armRelease();
           host.stats(stats);
           if (timedIds !== undefined)
             for (let i = 0; i < timedIds.length; i++) host.timed(timedIds[i]!, handlingMs![i]!);
