@@ -2,7 +2,7 @@ import { ProtocolError } from '@switchyard/core';
 import type WebSocket from 'ws';
 import { ConnectionLostError, PayloadTooLargeError, UnserializableValueError } from '../errors/errors.js';
 import type { Logger } from '../internal/logger.js';
-import { decodeFrame, encodeFrame, PROTOCOL_ERROR } from './protocol.js';
+import { decodeFrame, encodeFrame, frameSize, PROTOCOL_ERROR } from './protocol.js';
 
 /** How long a peer that broke a protocol bound has to complete the close handshake before its socket is destroyed. */
 const CLOSE_GRACE_MS = 1000;
@@ -141,17 +141,19 @@ export class Connection {
    */
   send(messages: unknown[]): void {
     if (!this.open || messages.length === 0) return;
-    let frame: Buffer;
+    let frame: string | Buffer;
     try {
       frame = encodeFrame(messages);
     } catch (error) {
       this.#split(messages, error as Error);
       return;
     }
-    if (frame.length > this.maxPayload) {
-      this.#split(messages, undefined, frame.length);
+    const size = frameSize(frame, this.maxPayload);
+    if (size > this.maxPayload) {
+      this.#split(messages, undefined, size);
       return;
     }
+    // A string (JSON text) goes out as a binary message too, encoded by the socket as it writes.
     this.#ws.send(frame, { binary: true }, this.#written);
   }
 
