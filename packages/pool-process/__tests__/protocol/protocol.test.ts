@@ -12,12 +12,8 @@ import {
   checkWorkerMessage,
   decodeFrame,
   encodeFrame,
-  frameSize,
   PROTOCOL_VERSION,
 } from '../../src/protocol/protocol.js';
-
-/** The bytes of a frame as the socket sends them (a JSON frame is a string, written as UTF-8). */
-const wire = (messages: unknown[]): Buffer => Buffer.from(encodeFrame(messages));
 
 describe('frames', () => {
   it('round-trips a batch of messages with structured-clone values', () => {
@@ -25,7 +21,7 @@ describe('frames', () => {
       [27, [1], [{ when: new Date(0), big: 1n, map: new Map([[1, 2]]) }]],
       [20, 1, 2, 3],
     ];
-    const frame = wire(messages);
+    const frame = encodeFrame(messages);
     expect(decodeFrame(frame, true)).toEqual({ ok: true, messages });
     expect(decodeFrame([frame.subarray(0, 3), frame.subarray(3)], true)).toEqual({ ok: true, messages });
   });
@@ -38,12 +34,9 @@ describe('frames', () => {
       [27, [3, 4], [1.5, -2]],
       [20, 1, 2, 3, 4_000_000],
     ];
-    expect(typeof encodeFrame(messages)).toBe('string');
-    const frame = wire(messages);
+    const frame = encodeFrame(messages);
     expect(frame[0]).toBe(0x5b);
     expect(JSON.parse(frame.toString('utf8'))).toEqual([PROTOCOL_VERSION, messages]);
-    expect(frameSize(encodeFrame(messages), 1 << 20)).toBe(0);
-    expect(frameSize(encodeFrame(messages), 100)).toBe(frame.length);
     expect(decodeFrame(frame, true)).toEqual({ ok: true, messages });
     expect(decodeFrame([frame.subarray(0, 3), frame.subarray(3)], true)).toEqual({ ok: true, messages });
   });
@@ -80,18 +73,17 @@ describe('frames', () => {
     for (const value of odd) {
       const messages = [[2, 1, 'guild:81384788765712384', value, 0]];
       const frame = encodeFrame(messages);
-      expect(Buffer.isBuffer(frame) && frame[0]).toBe(0xff);
-      expect(frameSize(frame, 1 << 20)).toBe((frame as Buffer).length);
+      expect(frame[0]).toBe(0xff);
       const decoded = decodeFrame(frame, true);
       expect(decoded).toEqual({ ok: true, messages: [[2, 1, 'guild:81384788765712384', structuredClone(value), 0]] });
     }
-    const { messages } = decodeFrame(wire([[27, [1], [{ a: shared, b: shared }]]]), true) as unknown as {
+    const { messages } = decodeFrame(encodeFrame([[27, [1], [{ a: shared, b: shared }]]]), true) as unknown as {
       messages: [[27, number[], [{ a: object; b: object }]]];
     };
     expect(messages[0][2][0].a).toBe(messages[0][2][0].b);
     // The same object in two messages of one frame: still one object, as a structured clone of the frame gives.
-    expect(wire([[27, [1, 2], [shared, shared]]])[0]).toBe(0xff);
-    expect(decodeFrame(wire([[2, 1, 'guild:81384788765712384', named, 0]]), true)).toMatchObject({
+    expect(encodeFrame([[27, [1, 2], [shared, shared]]])[0]).toBe(0xff);
+    expect(decodeFrame(encodeFrame([[2, 1, 'guild:81384788765712384', named, 0]]), true)).toMatchObject({
       messages: [[2, 1, 'guild:81384788765712384', expect.objectContaining({ extra: 'kept' }), 0]],
     });
   });

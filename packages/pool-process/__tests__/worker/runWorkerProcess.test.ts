@@ -1,11 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { serialize } from 'node:v8';
 import type { WorkerCrashInfo } from '@switchyard/core';
 import { defineWorker } from '@switchyard/core';
@@ -120,11 +117,8 @@ describe('a worker started by hand (not spawned by the pool)', () => {
 describe('the worker side of the protocol', () => {
   const cleanup = useCleanup();
 
-  /**
-   * A fake hub: accepts the worker's connection and lets the test speak for the master. On TCP, or
-   * on the Unix socket at `socketPath`.
-   */
-  async function fakeHub(socketPath?: string): Promise<{
+  /** A fake hub: accepts the worker's connection and lets the test speak for the master. */
+  async function fakeHub(): Promise<{
     url: string;
     server: WebSocketServer;
     connection: Promise<{
@@ -134,16 +128,9 @@ describe('the worker side of the protocol', () => {
       next: (match: (m: unknown[]) => boolean) => Promise<unknown[]>;
     }>;
   }> {
-    const http = socketPath === undefined ? undefined : createServer();
-    const server = new WebSocketServer(http === undefined ? { host: '127.0.0.1', port: 0 } : { server: http });
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     cleanup({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
-    if (http === undefined) {
-      await once(server, 'listening');
-    } else {
-      cleanup({ close: () => new Promise<void>((resolve) => http.close(() => resolve())) });
-      http.listen(socketPath);
-      await once(http, 'listening');
-    }
+    await once(server, 'listening');
     let count = 0;
     const connection = new Promise<{
       ws: WebSocket;
@@ -175,46 +162,9 @@ describe('the worker side of the protocol', () => {
         resolve({ ws, req, received, next });
       });
     });
-    if (socketPath !== undefined) return { url: `ws+unix:${socketPath}:/`, server, connection };
     const { port } = server.address() as { port: number };
     return { url: `ws://127.0.0.1:${port}`, server, connection };
   }
-
-  /** The masking key of the first frame the worker sends after it is welcomed and given an event. */
-  async function firstMaskFrom(hub: Awaited<ReturnType<typeof fakeHub>>): Promise<number[]> {
-    const child = cleanup(
-      startByHand({ SWITCHYARD_HUB_URL: hub.url, SWITCHYARD_WORKER_TOKEN: 'the-token-of-worker-zero' }),
-    );
-    const { ws, req, next } = await hub.connection;
-    const bytes: Buffer[] = [];
-    req.socket.on('data', (chunk: Buffer) => bytes.push(chunk));
-    ws.send(
-      serialize([
-        PROTOCOL_VERSION,
-        [
-          [1, { workerId: 0, workers: 1, heartbeatMs: 10_000, maxPayload: 1 << 20, workerData: null }],
-          [2, 1, `guild:${tenantOn(0, 1).id}`, { type: 'count' }, 0],
-        ],
-      ]),
-    );
-    await next((m) => m[0] === 27);
-    const frame = Buffer.concat(bytes);
-    ws.send(serialize([PROTOCOL_VERSION, [[8, 'test is over']]]));
-    expect(await exitOf(child)).toEqual({ code: 0, signal: null });
-    // A binary frame, marked as masked; the 4-byte key follows the (possibly extended) length.
-    expect(frame[0]).toBe(0x82);
-    expect(frame[1]! & 0x80).toBe(0x80);
-    const length = frame[1]! & 0x7f;
-    const at = length === 126 ? 4 : length === 127 ? 10 : 2;
-    return [...frame.subarray(at, at + 4)];
-  }
-
-  it('masks its frames with zero keys over a Unix socket, which the peer need not unmask, and with random keys over TCP', async () => {
-    const path = join(tmpdir(), `switchyard-fake-hub-${process.pid}.sock`);
-    rmSync(path, { force: true });
-    expect(await firstMaskFrom(await fakeHub(path))).toEqual([0, 0, 0, 0]);
-    expect(await firstMaskFrom(await fakeHub())).not.toEqual([0, 0, 0, 0]);
-  });
 
   it('presents its id, token, protocol version and pid in headers, answers malformed frames with protocol errors, and works only after WELCOME', async () => {
     const hub = await fakeHub();

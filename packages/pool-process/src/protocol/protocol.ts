@@ -211,20 +211,12 @@ function framesAsJson(messages: readonly unknown[]): boolean {
 }
 
 /**
- * Encodes one frame: as JSON text (a string, which the socket encodes as UTF-8 on the way out) when
- * its values clone as JSON, else with `v8.serialize`. Either way it travels as a binary WebSocket
- * message. Throws what `v8.serialize` throws for values that cannot be cloned.
+ * Encodes one frame: as JSON text when its values clone as JSON, else with `v8.serialize`. Throws
+ * what `v8.serialize` throws for values that cannot be cloned.
  */
-export function encodeFrame(messages: readonly unknown[]): string | Buffer {
-  if (framesAsJson(messages)) return JSON.stringify([PROTOCOL_VERSION, messages]);
+export function encodeFrame(messages: readonly unknown[]): Buffer {
+  if (framesAsJson(messages)) return Buffer.from(JSON.stringify([PROTOCOL_VERSION, messages]));
   return serialize([PROTOCOL_VERSION, messages]);
-}
-
-/** The size in bytes of a frame {@link encodeFrame} made, or `0` when it is certainly no larger than `limit`. */
-export function frameSize(frame: string | Buffer, limit: number): number {
-  if (typeof frame !== 'string') return frame.length;
-  // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-  return frame.length * 3 <= limit ? 0 : Buffer.byteLength(frame);
 }
 
 /** A decoded frame, or why it was rejected. */

@@ -159,15 +159,6 @@ function integerOption(name: string, value: unknown, min: number): number {
 
 const KV_OPS = ['get', 'set', 'delete', 'list'] as const;
 const REFUSED = /Unexpected server response: (\d{3})/;
-/**
- * The masking key of every frame sent over a Unix socket: zeros, which `ws` recognises and skips (no
- * copy, no XOR, on either side). Masking protects proxies between a browser and a server from bytes
- * that a script chose (RFC 6455, section 10.3); nothing stands between the two ends of a Unix
- * socket. Over TCP the worker masks with random keys, as the RFC asks of clients.
- */
-const zeroMask = (mask: Buffer): void => {
-  mask.fill(0);
-};
 /** Bytes queued towards the hub above which the worker stops reading new events. */
 const HIGH_WATER_MARK = 1024 * 1024;
 /** How often the running-item reporter looks at the running slot (ms). */
@@ -348,7 +339,6 @@ class WorkerProcessEngine implements WorkerProcess {
       },
       perMessageDeflate: false,
       handshakeTimeout: 10_000,
-      ...(this.#url.startsWith('ws+unix:') ? { generateMask: zeroMask } : {}),
       ...(this.#tls ?? {}),
     });
     this.#ws = ws;
