@@ -1,8 +1,8 @@
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
 import WebSocket from 'ws';
 import { signConnect } from '../../src/hub/tokens.js';
 import type { Hub } from '../../src/index.js';
-import { PROTOCOL_VERSION } from '../../src/protocol/protocol.js';
+import { decodeFrame, PROTOCOL_VERSION } from '../../src/protocol/protocol.js';
 
 /** A hand-rolled worker connection, to speak (and mis-speak) the protocol directly. */
 export interface RawWorker {
@@ -44,8 +44,9 @@ export async function connectRaw(hub: Hub, options: RawOptions = {}): Promise<Ra
   const frames: unknown[][] = [];
   const waiters: Array<{ match: (message: unknown[]) => boolean; resolve: (message: unknown[]) => void }> = [];
   ws.on('message', (data: Buffer) => {
-    const [, messages] = deserialize(data) as [number, unknown[][]];
-    for (const message of messages) {
+    const frame = decodeFrame(data, true);
+    if (!frame.ok) throw new Error(`the hub sent a malformed frame: ${frame.reason}`);
+    for (const message of frame.messages as unknown[][]) {
       frames.push(message);
       for (const waiter of [...waiters]) {
         if (waiter.match(message)) {

@@ -26,6 +26,74 @@ describe('frames', () => {
     expect(decodeFrame([frame.subarray(0, 3), frame.subarray(3)], true)).toEqual({ ok: true, messages });
   });
 
+  it('encodes plain data as JSON text and decodes it back equal', () => {
+    const t = 'guild:81384788765712384';
+    const messages = [
+      [2, 1, t, { type: 'inc', nested: { list: [1, 'two', true, null, { deep: [] }] }, é: 'ünïcødé \u2028 \ud800' }, 0],
+      [9, 2, 4, [t, 'user:1'], [0, 1, 0], [{ a: 1 }, 'b', [3]]],
+      [27, [3, 4], [1.5, -2]],
+      [20, 1, 2, 3, 4_000_000],
+    ];
+    const frame = encodeFrame(messages);
+    expect(frame[0]).toBe(0x5b);
+    expect(JSON.parse(frame.toString('utf8'))).toEqual([PROTOCOL_VERSION, messages]);
+    expect(decodeFrame(frame, true)).toEqual({ ok: true, messages });
+    expect(decodeFrame([frame.subarray(0, 3), frame.subarray(3)], true)).toEqual({ ok: true, messages });
+  });
+
+  it('encodes with v8.serialize every value that JSON would not give back as a structured clone does', () => {
+    const shared = { shared: true };
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    const named = Object.assign([1, 2], { extra: 'kept' });
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 100; i++) deep = [deep];
+    const odd = [
+      undefined,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      -0,
+      10n,
+      new Date(0),
+      new Map([[1, 2]]),
+      new Set([1]),
+      new Uint8Array([1, 2]),
+      /re/g,
+      { nested: { gone: undefined } },
+      // eslint-disable-next-line no-sparse-arrays
+      [1, , 3],
+      named,
+      { a: shared, b: shared },
+      cycle,
+      deep,
+      new (class Point {
+        x = 1;
+      })(),
+    ];
+    for (const value of odd) {
+      const messages = [[2, 1, 'guild:81384788765712384', value, 0]];
+      const frame = encodeFrame(messages);
+      expect(frame[0]).toBe(0xff);
+      const decoded = decodeFrame(frame, true);
+      expect(decoded).toEqual({ ok: true, messages: [[2, 1, 'guild:81384788765712384', structuredClone(value), 0]] });
+    }
+    const { messages } = decodeFrame(encodeFrame([[27, [1], [{ a: shared, b: shared }]]]), true) as unknown as {
+      messages: [[27, number[], [{ a: object; b: object }]]];
+    };
+    expect(messages[0][2][0].a).toBe(messages[0][2][0].b);
+    // The same object in two messages of one frame: still one object, as a structured clone of the frame gives.
+    expect(encodeFrame([[27, [1, 2], [shared, shared]]])[0]).toBe(0xff);
+    expect(decodeFrame(encodeFrame([[2, 1, 'guild:81384788765712384', named, 0]]), true)).toMatchObject({
+      messages: [[2, 1, 'guild:81384788765712384', expect.objectContaining({ extra: 'kept' }), 0]],
+    });
+  });
+
+  it('refuses to encode what cannot be cloned, as v8.serialize does', () => {
+    expect(() => encodeFrame([[27, [1], [() => 1]]])).toThrow();
+    expect(() => encodeFrame([[27, [1], [new Proxy({}, {})]]])).toThrow();
+    expect(() => encodeFrame([[27, [1], [Symbol('s')]]])).toThrow();
+  });
+
   it('rejects text frames, garbage, other shapes and other versions without throwing', () => {
     expect(decodeFrame(Buffer.from('{}'), false)).toMatchObject({
       ok: false,
@@ -48,6 +116,18 @@ describe('frames', () => {
       reason: expect.stringContaining('unsupported protocol version'),
     });
     expect(decodeFrame('nope', true)).toMatchObject({ ok: false, reason: 'unexpected frame payload type' });
+    expect(decodeFrame(Buffer.from('[5,[[2,'), true)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('not JSON'),
+    });
+    expect(decodeFrame(Buffer.from(`[${PROTOCOL_VERSION},{}]`), true)).toMatchObject({
+      ok: false,
+      reason: 'expected the frame messages to be an array',
+    });
+    expect(decodeFrame(Buffer.from(`[${PROTOCOL_VERSION + 1},[]]`), true)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('unsupported protocol version'),
+    });
   });
 
   it('checks every message type the master sends', () => {

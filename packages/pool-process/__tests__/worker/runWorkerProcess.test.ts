@@ -3,13 +3,13 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
 import type { WorkerCrashInfo } from '@switchyard/core';
 import { defineWorker } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
-import { PROTOCOL_VERSION } from '../../src/protocol/protocol.js';
+import { decodeFrame, PROTOCOL_VERSION } from '../../src/protocol/protocol.js';
 import type { Hub, ProcessPool, WorkerOnlineInfo } from '../../src/index.js';
 import { createHub, createProcessPool, runWorkerProcess } from '../../src/index.js';
 import { exitOf, fixture, recordingLogger, silent, tenantOn, useCleanup } from '../helpers.js';
@@ -144,7 +144,9 @@ describe('the worker side of the protocol', () => {
         const received: unknown[][] = [];
         const waiters: Array<[(m: unknown[]) => boolean, (m: unknown[]) => void]> = [];
         ws.on('message', (data: Buffer) => {
-          for (const message of (deserialize(data) as [number, unknown[][]])[1]) {
+          const frame = decodeFrame(data, true);
+          if (!frame.ok) throw new Error(`the worker sent a malformed frame: ${frame.reason}`);
+          for (const message of frame.messages as unknown[][]) {
             received.push(message);
             for (const waiter of [...waiters]) {
               if (!waiter[0](message)) continue;

@@ -50,10 +50,10 @@ const NO_HANDLERS: ConnectionHandlers = { message: () => undefined, closed: () =
 
 /**
  * One authenticated WebSocket between the hub and a worker, as both sides use it: messages are
- * batched into binary frames flushed once per event-loop turn, frames larger than `maxPayload` are
- * split (one message too large on its own is rejected, not sent), writing stops while the socket
- * holds more than `highWaterMark` bytes, and every arriving frame is checked (a malformed one is
- * answered with a protocol error and logged).
+ * batched into binary frames, flushed once the code running now is done (a microtask), frames
+ * larger than `maxPayload` are split (one message too large on its own is rejected, not sent),
+ * writing stops while the socket holds more than `highWaterMark` bytes, and every arriving frame is
+ * checked (a malformed one is answered with a protocol error and logged).
  * @internal
  */
 export class Connection {
@@ -120,15 +120,19 @@ export class Connection {
     this.schedule();
   }
 
-  /** Makes sure a flush runs on the next turn of the event loop. */
+  /**
+   * Makes sure a flush runs once the code running now and the callbacks it queued are done (a
+   * microtask): what is queued meanwhile shares the frame, and nothing waits for the next turn of the
+   * event loop (a round trip with one call in flight is a few µs faster than with `setImmediate`).
+   */
   schedule(): void {
     if (this.#scheduled || this.#closed) return;
     this.#scheduled = true;
-    setImmediate(this.#flush);
+    queueMicrotask(this.#flush);
   }
 
   /**
-   * Writes the queued messages now instead of on the next turn. With `force`, even while the
+   * Writes the queued messages now instead of in a microtask. With `force`, even while the
    * socket is congested (used right before closing).
    */
   flush(force = false): void {

@@ -1,19 +1,24 @@
 /**
  * The wire protocol between the hub (master) and a worker process, shared by both sides.
  *
- * Every WebSocket message is one binary frame holding `v8.serialize([PROTOCOL_VERSION, messages])`:
- * a version and a batch of messages, each a small tuple whose first element is its type. Values
- * (events, results, kv values) travel as structured-clone data, so `Date`, `Map`, `BigInt`, typed
- * arrays and `undefined` arrive intact. Every frame is validated on arrival; a malformed one is
- * answered with a `PROTOCOL_ERROR` message and logged, never thrown.
+ * Every WebSocket message is one binary frame holding `[PROTOCOL_VERSION, messages]`: a version and
+ * a batch of messages, each a small tuple whose first element is its type. Values (events, results,
+ * kv values) are structured-clone data, so `Date`, `Map`, `BigInt`, typed arrays and `undefined`
+ * arrive intact. A frame is encoded as JSON text when JSON gives back exactly what a structured
+ * clone would (plain objects and arrays of strings, finite numbers, booleans and `null`, no object
+ * reached twice: the common case, and several times cheaper to encode and decode), and with
+ * `v8.serialize` otherwise; the first byte tells them apart (`[` or v8's version tag, 0xFF). Every
+ * frame is validated on arrival; a malformed one is answered with a `PROTOCOL_ERROR` message and
+ * logged, never thrown.
  * @internal
  */
+import { types } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
 import type { SerializedError } from '@switchyard/core';
 import { tenantFromKey } from '@switchyard/core';
 
 /** Bumped on every incompatible change; both sides refuse a peer speaking another version. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** Upgrade request header carrying the worker's id. */
 export const HEADER_WORKER_ID = 'x-switchyard-worker-id';
@@ -134,8 +139,83 @@ export type MasterMessage =
 export type WorkerMessage =
   StatsMessage | ResultsMessage | TimingsMessage | FailureMessage | KvMessage | ClosedMessage | ProtocolErrorMessage;
 
-/** Serializes one frame. Throws what `v8.serialize` throws for values that cannot be cloned. */
+/**
+ * Fields of a message that are the protocol's own lists, whose elements are values: BATCH's
+ * tenantKeys, tenantIndex and events, RESULTS' ids and values, TIMINGS' ids and handlingMs.
+ */
+const LIST_FIELDS: Readonly<Record<number, readonly number[]>> = {
+  [BATCH]: [3, 4, 5],
+  [RESULTS]: [1, 2],
+  [TIMINGS]: [1, 2],
+};
+
+/** Values nested deeper than this go through `v8.serialize`. */
+const JSON_MAX_DEPTH = 64;
+
+/** The first byte of a JSON frame (`[`); a `v8.serialize` frame starts with 0xFF. */
+const JSON_FRAME = 0x5b;
+
+/**
+ * Whether `JSON.parse(JSON.stringify(value))` gives back what a structured clone of it would:
+ * strings, booleans, `null`, finite numbers other than -0, dense arrays without other properties and
+ * plain objects of those, nested at most `depth` deep, none reached twice (`seen` holds the objects
+ * met so far in the frame; a structured clone keeps shared references, JSON would copy them).
+ */
+function clonesAsJson(value: unknown, depth: number, seen: Set<object>): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && (value !== 0 || 1 / value > 0);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth === 0 || seen.has(value) || types.isProxy(value)) return false;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    const length = value.length;
+    for (let i = 0; i < length; i++) if (!clonesAsJson(value[i], depth - 1, seen)) return false;
+    // A hole reads as undefined (refused above); named properties survive a clone, not JSON.
+    return Object.keys(value).length === length;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  // `[object Object]` leaves out arguments objects, module namespaces and objects with a Symbol.toStringTag.
+  if ((proto !== Object.prototype && proto !== null) || Object.prototype.toString.call(value) !== '[object Object]')
+    return false;
+  for (const key in value) if (!clonesAsJson((value as Record<string, unknown>)[key], depth - 1, seen)) return false;
+  return true;
+}
+
+/** Whether every value in `messages` clones as JSON (see {@link clonesAsJson}). */
+function framesAsJson(messages: readonly unknown[]): boolean {
+  // A toJSON inherited by every object or array would change what JSON.stringify writes.
+  if ('toJSON' in Object.prototype || 'toJSON' in Array.prototype) return false;
+  const seen = new Set<object>();
+  for (const message of messages) {
+    if (!Array.isArray(message)) return false;
+    const lists = LIST_FIELDS[message[0] as number];
+    for (let i = 0; i < message.length; i++) {
+      const field: unknown = message[i];
+      if (lists !== undefined && lists.includes(i) && Array.isArray(field)) {
+        for (const item of field as unknown[]) if (!clonesAsJson(item, JSON_MAX_DEPTH, seen)) return false;
+      } else if (!clonesAsJson(field, JSON_MAX_DEPTH, seen)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+/**
+ * Encodes one frame: as JSON text when its values clone as JSON, else with `v8.serialize`. Throws
+ * what `v8.serialize` throws for values that cannot be cloned.
+ */
 export function encodeFrame(messages: readonly unknown[]): Buffer {
+  if (framesAsJson(messages)) return Buffer.from(JSON.stringify([PROTOCOL_VERSION, messages]));
   return serialize([PROTOCOL_VERSION, messages]);
 }
 
@@ -154,10 +234,18 @@ export function decodeFrame(data: unknown, isBinary: boolean): DecodedFrame {
         : undefined;
   if (bytes === undefined) return { ok: false, reason: 'unexpected frame payload type' };
   let frame: unknown;
-  try {
-    frame = deserialize(bytes);
-  } catch (error) {
-    return { ok: false, reason: `the frame is not structured-clone data (${(error as Error).message})` };
+  if (bytes[0] === JSON_FRAME) {
+    try {
+      frame = JSON.parse(bytes.toString('utf8'));
+    } catch (error) {
+      return { ok: false, reason: `the frame is not JSON (${(error as Error).message})` };
+    }
+  } else {
+    try {
+      frame = deserialize(bytes);
+    } catch (error) {
+      return { ok: false, reason: `the frame is not structured-clone data (${(error as Error).message})` };
+    }
   }
   if (!Array.isArray(frame) || frame.length !== 2) return { ok: false, reason: 'expected a frame [version, messages]' };
   const [version, messages] = frame as [unknown, unknown];
