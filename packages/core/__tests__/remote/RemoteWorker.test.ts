@@ -84,6 +84,14 @@ describe('RemoteWorker over a fake link', () => {
     expect(worker.stats()).toMatchObject({ queued: 11, inFlight: 5 });
   });
 
+  it('by default keeps four transfers of 1024 in the worker, so it has the next while results travel back', async () => {
+    const { worker, link } = await make();
+    for (let n = 0; n < 5000; n++) worker.dispatchNoWait(guild(n % 7), n);
+    await turn();
+    expect(link.last.batches.map((batch) => batch.length)).toEqual([1024, 1024, 1024, 1024]);
+    expect(worker.stats()).toMatchObject({ queued: 5000, inFlight: 4096 });
+  });
+
   it('never sends a call aborted before it left, and cancels one aborted in the worker', async () => {
     const { worker, link } = await make();
     const early = new AbortController();

@@ -71,8 +71,10 @@ export interface RemoteWorkerOptions {
   maxQueue?: number;
   /**
    * How many events may be in the worker and not finished at once; the others wait here and
-   * travel together once there is room. It bounds the worker's backlog.
-   * @default 1024
+   * travel together once there is room. It bounds the worker's backlog, and what a crash fails at
+   * once (events still waiting here go to the next incarnation). Four transfers' worth by default,
+   * so the worker has the next one while the results of the last travel back.
+   * @default 4096
    */
   maxInFlight?: number;
   /**
@@ -311,7 +313,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       workers,
       store = new MemoryKvStore(),
       maxQueue = 100_000,
-      maxInFlight = 1024,
+      maxInFlight = 4096,
       maxBatchSize = 1024,
       restart,
       livenessTimeoutMs = 10_000,
