@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import {
   BroadcastTimeoutError,
   HandlerTimeoutError,
@@ -84,10 +85,21 @@ export interface LocalWorkerOptions {
   closeTimeoutMs?: number;
 }
 
-/** Times the handlers of traced calls (the probe is the call's `DispatchMessage`): its queue wait and handling time. */
+/**
+ * The trace of the call being accepted right now, during the synchronous part of `dispatch`,
+ * `dispatchNoWait` or `runScript`: a handler that starts inside it never waited.
+ */
+let accepting: DispatchMessage | undefined;
+
+/**
+ * Times the handlers of traced calls (the probe is the call's `DispatchMessage`): its queue wait and
+ * handling time. A handler started synchronously by the call that accepted it (its tenant was idle)
+ * started when the call was accepted: one clock read fewer per dispatch.
+ */
 const TIMING: HandlerWatch = {
   started(probe) {
-    (probe as DispatchMessage).startedAt = performance.now();
+    const message = probe as DispatchMessage;
+    message.startedAt = message === accepting ? message.acceptedAt : performance.now();
   },
   returned: () => undefined,
   ended(probe) {
@@ -204,11 +216,15 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
       if (trace !== undefined) traceEnd(trace, true, undefined);
     };
     if (this.#gate === undefined) {
+      const outer = accepting;
+      accepting = trace;
       try {
         this.#runtime.dispatchNoWait(tenant, event, onError, onDone, trace?.traceparent, trace);
       } catch (error) {
         this.#done(key);
         throw error;
+      } finally {
+        accepting = outer;
       }
       return;
     }
@@ -259,14 +275,20 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
     const key = this.#admit(tenant);
     if (key instanceof Error) return Promise.reject(key);
     const trace = traceStart(this, tenant, op, event, false, traceparent);
-    return this.#withDeadline(
-      tenant,
-      key,
-      options,
-      (signal) => this.#current(signal, (runtime) => run(runtime, signal, trace)),
-      true,
-      trace,
-    );
+    const outer = accepting;
+    accepting = trace;
+    try {
+      return this.#withDeadline(
+        tenant,
+        key,
+        options,
+        (signal) => this.#current(signal, (runtime) => run(runtime, signal, trace)),
+        true,
+        trace,
+      );
+    } finally {
+      accepting = outer;
+    }
   }
 
   /** The tenant's key when its guards let the call in (it then counts until {@link #done}), else why not. */

@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
 import { InvalidArgumentError } from '../errors/errors.js';
 import type { TenantId } from '../tenants/TenantId.js';
 
@@ -31,7 +32,8 @@ export interface DispatchMessage {
    * Set before `end`/`error` when its handler ran: when it started (`performance.now()` of this
    * thread). Measured on a `LocalWorker`; on a thread or process worker, the arrival of the result
    * here minus {@link DispatchMessage.handlingMs}. `startedAt - acceptedAt` is the call's queue wait:
-   * buffered here, in transit, and behind the tenant's earlier events in the worker.
+   * buffered here, in transit, and behind the tenant's earlier events in the worker. A `LocalWorker`
+   * handler started inside the call that accepted it (its tenant idle) has `startedAt === acceptedAt`.
    */
   startedAt: number | undefined;
   /**
