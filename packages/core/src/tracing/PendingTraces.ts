@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { TenantId } from '../tenants/TenantId.js';
 import type { DispatchMessage } from './channels.js';
-import { dispatchChannels, dispatchMessage, traceEnd, traceStart, tracing } from './channels.js';
+import { dispatchChannels, dispatchMessage, traceEnd, traceStart } from './channels.js';
 
 /**
  * A traced dispatch in flight: its message, or the slot of a {@link PendingTraces} whose message is
@@ -126,7 +126,7 @@ export function traceOpen(
 ): Trace | undefined {
   if (traceparent !== undefined || dispatchChannels.start.hasSubscribers)
     return traceStart(worker, tenant, op, event, noWait, traceparent);
-  if (!tracing()) return undefined;
+  if (!dispatchChannels.end.hasSubscribers && !dispatchChannels.error.hasSubscribers) return undefined;
   return pending.open(worker, tenant, op, event, noWait, performance.now());
 }
 
