@@ -1,11 +1,11 @@
 /**
  * Dispatch overhead of @switchyard/metrics: the same pool, the same traffic, with a WorkerMetrics
  * collector registered (subscribed to the dispatch channels, scraped once per run) and without.
- * Runs alternate (off/on, then on/off, ...) after a warm-up; medians and their ratio. `--topology`
+ * Runs alternate (off/on, then on/off, ...) after a warm-up of both; medians and their ratio. `--topology`
  * picks a thread pool (2 threads) or a pool of 2 LocalWorkers (everything on this thread: the
  * per-dispatch cost of metrics is not hidden behind a thread hop).
  *
- *   pnpm --filter @switchyard/metrics bench [-- --topology local --events 100000 --runs 7]
+ *   pnpm --filter @switchyard/metrics bench [-- --topology local --events 100000 --runs 7 --warmup 3]
  */
 import { parseArgs } from 'node:util';
 import type { TenantId, WorkerLike } from '@switchyard/core';
@@ -23,6 +23,7 @@ const { values } = parseArgs({
     events: { type: 'string', default: '100000' },
     runs: { type: 'string', default: '7' },
     topology: { type: 'string', default: 'thread' },
+    warmup: { type: 'string', default: '3' },
   },
 });
 const topology = values.topology;
@@ -30,6 +31,7 @@ if (topology !== 'thread' && topology !== 'local')
   throw new Error(`Expected --topology thread or local, got ${String(topology)}.`);
 const events = Number(values.events);
 const runs = Number(values.runs);
+const warmup = Number(values.warmup);
 const tenants: TenantId[] = Array.from({ length: 1000 }, (_, i) => guild(i * 7, i + 1));
 const window = 2048;
 
@@ -60,7 +62,6 @@ async function run(): Promise<number> {
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-await run(); // warm-up
 const off: number[] = [];
 const on: number[] = [];
 const withMetrics = async (): Promise<number> => {
@@ -71,6 +72,11 @@ const withMetrics = async (): Promise<number> => {
   metrics.close();
   return ms;
 };
+// Warm-up of both sides, so that neither pays for compiling its path in the measured runs.
+for (let i = 0; i < warmup; i++) {
+  await run();
+  await withMetrics();
+}
 // The order alternates too (off first, then on first), so that neither side always runs second.
 for (let i = 0; i < runs; i++) {
   const offRun = async (): Promise<void> => {
@@ -105,4 +111,8 @@ const pairs = on.map((ms, i) => ms / off[i]!);
 console.log(`median of the ${runs} paired ratios on/off: ${median(pairs).toFixed(3)}`);
 console.log(
   `CPU time (all threads): off median ${median(cpu.off).toFixed(0)} ms, on median ${median(cpu.on).toFixed(0)} ms: on/off ${(median(cpu.on) / median(cpu.off)).toFixed(3)}`,
+);
+const cpuPairs = cpu.on.map((ms, i) => ms / cpu.off[i]!);
+console.log(
+  `median of the ${runs} paired CPU ratios on/off: ${median(cpuPairs).toFixed(3)} (${cpuPairs.map((r) => r.toFixed(2)).join(' ')})`,
 );

@@ -1,6 +1,8 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import type { TenantId, WorkerLike } from '../../src/index.js';
+import type { DispatchMessage, TenantId, WorkerLike } from '../../src/index.js';
 import {
   defineWorker,
   shardFor,
@@ -220,6 +222,75 @@ describe('LocalWorker', () => {
       await worker.dispatch(g1, null);
     }
     expect(dropped).toBe(1);
+  });
+});
+
+describe('LocalWorker dispatch timing', () => {
+  /** Collects the messages of `switchyard:dispatch:end` while `body` runs. */
+  async function traced(body: () => Promise<void>): Promise<DispatchMessage[]> {
+    const seen: DispatchMessage[] = [];
+    const onEnd = (message: unknown): void => void seen.push(message as DispatchMessage);
+    subscribe('switchyard:dispatch:end', onEnd);
+    try {
+      await body();
+    } finally {
+      unsubscribe('switchyard:dispatch:end', onEnd);
+    }
+    return seen;
+  }
+
+  it('stamps a handler started inside the call that accepted it (an idle tenant) with the acceptance time', async () => {
+    await using worker = new LocalWorker(counter);
+    // The tenants exist (their state is not being created): their next handlers start synchronously.
+    await worker.dispatch(g1, { add: 1 });
+    await worker.dispatch(u1, { add: 1 });
+    const seen = await traced(async () => {
+      await worker.dispatch(g1, { add: 2 });
+      worker.dispatchNoWait(u1, { add: 3 });
+      await worker.dispatch(u1, { add: 4 });
+    });
+    expect(seen.map((m) => m.event)).toEqual([{ add: 2 }, { add: 3 }, { add: 4 }]);
+    for (const message of seen) {
+      expect(message.startedAt).toBe(message.acceptedAt);
+      expect(message.handlingMs).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('reads the clock when a handler starts after its tenant’s earlier event, and for a call made from inside a handler', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let inner: Promise<unknown> | undefined;
+    const definition = defineWorker({
+      createTenant: () => ({}),
+      onEvent: async (_state, event: { type: 'hold' | 'nest' | 'plain' }) => {
+        if (event.type === 'hold') await released;
+        // Accepted while the outer call's handler runs: its own handler starts inside its own call.
+        if (event.type === 'nest') inner = worker.dispatch(u1, { type: 'plain' });
+        return event.type;
+      },
+    });
+    const worker = new LocalWorker(definition);
+    await worker.dispatch(u1, { type: 'plain' });
+    let heldAt = 0;
+    const seen = await traced(async () => {
+      const held = worker.dispatch(g1, { type: 'hold' });
+      const queued = worker.dispatch(g1, { type: 'nest' });
+      // The clock moves on before the first handler lets the queued one start.
+      heldAt = performance.now();
+      while (performance.now() === heldAt);
+      release();
+      await expect(held).resolves.toBe('hold');
+      await expect(queued).resolves.toBe('nest');
+      await expect(inner).resolves.toBe('plain');
+    });
+    await worker.close();
+    const byType = new Map(seen.map((m) => [(m.event as { type: string }).type, m]));
+    const queued = byType.get('nest')!;
+    expect(queued.acceptedAt).toBeLessThan(heldAt);
+    expect(queued.startedAt).toBeGreaterThan(heldAt);
+    const nested = byType.get('plain')!;
+    expect(nested.startedAt).toBe(nested.acceptedAt);
+    expect(nested.acceptedAt).toBeGreaterThanOrEqual(queued.startedAt!);
   });
 });
 

@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
 import { InvalidArgumentError } from '../errors/errors.js';
 import type { TenantId } from '../tenants/TenantId.js';
 
@@ -31,7 +32,8 @@ export interface DispatchMessage {
    * Set before `end`/`error` when its handler ran: when it started (`performance.now()` of this
    * thread). Measured on a `LocalWorker`; on a thread or process worker, the arrival of the result
    * here minus {@link DispatchMessage.handlingMs}. `startedAt - acceptedAt` is the call's queue wait:
-   * buffered here, in transit, and behind the tenant's earlier events in the worker.
+   * buffered here, in transit, and behind the tenant's earlier events in the worker. A `LocalWorker`
+   * handler started inside the call that accepted it (its tenant idle) has `startedAt === acceptedAt`.
    */
   startedAt: number | undefined;
   /**
@@ -87,6 +89,34 @@ export function checkTraceparent(value: unknown): string | undefined {
   return value;
 }
 
+/** A dispatch's message, accepted at `acceptedAt` (and sent then). @internal */
+export function dispatchMessage(
+  worker: { readonly id: number },
+  tenant: TenantId,
+  op: 'event' | 'script',
+  event: unknown,
+  noWait: boolean,
+  traceparent: string | undefined,
+  acceptedAt: number,
+): DispatchMessage {
+  return {
+    worker,
+    workerId: worker.id,
+    tenant,
+    op,
+    event,
+    noWait,
+    traceparent,
+    acceptedAt,
+    sentAt: acceptedAt,
+    startedAt: undefined,
+    handlingMs: undefined,
+    // Present from the start, so that every message keeps one shape.
+    result: undefined,
+    error: undefined,
+  };
+}
+
 /**
  * Publishes `start` for a dispatch when someone listens or the caller carries a trace; returns the
  * message to settle later with {@link traceEnd}, or `undefined` when there is nothing to trace. @internal
@@ -100,23 +130,7 @@ export function traceStart(
   traceparent: string | undefined,
 ): DispatchMessage | undefined {
   if (traceparent === undefined && !tracing()) return undefined;
-  const now = performance.now();
-  const message: DispatchMessage = {
-    worker,
-    workerId: worker.id,
-    tenant,
-    op,
-    event,
-    noWait,
-    traceparent,
-    acceptedAt: now,
-    sentAt: now,
-    startedAt: undefined,
-    handlingMs: undefined,
-    // Present from the start, so that every message keeps one shape.
-    result: undefined,
-    error: undefined,
-  };
+  const message = dispatchMessage(worker, tenant, op, event, noWait, traceparent, performance.now());
   if (!dispatchChannels.start.hasSubscribers) return message;
   dispatchChannels.start.publish(message);
   // A subscriber may have set it; one that set something malformed must not break the dispatch.

@@ -22,7 +22,8 @@ export class TimingHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
   readonly #bounds: readonly number[];
-  readonly #series = new Map<number, Series>();
+  /** By worker id (small integers: positions in a pool). */
+  #series: Series[] = [];
 
   constructor(
     readonly name: string,
@@ -34,10 +35,10 @@ export class TimingHistogram {
   }
 
   observe(worker: number, seconds: number): void {
-    let series = this.#series.get(worker);
+    let series = this.#series[worker];
     if (series === undefined) {
       series = { counts: new Float64Array(this.#bounds.length + 1), sum: 0, count: 0 };
-      this.#series.set(worker, series);
+      this.#series[worker] = series;
     }
     const bounds = this.#bounds;
     let i = 0;
@@ -50,7 +51,7 @@ export class TimingHistogram {
   get(): { name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: MetricValue[] } {
     const values: MetricValue[] = [];
     const bucket = `${this.name}_bucket`;
-    for (const [worker, series] of this.#series) {
+    this.#series.forEach((series, worker) => {
       let cumulative = 0;
       for (let i = 0; i <= this.#bounds.length; i++) {
         cumulative += series.counts[i]!;
@@ -59,11 +60,11 @@ export class TimingHistogram {
       }
       values.push({ value: series.sum, labels: { pool: this.pool, worker }, metricName: `${this.name}_sum` });
       values.push({ value: series.count, labels: { pool: this.pool, worker }, metricName: `${this.name}_count` });
-    }
+    });
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 
   reset(): void {
-    this.#series.clear();
+    this.#series = [];
   }
 }

@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
 import type { DispatchMessage, ResizeInfo, WorkerCrashInfo, WorkerLike } from '@switchyard/core';
 import { InvalidArgumentError } from '@switchyard/core';
 import type { Registry } from 'prom-client';
