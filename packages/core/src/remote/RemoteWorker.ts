@@ -35,8 +35,9 @@ import type {
   WorkerLikeEvents,
   WorkerStats,
 } from '../tenants/WorkerLike.js';
-import type { DispatchMessage } from '../tracing/channels.js';
-import { checkTraceparent, traceEnd, traceStart, tracing } from '../tracing/channels.js';
+import { checkTraceparent, tracing } from '../tracing/channels.js';
+import type { Trace } from '../tracing/PendingTraces.js';
+import { PendingTraces, traceClose, traceOpen } from '../tracing/PendingTraces.js';
 import type { RestartOptions, RestartPolicy } from './restart.js';
 import { restartDelay, restartPolicy } from './restart.js';
 import type { Incarnation, IncarnationStats, KvCall, LinkHost, LinkItem, LinkOp, WorkerLink } from './WorkerLink.js';
@@ -162,6 +163,9 @@ const enum Stage {
   Settled,
 }
 
+/** The traced calls in flight that only `end`/`error` subscribers (metrics) wait for, of every remote worker. */
+const pendingTraces = new PendingTraces();
+
 /** One accepted call: what the link sends, and who waits for it. */
 class Call implements LinkItem {
   stage = Stage.Waiting;
@@ -172,8 +176,8 @@ class Call implements LinkItem {
   pending: Error | undefined = undefined;
   /** Counted in its tenant's budget until it settles. */
   guarded = false;
-  /** The `switchyard:dispatch:*` message, when the dispatch is traced. */
-  trace: DispatchMessage | undefined = undefined;
+  /** The `switchyard:dispatch:*` message (or its slot in {@link pendingTraces}), when the dispatch is traced. */
+  trace: Trace | undefined = undefined;
   traceparent: string | undefined = undefined;
   constructor(
     readonly id: number,
@@ -394,8 +398,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       }
       call.guarded = true;
     }
-    call.trace = traceStart(this, tenant, 'event', event, true, undefined);
-    call.traceparent = call.trace?.traceparent;
+    call.trace = traceOpen(pendingTraces, this, tenant, 'event', event, true, undefined);
     this.#accept(call, undefined);
   }
 
@@ -723,7 +726,8 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       const call = new Call(++this.#ids, op, tenant, key, payload, resolve, reject, signal, cancellable);
       call.guarded = this.#guards !== undefined && op !== 'drop';
       if (op === 'event' || op === 'script') {
-        call.trace = traceStart(
+        const trace = traceOpen(
+          pendingTraces,
           this,
           tenant,
           op,
@@ -731,7 +735,9 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
           false,
           traceparent,
         );
-        call.traceparent = call.trace?.traceparent;
+        call.trace = trace;
+        // A message (not a slot) when the caller carried a trace or a start subscriber could set one.
+        if (typeof trace === 'object') call.traceparent = trace.traceparent;
       }
       this.#accept(call, timeoutMs);
     });
@@ -797,7 +803,10 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       if (batch.length === 0) break;
       if (tracing()) {
         const now = performance.now();
-        for (const call of batch) if (call.trace !== undefined) call.trace.sentAt = now;
+        for (const { trace } of batch) {
+          if (typeof trace === 'number') pendingTraces.sent(trace, now);
+          else if (trace !== undefined) trace.sentAt = now;
+        }
       }
       handle.send(batch);
       if (life.dead) return;
@@ -837,7 +846,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   /** Tells the caller and stops counting the call as queued; `stage` is where the call goes (a place held in the worker, or none). */
   #finish(call: Call, ok: boolean, value: unknown, stage = Stage.Settled): void {
     call.stage = stage;
-    if (call.trace !== undefined) traceEnd(call.trace, ok, value);
+    if (call.trace !== undefined) traceClose(pendingTraces, call.trace, ok, value);
     if (call.op === 'handoff' && ok) this.#held.delete(call.key);
     if (call.onAbort !== undefined) call.signal!.removeEventListener('abort', call.onAbort);
     if (call.timer !== undefined) clearTimeout(call.timer);
@@ -985,8 +994,14 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       timed: (id, handlingMs) => {
         const trace = current() ? this.#inflight.get(id)?.trace : undefined;
         if (trace === undefined) return;
+        const now = performance.now();
+        if (typeof trace === 'number') {
+          pendingTraces.started(trace, now - handlingMs);
+          pendingTraces.ended(trace, now);
+          return;
+        }
         trace.handlingMs = handlingMs;
-        trace.startedAt = performance.now() - handlingMs;
+        trace.startedAt = now - handlingMs;
       },
       stats: (stats) => {
         if (!current()) return;

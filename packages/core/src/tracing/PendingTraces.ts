@@ -9,6 +9,8 @@ import { dispatchChannels, dispatchMessage, traceEnd, traceStart } from './chann
  */
 export type Trace = DispatchMessage | number;
 
+/** Times kept per slot. */
+const TIMES = 4;
 const OP_SCRIPT = 1;
 const NO_WAIT = 2;
 
@@ -21,8 +23,8 @@ const NO_WAIT = 2;
  * (every extra byte in flight is copied by each scavenge it survives). @internal
  */
 export class PendingTraces {
-  /** Per slot: accepted, started, handling ms (`NaN`: not yet). */
-  #times = new Float64Array(3 * 64);
+  /** Per slot ({@link TIMES} numbers): accepted, sent, started, handling ms (`NaN`: not yet). */
+  #times = new Float64Array(TIMES * 64);
   /** Per slot: worker, tenant, event. */
   #refs: unknown[] = new Array<unknown>(3 * 64).fill(undefined);
   /** Per slot: `OP_SCRIPT | NO_WAIT` bits. */
@@ -49,9 +51,11 @@ export class PendingTraces {
     const slot = this.#free.pop()!;
     this.#open++;
     const at = 3 * slot;
-    this.#times[at] = acceptedAt;
-    this.#times[at + 1] = NaN;
-    this.#times[at + 2] = NaN;
+    const t = TIMES * slot;
+    this.#times[t] = acceptedAt;
+    this.#times[t + 1] = acceptedAt;
+    this.#times[t + 2] = NaN;
+    this.#times[t + 3] = NaN;
     this.#refs[at] = worker;
     this.#refs[at + 1] = tenant;
     this.#refs[at + 2] = event;
@@ -60,22 +64,28 @@ export class PendingTraces {
   }
 
   acceptedAt(slot: number): number {
-    return this.#times[3 * slot]!;
+    return this.#times[TIMES * slot]!;
+  }
+
+  /** The slot's dispatch left for the worker's thread or process at `at` (a local one is handed over when accepted). */
+  sent(slot: number, at: number): void {
+    this.#times[TIMES * slot + 1] = at;
   }
 
   /** The slot's handler started at `at`. */
   started(slot: number, at: number): void {
-    this.#times[3 * slot + 1] = at;
+    this.#times[TIMES * slot + 2] = at;
   }
 
   /** The slot's handler (started before) ended at `at`. */
   ended(slot: number, at: number): void {
-    this.#times[3 * slot + 2] = at - this.#times[3 * slot + 1]!;
+    this.#times[TIMES * slot + 3] = at - this.#times[TIMES * slot + 2]!;
   }
 
   /** Frees the slot and returns its message, with the times it was given. */
   close(slot: number): DispatchMessage {
     const at = 3 * slot;
+    const t = TIMES * slot;
     const flags = this.#flags[slot]!;
     const message = dispatchMessage(
       this.#refs[at] as { readonly id: number },
@@ -84,10 +94,11 @@ export class PendingTraces {
       this.#refs[at + 2],
       (flags & NO_WAIT) !== 0,
       undefined,
-      this.#times[at]!,
+      this.#times[t]!,
     );
-    const startedAt = this.#times[at + 1]!;
-    const handlingMs = this.#times[at + 2]!;
+    message.sentAt = this.#times[t + 1]!;
+    const startedAt = this.#times[t + 2]!;
+    const handlingMs = this.#times[t + 3]!;
     if (!Number.isNaN(startedAt)) message.startedAt = startedAt;
     if (!Number.isNaN(handlingMs)) message.handlingMs = handlingMs;
     // Nothing of the dispatch is kept once it ended.
@@ -99,7 +110,7 @@ export class PendingTraces {
 
   #grow(): void {
     const slots = this.#flags.length;
-    const times = new Float64Array(6 * slots);
+    const times = new Float64Array(2 * TIMES * slots);
     times.set(this.#times);
     this.#times = times;
     this.#refs = this.#refs.concat(new Array<unknown>(3 * slots).fill(undefined));
