@@ -353,7 +353,7 @@ describe('RemoteWorker over a fake link', () => {
       await turn();
       const item = link.last.items[1]!;
       expect(item.timed).toBe(true);
-      link.last.host.timed(item.id, 0.25);
+      link.last.host.timed(item.id, 0.25, performance.now());
       link.last.host.settle(item.id, true, 'done');
       await expect(timed).resolves.toBe('done');
       const settledAfter = performance.now();
@@ -362,7 +362,7 @@ describe('RemoteWorker over a fake link', () => {
       expect(ended[0]!.startedAt).toBeGreaterThanOrEqual(acceptedBefore - 0.25);
       expect(ended[0]!.startedAt).toBeLessThanOrEqual(settledAfter);
       // A time for an item that is not in flight is ignored.
-      link.last.host.timed(item.id + 100, 1);
+      link.last.host.timed(item.id + 100, 1, performance.now());
     } finally {
       unsubscribe('switchyard:dispatch:end', onEnd);
     }

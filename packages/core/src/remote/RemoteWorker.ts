@@ -991,17 +991,16 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
       settle: (id, ok, value) => {
         if (current()) this.#settle(id, ok, value);
       },
-      timed: (id, handlingMs) => {
+      timed: (id, handlingMs, at) => {
         const trace = current() ? this.#inflight.get(id)?.trace : undefined;
         if (trace === undefined) return;
-        const now = performance.now();
         if (typeof trace === 'number') {
-          pendingTraces.started(trace, now - handlingMs);
-          pendingTraces.ended(trace, now);
+          pendingTraces.started(trace, at - handlingMs);
+          pendingTraces.ended(trace, at);
           return;
         }
         trace.handlingMs = handlingMs;
-        trace.startedAt = now - handlingMs;
+        trace.startedAt = at - handlingMs;
       },
       stats: (stats) => {
         if (!current()) return;

@@ -69,8 +69,11 @@ export interface LinkHost {
    * is checked against `recycle.maxHeapBytes` on an idle worker too.
    */
   stats(stats: IncarnationStats): void;
-  /** The handler of timed item `id` ({@link LinkItem.timed}) ran `handlingMs` ms; reported before the item settles. */
-  timed(id: number, handlingMs: number): void;
+  /**
+   * The handler of timed item `id` ({@link LinkItem.timed}) ran `handlingMs` ms; reported before the
+   * item settles. `at` is when its result arrived here (`performance.now()`, read once per message).
+   */
+  timed(id: number, handlingMs: number, at: number): void;
   /** The link has room again after `busy()` said it had none. */
   resume(): void;
   /** Serves a `ctx.kv` call (checks that the tenant is this worker's); resolves with the store's answer. */

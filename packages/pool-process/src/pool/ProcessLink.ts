@@ -340,7 +340,8 @@ export class ProcessLink implements WorkerLink {
         }
         case TIMINGS: {
           const [, ids, handlingMs] = message as [number, number[], number[]];
-          for (let i = 0; i < ids.length; i++) host.timed(ids[i]!, handlingMs[i]!);
+          const at = performance.now();
+          for (let i = 0; i < ids.length; i++) host.timed(ids[i]!, handlingMs[i]!, at);
           return;
         }
         case FAILURE:

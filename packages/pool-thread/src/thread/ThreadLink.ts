@@ -143,8 +143,10 @@ export class ThreadLink implements WorkerLink {
           ];
           if (release === undefined) armRelease();
           host.stats(stats);
-          if (timedIds !== undefined)
-            for (let i = 0; i < timedIds.length; i++) host.timed(timedIds[i]!, handlingMs![i]!);
+          if (timedIds !== undefined) {
+            const at = performance.now();
+            for (let i = 0; i < timedIds.length; i++) host.timed(timedIds[i]!, handlingMs![i]!, at);
+          }
           if (gate.used > 0) {
             gate.release(ids);
             gate.release(failedIds);
