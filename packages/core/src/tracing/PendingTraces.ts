@@ -122,9 +122,9 @@ export class PendingTraces {
 }
 
 /**
- * {@link traceStart} for a worker that times its handlers itself: the dispatch's message when it
- * carries a trace or a `start` subscriber listens, a slot of `pending` when only `end` and `error`
- * subscribers do, `undefined` when nobody listens. @internal
+ * {@link traceStart} as every worker calls it (local, thread, process): the dispatch's message when
+ * it carries a trace or a `start` subscriber listens, a slot of `pending` when only `end` and
+ * `error` subscribers do, `undefined` when nobody listens. @internal
  */
 export function traceOpen(
   pending: PendingTraces,
