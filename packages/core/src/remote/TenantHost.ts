@@ -398,25 +398,15 @@ export class TenantHost {
   #flush(): void {
     this.#flushScheduled = false;
     if (this.#ids.length === 0 && this.#failedIds.length === 0) return;
-    const results: HostResults =
-      this.#timedIds.length === 0
-        ? {
-            ids: this.#ids,
-            values: this.#values,
-            failedIds: this.#failedIds,
-            errors: this.#errors,
-            stats: this.stats(),
-          }
-        : {
-            ids: this.#ids,
-            values: this.#values,
-            failedIds: this.#failedIds,
-            errors: this.#errors,
-            stats: this.stats(),
-            timedIds: this.#timedIds,
-            handlingMs: this.#handlingMs,
-          };
+    let results: HostResults = {
+      ids: this.#ids,
+      values: this.#values,
+      failedIds: this.#failedIds,
+      errors: this.#errors,
+      stats: this.stats(),
+    };
     if (this.#timedIds.length > 0) {
+      results = { ...results, timedIds: this.#timedIds, handlingMs: this.#handlingMs };
       this.#timedIds = [];
       this.#handlingMs = [];
     }

@@ -16,7 +16,7 @@ import { isWorkerDefinition } from './defineWorker.js';
 import type { QuarantineOptions, RecycleOptions, RecyclePolicy, TenantLimits } from './TenantGuards.js';
 import { recyclePolicy, TenantGuards } from './TenantGuards.js';
 import type { TenantId } from './TenantId.js';
-import { assertTenantId, tenantKey } from './TenantId.js';
+import { checkedTenantKey } from './TenantId.js';
 import type { HandlerWatch } from './TenantRuntime.js';
 import { TenantRuntime } from './TenantRuntime.js';
 import { checkTraceparent } from '../tracing/channels.js';
@@ -127,10 +127,10 @@ function traceparentOf(trace: Trace | undefined): string | undefined {
   return typeof trace === 'object' ? trace.traceparent : undefined;
 }
 
-function validTenant(tenant: TenantId): Error | undefined {
+/** The tenant's key (checked once per tenant object, see `checkedTenantKey`), or why it is no tenant id. */
+function keyOrError(tenant: TenantId): string | Error {
   try {
-    assertTenantId(tenant);
-    return undefined;
+    return checkedTenantKey(tenant);
   } catch (error) {
     return error as Error;
   }
@@ -216,9 +216,9 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   }
 
   dispatchNoWait(tenant: TenantId, event: E): void {
-    assertTenantId(tenant);
+    const checked = checkedTenantKey(tenant);
     if (this.#gate !== undefined && this.#state !== 'open') throw this.#refusal();
-    const key = this.#admit(tenant);
+    const key = this.#admit(tenant, checked);
     const trace = traceOpen(pending, this, tenant, 'event', event, true, undefined);
     const onError = (error: unknown): void => {
       this.#done(key);
@@ -283,15 +283,15 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
       trace: Trace | undefined,
     ) => Promise<Awaited<R>>,
   ): Promise<Awaited<R>> {
-    const invalid = validTenant(tenant);
-    if (invalid !== undefined) return Promise.reject(invalid);
+    const checked = keyOrError(tenant);
+    if (checked instanceof Error) return Promise.reject(checked);
     let traceparent: string | undefined;
     try {
       traceparent = checkTraceparent(options.traceparent);
     } catch (error) {
       return Promise.reject(error);
     }
-    const key = this.#admit(tenant);
+    const key = this.#admit(tenant, checked);
     if (key instanceof Error) return Promise.reject(key);
     const trace = traceOpen(pending, this, tenant, op, event, false, traceparent);
     const outer = accepting;
@@ -311,8 +311,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   }
 
   /** The tenant's key when its guards let the call in (it then counts until {@link #done}), else why not. */
-  #admit(tenant: TenantId): string | Error {
-    const key = tenantKey(tenant);
+  #admit(tenant: TenantId, key: string): string | Error {
     return this.#guards?.admit(key, tenant) ?? key;
   }
 
@@ -410,8 +409,8 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   }
 
   dropTenant(tenant: TenantId, options: DispatchOptions = {}): Promise<void> {
-    const invalid = validTenant(tenant);
-    if (invalid !== undefined) return Promise.reject(invalid);
+    const invalid = keyOrError(tenant);
+    if (invalid instanceof Error) return Promise.reject(invalid);
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, 'The drop'));
     return raceSignal(
@@ -471,8 +470,7 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
 
   /** Lifts `tenant`'s quarantine (see the `quarantine` option); `true` when it was quarantined. */
   release(tenant: TenantId): boolean {
-    assertTenantId(tenant);
-    return this.#guards?.release(tenantKey(tenant)) ?? false;
+    return this.#guards?.release(checkedTenantKey(tenant)) ?? false;
   }
 
   /** Counters for status boards; `handled` and `failed` keep counting across recycles. */
@@ -538,11 +536,11 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   }
 
   handOffTenant(tenant: TenantId, options: DispatchOptions = {}): Promise<TenantHandoff | undefined> {
-    const invalid = validTenant(tenant);
-    if (invalid !== undefined) return Promise.reject(invalid);
+    const key = keyOrError(tenant);
+    if (key instanceof Error) return Promise.reject(key);
     return this.#withDeadline(
       tenant,
-      tenantKey(tenant),
+      key,
       { timeoutMs: Infinity, ...options },
       (signal) =>
         raceSignal(
@@ -555,11 +553,11 @@ export class LocalWorker<S = unknown, E = unknown, R = unknown>
   }
 
   adoptTenant(tenant: TenantId, handoff: TenantHandoff, options: DispatchOptions = {}): Promise<void> {
-    const invalid = validTenant(tenant);
-    if (invalid !== undefined) return Promise.reject(invalid);
+    const key = keyOrError(tenant);
+    if (key instanceof Error) return Promise.reject(key);
     return this.#withDeadline(
       tenant,
-      tenantKey(tenant),
+      key,
       { timeoutMs: Infinity, ...options },
       (signal) =>
         raceSignal(
