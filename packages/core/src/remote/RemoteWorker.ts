@@ -166,6 +166,12 @@ const enum Stage {
 /** The traced calls in flight that only `end`/`error` subscribers (metrics) wait for, of every remote worker. */
 const pendingTraces = new PendingTraces();
 
+/**
+ * How many remote workers of this thread hold calls (queued or in flight): while another one does,
+ * its results may be about to arrive in this same turn of the event loop (see `#scheduleFlush`).
+ */
+let activeWorkers = 0;
+
 /** One accepted call: what the link sends, and who waits for it. */
 class Call implements LinkItem {
   stage = Stage.Waiting;
@@ -765,13 +771,20 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    // After every microtask of this turn: callers resumed by one transfer's results dispatch
-    // again before the next transfer leaves, so they share it.
-    process.nextTick(() => {
-      this.#flushScheduled = false;
-      this.#flush();
-    });
+    // Alone (or with only this worker busy): after every microtask of this turn, so callers resumed
+    // by one transfer's results dispatch again before the next transfer leaves, and share it.
+    // While another worker holds calls too, after the results that arrived in this turn of the event
+    // loop (the check phase follows the poll phase that delivered them): callers resumed by each
+    // worker's results call every worker, and would otherwise send each worker one transfer per
+    // results message, halving the transfers at every round trip down to one call each.
+    if (activeWorkers > (this.#queued > 0 ? 1 : 0)) setImmediate(this.#flushNow);
+    else process.nextTick(this.#flushNow);
   }
+
+  readonly #flushNow = (): void => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
 
   /** Schedules a flush once the microtasks queued now have run (callers resumed by results dispatch first). */
   #flushAfterMicrotasks(): void {
@@ -945,6 +958,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
 
   /** Keeps the process alive while events are unfinished, and only then. */
   #setActive(active: boolean): void {
+    activeWorkers += active ? 1 : -1;
     const timer = this.#restartTimer;
     if (active) timer?.ref();
     else timer?.unref();

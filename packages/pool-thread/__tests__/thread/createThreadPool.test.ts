@@ -59,6 +59,25 @@ describe('createThreadPool', () => {
     });
   });
 
+  it('keeps batching when callers move between the workers (results of both arrive before either sends)', async () => {
+    // 64 callers, each call to the next tenant in arrival order: the callers resumed by one worker's
+    // results call both workers. Flushing after each results message would send each worker one
+    // transfer per results message, halving the transfers at every round trip down to one call each.
+    const pool = track(await createThreadPool<any>({ workers: 2, filename: fixture('trivial.mjs') }));
+    const tenants = Array.from({ length: 2 * 64 }, (_, i) => guildOn(i % 2, 2, i));
+    const calls = 64 * 200;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < calls) await pool.dispatch(tenants[next++ % tenants.length]!, { add: 1 });
+      }),
+    );
+    const transfers = pool.workers.reduce((sum, worker) => sum + worker.stats().batches, 0);
+    expect(pool.workers.map((worker) => worker.stats().handled)).toEqual([calls / 2, calls / 2]);
+    // Without the wait for the other worker's results: ~1 call per transfer after a few round trips.
+    expect(calls / transfers).toBeGreaterThan(4);
+  });
+
   it('does not keep the process alive once idle, even when never closed', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [fixture('idle-exit.mjs')], { timeout: 15_000 });
     expect(stdout.trim()).toBe('dispatched 41');
