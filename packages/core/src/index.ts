@@ -21,3 +21,5 @@ export * from './remote/restart.js';
 export * from './remote/TenantHost.js';
 export { dispatchChannels } from './tracing/channels.js';
 export type { DispatchMessage } from './tracing/channels.js';
+export { observeDispatchTimings } from './tracing/timings.js';
+export type { DispatchTimingObserver } from './tracing/timings.js';

@@ -6,7 +6,7 @@
  */
 
 /** Bumped whenever a message changes shape. */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 
 // Main → thread
 /**
@@ -51,8 +51,9 @@ export const READY = 11;
 /** `[START_FAILED, serialized error]`: the module cannot be loaded or has no definition. */
 export const START_FAILED = 12;
 /**
- * `[RESULTS, ids, values, failedIds, errors, stats, timedIds?, handlingMs?]`: the results of one
- * turn; the last two when timed items ended (how long each handler ran, ms, by position).
+ * `[RESULTS, ids, values, failedIds, errors, stats, handlingMs?]`: the results of one turn; the
+ * last when timed items ended: how long each handler ran (ms) by position in
+ * `ids` then `failedIds`, `NaN` for the items that were not timed.
  */
 export const RESULTS = 13;
 /** `[PONG, stats?]`: the thread's counters and heap (what `recycle.maxHeapBytes` checks on an idle worker), once it runs. */

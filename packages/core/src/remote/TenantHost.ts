@@ -21,11 +21,16 @@ class Tracked {
   ) {}
 }
 
-/** The probe of a timed item (see {@link TenantHost.run}): when its handler started. Other items' probe is their id. */
+/** The probe of a timed item (see {@link TenantHost.run}): when its handler started, how long it ran. Other items' probe is their id. */
 class Timed {
   startedAt = 0;
+  /** `NaN` until the handler ended. */
+  handlingMs = NaN;
   constructor(readonly id: number) {}
 }
+
+/** How long the handler of the item with this probe ran (ms), `NaN` when it was not timed or has not run. */
+const handlingMsOf = (probe: number | Timed): number => (typeof probe === 'number' ? NaN : probe.handlingMs);
 
 /**
  * The signal of a cancellable item whose cancel the master can also flag in shared memory: read
@@ -67,10 +72,12 @@ export interface HostResults {
   /** Their errors, serialized. */
   readonly errors: SerializedError[];
   readonly stats: IncarnationStats;
-  /** Timed items (see {@link TenantHost.run}) whose handler ended this turn, when there are any. */
-  readonly timedIds?: number[];
-  /** How long each of their handlers ran (ms), by position. */
-  readonly handlingMs?: number[];
+  /**
+   * When some item of the turn was timed (see {@link TenantHost.run}): how long each handler ran
+   * (ms), by position in `ids` then `failedIds`; `NaN` for the items that were not timed. One plain
+   * array: a thread clones a `Float64Array` (a new `ArrayBuffer` on arrival) slower than a small array.
+   */
+  readonly handlingMs?: number[] | undefined;
 }
 
 /** Where a {@link TenantHost} sends what leaves the worker; the entry (thread, process) provides it. */
@@ -120,8 +127,11 @@ export class TenantHost {
   #flushScheduled = false;
   #heapUsed = 0;
   #heapReadAt = -Infinity;
-  #timedIds: number[] = [];
-  #handlingMs: number[] = [];
+  /** By position in {@link #ids} and {@link #failedIds}: how long each timed handler ran, `NaN` for the others. */
+  #idsMs: number[] = [];
+  #failedMs: number[] = [];
+  /** Items of this turn that were timed. */
+  #timed = 0;
   readonly #runningSlot: Int32Array;
 
   constructor(definition: WorkerDefinition<any, any, any>, options: TenantHostOptions) {
@@ -145,8 +155,7 @@ export class TenantHost {
       ended: (probe) => {
         if (typeof probe === 'number') return;
         const timed = probe as Timed;
-        this.#timedIds.push(timed.id);
-        this.#handlingMs.push(performance.now() - timed.startedAt);
+        timed.handlingMs = performance.now() - timed.startedAt;
       },
     };
     this.#runtime = new TenantRuntime(this.#trackingDefinition(definition), {
@@ -208,13 +217,13 @@ export class TenantHost {
   ): void {
     if (op === 'broadcast') return this.#broadcast(id, payload, cancellable, cancelled);
     const tenant = parseTenantKey(key);
-    const failed = (error: unknown): void => this.#fail(id, error);
     const probe = timed && (op === 'event' || op === 'script') ? new Timed(id) : id;
+    const failed = (error: unknown): void => this.#fail(id, error, handlingMsOf(probe));
     if (op === 'event' && !cancellable) {
       // The promise-free path of the runtime, waited or not (the value goes back only when waited).
       const done = waited
-        ? (value: unknown): void => this.#succeed(id, value)
-        : (): void => this.#succeed(id, undefined);
+        ? (value: unknown): void => this.#succeed(id, value, handlingMsOf(probe))
+        : (): void => this.#succeed(id, undefined, handlingMsOf(probe));
       try {
         this.#runtime.dispatchNoWait(tenant, payload, failed, done, traceparent, probe);
       } catch (error) {
@@ -248,7 +257,7 @@ export class TenantHost {
     task.then(
       (value) => {
         if (cancellable) this.#controllers.delete(id);
-        this.#succeed(id, waited ? value : undefined);
+        this.#succeed(id, waited ? value : undefined, handlingMsOf(probe));
       },
       (error: unknown) => {
         if (cancellable) this.#controllers.delete(id);
@@ -366,8 +375,9 @@ export class TenantHost {
     this.#values = [];
     this.#failedIds = [];
     this.#errors = [];
-    this.#timedIds = [];
-    this.#handlingMs = [];
+    this.#idsMs = [];
+    this.#failedMs = [];
+    this.#timed = 0;
   }
 
   /** Stops at once: queued items fail, pending kv calls reject. */
@@ -377,15 +387,21 @@ export class TenantHost {
     this.#kvCalls.clear();
   }
 
-  #succeed(id: number, value: unknown): void {
+  /** Item `id` succeeded; its handler ran `handlingMs` (`NaN`: not timed). */
+  #succeed(id: number, value: unknown, handlingMs = NaN): void {
     this.#ids.push(id);
     this.#values.push(value);
+    this.#idsMs.push(handlingMs);
+    if (handlingMs === handlingMs) this.#timed++;
     this.#scheduleFlush();
   }
 
-  #fail(id: number, error: unknown): void {
+  /** Item `id` failed; its handler, if it ran, ran `handlingMs` (`NaN`: not timed, or never ran). */
+  #fail(id: number, error: unknown, handlingMs = NaN): void {
     this.#failedIds.push(id);
     this.#errors.push(serializeError(error));
+    this.#failedMs.push(handlingMs);
+    if (handlingMs === handlingMs) this.#timed++;
     this.#scheduleFlush();
   }
 
@@ -398,22 +414,25 @@ export class TenantHost {
   #flush(): void {
     this.#flushScheduled = false;
     if (this.#ids.length === 0 && this.#failedIds.length === 0) return;
-    let results: HostResults = {
+    let handlingMs: number[] | undefined;
+    if (this.#timed > 0) {
+      handlingMs = this.#failedMs.length === 0 ? this.#idsMs : this.#idsMs.concat(this.#failedMs);
+      this.#timed = 0;
+    }
+    const results: HostResults = {
       ids: this.#ids,
       values: this.#values,
       failedIds: this.#failedIds,
       errors: this.#errors,
       stats: this.stats(),
+      handlingMs,
     };
-    if (this.#timedIds.length > 0) {
-      results = { ...results, timedIds: this.#timedIds, handlingMs: this.#handlingMs };
-      this.#timedIds = [];
-      this.#handlingMs = [];
-    }
     this.#ids = [];
     this.#values = [];
     this.#failedIds = [];
     this.#errors = [];
+    this.#idsMs = [];
+    this.#failedMs = [];
     try {
       this.#output.results(results);
     } catch {
@@ -423,23 +442,32 @@ export class TenantHost {
 
   /** A value could not be sent: send each result on its own, so only the bad one fails. */
   #sendOneByOne(results: HostResults): void {
-    const { stats } = results;
+    const { stats, handlingMs } = results;
     const none = { ids: [], values: [], failedIds: [], errors: [], stats };
-    if (results.timedIds !== undefined)
-      this.#output.results({ ...none, timedIds: results.timedIds, handlingMs: results.handlingMs! });
+    const ms = (at: number): number[] | undefined => handlingMs?.slice(at, at + 1);
     for (let i = 0; i < results.ids.length; i++) {
       try {
-        this.#output.results({ ...none, ids: [results.ids[i]!], values: [results.values[i]] });
+        this.#output.results({ ...none, ids: [results.ids[i]!], values: [results.values[i]], handlingMs: ms(i) });
       } catch (error) {
         const why = new ResultNotCloneableError(
           `The handler's result cannot be sent back from the worker: ${(error as Error).message}. Return plain data (structured-cloneable values).`,
           { cause: error },
         );
-        this.#output.results({ ...none, failedIds: [results.ids[i]!], errors: [serializeError(why)] });
+        this.#output.results({
+          ...none,
+          failedIds: [results.ids[i]!],
+          errors: [serializeError(why)],
+          handlingMs: ms(i),
+        });
       }
     }
     if (results.failedIds.length > 0) {
-      this.#output.results({ ...none, failedIds: results.failedIds, errors: results.errors });
+      this.#output.results({
+        ...none,
+        failedIds: results.failedIds,
+        errors: results.errors,
+        handlingMs: handlingMs?.slice(results.ids.length),
+      });
     }
   }
 

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { TenantId } from '../tenants/TenantId.js';
 import type { DispatchMessage } from './channels.js';
 import { dispatchChannels, dispatchMessage, traceEnd, traceStart } from './channels.js';
+import { observeTimings, timingsObserved } from './timings.js';
 
 /**
  * A traced dispatch in flight: its message, or the slot of a {@link PendingTraces} whose message is
@@ -15,8 +16,9 @@ const OP_SCRIPT = 1;
 const NO_WAIT = 2;
 
 /**
- * The dispatches in flight that only `end` and `error` subscribers (such as metrics) wait for:
- * nobody saw their `start`, so their message need not exist before they end. Their times and
+ * The dispatches in flight that only `end` and `error` subscribers and timing observers (such as
+ * metrics) wait for: nobody saw their `start`, so their message need not exist before they end
+ * (and never exists when only timing observers wait). Their times and
  * references are kept in flat arrays, one slot per dispatch, and the message is made when it ends
  * (it then dies young): a dispatch in flight holds no object of its own for its trace, which on an
  * in-process worker, where thousands of dispatches wait at once, cost more than the tracing itself
@@ -82,6 +84,25 @@ export class PendingTraces {
     this.#times[TIMES * slot + 3] = at - this.#times[TIMES * slot + 2]!;
   }
 
+  /** Tells the timing observers how long the slot's dispatch waited and ran (see `observeDispatchTimings`). */
+  observe(slot: number): void {
+    const t = TIMES * slot;
+    const worker = this.#refs[3 * slot] as { readonly id: number };
+    const acceptedAt = this.#times[t]!;
+    const startedAt = this.#times[t + 2]!;
+    // No handler ran: it waited until now.
+    const waitMs = (Number.isNaN(startedAt) ? performance.now() : startedAt) - acceptedAt;
+    observeTimings(worker, worker.id, Math.max(0, waitMs), this.#times[t + 3]!);
+  }
+
+  /** Frees the slot, its dispatch ended. */
+  free(slot: number): void {
+    const at = 3 * slot;
+    this.#refs[at] = this.#refs[at + 1] = this.#refs[at + 2] = undefined;
+    this.#free.push(slot);
+    this.#open--;
+  }
+
   /** Frees the slot and returns its message, with the times it was given. */
   close(slot: number): DispatchMessage {
     const at = 3 * slot;
@@ -102,9 +123,7 @@ export class PendingTraces {
     if (!Number.isNaN(startedAt)) message.startedAt = startedAt;
     if (!Number.isNaN(handlingMs)) message.handlingMs = handlingMs;
     // Nothing of the dispatch is kept once it ended.
-    this.#refs[at] = this.#refs[at + 1] = this.#refs[at + 2] = undefined;
-    this.#free.push(slot);
-    this.#open--;
+    this.free(slot);
     return message;
   }
 
@@ -124,7 +143,7 @@ export class PendingTraces {
 /**
  * {@link traceStart} as every worker calls it (local, thread, process): the dispatch's message when
  * it carries a trace or a `start` subscriber listens, a slot of `pending` when only `end` and
- * `error` subscribers do, `undefined` when nobody listens. @internal
+ * `error` subscribers or timing observers do, `undefined` when nobody listens. @internal
  */
 export function traceOpen(
   pending: PendingTraces,
@@ -137,11 +156,23 @@ export function traceOpen(
 ): Trace | undefined {
   if (traceparent !== undefined || dispatchChannels.start.hasSubscribers)
     return traceStart(worker, tenant, op, event, noWait, traceparent);
-  if (!dispatchChannels.end.hasSubscribers && !dispatchChannels.error.hasSubscribers) return undefined;
+  if (!dispatchChannels.end.hasSubscribers && !dispatchChannels.error.hasSubscribers && !timingsObserved())
+    return undefined;
   return pending.open(worker, tenant, op, event, noWait, performance.now());
 }
 
-/** {@link traceEnd} for a trace opened by {@link traceOpen}. @internal */
+/** Ends a trace opened by {@link traceOpen}: tells the timing observers, then {@link traceEnd}. @internal */
 export function traceClose(pending: PendingTraces, trace: Trace, ok: boolean, value: unknown): void {
-  traceEnd(typeof trace === 'number' ? pending.close(trace) : trace, ok, value);
+  if (typeof trace === 'number') {
+    if (timingsObserved()) pending.observe(trace);
+    // Only timing observers waited for it: no message.
+    if (!dispatchChannels.end.hasSubscribers && !dispatchChannels.error.hasSubscribers) return pending.free(trace);
+    return traceEnd(pending.close(trace), ok, value);
+  }
+  if (timingsObserved()) {
+    const { startedAt, acceptedAt, handlingMs } = trace;
+    const waitMs = (startedAt === undefined ? performance.now() : startedAt) - acceptedAt;
+    observeTimings(trace.worker, trace.workerId, Math.max(0, waitMs), handlingMs ?? NaN);
+  }
+  traceEnd(trace, ok, value);
 }

@@ -1,7 +1,5 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { performance } from 'node:perf_hooks';
-import type { DispatchMessage, ResizeInfo, WorkerCrashInfo, WorkerLike } from '@switchyard/core';
-import { InvalidArgumentError } from '@switchyard/core';
+import type { ResizeInfo, WorkerCrashInfo, WorkerLike } from '@switchyard/core';
+import { InvalidArgumentError, observeDispatchTimings } from '@switchyard/core';
 import type { Registry } from 'prom-client';
 import { Counter, Gauge, register as globalRegistry } from 'prom-client';
 import { TimingHistogram } from './TimingHistogram.js';
@@ -58,8 +56,9 @@ const PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
  * Prometheus collectors for one `WorkerLike` (a worker, or a `WorkerPool` of any topology),
  * registered in a prom-client registry. Per-worker gauges and counters are read from
  * `worker.stats()` when the registry is scraped (nothing runs between scrapes); dispatch timings
- * come from core's `switchyard:dispatch:*` diagnostics channels, which cost nothing until this
- * subscribes; crash and resize counters come from the pool's events. `close()` unregisters it all.
+ * come from core's `observeDispatchTimings` (the cheap path of its `switchyard:dispatch:*`
+ * diagnostics channels: no message per dispatch), which costs nothing until this observes; crash
+ * and resize counters come from the pool's events. `close()` unregisters it all.
  *
  * Metric names (with the default prefix), labels `pool` and `worker` unless said otherwise:
  * `switchyard_worker_tenants`, `switchyard_worker_queued`, `switchyard_worker_in_flight`,
@@ -90,7 +89,8 @@ export class WorkerMetrics {
   readonly #moved: Counter<'pool'>;
   readonly #lastPause: Gauge<'pool'>;
   readonly #broadcasts: Counter<'pool' | 'outcome'>;
-  readonly #onEnd = (message: unknown): void => this.#observe(message as DispatchMessage);
+  /** Stops observing dispatch timings. */
+  readonly #unobserve: () => void;
   readonly #onCrash = (info: WorkerCrashInfo): void => this.#crashes.inc({ pool: this.#pool, worker: info.workerId });
   readonly #onResized = (info: ResizeInfo): void => {
     this.#resizes.inc({ pool: this.#pool });
@@ -235,8 +235,12 @@ export class WorkerMetrics {
       labelNames: ['pool', 'outcome'],
       registers,
     });
-    subscribe('switchyard:dispatch:end', this.#onEnd);
-    subscribe('switchyard:dispatch:error', this.#onEnd);
+    this.#unobserve = observeDispatchTimings((worker, workerId, waitMs, handlingMs) => {
+      // Every worker of this thread is observed: only this target's count.
+      if (!this.#owns(worker)) return;
+      this.#queueWait.observe(workerId, waitMs / 1000);
+      if (handlingMs === handlingMs) this.#handling.observe(workerId, handlingMs / 1000);
+    });
     target.on('crash', this.#onCrash);
     target.on('resized', this.#onResized);
   }
@@ -263,8 +267,7 @@ export class WorkerMetrics {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    unsubscribe('switchyard:dispatch:end', this.#onEnd);
-    unsubscribe('switchyard:dispatch:error', this.#onEnd);
+    this.#unobserve();
     this.#target.off('crash', this.#onCrash);
     this.#target.off('resized', this.#onResized);
     for (const name of this.#names) this.#registry.removeSingleMetric(name);
@@ -280,19 +283,6 @@ export class WorkerMetrics {
     };
     visit(this.#target);
     return out;
-  }
-
-  #observe(message: DispatchMessage): void {
-    // The channels are process-wide: only this target's workers count.
-    if (!this.#owns(message.worker)) return;
-    const { workerId, acceptedAt, startedAt, handlingMs } = message;
-    if (startedAt === undefined || handlingMs === undefined) {
-      // No handler ran (refused, aborted or timed out while waiting, a crash): it only waited.
-      this.#queueWait.observe(workerId, (performance.now() - acceptedAt) / 1000);
-      return;
-    }
-    this.#queueWait.observe(workerId, Math.max(0, startedAt - acceptedAt) / 1000);
-    this.#handling.observe(workerId, handlingMs / 1000);
   }
 
   /** Whether `worker` is one of the target's workers (the set is rebuilt when a resize or replace changed them). */

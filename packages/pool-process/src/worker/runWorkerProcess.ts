@@ -539,7 +539,18 @@ class WorkerProcessEngine implements WorkerProcess {
     if (connection === undefined) return;
     const { tenants, handled, failed, heapUsed = 0 } = results.stats;
     connection.queue([STATS, tenants, handled, failed, heapUsed]);
-    if (results.timedIds !== undefined) connection.queue([TIMINGS, results.timedIds, results.handlingMs]);
+    const { handlingMs } = results;
+    if (handlingMs !== undefined) {
+      // The timed ones only (JSON has no NaN).
+      const ids: number[] = [];
+      const ms: number[] = [];
+      for (let i = 0; i < handlingMs.length; i++) {
+        if (Number.isNaN(handlingMs[i])) continue;
+        ids.push(i < results.ids.length ? results.ids[i]! : results.failedIds[i - results.ids.length]!);
+        ms.push(handlingMs[i]!);
+      }
+      connection.queue([TIMINGS, ids, ms]);
+    }
     if (results.ids.length > 0) connection.queue([RESULTS, results.ids, results.values]);
     for (let i = 0; i < results.failedIds.length; i++)
       connection.queue([FAILURE, results.failedIds[i], results.errors[i]]);

@@ -225,7 +225,7 @@ describe('thread entry', () => {
         [-1, -1, 0],
       ),
     );
-    const [type, ids, , failedIds, , , timedIds, handlingMs] = (await next()) as [
+    const [type, ids, , failedIds, , , handlingMs] = (await next()) as [
       number,
       number[],
       unknown[],
@@ -233,12 +233,54 @@ describe('thread entry', () => {
       [],
       unknown,
       number[],
-      number[],
     ];
     expect([type, [...ids].sort(), failedIds]).toEqual([RESULTS, [1, 2, 3], []]);
-    expect([...timedIds].sort()).toEqual([1, 3]);
-    expect(handlingMs).toHaveLength(2);
-    for (const ms of handlingMs) expect(ms).toBeGreaterThanOrEqual(0);
+    // By position in ids: a time for the timed items, NaN for the other.
+    expect(handlingMs).toHaveLength(3);
+    const byId = new Map(ids.map((id, i) => [id, handlingMs[i]!]));
+    expect(byId.get(2)).toBeNaN();
+    for (const id of [1, 3]) expect(byId.get(id)).toBeGreaterThanOrEqual(0);
+    port.close();
+  });
+
+  it('reports the handling times of failed timed items after those of the succeeded ones, by position', async () => {
+    const { port, next, batch } = serve();
+    port.postMessage([
+      INIT,
+      PROTOCOL_VERSION,
+      pathToFileURL(fixture('faults.mjs')).href,
+      0,
+      newGate(),
+      newWake(),
+      newSlot(),
+    ]);
+    await next();
+    port.postMessage(
+      batch([
+        [1, TIMED, 'guild:1', { type: 'throw' }],
+        [2, TIMED, 'guild:2', { type: 'count' }],
+        [3, 0, 'guild:3', { type: 'throw' }],
+      ]),
+    );
+    const [, ids, , failedIds, errors, , handlingMs] = (await next()) as [
+      number,
+      number[],
+      unknown[],
+      number[],
+      Array<{ code: string }>,
+      unknown,
+      number[],
+    ];
+    expect([ids, [...failedIds].sort(), errors.map((e) => e.code)]).toEqual([
+      [2],
+      [1, 3],
+      ['ERR_INVALID_ARGUMENT', 'ERR_INVALID_ARGUMENT'],
+    ]);
+    expect(handlingMs).toHaveLength(3);
+    expect(handlingMs[0]).toBeGreaterThanOrEqual(0);
+    const failedMs = new Map(failedIds.map((id, i) => [id, handlingMs[ids.length + i]!]));
+    expect(failedMs.get(1)).toBeGreaterThanOrEqual(0);
+    expect(failedMs.get(3)).toBeNaN();
     port.close();
   });
 

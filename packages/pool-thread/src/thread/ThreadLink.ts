@@ -131,7 +131,7 @@ export class ThreadLink implements WorkerLink {
     thread.on('message', (message: unknown[]) => {
       switch (message[0]) {
         case RESULTS: {
-          const [, ids, values, failedIds, errors, stats, timedIds, handlingMs] = message as [
+          const [, ids, values, failedIds, errors, stats, handlingMs] = message as [
             number,
             number[],
             unknown[],
@@ -139,13 +139,16 @@ export class ThreadLink implements WorkerLink {
             never[],
             IncarnationStats,
             number[] | undefined,
-            number[] | undefined,
           ];
           if (release === undefined) armRelease();
           host.stats(stats);
-          if (timedIds !== undefined) {
+          if (handlingMs !== undefined) {
+            // By position in ids then failedIds; NaN for the items that were not timed.
             const at = performance.now();
-            for (let i = 0; i < timedIds.length; i++) host.timed(timedIds[i]!, handlingMs![i]!, at);
+            for (let i = 0; i < handlingMs.length; i++) {
+              const ms = handlingMs[i]!;
+              if (ms === ms) host.timed(i < ids.length ? ids[i]! : failedIds[i - ids.length]!, ms, at);
+            }
           }
           if (gate.used > 0) {
             gate.release(ids);

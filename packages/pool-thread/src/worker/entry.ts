@@ -104,9 +104,9 @@ export function serveThread(
         output: {
           results: (r) => {
             port.postMessage(
-              r.timedIds === undefined
+              r.handlingMs === undefined
                 ? [RESULTS, r.ids, r.values, r.failedIds, r.errors, r.stats]
-                : [RESULTS, r.ids, r.values, r.failedIds, r.errors, r.stats, r.timedIds, r.handlingMs],
+                : [RESULTS, r.ids, r.values, r.failedIds, r.errors, r.stats, r.handlingMs],
             );
             // After the turn's other work (the host may send more than one message per turn).
             if (!parkQueued) {
