@@ -353,16 +353,16 @@ describe('RemoteWorker over a fake link', () => {
       await turn();
       const item = link.last.items[1]!;
       expect(item.timed).toBe(true);
-      link.last.host.timed(item.id, 0.25, performance.now());
-      link.last.host.settle(item.id, true, 'done');
+      link.last.host.settle(item.id, true, 'done', 0.25, performance.now());
       await expect(timed).resolves.toBe('done');
       const settledAfter = performance.now();
       expect(ended).toHaveLength(1);
       expect(ended[0]!.handlingMs).toBe(0.25);
       expect(ended[0]!.startedAt).toBeGreaterThanOrEqual(acceptedBefore - 0.25);
       expect(ended[0]!.startedAt).toBeLessThanOrEqual(settledAfter);
-      // A time for an item that is not in flight is ignored.
-      link.last.host.timed(item.id + 100, 1, performance.now());
+      // A result (timed or not) for an item that is not in flight is ignored.
+      link.last.host.settle(item.id + 100, true, 'stray', 1, performance.now());
+      expect(ended).toHaveLength(1);
     } finally {
       unsubscribe('switchyard:dispatch:end', onEnd);
     }

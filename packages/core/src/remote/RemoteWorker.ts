@@ -830,9 +830,20 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   // Settling
   // ---------------------------------------------------------------------------------------------
 
-  #settle(id: number, ok: boolean, value: unknown): void {
+  #settle(id: number, ok: boolean, value: unknown, handlingMs?: number, at?: number): void {
     const call = this.#inflight.get(id);
     if (call === undefined) return;
+    const { trace } = call;
+    if (trace !== undefined && handlingMs !== undefined && at !== undefined) {
+      // Its start here: the arrival of its result minus how long it ran there.
+      if (typeof trace === 'number') {
+        pendingTraces.started(trace, at - handlingMs);
+        pendingTraces.ended(trace, at);
+      } else {
+        trace.handlingMs = handlingMs;
+        trace.startedAt = at - handlingMs;
+      }
+    }
     // A cancelled handler that had already started: the caller is told now, the place is held until it ends.
     const stillRunning = !ok && value instanceof HandlerStillRunningError;
     switch (call.stage) {
@@ -1002,19 +1013,8 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
         if (life.recycling !== undefined) this.#recycleWhenEmpty();
         this.#flush();
       },
-      settle: (id, ok, value) => {
-        if (current()) this.#settle(id, ok, value);
-      },
-      timed: (id, handlingMs, at) => {
-        const trace = current() ? this.#inflight.get(id)?.trace : undefined;
-        if (trace === undefined) return;
-        if (typeof trace === 'number') {
-          pendingTraces.started(trace, at - handlingMs);
-          pendingTraces.ended(trace, at);
-          return;
-        }
-        trace.handlingMs = handlingMs;
-        trace.startedAt = at - handlingMs;
+      settle: (id, ok, value, handlingMs, at) => {
+        if (current()) this.#settle(id, ok, value, handlingMs, at);
       },
       stats: (stats) => {
         if (!current()) return;

@@ -62,18 +62,17 @@ export interface LinkHost {
   readonly workerId: number;
   /** The incarnation is up and takes items (again, after {@link LinkHost.interrupted}). */
   ready(stats?: IncarnationStats): void;
-  /** Item `id` finished: `value` is its result (`ok`) or the error, already rebuilt (`!ok`). */
-  settle(id: number, ok: boolean, value: unknown): void;
+  /**
+   * Item `id` finished: `value` is its result (`ok`) or the error, already rebuilt (`!ok`). For a
+   * timed item ({@link LinkItem.timed}) whose handler ran, `handlingMs` is how long it ran (measured
+   * where it ran) and `at` when its result arrived here (`performance.now()`, read once per message).
+   */
+  settle(id: number, ok: boolean, value: unknown, handlingMs?: number, at?: number): void;
   /**
    * The incarnation's newest counters: with results, and with liveness answers, so that `heapUsed`
    * is checked against `recycle.maxHeapBytes` on an idle worker too.
    */
   stats(stats: IncarnationStats): void;
-  /**
-   * The handler of timed item `id` ({@link LinkItem.timed}) ran `handlingMs` ms; reported before the
-   * item settles. `at` is when its result arrived here (`performance.now()`, read once per message).
-   */
-  timed(id: number, handlingMs: number, at: number): void;
   /** The link has room again after `busy()` said it had none. */
   resume(): void;
   /** Serves a `ctx.kv` call (checks that the tenant is this worker's); resolves with the store's answer. */

@@ -146,6 +146,16 @@ export class ProcessLink implements WorkerLink {
     let running = 0;
     /** The process exited; its last word on the pipe is awaited before the crash is reported. */
     let exiting = false;
+    /** Handling times (TIMINGS) of items whose results follow, and when they arrived. */
+    const timings = new Map<number, number>();
+    let timingsAt = 0;
+    /** `[handlingMs, at]` of item `id` when it was timed (forgotten once read), else nothing. */
+    const timing = (id: number): [number, number] | [] => {
+      const ms = timings.get(id);
+      if (ms === undefined) return [];
+      timings.delete(id);
+      return [ms, timingsAt];
+    };
     const setTimer = (ms: number, fn: () => void): void => {
       clearTimeout(timer);
       timer = setTimeout(fn, ms);
@@ -335,17 +345,20 @@ export class ProcessLink implements WorkerLink {
           return;
         case RESULTS: {
           const [, ids, values] = message as [number, number[], unknown[]];
-          for (let i = 0; i < ids.length; i++) host.settle(ids[i]!, true, values[i]);
+          for (let i = 0; i < ids.length; i++) host.settle(ids[i]!, true, values[i], ...timing(ids[i]!));
           return;
         }
         case TIMINGS: {
+          // Sent right before the results they time (the same flush of the worker's queue).
           const [, ids, handlingMs] = message as [number, number[], number[]];
-          const at = performance.now();
-          for (let i = 0; i < ids.length; i++) host.timed(ids[i]!, handlingMs[i]!, at);
+          timingsAt = performance.now();
+          for (let i = 0; i < ids.length; i++) timings.set(ids[i]!, handlingMs[i]!);
           return;
         }
-        case FAILURE:
-          return host.settle(message[1] as number, false, deserializeError(message[2] as never));
+        case FAILURE: {
+          const id = message[1] as number;
+          return host.settle(id, false, deserializeError(message[2] as never), ...timing(id));
+        }
         case KV: {
           const [, kvId, tenant, op, key, arg] = message as [number, number, string, number, string, unknown];
           const current = connection;
@@ -405,6 +418,7 @@ export class ProcessLink implements WorkerLink {
       connection = undefined;
       // The runtime fails what was sent; nothing of it goes out again on a new connection.
       pending = [];
+      timings.clear();
       closing?.();
       // The process exited: its exit is about to be reported, with its cause.
       if (ended || exiting) return;

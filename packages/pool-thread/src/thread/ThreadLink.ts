@@ -142,20 +142,23 @@ export class ThreadLink implements WorkerLink {
           ];
           if (release === undefined) armRelease();
           host.stats(stats);
-          if (handlingMs !== undefined) {
-            // By position in ids then failedIds; NaN for the items that were not timed.
-            const at = performance.now();
-            for (let i = 0; i < handlingMs.length; i++) {
-              const ms = handlingMs[i]!;
-              if (ms === ms) host.timed(i < ids.length ? ids[i]! : failedIds[i - ids.length]!, ms, at);
-            }
-          }
           if (gate.used > 0) {
             gate.release(ids);
             gate.release(failedIds);
           }
-          for (let i = 0; i < ids.length; i++) host.settle(ids[i]!, true, values[i]);
-          for (let i = 0; i < failedIds.length; i++) host.settle(failedIds[i]!, false, deserializeError(errors[i]!));
+          if (handlingMs === undefined) {
+            for (let i = 0; i < ids.length; i++) host.settle(ids[i]!, true, values[i]);
+            for (let i = 0; i < failedIds.length; i++) host.settle(failedIds[i]!, false, deserializeError(errors[i]!));
+            return;
+          }
+          // By position in ids then failedIds; NaN for the items that were not timed.
+          const at = performance.now();
+          const timing = (i: number): number | undefined =>
+            handlingMs[i] === handlingMs[i] ? handlingMs[i] : undefined;
+          for (let i = 0; i < ids.length; i++) host.settle(ids[i]!, true, values[i], timing(i), at);
+          const n = ids.length;
+          for (let i = 0; i < failedIds.length; i++)
+            host.settle(failedIds[i]!, false, deserializeError(errors[i]!), timing(n + i), at);
           return;
         }
         case PONG:
