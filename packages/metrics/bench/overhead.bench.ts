@@ -3,16 +3,18 @@
  * collector registered (subscribed to the dispatch channels, scraped once per run) and without.
  * Runs alternate (off/on, then on/off, ...) after a warm-up of both; medians and their ratio. `--topology`
  * picks a thread pool (2 threads) or a pool of 2 LocalWorkers (everything on this thread: the
- * per-dispatch cost of metrics is not hidden behind a thread hop).
+ * per-dispatch cost of metrics is not hidden behind a thread hop). The handler counts (async, as
+ * most handlers are); `--work 20` makes it keep its thread busy 20 µs first, a handler that does
+ * something; `--timings false` registers the collector without its histograms.
  *
- *   pnpm --filter @switchyard/metrics bench [-- --topology local --events 100000 --runs 7 --warmup 3]
+ *   pnpm --filter @switchyard/metrics bench [-- --topology local --events 100000 --runs 7 --warmup 3 --work 0]
  */
 import { parseArgs } from 'node:util';
 import type { TenantId, WorkerLike } from '@switchyard/core';
 import { LocalWorker, WorkerPool } from '@switchyard/core';
 import { createThreadPool } from '@switchyard/pool-thread';
-import { fixtures, guild } from '@switchyard/topology-suite';
-import { worker as definition } from '@switchyard/topology-suite/fixtures/basic.js';
+import { guild } from '@switchyard/topology-suite';
+import { worker as definition } from './fixtures/work.mjs';
 import { Registry } from 'prom-client';
 import { WorkerMetrics } from '../src/index.js';
 
@@ -24,6 +26,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '7' },
     topology: { type: 'string', default: 'thread' },
     warmup: { type: 'string', default: '3' },
+    work: { type: 'string', default: '0' },
+    timings: { type: 'string', default: 'true' },
   },
 });
 const topology = values.topology;
@@ -32,12 +36,16 @@ if (topology !== 'thread' && topology !== 'local')
 const events = Number(values.events);
 const runs = Number(values.runs);
 const warmup = Number(values.warmup);
+const event = { spinUs: Number(values.work) };
+/** `--timings false`: the collector without its histograms (nothing of it runs per dispatch). */
+const timings = values.timings !== 'false';
+const fixture = new URL('./fixtures/work.mjs', import.meta.url);
 const tenants: TenantId[] = Array.from({ length: 1000 }, (_, i) => guild(i * 7, i + 1));
 const window = 2048;
 
 const pool: WorkerLike<any, any> =
   topology === 'thread'
-    ? await createThreadPool<any>({ workers: 2, filename: fixtures.basic })
+    ? await createThreadPool<any>({ workers: 2, filename: fixture })
     : await WorkerPool.create(2, (id) => new LocalWorker(definition, { id }));
 
 /** CPU time (user + system, every thread of this process) of each run, in ms: less swayed by other load than wall time. */
@@ -52,7 +60,7 @@ async function run(): Promise<number> {
   const lane = async (): Promise<void> => {
     while (sent < events) {
       const i = sent++;
-      await pool.dispatch(tenants[i % tenants.length]!, { type: 'count' });
+      await pool.dispatch(tenants[i % tenants.length]!, event);
     }
   };
   await Promise.all(Array.from({ length: window }, lane));
@@ -66,7 +74,7 @@ const off: number[] = [];
 const on: number[] = [];
 const withMetrics = async (): Promise<number> => {
   const registry = new Registry();
-  const metrics = new WorkerMetrics(pool, { registry });
+  const metrics = new WorkerMetrics(pool, { registry, timings });
   const ms = await run();
   await registry.metrics();
   metrics.close();
@@ -99,7 +107,7 @@ console.log(`off runs: ${off.map((x) => x.toFixed(0)).join(' ')}; on runs: ${on.
 await pool.close();
 const rate = (ms: number): string => `${Math.round((events / ms) * 1000).toLocaleString('en-US')} events/s`;
 console.log(
-  `${topology === 'thread' ? 'thread pool (2 workers)' : 'pool of 2 LocalWorkers'}, ${events} waited dispatches over ${tenants.length} tenants, ${runs} runs each`,
+  `${topology === 'thread' ? 'thread pool (2 workers)' : 'pool of 2 LocalWorkers'}, ${events} waited dispatches over ${tenants.length} tenants (${window} in flight), handler ${event.spinUs > 0 ? `busy ${event.spinUs} µs` : 'trivial'}, ${timings ? 'with' : 'without'} histograms, ${runs} runs each`,
 );
 console.log(`metrics off: median ${median(off).toFixed(0)} ms (${rate(median(off))})`);
 console.log(`metrics on:  median ${median(on).toFixed(0)} ms (${rate(median(on))})`);

@@ -174,11 +174,13 @@ async function waitedSubject(
   const pool = await threadPool(options);
   return {
     name,
-    // Each call goes to the next of 1,000 tenants, as a bot's traffic does (not pinned per caller).
-    run: (ms) =>
-      closedLoop(ms, callers, (caller, i) =>
-        pool.dispatch(tenants[(caller + i * callers) % tenants.length]!, event as number),
-      ),
+    // Each call goes to the next of 1,000 tenants in the order the calls are made, as a bot's traffic
+    // does: a caller's next call lands on either thread (a stride of `callers` would pin each caller
+    // to one thread, which flatters batching).
+    run: (ms) => {
+      let next = 0;
+      return closedLoop(ms, callers, () => pool.dispatch(tenants[next++ % tenants.length]!, event as number));
+    },
     close: () => pool.close(),
   };
 }

@@ -13,7 +13,14 @@ import type {
   WorkerCrashInfo,
   WorkerLike,
 } from '@switchyard/core';
-import { InvalidArgumentError, MemoryKvStore, shardFor, SwitchyardError, WorkerCrashedError } from '@switchyard/core';
+import {
+  InvalidArgumentError,
+  MemoryKvStore,
+  observeDispatchTimings,
+  shardFor,
+  SwitchyardError,
+  WorkerCrashedError,
+} from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeControlPlane } from './controlPlane.js';
 import type { SuiteEvent } from './fixtures/basic.js';
@@ -854,6 +861,37 @@ function describeTracing(create: (workers?: number) => Promise<PoolUnderTest>): 
       expect(first.handlingMs).toBeGreaterThanOrEqual(0);
       expect(first.startedAt! + first.handlingMs!).toBeGreaterThanOrEqual(releasedAt);
       expect([third.startedAt, third.handlingMs]).toEqual([undefined, undefined]);
+    });
+
+    it('tells timing observers the wait and handling time of every dispatch, with no channel subscriber', async () => {
+      const pool = await create(1);
+      const [worker] = pool.workers;
+      await pool.dispatch(guild(1), { type: 'count' });
+      const seen: Array<{ workerId: number; waitMs: number; handlingMs: number }> = [];
+      const stop = observeDispatchTimings((w, workerId, waitMs, handlingMs) => {
+        if (w === worker) seen.push({ workerId, waitMs, handlingMs });
+      });
+      try {
+        const first = pool.dispatch(guild(1), { type: 'wait', key: 'observed-queue' });
+        const second = pool.dispatch(guild(1), { type: 'record', seq: 2 });
+        const controller = new AbortController();
+        const third = pool.dispatch(guild(1), { type: 'record', seq: 3 }, { signal: controller.signal });
+        controller.abort('not needed');
+        await expect(third).rejects.toMatchObject({ code: 'ABORT_ERR' });
+        // The second waits behind the first at least this long after it was accepted.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await pool.dispatch(guild(2), { type: 'release', key: 'observed-queue' });
+        await expect(first).resolves.toBe('released');
+        await expect(second).resolves.toBe(1);
+      } finally {
+        stop();
+      }
+      // first, second, third (aborted while it waited: no handler ran), release.
+      expect(seen).toHaveLength(4);
+      expect(seen.every((o) => o.workerId === worker!.id && o.waitMs >= 0)).toBe(true);
+      expect(seen.filter((o) => Number.isNaN(o.handlingMs))).toHaveLength(1);
+      expect(seen.filter((o) => o.handlingMs >= 0)).toHaveLength(3);
+      expect(Math.max(...seen.map((o) => o.waitMs))).toBeGreaterThanOrEqual(50);
     });
   });
 }

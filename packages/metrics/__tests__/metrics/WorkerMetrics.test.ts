@@ -165,11 +165,25 @@ describe('WorkerMetrics', () => {
       { pool: 1 },
       { buckets: [] },
       { buckets: [0.1, -1] },
+      { timings: 'yes' },
     ])
       expect(() => new WorkerMetrics(pool, options as never)).toThrow(
         expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
       );
     expect(() => new WorkerMetrics({} as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+  });
+
+  it('with timings: false, registers no histograms and still reads every counter', async () => {
+    const pool = await localPool(1);
+    const registry = new Registry();
+    opened.push(new WorkerMetrics(pool, { registry, pool: 'test', timings: false }));
+    await pool.dispatch(guild(1), { type: 'count' });
+    await expect(pool.dispatch(guild(1), { type: 'throw-plain', message: 'counted' })).rejects.toThrow();
+    const names = (await registry.getMetricsAsJSON()).map((m) => m.name);
+    expect(names).toContain('switchyard_worker_handled_total');
+    expect(names.filter((name) => name.startsWith('switchyard_dispatch_'))).toEqual([]);
+    expect(await value(registry, 'switchyard_worker_handled_total', { worker: 0 })).toBe(2);
+    expect(await value(registry, 'switchyard_worker_failed_total', { worker: 0 })).toBe(1);
   });
 
   it('unregisters everything and stops observing on close()', async () => {
