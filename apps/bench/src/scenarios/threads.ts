@@ -19,9 +19,21 @@ const HAND_BATCH_CALLERS = 8;
 /** No-wait events per burst. */
 const NO_WAIT_BURST = 10_000;
 
-/** Caller `c`'s `i`-th tenant when spread: a walk over all tenants, different per caller. */
+/**
+ * Caller `c`'s `i`-th tenant when spread: a hash of both, so that the tenants of consecutive calls,
+ * and the workers that own them, are unrelated, as a bot's are. (A walk `c * 7919 + i * 104729`
+ * made every caller alternate between the two threads in step: whole waves of calls then went to
+ * one thread while the other idled, a pattern no traffic has.)
+ */
 export const spreadTenant = (caller: number, i: number): TenantId =>
-  SPREAD_TENANTS[(caller * 7919 + i * 104_729) % SPREAD_TENANTS.length]!;
+  SPREAD_TENANTS[mix(caller * 1_000_003 + i) % SPREAD_TENANTS.length]!;
+
+/** A 32-bit integer hash (murmur3's finaliser). */
+function mix(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x85eb_ca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2_ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
 
 /** What a task pool needs to be timed: run one input (or a hand batch) and close. */
 export interface TaskPool {

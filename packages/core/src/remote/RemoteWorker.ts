@@ -171,6 +171,8 @@ const pendingTraces = new PendingTraces();
  * its results may be about to arrive in this same turn of the event loop (see `#scheduleFlush`).
  */
 let activeWorkers = 0;
+/** The remote worker of this thread whose results were settled last: the callers they resumed dispatch next. */
+let resultsFrom: object | undefined;
 
 /** One accepted call: what the link sends, and who waits for it. */
 class Call implements LinkItem {
@@ -771,13 +773,15 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    // Alone (or with only this worker busy): after every microtask of this turn, so callers resumed
-    // by one transfer's results dispatch again before the next transfer leaves, and share it.
-    // While another worker holds calls too, after the results that arrived in this turn of the event
-    // loop (the check phase follows the poll phase that delivered them): callers resumed by each
-    // worker's results call every worker, and would otherwise send each worker one transfer per
-    // results message, halving the transfers at every round trip down to one call each.
-    if (activeWorkers > (this.#queued > 0 ? 1 : 0)) setImmediate(this.#flushNow);
+    // After every microtask of this turn, so that callers resumed by one transfer's results dispatch
+    // again before the next transfer leaves, and share it. But calls made by callers that another
+    // worker's results resumed, while another worker holds calls, leave after the results that
+    // arrived in this turn of the event loop (the check phase follows the poll phase that delivered
+    // them): otherwise, with callers that call every worker, each worker got one transfer per results
+    // message, and the calls per transfer halved at every round trip down to one. Callers that stay
+    // with one worker (or a worker alone) keep the next tick: waiting would only idle its thread.
+    if (resultsFrom !== this && resultsFrom !== undefined && activeWorkers > (this.#queued > 0 ? 1 : 0))
+      setImmediate(this.#flushNow);
     else process.nextTick(this.#flushNow);
   }
 
@@ -831,6 +835,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   // ---------------------------------------------------------------------------------------------
 
   #settle(id: number, ok: boolean, value: unknown, handlingMs?: number, at?: number): void {
+    resultsFrom = this;
     const call = this.#inflight.get(id);
     if (call === undefined) return;
     const { trace } = call;
