@@ -171,8 +171,9 @@ const pendingTraces = new PendingTraces();
  * its results may be about to arrive in this same turn of the event loop (see `#scheduleFlush`).
  */
 let activeWorkers = 0;
-/** The remote worker of this thread whose results were settled last: the callers they resumed dispatch next. */
-let resultsFrom: object | undefined;
+/** The remote worker of this thread (its serial) whose results were settled last: the callers they resumed dispatch next. */
+let resultsFrom = 0;
+let serials = 0;
 
 /** One accepted call: what the link sends, and who waits for it. */
 class Call implements LinkItem {
@@ -302,6 +303,8 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   readonly #inflight = new Map<number, Call>();
   #queued = 0;
   #flushScheduled = false;
+  /** Tells this worker apart in {@link resultsFrom}. */
+  readonly #serial = ++serials;
   /** A flush is queued for after this turn's microtasks (once, however many results settled). */
   #flushSoon = false;
   readonly #base = { handled: 0, failed: 0 };
@@ -780,7 +783,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     // them): otherwise, with callers that call every worker, each worker got one transfer per results
     // message, and the calls per transfer halved at every round trip down to one. Callers that stay
     // with one worker (or a worker alone) keep the next tick: waiting would only idle its thread.
-    if (resultsFrom !== this && resultsFrom !== undefined && activeWorkers > (this.#queued > 0 ? 1 : 0))
+    if (resultsFrom !== this.#serial && resultsFrom !== 0 && activeWorkers > (this.#queued > 0 ? 1 : 0))
       setImmediate(this.#flushNow);
     else process.nextTick(this.#flushNow);
   }
@@ -835,7 +838,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   // ---------------------------------------------------------------------------------------------
 
   #settle(id: number, ok: boolean, value: unknown, handlingMs?: number, at?: number): void {
-    resultsFrom = this;
+    resultsFrom = this.#serial;
     const call = this.#inflight.get(id);
     if (call === undefined) return;
     const { trace } = call;
