@@ -31,8 +31,9 @@ export interface LinkItem {
   /** The W3C `traceparent` the worker exposes as `ctx.traceparent` (events and scripts), when the dispatch carries one. */
   readonly traceparent?: string | undefined;
   /**
-   * The worker reports how long the handler of this event or script ran ({@link LinkHost.timed},
-   * before its result): set while someone listens on the dispatch channels (metrics, tracing).
+   * The worker reports how long the handler of this event or script ran, with its result
+   * ({@link LinkHost.settle}'s `handlingMs`): set while someone listens on the dispatch channels or
+   * observes dispatch timings (metrics, tracing).
    */
   readonly timed?: boolean;
 }
