@@ -368,6 +368,34 @@ describe('RemoteWorker over a fake link', () => {
     }
   });
 
+  it('ignores the handling time of a result that comes after its call ended (its trace slot is another call’s by then)', async () => {
+    const { worker, link } = await make();
+    const ended: DispatchMessage[] = [];
+    const onEnd = (message: unknown): void => void ended.push(message as DispatchMessage);
+    subscribe('switchyard:dispatch:end', onEnd);
+    subscribe('switchyard:dispatch:error', onEnd);
+    try {
+      const controller = new AbortController();
+      const aborted = worker.dispatch(guild(1), 'a', { signal: controller.signal });
+      await turn();
+      controller.abort('stop');
+      await expect(aborted).rejects.toMatchObject({ code: 'ABORT_ERR' });
+      // The next call's trace takes the slot the aborted one freed.
+      const next = worker.dispatch(guild(2), 'b');
+      await turn();
+      const [a, b] = link.last.items;
+      // The aborted call's handler had started and ran on: it says so, then reports its end, timed.
+      link.last.host.settle(a!.id, false, new HandlerStillRunningError());
+      link.last.host.settle(a!.id, true, 'ran on', 5, performance.now());
+      link.last.host.settle(b!.id, true, 'B');
+      await expect(next).resolves.toBe('B');
+      expect(ended.find((message) => message.event === 'b')).toMatchObject({ handlingMs: undefined });
+    } finally {
+      unsubscribe('switchyard:dispatch:end', onEnd);
+      unsubscribe('switchyard:dispatch:error', onEnd);
+    }
+  });
+
   it('treats an incarnation that stops answering liveness probes as hung and restarts it', async () => {
     const { worker, link } = await make({ livenessTimeoutMs: 40, restart: { backoff: () => 0 } });
     const hung = link.last;

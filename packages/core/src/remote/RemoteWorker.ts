@@ -878,7 +878,12 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
   /** Tells the caller and stops counting the call as queued; `stage` is where the call goes (a place held in the worker, or none). */
   #finish(call: Call, ok: boolean, value: unknown, stage = Stage.Settled): void {
     call.stage = stage;
-    if (call.trace !== undefined) traceClose(pendingTraces, call.trace, ok, value);
+    if (call.trace !== undefined) {
+      traceClose(pendingTraces, call.trace, ok, value);
+      // Its slot may be another call's from now on: a later report of the handler (one that ran on
+      // after its call was given up) must not time it.
+      call.trace = undefined;
+    }
     if (call.op === 'handoff' && ok) this.#held.delete(call.key);
     if (call.onAbort !== undefined) call.signal!.removeEventListener('abort', call.onAbort);
     if (call.timer !== undefined) clearTimeout(call.timer);
