@@ -842,7 +842,7 @@ export class RemoteWorker<E = unknown, R = unknown> extends EventEmitter<WorkerL
     const call = this.#inflight.get(id);
     if (call === undefined) return;
     const { trace } = call;
-    if (trace !== undefined && handlingMs !== undefined && at !== undefined) {
+    if (trace !== undefined && handlingMs !== undefined && !Number.isNaN(handlingMs) && at !== undefined) {
       // Its start here: the arrival of its result minus how long it ran there.
       if (typeof trace === 'number') {
         pendingTraces.started(trace, at - handlingMs);

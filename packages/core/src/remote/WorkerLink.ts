@@ -66,7 +66,8 @@ export interface LinkHost {
   /**
    * Item `id` finished: `value` is its result (`ok`) or the error, already rebuilt (`!ok`). For a
    * timed item ({@link LinkItem.timed}) whose handler ran, `handlingMs` is how long it ran (measured
-   * where it ran) and `at` when its result arrived here (`performance.now()`, read once per message).
+   * where it ran; `undefined` or `NaN`: not timed) and `at` when its result arrived here
+   * (`performance.now()`, read once per message).
    */
   settle(id: number, ok: boolean, value: unknown, handlingMs?: number, at?: number): void;
   /**

@@ -88,11 +88,7 @@ export class PendingTraces {
   observe(slot: number): void {
     const t = TIMES * slot;
     const worker = this.#refs[3 * slot] as { readonly id: number };
-    const acceptedAt = this.#times[t]!;
-    const startedAt = this.#times[t + 2]!;
-    // No handler ran: it waited until now.
-    const waitMs = (Number.isNaN(startedAt) ? performance.now() : startedAt) - acceptedAt;
-    observeTimings(worker, worker.id, Math.max(0, waitMs), this.#times[t + 3]!);
+    observeTimings(worker, worker.id, this.#times[t]!, this.#times[t + 2]!, this.#times[t + 3]!);
   }
 
   /** Frees the slot, its dispatch ended. */
@@ -169,10 +165,7 @@ export function traceClose(pending: PendingTraces, trace: Trace, ok: boolean, va
     if (!dispatchChannels.end.hasSubscribers && !dispatchChannels.error.hasSubscribers) return pending.free(trace);
     return traceEnd(pending.close(trace), ok, value);
   }
-  if (timingsObserved()) {
-    const { startedAt, acceptedAt, handlingMs } = trace;
-    const waitMs = (startedAt === undefined ? performance.now() : startedAt) - acceptedAt;
-    observeTimings(trace.worker, trace.workerId, Math.max(0, waitMs), handlingMs ?? NaN);
-  }
+  if (timingsObserved())
+    observeTimings(trace.worker, trace.workerId, trace.acceptedAt, trace.startedAt ?? NaN, trace.handlingMs ?? NaN);
   traceEnd(trace, ok, value);
 }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { InvalidArgumentError } from '../errors/errors.js';
 
 /**
@@ -42,8 +43,19 @@ export function timingsObserved(): boolean {
   return observers.length > 0;
 }
 
-/** Tells every observer about one dispatch that ended. @internal */
-export function observeTimings(worker: object, workerId: number, waitMs: number, handlingMs: number): void {
+/**
+ * Tells every observer about one dispatch, accepted at `acceptedAt`, that ends now: its handler
+ * started at `startedAt` and ran `handlingMs`, both `NaN` when no handler ran (it waited until now).
+ * @internal
+ */
+export function observeTimings(
+  worker: object,
+  workerId: number,
+  acceptedAt: number,
+  startedAt: number,
+  handlingMs: number,
+): void {
+  const waitMs = Math.max(0, (Number.isNaN(startedAt) ? performance.now() : startedAt) - acceptedAt);
   const current = observers;
   for (let i = 0; i < current.length; i++) {
     try {

@@ -149,12 +149,12 @@ export class ProcessLink implements WorkerLink {
     /** Handling times (TIMINGS) of items whose results follow, and when they arrived. */
     const timings = new Map<number, number>();
     let timingsAt = 0;
-    /** `[handlingMs, at]` of item `id` when it was timed (forgotten once read), else nothing. */
-    const timing = (id: number): [number, number] | [] => {
+    /** How long item `id`'s handler ran when it was timed (forgotten once read), else `undefined`. */
+    const timing = (id: number): number | undefined => {
+      if (timings.size === 0) return undefined;
       const ms = timings.get(id);
-      if (ms === undefined) return [];
       timings.delete(id);
-      return [ms, timingsAt];
+      return ms;
     };
     const setTimer = (ms: number, fn: () => void): void => {
       clearTimeout(timer);
@@ -345,7 +345,7 @@ export class ProcessLink implements WorkerLink {
           return;
         case RESULTS: {
           const [, ids, values] = message as [number, number[], unknown[]];
-          for (let i = 0; i < ids.length; i++) host.settle(ids[i]!, true, values[i], ...timing(ids[i]!));
+          for (let i = 0; i < ids.length; i++) host.settle(ids[i]!, true, values[i], timing(ids[i]!), timingsAt);
           return;
         }
         case TIMINGS: {
@@ -357,7 +357,7 @@ export class ProcessLink implements WorkerLink {
         }
         case FAILURE: {
           const id = message[1] as number;
-          return host.settle(id, false, deserializeError(message[2] as never), ...timing(id));
+          return host.settle(id, false, deserializeError(message[2] as never), timing(id), timingsAt);
         }
         case KV: {
           const [, kvId, tenant, op, key, arg] = message as [number, number, string, number, string, unknown];

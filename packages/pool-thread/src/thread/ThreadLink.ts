@@ -146,19 +146,12 @@ export class ThreadLink implements WorkerLink {
             gate.release(ids);
             gate.release(failedIds);
           }
-          if (handlingMs === undefined) {
-            for (let i = 0; i < ids.length; i++) host.settle(ids[i]!, true, values[i]);
-            for (let i = 0; i < failedIds.length; i++) host.settle(failedIds[i]!, false, deserializeError(errors[i]!));
-            return;
-          }
           // By position in ids then failedIds; NaN for the items that were not timed.
-          const at = performance.now();
-          const timing = (i: number): number | undefined =>
-            handlingMs[i] === handlingMs[i] ? handlingMs[i] : undefined;
-          for (let i = 0; i < ids.length; i++) host.settle(ids[i]!, true, values[i], timing(i), at);
+          const at = handlingMs === undefined ? 0 : performance.now();
           const n = ids.length;
+          for (let i = 0; i < n; i++) host.settle(ids[i]!, true, values[i], handlingMs?.[i], at);
           for (let i = 0; i < failedIds.length; i++)
-            host.settle(failedIds[i]!, false, deserializeError(errors[i]!), timing(n + i), at);
+            host.settle(failedIds[i]!, false, deserializeError(errors[i]!), handlingMs?.[n + i], at);
           return;
         }
         case PONG:
